@@ -1,0 +1,88 @@
+# leadflow: plain make over pkg-config. `make run` and `make test` install
+# missing Debian packages first (scripts/deps.sh), so a fresh machine needs
+# nothing else.
+
+VERSION := $(shell cat VERSION)
+CC ?= cc
+BUILD ?= build
+PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wno-unused-parameter -Wvla -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLEADFLOW_VERSION='"$(VERSION)"' -Isrc \
+             $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+SRC := $(sort $(wildcard src/*/*.c))
+OBJ := $(SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libleadflow.a
+BIN := $(BUILD)/leadflow
+
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c tests/unit/*/*.c))
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(BUILD)/unit-tests
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+
+.PHONY: all deps run test unit api check bench format lint clean
+
+all: $(BIN)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/main.o $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%.o: ALL_CFLAGS += -Itests $(shell pkg-config --cflags cmocka 2>/dev/null)
+$(UNIT_BIN): $(UNIT_OBJ) $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	$(BIN) serve
+
+# Every suite; the last line is "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN)
+	@scripts/test.sh $(BUILD)
+
+# The same suites on a build with AddressSanitizer and UndefinedBehaviorSanitizer.
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/san CFLAGS="$(SAN_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" build/san/leadflow build/san/unit-tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		scripts/test.sh build/san
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@bench/http.sh $(BIN)
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
+
+format:
+	@clang-format -i $(FORMAT_FILES)
+
+lint:
+	@clang-format --dry-run -Werror $(FORMAT_FILES)
+	@scripts/checksrc.sh
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/main.o.d

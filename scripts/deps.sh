@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages leadflow needs to build, test and benchmark.
+# Idempotent: packages already present are skipped, and nothing is printed when
+# everything is installed. Run as root (or through sudo when it is available).
+set -euo pipefail
+
+PKGS=(
+    build-essential pkg-config clang-format
+    libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libsodium-dev
+    libinih-dev libcmocka-dev
+    python3 python3-pytest
+    wrk curl
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "deps: missing packages (${missing[*]}) and not root; install them with apt-get" >&2
+        exit 1
+    fi
+fi
+
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done" >&2

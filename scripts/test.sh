@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test suite against the binaries in build directory $1 and ends
+# with one line "N passed, N failed". Exits non-zero when anything failed or a
+# suite could not run. Suites: unit (cmocka, each test in its own process),
+# api (pytest against the real binary).
+set -u
+build=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+total_pass=0
+total_fail=0
+status=0
+
+# Adds the counts of a suite from its "N passed, N failed" style summary.
+count() {
+    local name=$1 out=$2 p f e
+    p=$(grep -Eo '[0-9]+ passed' <<<"$out" | tail -n 1 | grep -Eo '[0-9]+' || true)
+    f=$(grep -Eo '[0-9]+ failed' <<<"$out" | tail -n 1 | grep -Eo '[0-9]+' || true)
+    e=$(grep -Eo '[0-9]+ errors?' <<<"$out" | tail -n 1 | grep -Eo '[0-9]+' || true)
+    p=${p:-0}
+    f=$(( ${f:-0} + ${e:-0} ))
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+        echo "$name: the suite ran no test (counted as one failure)"
+        f=1
+    fi
+    total_pass=$((total_pass + p))
+    total_fail=$((total_fail + f))
+}
+
+echo "== unit tests"
+out=$("$build/unit-tests" 2>&1)
+rc=$?
+printf '%s\n' "$out"
+count unit "$(tail -n 1 <<<"$out")"
+[ $rc -eq 0 ] || status=1
+
+echo "== API tests"
+out=$(LEADFLOW_BIN="$root/$build/leadflow" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+      -o console_output_style=classic tests/api 2>&1)
+rc=$?
+printf '%s\n' "$out"
+count api "$(tail -n 1 <<<"$out")"
+[ $rc -eq 0 ] || status=1
+
+echo "$total_pass passed, $total_fail failed"
+[ $total_fail -eq 0 ] || status=1
+exit $status

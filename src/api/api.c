@@ -1,0 +1,9 @@
+/*
+ * The list of route tables that make up the API.
+ */
+#include "api/api.h"
+
+void api_register(struct router *rt)
+{
+    router_add(rt, api_health_routes, api_health_nroutes);
+}

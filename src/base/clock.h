@@ -1,0 +1,18 @@
+/*
+ * Wall-clock time in milliseconds since the Unix epoch (UTC), through one
+ * function, so that tests can run on a simulated clock.
+ */
+#ifndef LEADFLOW_BASE_CLOCK_H
+#define LEADFLOW_BASE_CLOCK_H
+
+#include <stdint.h>
+
+int64_t clock_now_ms(void);
+
+/* Tests only: a non-zero ms fixes the clock there; 0 returns to real time. */
+void clock_set_fake(int64_t ms);
+
+/* Formats ms as RFC 3339 UTC with milliseconds into out (>= 25 bytes). */
+void clock_format(int64_t ms, char *out, unsigned n);
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * Configuration keys, their checks, and the INI and environment loaders.
+ * The key table below is the single list of what can be configured.
+ */
+#include "base/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
+
+enum cfg_type {
+    CFG_STR,
+    CFG_SECRET,
+    CFG_INT,
+    CFG_BOOL,
+    CFG_LISTEN,
+    CFG_DB,
+    CFG_URL,
+    CFG_LEVEL,
+    CFG_SEND_ORDER,
+    CFG_SMTP_URL,
+};
+
+struct cfg_key {
+    const char *name;
+    enum cfg_type type;
+    size_t off;
+    const char *def; /* default (NULL: unset) */
+    int64_t min, max;
+};
+
+#define K(name, type, def) {#name, type, offsetof(struct config, name), def, 0, 0}
+#define KI(name, def, lo, hi) {#name, CFG_INT, offsetof(struct config, name), def, lo, hi}
+
+static const struct cfg_key cfg_keys[] = {
+    K(listen, CFG_LISTEN, "127.0.0.1:8080"),
+    K(db, CFG_DB, "sqlite:leadflow.db"),
+    K(public_url, CFG_URL, NULL),
+    K(secret_key, CFG_SECRET, NULL),
+    K(log_level, CFG_LEVEL, "info"),
+    K(web_dir, CFG_STR, "web"),
+    KI(max_body_bytes, "1048576", 1024, 1073741824),
+    KI(threads, "0", 0, 256),
+    KI(max_connections, "1024", 1, 1000000),
+    KI(request_timeout, "30", 1, 3600),
+    K(oidc_issuer, CFG_URL, "https://accounts.google.com"),
+    K(oidc_client_id, CFG_STR, NULL),
+    K(oidc_client_secret, CFG_SECRET, NULL),
+    K(gmail_api_url, CFG_URL, "https://gmail.googleapis.com"),
+    K(anthropic_api_key, CFG_SECRET, NULL),
+    K(anthropic_api_url, CFG_URL, "https://api.anthropic.com"),
+    K(anthropic_model, CFG_STR, "claude-sonnet-4-5"),
+    K(sendgrid_api_key, CFG_SECRET, NULL),
+    K(sendgrid_api_url, CFG_URL, "https://api.sendgrid.com"),
+    K(resend_api_key, CFG_SECRET, NULL),
+    K(resend_api_url, CFG_URL, "https://api.resend.com"),
+    K(smtp_url, CFG_SMTP_URL, NULL),
+    K(send_order, CFG_SEND_ORDER, "sendgrid,resend,smtp"),
+    K(webhook_allow_private, CFG_BOOL, "false"),
+};
+
+enum { CFG_NKEYS = sizeof(cfg_keys) / sizeof(cfg_keys[0]) };
+
+static const struct cfg_key *cfg_find(const char *name)
+{
+    for (size_t i = 0; i < CFG_NKEYS; i++)
+        if (strcmp(cfg_keys[i].name, name) == 0)
+            return &cfg_keys[i];
+    return NULL;
+}
+
+bool config_key_is_secret(const char *key)
+{
+    const struct cfg_key *k = cfg_find(key);
+    return k && (k->type == CFG_SECRET || k->type == CFG_SMTP_URL);
+}
+
+static char **cfg_str_slot(struct config *c, const struct cfg_key *k)
+{
+    return (char **)((char *)c + k->off);
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Splits "host:port" ("[v6]:port" too); true when well-formed. */
+static bool parse_listen(const char *v, char *host, size_t hostsize, int *port)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v)
+        return false;
+    struct str h = {v, (size_t)(colon - v)};
+    if (h.p[0] == '[') {
+        if (h.len < 3 || h.p[h.len - 1] != ']')
+            return false;
+        h.p++;
+        h.len -= 2;
+    }
+    if (h.len >= hostsize)
+        return false;
+    int64_t p;
+    if (!str_to_i64(str_from(colon + 1), 0, 65535, &p))
+        return false;
+    str_copy(host, hostsize, h);
+    *port = (int)p;
+    return true;
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool valid_url(const char *v)
+{
+    const char *rest;
+    if (has_prefix(v, "https://"))
+        rest = v + 8;
+    else if (has_prefix(v, "http://"))
+        rest = v + 7;
+    else
+        return false;
+    if (*rest == '\0' || *rest == '/')
+        return false;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static bool valid_send_order(const char *v)
+{
+    static const char *const names[] = {"sendgrid", "resend", "smtp"};
+    struct str s = str_from(v), item;
+    bool seen[3] = {false, false, false};
+    bool more;
+    do {
+        more = str_split(&s, ',', &item);
+        int found = -1;
+        for (int i = 0; i < 3; i++)
+            if (str_eq_cstr(item, names[i]))
+                found = i;
+        if (found < 0 || seen[found])
+            return false;
+        seen[found] = true;
+    } while (more);
+    return true;
+}
+
+int config_set(struct config *c, const char *key, const char *value, const char *origin,
+               struct errinfo *e)
+{
+    const struct cfg_key *k = cfg_find(key);
+    if (!k)
+        return failf(e, ERR_CONFIG, "%s: unknown key \"%s\"", origin, key);
+    bool secret = k->type == CFG_SECRET || k->type == CFG_SMTP_URL;
+    const char *shown = secret ? "(hidden)" : value;
+    char host[64];
+    int port;
+    enum log_level lvl;
+
+    switch (k->type) {
+    case CFG_INT: {
+        int64_t v;
+        if (!str_to_i64(str_from(value), k->min, k->max, &v))
+            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not a whole number from %lld to %lld",
+                         origin, key, value, (long long)k->min, (long long)k->max);
+        *(int64_t *)((char *)c + k->off) = v;
+        return 0;
+    }
+    case CFG_BOOL: {
+        bool v;
+        if (!parse_bool(value, &v))
+            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not true or false", origin, key,
+                         value);
+        *(bool *)((char *)c + k->off) = v;
+        return 0;
+    }
+    case CFG_LISTEN:
+        if (!parse_listen(value, host, sizeof(host), &port))
+            return failf(e, ERR_CONFIG,
+                         "%s: %s: \"%s\" is not ADDRESS:PORT (port 0-65535, e.g. 127.0.0.1:8080)",
+                         origin, key, value);
+        break;
+    case CFG_DB:
+        if (has_prefix(value, "sqlite:")) {
+            if (value[7] == '\0')
+                return failf(e, ERR_CONFIG, "%s: %s: \"sqlite:\" needs a file path", origin, key);
+        } else if (!has_prefix(value, "postgres://") && !has_prefix(value, "postgresql://")) {
+            return failf(e, ERR_CONFIG,
+                         "%s: %s: \"%s\" is not a database URL (sqlite:PATH or postgres://...)",
+                         origin, key, value);
+        }
+        break;
+    case CFG_URL:
+        if (value[0] && !valid_url(value))
+            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not an http:// or https:// URL",
+                         origin, key, value);
+        break;
+    case CFG_LEVEL:
+        if (log_level_parse(value, &lvl) != 0)
+            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not one of debug, info, warn, error",
+                         origin, key, value);
+        break;
+    case CFG_SEND_ORDER:
+        if (!valid_send_order(value))
+            return failf(e, ERR_CONFIG,
+                         "%s: %s: \"%s\" must list sendgrid, resend and smtp, comma-separated, "
+                         "each at most once",
+                         origin, key, value);
+        break;
+    case CFG_SMTP_URL:
+        if (value[0] && !has_prefix(value, "smtp://") && !has_prefix(value, "smtps://"))
+            return failf(e, ERR_CONFIG, "%s: %s: %s is not an smtp:// or smtps:// URL", origin,
+                         key, shown);
+        break;
+    case CFG_SECRET:
+        if (strcmp(key, "secret_key") == 0 && value[0] && strlen(value) < 32)
+            return failf(e, ERR_CONFIG, "%s: %s: too short (at least 32 characters)", origin,
+                         key);
+        break;
+    case CFG_STR:
+        break;
+    }
+    char **slot = cfg_str_slot(c, k);
+    free(*slot);
+    *slot = value[0] ? xstrdup(value) : NULL;
+    return 0;
+}
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < CFG_NKEYS; i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        if (k->def && config_set(c, k->name, k->def, "default", NULL) != 0)
+            abort(); /* a default that fails its own check is a bug */
+    }
+}
+
+void config_release(struct config *c)
+{
+    for (size_t i = 0; i < CFG_NKEYS; i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        if (k->type != CFG_INT && k->type != CFG_BOOL)
+            free(*cfg_str_slot(c, k));
+    }
+    memset(c, 0, sizeof(*c));
+}
+
+struct ini_ctx {
+    struct config *c;
+    const char *path;
+    struct errinfo *e;
+    int rc;
+};
+
+static int on_ini_pair(void *user, const char *section, const char *name, const char *value)
+{
+    struct ini_ctx *x = user;
+    (void)section; /* keys may sit under any section heading, e.g. [leadflow] */
+    if (x->rc)
+        return 0;
+    x->rc = config_set(x->c, name, value, x->path, x->e);
+    return x->rc == 0;
+}
+
+int config_load_file(struct config *c, const char *path, struct errinfo *e)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return failf(e, ERR_CONFIG, "%s: cannot open config file: %s", path, strerror(errno));
+    struct ini_ctx x = {c, path, e, 0};
+    int line = ini_parse_file(f, on_ini_pair, &x);
+    fclose(f);
+    if (x.rc)
+        return x.rc;
+    if (line != 0)
+        return failf(e, ERR_CONFIG, "%s:%d: not a valid line (expected key = value)", path, line);
+    return 0;
+}
+
+int config_load_env(struct config *c, char *const *envp, struct errinfo *e)
+{
+    for (; envp && *envp; envp++) {
+        const char *kv = *envp;
+        if (strncmp(kv, "LEADFLOW_", 9) != 0)
+            continue;
+        const char *eq = strchr(kv, '=');
+        if (!eq)
+            continue;
+        char key[64], origin[80];
+        size_t n = (size_t)(eq - kv) - 9;
+        if (n == 0 || n >= sizeof(key))
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            char ch = kv[9 + i];
+            key[i] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+        }
+        key[n] = '\0';
+        if (!cfg_find(key))
+            continue; /* LEADFLOW_CONFIG and other non-key variables */
+        snprintf(origin, sizeof(origin), "%.*s", (int)(eq - kv), kv);
+        int rc = config_set(c, key, eq + 1, origin, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int config_finish(struct config *c, struct errinfo *e)
+{
+    if (!parse_listen(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port))
+        return failf(e, ERR_CONFIG, "listen: \"%s\" is not ADDRESS:PORT", c->listen);
+    if (!c->public_url) {
+        char url[128];
+        snprintf(url, sizeof(url), "http://%s", c->listen);
+        c->public_url = xstrdup(url);
+    } else {
+        size_t n = strlen(c->public_url);
+        while (n > 0 && c->public_url[n - 1] == '/')
+            c->public_url[--n] = '\0'; /* links are built as public_url + "/path" */
+    }
+    return 0;
+}
+
+int config_ensure_secret(struct config *c, const char *data_dir, struct errinfo *e)
+{
+    if (c->secret_key)
+        return 0;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/leadflow.key", data_dir && *data_dir ? data_dir : ".");
+    char key[128];
+    FILE *f = fopen(path, "r");
+    if (f) {
+        size_t n = fread(key, 1, sizeof(key) - 1, f);
+        fclose(f);
+        key[n] = '\0';
+        while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
+            key[--n] = '\0';
+        if (n < 32)
+            return failf(e, ERR_IO, "%s: secret key file is too short (%zu characters)", path,
+                         n);
+        c->secret_key = xstrdup(key);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return failf(e, ERR_IO, "%s: cannot read secret key file: %s", path, strerror(errno));
+    crypto_token(key, sizeof(key), 48);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+        return failf(e, ERR_IO, "%s: cannot create secret key file: %s", path, strerror(errno));
+    size_t n = strlen(key);
+    key[n] = '\n';
+    ssize_t w = write(fd, key, n + 1);
+    key[n] = '\0';
+    if (w != (ssize_t)(n + 1) || close(fd) != 0)
+        return failf(e, ERR_IO, "%s: cannot write secret key file", path);
+    log_info("config.secret_created", "generated a new secret key in %s", path);
+    c->secret_key = xstrdup(key);
+    return 0;
+}

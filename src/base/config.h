@@ -1,0 +1,80 @@
+/*
+ * Configuration: built-in defaults, then an INI file (leadflow.conf), then
+ * LEADFLOW_* environment variables, then command-line flags; each value is
+ * checked as it is set, so an error names the key, where it came from and
+ * why it is wrong. Secret values are never echoed in messages or logs.
+ */
+#ifndef LEADFLOW_BASE_CONFIG_H
+#define LEADFLOW_BASE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct config {
+    /* server */
+    char *listen; /* "ADDRESS:PORT" */
+    char *db;     /* "sqlite:PATH" or "postgres://..." */
+    char *public_url;
+    char *secret_key;
+    char *log_level;
+    char *web_dir;
+    int64_t max_body_bytes;
+    int64_t threads; /* 0: one per core */
+    int64_t max_connections;
+    int64_t request_timeout; /* seconds */
+    /* sign-in */
+    char *oidc_issuer;
+    char *oidc_client_id;
+    char *oidc_client_secret;
+    /* providers */
+    char *gmail_api_url;
+    char *anthropic_api_key;
+    char *anthropic_api_url;
+    char *anthropic_model;
+    char *sendgrid_api_key;
+    char *sendgrid_api_url;
+    char *resend_api_key;
+    char *resend_api_url;
+    char *smtp_url;
+    char *send_order;
+    bool webhook_allow_private;
+    /* derived by config_finish() */
+    char listen_host[64];
+    int listen_port;
+};
+
+/* Fills c with the defaults. */
+void config_init(struct config *c);
+void config_release(struct config *c);
+
+/*
+ * Sets key (file spelling: lower case, no prefix) to value. origin names
+ * where the value came from, for messages ("leadflow.conf:3", "LEADFLOW_DB").
+ * Returns 0, or ERR_CONFIG with "origin: key: reason" in e.
+ */
+int config_set(struct config *c, const char *key, const char *value, const char *origin,
+               struct errinfo *e);
+
+/* Reads an INI file; a missing file is an error. Returns 0 or ERR_CONFIG. */
+int config_load_file(struct config *c, const char *path, struct errinfo *e);
+
+/* Applies every LEADFLOW_<KEY> variable of envp (NULL-terminated). */
+int config_load_env(struct config *c, char *const *envp, struct errinfo *e);
+
+/* Checks values that depend on each other and derives the rest
+ * (listen_host/listen_port, public_url). Returns 0 or ERR_CONFIG. */
+int config_finish(struct config *c, struct errinfo *e);
+
+/*
+ * Loads the secret key from the file beside the SQLite database
+ * (leadflow.key), creating it with mode 0600 on first run, unless one is
+ * configured. Returns 0 or ERR_IO.
+ */
+int config_ensure_secret(struct config *c, const char *data_dir, struct errinfo *e);
+
+/* True when key names a secret (its value is never printed). */
+bool config_key_is_secret(const char *key);
+
+#endif

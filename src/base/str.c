@@ -1,0 +1,91 @@
+/*
+ * Length-counted string views.
+ */
+#include "base/str.h"
+
+#include <string.h>
+#include <strings.h>
+
+struct str str_from(const char *s)
+{
+    return (struct str){s, s ? strlen(s) : 0};
+}
+
+bool str_eq(struct str a, struct str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+bool str_eq_cstr(struct str a, const char *s)
+{
+    return str_eq(a, str_from(s));
+}
+
+bool str_eq_nocase(struct str a, const char *s)
+{
+    size_t n = strlen(s);
+    return a.len == n && (n == 0 || strncasecmp(a.p, s, n) == 0);
+}
+
+bool str_starts_with(struct str a, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return a.len >= n && memcmp(a.p, prefix, n) == 0;
+}
+
+bool str_split(struct str *s, char sep, struct str *head)
+{
+    const char *q = s->len ? memchr(s->p, sep, s->len) : NULL;
+    if (!q) {
+        *head = *s;
+        s->p += s->len;
+        s->len = 0;
+        return false;
+    }
+    head->p = s->p;
+    head->len = (size_t)(q - s->p);
+    s->len -= head->len + 1;
+    s->p = q + 1;
+    return true;
+}
+
+bool str_to_i64(struct str s, int64_t min, int64_t max, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (s.len == 0)
+        return false;
+    if (s.p[0] == '-' || s.p[0] == '+') {
+        neg = s.p[0] == '-';
+        i = 1;
+        if (s.len == 1)
+            return false;
+    }
+    /* Accumulate as a negative number so that INT64_MIN fits. */
+    int64_t v = 0;
+    for (; i < s.len; i++) {
+        char c = s.p[i];
+        if (c < '0' || c > '9')
+            return false;
+        int d = c - '0';
+        if (v < (INT64_MIN + d) / 10)
+            return false;
+        v = v * 10 - d;
+    }
+    if (!neg) {
+        if (v == INT64_MIN)
+            return false;
+        v = -v;
+    }
+    if (v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+void str_copy(char *dst, size_t n, struct str s)
+{
+    size_t k = s.len < n - 1 ? s.len : n - 1;
+    memcpy(dst, s.p, k);
+    dst[k] = '\0';
+}

@@ -1,0 +1,36 @@
+/*
+ * Length-counted string views. A struct str borrows its bytes; it is not
+ * NUL-terminated in general. Used for paths, headers and tokens on hot paths
+ * so that nothing is copied just to be compared.
+ */
+#ifndef LEADFLOW_BASE_STR_H
+#define LEADFLOW_BASE_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct str {
+    const char *p;
+    size_t len;
+};
+
+#define STR_LIT(s) ((struct str){(s), sizeof(s) - 1})
+
+struct str str_from(const char *s);
+bool str_eq(struct str a, struct str b);
+bool str_eq_cstr(struct str a, const char *s);
+bool str_eq_nocase(struct str a, const char *s);
+bool str_starts_with(struct str a, const char *prefix);
+
+/* Splits s at the first sep: *head gets what is before, s what is after.
+ * Returns false (and takes all of s as head) when sep does not occur. */
+bool str_split(struct str *s, char sep, struct str *head);
+
+/* Parses all of s as a decimal integer in [min, max]; false otherwise. */
+bool str_to_i64(struct str s, int64_t min, int64_t max, int64_t *out);
+
+/* Copies s into dst (size n, n > 0) with truncation; always NUL-terminates. */
+void str_copy(char *dst, size_t n, struct str s);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * The commands of the leadflow binary, one thin file each, and the option
+ * handling they share. A command returns the process exit status:
+ * 0 success, 1 failure (the reason printed on one line), 2 usage error.
+ */
+#ifndef LEADFLOW_CMD_CMD_H
+#define LEADFLOW_CMD_CMD_H
+
+#include <stdbool.h>
+
+#include "base/config.h"
+
+enum { EXIT_USAGE = 2 };
+
+int cmd_serve(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* Options every server-side command accepts. */
+struct cmd_opts {
+    const char *config_file; /* --config */
+    const char *listen;      /* --listen */
+    const char *db;          /* --db */
+    bool help;
+};
+
+/*
+ * Parses argv for the options named in allowed ("config,listen,db").
+ * Prints a one-line error and returns EXIT_USAGE on an unknown option, a
+ * missing value or a stray argument; 0 otherwise.
+ */
+int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed,
+                   struct cmd_opts *o);
+
+/*
+ * Builds the configuration: defaults, the config file (--config, else
+ * ./leadflow.conf when present), LEADFLOW_* variables, then the flags.
+ * Prints "leadflow: <reason>" and returns 1 (2 for a bad flag value) on error.
+ */
+int cmd_load_config(const struct cmd_opts *o, struct config *cfg);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * Option parsing and configuration loading shared by the commands.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cmd/cmd.h"
+
+extern char **environ;
+
+static bool allowed_has(const char *allowed, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = allowed; (p = strstr(p, name)) != NULL; p += n) {
+        bool start = p == allowed || p[-1] == ',';
+        bool end = p[n] == '\0' || p[n] == ',';
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed,
+                   struct cmd_opts *o)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof(*o));
+    opterr = 0;
+    optind = 1;
+    int ch, idx = 0;
+    while ((ch = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
+        const char *bad = argv[optind - 1];
+        switch (ch) {
+        case 'h':
+            o->help = true;
+            continue;
+        case ':':
+            fprintf(stderr, "leadflow %s: option %s needs a value (see leadflow %s --help)\n",
+                    cmd, bad, cmd);
+            return EXIT_USAGE;
+        case '?':
+            fprintf(stderr, "leadflow %s: unknown option %s (see leadflow %s --help)\n", cmd,
+                    bad, cmd);
+            return EXIT_USAGE;
+        default:
+            break;
+        }
+        const char *name = longopts[idx].name;
+        if (!allowed_has(allowed, name)) {
+            fprintf(stderr, "leadflow %s: unknown option --%s (see leadflow %s --help)\n", cmd,
+                    name, cmd);
+            return EXIT_USAGE;
+        }
+        if (ch == 'c')
+            o->config_file = optarg;
+        else if (ch == 'l')
+            o->listen = optarg;
+        else if (ch == 'd')
+            o->db = optarg;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "leadflow %s: unexpected argument \"%s\" (see leadflow %s --help)\n", cmd,
+                argv[optind], cmd);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cmd_load_config(const struct cmd_opts *o, struct config *cfg)
+{
+    struct errinfo e;
+    errinfo_clear(&e);
+    config_init(cfg);
+    int rc = 0;
+    if (o->config_file)
+        rc = config_load_file(cfg, o->config_file, &e);
+    else if (access("leadflow.conf", F_OK) == 0)
+        rc = config_load_file(cfg, "leadflow.conf", &e);
+    if (!rc)
+        rc = config_load_env(cfg, environ, &e);
+    if (rc) {
+        fprintf(stderr, "leadflow: %s\n", e.msg);
+        return 1;
+    }
+    if ((o->listen && config_set(cfg, "listen", o->listen, "--listen", &e) != 0) ||
+        (o->db && config_set(cfg, "db", o->db, "--db", &e) != 0)) {
+        fprintf(stderr, "leadflow: %s\n", e.msg);
+        return EXIT_USAGE;
+    }
+    if (config_finish(cfg, &e) != 0) {
+        fprintf(stderr, "leadflow: %s\n", e.msg);
+        return 1;
+    }
+    enum log_level lvl = LOG_INFO;
+    log_level_parse(cfg->log_level, &lvl);
+    log_set_level(lvl);
+    return 0;
+}

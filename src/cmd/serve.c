@@ -1,0 +1,154 @@
+/*
+ * leadflow serve: opens and migrates the database, then serves HTTP until
+ * SIGINT or SIGTERM.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "cmd/cmd.h"
+#include "http/server.h"
+#include "http/static.h"
+#include "version.h"
+
+static const char usage[] =
+    "usage: leadflow serve [--config FILE] [--listen ADDR:PORT] [--db URL]\n"
+    "\n"
+    "Serves the dashboard and the JSON API. The database schema is migrated at\n"
+    "start. Stops cleanly on SIGINT or SIGTERM.\n"
+    "\n"
+    "  --config FILE       INI file (default: ./leadflow.conf when present)\n"
+    "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks one)\n"
+    "  --db URL            sqlite:PATH (default sqlite:leadflow.db)\n"
+    "\n"
+    "Every setting can also come from a LEADFLOW_* environment variable; see README.md.\n";
+
+/* Everything serve starts, so that one function can stop it in order. */
+struct serve_state {
+    struct config cfg;
+    struct store *store;
+    struct router *router;
+    struct static_files *web;
+    struct http_metrics *metrics;
+    struct http_server *http;
+    struct api_ctx ctx;
+};
+
+static void serve_stop(struct serve_state *s)
+{
+    http_server_stop(s->http);
+    http_metrics_free(s->metrics);
+    static_files_free(s->web);
+    router_free(s->router);
+    store_close(s->store);
+    config_release(&s->cfg);
+}
+
+/* Opens the database and brings its schema up to date. */
+static int serve_open_store(struct serve_state *s, struct errinfo *e)
+{
+    s->store = store_open(s->cfg.db, e);
+    if (!s->store)
+        return e->code ? e->code : ERR_DB;
+    int applied = 0;
+    int rc = store_migrate(s->store, &applied, e);
+    if (rc)
+        return failf(e, rc, "%s: %s", s->cfg.db, e->msg);
+    char dir[4096];
+    store_data_dir(s->cfg.db, dir, sizeof(dir));
+    return config_ensure_secret(&s->cfg, dir, e);
+}
+
+static int serve_start_http(struct serve_state *s, struct errinfo *e)
+{
+    s->router = router_new();
+    api_register(s->router);
+    struct errinfo we;
+    s->web = static_files_new(s->cfg.web_dir, &we);
+    if (s->web)
+        router_set_fallback(s->router, static_files_serve, s->web);
+    else
+        log_warn("server.no_web", "%s; the dashboard pages will not be served", we.msg);
+    s->metrics = http_metrics_new(s->router);
+    s->ctx.cfg = &s->cfg;
+    s->ctx.store = s->store;
+    s->ctx.metrics = s->metrics;
+    s->ctx.started_ms = clock_now_ms();
+    struct http_server_opts o = {
+        .host = s->cfg.listen_host,
+        .port = s->cfg.listen_port,
+        .threads = (unsigned)s->cfg.threads,
+        .max_connections = (unsigned)s->cfg.max_connections,
+        .timeout_s = (unsigned)s->cfg.request_timeout,
+        .max_body = (size_t)s->cfg.max_body_bytes,
+        .router = s->router,
+        .metrics = s->metrics,
+        .ctx = &s->ctx,
+    };
+    s->http = http_server_start(&o, e);
+    return s->http ? 0 : ERR_IO;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct cmd_opts o;
+    int rc = cmd_parse_opts("serve", argc, argv, "config,listen,db", &o);
+    if (rc)
+        return rc;
+    if (o.help) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    struct serve_state s;
+    memset(&s, 0, sizeof(s));
+    rc = cmd_load_config(&o, &s.cfg);
+    if (rc) {
+        config_release(&s.cfg);
+        return rc;
+    }
+    struct errinfo e;
+    errinfo_clear(&e);
+    if (crypto_init() != 0) {
+        fprintf(stderr, "leadflow: cannot initialize the random number source\n");
+        config_release(&s.cfg);
+        return 1;
+    }
+
+    /* Signals are taken by sigwait() below; every thread started from here
+     * on inherits the mask, so none of them is interrupted. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = serve_open_store(&s, &e);
+    if (!rc)
+        rc = serve_start_http(&s, &e);
+    if (rc) {
+        fprintf(stderr, "leadflow: %s\n", e.msg);
+        serve_stop(&s);
+        return 1;
+    }
+    struct log_line l;
+    if (log_begin(&l, LOG_INFO, "server.listening")) {
+        log_str(&l, "version", LEADFLOW_VERSION);
+        log_str(&l, "host", s.cfg.listen_host);
+        log_int(&l, "port", http_server_port(s.http));
+        log_str(&l, "database", s.store->ops->name);
+        log_end(&l, "leadflow %s listening on http://%s:%d", LEADFLOW_VERSION,
+                s.cfg.listen_host, http_server_port(s.http));
+    }
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("server.stopping", "received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    serve_stop(&s);
+    log_info("server.stopped", "stopped");
+    return 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * Request accessors and reply lifecycle, independent of the HTTP library.
+ */
+#include "http/http.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const struct {
+    enum http_method m;
+    const char *name;
+} methods[] = {
+    {HTTP_GET, "GET"},     {HTTP_HEAD, "HEAD"},     {HTTP_POST, "POST"},
+    {HTTP_PUT, "PUT"},     {HTTP_PATCH, "PATCH"},   {HTTP_DELETE, "DELETE"},
+    {HTTP_OPTIONS, "OPTIONS"},
+};
+
+enum http_method http_method_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strcmp(name, methods[i].name) == 0)
+            return methods[i].m;
+    return HTTP_OTHER;
+}
+
+const char *http_method_name(enum http_method m)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (methods[i].m == m)
+            return methods[i].name;
+    return "OTHER";
+}
+
+static const char *req_lookup(const struct http_req *r, enum http_lookup kind, const char *name)
+{
+    return r->lookup ? r->lookup(r->conn, kind, name) : NULL;
+}
+
+const char *http_req_header(const struct http_req *r, const char *name)
+{
+    return req_lookup(r, HTTP_LOOKUP_HEADER, name);
+}
+
+const char *http_req_query(const struct http_req *r, const char *name)
+{
+    return req_lookup(r, HTTP_LOOKUP_QUERY, name);
+}
+
+const char *http_req_cookie(const struct http_req *r, const char *name)
+{
+    return req_lookup(r, HTTP_LOOKUP_COOKIE, name);
+}
+
+void http_reply_init(struct http_reply *rep, size_t max_body)
+{
+    memset(rep, 0, sizeof(*rep));
+    buf_init(&rep->body, max_body);
+    rep->status = 200;
+    rep->content_type = "application/json";
+    rep->fd = -1;
+}
+
+void http_reply_release(struct http_reply *rep)
+{
+    buf_release(&rep->body);
+    if (rep->fd >= 0)
+        close(rep->fd);
+    rep->fd = -1;
+}
+
+int http_reply_header(struct http_reply *rep, const char *name, const char *value)
+{
+    if (rep->nheaders >= HTTP_MAX_HEADERS)
+        return ERR_TOO_BIG;
+    rep->headers[rep->nheaders].name = name;
+    rep->headers[rep->nheaders].value = value;
+    rep->nheaders++;
+    return 0;
+}

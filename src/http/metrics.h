@@ -1,0 +1,28 @@
+/*
+ * HTTP request metrics in the Prometheus text format (version 0.0.4):
+ * leadflow_http_requests_total{route,method,code} and the latency histogram
+ * leadflow_http_request_duration_seconds{route}. Counters are lock-free
+ * atomics, so observing a request costs a few relaxed increments.
+ */
+#ifndef LEADFLOW_HTTP_METRICS_H
+#define LEADFLOW_HTTP_METRICS_H
+
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "http/router.h"
+
+struct http_metrics;
+
+/* One slot per route of rt, plus "unmatched" (static files and 404s); rt is borrowed. */
+struct http_metrics *http_metrics_new(const struct router *rt);
+void http_metrics_free(struct http_metrics *m);
+
+/* route_idx: the router's index, or -1 for a request no route matched. */
+void http_metrics_observe(struct http_metrics *m, int route_idx, int status, int method,
+                          double seconds);
+
+/* Appends the metrics text; returns 0 or ERR_TOO_BIG. */
+int http_metrics_render(const struct http_metrics *m, struct buf *out);
+
+#endif

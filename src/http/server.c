@@ -1,0 +1,296 @@
+/*
+ * libmicrohttpd adapter. A request is handled in three kinds of calls of
+ * on_request(): the first only allocates the request state (queuing a reply
+ * there would lose keep-alive), the middle ones receive body data, the last
+ * dispatches through the router and queues the reply.
+ */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "http/reply.h"
+
+enum { ARENA_INLINE = 8192, FREELIST_MAX = 64, REPLY_MAX = 64 * 1024 * 1024 };
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct http_server_opts o;
+    int port;
+    char idprefix[9];
+    atomic_ullong seq;
+};
+
+/* The state of one request, from its first callback to its completion. */
+struct reqstate {
+    struct reqstate *next_free;
+    struct http_req req;
+    struct arena arena;
+    struct timespec t0;
+    bool too_big;
+    bool replied; /* a reply was queued before the body was read */
+    char reqid[32];
+    _Alignas(16) char arena_buf[ARENA_INLINE];
+};
+
+/* Each pool thread keeps a few request states to reuse: no malloc per request. */
+static _Thread_local struct reqstate *free_states;
+static _Thread_local int nfree_states;
+
+static struct reqstate *state_get(void)
+{
+    struct reqstate *s = free_states;
+    if (s) {
+        free_states = s->next_free;
+        nfree_states--;
+    } else {
+        s = xmalloc(sizeof(*s));
+    }
+    memset(s, 0, offsetof(struct reqstate, arena_buf));
+    return s;
+}
+
+static void state_put(struct reqstate *s)
+{
+    arena_release(&s->arena);
+    buf_release(&s->req.body);
+    log_set_request_id(NULL);
+    if (nfree_states < FREELIST_MAX) {
+        s->next_free = free_states;
+        free_states = s;
+        nfree_states++;
+    } else {
+        free(s);
+    }
+}
+
+static const char *conn_lookup(void *conn, enum http_lookup kind, const char *name)
+{
+    enum MHD_ValueKind k = kind == HTTP_LOOKUP_HEADER  ? MHD_HEADER_KIND
+                           : kind == HTTP_LOOKUP_QUERY ? MHD_GET_ARGUMENT_KIND
+                                                       : MHD_COOKIE_KIND;
+    return MHD_lookup_connection_value(conn, k, name);
+}
+
+static double elapsed_s(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static enum MHD_Result queue_reply(struct http_server *srv, struct MHD_Connection *conn,
+                                   struct reqstate *st, struct http_reply *rep, int route_idx)
+{
+    struct MHD_Response *resp;
+    uint64_t size;
+    if (rep->fd >= 0) {
+        size = rep->fd_size;
+        resp = MHD_create_response_from_fd64(rep->fd_size, rep->fd);
+        rep->fd = -1; /* the response owns it now */
+    } else {
+        size_t len;
+        char *body = buf_detach(&rep->body, &len);
+        size = len;
+        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            free(body);
+    }
+    if (!resp) {
+        http_reply_release(rep);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+    MHD_add_response_header(resp, "X-Request-Id", st->reqid);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    if (strncmp(rep->content_type, "application/json", 16) == 0)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    else if (strncmp(rep->content_type, "text/html", 9) == 0) {
+        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+        MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    }
+    for (int i = 0; i < rep->nheaders; i++)
+        MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
+    if (st->too_big)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result r = MHD_queue_response(conn, (unsigned)rep->status, resp);
+    MHD_destroy_response(resp);
+
+    double secs = elapsed_s(&st->t0);
+    if (srv->o.metrics)
+        http_metrics_observe(srv->o.metrics, route_idx, rep->status, (int)st->req.method, secs);
+    struct log_line l;
+    if (log_begin(&l, rep->status >= 500 ? LOG_WARN : LOG_INFO, "http.request")) {
+        log_str(&l, "method", st->req.method_name);
+        log_str(&l, "path", st->req.path);
+        log_int(&l, "status", rep->status);
+        log_int(&l, "bytes", (int64_t)size);
+        log_int(&l, "us", (int64_t)(secs * 1e6));
+        log_end(&l, "%s %s %d", st->req.method_name, st->req.path, rep->status);
+    }
+    http_reply_release(rep);
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_server *srv = cls;
+    struct reqstate *st = *con_cls;
+    (void)version;
+
+    if (!st) {
+        st = state_get();
+        *con_cls = st;
+        clock_gettime(CLOCK_MONOTONIC, &st->t0);
+        arena_init(&st->arena, st->arena_buf, sizeof(st->arena_buf));
+        snprintf(st->reqid, sizeof(st->reqid), "%s-%llu", srv->idprefix,
+                 (unsigned long long)atomic_fetch_add(&srv->seq, 1) + 1);
+        struct http_req *r = &st->req;
+        r->arena = &st->arena;
+        r->method_name = method;
+        r->method = http_method_parse(method);
+        r->path = url;
+        r->request_id = st->reqid;
+        r->ctx = srv->o.ctx;
+        r->lookup = conn_lookup;
+        r->conn = conn;
+        buf_init(&r->body, srv->o.max_body);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t n;
+        if (cl && str_to_i64(str_from(cl), 0, INT64_MAX, &n) && (uint64_t)n > srv->o.max_body)
+            st->too_big = true;
+        /* A declared length over the limit is refused at once, before any
+         * "100 Continue"; the connection is closed after the reply. */
+        if (!st->too_big)
+            return MHD_YES;
+    }
+
+    log_set_request_id(st->reqid);
+    if (*upload_data_size > 0 && !st->replied) {
+        if (!st->too_big && buf_append(&st->req.body, upload_data, *upload_data_size) != 0)
+            st->too_big = true;
+        *upload_data_size = 0;
+        if (!st->too_big)
+            return MHD_YES;
+        /* Over the limit: answer now and close, instead of reading the rest. */
+    }
+
+    if (st->replied) {
+        *upload_data_size = 0; /* discard the rest of a refused body */
+        return MHD_YES;
+    }
+    struct http_reply rep;
+    http_reply_init(&rep, REPLY_MAX);
+    int route_idx = -1;
+    if (st->too_big) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "request body is larger than the limit of %zu bytes",
+                 srv->o.max_body);
+        reply_error(&rep, ERR_TOO_BIG, msg);
+        st->replied = true;
+    } else {
+        route_idx = router_dispatch(srv->o.router, &st->req, &rep);
+    }
+    return queue_reply(srv, conn, st, &rep, route_idx);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    struct reqstate *st = *con_cls;
+    if (!st)
+        return;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT)
+        log_msg(LOG_DEBUG, "http.terminated", "request ended early (reason %d)", (int)toe);
+    state_put(st);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_msg(LOG_DEBUG, "http.server", "%s", msg);
+}
+
+struct http_server *http_server_start(const struct http_server_opts *o, struct errinfo *e)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, o->host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)o->port);
+    } else if (inet_pton(AF_INET6, o->host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)o->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        failf(e, ERR_CONFIG, "listen: \"%s\" is not a numeric IPv4 or IPv6 address", o->host);
+        return NULL;
+    }
+    unsigned threads = o->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+
+    struct http_server *srv = XNEW(struct http_server);
+    srv->o = *o;
+    uint8_t rnd[4];
+    crypto_random(rnd, sizeof(rnd));
+    crypto_hex(rnd, sizeof(rnd), srv->idprefix);
+
+    srv->d = MHD_start_daemon(
+        flags, (uint16_t)o->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
+        MHD_OPTION_END);
+    if (!srv->d) {
+        failf(e, ERR_IO, "cannot listen on %s:%d (address in use, or not an address of this host)",
+              o->host, o->port);
+        free(srv);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : o->port;
+    return srv;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->d);
+    free(s);
+}

@@ -1,0 +1,37 @@
+/*
+ * The HTTP/1.1 server (RFC 9112) on libmicrohttpd: epoll, a thread pool,
+ * connection limits and timeouts, a request body limit (413), request ids and
+ * access logs. This is the only file that includes the HTTP library.
+ */
+#ifndef LEADFLOW_HTTP_SERVER_H
+#define LEADFLOW_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "http/metrics.h"
+#include "http/router.h"
+
+struct http_server_opts {
+    const char *host; /* numeric IPv4 or IPv6 address */
+    int port;         /* 0 picks a free port (see http_server_port) */
+    unsigned threads; /* 0: one per core */
+    unsigned max_connections;
+    unsigned timeout_s;
+    size_t max_body;
+    const struct router *router; /* borrowed */
+    struct http_metrics *metrics; /* borrowed; may be NULL */
+    void *ctx;                     /* handed to handlers as req->ctx */
+};
+
+struct http_server;
+
+/* Starts listening and serving; returns NULL with the reason in e. */
+struct http_server *http_server_start(const struct http_server_opts *o, struct errinfo *e);
+/* The bound port (useful when port 0 was asked for). */
+int http_server_port(const struct http_server *s);
+/* Stops accepting, finishes or closes connections, frees s. */
+void http_server_stop(struct http_server *s);
+
+#endif

@@ -1,0 +1,330 @@
+/*
+ * The SQLite backend of struct store_ops: one connection per thread (opened
+ * on first use, closed when the thread ends), WAL journal, foreign keys on,
+ * a busy timeout, and a cache of prepared statements per connection.
+ * This is the only file that includes sqlite3.h.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "store/migrations.h"
+#include "store/store.h"
+
+enum { SQ_BUSY_MS = 5000 };
+
+/* The statements every connection may cache, by index. */
+enum sq_stmt { SQ_PING, SQ_VERSION, SQ_NSTMTS };
+
+static const char *const sq_sql[SQ_NSTMTS] = {
+    [SQ_PING] = "SELECT 1",
+    [SQ_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+};
+
+struct sq_conn {
+    struct sq_conn *next; /* in the store's list of open connections */
+    struct sq_store *owner;
+    sqlite3 *db;
+    sqlite3_stmt *stmts[SQ_NSTMTS];
+};
+
+struct sq_store {
+    struct store base; /* first: the ops table */
+    char *path;
+    pthread_key_t key;
+    pthread_mutex_t mu;
+    struct sq_conn *conns;
+};
+
+static atomic_uint mem_seq;
+
+static void conn_close(struct sq_conn *c)
+{
+    for (int i = 0; i < SQ_NSTMTS; i++)
+        sqlite3_finalize(c->stmts[i]);
+    sqlite3_close_v2(c->db);
+    free(c);
+}
+
+/* Thread exit: unlink the thread's connection from the store and close it. */
+static void conn_thread_exit(void *p)
+{
+    struct sq_conn *c = p;
+    struct sq_store *s = c->owner;
+    pthread_mutex_lock(&s->mu);
+    for (struct sq_conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    conn_close(c);
+}
+
+static int sq_fail(struct errinfo *e, sqlite3 *db, int rc, const char *what)
+{
+    int code = ERR_DB;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        code = ERR_TEMPORARY;
+    else if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        code = ERR_CONFLICT;
+    return failf(e, code, "%s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static int conn_open(struct sq_store *s, struct sq_conn **out, struct errinfo *e)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                SQLITE_OPEN_URI;
+    int rc = sqlite3_open_v2(s->path, &db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        failf(e, ERR_DB, "cannot open database %s: %s", s->path,
+              db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close_v2(db);
+        return ERR_DB;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, SQ_BUSY_MS);
+    /* synchronous=NORMAL in WAL mode: a committed transaction survives a crash
+     * of the process; only a power loss can undo the last ones. */
+    rc = sqlite3_exec(db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                      " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+                      NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        failf(e, ERR_DB, "cannot open database %s: %s", s->path, sqlite3_errmsg(db));
+        sqlite3_close_v2(db);
+        return ERR_DB;
+    }
+    struct sq_conn *c = XNEW(struct sq_conn);
+    c->db = db;
+    c->owner = s;
+    pthread_mutex_lock(&s->mu);
+    c->next = s->conns;
+    s->conns = c;
+    pthread_mutex_unlock(&s->mu);
+    pthread_setspecific(s->key, c);
+    *out = c;
+    return 0;
+}
+
+/* The calling thread's connection, opened on first use. */
+static int conn_get(struct sq_store *s, struct sq_conn **out, struct errinfo *e)
+{
+    struct sq_conn *c = pthread_getspecific(s->key);
+    if (c) {
+        *out = c;
+        return 0;
+    }
+    return conn_open(s, out, e);
+}
+
+/* A cached, reset statement of the calling thread's connection. */
+static int stmt_get(struct sq_store *s, enum sq_stmt id, sqlite3_stmt **out, struct sq_conn **cp,
+                    struct errinfo *e)
+{
+    struct sq_conn *c;
+    int rc = conn_get(s, &c, e);
+    if (rc)
+        return rc;
+    if (!c->stmts[id]) {
+        int src = sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                     &c->stmts[id], NULL);
+        if (src != SQLITE_OK)
+            return sq_fail(e, c->db, src, "prepare");
+    }
+    *out = c->stmts[id];
+    if (cp)
+        *cp = c;
+    return 0;
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+static void sq_close(struct store *base)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    pthread_key_delete(s->key);
+    struct sq_conn *c = s->conns;
+    while (c) {
+        struct sq_conn *next = c->next;
+        conn_close(c);
+        c = next;
+    }
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+}
+
+static struct store *sq_open(const char *target, struct errinfo *e)
+{
+    struct sq_store *s = XNEW(struct sq_store);
+    s->base.ops = &store_sqlite_ops;
+    if (strcmp(target, ":memory:") == 0) {
+        /* One in-memory database shared by every thread's connection. */
+        char uri[64];
+        snprintf(uri, sizeof(uri), "file:leadflow-mem-%u?mode=memory&cache=shared",
+                 atomic_fetch_add(&mem_seq, 1));
+        s->path = xstrdup(uri);
+    } else {
+        s->path = xstrdup(target);
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    if (pthread_key_create(&s->key, conn_thread_exit) != 0) {
+        failf(e, ERR_INTERNAL, "cannot create a thread key");
+        pthread_mutex_destroy(&s->mu);
+        free(s->path);
+        free(s);
+        return NULL;
+    }
+    /* Open the first connection now, so a bad path fails at start-up. */
+    struct sq_conn *c;
+    if (conn_open(s, &c, e) != 0) {
+        sq_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}
+
+static int sq_ping(struct store *base, struct errinfo *e)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    sqlite3_stmt *st = NULL;
+    struct sq_conn *c = NULL;
+    int rc = stmt_get(s, SQ_PING, &st, &c, e);
+    if (rc)
+        return rc;
+    int src = sqlite3_step(st);
+    stmt_done(st);
+    return src == SQLITE_ROW ? 0 : sq_fail(e, c->db, src, "ping");
+}
+
+static int exec_sql(sqlite3 *db, const char *sql, const char *what, struct errinfo *e)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc == SQLITE_OK)
+        return 0;
+    int code = failf(e, rc == SQLITE_BUSY ? ERR_TEMPORARY : ERR_DB, "%s: %s", what,
+                     msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg);
+    return code;
+}
+
+static int read_version(struct sq_conn *c, int *have, struct errinfo *e)
+{
+    sqlite3_stmt *st;
+    int src = sqlite3_prepare_v2(c->db, sq_sql[SQ_VERSION], -1, &st, NULL);
+    if (src != SQLITE_OK)
+        return sq_fail(e, c->db, src, "reading the schema version");
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *have = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return src == SQLITE_ROW ? 0 : sq_fail(e, c->db, src, "reading the schema version");
+}
+
+static int known_version(void)
+{
+    return sqlite_nmigrations ? sqlite_migrations[sqlite_nmigrations - 1].version : 0;
+}
+
+static const char create_versions[] = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                      " version INTEGER PRIMARY KEY,"
+                                      " name TEXT NOT NULL,"
+                                      " applied_at INTEGER NOT NULL) STRICT";
+
+static int sq_schema_version(struct store *base, int *have, int *known, struct errinfo *e)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    struct sq_conn *c;
+    int rc = conn_get(s, &c, e);
+    if (rc)
+        return rc;
+    *known = known_version();
+    *have = 0;
+    rc = exec_sql(c->db, create_versions, "creating schema_migrations", e);
+    return rc ? rc : read_version(c, have, e);
+}
+
+static int apply_one(struct sq_conn *c, const struct migration *m, struct errinfo *e)
+{
+    char what[160];
+    snprintf(what, sizeof(what), "migration %d (%s)", m->version, m->name);
+    int rc = exec_sql(c->db, "BEGIN IMMEDIATE", what, e);
+    if (rc)
+        return rc;
+    int have = 0;
+    rc = read_version(c, &have, e); /* another process may have applied it */
+    if (!rc && have < m->version)
+        rc = exec_sql(c->db, m->sql, what, e);
+    if (!rc && have < m->version) {
+        sqlite3_stmt *st;
+        int src = sqlite3_prepare_v2(c->db,
+                                     "INSERT INTO schema_migrations (version, name, applied_at)"
+                                     " VALUES (?1, ?2, ?3)",
+                                     -1, &st, NULL);
+        if (src == SQLITE_OK) {
+            sqlite3_bind_int(st, 1, m->version);
+            sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, clock_now_ms());
+            src = sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+        if (src != SQLITE_DONE && src != SQLITE_OK)
+            rc = sq_fail(e, c->db, src, what);
+    }
+    if (rc) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return exec_sql(c->db, "COMMIT", what, e);
+}
+
+static int sq_migrate(struct store *base, int *applied, struct errinfo *e)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    int have, known;
+    *applied = 0;
+    int rc = sq_schema_version(base, &have, &known, e);
+    if (rc)
+        return rc;
+    if (have > known)
+        return failf(e, ERR_DB,
+                     "database schema version %d is newer than this leadflow knows (%d); "
+                     "upgrade leadflow",
+                     have, known);
+    struct sq_conn *c;
+    rc = conn_get(s, &c, e);
+    for (size_t i = 0; !rc && i < sqlite_nmigrations; i++) {
+        const struct migration *m = &sqlite_migrations[i];
+        if (m->version <= have)
+            continue;
+        rc = apply_one(c, m, e);
+        if (!rc) {
+            (*applied)++;
+            log_info("store.migrated", "applied migration %d: %s", m->version, m->name);
+        }
+    }
+    return rc;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .migrate = sq_migrate,
+    .schema_version = sq_schema_version,
+    .ping = sq_ping,
+};

@@ -1,0 +1,35 @@
+/*
+ * Backend selection by database URL.
+ */
+#include "store/store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct store *store_open(const char *url, struct errinfo *e)
+{
+    if (strncmp(url, "sqlite:", 7) == 0)
+        return store_sqlite_ops.open(url + 7, e);
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        failf(e, ERR_UNSUPPORTED,
+              "database %s: this build has no PostgreSQL backend yet; use sqlite:PATH", "URL");
+        return NULL;
+    }
+    failf(e, ERR_CONFIG, "database URL must start with sqlite: or postgres://");
+    return NULL;
+}
+
+void store_data_dir(const char *url, char *out, size_t n)
+{
+    snprintf(out, n, ".");
+    if (strncmp(url, "sqlite:", 7) != 0 || strcmp(url + 7, ":memory:") == 0)
+        return;
+    const char *path = url + 7;
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return;
+    if (slash == path)
+        snprintf(out, n, "/");
+    else
+        snprintf(out, n, "%.*s", (int)(slash - path), path);
+}
