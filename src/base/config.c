@@ -41,8 +41,14 @@ struct cfg_key {
     int64_t min, max;
 };
 
-#define K(name, type, def) {#name, type, offsetof(struct config, name), def, 0, 0}
-#define KI(name, def, lo, hi) {#name, CFG_INT, offsetof(struct config, name), def, lo, hi}
+#define K(name, type, def)                                                                         \
+    {                                                                                              \
+#name, type, offsetof(struct config, name), def, 0, 0                                      \
+    }
+#define KI(name, def, lo, hi)                                                                      \
+    {                                                                                              \
+#name, CFG_INT, offsetof(struct config, name), def, lo, hi                                 \
+    }
 
 static const struct cfg_key cfg_keys[] = {
     K(listen, CFG_LISTEN, "127.0.0.1:8080"),
@@ -197,8 +203,7 @@ int config_set(struct config *c, const char *key, const char *value, const char 
     case CFG_BOOL: {
         bool v;
         if (!parse_bool(value, &v))
-            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not true or false", origin, key,
-                         value);
+            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not true or false", origin, key, value);
         *(bool *)((char *)c + k->off) = v;
         return 0;
     }
@@ -220,8 +225,8 @@ int config_set(struct config *c, const char *key, const char *value, const char 
         break;
     case CFG_URL:
         if (value[0] && !valid_url(value))
-            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not an http:// or https:// URL",
-                         origin, key, value);
+            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not an http:// or https:// URL", origin,
+                         key, value);
         break;
     case CFG_LEVEL:
         if (log_level_parse(value, &lvl) != 0)
@@ -237,13 +242,12 @@ int config_set(struct config *c, const char *key, const char *value, const char 
         break;
     case CFG_SMTP_URL:
         if (value[0] && !has_prefix(value, "smtp://") && !has_prefix(value, "smtps://"))
-            return failf(e, ERR_CONFIG, "%s: %s: %s is not an smtp:// or smtps:// URL", origin,
-                         key, shown);
+            return failf(e, ERR_CONFIG, "%s: %s: %s is not an smtp:// or smtps:// URL", origin, key,
+                         shown);
         break;
     case CFG_SECRET:
         if (strcmp(key, "secret_key") == 0 && value[0] && strlen(value) < 32)
-            return failf(e, ERR_CONFIG, "%s: %s: too short (at least 32 characters)", origin,
-                         key);
+            return failf(e, ERR_CONFIG, "%s: %s: too short (at least 32 characters)", origin, key);
         break;
     case CFG_STR:
         break;
@@ -365,8 +369,7 @@ int config_ensure_secret(struct config *c, const char *data_dir, struct errinfo 
         while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
             key[--n] = '\0';
         if (n < 32)
-            return failf(e, ERR_IO, "%s: secret key file is too short (%zu characters)", path,
-                         n);
+            return failf(e, ERR_IO, "%s: secret key file is too short (%zu characters)", path, n);
         c->secret_key = xstrdup(key);
         return 0;
     }

@@ -40,8 +40,7 @@ struct errinfo {
  * Records code and the formatted message in e (which may be NULL) and
  * returns code, so that callers write `return failf(e, ERR_INVALID, ...)`.
  */
-int failf(struct errinfo *e, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int failf(struct errinfo *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Clears e to "no error". */
 void errinfo_clear(struct errinfo *e);

@@ -29,8 +29,7 @@ struct cmd_opts {
  * Prints a one-line error and returns EXIT_USAGE on an unknown option, a
  * missing value or a stray argument; 0 otherwise.
  */
-int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed,
-                   struct cmd_opts *o);
+int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, struct cmd_opts *o);
 
 /*
  * Builds the configuration: defaults, the config file (--config, else

@@ -23,8 +23,7 @@ static bool allowed_has(const char *allowed, const char *name)
     return false;
 }
 
-int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed,
-                   struct cmd_opts *o)
+int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, struct cmd_opts *o)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -44,12 +43,12 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed,
             o->help = true;
             continue;
         case ':':
-            fprintf(stderr, "leadflow %s: option %s needs a value (see leadflow %s --help)\n",
-                    cmd, bad, cmd);
+            fprintf(stderr, "leadflow %s: option %s needs a value (see leadflow %s --help)\n", cmd,
+                    bad, cmd);
             return EXIT_USAGE;
         case '?':
-            fprintf(stderr, "leadflow %s: unknown option %s (see leadflow %s --help)\n", cmd,
-                    bad, cmd);
+            fprintf(stderr, "leadflow %s: unknown option %s (see leadflow %s --help)\n", cmd, bad,
+                    cmd);
             return EXIT_USAGE;
         default:
             break;

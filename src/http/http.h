@@ -43,7 +43,7 @@ struct http_req {
     const char *method_name;
     const char *path; /* decoded path, without the query string */
     const char *request_id;
-    struct buf body; /* the request body, at most the configured limit */
+    struct buf body;     /* the request body, at most the configured limit */
     struct json_t *json; /* the parsed body of a ROUTE_JSON route; owned by the arena */
     const struct route *route;
     struct str params[HTTP_MAX_PARAMS]; /* {name} segments of the route, in order */

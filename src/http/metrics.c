@@ -16,8 +16,8 @@ static const double bucket_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025
 enum { NBUCKETS = sizeof(bucket_bounds) / sizeof(bucket_bounds[0]) };
 
 /* Status codes get their own counter; others count under "other". */
-static const int codes[] = {200, 201, 204, 301, 302, 303, 304, 400, 401, 403,
-                            404, 405, 409, 413, 429, 500, 501, 503};
+static const int codes[] = {200, 201, 204, 301, 302, 303, 304, 400, 401,
+                            403, 404, 405, 409, 413, 429, 500, 501, 503};
 enum { NCODES = sizeof(codes) / sizeof(codes[0]) + 1 };
 
 static const int method_bits[] = {1 << 0, 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5, 1 << 6, 1 << 7};
@@ -58,8 +58,8 @@ void http_metrics_free(struct http_metrics *m)
 void http_metrics_observe(struct http_metrics *m, int route_idx, int status, int method,
                           double seconds)
 {
-    size_t si = route_idx < 0 || (size_t)route_idx >= m->nslots - 1 ? m->nslots - 1
-                                                                     : (size_t)route_idx;
+    size_t si =
+        route_idx < 0 || (size_t)route_idx >= m->nslots - 1 ? m->nslots - 1 : (size_t)route_idx;
     struct slot *s = &m->slots[si];
     int ci = NCODES - 1, mi = NMETHODS - 1;
     for (int i = 0; i < NCODES - 1; i++)
@@ -128,9 +128,9 @@ int http_metrics_render(const struct http_metrics *m, struct buf *out)
                                  "le=\"+Inf\"} %llu\n",
                                  name, (unsigned long long)cum);
         }
-        rc |= buf_printf(out, "leadflow_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-                         name,
-                         (double)atomic_load_explicit(&s->sum_us, memory_order_relaxed) / 1e6);
+        rc |=
+            buf_printf(out, "leadflow_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+                       (double)atomic_load_explicit(&s->sum_us, memory_order_relaxed) / 1e6);
         rc |= buf_printf(out, "leadflow_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
                          name, (unsigned long long)total);
     }

@@ -17,8 +17,8 @@
 enum { ROUTE_MAX_SEGS = 10 };
 
 struct seg {
-    struct str lit;    /* literal segment, or the suffix after a {param} */
-    bool param;        /* {name}[suffix] */
+    struct str lit; /* literal segment, or the suffix after a {param} */
+    bool param;     /* {name}[suffix] */
 };
 
 struct compiled {
@@ -188,8 +188,8 @@ void router_allow_string(unsigned methods, char *out, size_t n)
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         if (!(methods & order[i]))
             continue;
-        int k = snprintf(out + used, n - used, "%s%s", used ? ", " : "",
-                         http_method_name(order[i]));
+        int k =
+            snprintf(out + used, n - used, "%s%s", used ? ", " : "", http_method_name(order[i]));
         if (k < 0 || (size_t)k >= n - used)
             break;
         used += (size_t)k;
@@ -249,8 +249,8 @@ int router_dispatch(const struct router *rt, struct http_req *req, struct http_r
     if (idx == ERR_METHOD) {
         char *a = arena_alloc(req->arena, 80);
         router_allow_string(allow, a, 80);
-        failf(&e, ERR_METHOD, "%s is not allowed on %s (allowed: %s)", req->method_name,
-              req->path, a);
+        failf(&e, ERR_METHOD, "%s is not allowed on %s (allowed: %s)", req->method_name, req->path,
+              a);
         dispatch_error(req, rep, ERR_METHOD, &e);
         http_reply_header(rep, "Allow", a);
         return -1;

@@ -144,9 +144,8 @@ static enum MHD_Result queue_reply(struct http_server *srv, struct MHD_Connectio
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct http_server *srv = cls;
     struct reqstate *st = *con_cls;
@@ -169,8 +168,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->lookup = conn_lookup;
         r->conn = conn;
         buf_init(&r->body, srv->o.max_body);
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n;
         if (cl && str_to_i64(str_from(cl), 0, INT64_MAX, &n) && (uint64_t)n > srv->o.max_body)
             st->too_big = true;
@@ -269,8 +268,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct e
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_END);
     if (!srv->d) {
         failf(e, ERR_IO, "cannot listen on %s:%d (address in use, or not an address of this host)",
               o->host, o->port);

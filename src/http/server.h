@@ -20,9 +20,9 @@ struct http_server_opts {
     unsigned max_connections;
     unsigned timeout_s;
     size_t max_body;
-    const struct router *router; /* borrowed */
+    const struct router *router;  /* borrowed */
     struct http_metrics *metrics; /* borrowed; may be NULL */
-    void *ctx;                     /* handed to handlers as req->ctx */
+    void *ctx;                    /* handed to handlers as req->ctx */
 };
 
 struct http_server;

@@ -81,8 +81,7 @@ static int sq_fail(struct errinfo *e, sqlite3 *db, int rc, const char *what)
 static int conn_open(struct sq_store *s, struct sq_conn **out, struct errinfo *e)
 {
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
-                SQLITE_OPEN_URI;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     int rc = sqlite3_open_v2(s->path, &db, flags, NULL);
     if (rc != SQLITE_OK) {
         failf(e, ERR_DB, "cannot open database %s: %s", s->path,

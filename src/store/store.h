@@ -51,8 +51,7 @@ static inline int store_migrate(struct store *st, int *applied, struct errinfo *
     return st->ops->migrate(st, applied, e);
 }
 
-static inline int store_schema_version(struct store *st, int *have, int *known,
-                                       struct errinfo *e)
+static inline int store_schema_version(struct store *st, int *have, int *known, struct errinfo *e)
 {
     return st->ops->schema_version(st, have, known, e);
 }

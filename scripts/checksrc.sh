@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Source rules that clang-format cannot check (STYLE.md habits 1, 9, 11, 12):
+#  - no unsafe C calls (sprintf, strcpy, strcat, gets, atoi, ...);
+#  - raw malloc/calloc/realloc/strdup only in src/base/ (elsewhere: xmalloc & co);
+#  - each third-party library is included by its one adapter file;
+#  - domain code (base, store) never includes HTTP headers;
+#  - every source file opens with a comment saying what it is for.
+# Prints each violation as file:line: reason and exits 1 if there is any.
+set -u
+cd "$(dirname "$0")/.."
+fail=0
+report() {
+    echo "$1"
+    fail=1
+}
+
+files=$(find src -name '*.[ch]' | sort)
+
+# Unsafe calls, anywhere in src/.
+while IFS= read -r hit; do
+    [ -n "$hit" ] && report "$hit: unsafe call (use snprintf, buf_*, str_to_i64)"
+done < <(grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|atoll|strtok)\s*\(' $files |
+    grep -vE '^[^:]+:[0-9]+:\s*(\*|/\*|//)')
+
+# Raw allocation outside base/.
+while IFS= read -r hit; do
+    [ -n "$hit" ] && report "$hit: raw allocation outside src/base (use xmalloc, xcalloc, xstrdup)"
+done < <(grep -nE '(^|[^_a-z])(malloc|calloc|realloc|strdup|strndup)\s*\(' $(grep -v '^src/base/' <<<"$files") |
+    grep -vE '^[^:]+:[0-9]+:\s*(\*|/\*|//)')
+
+# Third-party headers and the one file allowed to include each.
+check_include() {
+    local header=$1 allowed=$2
+    while IFS= read -r hit; do
+        [ -z "$hit" ] && continue
+        local file=${hit%%:*}
+        grep -qxE "$allowed" <<<"$file" || report "$hit: <$header> belongs in $allowed only"
+    done < <(grep -nE "^#include <$header>" $files)
+}
+check_include 'microhttpd\.h' 'src/http/server\.c'
+check_include 'sqlite3\.h' 'src/store/sqlite\.c'
+check_include 'libpq-fe\.h' 'src/store/pg\.c'
+check_include 'ini\.h' 'src/base/config\.c'
+check_include 'gmime/gmime\.h' 'src/mail/mime\.c'
+check_include 'wslay/wslay\.h' 'src/ws/conn\.c'
+check_include 'sodium\.h' 'src/base/crypto\.c'
+check_include 'openssl/[a-z]+\.h' 'src/base/crypto\.c'
+
+# Domain code must not depend on the HTTP layer.
+while IFS= read -r hit; do
+    [ -n "$hit" ] && report "$hit: base/ and store/ must not include http/ headers"
+done < <(grep -nE '^#include "http/' $(grep -E '^src/(base|store)/' <<<"$files"))
+
+# Every file opens with a comment.
+for f in $files; do
+    head -n 1 "$f" | grep -qE '^/\*' || report "$f:1: file does not open with a comment on its purpose"
+done
+
+if [ $fail -ne 0 ]; then
+    echo "checksrc: violations found" >&2
+    exit 1
+fi
