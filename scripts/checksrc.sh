@@ -38,11 +38,13 @@ check_include() {
     done < <(grep -nE "^#include <$header>" $files)
 }
 check_include 'microhttpd\.h' 'src/http/server\.c'
-check_include 'sqlite3\.h' 'src/store/sqlite\.c'
+check_include 'sqlite3\.h' 'src/store/sqlite[a-z_]*\.[ch]'
 check_include 'libpq-fe\.h' 'src/store/pg\.c'
 check_include 'ini\.h' 'src/base/config\.c'
 check_include 'gmime/gmime\.h' 'src/mail/mime\.c'
 check_include 'wslay/wslay\.h' 'src/ws/conn\.c'
+check_include 'curl/curl\.h' 'src/net/httpc\.c'
+check_include 'cjose/cjose\.h' 'src/auth/jwt\.c'
 check_include 'sodium\.h' 'src/base/crypto\.c'
 check_include 'openssl/[a-z]+\.h' 'src/base/crypto\.c'
 

@@ -7,8 +7,8 @@ set -euo pipefail
 PKGS=(
     build-essential pkg-config clang-format
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libsodium-dev
-    libinih-dev libcmocka-dev
-    python3 python3-pytest
+    libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev
+    python3 python3-pytest python3-cryptography
     wrk curl
 )
 

@@ -17,6 +17,8 @@ struct command {
 static const struct command commands[] = {
     {"serve", cmd_serve, "serve the dashboard and the API (HTTP)"},
     {"migrate", cmd_migrate, "bring the database schema up to date"},
+    {"user", cmd_user, "add and list users, print one-time sign-in links"},
+    {"token", cmd_token, "create API tokens for scripts"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -6,4 +6,5 @@
 void api_register(struct router *rt)
 {
     router_add(rt, api_health_routes, api_health_nroutes);
+    router_add(rt, api_auth_routes, api_auth_nroutes);
 }

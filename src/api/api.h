@@ -14,17 +14,31 @@
 #include "http/router.h"
 #include "store/store.h"
 
+struct oidc;
+
 struct api_ctx {
     const struct config *cfg; /* borrowed */
     struct store *store;      /* borrowed */
     struct http_metrics *metrics;
+    struct oidc *oidc;
     int64_t started_ms;
 };
+
+/* Writes key and ms as an RFC 3339 time, or null when ms is 0. */
+void api_time(struct jw *w, const char *key, int64_t ms);
+
+/* Fills rep with a redirect to location (copied). Returns 0. */
+int api_redirect(struct http_req *req, struct http_reply *rep, int status, const char *location);
+
+/* Redirects to /login?error=<message> so the page can say what went wrong. */
+int api_redirect_login_error(struct http_req *req, struct http_reply *rep, const char *message);
 
 /* Adds every route table of the API to rt. */
 void api_register(struct router *rt);
 
 extern const struct route api_health_routes[];
 extern const size_t api_health_nroutes;
+extern const struct route api_auth_routes[];
+extern const size_t api_auth_nroutes;
 
 #endif

@@ -15,12 +15,21 @@ enum { EXIT_USAGE = 2 };
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_token(int argc, char **argv);
+
+struct store;
 
 /* Options every server-side command accepts. */
 struct cmd_opts {
     const char *config_file; /* --config */
     const char *listen;      /* --listen */
     const char *db;          /* --db */
+    const char *org;         /* --org */
+    const char *name;        /* --name */
+    const char *workspace;   /* --workspace */
+    const char *pos[4];      /* positional arguments, in order */
+    int npos;
     bool help;
 };
 
@@ -29,7 +38,8 @@ struct cmd_opts {
  * Prints a one-line error and returns EXIT_USAGE on an unknown option, a
  * missing value or a stray argument; 0 otherwise.
  */
-int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, struct cmd_opts *o);
+int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, int max_pos,
+                   struct cmd_opts *o);
 
 /*
  * Builds the configuration: defaults, the config file (--config, else
@@ -37,5 +47,11 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
  * Prints "leadflow: <reason>" and returns 1 (2 for a bad flag value) on error.
  */
 int cmd_load_config(const struct cmd_opts *o, struct config *cfg);
+
+/*
+ * cmd_load_config, then opens the database and brings its schema up to date.
+ * On failure prints one line, releases cfg and returns the exit status.
+ */
+int cmd_open_store(const struct cmd_opts *o, struct config *cfg, struct store **st);
 
 #endif

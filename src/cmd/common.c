@@ -6,8 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/crypto.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
+#include "store/store.h"
 
 extern char **environ;
 
@@ -23,14 +25,14 @@ static bool allowed_has(const char *allowed, const char *name)
     return false;
 }
 
-int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, struct cmd_opts *o)
+int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, int max_pos,
+                   struct cmd_opts *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"listen", required_argument, NULL, 'l'},
-        {"db", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},     {"org", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'n'},   {"workspace", required_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
     opterr = 0;
@@ -65,7 +67,15 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
             o->listen = optarg;
         else if (ch == 'd')
             o->db = optarg;
+        else if (ch == 'o')
+            o->org = optarg;
+        else if (ch == 'n')
+            o->name = optarg;
+        else if (ch == 'w')
+            o->workspace = optarg;
     }
+    for (; optind < argc && o->npos < max_pos && o->npos < 4; optind++)
+        o->pos[o->npos++] = argv[optind];
     if (optind < argc) {
         fprintf(stderr, "leadflow %s: unexpected argument \"%s\" (see leadflow %s --help)\n", cmd,
                 argv[optind], cmd);
@@ -102,5 +112,31 @@ int cmd_load_config(const struct cmd_opts *o, struct config *cfg)
     enum log_level lvl = LOG_INFO;
     log_level_parse(cfg->log_level, &lvl);
     log_set_level(lvl);
+    return 0;
+}
+
+int cmd_open_store(const struct cmd_opts *o, struct config *cfg, struct store **st)
+{
+    int rc = cmd_load_config(o, cfg);
+    if (rc) {
+        config_release(cfg);
+        return rc;
+    }
+    struct errinfo e;
+    errinfo_clear(&e);
+    int applied = 0;
+    if (crypto_init() != 0) {
+        fprintf(stderr, "leadflow: cannot initialize the crypto library\n");
+        config_release(cfg);
+        return 1;
+    }
+    *st = store_open(cfg->db, &e);
+    if (!*st || store_migrate(*st, &applied, &e) != 0) {
+        fprintf(stderr, "leadflow: %s\n", e.msg);
+        store_close(*st);
+        *st = NULL;
+        config_release(cfg);
+        return 1;
+    }
     return 0;
 }

@@ -14,7 +14,7 @@ static const char usage[] = "usage: leadflow migrate [--config FILE] [--db URL]\
 int cmd_migrate(int argc, char **argv)
 {
     struct cmd_opts o;
-    int rc = cmd_parse_opts("migrate", argc, argv, "config,db", &o);
+    int rc = cmd_parse_opts("migrate", argc, argv, "config,db", 0, &o);
     if (rc)
         return rc;
     if (o.help) {

@@ -8,12 +8,15 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "auth/auth.h"
+#include "auth/oidc.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
 #include "http/server.h"
 #include "http/static.h"
+#include "net/httpc.h"
 #include "version.h"
 
 static const char usage[] =
@@ -36,6 +39,8 @@ struct serve_state {
     struct static_files *web;
     struct http_metrics *metrics;
     struct http_server *http;
+    struct oidc *oidc;
+    struct auth_ctx auth;
     struct api_ctx ctx;
 };
 
@@ -45,6 +50,7 @@ static void serve_stop(struct serve_state *s)
     http_metrics_free(s->metrics);
     static_files_free(s->web);
     router_free(s->router);
+    oidc_free(s->oidc);
     store_close(s->store);
     config_release(&s->cfg);
 }
@@ -68,6 +74,10 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
 {
     s->router = router_new();
     api_register(s->router);
+    s->auth.store = s->store;
+    s->auth.cfg = &s->cfg;
+    router_set_guard(s->router, auth_guard, &s->auth);
+    s->oidc = oidc_new(&s->cfg, s->store);
     struct errinfo we;
     s->web = static_files_new(s->cfg.web_dir, &we);
     if (s->web)
@@ -78,6 +88,7 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     s->ctx.cfg = &s->cfg;
     s->ctx.store = s->store;
     s->ctx.metrics = s->metrics;
+    s->ctx.oidc = s->oidc;
     s->ctx.started_ms = clock_now_ms();
     struct http_server_opts o = {
         .host = s->cfg.listen_host,
@@ -97,7 +108,7 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
 int cmd_serve(int argc, char **argv)
 {
     struct cmd_opts o;
-    int rc = cmd_parse_opts("serve", argc, argv, "config,listen,db", &o);
+    int rc = cmd_parse_opts("serve", argc, argv, "config,listen,db", 0, &o);
     if (rc)
         return rc;
     if (o.help) {
@@ -113,8 +124,8 @@ int cmd_serve(int argc, char **argv)
     }
     struct errinfo e;
     errinfo_clear(&e);
-    if (crypto_init() != 0) {
-        fprintf(stderr, "leadflow: cannot initialize the random number source\n");
+    if (crypto_init() != 0 || httpc_global_init() != 0) {
+        fprintf(stderr, "leadflow: cannot initialize the crypto or HTTP client libraries\n");
         config_release(&s.cfg);
         return 1;
     }

@@ -50,6 +50,12 @@ const char *http_req_cookie(const struct http_req *r, const char *name)
     return req_lookup(r, HTTP_LOOKUP_COOKIE, name);
 }
 
+const char *http_req_client_ip(const struct http_req *r)
+{
+    const char *ip = req_lookup(r, HTTP_LOOKUP_CLIENT_IP, "");
+    return ip ? ip : "";
+}
+
 void http_reply_init(struct http_reply *rep, size_t max_body)
 {
     memset(rep, 0, sizeof(*rep));

@@ -32,10 +32,16 @@ enum http_method {
 enum { HTTP_MAX_PARAMS = 4, HTTP_MAX_HEADERS = 12 };
 
 /* What the adapter can look up on the connection for the router. */
-enum http_lookup { HTTP_LOOKUP_HEADER, HTTP_LOOKUP_QUERY, HTTP_LOOKUP_COOKIE };
+enum http_lookup {
+    HTTP_LOOKUP_HEADER,
+    HTTP_LOOKUP_QUERY,
+    HTTP_LOOKUP_COOKIE,
+    HTTP_LOOKUP_CLIENT_IP, /* the peer's address as text; the name is ignored */
+};
 
 struct route;
-struct json_t; /* jansson's value type */
+struct json_t;    /* jansson's value type */
+struct auth_info; /* who is calling: filled by the router's guard (auth/auth.h) */
 
 struct http_req {
     struct arena *arena; /* released when the response is done */
@@ -48,7 +54,8 @@ struct http_req {
     const struct route *route;
     struct str params[HTTP_MAX_PARAMS]; /* {name} segments of the route, in order */
     int nparams;
-    void *ctx; /* the application context given to the router; borrowed */
+    void *ctx;              /* the application context given to the router; borrowed */
+    struct auth_info *auth; /* set by the guard for non-public routes; arena memory */
     /* Adapter hook: a header, query argument or cookie by name, or NULL. */
     const char *(*lookup)(void *conn, enum http_lookup kind, const char *name);
     void *conn;
@@ -74,6 +81,7 @@ struct http_reply {
 const char *http_req_header(const struct http_req *r, const char *name);
 const char *http_req_query(const struct http_req *r, const char *name);
 const char *http_req_cookie(const struct http_req *r, const char *name);
+const char *http_req_client_ip(const struct http_req *r);
 
 /* The method bit for a method name; HTTP_OTHER for unknown ones. */
 enum http_method http_method_parse(const char *name);

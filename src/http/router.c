@@ -205,8 +205,10 @@ static void json_cleanup(void *p)
  * Parses the body of a ROUTE_JSON request: it must be declared as JSON and be
  * one JSON object. Errors say where the text went wrong.
  */
-static int parse_json_body(struct http_req *req, struct errinfo *e)
+int http_req_parse_json(struct http_req *req, struct errinfo *e)
 {
+    if (req->json)
+        return 0;
     const char *ct = http_req_header(req, "Content-Type");
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 || (ct[16] && ct[16] != ';'))
         return failf(e, ERR_INVALID, "the body must be JSON (Content-Type: application/json)");
@@ -274,7 +276,7 @@ int router_dispatch(const struct router *rt, struct http_req *req, struct http_r
             rc = failf(&e, ERR_UNAUTHORIZED, "sign-in required");
     }
     if (!rc && (r->flags & ROUTE_JSON))
-        rc = parse_json_body(req, &e);
+        rc = http_req_parse_json(req, &e);
     if (!rc)
         rc = r->fn(req, rep, &e);
     if (rc)

@@ -74,6 +74,12 @@ int router_match(const struct router *rt, struct http_req *req, unsigned *allow)
  */
 int router_dispatch(const struct router *rt, struct http_req *req, struct http_reply *rep);
 
+/*
+ * Parses req's body as one JSON object into req->json (once; later calls
+ * return the same). Returns 0 or ERR_INVALID with the reason in e.
+ */
+int http_req_parse_json(struct http_req *req, struct errinfo *e);
+
 /* The Allow header value for a set of method bits ("GET, HEAD, POST"). */
 void router_allow_string(unsigned methods, char *out, size_t n);
 

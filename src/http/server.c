@@ -75,8 +75,23 @@ static void state_put(struct reqstate *s)
     }
 }
 
+static _Thread_local char client_ip[INET6_ADDRSTRLEN];
+
 static const char *conn_lookup(void *conn, enum http_lookup kind, const char *name)
 {
+    if (kind == HTTP_LOOKUP_CLIENT_IP) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        client_ip[0] = '\0';
+        if (sa && sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, client_ip,
+                      sizeof(client_ip));
+        else if (sa && sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, client_ip,
+                      sizeof(client_ip));
+        return client_ip;
+    }
     enum MHD_ValueKind k = kind == HTTP_LOOKUP_HEADER  ? MHD_HEADER_KIND
                            : kind == HTTP_LOOKUP_QUERY ? MHD_GET_ARGUMENT_KIND
                                                        : MHD_COOKIE_KIND;

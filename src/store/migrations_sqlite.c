@@ -118,6 +118,32 @@ const struct migration sqlite_migrations[] = {
      ") STRICT;\n"
      "CREATE INDEX jobs_due ON jobs(status, run_at);\n"
      "CREATE INDEX jobs_workspace ON jobs(workspace_id, status);\n"},
+    {2, "sign-in: OAuth states, one-time links, API tokens",
+     "CREATE TABLE oauth_states (\n"
+     "  state_hash TEXT PRIMARY KEY,\n"
+     "  nonce TEXT NOT NULL,\n"
+     "  code_verifier TEXT NOT NULL,\n"
+     "  next_path TEXT NOT NULL,\n"
+     "  expires_at INTEGER NOT NULL\n"
+     ") STRICT;\n"
+     "CREATE TABLE login_links (\n"
+     "  token_hash TEXT PRIMARY KEY,\n"
+     "  user_id TEXT NOT NULL REFERENCES user_profiles(id) ON DELETE CASCADE,\n"
+     "  created_at INTEGER NOT NULL,\n"
+     "  expires_at INTEGER NOT NULL,\n"
+     "  used_at INTEGER\n"
+     ") STRICT;\n"
+     "CREATE TABLE api_tokens (\n"
+     "  id TEXT PRIMARY KEY,\n"
+     "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+     "  user_id TEXT NOT NULL REFERENCES user_profiles(id) ON DELETE CASCADE,\n"
+     "  name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),\n"
+     "  token_hash TEXT NOT NULL UNIQUE,\n"
+     "  created_at INTEGER NOT NULL,\n"
+     "  last_used_at INTEGER,\n"
+     "  revoked_at INTEGER\n"
+     ") STRICT;\n"
+     "CREATE INDEX api_tokens_workspace ON api_tokens(workspace_id);\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

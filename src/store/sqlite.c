@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,39 +16,18 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "store/migrations.h"
-#include "store/store.h"
+#include "store/sqlite_auth.h"
+#include "store/sqlite_int.h"
 
-enum { SQ_BUSY_MS = 5000 };
-
-/* The statements every connection may cache, by index. */
-enum sq_stmt { SQ_PING, SQ_VERSION, SQ_NSTMTS };
-
-static const char *const sq_sql[SQ_NSTMTS] = {
-    [SQ_PING] = "SELECT 1",
-    [SQ_VERSION] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-};
-
-struct sq_conn {
-    struct sq_conn *next; /* in the store's list of open connections */
-    struct sq_store *owner;
-    sqlite3 *db;
-    sqlite3_stmt *stmts[SQ_NSTMTS];
-};
-
-struct sq_store {
-    struct store base; /* first: the ops table */
-    char *path;
-    pthread_key_t key;
-    pthread_mutex_t mu;
-    struct sq_conn *conns;
-};
+static const char sql_ping[] = "SELECT 1";
+static const char sql_version[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 
 static atomic_uint mem_seq;
 
 static void conn_close(struct sq_conn *c)
 {
-    for (int i = 0; i < SQ_NSTMTS; i++)
-        sqlite3_finalize(c->stmts[i]);
+    for (int i = 0; i < SQ_CACHE_SLOTS; i++)
+        sqlite3_finalize(c->cache[i].stmt);
     sqlite3_close_v2(c->db);
     free(c);
 }
@@ -68,7 +48,7 @@ static void conn_thread_exit(void *p)
     conn_close(c);
 }
 
-static int sq_fail(struct errinfo *e, sqlite3 *db, int rc, const char *what)
+int sq_fail(struct errinfo *e, sqlite3 *db, int rc, const char *what)
 {
     int code = ERR_DB;
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
@@ -114,8 +94,7 @@ static int conn_open(struct sq_store *s, struct sq_conn **out, struct errinfo *e
     return 0;
 }
 
-/* The calling thread's connection, opened on first use. */
-static int conn_get(struct sq_store *s, struct sq_conn **out, struct errinfo *e)
+int sq_conn_get(struct sq_store *s, struct sq_conn **out, struct errinfo *e)
 {
     struct sq_conn *c = pthread_getspecific(s->key);
     if (c) {
@@ -125,30 +104,54 @@ static int conn_get(struct sq_store *s, struct sq_conn **out, struct errinfo *e)
     return conn_open(s, out, e);
 }
 
-/* A cached, reset statement of the calling thread's connection. */
-static int stmt_get(struct sq_store *s, enum sq_stmt id, sqlite3_stmt **out, struct sq_conn **cp,
-                    struct errinfo *e)
+int sq_stmt(struct sq_store *s, const char *sql, sqlite3_stmt **out, struct sq_conn **cp,
+            struct errinfo *e)
 {
     struct sq_conn *c;
-    int rc = conn_get(s, &c, e);
+    int rc = sq_conn_get(s, &c, e);
     if (rc)
         return rc;
-    if (!c->stmts[id]) {
-        int src = sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                     &c->stmts[id], NULL);
-        if (src != SQLITE_OK)
-            return sq_fail(e, c->db, src, "prepare");
+    /* Open addressing on the address of the (static) SQL text. */
+    size_t h = (size_t)(((uintptr_t)sql >> 3) * 0x9e3779b97f4a7c15ULL);
+    for (size_t i = 0; i < SQ_CACHE_SLOTS; i++) {
+        struct sq_cached *slot = &c->cache[(h + i) % SQ_CACHE_SLOTS];
+        if (!slot->sql) {
+            int src =
+                sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL);
+            if (src != SQLITE_OK)
+                return sq_fail(e, c->db, src, "prepare");
+            slot->sql = sql;
+        }
+        if (slot->sql == sql) {
+            *out = slot->stmt;
+            if (cp)
+                *cp = c;
+            return 0;
+        }
     }
-    *out = c->stmts[id];
-    if (cp)
-        *cp = c;
-    return 0;
+    return failf(e, ERR_INTERNAL, "statement cache is full");
 }
 
-static void stmt_done(sqlite3_stmt *st)
+void sq_done(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+}
+
+int sq_exec(struct sq_store *s, const char *sql, struct errinfo *e)
+{
+    struct sq_conn *c;
+    int rc = sq_conn_get(s, &c, e);
+    if (rc)
+        return rc;
+    char *msg = NULL;
+    int src = sqlite3_exec(c->db, sql, NULL, NULL, &msg);
+    if (src == SQLITE_OK)
+        return 0;
+    rc = src == SQLITE_BUSY ? ERR_TEMPORARY : ERR_DB;
+    failf(e, rc, "%s", msg ? msg : sqlite3_errstr(src));
+    sqlite3_free(msg);
+    return rc;
 }
 
 static void sq_close(struct store *base)
@@ -201,11 +204,11 @@ static int sq_ping(struct store *base, struct errinfo *e)
     struct sq_store *s = (struct sq_store *)base;
     sqlite3_stmt *st = NULL;
     struct sq_conn *c = NULL;
-    int rc = stmt_get(s, SQ_PING, &st, &c, e);
+    int rc = sq_stmt(s, sql_ping, &st, &c, e);
     if (rc)
         return rc;
     int src = sqlite3_step(st);
-    stmt_done(st);
+    sq_done(st);
     return src == SQLITE_ROW ? 0 : sq_fail(e, c->db, src, "ping");
 }
 
@@ -224,7 +227,7 @@ static int exec_sql(sqlite3 *db, const char *sql, const char *what, struct errin
 static int read_version(struct sq_conn *c, int *have, struct errinfo *e)
 {
     sqlite3_stmt *st;
-    int src = sqlite3_prepare_v2(c->db, sq_sql[SQ_VERSION], -1, &st, NULL);
+    int src = sqlite3_prepare_v2(c->db, sql_version, -1, &st, NULL);
     if (src != SQLITE_OK)
         return sq_fail(e, c->db, src, "reading the schema version");
     src = sqlite3_step(st);
@@ -248,7 +251,7 @@ static int sq_schema_version(struct store *base, int *have, int *known, struct e
 {
     struct sq_store *s = (struct sq_store *)base;
     struct sq_conn *c;
-    int rc = conn_get(s, &c, e);
+    int rc = sq_conn_get(s, &c, e);
     if (rc)
         return rc;
     *known = known_version();
@@ -305,7 +308,7 @@ static int sq_migrate(struct store *base, int *applied, struct errinfo *e)
                      "upgrade leadflow",
                      have, known);
     struct sq_conn *c;
-    rc = conn_get(s, &c, e);
+    rc = sq_conn_get(s, &c, e);
     for (size_t i = 0; !rc && i < sqlite_nmigrations; i++) {
         const struct migration *m = &sqlite_migrations[i];
         if (m->version <= have)
@@ -326,4 +329,5 @@ const struct store_ops store_sqlite_ops = {
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,
     .ping = sq_ping,
+    SQ_AUTH_OPS,
 };

@@ -33,3 +33,18 @@ void store_data_dir(const char *url, char *out, size_t n)
     else
         snprintf(out, n, "%.*s", (int)(slash - path), path);
 }
+
+static const char *const role_names[] = {"none", "viewer", "member", "admin", "owner"};
+
+const char *role_name(int role)
+{
+    return role >= ROLE_NONE && role <= ROLE_OWNER ? role_names[role] : "none";
+}
+
+int role_parse(const char *name)
+{
+    for (int i = ROLE_VIEWER; i <= ROLE_OWNER; i++)
+        if (strcmp(name, role_names[i]) == 0)
+            return i;
+    return ROLE_NONE;
+}

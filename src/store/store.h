@@ -11,9 +11,69 @@
 #ifndef LEADFLOW_STORE_STORE_H
 #define LEADFLOW_STORE_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
 #include "base/err.h"
 
 struct store;
+
+enum { STORE_ID_LEN = 37, STORE_EMAIL_MAX = 321, STORE_NAME_MAX = 201 };
+
+/* Roles of a user in an organization, ordered by what they may do. */
+enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_MEMBER = 2, ROLE_ADMIN = 3, ROLE_OWNER = 4 };
+
+const char *role_name(int role);
+/* ROLE_NONE for an unknown name. */
+int role_parse(const char *name);
+
+struct user {
+    char id[STORE_ID_LEN];
+    char email[STORE_EMAIL_MAX];
+    char name[STORE_NAME_MAX];
+    char avatar_url[513];
+    int64_t created_at;
+    int64_t last_login_at; /* 0: never */
+};
+
+struct org_row {
+    char id[STORE_ID_LEN];
+    char name[STORE_NAME_MAX];
+    int role;
+};
+
+struct ws_row {
+    char id[STORE_ID_LEN];
+    char org_id[STORE_ID_LEN];
+    char name[STORE_NAME_MAX];
+    int role;
+};
+
+struct session_row {
+    char id_hash[65]; /* hex SHA-256 of the cookie value */
+    char user_id[STORE_ID_LEN];
+    char csrf[48];
+    int64_t created_at, last_seen_at, expires_at, revoked_at;
+    char user_agent[256];
+    char ip[64];
+};
+
+struct oauth_state {
+    char nonce[64];
+    char verifier[128];
+    char next[512];
+    int64_t expires_at;
+};
+
+struct api_token {
+    char id[STORE_ID_LEN];
+    char workspace_id[STORE_ID_LEN];
+    char user_id[STORE_ID_LEN];
+    char name[101];
+    int64_t created_at, last_used_at, revoked_at;
+};
 
 struct store_ops {
     const char *name; /* "sqlite", "postgres" */
@@ -26,6 +86,73 @@ struct store_ops {
     int (*schema_version)(struct store *st, int *have, int *known, struct errinfo *e);
     /* A cheap round trip that proves the database answers. */
     int (*ping)(struct store *st, struct errinfo *e);
+
+    /* Users. ERR_CONFLICT when the email is taken; ERR_NOT_FOUND when absent. */
+    int (*user_create)(struct store *st, const char *email, const char *name, int64_t now,
+                       struct user *out, struct errinfo *e);
+    int (*user_by_email)(struct store *st, const char *email, struct user *out, struct errinfo *e);
+    int (*user_by_id)(struct store *st, const char *id, struct user *out, struct errinfo *e);
+    /* Finds the user by (issuer, subject), else by email (and links it), else
+     * creates one; records the sign-in time. */
+    int (*user_oidc_login)(struct store *st, const char *issuer, const char *subject,
+                           const char *email, const char *name, const char *picture, int64_t now,
+                           struct user *out, struct errinfo *e);
+    int (*user_list)(struct store *st, struct arena *a, struct user **rows, size_t *n,
+                     struct errinfo *e);
+    /* First-login bootstrap, idempotent and safe to run concurrently: when the
+     * user belongs to no organization, creates org_name with the user as owner
+     * and a "Default Workspace" in it. *created tells whether it did. */
+    int (*user_bootstrap)(struct store *st, const char *user_id, const char *org_name, int64_t now,
+                          bool *created, struct errinfo *e);
+    int (*user_orgs)(struct store *st, const char *user_id, struct arena *a, struct org_row **rows,
+                     size_t *n, struct errinfo *e);
+    int (*user_workspaces)(struct store *st, const char *user_id, struct arena *a,
+                           struct ws_row **rows, size_t *n, struct errinfo *e);
+    /* The user's role in the workspace's organization; ERR_NOT_FOUND when the
+     * workspace does not exist or the user is not a member (the same answer). */
+    int (*member_role)(struct store *st, const char *workspace_id, const char *user_id, int *role,
+                       struct errinfo *e);
+
+    /* The first owner of the workspace's organization; ERR_NOT_FOUND when the
+     * workspace does not exist. */
+    int (*workspace_owner)(struct store *st, const char *workspace_id, char user_id[STORE_ID_LEN],
+                           struct errinfo *e);
+
+    /* Sessions, keyed by the hash of the cookie value. */
+    int (*session_create)(struct store *st, const struct session_row *s, struct errinfo *e);
+    int (*session_get)(struct store *st, const char *id_hash, struct session_row *out,
+                       struct errinfo *e);
+    int (*session_touch)(struct store *st, const char *id_hash, int64_t seen, int64_t expires,
+                         struct errinfo *e);
+    /* Revokes one of user_id's sessions; ERR_NOT_FOUND when it is not theirs. */
+    int (*session_revoke)(struct store *st, const char *user_id, const char *id_hash, int64_t now,
+                          struct errinfo *e);
+    /* The user's live (unrevoked, unexpired) sessions. */
+    int (*session_list)(struct store *st, const char *user_id, int64_t now, struct arena *a,
+                        struct session_row **rows, size_t *n, struct errinfo *e);
+
+    /* OAuth sign-in attempts: put, then take once (deleted when taken). */
+    int (*oauth_state_put)(struct store *st, const char *state_hash, const struct oauth_state *s,
+                           struct errinfo *e);
+    int (*oauth_state_take)(struct store *st, const char *state_hash, struct oauth_state *out,
+                            struct errinfo *e);
+
+    /* One-time sign-in links: take succeeds once, before expiry. */
+    int (*login_link_put)(struct store *st, const char *token_hash, const char *user_id,
+                          int64_t now, int64_t expires, struct errinfo *e);
+    int (*login_link_take)(struct store *st, const char *token_hash, int64_t now,
+                           char user_id[STORE_ID_LEN], struct errinfo *e);
+
+    /* API tokens, stored by hash; each belongs to one workspace. */
+    int (*api_token_create)(struct store *st, const char *workspace_id, const char *user_id,
+                            const char *name, const char *token_hash, int64_t now,
+                            struct api_token *out, struct errinfo *e);
+    int (*api_token_find)(struct store *st, const char *token_hash, struct api_token *out,
+                          struct errinfo *e);
+    int (*api_token_revoke)(struct store *st, const char *workspace_id, const char *id, int64_t now,
+                            struct errinfo *e);
+    int (*api_token_list)(struct store *st, const char *workspace_id, struct arena *a,
+                          struct api_token **rows, size_t *n, struct errinfo *e);
 };
 
 struct store {

@@ -1,0 +1,362 @@
+/*
+ * Sign-in routes: the OpenID Connect redirect and callback, one-time links,
+ * sign-out, the first-login bootstrap, the caller's profile, sessions and
+ * API tokens.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "auth/oidc.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "http/reply.h"
+
+enum { SIGNIN_RATE_PER_MIN = 30 };
+
+#define LANDING "/dashboard/overview"
+
+/* Runs the bootstrap for a user who just signed in. */
+static int bootstrap(struct store *st, const struct user *u, bool *created, struct errinfo *e)
+{
+    char org[STORE_NAME_MAX + 32];
+    const char *who = u->name[0] ? u->name : u->email;
+    size_t n = strcspn(who, "@");
+    snprintf(org, sizeof(org), "%.*s's Organization", (int)(n > 150 ? 150 : n), who);
+    return st->ops->user_bootstrap(st, u->id, org, clock_now_ms(), created, e);
+}
+
+/* Sets the session cookie for u and redirects to next. */
+static int finish_sign_in(struct http_req *req, struct http_reply *rep, const struct user *u,
+                          const char *next)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct errinfo e;
+    errinfo_clear(&e);
+    bool created;
+    const char *cookie = NULL;
+    int rc = bootstrap(ctx->store, u, &created, &e);
+    if (!rc)
+        rc = auth_session_start(ctx->store, ctx->cfg, req, u->id, &cookie, &e);
+    if (rc) {
+        log_error("auth.sign_in_failed", "sign-in of %s failed: %s", u->email, e.msg);
+        return api_redirect_login_error(req, rep, "sign-in failed on the server; try again");
+    }
+    api_redirect(req, rep, 302, auth_safe_next(next) ? next : LANDING);
+    http_reply_header(rep, "Set-Cookie", cookie);
+    return 0;
+}
+
+static int login_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    if (auth_rate_check(http_req_client_ip(req), SIGNIN_RATE_PER_MIN, e))
+        return ERR_RATE_LIMITED;
+    if (!oidc_configured(ctx->oidc))
+        return api_redirect_login_error(req, rep,
+                                        "no sign-in provider is configured; ask for a sign-in link "
+                                        "(leadflow user login-link EMAIL)");
+    const char *next = http_req_query(req, "next");
+    const char *url = NULL;
+    struct errinfo oe;
+    errinfo_clear(&oe);
+    int rc = oidc_begin(ctx->oidc, auth_safe_next(next) ? next : LANDING, req->arena, &url, &oe);
+    if (rc) {
+        log_warn("auth.login_failed", "cannot start sign-in: %s", oe.msg);
+        return api_redirect_login_error(req, rep, "the sign-in provider cannot be reached");
+    }
+    return api_redirect(req, rep, 302, url);
+}
+
+static int callback_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    if (auth_rate_check(http_req_client_ip(req), SIGNIN_RATE_PER_MIN, e))
+        return ERR_RATE_LIMITED;
+    const char *perr = http_req_query(req, "error");
+    if (perr) {
+        const char *desc = http_req_query(req, "error_description");
+        char msg[300];
+        snprintf(msg, sizeof(msg), "the sign-in provider said: %.100s%s%.150s", perr,
+                 desc ? ": " : "", desc ? desc : "");
+        return api_redirect_login_error(req, rep, msg);
+    }
+    struct user u;
+    const char *next = NULL;
+    struct errinfo oe;
+    errinfo_clear(&oe);
+    int rc = oidc_finish(ctx->oidc, http_req_query(req, "code"), http_req_query(req, "state"),
+                         req->arena, &u, &next, &oe);
+    if (rc) {
+        log_warn("auth.callback_refused", "sign-in refused: %s", oe.msg);
+        return api_redirect_login_error(
+            req, rep,
+            rc == ERR_UNAUTHORIZED || rc == ERR_INVALID ? oe.msg : "sign-in failed; try again");
+    }
+    log_info("auth.signed_in", "user %s signed in with the identity provider", u.id);
+    return finish_sign_in(req, rep, &u, next);
+}
+
+static int link_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    if (auth_rate_check(http_req_client_ip(req), SIGNIN_RATE_PER_MIN, e))
+        return ERR_RATE_LIMITED;
+    char token[AUTH_TOKEN_LEN], hash[65], user_id[STORE_ID_LEN];
+    str_copy(token, sizeof(token), req->params[0]);
+    auth_hash_token(token, hash);
+    struct errinfo le;
+    errinfo_clear(&le);
+    int rc = ctx->store->ops->login_link_take(ctx->store, hash, clock_now_ms(), user_id, &le);
+    struct user u;
+    if (!rc)
+        rc = ctx->store->ops->user_by_id(ctx->store, user_id, &u, &le);
+    if (rc)
+        return api_redirect_login_error(req, rep,
+                                        rc == ERR_NOT_FOUND
+                                            ? "this sign-in link is unknown, used or expired"
+                                            : "sign-in failed; try again");
+    log_info("auth.signed_in", "user %s signed in with a one-time link", u.id);
+    return finish_sign_in(req, rep, &u, LANDING);
+}
+
+static int logout_post(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const struct auth_info *ai = req->auth;
+    if (!ai->via_token) {
+        int rc = ctx->store->ops->session_revoke(ctx->store, ai->user_id, ai->session_hash,
+                                                 clock_now_ms(), e);
+        if (rc && rc != ERR_NOT_FOUND)
+            return rc;
+    }
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kbool(&w, "signedOut", true);
+    jw_obj_end(&w);
+    http_reply_header(rep, "Set-Cookie", auth_cookie_clear(ctx->cfg));
+    return reply_ok_end(rep, &w);
+}
+
+/* Writes the profile, organizations and workspaces of the caller. */
+static int write_me(struct http_req *req, struct jw *w, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const struct auth_info *ai = req->auth;
+    struct store *st = ctx->store;
+    struct user u;
+    struct org_row *orgs;
+    struct ws_row *wss;
+    size_t norgs, nws;
+    int rc = st->ops->user_by_id(st, ai->user_id, &u, e);
+    if (!rc)
+        rc = st->ops->user_orgs(st, ai->user_id, req->arena, &orgs, &norgs, e);
+    if (!rc)
+        rc = st->ops->user_workspaces(st, ai->user_id, req->arena, &wss, &nws, e);
+    if (rc)
+        return rc;
+    jw_key(w, "user");
+    jw_obj_begin(w);
+    jw_kstr(w, "id", u.id);
+    jw_kstr(w, "email", u.email);
+    jw_kstr(w, "name", u.name[0] ? u.name : NULL);
+    jw_kstr(w, "avatarUrl", u.avatar_url[0] ? u.avatar_url : NULL);
+    api_time(w, "createdAt", u.created_at);
+    api_time(w, "lastLoginAt", u.last_login_at);
+    jw_obj_end(w);
+    jw_key(w, "organizations");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < norgs; i++) {
+        jw_obj_begin(w);
+        jw_kstr(w, "id", orgs[i].id);
+        jw_kstr(w, "name", orgs[i].name);
+        jw_kstr(w, "role", role_name(orgs[i].role));
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    jw_key(w, "workspaces");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < nws; i++) {
+        /* An API token sees only its own workspace. */
+        if (ai->via_token && strcmp(wss[i].id, ai->token_workspace) != 0)
+            continue;
+        jw_obj_begin(w);
+        jw_kstr(w, "id", wss[i].id);
+        jw_kstr(w, "organizationId", wss[i].org_id);
+        jw_kstr(w, "name", wss[i].name);
+        jw_kstr(w, "role", role_name(wss[i].role));
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    if (!ai->via_token)
+        jw_kstr(w, "csrfToken", ai->csrf);
+    return 0;
+}
+
+static int me_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    int rc = write_me(req, &w, e);
+    if (rc)
+        return rc;
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static int initialize_post(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct user u;
+    int rc = ctx->store->ops->user_by_id(ctx->store, req->auth->user_id, &u, e);
+    bool created = false;
+    if (!rc)
+        rc = bootstrap(ctx->store, &u, &created, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, created ? 201 : 200, &w);
+    jw_obj_begin(&w);
+    jw_kbool(&w, "created", created);
+    rc = write_me(req, &w, e);
+    if (rc)
+        return rc;
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static int sessions_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const struct auth_info *ai = req->auth;
+    struct session_row *rows;
+    size_t n;
+    int rc = ctx->store->ops->session_list(ctx->store, ai->user_id, clock_now_ms(), req->arena,
+                                           &rows, &n, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj_begin(&w);
+        jw_kstr(&w, "id", rows[i].id_hash);
+        jw_kbool(&w, "current", strcmp(rows[i].id_hash, ai->session_hash) == 0);
+        api_time(&w, "createdAt", rows[i].created_at);
+        api_time(&w, "lastSeenAt", rows[i].last_seen_at);
+        api_time(&w, "expiresAt", rows[i].expires_at);
+        jw_kstr(&w, "userAgent", rows[i].user_agent);
+        jw_kstr(&w, "ip", rows[i].ip);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static int session_delete(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[65];
+    str_copy(id, sizeof(id), req->params[0]);
+    int rc = ctx->store->ops->session_revoke(ctx->store, req->auth->user_id, id, clock_now_ms(), e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kbool(&w, "revoked", true);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static void write_token(struct jw *w, const struct api_token *t)
+{
+    jw_kstr(w, "id", t->id);
+    jw_kstr(w, "workspaceId", t->workspace_id);
+    jw_kstr(w, "name", t->name);
+    api_time(w, "createdAt", t->created_at);
+    api_time(w, "lastUsedAt", t->last_used_at);
+    api_time(w, "revokedAt", t->revoked_at);
+}
+
+static int tokens_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct api_token *rows;
+    size_t n;
+    int rc = ctx->store->ops->api_token_list(ctx->store, req->auth->workspace_id, req->arena, &rows,
+                                             &n, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj_begin(&w);
+        write_token(&w, &rows[i]);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static int tokens_post(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const char *name = json_string_value(json_object_get(req->json, "name"));
+    if (!name || !*name || strlen(name) > 100)
+        return failf(e, ERR_INVALID, "name is required (1 to 100 characters)");
+    char token[AUTH_TOKEN_LEN];
+    struct api_token t;
+    int rc = auth_token_create(ctx->store, req->auth->workspace_id, req->auth->user_id, name, token,
+                               &t, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 201, &w);
+    jw_obj_begin(&w);
+    write_token(&w, &t);
+    jw_kstr(&w, "token", token);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static int token_delete(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    if (req->params[0].len >= sizeof(id))
+        return failf(e, ERR_NOT_FOUND, "API token not found");
+    str_copy(id, sizeof(id), req->params[0]);
+    int rc = ctx->store->ops->api_token_revoke(ctx->store, req->auth->workspace_id, id,
+                                               clock_now_ms(), e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kbool(&w, "revoked", true);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+const struct route api_auth_routes[] = {
+    {HTTP_GET, "/auth/login", ROUTE_PUBLIC | ROUTE_TEXT, login_get},
+    {HTTP_GET, "/auth/callback", ROUTE_PUBLIC | ROUTE_TEXT, callback_get},
+    {HTTP_GET, "/auth/link/{token}", ROUTE_PUBLIC | ROUTE_TEXT, link_get},
+    {HTTP_POST, "/auth/logout", ROUTE_AUTH | ROUTE_WRITE, logout_post},
+    {HTTP_POST, "/api/auth/initialize-user", ROUTE_AUTH | ROUTE_WRITE, initialize_post},
+    {HTTP_GET, "/api/auth/me", ROUTE_AUTH, me_get},
+    {HTTP_GET, "/api/auth/sessions", ROUTE_AUTH, sessions_get},
+    {HTTP_DELETE, "/api/auth/sessions/{id}", ROUTE_AUTH | ROUTE_WRITE, session_delete},
+    {HTTP_GET, "/api/tokens", ROUTE_AUTH | ROUTE_WORKSPACE, tokens_get},
+    {HTTP_POST, "/api/tokens", ROUTE_AUTH | ROUTE_WORKSPACE | ROUTE_WRITE | ROUTE_JSON,
+     tokens_post},
+    {HTTP_DELETE, "/api/tokens/{id}", ROUTE_AUTH | ROUTE_WORKSPACE | ROUTE_WRITE, token_delete},
+};
+
+const size_t api_auth_nroutes = sizeof(api_auth_routes) / sizeof(api_auth_routes[0]);

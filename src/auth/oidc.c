@@ -1,0 +1,323 @@
+/*
+ * OpenID Connect relying party: discovery, authorization request, code
+ * exchange and ID-token verification.
+ */
+#include "auth/oidc.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "auth/jwt.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "net/httpc.h"
+
+enum { OIDC_STATE_TTL_MS = 10 * 60 * 1000, OIDC_META_TTL_MS = 3600 * 1000 };
+
+struct oidc {
+    const struct config *cfg;
+    struct store *st;
+    pthread_mutex_t mu;
+    /* Discovery metadata, cached. */
+    char *issuer, *authorize_url, *token_url, *jwks_url;
+    int64_t meta_at;
+    /* The JWKS document, cached. */
+    char *jwks;
+    int64_t jwks_at;
+};
+
+struct oidc *oidc_new(const struct config *cfg, struct store *st)
+{
+    struct oidc *o = XNEW(struct oidc);
+    o->cfg = cfg;
+    o->st = st;
+    pthread_mutex_init(&o->mu, NULL);
+    return o;
+}
+
+void oidc_free(struct oidc *o)
+{
+    if (!o)
+        return;
+    free(o->issuer);
+    free(o->authorize_url);
+    free(o->token_url);
+    free(o->jwks_url);
+    free(o->jwks);
+    pthread_mutex_destroy(&o->mu);
+    free(o);
+}
+
+bool oidc_configured(const struct oidc *o)
+{
+    return o->cfg->oidc_issuer && o->cfg->oidc_client_id;
+}
+
+static char *dup_field(json_t *doc, const char *key)
+{
+    const char *v = json_string_value(json_object_get(doc, key));
+    return v && (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0) ? xstrdup(v)
+                                                                                  : NULL;
+}
+
+/* Fetches the discovery document when the cache is empty or stale. Called
+ * with o->mu held. */
+static int discover_locked(struct oidc *o, struct errinfo *e)
+{
+    int64_t now = clock_now_ms();
+    if (o->meta_at && now - o->meta_at < OIDC_META_TTL_MS)
+        return 0;
+    char url[1024];
+    snprintf(url, sizeof(url), "%s/.well-known/openid-configuration", o->cfg->oidc_issuer);
+    struct httpc_req rq = {.url = url, .headers = {"Accept: application/json"}};
+    struct httpc_resp resp;
+    int rc = httpc_do(&rq, &resp, e);
+    if (!rc && resp.status != 200)
+        rc = failf(e, ERR_TEMPORARY, "the sign-in provider's discovery answered %ld", resp.status);
+    json_t *doc = NULL;
+    if (!rc) {
+        json_error_t jerr;
+        doc = json_loadb(buf_str(&resp.body), resp.body.len, 0, &jerr);
+        if (!json_is_object(doc))
+            rc = failf(e, ERR_TEMPORARY, "the sign-in provider's discovery is not JSON");
+    }
+    if (!rc) {
+        char *iss = json_string_value(json_object_get(doc, "issuer"))
+                        ? xstrdup(json_string_value(json_object_get(doc, "issuer")))
+                        : NULL;
+        char *az = dup_field(doc, "authorization_endpoint");
+        char *tok = dup_field(doc, "token_endpoint");
+        char *jw = dup_field(doc, "jwks_uri");
+        if (!iss || strcmp(iss, o->cfg->oidc_issuer) != 0 || !az || !tok || !jw) {
+            rc = failf(e, ERR_TEMPORARY,
+                       "the sign-in provider's discovery is incomplete or names another issuer");
+            free(iss);
+            free(az);
+            free(tok);
+            free(jw);
+        } else {
+            free(o->issuer);
+            free(o->authorize_url);
+            free(o->token_url);
+            free(o->jwks_url);
+            o->issuer = iss;
+            o->authorize_url = az;
+            o->token_url = tok;
+            o->jwks_url = jw;
+            o->meta_at = now;
+        }
+    }
+    json_decref(doc);
+    httpc_resp_release(&resp);
+    return rc;
+}
+
+/* Fetches the JWKS; with force, only when the last fetch is 10 s old. */
+static int fetch_jwks_locked(struct oidc *o, bool force, struct errinfo *e)
+{
+    int64_t now = clock_now_ms();
+    if (o->jwks && !force && now - o->jwks_at < OIDC_META_TTL_MS)
+        return 0;
+    if (o->jwks && force && now - o->jwks_at < 10000)
+        return 0;
+    struct httpc_req rq = {.url = o->jwks_url, .headers = {"Accept: application/json"}};
+    struct httpc_resp resp;
+    int rc = httpc_do(&rq, &resp, e);
+    if (!rc && resp.status != 200)
+        rc = failf(e, ERR_TEMPORARY, "the sign-in provider's key set answered %ld", resp.status);
+    if (!rc) {
+        free(o->jwks);
+        o->jwks = xstrdup(buf_str(&resp.body));
+        o->jwks_at = now;
+    }
+    httpc_resp_release(&resp);
+    return rc;
+}
+
+static int append_param(struct buf *b, const char *name, const char *value, bool first)
+{
+    int rc = buf_puts(b, first ? "" : "&");
+    rc |= buf_puts(b, name);
+    rc |= buf_putc(b, '=');
+    rc |= httpc_form_escape(b, value);
+    return rc ? ERR_TOO_BIG : 0;
+}
+
+static void redirect_uri(const struct oidc *o, char *out, size_t n)
+{
+    snprintf(out, n, "%s/auth/callback", o->cfg->public_url);
+}
+
+int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **url,
+               struct errinfo *e)
+{
+    if (!oidc_configured(o))
+        return failf(e, ERR_UNSUPPORTED, "no sign-in provider is configured");
+    pthread_mutex_lock(&o->mu);
+    int rc = discover_locked(o, e);
+    char authorize[1024];
+    if (!rc)
+        snprintf(authorize, sizeof(authorize), "%s", o->authorize_url);
+    pthread_mutex_unlock(&o->mu);
+    if (rc)
+        return rc;
+
+    char state[AUTH_TOKEN_LEN], state_hash[65];
+    struct oauth_state s;
+    memset(&s, 0, sizeof(s));
+    crypto_token(state, sizeof(state), 32);
+    crypto_token(s.nonce, sizeof(s.nonce), 24);
+    crypto_token(s.verifier, sizeof(s.verifier), 48);
+    snprintf(s.next, sizeof(s.next), "%s", next);
+    s.expires_at = clock_now_ms() + OIDC_STATE_TTL_MS;
+    auth_hash_token(state, state_hash);
+    rc = o->st->ops->oauth_state_put(o->st, state_hash, &s, e);
+    if (rc)
+        return rc;
+
+    uint8_t digest[SHA256_LEN];
+    char challenge[64], cb[600];
+    crypto_sha256(s.verifier, strlen(s.verifier), digest);
+    crypto_b64url(digest, sizeof(digest), challenge, sizeof(challenge));
+    redirect_uri(o, cb, sizeof(cb));
+
+    struct buf b;
+    buf_init(&b, 8192);
+    rc = buf_puts(&b, authorize);
+    rc |= buf_putc(&b, strchr(authorize, '?') ? '&' : '?');
+    rc |= append_param(&b, "response_type", "code", true);
+    rc |= append_param(&b, "client_id", o->cfg->oidc_client_id, false);
+    rc |= append_param(&b, "redirect_uri", cb, false);
+    rc |= append_param(&b, "scope", "openid email profile", false);
+    rc |= append_param(&b, "state", state, false);
+    rc |= append_param(&b, "nonce", s.nonce, false);
+    rc |= append_param(&b, "code_challenge", challenge, false);
+    rc |= append_param(&b, "code_challenge_method", "S256", false);
+    if (!rc)
+        *url = arena_strdup(a, buf_str(&b));
+    buf_release(&b);
+    return rc ? failf(e, ERR_INTERNAL, "the authorization URL is too long") : 0;
+}
+
+/* Exchanges the code for tokens; the ID token (arena memory) into *id_token. */
+static int exchange_code(struct oidc *o, const char *token_url, const char *code,
+                         const char *verifier, struct arena *a, const char **id_token,
+                         struct errinfo *e)
+{
+    char cb[600];
+    redirect_uri(o, cb, sizeof(cb));
+    struct buf body;
+    buf_init(&body, 16384);
+    int rc = append_param(&body, "grant_type", "authorization_code", true);
+    rc |= append_param(&body, "code", code, false);
+    rc |= append_param(&body, "redirect_uri", cb, false);
+    rc |= append_param(&body, "client_id", o->cfg->oidc_client_id, false);
+    if (o->cfg->oidc_client_secret)
+        rc |= append_param(&body, "client_secret", o->cfg->oidc_client_secret, false);
+    rc |= append_param(&body, "code_verifier", verifier, false);
+    if (rc) {
+        buf_release(&body);
+        return failf(e, ERR_INVALID, "the sign-in code is too long");
+    }
+    struct httpc_req rq = {
+        .method = "POST",
+        .url = token_url,
+        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"},
+        .body = buf_str(&body),
+        .body_len = body.len,
+    };
+    struct httpc_resp resp;
+    rc = httpc_do(&rq, &resp, e);
+    buf_release(&body);
+    json_t *doc = NULL;
+    if (!rc) {
+        json_error_t jerr;
+        doc = json_loadb(buf_str(&resp.body), resp.body.len, 0, &jerr);
+        if (resp.status != 200) {
+            const char *err = json_string_value(json_object_get(doc, "error"));
+            rc = failf(e, ERR_UNAUTHORIZED, "the provider refused the sign-in code (%s)",
+                       err ? err : "no reason given");
+        } else {
+            const char *t = json_string_value(json_object_get(doc, "id_token"));
+            if (!t)
+                rc = failf(e, ERR_UNAUTHORIZED, "the provider returned no ID token");
+            else
+                *id_token = arena_strdup(a, t);
+        }
+    }
+    json_decref(doc);
+    httpc_resp_release(&resp);
+    return rc;
+}
+
+int oidc_finish(struct oidc *o, const char *code, const char *state, struct arena *a,
+                struct user *out, const char **next, struct errinfo *e)
+{
+    if (!oidc_configured(o))
+        return failf(e, ERR_UNSUPPORTED, "no sign-in provider is configured");
+    if (!code || !*code || !state || !*state)
+        return failf(e, ERR_INVALID, "the provider's answer lacks code or state");
+    char state_hash[65];
+    struct oauth_state s;
+    auth_hash_token(state, state_hash);
+    int rc = o->st->ops->oauth_state_take(o->st, state_hash, &s, e);
+    if (rc == ERR_NOT_FOUND)
+        return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
+    if (rc)
+        return rc;
+    int64_t now = clock_now_ms();
+    if (s.expires_at <= now)
+        return failf(e, ERR_UNAUTHORIZED, "this sign-in took too long; start again");
+
+    pthread_mutex_lock(&o->mu);
+    rc = discover_locked(o, e);
+    char token_url[1024] = "", issuer[1024] = "";
+    if (!rc) {
+        snprintf(token_url, sizeof(token_url), "%s", o->token_url);
+        snprintf(issuer, sizeof(issuer), "%s", o->issuer);
+    }
+    pthread_mutex_unlock(&o->mu);
+    const char *id_token = NULL;
+    if (!rc)
+        rc = exchange_code(o, token_url, code, s.verifier, a, &id_token, e);
+    if (rc)
+        return rc;
+
+    struct jwt_expect x = {
+        .issuer = issuer,
+        .audience = o->cfg->oidc_client_id,
+        .nonce = s.nonce,
+        .now_s = now / 1000,
+        .leeway_s = 60,
+    };
+    struct id_claims claims;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_mutex_lock(&o->mu);
+        rc = fetch_jwks_locked(o, attempt > 0, e);
+        char *jwks = rc ? NULL : xstrdup(o->jwks);
+        pthread_mutex_unlock(&o->mu);
+        if (rc)
+            return rc;
+        rc = jwt_verify_id_token(id_token, jwks, &x, &claims, e);
+        free(jwks);
+        if (rc != ERR_NOT_FOUND)
+            break; /* an unknown kid gets one fresh fetch of the key set */
+    }
+    if (rc == ERR_NOT_FOUND)
+        rc = ERR_UNAUTHORIZED;
+    if (rc)
+        return rc;
+    if (claims.email_verified == 0)
+        return failf(e, ERR_UNAUTHORIZED, "the provider has not verified this email address");
+    rc = o->st->ops->user_oidc_login(o->st, issuer, claims.sub, claims.email, claims.name,
+                                     claims.picture, now, out, e);
+    if (!rc)
+        *next = arena_strdup(a, s.next);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/*
+ * libcurl adapter for outbound requests.
+ */
+#include "net/httpc.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+enum { HTTPC_DEFAULT_TIMEOUT_MS = 10000, HTTPC_DEFAULT_MAX = 4 * 1024 * 1024 };
+
+int httpc_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : ERR_INTERNAL;
+}
+
+struct sink {
+    struct buf *b;
+    int err;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *user)
+{
+    struct sink *s = user;
+    size_t len = size * n;
+    if (buf_append(s->b, p, len) != 0) {
+        s->err = ERR_TOO_BIG;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
+    return len;
+}
+
+void httpc_resp_release(struct httpc_resp *r)
+{
+    buf_release(&r->body);
+}
+
+int httpc_do(const struct httpc_req *rq, struct httpc_resp *out, struct errinfo *e)
+{
+    memset(out, 0, sizeof(*out));
+    buf_init(&out->body, rq->max_reply ? rq->max_reply : HTTPC_DEFAULT_MAX);
+    if (strncasecmp(rq->url, "http://", 7) != 0 && strncasecmp(rq->url, "https://", 8) != 0)
+        return failf(e, ERR_INVALID, "not an http(s) URL");
+    CURL *c = curl_easy_init();
+    if (!c)
+        return failf(e, ERR_INTERNAL, "cannot create an HTTP client handle");
+    struct curl_slist *hdrs = NULL;
+    for (int i = 0; i < HTTPC_MAX_HEADERS && rq->headers[i]; i++)
+        hdrs = curl_slist_append(hdrs, rq->headers[i]);
+    struct sink s = {&out->body, 0};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, rq->url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                     rq->timeout_ms ? rq->timeout_ms : (long)HTTPC_DEFAULT_TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "leadflow");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    const char *method = rq->method ? rq->method : "GET";
+    if (rq->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    else if (strcmp(method, "POST") == 0 && !rq->body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+
+    CURLcode cc = curl_easy_perform(c);
+    int rc = 0;
+    if (cc != CURLE_OK) {
+        if (s.err)
+            rc = failf(e, ERR_TOO_BIG, "reply from %s is larger than %zu bytes", rq->url,
+                       out->body.max);
+        else
+            rc = failf(e, ERR_TEMPORARY, "request to %s failed: %s", rq->url,
+                       errbuf[0] ? errbuf : curl_easy_strerror(cc));
+    } else {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+        char *ct = NULL;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+        if (ct)
+            snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+    }
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    return rc;
+}
+
+int httpc_form_escape(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && !rc; p++) {
+        unsigned char ch = *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+            rc = buf_putc(b, (char)ch);
+        } else {
+            char t[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            rc = buf_append(b, t, 3);
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * Private to the SQLite backend (src/store/sqlite*.c): the store and
+ * per-thread connection structs, the statement cache and error mapping.
+ */
+#ifndef LEADFLOW_STORE_SQLITE_INT_H
+#define LEADFLOW_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+enum { SQ_BUSY_MS = 5000, SQ_CACHE_SLOTS = 128 };
+
+struct sq_cached {
+    const char *sql; /* the address of a static SQL text is the key */
+    sqlite3_stmt *stmt;
+};
+
+struct sq_conn {
+    struct sq_conn *next; /* in the store's list of open connections */
+    struct sq_store *owner;
+    sqlite3 *db;
+    struct sq_cached cache[SQ_CACHE_SLOTS];
+};
+
+struct sq_store {
+    struct store base; /* first: the ops table */
+    char *path;
+    pthread_key_t key;
+    pthread_mutex_t mu;
+    struct sq_conn *conns;
+};
+
+/* The calling thread's connection, opened on first use. */
+int sq_conn_get(struct sq_store *s, struct sq_conn **out, struct errinfo *e);
+
+/*
+ * The calling thread's prepared statement for sql, which must be a string
+ * with static storage (its address is the cache key). Call sq_done() after.
+ */
+int sq_stmt(struct sq_store *s, const char *sql, sqlite3_stmt **out, struct sq_conn **cp,
+            struct errinfo *e);
+void sq_done(sqlite3_stmt *st);
+
+/* Maps a SQLite result code to ERR_* (busy: ERR_TEMPORARY, constraint:
+ * ERR_CONFLICT, else ERR_DB), with "what: message" in e. */
+int sq_fail(struct errinfo *e, sqlite3 *db, int rc, const char *what);
+
+/* Runs sql (no parameters) on the thread's connection. */
+int sq_exec(struct sq_store *s, const char *sql, struct errinfo *e);
+
+#endif
