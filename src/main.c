@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "bring the database schema up to date"},
     {"user", cmd_user, "add and list users, print one-time sign-in links"},
     {"token", cmd_token, "create API tokens for scripts"},
+    {"routes", cmd_routes, "print the HTTP route table"},
     {"version", cmd_version, "print the version"},
 };
 

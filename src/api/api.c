@@ -7,4 +7,5 @@ void api_register(struct router *rt)
 {
     router_add(rt, api_health_routes, api_health_nroutes);
     router_add(rt, api_auth_routes, api_auth_nroutes);
+    router_add(rt, api_contacts_routes, api_contacts_nroutes);
 }

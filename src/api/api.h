@@ -40,5 +40,7 @@ extern const struct route api_health_routes[];
 extern const size_t api_health_nroutes;
 extern const struct route api_auth_routes[];
 extern const size_t api_auth_nroutes;
+extern const struct route api_contacts_routes[];
+extern const size_t api_contacts_nroutes;
 
 #endif

@@ -89,3 +89,21 @@ void str_copy(char *dst, size_t n, struct str s)
     memcpy(dst, s.p, k);
     dst[k] = '\0';
 }
+
+bool str_is_email(const char *s)
+{
+    const char *at = strchr(s, '@');
+    size_t n = strlen(s);
+    if (!at || at == s || strchr(at + 1, '@') || n > 320 || (size_t)(at - s) > 64)
+        return false;
+    const char *dot = strrchr(at + 1, '.');
+    if (!dot || dot == at + 1 || dot[1] == '\0' || at[1] == '.' || s[n - 1] == '.')
+        return false;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == ',' || c == ';' ||
+            c == '(' || c == ')' || c == '[' || c == ']' || c == '\\')
+            return false;
+    }
+    return strstr(s, "..") == NULL;
+}

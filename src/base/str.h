@@ -30,6 +30,10 @@ bool str_split(struct str *s, char sep, struct str *head);
 /* Parses all of s as a decimal integer in [min, max]; false otherwise. */
 bool str_to_i64(struct str s, int64_t min, int64_t max, int64_t *out);
 
+/* A plausible email address (local@domain.tld, no spaces or brackets, at
+ * most 320 bytes): the check done before storing one. */
+bool str_is_email(const char *s);
+
 /* Copies s into dst (size n, n > 0) with truncation; always NUL-terminates. */
 void str_copy(char *dst, size_t n, struct str s);
 

@@ -17,6 +17,7 @@ int cmd_migrate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_routes(int argc, char **argv);
 
 struct store;
 

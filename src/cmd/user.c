@@ -7,6 +7,7 @@
 
 #include "auth/auth.h"
 #include "base/clock.h"
+#include "base/str.h"
 #include "cmd/cmd.h"
 #include "store/store.h"
 
@@ -22,24 +23,12 @@ static const char usage[] =
     "\n"
     "Each also takes --config FILE and --db URL.\n";
 
-static bool valid_email(const char *s)
-{
-    const char *at = strchr(s, '@');
-    size_t n = strlen(s);
-    if (!at || at == s || strchr(at + 1, '@') || n > 320 || !strchr(at + 1, '.'))
-        return false;
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' || *p == '"' || *p == ',')
-            return false;
-    return at[1] != '.' && s[n - 1] != '.';
-}
-
 static int user_add(struct store *st, const struct cmd_opts *o)
 {
     const char *email = o->pos[1];
     struct errinfo e;
     errinfo_clear(&e);
-    if (!valid_email(email)) {
+    if (!str_is_email(email)) {
         fprintf(stderr, "leadflow user add: \"%s\" is not an email address\n", email);
         return EXIT_USAGE;
     }

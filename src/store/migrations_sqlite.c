@@ -144,6 +144,28 @@ const struct migration sqlite_migrations[] = {
      "  revoked_at INTEGER\n"
      ") STRICT;\n"
      "CREATE INDEX api_tokens_workspace ON api_tokens(workspace_id);\n"},
+    {3, "contacts: full-text search",
+     "CREATE VIRTUAL TABLE contacts_fts USING fts5(\n"
+     "  email, name, company, job_title,\n"
+     "  content='contacts', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2'\n"
+     ");\n"
+     "CREATE TRIGGER contacts_fts_insert AFTER INSERT ON contacts BEGIN\n"
+     "  INSERT INTO contacts_fts (rowid, email, name, company, job_title)\n"
+     "  VALUES (new.rowid, new.email, new.name, new.company, new.job_title);\n"
+     "END;\n"
+     "CREATE TRIGGER contacts_fts_delete AFTER DELETE ON contacts BEGIN\n"
+     "  INSERT INTO contacts_fts (contacts_fts, rowid, email, name, company, job_title)\n"
+     "  VALUES ('delete', old.rowid, old.email, old.name, old.company, old.job_title);\n"
+     "END;\n"
+     "CREATE TRIGGER contacts_fts_update AFTER UPDATE OF email, name, company, job_title\n"
+     "  ON contacts BEGIN\n"
+     "  INSERT INTO contacts_fts (contacts_fts, rowid, email, name, company, job_title)\n"
+     "  VALUES ('delete', old.rowid, old.email, old.name, old.company, old.job_title);\n"
+     "  INSERT INTO contacts_fts (rowid, email, name, company, job_title)\n"
+     "  VALUES (new.rowid, new.email, new.name, new.company, new.job_title);\n"
+     "END;\n"
+     "CREATE INDEX contacts_status ON contacts(workspace_id, status);\n"
+     "CREATE INDEX contacts_created ON contacts(workspace_id, created_at DESC);\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "store/migrations.h"
 #include "store/sqlite_auth.h"
+#include "store/sqlite_contacts.h"
 #include "store/sqlite_int.h"
 
 static const char sql_ping[] = "SELECT 1";
@@ -330,4 +331,5 @@ const struct store_ops store_sqlite_ops = {
     .schema_version = sq_schema_version,
     .ping = sq_ping,
     SQ_AUTH_OPS,
+    SQ_CONTACT_OPS,
 };

@@ -22,6 +22,61 @@ struct store;
 
 enum { STORE_ID_LEN = 37, STORE_EMAIL_MAX = 321, STORE_NAME_MAX = 201 };
 
+/* A contact as stored; tags is a JSON array text (arena memory). */
+struct contact {
+    char id[STORE_ID_LEN];
+    char workspace_id[STORE_ID_LEN];
+    char email[STORE_EMAIL_MAX];
+    char name[STORE_NAME_MAX];
+    char company[STORE_NAME_MAX];
+    char job_title[STORE_NAME_MAX];
+    char status[16];
+    const char *tags;
+    int ai_score;
+    double score_engagement, score_sentiment, score_intent, score_role, score_status;
+    double sentiment;
+    bool has_sentiment;
+    int64_t last_interaction, unsubscribed_at, created_at, updated_at;
+};
+
+/* Fields to write on create or update; a field is written when its bit is
+ * in set (a NULL value then clears it). */
+enum contact_field {
+    CF_EMAIL = 1 << 0,
+    CF_NAME = 1 << 1,
+    CF_COMPANY = 1 << 2,
+    CF_JOB_TITLE = 1 << 3,
+    CF_STATUS = 1 << 4,
+    CF_TAGS = 1 << 5,
+};
+
+struct contact_fields {
+    unsigned set;
+    const char *email, *name, *company, *job_title, *status;
+    const char *tags; /* JSON array text */
+};
+
+enum contact_sort {
+    CS_CREATED,
+    CS_UPDATED,
+    CS_SCORE,
+    CS_NAME,
+    CS_EMAIL,
+    CS_LAST_INTERACTION,
+    CS_COUNT
+};
+
+struct contact_query {
+    const char *status; /* NULL: any */
+    int min_score;      /* -1: none */
+    int max_score;      /* -1: none */
+    const char *tag;    /* NULL: any */
+    const char *text;   /* full-text search over email, name, company, title */
+    enum contact_sort sort;
+    bool desc;
+    int limit, offset;
+};
+
 /* Roles of a user in an organization, ordered by what they may do. */
 enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_MEMBER = 2, ROLE_ADMIN = 3, ROLE_OWNER = 4 };
 
@@ -117,6 +172,23 @@ struct store_ops {
      * workspace does not exist. */
     int (*workspace_owner)(struct store *st, const char *workspace_id, char user_id[STORE_ID_LEN],
                            struct errinfo *e);
+
+    /* Contacts of a workspace. ERR_CONFLICT when the email is taken in the
+     * workspace; ERR_NOT_FOUND for an id that is not in the workspace. */
+    int (*contact_create)(struct store *st, const char *workspace_id,
+                          const struct contact_fields *f, int64_t now, struct arena *a,
+                          struct contact *out, struct errinfo *e);
+    int (*contact_get)(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                       struct contact *out, struct errinfo *e);
+    int (*contact_update)(struct store *st, const char *workspace_id, const char *id,
+                          const struct contact_fields *f, int64_t now, struct arena *a,
+                          struct contact *out, struct errinfo *e);
+    int (*contact_delete)(struct store *st, const char *workspace_id, const char *id,
+                          struct errinfo *e);
+    /* A page of contacts matching q, and the number matching in all. */
+    int (*contact_list)(struct store *st, const char *workspace_id, const struct contact_query *q,
+                        struct arena *a, struct contact **rows, size_t *n, int64_t *total,
+                        struct errinfo *e);
 
     /* Sessions, keyed by the hash of the cookie value. */
     int (*session_create)(struct store *st, const struct session_row *s, struct errinfo *e);

@@ -1,0 +1,329 @@
+/*
+ * Contacts of a workspace: list (paging, sorting, filters, full-text
+ * search), create, read, update, delete.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "base/clock.h"
+#include "http/reply.h"
+
+enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, FIELD_MAX = 200, TAGS_MAX = 50, TAG_MAX = 50 };
+
+static const char *const statuses[] = {"prospect", "lead", "customer", "contact"};
+
+static const struct {
+    const char *name;
+    enum contact_sort sort;
+} sorts[] = {
+    {"createdAt", CS_CREATED}, {"updatedAt", CS_UPDATED}, {"score", CS_SCORE},
+    {"name", CS_NAME},         {"email", CS_EMAIL},       {"lastInteraction", CS_LAST_INTERACTION},
+};
+
+static bool valid_status(const char *s)
+{
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+        if (strcmp(s, statuses[i]) == 0)
+            return true;
+    return false;
+}
+
+static void write_contact(struct jw *w, const struct contact *c)
+{
+    jw_obj_begin(w);
+    jw_kstr(w, "id", c->id);
+    jw_kstr(w, "workspaceId", c->workspace_id);
+    jw_kstr(w, "email", c->email);
+    jw_kstr(w, "name", c->name[0] ? c->name : NULL);
+    jw_kstr(w, "company", c->company[0] ? c->company : NULL);
+    jw_kstr(w, "jobTitle", c->job_title[0] ? c->job_title : NULL);
+    jw_kstr(w, "status", c->status);
+    jw_key(w, "tags");
+    jw_raw(w, c->tags, strlen(c->tags));
+    jw_kint(w, "score", c->ai_score);
+    const char *tier = c->ai_score >= 80 ? "hot" : c->ai_score >= 60 ? "warm" : "cold";
+    jw_kstr(w, "tier", tier);
+    jw_key(w, "scoreBreakdown");
+    jw_obj_begin(w);
+    jw_key(w, "engagement");
+    jw_double(w, c->score_engagement);
+    jw_key(w, "sentiment");
+    jw_double(w, c->score_sentiment);
+    jw_key(w, "intent");
+    jw_double(w, c->score_intent);
+    jw_key(w, "role");
+    jw_double(w, c->score_role);
+    jw_key(w, "status");
+    jw_double(w, c->score_status);
+    jw_obj_end(w);
+    jw_key(w, "sentiment");
+    if (c->has_sentiment)
+        jw_double(w, c->sentiment);
+    else
+        jw_null(w);
+    api_time(w, "lastInteraction", c->last_interaction);
+    api_time(w, "unsubscribedAt", c->unsubscribed_at);
+    api_time(w, "createdAt", c->created_at);
+    api_time(w, "updatedAt", c->updated_at);
+    jw_obj_end(w);
+}
+
+/* Reads an optional string field: absent leaves *out alone, null clears. */
+static int opt_string(json_t *body, const char *key, const char *label, unsigned bit,
+                      struct contact_fields *f, const char **out, struct errinfo *e)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v)
+        return 0;
+    if (json_is_null(v)) {
+        f->set |= bit;
+        *out = NULL;
+        return 0;
+    }
+    const char *s = json_string_value(v);
+    if (!s)
+        return failf(e, ERR_INVALID, "%s must be a string", label);
+    if (strlen(s) > FIELD_MAX)
+        return failf(e, ERR_INVALID, "%s is longer than %d characters", label, FIELD_MAX);
+    if (strlen(s) != json_string_length(v))
+        return failf(e, ERR_INVALID, "%s must not contain NUL characters", label);
+    f->set |= bit;
+    *out = *s ? s : NULL;
+    return 0;
+}
+
+/* Validates tags (an array of distinct non-empty strings) into JSON text. */
+static int read_tags(json_t *body, struct arena *a, struct contact_fields *f, struct errinfo *e)
+{
+    json_t *v = json_object_get(body, "tags");
+    if (!v)
+        return 0;
+    if (!json_is_array(v))
+        return failf(e, ERR_INVALID, "tags must be an array of strings");
+    if (json_array_size(v) > TAGS_MAX)
+        return failf(e, ERR_INVALID, "at most %d tags", TAGS_MAX);
+    json_t *clean = json_array();
+    size_t i;
+    json_t *t;
+    int rc = 0;
+    json_array_foreach(v, i, t)
+    {
+        const char *s = json_string_value(t);
+        size_t n = s ? strlen(s) : 0;
+        if (!s || n == 0 || n > TAG_MAX || n != json_string_length(t)) {
+            rc = failf(e, ERR_INVALID, "each tag must be a string of 1 to %d characters", TAG_MAX);
+            break;
+        }
+        bool dup = false;
+        size_t j;
+        json_t *u;
+        json_array_foreach(clean, j, u) dup = dup || strcmp(json_string_value(u), s) == 0;
+        if (!dup)
+            json_array_append_new(clean, json_string(s));
+    }
+    if (!rc) {
+        char *text = json_dumps(clean, JSON_COMPACT);
+        f->tags = arena_strdup(a, text ? text : "[]");
+        free(text);
+        f->set |= CF_TAGS;
+    }
+    json_decref(clean);
+    return rc;
+}
+
+static int read_fields(struct http_req *req, struct contact_fields *f, struct errinfo *e)
+{
+    json_t *b = req->json;
+    memset(f, 0, sizeof(*f));
+    int rc = opt_string(b, "email", "email", CF_EMAIL, f, &f->email, e);
+    if (!rc)
+        rc = opt_string(b, "name", "name", CF_NAME, f, &f->name, e);
+    if (!rc)
+        rc = opt_string(b, "company", "company", CF_COMPANY, f, &f->company, e);
+    if (!rc)
+        rc = opt_string(b, "jobTitle", "jobTitle", CF_JOB_TITLE, f, &f->job_title, e);
+    if (!rc)
+        rc = opt_string(b, "status", "status", CF_STATUS, f, &f->status, e);
+    if (!rc)
+        rc = read_tags(b, req->arena, f, e);
+    if (rc)
+        return rc;
+    if ((f->set & CF_EMAIL) && (!f->email || !str_is_email(f->email)))
+        return failf(e, ERR_INVALID, "email is not a valid email address");
+    if ((f->set & CF_STATUS) && (!f->status || !valid_status(f->status)))
+        return failf(e, ERR_INVALID, "status must be one of prospect, lead, customer, contact");
+    return 0;
+}
+
+/* The {id} of the path, or ERR_NOT_FOUND when it cannot be an id. */
+static int path_id(struct http_req *req, char id[STORE_ID_LEN], struct errinfo *e)
+{
+    if (req->params[0].len >= STORE_ID_LEN)
+        return failf(e, ERR_NOT_FOUND, "contact not found");
+    str_copy(id, STORE_ID_LEN, req->params[0]);
+    return 0;
+}
+
+static int reply_contact(struct http_reply *rep, int status, const struct contact *c)
+{
+    struct jw w;
+    reply_ok_begin(rep, status, &w);
+    write_contact(&w, c);
+    return reply_ok_end(rep, &w);
+}
+
+/* Parses an optional integer query argument in [lo, hi]. */
+static int query_int(struct http_req *req, const char *name, int64_t lo, int64_t hi, int64_t def,
+                     int64_t *out, struct errinfo *e)
+{
+    const char *v = http_req_query(req, name);
+    *out = def;
+    if (!v)
+        return 0;
+    if (!str_to_i64(str_from(v), lo, hi, out))
+        return failf(e, ERR_INVALID, "%s must be a whole number from %lld to %lld", name,
+                     (long long)lo, (long long)hi);
+    return 0;
+}
+
+static int contacts_list(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct contact_query q = {.min_score = -1, .max_score = -1, .sort = CS_CREATED, .desc = true};
+    int64_t page, size, lo, hi;
+    int rc = query_int(req, "page", 1, 1000000, 1, &page, e);
+    if (!rc)
+        rc = query_int(req, "pageSize", 1, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &size, e);
+    if (!rc)
+        rc = query_int(req, "minScore", 0, 100, -1, &lo, e);
+    if (!rc)
+        rc = query_int(req, "maxScore", 0, 100, -1, &hi, e);
+    if (rc)
+        return rc;
+    q.min_score = (int)lo;
+    q.max_score = (int)hi;
+    q.limit = (int)size;
+    q.offset = (int)((page - 1) * size);
+    q.status = http_req_query(req, "status");
+    if (q.status && !valid_status(q.status))
+        return failf(e, ERR_INVALID, "status must be one of prospect, lead, customer, contact");
+    q.tag = http_req_query(req, "tag");
+    q.text = http_req_query(req, "q");
+    if (q.text && strlen(q.text) > 200)
+        return failf(e, ERR_INVALID, "q is longer than 200 characters");
+    const char *sort = http_req_query(req, "sort");
+    if (sort) {
+        q.desc = sort[0] == '-';
+        const char *key = q.desc ? sort + 1 : sort;
+        bool found = false;
+        for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+            if (strcmp(key, sorts[i].name) == 0) {
+                q.sort = sorts[i].sort;
+                found = true;
+            }
+        }
+        if (!found)
+            return failf(e, ERR_INVALID,
+                         "sort must be one of createdAt, updatedAt, score, name, email, "
+                         "lastInteraction (prefix - for descending)");
+    }
+    struct contact *rows;
+    size_t n;
+    int64_t total;
+    rc = ctx->store->ops->contact_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows,
+                                       &n, &total, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++)
+        write_contact(&w, &rows[i]);
+    jw_arr_end(&w);
+    jw_key(&w, "meta");
+    jw_obj_begin(&w);
+    jw_kint(&w, "total", total);
+    jw_kint(&w, "page", page);
+    jw_kint(&w, "pageSize", size);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static int contacts_create(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct contact_fields f;
+    int rc = read_fields(req, &f, e);
+    if (rc)
+        return rc;
+    if (!(f.set & CF_EMAIL))
+        return failf(e, ERR_INVALID, "email is required");
+    struct contact c;
+    rc = ctx->store->ops->contact_create(ctx->store, req->auth->workspace_id, &f, clock_now_ms(),
+                                         req->arena, &c, e);
+    return rc ? rc : reply_contact(rep, 201, &c);
+}
+
+static int contacts_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    struct contact c;
+    int rc = path_id(req, id, e);
+    if (!rc)
+        rc = ctx->store->ops->contact_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
+                                          e);
+    return rc ? rc : reply_contact(rep, 200, &c);
+}
+
+static int contacts_patch(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    struct contact_fields f;
+    struct contact c;
+    int rc = path_id(req, id, e);
+    if (!rc)
+        rc = read_fields(req, &f, e);
+    if (!rc && f.set == 0)
+        rc = failf(e, ERR_INVALID,
+                   "nothing to change: give email, name, company, jobTitle, status or tags");
+    if (!rc)
+        rc = ctx->store->ops->contact_update(ctx->store, req->auth->workspace_id, id, &f,
+                                             clock_now_ms(), req->arena, &c, e);
+    return rc ? rc : reply_contact(rep, 200, &c);
+}
+
+static int contacts_delete(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    int rc = path_id(req, id, e);
+    if (!rc)
+        rc = ctx->store->ops->contact_delete(ctx->store, req->auth->workspace_id, id, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "id", id);
+    jw_kbool(&w, "deleted", true);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };
+
+const struct route api_contacts_routes[] = {
+    {HTTP_GET, "/api/contacts", WS, contacts_list},
+    {HTTP_POST, "/api/contacts", WS | ROUTE_WRITE | ROUTE_JSON, contacts_create},
+    {HTTP_GET, "/api/contacts/{id}", WS, contacts_get},
+    {HTTP_PATCH, "/api/contacts/{id}", WS | ROUTE_WRITE | ROUTE_JSON, contacts_patch},
+    {HTTP_DELETE, "/api/contacts/{id}", WS | ROUTE_WRITE, contacts_delete},
+};
+
+const size_t api_contacts_nroutes = sizeof(api_contacts_routes) / sizeof(api_contacts_routes[0]);
