@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +45,29 @@ struct reqstate {
     _Alignas(16) char arena_buf[ARENA_INLINE];
 };
 
-/* Each pool thread keeps a few request states to reuse: no malloc per request. */
+/* Each pool thread keeps a few request states to reuse: no malloc per request.
+ * The list is freed when the thread ends (free_states_key's destructor). */
 static _Thread_local struct reqstate *free_states;
 static _Thread_local int nfree_states;
+static pthread_key_t free_states_key;
+static pthread_once_t free_states_once = PTHREAD_ONCE_INIT;
+
+static void free_states_release(void *head)
+{
+    struct reqstate *s = head;
+    while (s) {
+        struct reqstate *next = s->next_free;
+        free(s);
+        s = next;
+    }
+    free_states = NULL;
+    nfree_states = 0;
+}
+
+static void free_states_init(void)
+{
+    pthread_key_create(&free_states_key, free_states_release);
+}
 
 static struct reqstate *state_get(void)
 {
@@ -54,6 +75,7 @@ static struct reqstate *state_get(void)
     if (s) {
         free_states = s->next_free;
         nfree_states--;
+        pthread_setspecific(free_states_key, free_states);
     } else {
         s = xmalloc(sizeof(*s));
     }
@@ -70,6 +92,8 @@ static void state_put(struct reqstate *s)
         s->next_free = free_states;
         free_states = s;
         nfree_states++;
+        pthread_once(&free_states_once, free_states_init);
+        pthread_setspecific(free_states_key, free_states);
     } else {
         free(s);
     }
