@@ -8,7 +8,7 @@ PKGS=(
     build-essential pkg-config clang-format
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libsodium-dev
     libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev
-    python3 python3-pytest python3-cryptography
+    python3 python3-pytest python3-cryptography python3-yaml
     wrk curl
 )
 
