@@ -148,7 +148,10 @@ static bool match_path(const struct compiled *c, struct str path, struct str *pa
     return true;
 }
 
-static int match_index(const struct router *rt, struct http_req *req, unsigned *allow)
+/* The index of the matching route; for ERR_METHOD, *path_idx is the first
+ * route whose path matched (so a 405 is counted under that route). */
+static int match_index(const struct router *rt, struct http_req *req, unsigned *allow,
+                       int *path_idx)
 {
     struct str path = str_from(req->path);
     unsigned m = req->method == HTTP_HEAD ? HTTP_GET | HTTP_HEAD : req->method;
@@ -160,6 +163,8 @@ static int match_index(const struct router *rt, struct http_req *req, unsigned *
         if (!match_path(c, path, params, &np))
             continue;
         if (!(c->r->methods & m)) {
+            if (!*allow)
+                *path_idx = (int)i;
             *allow |= c->r->methods;
             continue;
         }
@@ -173,7 +178,8 @@ static int match_index(const struct router *rt, struct http_req *req, unsigned *
 
 int router_match(const struct router *rt, struct http_req *req, unsigned *allow)
 {
-    int rc = match_index(rt, req, allow);
+    int path_idx = -1;
+    int rc = match_index(rt, req, allow, &path_idx);
     return rc < 0 ? rc : 0;
 }
 
@@ -247,7 +253,8 @@ int router_dispatch(const struct router *rt, struct http_req *req, struct http_r
     struct errinfo e;
     unsigned allow = 0;
     errinfo_clear(&e);
-    int idx = match_index(rt, req, &allow);
+    int path_idx = -1;
+    int idx = match_index(rt, req, &allow, &path_idx);
     if (idx == ERR_METHOD) {
         char *a = arena_alloc(req->arena, 80);
         router_allow_string(allow, a, 80);
@@ -255,7 +262,7 @@ int router_dispatch(const struct router *rt, struct http_req *req, struct http_r
               a);
         dispatch_error(req, rep, ERR_METHOD, &e);
         http_reply_header(rep, "Allow", a);
-        return -1;
+        return path_idx;
     }
     if (idx == ERR_NOT_FOUND) {
         int rc = ERR_NOT_FOUND;

@@ -70,7 +70,8 @@ int router_match(const struct router *rt, struct http_req *req, unsigned *allow)
 
 /*
  * Serves req into rep: match, flag checks, handler, error envelope. Always
- * leaves a complete reply in rep. Returns the route index or -1 (no route).
+ * leaves a complete reply in rep. Returns the index of the route the path
+ * matched (also for a 405), or -1 when no route's path matched.
  */
 int router_dispatch(const struct router *rt, struct http_req *req, struct http_reply *rep);
 

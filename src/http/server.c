@@ -24,6 +24,7 @@
 #include "http/reply.h"
 
 enum { ARENA_INLINE = 8192, FREELIST_MAX = 64, REPLY_MAX = 64 * 1024 * 1024 };
+#define DRAIN_MAX ((size_t)16 * 1024 * 1024)
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -40,7 +41,8 @@ struct reqstate {
     struct arena arena;
     struct timespec t0;
     bool too_big;
-    bool replied; /* a reply was queued before the body was read */
+    bool replied;   /* a reply was queued before the body was read */
+    size_t dropped; /* body bytes read and dropped after the limit */
     char reqid[32];
     _Alignas(16) char arena_buf[ARENA_INLINE];
 };
@@ -165,6 +167,12 @@ static enum MHD_Result queue_reply(struct http_server *srv, struct MHD_Connectio
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(conn, (unsigned)rep->status, resp);
     MHD_destroy_response(resp);
+    if (r != MHD_YES) {
+        log_msg(LOG_WARN, "http.reply_failed", "%s %s: the %d reply could not be queued",
+                st->req.method_name, st->req.path, rep->status);
+        http_reply_release(rep);
+        return r;
+    }
 
     double secs = elapsed_s(&st->t0);
     if (srv->o.metrics)
@@ -219,19 +227,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 
     log_set_request_id(st->reqid);
-    if (*upload_data_size > 0 && !st->replied) {
-        if (!st->too_big && buf_append(&st->req.body, upload_data, *upload_data_size) != 0)
-            st->too_big = true;
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (!st->too_big)
+        if (st->replied)
+            return MHD_YES; /* the 413 is queued: drop the rest */
+        if (!st->too_big && buf_append(&st->req.body, upload_data, n) == 0)
             return MHD_YES;
-        /* Over the limit: answer now and close, instead of reading the rest. */
+        /* Over the limit part-way (chunked or undeclared length). The library
+         * cannot send a reply before the body ends, so the rest is read and
+         * dropped, up to a bound past which the connection is just closed. */
+        st->too_big = true;
+        st->dropped += n;
+        return st->dropped > DRAIN_MAX ? MHD_NO : MHD_YES;
     }
-
-    if (st->replied) {
-        *upload_data_size = 0; /* discard the rest of a refused body */
+    if (st->replied)
         return MHD_YES;
-    }
+
     struct http_reply rep;
     http_reply_init(&rep, REPLY_MAX);
     int route_idx = -1;
@@ -259,6 +271,41 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         log_msg(LOG_DEBUG, "http.terminated", "request ended early (reason %d)", (int)toe);
     state_put(st);
     *con_cls = NULL;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Percent-decoding of the path and query values (RFC 3986 §2.1), in place.
+ * "%00" is left as it is: a decoded NUL would silently cut the path short
+ * ("/healthz%00junk" would reach /healthz), while the literal text simply
+ * matches no route and no file.
+ */
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -302,12 +349,13 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct e
     crypto_random(rnd, sizeof(rnd));
     crypto_hex(rnd, sizeof(rnd), srv->idprefix);
 
+    /* The logger comes first so that MHD reports even option errors through it. */
     srv->d = MHD_start_daemon(
-        flags, (uint16_t)o->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, &ss,
+        flags, (uint16_t)o->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, srv, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_END);
+        (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (!srv->d) {
         failf(e, ERR_IO, "cannot listen on %s:%d (address in use, or not an address of this host)",
               o->host, o->port);
