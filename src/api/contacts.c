@@ -13,6 +13,8 @@
 #include "http/reply.h"
 
 enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, FIELD_MAX = 200, TAGS_MAX = 50, TAG_MAX = 50 };
+/* An address may be as long as the store keeps (and str_is_email allows). */
+enum { EMAIL_MAX = STORE_EMAIL_MAX - 1 };
 
 static const char *const statuses[] = {"prospect", "lead", "customer", "contact"};
 
@@ -73,7 +75,7 @@ static void write_contact(struct jw *w, const struct contact *c)
 }
 
 /* Reads an optional string field: absent leaves *out alone, null clears. */
-static int opt_string(json_t *body, const char *key, const char *label, unsigned bit,
+static int opt_string(json_t *body, const char *key, const char *label, size_t max, unsigned bit,
                       struct contact_fields *f, const char **out, struct errinfo *e)
 {
     json_t *v = json_object_get(body, key);
@@ -87,8 +89,8 @@ static int opt_string(json_t *body, const char *key, const char *label, unsigned
     const char *s = json_string_value(v);
     if (!s)
         return failf(e, ERR_INVALID, "%s must be a string", label);
-    if (strlen(s) > FIELD_MAX)
-        return failf(e, ERR_INVALID, "%s is longer than %d characters", label, FIELD_MAX);
+    if (strlen(s) > max)
+        return failf(e, ERR_INVALID, "%s is longer than %zu characters", label, max);
     if (strlen(s) != json_string_length(v))
         return failf(e, ERR_INVALID, "%s must not contain NUL characters", label);
     f->set |= bit;
@@ -139,15 +141,15 @@ static int read_fields(struct http_req *req, struct contact_fields *f, struct er
 {
     json_t *b = req->json;
     memset(f, 0, sizeof(*f));
-    int rc = opt_string(b, "email", "email", CF_EMAIL, f, &f->email, e);
+    int rc = opt_string(b, "email", "email", EMAIL_MAX, CF_EMAIL, f, &f->email, e);
     if (!rc)
-        rc = opt_string(b, "name", "name", CF_NAME, f, &f->name, e);
+        rc = opt_string(b, "name", "name", FIELD_MAX, CF_NAME, f, &f->name, e);
     if (!rc)
-        rc = opt_string(b, "company", "company", CF_COMPANY, f, &f->company, e);
+        rc = opt_string(b, "company", "company", FIELD_MAX, CF_COMPANY, f, &f->company, e);
     if (!rc)
-        rc = opt_string(b, "jobTitle", "jobTitle", CF_JOB_TITLE, f, &f->job_title, e);
+        rc = opt_string(b, "jobTitle", "jobTitle", FIELD_MAX, CF_JOB_TITLE, f, &f->job_title, e);
     if (!rc)
-        rc = opt_string(b, "status", "status", CF_STATUS, f, &f->status, e);
+        rc = opt_string(b, "status", "status", FIELD_MAX, CF_STATUS, f, &f->status, e);
     if (!rc)
         rc = read_tags(b, req->arena, f, e);
     if (rc)

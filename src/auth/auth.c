@@ -108,11 +108,10 @@ enum { RATE_SLOTS = 1024 };
 static struct {
     pthread_mutex_t mu;
     struct {
-        char ip[48];
         int64_t window;
         int count;
     } slot[RATE_SLOTS];
-} rate = {PTHREAD_MUTEX_INITIALIZER, {{"", 0, 0}}};
+} rate = {PTHREAD_MUTEX_INITIALIZER, {{0, 0}}};
 
 int auth_rate_check(const char *ip, int limit, struct errinfo *e)
 {
@@ -122,9 +121,10 @@ int auth_rate_check(const char *ip, int limit, struct errinfo *e)
     int64_t window = clock_now_ms() / 60000;
     pthread_mutex_lock(&rate.mu);
     /* One slot per address hash: a collision shares a budget, which only
-     * makes the limit stricter for the two addresses involved. */
-    if (rate.slot[i].window != window || strcmp(rate.slot[i].ip, ip) != 0) {
-        snprintf(rate.slot[i].ip, sizeof(rate.slot[i].ip), "%s", ip);
+     * makes the limit stricter for the two addresses involved. (Resetting the
+     * count when another address arrives would let two colliding addresses
+     * taking turns through without limit.) */
+    if (rate.slot[i].window != window) {
         rate.slot[i].window = window;
         rate.slot[i].count = 0;
     }

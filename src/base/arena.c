@@ -61,8 +61,12 @@ void arena_release(struct arena *a)
 void *arena_alloc(struct arena *a, size_t n)
 {
     size_t need = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-    if (need < n)
-        need = n; /* overflow: let the block allocation below fail loudly */
+    if (need < n || need > SIZE_MAX / 2) {
+        /* Rounding, used + need or the block header would wrap around and
+         * hand out a block smaller than n: fail loudly, as on OOM. */
+        fprintf(stderr, "leadflow: arena allocation of %zu bytes is too large\n", n);
+        abort();
+    }
     a->total += n;
     if (!a->head && a->first) {
         if (a->used + need <= a->first_size) {

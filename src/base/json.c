@@ -24,16 +24,34 @@ static void jw_put(struct jw *w, const char *s, size_t n)
         w->err = buf_append(w->out, s, n);
 }
 
-/* Writes the separator that comes before a new value or key. */
+static void jw_invalid(struct jw *w)
+{
+    if (!w->err)
+        w->err = ERR_INVALID;
+}
+
+/* Writes the comma before a new element (a value, or a key and its value). */
+static void jw_comma(struct jw *w)
+{
+    if (!w->first[w->depth]) {
+        if (w->depth == 0)
+            jw_invalid(w); /* a second top-level value */
+        jw_put(w, ",", 1);
+    }
+    w->first[w->depth] = false;
+}
+
+/* Writes what comes before a new value: nothing after a key, else a comma.
+ * Inside an object a value must follow its key. */
 static void jw_sep(struct jw *w)
 {
     if (w->after_key) {
         w->after_key = false;
         return;
     }
-    if (!w->first[w->depth])
-        jw_put(w, ",", 1);
-    w->first[w->depth] = false;
+    if (w->obj[w->depth])
+        jw_invalid(w);
+    jw_comma(w);
 }
 
 static void jw_open(struct jw *w, char c)
@@ -41,19 +59,19 @@ static void jw_open(struct jw *w, char c)
     jw_sep(w);
     jw_put(w, &c, 1);
     if (w->depth + 1 >= JW_MAX_DEPTH) {
-        if (!w->err)
-            w->err = ERR_INVALID;
+        jw_invalid(w);
         return;
     }
     w->depth++;
     w->first[w->depth] = true;
+    w->obj[w->depth] = c == '{';
 }
 
 static void jw_close(struct jw *w, char c)
 {
-    if (w->depth == 0) {
-        if (!w->err)
-            w->err = ERR_INVALID;
+    /* "{]" and {"a":} are not JSON. */
+    if (w->depth == 0 || w->after_key || w->obj[w->depth] != (c == '}')) {
+        jw_invalid(w);
         return;
     }
     w->depth--;
@@ -166,7 +184,10 @@ int json_escape(struct buf *b, const char *s, size_t n)
 
 void jw_key(struct jw *w, const char *key)
 {
-    jw_sep(w);
+    if (!w->obj[w->depth] || w->after_key)
+        jw_invalid(w);
+    w->after_key = false;
+    jw_comma(w);
     jw_put(w, "\"", 1);
     if (!w->err)
         w->err = json_escape(w->out, key, strlen(key));
@@ -263,7 +284,7 @@ void jw_kbool(struct jw *w, const char *key, bool v)
 
 int jw_finish(struct jw *w)
 {
-    if (!w->err && w->depth != 0)
-        w->err = ERR_INVALID;
+    if (w->depth != 0 || w->after_key)
+        jw_invalid(w);
     return w->err;
 }

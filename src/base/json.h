@@ -21,6 +21,7 @@ struct jw {
     int depth;
     int err;
     bool first[JW_MAX_DEPTH]; /* no element written yet at this level */
+    bool obj[JW_MAX_DEPTH];   /* this level is an object (keys before values) */
     bool after_key;
 };
 
@@ -49,7 +50,9 @@ void jw_kbool(struct jw *w, const char *key, bool v);
 /* Appends s as the inside of a JSON string (no quotes) to b. */
 int json_escape(struct buf *b, const char *s, size_t n);
 
-/* 0, or the first error met (ERR_TOO_BIG, or ERR_INVALID for bad nesting). */
+/* 0, or the first error met: ERR_TOO_BIG, or ERR_INVALID for bad nesting (a
+ * close that does not match the open, a key outside an object or without a
+ * value, a value in an object without a key, a second top-level value). */
 int jw_finish(struct jw *w);
 
 #endif

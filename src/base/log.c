@@ -78,6 +78,7 @@ bool log_begin(struct log_line *l, enum log_level lvl, const char *event)
     jw_kstr(&l->w, "event", event);
     if (log_reqid[0])
         jw_kstr(&l->w, "request_id", log_reqid);
+    l->head = l->w.err ? 0 : l->b.len;
     return true;
 }
 
@@ -101,7 +102,16 @@ static void log_vend(struct log_line *l, const char *fmt, va_list ap)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     jw_kstr(&l->w, "msg", msg);
     jw_obj_end(&l->w);
-    if (jw_finish(&l->w) == 0 && buf_putc(&l->b, '\n') == 0) {
+    int rc = jw_finish(&l->w);
+    if (!rc)
+        rc = buf_putc(&l->b, '\n');
+    if (rc && l->head) {
+        /* Over LOG_LINE_MAX (a long path, say): keep the head and say what
+         * was dropped, rather than lose the line without a trace. */
+        l->b.len = l->head;
+        rc = buf_puts(&l->b, ",\"msg\":\"(log line too long: fields and message dropped)\"}\n");
+    }
+    if (!rc) {
         const char *p = l->b.data;
         size_t n = l->b.len;
         int fd = atomic_load(&log_fd);

@@ -29,6 +29,7 @@ const char *log_request_id(void);
 struct log_line {
     struct buf b;
     struct jw w;
+    size_t head; /* length of ts, level, event, request_id: kept if the line is too long */
     bool on;
 };
 

@@ -196,8 +196,10 @@ void router_allow_string(unsigned methods, char *out, size_t n)
             continue;
         int k =
             snprintf(out + used, n - used, "%s%s", used ? ", " : "", http_method_name(order[i]));
-        if (k < 0 || (size_t)k >= n - used)
+        if (k < 0 || (size_t)k >= n - used) {
+            out[used] = '\0'; /* drop the name that did not fit whole */
             break;
+        }
         used += (size_t)k;
     }
 }

@@ -224,7 +224,9 @@ static void bind_filter(sqlite3_stmt *st, const char *workspace_id, const struct
 static const char *fts_query(struct arena *a, const char *text)
 {
     size_t n = strlen(text);
-    char *out = arena_alloc(a, n * 2 + 8);
+    /* A one-byte word and a separator ("a ") become five bytes ("a"* ), so the
+     * query is at most 2.5 times the text, plus the NUL. */
+    char *out = arena_alloc(a, n * 3 + 8);
     size_t o = 0;
     bool in_word = false;
     for (const char *p = text; *p; p++) {

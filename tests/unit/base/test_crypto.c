@@ -1,0 +1,172 @@
+/*
+ * Tests for src/base/crypto.c with published vectors: SHA-256 (FIPS 180-2
+ * appendix B), HMAC-SHA256 (RFC 4231), base64url (RFC 4648 §10, without
+ * padding); and the shape of random UUIDs (RFC 4122 §4.4) and tokens.
+ */
+#include "base/crypto.h"
+#include "unit/unit.h"
+
+static int setup(void **state)
+{
+    assert_int_equal(crypto_init(), 0);
+    return 0;
+}
+
+static void assert_hex(const uint8_t *digest, size_t n, const char *want)
+{
+    char hex[2 * 64 + 1];
+    crypto_hex(digest, n, hex);
+    assert_string_equal(hex, want);
+}
+
+static void test_sha256_vectors(void **state)
+{
+    uint8_t d[SHA256_LEN];
+    crypto_sha256("abc", 3, d);
+    assert_hex(d, sizeof(d), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    crypto_sha256("", 0, d);
+    assert_hex(d, sizeof(d), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    crypto_sha256(two, strlen(two), d);
+    assert_hex(d, sizeof(d), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+static void test_hmac_rfc4231(void **state)
+{
+    uint8_t d[SHA256_LEN];
+    /* Test case 1 */
+    uint8_t key1[20];
+    memset(key1, 0x0b, sizeof(key1));
+    crypto_hmac_sha256(key1, sizeof(key1), "Hi There", 8, d);
+    assert_hex(d, sizeof(d), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    /* Test case 2 */
+    const char *data2 = "what do ya want for nothing?";
+    crypto_hmac_sha256("Jefe", 4, data2, strlen(data2), d);
+    assert_hex(d, sizeof(d), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    /* Test case 6: a key longer than the block size is hashed first. */
+    uint8_t key6[131];
+    memset(key6, 0xaa, sizeof(key6));
+    const char *data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    crypto_hmac_sha256(key6, sizeof(key6), data6, strlen(data6), d);
+    assert_hex(d, sizeof(d), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void test_equal(void **state)
+{
+    uint8_t a[32], b[32];
+    memset(a, 7, sizeof(a));
+    memset(b, 7, sizeof(b));
+    assert_true(crypto_equal(a, b, sizeof(a)));
+    b[31] ^= 1;
+    assert_false(crypto_equal(a, b, sizeof(a)));
+    b[31] ^= 1;
+    b[0] ^= 0x80;
+    assert_false(crypto_equal(a, b, sizeof(a)));
+    assert_true(crypto_equal(a, b, 0));
+}
+
+static void test_hex(void **state)
+{
+    const uint8_t in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+    char out[2 * sizeof(in) + 1];
+    memset(out, 'x', sizeof(out));
+    crypto_hex(in, sizeof(in), out);
+    assert_string_equal(out, "00017f80abff");
+    crypto_hex(in, 0, out);
+    assert_string_equal(out, "");
+}
+
+static void test_b64url_rfc4648(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } v[] = {
+        {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+        {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char out[16];
+        size_t n = crypto_b64url((const uint8_t *)v[i].in, strlen(v[i].in), out, sizeof(out));
+        assert_string_equal(out, v[i].out);
+        assert_int_equal(n, strlen(v[i].out));
+    }
+}
+
+static void test_b64url_alphabet(void **state)
+{
+    /* 0xfb 0xff 0xbf is "+/+/" in standard base64: "-_-_" in the URL alphabet. */
+    const uint8_t in[] = {0xfb, 0xff, 0xbf};
+    char out[8];
+    assert_int_equal(crypto_b64url(in, sizeof(in), out, sizeof(out)), 4);
+    assert_string_equal(out, "-_-_");
+    /* Too small an output buffer writes an empty string and returns 0. */
+    char tiny[4] = "zzz";
+    assert_int_equal(crypto_b64url(in, sizeof(in), tiny, sizeof(tiny)), 0);
+    assert_string_equal(tiny, "");
+}
+
+static bool is_lower_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static void test_uuid_format(void **state)
+{
+    char prev[UUID_STR_LEN] = "";
+    for (int k = 0; k < 200; k++) {
+        char u[UUID_STR_LEN];
+        crypto_uuid(u);
+        assert_int_equal(strlen(u), 36);
+        for (int i = 0; i < 36; i++) {
+            if (i == 8 || i == 13 || i == 18 || i == 23)
+                assert_int_equal(u[i], '-');
+            else if (!is_lower_hex(u[i]))
+                fail_msg("bad character '%c' at %d in %s", u[i], i, u);
+        }
+        assert_int_equal(u[14], '4');           /* version 4 */
+        assert_non_null(strchr("89ab", u[19])); /* variant 10xx */
+        assert_string_not_equal(u, prev);
+        memcpy(prev, u, sizeof(u));
+    }
+}
+
+static bool is_b64url(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+static void test_token(void **state)
+{
+    char a[128], b[128];
+    crypto_token(a, sizeof(a), 32);
+    crypto_token(b, sizeof(b), 32);
+    assert_int_equal(strlen(a), 43); /* 32 bytes: ceil(32 * 4 / 3) */
+    assert_string_not_equal(a, b);
+    for (size_t i = 0; a[i]; i++)
+        if (!is_b64url(a[i]))
+            fail_msg("bad character '%c' in token %s", a[i], a);
+    crypto_token(a, sizeof(a), 48);
+    assert_int_equal(strlen(a), 64);
+    crypto_token(a, sizeof(a), 16);
+    assert_int_equal(strlen(a), 22);
+}
+
+static void test_random_fills(void **state)
+{
+    uint8_t zero[64], r[64];
+    memset(zero, 0, sizeof(zero));
+    memset(r, 0, sizeof(r));
+    crypto_random(r, sizeof(r));
+    assert_false(crypto_equal(r, zero, sizeof(r))); /* 2^-512 to fail by chance */
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, NULL)
+
+static const struct CMUnitTest tests[] = {
+    T(test_sha256_vectors), T(test_hmac_rfc4231),    T(test_equal),       T(test_hex),
+    T(test_b64url_rfc4648), T(test_b64url_alphabet), T(test_uuid_format), T(test_token),
+    T(test_random_fills),
+};
+
+UNIT_GROUP(unit_base_crypto, "base/crypto", tests);

@@ -1,0 +1,225 @@
+/*
+ * Tests for src/store/sqlite.c: opening file and in-memory databases,
+ * migrations (applied once, recorded, a newer schema refused), ping, and the
+ * errors for a missing directory and a file that is not a database. The
+ * tests tamper with files through sqlite3 directly.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store/migrations.h"
+#include "store/store.h"
+#include "unit/unit.h"
+
+struct fix {
+    char *dir;
+    char *db;  /* file path */
+    char *url; /* "sqlite:" + db */
+    struct errinfo e;
+};
+
+static int setup(void **state)
+{
+    struct fix *f = calloc(1, sizeof(*f));
+    f->dir = unit_tmpdir();
+    f->db = unit_path(f->dir, "x.db");
+    size_t n = strlen(f->db) + 8;
+    f->url = malloc(n);
+    snprintf(f->url, n, "sqlite:%s", f->db);
+    errinfo_clear(&f->e);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fix *f = *state;
+    unit_rmtree(f->dir);
+    free(f->url);
+    free(f->db);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct store *open_ok(struct fix *f, const char *url)
+{
+    struct store *st = store_open(url, &f->e);
+    if (!st)
+        fail_msg("store_open(%s): %s", url, f->e.msg);
+    return st;
+}
+
+static int last_version(void)
+{
+    return sqlite_migrations[sqlite_nmigrations - 1].version;
+}
+
+static void test_migrations_table(void **state)
+{
+    /* Versions only grow: the list is the contract migrate relies on. */
+    assert_true(sqlite_nmigrations >= 1);
+    for (size_t i = 0; i < sqlite_nmigrations; i++) {
+        assert_true(sqlite_migrations[i].version > 0);
+        if (i > 0)
+            assert_true(sqlite_migrations[i].version > sqlite_migrations[i - 1].version);
+        assert_non_null(sqlite_migrations[i].name);
+        assert_true(sqlite3_complete(sqlite_migrations[i].sql));
+    }
+}
+
+static void test_migrate_file(void **state)
+{
+    struct fix *f = *state;
+    struct store *st = open_ok(f, f->url);
+    assert_string_equal(st->ops->name, "sqlite");
+    int have = -1, known = -1, applied = -1;
+    assert_int_equal(store_schema_version(st, &have, &known, &f->e), 0);
+    assert_int_equal(have, 0);
+    assert_int_equal(known, last_version());
+
+    assert_int_equal(store_migrate(st, &applied, &f->e), 0);
+    assert_int_equal(applied, (int)sqlite_nmigrations);
+    assert_true(applied >= 1);
+    assert_int_equal(store_migrate(st, &applied, &f->e), 0);
+    assert_int_equal(applied, 0);
+    assert_int_equal(store_schema_version(st, &have, &known, &f->e), 0);
+    assert_int_equal(have, known);
+    assert_int_equal(store_ping(st, &f->e), 0);
+    store_close(st);
+
+    /* Persisted: a second open has nothing to do. */
+    st = open_ok(f, f->url);
+    assert_int_equal(store_migrate(st, &applied, &f->e), 0);
+    assert_int_equal(applied, 0);
+    assert_int_equal(store_schema_version(st, &have, &known, &f->e), 0);
+    assert_int_equal(have, known);
+    store_close(st);
+
+    /* And the file really holds the schema and the record of it. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*), max(version) FROM schema_migrations",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), (int)sqlite_nmigrations);
+    assert_int_equal(sqlite3_column_int(s, 1), last_version());
+    sqlite3_finalize(s);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM contacts", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static void test_memory(void **state)
+{
+    struct fix *f = *state;
+    struct store *a = open_ok(f, "sqlite::memory:");
+    struct store *b = open_ok(f, "sqlite::memory:");
+    int applied = -1, have, known;
+    assert_int_equal(store_migrate(a, &applied, &f->e), 0);
+    assert_int_equal(applied, (int)sqlite_nmigrations);
+    assert_int_equal(store_ping(a, &f->e), 0);
+    /* Two in-memory stores are two databases. */
+    assert_int_equal(store_schema_version(b, &have, &known, &f->e), 0);
+    assert_int_equal(have, 0);
+    assert_int_equal(store_migrate(b, &applied, &f->e), 0);
+    assert_int_equal(applied, (int)sqlite_nmigrations);
+    assert_int_equal(store_migrate(a, &applied, &f->e), 0);
+    assert_int_equal(applied, 0);
+    store_close(a);
+    store_close(b);
+    store_close(NULL);
+}
+
+static void test_missing_directory(void **state)
+{
+    struct fix *f = *state;
+    char *url = unit_path(f->url, "no/such/dir/x.db");
+    assert_null(store_open(url, &f->e));
+    assert_int_equal(f->e.code, ERR_DB);
+    assert_contains(f->e.msg, "cannot open database");
+    assert_contains(f->e.msg, url + 7);
+    assert_contains(f->e.msg, "unable to open");
+    free(url);
+}
+
+static void test_not_a_database(void **state)
+{
+    struct fix *f = *state;
+    char garbage[8192];
+    for (size_t i = 0; i < sizeof(garbage); i++)
+        garbage[i] = (char)('a' + i % 26);
+    unit_write_file(f->db, garbage, sizeof(garbage));
+    assert_null(store_open(f->url, &f->e));
+    assert_int_equal(f->e.code, ERR_DB);
+    assert_contains(f->e.msg, f->db);
+    assert_contains(f->e.msg, "not a database");
+}
+
+static void exec_or_fail(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct fix *f = *state;
+    struct store *st = open_ok(f, f->url);
+    int applied;
+    assert_int_equal(store_migrate(st, &applied, &f->e), 0);
+    store_close(st);
+
+    /* A later leadflow migrated this database further. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (%d, 'future', 0)",
+             last_version() + 1);
+    exec_or_fail(db, sql);
+    sqlite3_close(db);
+
+    st = open_ok(f, f->url);
+    int have, known;
+    assert_int_equal(store_schema_version(st, &have, &known, &f->e), 0);
+    assert_int_equal(have, last_version() + 1);
+    assert_int_equal(known, last_version());
+    applied = -1;
+    errinfo_clear(&f->e);
+    assert_int_equal(store_migrate(st, &applied, &f->e), ERR_DB);
+    assert_int_equal(applied, 0);
+    assert_contains(f->e.msg, "newer");
+    store_close(st);
+}
+
+static void test_bad_urls(void **state)
+{
+    struct fix *f = *state;
+    assert_null(store_open("mysql://x/y", &f->e));
+    assert_int_equal(f->e.code, ERR_CONFIG);
+    errinfo_clear(&f->e);
+    assert_null(store_open("postgres://u@h/db", &f->e));
+    assert_int_equal(f->e.code, ERR_UNSUPPORTED);
+    assert_contains(f->e.msg, "PostgreSQL");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_migrations_table),
+    T(test_migrate_file),
+    T(test_memory),
+    T(test_missing_directory),
+    T(test_not_a_database),
+    T(test_newer_schema_refused),
+    T(test_bad_urls),
+};
+
+UNIT_GROUP(unit_store_sqlite, "store/sqlite", tests);
