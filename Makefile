@@ -86,3 +86,5 @@ clean:
 	rm -rf build
 
 -include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/main.o.d
+
+include tests/fuzz/fuzz.mk

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-    build-essential pkg-config clang-format
+    build-essential pkg-config clang-format clang libclang-rt-14-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libsodium-dev
     libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev
     python3 python3-pytest python3-cryptography python3-yaml

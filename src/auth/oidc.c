@@ -313,7 +313,9 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
         rc = ERR_UNAUTHORIZED;
     if (rc)
         return rc;
-    if (claims.email_verified == 0)
+    /* An account may be matched by email, so the address must be verified:
+     * an absent claim is refused like a false one. */
+    if (claims.email_verified != 1)
         return failf(e, ERR_UNAUTHORIZED, "the provider has not verified this email address");
     rc = o->st->ops->user_oidc_login(o->st, issuer, claims.sub, claims.email, claims.name,
                                      claims.picture, now, out, e);

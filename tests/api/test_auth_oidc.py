@@ -1,0 +1,373 @@
+"""Sign-in with OpenID Connect against a fake provider (tests/fakes/oidc_provider.py).
+
+Each test gets its own leadflow server and its own fake provider (see
+authutil.py). Redirects are never followed: every hop is a request of its own.
+A refused sign-in must be a 302 to /login?error=<a readable reason>, set no
+cookie, and leave no session behind.
+"""
+import hashlib
+import http.client
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from authutil import (CLIENT_ID, CLIENT_SECRET, LANDING, SESSION_COOKIE, bare_env, decode_jwt,  # noqa: F401
+                      env, fake_idp, http_request, login_error, pkce_challenge, session_cookie)
+
+ADA = {"sub": "google-oauth2|1001", "email": "ada@example.test", "name": "Ada Lovelace",
+       "email_verified": True}
+
+
+def qs(url):
+    """The query of a URL as a dict of single values (asserting each appears once)."""
+    q = parse_qs(urlsplit(url).query, keep_blank_values=True)
+    for k, v in q.items():
+        assert len(v) == 1, f"parameter {k} appears {len(v)} times in {url}"
+    return {k: v[0] for k, v in q.items()}
+
+
+def assert_no_session(env, users=0, sessions=0):
+    assert env.live_sessions() == sessions, "a refused sign-in left a session behind"
+    assert env.users() == users, "a refused sign-in created a user"
+
+
+# -- the good path ------------------------------------------------------------
+
+
+def test_sign_in_happy_path(env):
+    fake = env.fake
+    fake.user = dict(ADA)
+
+    # Hop 1: leadflow sends the browser to the provider with every PKCE parameter.
+    r, az = env.begin_login()
+    parts = urlsplit(az)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == fake.authorization_endpoint
+    q = qs(az)
+    assert q["response_type"] == "code"
+    assert q["client_id"] == CLIENT_ID
+    assert q["redirect_uri"] == env.public_url + "/auth/callback"
+    assert "openid" in q["scope"].split(" ")
+    assert len(q["state"]) >= 22 and len(q["nonce"]) >= 16
+    assert q["code_challenge_method"] == "S256"
+    assert len(q["code_challenge"]) == 43  # BASE64URL(SHA-256), no padding
+    assert "client_secret" not in q and "code_verifier" not in q
+
+    # Hop 2: the provider answers with a code for leadflow's callback.
+    cb = env.authorize(az)
+    cbq = qs(cb)
+    assert cb.startswith(env.public_url + "/auth/callback?")
+    assert cbq["state"] == q["state"] and cbq["code"]
+
+    # Hop 3: the callback exchanges the code, checks the ID token, starts a session.
+    r = env.callback(cb)
+    assert r.status == 302, r
+    assert r.header("Location") == LANDING
+    cookie = session_cookie(r)
+    assert "secure" not in parse_attrs(r), "Secure on an http:// PUBLIC_URL"
+
+    # What leadflow sent to the token endpoint: the verifier matching the challenge,
+    # the client credentials, the same redirect_uri. (The fake checked all of it.)
+    [tok] = fake.recorded("/token", "POST")
+    assert tok.status == 200
+    assert tok.f("grant_type") == "authorization_code"
+    assert tok.f("code") == cbq["code"]
+    assert tok.f("redirect_uri") == q["redirect_uri"]
+    assert pkce_challenge(tok.f("code_verifier")) == q["code_challenge"]
+    assert 43 <= len(tok.f("code_verifier")) <= 128
+    _, claims = decode_jwt(fake.issued[0])
+    assert claims["nonce"] == q["nonce"]
+
+    # The session works and shows the bootstrapped tenancy.
+    me = env.get("/api/auth/me", cookie=cookie)
+    assert me.status == 200, me
+    d = me.json["data"]
+    assert d["user"]["email"] == ADA["email"]
+    assert d["user"]["name"] == ADA["name"]
+    assert len(d["organizations"]) == 1
+    org = d["organizations"][0]
+    assert org["role"] == "owner"
+    assert org["name"] == "Ada Lovelace's Organization"
+    assert [w["name"] for w in d["workspaces"]] == ["Default Workspace"]
+    assert d["workspaces"][0]["organizationId"] == org["id"]
+    assert isinstance(d["csrfToken"], str) and len(d["csrfToken"]) >= 16
+    assert env.live_sessions() == 1
+
+
+def parse_attrs(resp):
+    from authutil import parse_set_cookie
+    out = {}
+    for v in resp.header_all("Set-Cookie"):
+        name, _, attrs = parse_set_cookie(v)
+        if name == SESSION_COOKIE:
+            out.update(attrs)
+    return out
+
+
+def test_second_sign_in_is_the_same_user_and_tenancy(env):
+    env.fake.user = dict(ADA)
+    a = env.sign_in()
+    b = env.sign_in()
+    assert a.cookie != b.cookie
+    ma, mb = a.me(), b.me()
+    assert ma.json["data"]["user"]["id"] == mb.json["data"]["user"]["id"]
+    assert len(mb.json["data"]["organizations"]) == 1
+    assert len(mb.json["data"]["workspaces"]) == 1
+    assert env.users() == 1 and env.live_sessions() == 2
+
+
+def test_discovery_and_jwks_are_used(env):
+    env.sign_in(user=ADA)
+    paths = [r.path for r in env.fake.recorded()]
+    assert "/.well-known/openid-configuration" in paths
+    assert "/jwks" in paths
+    assert paths.count("/token") == 1
+
+
+# -- refusals: state, PKCE ----------------------------------------------------
+
+
+def test_wrong_state_is_refused(env):
+    _, cb = env.login_to_callback()
+    q = qs(cb)
+    forged = env.public_url + "/auth/callback?" + urlencode(
+        {"code": q["code"], "state": secrets.token_urlsafe(32)})
+    r = env.callback(forged)
+    env.assert_refused(r, "unknown")
+    # leadflow refused before spending the code at the provider.
+    assert not env.fake.recorded("/token")
+    assert_no_session(env)
+
+
+def test_missing_state_or_code_is_refused(env):
+    _, cb = env.login_to_callback()
+    q = qs(cb)
+    for params in ({"code": q["code"]}, {"state": q["state"]}, {}):
+        r = env.callback("/auth/callback?" + urlencode(params))
+        env.assert_refused(r)
+    assert_no_session(env)
+
+
+def test_replayed_state_is_refused(env):
+    env.fake.user = dict(ADA)
+    _, cb = env.login_to_callback()
+    first = env.callback(cb)
+    assert first.status == 302 and first.header("Location") == LANDING
+    cookie = session_cookie(first)
+    again = env.callback(cb)
+    env.assert_refused(again, "already used")
+    assert len(env.fake.recorded("/token")) == 1, "a replayed state reached the token endpoint"
+    assert env.live_sessions() == 1
+    assert env.me_status(cookie) == 200
+
+
+def test_wrong_verifier_is_refused(env):
+    # Two sign-ins in flight: A and B. The code the provider issued against A's
+    # challenge is presented at the callback with B's state, so leadflow sends
+    # B's verifier, which does not hash to A's challenge.
+    az_a, cb_a = env.login_to_callback()
+    az_b, _ = env.login_to_callback()
+    code_a = qs(cb_a)["code"]
+    state_b = qs(az_b)["state"]
+    r = env.callback("/auth/callback?" + urlencode({"code": code_a, "state": state_b}))
+    err = env.assert_refused(r, "invalid_grant")
+    [tok] = env.fake.recorded("/token")
+    assert tok.status == 400 and tok.response["error"] == "invalid_grant"
+    assert "code_verifier" in tok.response["error_description"]
+    assert pkce_challenge(tok.f("code_verifier")) == qs(az_b)["code_challenge"]
+    assert pkce_challenge(tok.f("code_verifier")) != qs(az_a)["code_challenge"]
+    assert "refused" in err
+    assert_no_session(env)
+    # The code is single use at the provider: A's own callback now fails too.
+    r = env.callback(cb_a)
+    env.assert_refused(r, "invalid_grant")
+    assert_no_session(env)
+
+
+def test_expired_sign_in_attempt_is_refused(env):
+    # No clock to move: age the stored attempt instead (10 minutes is the limit).
+    _, cb = env.login_to_callback()
+    c = env.db()
+    with c:
+        c.execute("UPDATE oauth_states SET expires_at = 1")
+    c.close()
+    env.assert_refused(env.callback(cb), "too long")
+    assert not env.fake.recorded("/token")
+    assert_no_session(env)
+
+
+# -- refusals: the ID token ---------------------------------------------------
+
+
+@pytest.mark.parametrize("fault, words", [
+    ("wrong_nonce", ["nonce"]),
+    ("wrong_aud", ["another client"]),
+    ("wrong_iss", ["another issuer"]),
+    ("expired", ["expired"]),
+    ("tampered", ["signature"]),
+    ("alg_none", []),  # checked below: algorithm or signed-JWT wording
+    ("unknown_kid", ["unknown key"]),
+])
+def test_bad_id_token_is_refused(env, fault, words):
+    env.fake.user = dict(ADA)
+    env.fake.token_fault = fault
+    _, cb = env.login_to_callback()
+    r = env.callback(cb)
+    err = env.assert_refused(r, *words)
+    if fault == "alg_none":
+        assert "RS256" in err or "not a signed" in err, err
+    # The fake did hand out the spoiled token: the refusal is leadflow's.
+    [tok] = env.fake.recorded("/token")
+    assert tok.status == 200
+    assert env.fake.token_fault is None
+    header, claims = decode_jwt(env.fake.issued[0])
+    if fault == "alg_none":
+        assert header == {"alg": "none", "typ": "JWT"}
+        assert env.fake.issued[0].endswith(".")
+    if fault == "unknown_kid":
+        assert header["kid"] not in [k["kid"] for k in env.fake.jwks()["keys"]]
+        # One fetch of the key set, and at most one more for the unknown kid.
+        assert len(env.fake.recorded("/jwks")) <= 2
+    assert_no_session(env)
+    # The same provider and user sign in fine afterwards: nothing is stuck.
+    b = env.sign_in()
+    assert b.me().json["data"]["user"]["email"] == ADA["email"]
+
+
+def test_unverified_email_is_refused(env):
+    env.fake.user = dict(ADA, email_verified=False)
+    _, cb = env.login_to_callback()
+    env.assert_refused(env.callback(cb), "verified")
+    assert_no_session(env)
+
+
+# -- refusals: the provider and the configuration ----------------------------
+
+
+def test_provider_error_access_denied(env):
+    env.fake.authorize_error = "access_denied"
+    _, cb = env.login_to_callback()
+    assert qs(cb)["error"] == "access_denied"
+    err = env.assert_refused(env.callback(cb), "access_denied")
+    assert "provider" in err
+    assert not env.fake.recorded("/token")
+    assert_no_session(env)
+
+
+def test_login_without_provider(bare_env):
+    r = bare_env.srv.request("GET", "/auth/login")
+    err = bare_env.assert_refused(r, "sign-in link")
+    assert "login-link" in err
+    r = bare_env.srv.request("GET", "/auth/callback?code=x&state=y")
+    bare_env.assert_refused(r)
+    assert bare_env.live_sessions() == 0
+
+
+def test_unreachable_provider(launcher, fake_idp):
+    from authutil import _start
+    env = _start(launcher, fake_idp)
+    fake_idp.stop()  # discovery now fails: connection refused
+    r = env.srv.request("GET", "/auth/login")
+    env.assert_refused(r, "cannot be reached")
+
+
+# -- next= and open redirects -------------------------------------------------
+
+
+@pytest.mark.parametrize("next_path, landing", [
+    ("/dashboard/contacts?status=lead", "/dashboard/contacts?status=lead"),
+    ("//evil.example", LANDING),
+    ("https://evil.example", LANDING),
+    ("/\\evil.example", LANDING),
+    ("/\t/evil.example", LANDING),
+    ("evil.example", LANDING),
+])
+def test_next_parameter(env, next_path, landing):
+    b = env.sign_in(next_path=next_path, user=ADA)
+    assert b.landing == landing
+    assert "evil" not in urlsplit(b.landing).netloc
+
+
+def test_next_is_not_sent_to_the_provider(env):
+    az, _ = env.login_to_callback(next_path="/dashboard/secret-place")
+    assert "secret-place" not in az
+
+
+# -- rate limit (its own server, so nothing else is affected) -----------------
+
+
+def test_sign_in_rate_limit(env):
+    # A fixed window of one minute per address: 61 calls straddle at most one
+    # window boundary, so one window sees more than 30 of them.
+    statuses = []
+    last = None
+    for _ in range(61):
+        last = env.srv.request("GET", "/auth/login")
+        statuses.append(last.status)
+        if last.status == 429:
+            break
+    assert all(s == 302 for s in statuses[:30]), statuses
+    assert statuses[-1] == 429, statuses
+    body = last.json
+    assert body["success"] is False
+    assert body["error"]["code"] == "RATE_LIMITED"
+    assert body["error"]["message"]
+    assert not last.header_all("Set-Cookie")
+    # The callback shares the budget.
+    r = env.srv.request("GET", "/auth/callback?code=a&state=b")
+    assert r.status == 429 and r.json["error"]["code"] == "RATE_LIMITED"
+
+
+def rate_slot(ip):
+    """The slot leadflow's sign-in rate limiter keeps ip's count in (src/auth/auth.c)."""
+    h = hashlib.sha256(ip.encode()).digest()
+    return (h[0] << 8 | h[1]) % 1024
+
+
+def colliding_loopback_pair():
+    """Two 127.0.x.y addresses whose counts land in the same limiter slot."""
+    seen = {}
+    for i in range(2, 255):
+        for j in range(1, 255):
+            ip = f"127.0.{i}.{j}"
+            s = rate_slot(ip)
+            if s in seen:
+                return seen[s], ip
+            seen[s] = ip
+    raise AssertionError("no colliding pair found")
+
+
+def get_from(env, source_ip, path):
+    """GET path on the server from a given loopback source address (Linux: all of 127/8)."""
+    conn = http.client.HTTPConnection("127.0.0.1", env.srv.port, timeout=10,
+                                      source_address=(source_ip, 0))
+    try:
+        return env.srv.request("GET", path, conn=conn)
+    finally:
+        conn.close()
+
+
+def test_sign_in_rate_limit_is_per_address(env):
+    for _ in range(61):
+        if get_from(env, "127.0.3.1", "/auth/login").status == 429:
+            break
+    else:
+        pytest.fail("no 429 for 127.0.3.1")
+    other = "127.0.3.2"
+    assert rate_slot(other) != rate_slot("127.0.3.1")
+    assert get_from(env, other, "/auth/login").status == 302
+
+
+def test_sign_in_rate_limit_with_colliding_addresses(env):
+    # Two addresses that share a limiter slot, taking turns: each makes more
+    # than 30 calls within one window, so at least one must be limited. (A
+    # limiter that evicts the other address's count on a collision lets both
+    # through for ever.)
+    x, y = colliding_loopback_pair()
+    statuses = []
+    for i in range(122):
+        r = get_from(env, (x, y)[i % 2], "/auth/login")
+        statuses.append(r.status)
+        if r.status == 429:
+            break
+    assert statuses[-1] == 429, f"{len(statuses)} alternating calls from {x} and {y}, none limited"
