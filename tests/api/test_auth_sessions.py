@@ -72,6 +72,23 @@ def test_tampered_cookie_is_refused(env):
     assert a.me().status == 200
 
 
+def test_expired_session_is_refused(env):
+    # The stored expiry is put in the past (no clock to move); only that
+    # session ends, and it is not renewed by being used.
+    a = env.sign_in(user=ADA)
+    b = env.sign_in(user=ADA)
+    c = env.db()
+    with c:
+        assert c.execute("UPDATE sessions SET expires_at = 1 WHERE rowid = "
+                         "(SELECT MIN(rowid) FROM sessions)").rowcount == 1
+    c.close()
+    results = sorted([a.me().status, b.me().status])
+    assert results == [200, 401], results
+    expired = a if a.me().status == 401 else b
+    message = assert_error(expired.me(), 401, "UNAUTHORIZED")
+    assert "session" in message
+
+
 def test_non_bearer_authorization_is_refused(env):
     a = env.sign_in(user=ADA)
     r = env.get("/api/auth/me", cookie=a.cookie, headers={"Authorization": "Basic Zm9vOmJhcg=="})
