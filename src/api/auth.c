@@ -77,6 +77,12 @@ static int callback_get(struct http_req *req, struct http_reply *rep, struct err
         return ERR_RATE_LIMITED;
     const char *perr = http_req_query(req, "error");
     if (perr) {
+        /* The provider's text is shown only for this browser's own attempt,
+         * so a crafted link cannot put words on the sign-in page. */
+        struct errinfo ce;
+        errinfo_clear(&ce);
+        if (oidc_cancel(ctx->oidc, http_req_query(req, "state"), &ce) != 0)
+            return api_redirect_login_error(req, rep, "sign-in was refused; start again");
         const char *desc = http_req_query(req, "error_description");
         char msg[300];
         snprintf(msg, sizeof(msg), "the sign-in provider said: %.100s%s%.150s", perr,

@@ -323,3 +323,16 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
         *next = arena_strdup(a, s.next);
     return rc;
 }
+
+int oidc_cancel(struct oidc *o, const char *state, struct errinfo *e)
+{
+    if (!state || !*state)
+        return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
+    char state_hash[65];
+    struct oauth_state s;
+    auth_hash_token(state, state_hash);
+    int rc = o->st->ops->oauth_state_take(o->st, state_hash, &s, e);
+    if (rc == ERR_NOT_FOUND)
+        return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
+    return rc;
+}

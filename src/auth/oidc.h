@@ -40,4 +40,11 @@ int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **u
 int oidc_finish(struct oidc *o, const char *code, const char *state, struct arena *a,
                 struct user *out, const char **next, struct errinfo *e);
 
+/*
+ * Ends a sign-in the provider refused (?error=...): the state is taken like
+ * in oidc_finish, so only a real attempt of this browser gets the provider's
+ * message shown. Returns 0, or ERR_UNAUTHORIZED for an unknown state.
+ */
+int oidc_cancel(struct oidc *o, const char *state, struct errinfo *e);
+
 #endif

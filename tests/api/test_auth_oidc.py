@@ -371,3 +371,11 @@ def test_sign_in_rate_limit_with_colliding_addresses(env):
         if r.status == 429:
             break
     assert statuses[-1] == 429, f"{len(statuses)} alternating calls from {x} and {y}, none limited"
+
+
+def test_provider_error_with_unknown_state_shows_no_provider_text(env):
+    # A crafted callback link cannot put its own words on the sign-in page.
+    r = env.get("/auth/callback?error=access_denied&error_description=Call%20555-0100&state=bogus")
+    assert r.status == 302
+    message = login_error(r)
+    assert message and "555" not in message and "access_denied" not in message
