@@ -256,6 +256,17 @@ static int exchange_code(struct oidc *o, const char *token_url, const char *code
     return rc;
 }
 
+/* Takes the stored attempt for state (single use). */
+static int take_state(struct oidc *o, const char *state, struct oauth_state *s, struct errinfo *e)
+{
+    char state_hash[65];
+    auth_hash_token(state, state_hash);
+    int rc = o->st->ops->oauth_state_take(o->st, state_hash, s, e);
+    if (rc == ERR_NOT_FOUND)
+        return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
+    return rc;
+}
+
 int oidc_finish(struct oidc *o, const char *code, const char *state, struct arena *a,
                 struct user *out, const char **next, struct errinfo *e)
 {
@@ -263,12 +274,8 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
         return failf(e, ERR_UNSUPPORTED, "no sign-in provider is configured");
     if (!code || !*code || !state || !*state)
         return failf(e, ERR_INVALID, "the provider's answer lacks code or state");
-    char state_hash[65];
     struct oauth_state s;
-    auth_hash_token(state, state_hash);
-    int rc = o->st->ops->oauth_state_take(o->st, state_hash, &s, e);
-    if (rc == ERR_NOT_FOUND)
-        return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
+    int rc = take_state(o, state, &s, e);
     if (rc)
         return rc;
     int64_t now = clock_now_ms();
@@ -326,13 +333,8 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
 
 int oidc_cancel(struct oidc *o, const char *state, struct errinfo *e)
 {
+    struct oauth_state s;
     if (!state || !*state)
         return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
-    char state_hash[65];
-    struct oauth_state s;
-    auth_hash_token(state, state_hash);
-    int rc = o->st->ops->oauth_state_take(o->st, state_hash, &s, e);
-    if (rc == ERR_NOT_FOUND)
-        return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
-    return rc;
+    return take_state(o, state, &s, e);
 }
