@@ -27,6 +27,9 @@ struct api_ctx {
 /* Writes key and ms as an RFC 3339 time, or null when ms is 0. */
 void api_time(struct jw *w, const char *key, int64_t ms);
 
+/* A 200 success envelope whose data is {"<key>": true}. */
+int api_reply_flag(struct http_reply *rep, const char *key);
+
 /* Fills rep with a redirect to location (copied). Returns 0. */
 int api_redirect(struct http_req *req, struct http_reply *rep, int status, const char *location);
 

@@ -138,13 +138,8 @@ static int logout_post(struct http_req *req, struct http_reply *rep, struct erri
         if (rc && rc != ERR_NOT_FOUND)
             return rc;
     }
-    struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_obj_begin(&w);
-    jw_kbool(&w, "signedOut", true);
-    jw_obj_end(&w);
     http_reply_header(rep, "Set-Cookie", auth_cookie_clear(ctx->cfg));
-    return reply_ok_end(rep, &w);
+    return api_reply_flag(rep, "signedOut");
 }
 
 /* Writes the profile, organizations and workspaces of the caller. */
@@ -202,16 +197,25 @@ static int write_me(struct http_req *req, struct jw *w, struct errinfo *e)
     return 0;
 }
 
-static int me_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+/* Replies with the caller's profile; created, when not NULL, is reported too. */
+static int reply_me(struct http_req *req, struct http_reply *rep, int status, const bool *created,
+                    struct errinfo *e)
 {
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
+    reply_ok_begin(rep, status, &w);
     jw_obj_begin(&w);
+    if (created)
+        jw_kbool(&w, "created", *created);
     int rc = write_me(req, &w, e);
     if (rc)
         return rc;
     jw_obj_end(&w);
     return reply_ok_end(rep, &w);
+}
+
+static int me_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return reply_me(req, rep, 200, NULL, e);
 }
 
 static int initialize_post(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -222,17 +226,7 @@ static int initialize_post(struct http_req *req, struct http_reply *rep, struct 
     bool created = false;
     if (!rc)
         rc = bootstrap(ctx->store, &u, &created, e);
-    if (rc)
-        return rc;
-    struct jw w;
-    reply_ok_begin(rep, created ? 201 : 200, &w);
-    jw_obj_begin(&w);
-    jw_kbool(&w, "created", created);
-    rc = write_me(req, &w, e);
-    if (rc)
-        return rc;
-    jw_obj_end(&w);
-    return reply_ok_end(rep, &w);
+    return rc ? rc : reply_me(req, rep, created ? 201 : 200, &created, e);
 }
 
 static int sessions_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -271,12 +265,7 @@ static int session_delete(struct http_req *req, struct http_reply *rep, struct e
     int rc = ctx->store->ops->session_revoke(ctx->store, req->auth->user_id, id, clock_now_ms(), e);
     if (rc)
         return rc;
-    struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_obj_begin(&w);
-    jw_kbool(&w, "revoked", true);
-    jw_obj_end(&w);
-    return reply_ok_end(rep, &w);
+    return api_reply_flag(rep, "revoked");
 }
 
 static void write_token(struct jw *w, const struct api_token *t)
@@ -342,12 +331,7 @@ static int token_delete(struct http_req *req, struct http_reply *rep, struct err
                                                clock_now_ms(), e);
     if (rc)
         return rc;
-    struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_obj_begin(&w);
-    jw_kbool(&w, "revoked", true);
-    jw_obj_end(&w);
-    return reply_ok_end(rep, &w);
+    return api_reply_flag(rep, "revoked");
 }
 
 const struct route api_auth_routes[] = {

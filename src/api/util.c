@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "base/clock.h"
+#include "http/reply.h"
 #include "net/httpc.h"
 
 void api_time(struct jw *w, const char *key, int64_t ms)
@@ -38,4 +39,14 @@ int api_redirect_login_error(struct http_req *req, struct http_reply *rep, const
     api_redirect(req, rep, 302, buf_str(&b));
     buf_release(&b);
     return 0;
+}
+
+int api_reply_flag(struct http_reply *rep, const char *key)
+{
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kbool(&w, key, true);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
 }
