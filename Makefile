@@ -5,7 +5,7 @@
 VERSION := $(shell cat VERSION)
 CC ?= cc
 BUILD ?= build
-PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih libcurl cjose
+PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih libcurl cjose gmime-3.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ai/score.h"
 #include "base/arena.h"
 #include "base/err.h"
 
@@ -32,6 +33,7 @@ struct contact {
     char job_title[STORE_NAME_MAX];
     char status[16];
     const char *tags;
+    const char *score_reasons; /* JSON array of strings (arena memory) */
     int ai_score;
     double score_engagement, score_sentiment, score_intent, score_role, score_status;
     double sentiment;
@@ -77,6 +79,67 @@ struct contact_query {
     int limit, offset;
 };
 
+/* An email as stored; strings are arena memory ("" or NULL when absent). */
+struct email_row {
+    char id[STORE_ID_LEN];
+    char contact_id[STORE_ID_LEN]; /* "" when linked to no contact */
+    const char *message_id, *in_reply_to, *thread_id;
+    const char *from_email, *from_name;
+    const char *to_emails; /* JSON array of addresses */
+    const char *subject, *body_text;
+    const char *direction; /* inbound | outbound */
+    const char *source;    /* import | upload | gmail | demo */
+    unsigned intent_bits;  /* enum intent (ai/ai.h) */
+    const char *sentiment; /* positive | neutral | negative; NULL before analysis */
+    double sentiment_score;
+    const char *urgency;  /* low | medium | high */
+    const char *provider; /* the analyzer that produced the fields above */
+    int attachments;
+    int64_t received_at, processed_at, created_at;
+};
+
+struct email_query {
+    const char *contact_id; /* NULL: any */
+    const char *intent;     /* NULL: any; one intent name */
+    const char *sentiment;  /* NULL: any */
+    const char *text;       /* substring of subject or sender; NULL: none */
+    int limit, offset;      /* newest first */
+};
+
+/* Counts for the dashboard's overview. */
+struct workspace_stats {
+    int64_t contacts, hot, warm, cold;
+    int64_t emails, emails_week, emails_unprocessed;
+    int64_t campaigns, campaigns_active;
+    int64_t drafts_pending;
+};
+
+/* One change of a contact's score. */
+struct score_change {
+    int score, previous;
+    double engagement, sentiment, intent, role, status;
+    const char *reason;
+    int64_t at;
+};
+
+/* A connected mailbox (Gmail); tokens are sealed with the secret key before
+ * they reach the store (the store never sees them in clear). */
+struct integration {
+    char id[STORE_ID_LEN];
+    char workspace_id[STORE_ID_LEN];
+    char user_id[STORE_ID_LEN];
+    char provider[16]; /* "gmail" */
+    char account_email[STORE_EMAIL_MAX];
+    const uint8_t *access_enc, *refresh_enc; /* arena memory; NULL when absent */
+    size_t access_enc_len, refresh_enc_len;
+    int64_t token_expires_at;
+    char history_id[32]; /* "" before the first full sync */
+    int64_t last_sync_at;
+    char status[16]; /* connected | error | disconnected */
+    char last_error[256];
+    int64_t created_at, updated_at;
+};
+
 /* Roles of a user in an organization, ordered by what they may do. */
 enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_MEMBER = 2, ROLE_ADMIN = 3, ROLE_OWNER = 4 };
 
@@ -120,6 +183,9 @@ struct oauth_state {
     char verifier[128];
     char next[512];
     int64_t expires_at;
+    char purpose[16];                  /* "signin" (default when "") or "gmail" */
+    char workspace_id[STORE_ID_LEN];   /* gmail: the workspace to connect */
+    char user_id[STORE_ID_LEN];        /* gmail: who started it */
 };
 
 struct api_token {
@@ -189,6 +255,74 @@ struct store_ops {
     int (*contact_list)(struct store *st, const char *workspace_id, const struct contact_query *q,
                         struct arena *a, struct contact **rows, size_t *n, int64_t *total,
                         struct errinfo *e);
+
+    /*
+     * Write transactions on the calling thread's connection, for batches
+     * (the pipeline commits every few hundred messages). Calls in between
+     * run inside the transaction.
+     */
+    int (*tx_begin)(struct store *st, struct errinfo *e);
+    int (*tx_commit)(struct store *st, struct errinfo *e);
+    void (*tx_rollback)(struct store *st);
+
+    /*
+     * The workspace's contact with this email, created when absent (with the
+     * name, job title and company given; an existing contact's empty name,
+     * title or company is filled in, never overwritten). *created says which.
+     */
+    int (*contact_link)(struct store *st, const char *workspace_id, const char *email,
+                        const char *name, const char *job_title, const char *company, int64_t now,
+                        char id[STORE_ID_LEN], bool *created, struct errinfo *e);
+    /* The contact's activity since since_ms, newest first (at most max rows),
+     * with its job title and status (into the given buffers). */
+    int (*contact_activity)(struct store *st, const char *workspace_id, const char *contact_id,
+                            int64_t since_ms, size_t max, struct arena *a,
+                            struct activity **acts, size_t *n, char job_title[STORE_NAME_MAX],
+                            char status[16], struct errinfo *e);
+    /* Stores the five components, total and reasons (a JSON array); writes a
+     * score_history row when the total changed. *previous gets the old total. */
+    int (*contact_score_save)(struct store *st, const char *workspace_id, const char *contact_id,
+                              const struct score *s, const char *reasons_json, int64_t now,
+                              int *previous, struct errinfo *e);
+    /* Moves the status forward (prospect < contact < lead < customer never
+     * moves back); *changed says whether it did. */
+    int (*contact_status_advance)(struct store *st, const char *workspace_id,
+                                  const char *contact_id, const char *status, int64_t now,
+                                  bool *changed, struct errinfo *e);
+    int (*contact_score_history)(struct store *st, const char *workspace_id,
+                                 const char *contact_id, int limit, struct arena *a,
+                                 struct score_change **rows, size_t *n, struct errinfo *e);
+    /* Contacts with ai_score >= min_score, best first (ties: latest interaction). */
+    int (*hot_leads)(struct store *st, const char *workspace_id, int min_score, int limit,
+                     int offset, struct arena *a, struct contact **rows, size_t *n,
+                     int64_t *total, struct errinfo *e);
+
+    /* Emails. insert: *inserted is false when (workspace, message_id) exists. */
+    int (*email_insert)(struct store *st, const char *workspace_id, const struct email_row *row,
+                        bool *inserted, struct errinfo *e);
+    int (*email_get)(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                     struct email_row *out, struct errinfo *e);
+    int (*email_list)(struct store *st, const char *workspace_id, const struct email_query *q,
+                      struct arena *a, struct email_row **rows, size_t *n, int64_t *total,
+                      struct errinfo *e);
+    /* The newest email of a contact (subject and time), for lead cards. */
+    int (*email_latest)(struct store *st, const char *workspace_id, const char *contact_id,
+                        struct arena *a, struct email_row *out, struct errinfo *e);
+    /* Email addresses of the workspace's members: mail from them is outbound. */
+    int (*workspace_member_emails)(struct store *st, const char *workspace_id, struct arena *a,
+                                   char ***emails, size_t *n, struct errinfo *e);
+    int (*workspace_stats)(struct store *st, const char *workspace_id, int64_t now,
+                           struct workspace_stats *out, struct errinfo *e);
+
+    /* Connected mailboxes. put inserts or updates by (workspace, provider,
+     * account_email) and fills in->id; get/list only see the workspace's own. */
+    int (*integration_put)(struct store *st, const char *workspace_id, struct integration *in,
+                           int64_t now, struct errinfo *e);
+    int (*integration_get)(struct store *st, const char *workspace_id, const char *id,
+                           struct arena *a, struct integration *out, struct errinfo *e);
+    int (*integration_list)(struct store *st, const char *workspace_id, const char *provider,
+                            struct arena *a, struct integration **rows, size_t *n,
+                            struct errinfo *e);
 
     /* Sessions, keyed by the hash of the cookie value. */
     int (*session_create)(struct store *st, const struct session_row *s, struct errinfo *e);

@@ -1,0 +1,106 @@
+/*
+ * The AI provider interface. A provider is a struct whose first member is
+ * its method table (struct ai_ops). Two providers: the offline analyzer
+ * (deterministic rules, no network; always available) and the Anthropic
+ * Messages API, which falls back to the offline analyzer when it fails.
+ * Every provider returns the same struct analysis, validated before use.
+ */
+#ifndef LEADFLOW_AI_AI_H
+#define LEADFLOW_AI_AI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/config.h"
+#include "base/err.h"
+
+/* Intents of an email; several may apply (a bit set). */
+enum intent {
+    INTENT_MEETING_REQUEST = 1 << 0,
+    INTENT_QUESTION = 1 << 1,
+    INTENT_COMPLAINT = 1 << 2,
+    INTENT_FEATURE_REQUEST = 1 << 3,
+    INTENT_PRICING_INQUIRY = 1 << 4,
+    INTENT_GENERAL = 1 << 5,
+    INTENT_FOLLOW_UP = 1 << 6,
+};
+enum { INTENT_COUNT = 7 };
+
+enum sentiment { SENTIMENT_NEGATIVE = -1, SENTIMENT_NEUTRAL = 0, SENTIMENT_POSITIVE = 1 };
+enum urgency { URGENCY_LOW = 0, URGENCY_MEDIUM = 1, URGENCY_HIGH = 2 };
+
+struct analysis {
+    unsigned intents;       /* enum intent bits; never 0 (general when nothing else) */
+    int sentiment;          /* enum sentiment */
+    double sentiment_score; /* in [-1, 1] */
+    int urgency;            /* enum urgency */
+    const char *provider;   /* "offline" or "anthropic" (static text) */
+};
+
+/* The name of one intent bit ("meeting_request"), or NULL. */
+const char *intent_name(unsigned bit);
+/* The bit of a name, or 0. */
+unsigned intent_parse(const char *name);
+const char *sentiment_name(int s);
+int sentiment_parse(const char *name); /* -2 when unknown */
+const char *urgency_name(int u);
+int urgency_parse(const char *name); /* -1 when unknown */
+
+struct ai;
+
+struct ai_ops {
+    const char *name;
+    /*
+     * Analyzes one email: subject (may be NULL) and its new text (may be
+     * empty). Fills out; returns 0. A provider that falls back fills out
+     * from the offline analyzer and still returns 0.
+     */
+    int (*analyze)(struct ai *ai, const char *subject, const char *text, struct analysis *out,
+                   struct errinfo *e);
+    void (*free)(struct ai *ai);
+};
+
+struct ai {
+    const struct ai_ops *ops;
+};
+
+/* The offline analyzer as a pure function: deterministic, thread-safe,
+ * allocation-free. */
+void ai_offline_analyze(const char *subject, const char *text, struct analysis *out);
+
+/* The offline analyzer as a provider (static, free is a no-op). */
+struct ai *ai_offline_new(void);
+
+/*
+ * The Anthropic Messages API provider (base URL, key, model, thinking budget
+ * and timeout from cfg); falls back to fallback (borrowed) when a call fails.
+ * NULL with e when the configuration is incomplete.
+ */
+struct ai *ai_anthropic_new(const struct config *cfg, struct ai *fallback, struct errinfo *e);
+
+/* The provider the configuration asks for: Anthropic when an API key is
+ * set, else offline. Never NULL. Thread-safe once made. */
+struct ai *ai_new(const struct config *cfg);
+
+static inline int ai_analyze(struct ai *ai, const char *subject, const char *text,
+                             struct analysis *out, struct errinfo *e)
+{
+    return ai->ops->analyze(ai, subject, text, out, e);
+}
+
+static inline void ai_free(struct ai *ai)
+{
+    if (ai)
+        ai->ops->free(ai);
+}
+
+/*
+ * Reads a job title and a company from an email signature block (and the
+ * sender's display name and address, which help tell the name line from the
+ * title line). Writes "" when not found. Titles like "VP of Sales",
+ * "Head of Procurement | Acme GmbH", "CTO, Initech".
+ */
+void signature_extract(const char *signature, const char *from_name, const char *from_email,
+                       char *title, size_t title_size, char *company, size_t company_size);
+
+#endif

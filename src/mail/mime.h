@@ -1,0 +1,60 @@
+/*
+ * Parsing of one RFC 5322 message (MIME: RFC 2045-2047, 2231) into the
+ * fields the pipeline uses. The only module that includes GMime. Every
+ * string in a struct mail_msg is UTF-8, NUL-terminated and lives in the
+ * caller's arena; absent fields are NULL (or 0).
+ *
+ * mime_init() runs once per process before any parse (it is not
+ * thread-safe); after it, mime_parse() may run on many threads at once.
+ */
+#ifndef LEADFLOW_MAIL_MIME_H
+#define LEADFLOW_MAIL_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+
+enum {
+    MIME_MAX_DEPTH = 32,         /* deeper multiparts are not descended into */
+    MIME_MAX_ADDRS = 100,        /* To + Cc addresses kept */
+    MIME_MAX_TEXT = 256 * 1024,  /* bytes of body text kept (cut at a UTF-8 boundary) */
+};
+
+struct mail_addr {
+    const char *name;  /* display name, decoded; NULL when none */
+    const char *email; /* addr-spec, lower-cased domain; NULL when absent */
+};
+
+struct mail_msg {
+    const char *message_id;  /* without angle brackets */
+    const char *in_reply_to; /* first id, without angle brackets */
+    const char *references;  /* ids separated by one space, without brackets */
+    const char *subject;     /* RFC 2047 words decoded, folding removed */
+    struct mail_addr from;
+    struct mail_addr reply_to;
+    struct mail_addr *to; /* To then Cc */
+    size_t nto;
+    int64_t date_ms;       /* Date: header as ms since the epoch (UTC); 0 when absent or bad */
+    const char *body_text; /* the whole text body: text/plain, else HTML converted */
+    const char *new_text;  /* body_text without quoted replies and the signature */
+    const char *signature; /* the signature block ("-- " line or a sign-off), or NULL */
+    bool html_only;        /* body_text was converted from text/html */
+    bool truncated;        /* body_text was cut at MIME_MAX_TEXT */
+    int attachments;       /* parts skipped as attachments */
+};
+
+int mime_init(void);
+
+/*
+ * Parses raw (len bytes, need not be NUL-terminated) into out. Lenient like a
+ * mail reader: a damaged part is skipped and parsing goes on. Fails only when
+ * there is no message at all: ERR_INVALID "not an email message: <reason>"
+ * (no header block, no From address).
+ */
+int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *out,
+               struct errinfo *e);
+
+#endif
