@@ -22,7 +22,7 @@ enum {
 enum activity_kind { ACT_EMAIL, ACT_REPLY, ACT_OPEN, ACT_CLICK };
 
 struct activity {
-    int kind;               /* enum activity_kind; bot opens and clicks are left out by the caller */
+    int kind; /* enum activity_kind; bot opens and clicks are left out by the caller */
     int64_t at_ms;
     unsigned intents;       /* emails: enum intent bits */
     double sentiment_score; /* emails: [-1, 1] */

@@ -18,9 +18,9 @@
 #include "base/err.h"
 
 enum {
-    MIME_MAX_DEPTH = 32,         /* deeper multiparts are not descended into */
-    MIME_MAX_ADDRS = 100,        /* To + Cc addresses kept */
-    MIME_MAX_TEXT = 256 * 1024,  /* bytes of body text kept (cut at a UTF-8 boundary) */
+    MIME_MAX_DEPTH = 32,        /* deeper multiparts are not descended into */
+    MIME_MAX_ADDRS = 100,       /* To + Cc addresses kept */
+    MIME_MAX_TEXT = 256 * 1024, /* bytes of body text kept (cut at a UTF-8 boundary) */
 };
 
 struct mail_addr {

@@ -183,9 +183,9 @@ struct oauth_state {
     char verifier[128];
     char next[512];
     int64_t expires_at;
-    char purpose[16];                  /* "signin" (default when "") or "gmail" */
-    char workspace_id[STORE_ID_LEN];   /* gmail: the workspace to connect */
-    char user_id[STORE_ID_LEN];        /* gmail: who started it */
+    char purpose[16];                /* "signin" (default when "") or "gmail" */
+    char workspace_id[STORE_ID_LEN]; /* gmail: the workspace to connect */
+    char user_id[STORE_ID_LEN];      /* gmail: who started it */
 };
 
 struct api_token {
@@ -276,9 +276,9 @@ struct store_ops {
     /* The contact's activity since since_ms, newest first (at most max rows),
      * with its job title and status (into the given buffers). */
     int (*contact_activity)(struct store *st, const char *workspace_id, const char *contact_id,
-                            int64_t since_ms, size_t max, struct arena *a,
-                            struct activity **acts, size_t *n, char job_title[STORE_NAME_MAX],
-                            char status[16], struct errinfo *e);
+                            int64_t since_ms, size_t max, struct arena *a, struct activity **acts,
+                            size_t *n, char job_title[STORE_NAME_MAX], char status[16],
+                            struct errinfo *e);
     /* Stores the five components, total and reasons (a JSON array); writes a
      * score_history row when the total changed. *previous gets the old total. */
     int (*contact_score_save)(struct store *st, const char *workspace_id, const char *contact_id,
@@ -289,13 +289,13 @@ struct store_ops {
     int (*contact_status_advance)(struct store *st, const char *workspace_id,
                                   const char *contact_id, const char *status, int64_t now,
                                   bool *changed, struct errinfo *e);
-    int (*contact_score_history)(struct store *st, const char *workspace_id,
-                                 const char *contact_id, int limit, struct arena *a,
-                                 struct score_change **rows, size_t *n, struct errinfo *e);
+    int (*contact_score_history)(struct store *st, const char *workspace_id, const char *contact_id,
+                                 int limit, struct arena *a, struct score_change **rows, size_t *n,
+                                 struct errinfo *e);
     /* Contacts with ai_score >= min_score, best first (ties: latest interaction). */
     int (*hot_leads)(struct store *st, const char *workspace_id, int min_score, int limit,
-                     int offset, struct arena *a, struct contact **rows, size_t *n,
-                     int64_t *total, struct errinfo *e);
+                     int offset, struct arena *a, struct contact **rows, size_t *n, int64_t *total,
+                     struct errinfo *e);
 
     /* Emails. insert: *inserted is false when (workspace, message_id) exists. */
     int (*email_insert)(struct store *st, const char *workspace_id, const struct email_row *row,
