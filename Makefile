@@ -72,6 +72,7 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@bench/http.sh $(BIN)
+	@bench/pipeline.sh $(BIN)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "mail/mime.h"
 #include "version.h"
 
 struct command {
@@ -19,6 +20,8 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "bring the database schema up to date"},
     {"user", cmd_user, "add and list users, print one-time sign-in links"},
     {"token", cmd_token, "create API tokens for scripts"},
+    {"import", cmd_import, "import email files (.eml, mbox, Maildir) into a workspace"},
+    {"analyze", cmd_analyze, "analyze email files with the configured AI provider"},
     {"routes", cmd_routes, "print the HTTP route table"},
     {"version", cmd_version, "print the version"},
 };
@@ -44,6 +47,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(name, "--version") == 0)
         name = "version";
+    if (mime_init() != 0) {
+        fprintf(stderr, "leadflow: cannot initialize the MIME library\n");
+        return 1;
+    }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);

@@ -39,7 +39,10 @@ struct score_input {
 
 struct score {
     double engagement, sentiment, intent, role, status;
-    int total; /* rounded sum, 0-100 */
+    int total;                /* rounded sum, 0-100 */
+    double sentiment_mean;    /* recency-weighted mean of the emails' sentiment */
+    int has_sentiment;        /* 0 when no email in the window had one */
+    int64_t last_activity_ms; /* the newest activity, 0 when none */
     /* One-line reasons, most important first: "asked about pricing 2 days ago". */
     char reasons[SCORE_REASONS_MAX][SCORE_REASON_LEN];
     int nreasons;

@@ -8,4 +8,7 @@ void api_register(struct router *rt)
     router_add(rt, api_health_routes, api_health_nroutes);
     router_add(rt, api_auth_routes, api_auth_nroutes);
     router_add(rt, api_contacts_routes, api_contacts_nroutes);
+    router_add(rt, api_emails_routes, api_emails_nroutes);
+    router_add(rt, api_agents_routes, api_agents_nroutes);
+    router_add(rt, api_gmail_routes, api_gmail_nroutes);
 }

@@ -15,12 +15,14 @@
 #include "store/store.h"
 
 struct oidc;
+struct ai;
 
 struct api_ctx {
     const struct config *cfg; /* borrowed */
     struct store *store;      /* borrowed */
     struct http_metrics *metrics;
     struct oidc *oidc;
+    struct ai *ai; /* the email analyzer (offline or Anthropic) */
     int64_t started_ms;
 };
 
@@ -36,6 +38,13 @@ int api_redirect(struct http_req *req, struct http_reply *rep, int status, const
 /* Redirects to /login?error=<message> so the page can say what went wrong. */
 int api_redirect_login_error(struct http_req *req, struct http_reply *rep, const char *message);
 
+/* Writes a contact as the API shows it (with tier, breakdown and reasons). */
+void api_write_contact(struct jw *w, const struct contact *c);
+
+/* Parses an optional integer query argument in [lo, hi] (def when absent). */
+int api_query_int(struct http_req *req, const char *name, int64_t lo, int64_t hi, int64_t def,
+                  int64_t *out, struct errinfo *e);
+
 /* Adds every route table of the API to rt. */
 void api_register(struct router *rt);
 
@@ -45,5 +54,11 @@ extern const struct route api_auth_routes[];
 extern const size_t api_auth_nroutes;
 extern const struct route api_contacts_routes[];
 extern const size_t api_contacts_nroutes;
+extern const struct route api_emails_routes[];
+extern const size_t api_emails_nroutes;
+extern const struct route api_agents_routes[];
+extern const size_t api_agents_nroutes;
+extern const struct route api_gmail_routes[];
+extern const size_t api_gmail_nroutes;
 
 #endif

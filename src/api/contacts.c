@@ -34,46 +34,6 @@ static bool valid_status(const char *s)
     return false;
 }
 
-static void write_contact(struct jw *w, const struct contact *c)
-{
-    jw_obj_begin(w);
-    jw_kstr(w, "id", c->id);
-    jw_kstr(w, "workspaceId", c->workspace_id);
-    jw_kstr(w, "email", c->email);
-    jw_kstr(w, "name", c->name[0] ? c->name : NULL);
-    jw_kstr(w, "company", c->company[0] ? c->company : NULL);
-    jw_kstr(w, "jobTitle", c->job_title[0] ? c->job_title : NULL);
-    jw_kstr(w, "status", c->status);
-    jw_key(w, "tags");
-    jw_raw(w, c->tags, strlen(c->tags));
-    jw_kint(w, "score", c->ai_score);
-    const char *tier = c->ai_score >= 80 ? "hot" : c->ai_score >= 60 ? "warm" : "cold";
-    jw_kstr(w, "tier", tier);
-    jw_key(w, "scoreBreakdown");
-    jw_obj_begin(w);
-    jw_key(w, "engagement");
-    jw_double(w, c->score_engagement);
-    jw_key(w, "sentiment");
-    jw_double(w, c->score_sentiment);
-    jw_key(w, "intent");
-    jw_double(w, c->score_intent);
-    jw_key(w, "role");
-    jw_double(w, c->score_role);
-    jw_key(w, "status");
-    jw_double(w, c->score_status);
-    jw_obj_end(w);
-    jw_key(w, "sentiment");
-    if (c->has_sentiment)
-        jw_double(w, c->sentiment);
-    else
-        jw_null(w);
-    api_time(w, "lastInteraction", c->last_interaction);
-    api_time(w, "unsubscribedAt", c->unsubscribed_at);
-    api_time(w, "createdAt", c->created_at);
-    api_time(w, "updatedAt", c->updated_at);
-    jw_obj_end(w);
-}
-
 /* Reads an optional string field: absent leaves *out alone, null clears. */
 static int opt_string(json_t *body, const char *key, const char *label, size_t max, unsigned bit,
                       struct contact_fields *f, const char **out, struct errinfo *e)
@@ -174,22 +134,8 @@ static int reply_contact(struct http_reply *rep, int status, const struct contac
 {
     struct jw w;
     reply_ok_begin(rep, status, &w);
-    write_contact(&w, c);
+    api_write_contact(&w, c);
     return reply_ok_end(rep, &w);
-}
-
-/* Parses an optional integer query argument in [lo, hi]. */
-static int query_int(struct http_req *req, const char *name, int64_t lo, int64_t hi, int64_t def,
-                     int64_t *out, struct errinfo *e)
-{
-    const char *v = http_req_query(req, name);
-    *out = def;
-    if (!v)
-        return 0;
-    if (!str_to_i64(str_from(v), lo, hi, out))
-        return failf(e, ERR_INVALID, "%s must be a whole number from %lld to %lld", name,
-                     (long long)lo, (long long)hi);
-    return 0;
 }
 
 static int contacts_list(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -197,13 +143,13 @@ static int contacts_list(struct http_req *req, struct http_reply *rep, struct er
     const struct api_ctx *ctx = req->ctx;
     struct contact_query q = {.min_score = -1, .max_score = -1, .sort = CS_CREATED, .desc = true};
     int64_t page, size, lo, hi;
-    int rc = query_int(req, "page", 1, 1000000, 1, &page, e);
+    int rc = api_query_int(req, "page", 1, 1000000, 1, &page, e);
     if (!rc)
-        rc = query_int(req, "pageSize", 1, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &size, e);
+        rc = api_query_int(req, "pageSize", 1, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &size, e);
     if (!rc)
-        rc = query_int(req, "minScore", 0, 100, -1, &lo, e);
+        rc = api_query_int(req, "minScore", 0, 100, -1, &lo, e);
     if (!rc)
-        rc = query_int(req, "maxScore", 0, 100, -1, &hi, e);
+        rc = api_query_int(req, "maxScore", 0, 100, -1, &hi, e);
     if (rc)
         return rc;
     q.min_score = (int)lo;
@@ -244,7 +190,7 @@ static int contacts_list(struct http_req *req, struct http_reply *rep, struct er
     reply_ok_begin(rep, 200, &w);
     jw_arr_begin(&w);
     for (size_t i = 0; i < n; i++)
-        write_contact(&w, &rows[i]);
+        api_write_contact(&w, &rows[i]);
     jw_arr_end(&w);
     jw_key(&w, "meta");
     jw_obj_begin(&w);

@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "base/clock.h"
+#include "base/str.h"
 #include "http/reply.h"
 #include "net/httpc.h"
 
@@ -49,4 +50,62 @@ int api_reply_flag(struct http_reply *rep, const char *key)
     jw_kbool(&w, key, true);
     jw_obj_end(&w);
     return reply_ok_end(rep, &w);
+}
+
+void api_write_contact(struct jw *w, const struct contact *c)
+{
+    jw_obj_begin(w);
+    jw_kstr(w, "id", c->id);
+    jw_kstr(w, "workspaceId", c->workspace_id);
+    jw_kstr(w, "email", c->email);
+    jw_kstr(w, "name", c->name[0] ? c->name : NULL);
+    jw_kstr(w, "company", c->company[0] ? c->company : NULL);
+    jw_kstr(w, "jobTitle", c->job_title[0] ? c->job_title : NULL);
+    jw_kstr(w, "status", c->status);
+    jw_key(w, "tags");
+    jw_raw(w, c->tags, strlen(c->tags));
+    jw_kint(w, "score", c->ai_score);
+    jw_kstr(w, "tier", score_tier(c->ai_score));
+    jw_key(w, "scoreBreakdown");
+    jw_obj_begin(w);
+    jw_key(w, "engagement");
+    jw_double(w, c->score_engagement);
+    jw_key(w, "sentiment");
+    jw_double(w, c->score_sentiment);
+    jw_key(w, "intent");
+    jw_double(w, c->score_intent);
+    jw_key(w, "role");
+    jw_double(w, c->score_role);
+    jw_key(w, "status");
+    jw_double(w, c->score_status);
+    jw_obj_end(w);
+    jw_key(w, "sentiment");
+    if (c->has_sentiment)
+        jw_double(w, c->sentiment);
+    else
+        jw_null(w);
+    jw_key(w, "scoreReasons");
+    if (c->score_reasons)
+        jw_raw(w, c->score_reasons, strlen(c->score_reasons));
+    else
+        jw_null(w);
+    api_time(w, "lastInteraction", c->last_interaction);
+    api_time(w, "unsubscribedAt", c->unsubscribed_at);
+    api_time(w, "createdAt", c->created_at);
+    api_time(w, "updatedAt", c->updated_at);
+    jw_obj_end(w);
+}
+
+/* Parses an optional integer query argument in [lo, hi]. */
+int api_query_int(struct http_req *req, const char *name, int64_t lo, int64_t hi, int64_t def,
+                  int64_t *out, struct errinfo *e)
+{
+    const char *v = http_req_query(req, name);
+    *out = def;
+    if (!v)
+        return 0;
+    if (!str_to_i64(str_from(v), lo, hi, out))
+        return failf(e, ERR_INVALID, "%s must be a whole number from %lld to %lld", name,
+                     (long long)lo, (long long)hi);
+    return 0;
 }

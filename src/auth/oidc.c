@@ -267,6 +267,12 @@ static int take_state(struct oidc *o, const char *state, struct oauth_state *s, 
     return rc;
 }
 
+/* States made by oidc_authorize (a mailbox connection) cannot sign anyone in. */
+static bool is_signin(const struct oauth_state *s)
+{
+    return s->purpose[0] == '\0' || strcmp(s->purpose, "signin") == 0;
+}
+
 int oidc_finish(struct oidc *o, const char *code, const char *state, struct arena *a,
                 struct user *out, const char **next, struct errinfo *e)
 {
@@ -278,6 +284,8 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
     int rc = take_state(o, state, &s, e);
     if (rc)
         return rc;
+    if (!is_signin(&s))
+        return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
     int64_t now = clock_now_ms();
     if (s.expires_at <= now)
         return failf(e, ERR_UNAUTHORIZED, "this sign-in took too long; start again");
@@ -336,5 +344,149 @@ int oidc_cancel(struct oidc *o, const char *state, struct errinfo *e)
     struct oauth_state s;
     if (!state || !*state)
         return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
-    return take_state(o, state, &s, e);
+    int rc = take_state(o, state, &s, e);
+    if (!rc && !is_signin(&s))
+        rc = failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
+    return rc;
+}
+
+/* ---- authorization for more than sign-in ---- */
+
+/* Copies the discovered endpoints the caller needs (either may be NULL). */
+static int endpoints(struct oidc *o, char *authorize, char *token, size_t n, struct errinfo *e)
+{
+    if (!oidc_configured(o))
+        return failf(e, ERR_UNSUPPORTED, "no sign-in provider is configured");
+    pthread_mutex_lock(&o->mu);
+    int rc = discover_locked(o, e);
+    if (!rc && authorize)
+        snprintf(authorize, n, "%s", o->authorize_url);
+    if (!rc && token)
+        snprintf(token, n, "%s", o->token_url);
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
+int oidc_token_endpoint(struct oidc *o, char *out, size_t n, struct errinfo *e)
+{
+    return endpoints(o, NULL, out, n, e);
+}
+
+int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_state *s,
+                   struct arena *a, const char **url, struct errinfo *e)
+{
+    char authorize[1024];
+    int rc = endpoints(o, authorize, NULL, sizeof(authorize), e);
+    if (rc)
+        return rc;
+    char state[AUTH_TOKEN_LEN], state_hash[65];
+    crypto_token(state, sizeof(state), 32);
+    crypto_token(s->nonce, sizeof(s->nonce), 24);
+    crypto_token(s->verifier, sizeof(s->verifier), 48);
+    s->expires_at = clock_now_ms() + OIDC_STATE_TTL_MS;
+    auth_hash_token(state, state_hash);
+    rc = o->st->ops->oauth_state_put(o->st, state_hash, s, e);
+    if (rc)
+        return rc;
+
+    uint8_t digest[SHA256_LEN];
+    char challenge[64], cb[600];
+    crypto_sha256(s->verifier, strlen(s->verifier), digest);
+    crypto_b64url(digest, sizeof(digest), challenge, sizeof(challenge));
+    snprintf(cb, sizeof(cb), "%s%s", o->cfg->public_url, z->callback_path);
+
+    struct buf b;
+    buf_init(&b, 8192);
+    rc = buf_puts(&b, authorize);
+    rc |= buf_putc(&b, strchr(authorize, '?') ? '&' : '?');
+    rc |= append_param(&b, "response_type", "code", true);
+    rc |= append_param(&b, "client_id", o->cfg->oidc_client_id, false);
+    rc |= append_param(&b, "redirect_uri", cb, false);
+    rc |= append_param(&b, "scope", z->scope, false);
+    rc |= append_param(&b, "state", state, false);
+    rc |= append_param(&b, "nonce", s->nonce, false);
+    rc |= append_param(&b, "code_challenge", challenge, false);
+    rc |= append_param(&b, "code_challenge_method", "S256", false);
+    for (const char *const *p = z->params; p && p[0] && p[1]; p += 2)
+        rc |= append_param(&b, p[0], p[1], false);
+    if (!rc)
+        *url = arena_strdup(a, buf_str(&b));
+    buf_release(&b);
+    return rc ? failf(e, ERR_INTERNAL, "the authorization URL is too long") : 0;
+}
+
+int oidc_take(struct oidc *o, const char *state, struct oauth_state *out, struct errinfo *e)
+{
+    if (!state || !*state)
+        return failf(e, ERR_UNAUTHORIZED, "this authorization is unknown or was already used");
+    int rc = take_state(o, state, out, e);
+    if (rc == ERR_UNAUTHORIZED)
+        return failf(e, ERR_UNAUTHORIZED, "this authorization is unknown or was already used");
+    if (!rc && out->expires_at <= clock_now_ms())
+        return failf(e, ERR_UNAUTHORIZED, "this authorization took too long; start again");
+    return rc;
+}
+
+static const char *json_str_dup(json_t *doc, const char *key, struct arena *a)
+{
+    const char *v = json_string_value(json_object_get(doc, key));
+    return v && *v ? arena_strdup(a, v) : NULL;
+}
+
+int oidc_exchange(struct oidc *o, const char *code, const char *verifier, const char *callback_path,
+                  struct arena *a, struct oidc_tokens *out, struct errinfo *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (!code || !*code)
+        return failf(e, ERR_INVALID, "the provider's answer lacks a code");
+    char token_url[1024], cb[600];
+    int rc = endpoints(o, NULL, token_url, sizeof(token_url), e);
+    if (rc)
+        return rc;
+    snprintf(cb, sizeof(cb), "%s%s", o->cfg->public_url, callback_path);
+    struct buf body;
+    buf_init(&body, 16384);
+    rc = append_param(&body, "grant_type", "authorization_code", true);
+    rc |= append_param(&body, "code", code, false);
+    rc |= append_param(&body, "redirect_uri", cb, false);
+    rc |= append_param(&body, "client_id", o->cfg->oidc_client_id, false);
+    if (o->cfg->oidc_client_secret)
+        rc |= append_param(&body, "client_secret", o->cfg->oidc_client_secret, false);
+    rc |= append_param(&body, "code_verifier", verifier, false);
+    if (rc) {
+        buf_release(&body);
+        return failf(e, ERR_INVALID, "the authorization code is too long");
+    }
+    struct httpc_req rq = {
+        .method = "POST",
+        .url = token_url,
+        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"},
+        .body = buf_str(&body),
+        .body_len = body.len,
+    };
+    struct httpc_resp resp;
+    rc = httpc_do(&rq, &resp, e);
+    buf_release(&body);
+    json_t *doc = NULL;
+    if (!rc) {
+        json_error_t jerr;
+        doc = json_loadb(buf_str(&resp.body), resp.body.len, 0, &jerr);
+        const char *err = json_string_value(json_object_get(doc, "error"));
+        if (resp.status >= 500)
+            rc = failf(e, ERR_TEMPORARY, "the provider's token endpoint answered %ld", resp.status);
+        else if (resp.status != 200)
+            rc = failf(e, ERR_UNAUTHORIZED, "the provider refused the authorization code (%.60s)",
+                       err ? err : "no reason given");
+        else if (!(out->access_token = json_str_dup(doc, "access_token", a)))
+            rc = failf(e, ERR_UNAUTHORIZED, "the provider returned no access token");
+    }
+    if (!rc) {
+        out->refresh_token = json_str_dup(doc, "refresh_token", a);
+        out->scope = json_str_dup(doc, "scope", a);
+        json_t *exp = json_object_get(doc, "expires_in");
+        out->expires_in = json_is_integer(exp) ? json_integer_value(exp) : 0;
+    }
+    json_decref(doc);
+    httpc_resp_release(&resp);
+    return rc;
 }

@@ -9,6 +9,8 @@
 #define LEADFLOW_AUTH_OIDC_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "base/arena.h"
 #include "base/config.h"
@@ -46,5 +48,53 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
  * message shown. Returns 0, or ERR_UNAUTHORIZED for an unknown state.
  */
 int oidc_cancel(struct oidc *o, const char *state, struct errinfo *e);
+
+/*
+ * Authorization for access beyond sign-in (a mailbox): the same provider and
+ * client, another scope, redirect path and extra parameters. Sign-in
+ * (oidc_finish, oidc_cancel) refuses states made here, and the reverse.
+ */
+struct oidc_authz {
+    const char *scope;         /* space-separated; include "openid" */
+    const char *callback_path; /* under PUBLIC_URL, e.g. "/api/integrations/gmail/callback" */
+    const char *const *params; /* extra name, value, name, value, ..., NULL */
+};
+
+/* What a token endpoint granted (RFC 6749 §5.1); strings in arena memory. */
+struct oidc_tokens {
+    const char *access_token;
+    const char *refresh_token; /* NULL when none was granted */
+    const char *scope;         /* NULL when not sent */
+    int64_t expires_in;        /* seconds; 0 when not sent */
+};
+
+/*
+ * Starts an authorization: s->purpose, workspace_id, user_id and next are
+ * the caller's; nonce, verifier and expiry are filled in here, and s is
+ * stored under a new state. *url (arena memory) is the provider's
+ * authorization URL with PKCE S256. ERR_UNSUPPORTED when no provider is
+ * configured, ERR_TEMPORARY when its discovery fails.
+ */
+int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_state *s,
+                   struct arena *a, const char **url, struct errinfo *e);
+
+/*
+ * Takes the stored attempt for state (single use) whatever its purpose; the
+ * caller checks purpose and owner. ERR_UNAUTHORIZED when it is unknown, used
+ * or expired.
+ */
+int oidc_take(struct oidc *o, const char *state, struct oauth_state *out, struct errinfo *e);
+
+/*
+ * Exchanges an authorization code (with its PKCE verifier, and the same
+ * callback path as the request) at the token endpoint. ERR_UNAUTHORIZED
+ * with the provider's error when it refuses; ERR_TEMPORARY when it cannot be
+ * reached or fails.
+ */
+int oidc_exchange(struct oidc *o, const char *code, const char *verifier, const char *callback_path,
+                  struct arena *a, struct oidc_tokens *out, struct errinfo *e);
+
+/* The provider's token endpoint (from discovery) into out. */
+int oidc_token_endpoint(struct oidc *o, char *out, size_t n, struct errinfo *e);
 
 #endif

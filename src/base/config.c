@@ -57,7 +57,9 @@ static const struct cfg_key cfg_keys[] = {
     K(secret_key, CFG_SECRET, NULL),
     K(log_level, CFG_LEVEL, "info"),
     K(web_dir, CFG_STR, "web"),
+    K(demo_mailbox, CFG_STR, "data/demo/sample.mbox"),
     KI(max_body_bytes, "1048576", 1024, 1073741824),
+    KI(max_upload_bytes, "26214400", 1024, 1073741824),
     KI(threads, "0", 0, 256),
     KI(max_connections, "1024", 1, 1000000),
     KI(request_timeout, "30", 1, 3600),
@@ -68,6 +70,10 @@ static const struct cfg_key cfg_keys[] = {
     K(anthropic_api_key, CFG_SECRET, NULL),
     K(anthropic_api_url, CFG_URL, "https://api.anthropic.com"),
     K(anthropic_model, CFG_STR, "claude-sonnet-4-5"),
+    KI(anthropic_max_tokens, "4096", 1025, 128000),
+    KI(anthropic_thinking_budget, "2048", 1024, 127999),
+    KI(anthropic_timeout_ms, "30000", 100, 600000),
+    KI(anthropic_max_retries, "2", 0, 10),
     K(sendgrid_api_key, CFG_SECRET, NULL),
     K(sendgrid_api_url, CFG_URL, "https://api.sendgrid.com"),
     K(resend_api_key, CFG_SECRET, NULL),
@@ -342,6 +348,11 @@ int config_finish(struct config *c, struct errinfo *e)
 {
     if (!parse_listen(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port))
         return failf(e, ERR_CONFIG, "listen: \"%s\" is not ADDRESS:PORT", c->listen);
+    if (c->anthropic_max_tokens <= c->anthropic_thinking_budget)
+        return failf(e, ERR_CONFIG,
+                     "anthropic_max_tokens (%lld) must be larger than anthropic_thinking_budget "
+                     "(%lld)",
+                     (long long)c->anthropic_max_tokens, (long long)c->anthropic_thinking_budget);
     if (!c->public_url) {
         char url[128];
         snprintf(url, sizeof(url), "http://%s", c->listen);

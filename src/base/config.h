@@ -20,8 +20,10 @@ struct config {
     char *secret_key;
     char *log_level;
     char *web_dir;
+    char *demo_mailbox; /* serve --demo imports it */
     int64_t max_body_bytes;
-    int64_t threads; /* 0: one per core */
+    int64_t max_upload_bytes; /* POST /api/emails/import */
+    int64_t threads;          /* 0: one per core */
     int64_t max_connections;
     int64_t request_timeout; /* seconds */
     /* sign-in */
@@ -33,6 +35,10 @@ struct config {
     char *anthropic_api_key;
     char *anthropic_api_url;
     char *anthropic_model;
+    int64_t anthropic_max_tokens;      /* > anthropic_thinking_budget */
+    int64_t anthropic_thinking_budget; /* extended-thinking tokens, at least 1024 */
+    int64_t anthropic_timeout_ms;      /* per request */
+    int64_t anthropic_max_retries;     /* after 429, 5xx and time-outs */
     char *sendgrid_api_key;
     char *sendgrid_api_url;
     char *resend_api_key;

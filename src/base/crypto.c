@@ -68,6 +68,12 @@ void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t
     HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len);
 }
 
+void crypto_wipe(void *p, size_t n)
+{
+    if (p && n)
+        sodium_memzero(p, n);
+}
+
 bool crypto_equal(const void *a, const void *b, size_t n)
 {
     return sodium_memcmp(a, b, n) == 0;
@@ -81,4 +87,77 @@ void crypto_hex(const uint8_t *in, size_t n, char *out)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+int crypto_b64url_decode(const char *in, size_t n, uint8_t *out, size_t outsize, size_t *outlen)
+{
+    while (n > 0 && in[n - 1] == '=')
+        n--;
+    if (n % 4 == 1)
+        return ERR_INVALID;
+    size_t need = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
+    if (need > outsize)
+        return ERR_TOO_BIG;
+    const char *end = NULL;
+    if (sodium_base642bin(out, outsize, in, n, NULL, outlen, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+        end != in + n)
+        return ERR_INVALID;
+    return 0;
+}
+
+enum { SEAL_VERSION = 1 };
+_Static_assert(CRYPTO_SEAL_OVERHEAD == 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+                                           crypto_aead_xchacha20poly1305_ietf_ABYTES,
+               "CRYPTO_SEAL_OVERHEAD matches the cipher");
+
+/* The sealing key: HMAC-SHA256 of a fixed label under the secret, so the
+ * secret itself (also used to sign links) never keys the cipher. */
+static void seal_key(const char *secret, uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES])
+{
+    static const char label[] = "leadflow sealed token v1";
+    uint8_t d[SHA256_LEN];
+    crypto_hmac_sha256(secret, strlen(secret), label, sizeof(label) - 1, d);
+    memcpy(key, d, crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+    sodium_memzero(d, sizeof(d));
+}
+
+int crypto_seal(const char *secret, const void *plain, size_t n, const void *ad, size_t adlen,
+                uint8_t *out, size_t outsize, size_t *outlen)
+{
+    enum { NONCE = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES };
+    if (!secret || !*secret || outsize < n + CRYPTO_SEAL_OVERHEAD)
+        return ERR_INVALID;
+    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+    seal_key(secret, key);
+    out[0] = SEAL_VERSION;
+    randombytes_buf(out + 1, NONCE);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + NONCE, &clen, plain, n, ad, adlen, NULL,
+                                               out + 1, key);
+    sodium_memzero(key, sizeof(key));
+    *outlen = 1 + NONCE + (size_t)clen;
+    return 0;
+}
+
+int crypto_open(const char *secret, const uint8_t *sealed, size_t n, const void *ad, size_t adlen,
+                uint8_t *out, size_t outsize, size_t *outlen)
+{
+    enum { NONCE = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES };
+    *outlen = 0;
+    if (!secret || !*secret || n < CRYPTO_SEAL_OVERHEAD || sealed[0] != SEAL_VERSION ||
+        outsize < n - CRYPTO_SEAL_OVERHEAD)
+        return ERR_INVALID;
+    uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+    seal_key(secret, key);
+    unsigned long long plen = 0;
+    int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, NULL, sealed + 1 + NONCE,
+                                                        n - 1 - NONCE, ad, adlen, sealed + 1, key);
+    sodium_memzero(key, sizeof(key));
+    if (rc != 0) {
+        sodium_memzero(out, n - CRYPTO_SEAL_OVERHEAD);
+        return ERR_INVALID;
+    }
+    *outlen = (size_t)plen;
+    return 0;
 }

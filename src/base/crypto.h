@@ -1,7 +1,8 @@
 /*
  * Crypto helpers: random tokens and ids (libsodium), SHA-256 and
  * HMAC-SHA256 (OpenSSL, FIPS 180-4 / RFC 2104), constant-time comparison,
- * hex and base64url (RFC 4648 §5, no padding) encoding.
+ * hex and base64url (RFC 4648 §5) encoding, and sealing secrets at rest with
+ * XChaCha20-Poly1305 (libsodium's IETF AEAD construction).
  * crypto_init() must run once before any other call (it is thread-safe).
  */
 #ifndef LEADFLOW_BASE_CRYPTO_H
@@ -12,6 +13,10 @@
 #include <stdint.h>
 
 enum { SHA256_LEN = 32, UUID_STR_LEN = 37 /* 36 + NUL */ };
+
+/* A sealed value is this many bytes longer than the plain one: a version
+ * byte, a random 24-byte nonce and a 16-byte tag. */
+enum { CRYPTO_SEAL_OVERHEAD = 1 + 24 + 16 };
 
 /* Returns 0, or ERR_INTERNAL when the random source cannot be used. */
 int crypto_init(void);
@@ -28,6 +33,9 @@ void crypto_sha256(const void *data, size_t n, uint8_t out[SHA256_LEN]);
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                         uint8_t out[SHA256_LEN]);
 
+/* Overwrites n bytes at p with zeros in a way the compiler keeps (for secrets). */
+void crypto_wipe(void *p, size_t n);
+
 /* true when a and b (both n bytes) are equal, in time independent of content. */
 bool crypto_equal(const void *a, const void *b, size_t n);
 
@@ -36,5 +44,31 @@ void crypto_hex(const uint8_t *in, size_t n, char *out);
 
 /* base64url without padding; out needs 4*ceil(n/3)+1 bytes. Returns length. */
 size_t crypto_b64url(const uint8_t *in, size_t n, char *out, size_t outsize);
+
+/*
+ * Decodes base64url text (padding "=" at the end allowed) into out. Returns
+ * 0 with the length in *outlen, ERR_INVALID for text that is not base64url,
+ * ERR_TOO_BIG when out is too small (n * 3 / 4 bytes always suffice).
+ */
+int crypto_b64url_decode(const char *in, size_t n, uint8_t *out, size_t outsize, size_t *outlen);
+
+/*
+ * Seals n bytes of plain for storage: encrypted and authenticated with a key
+ * derived from secret (the configured secret key, any length), bound to ad
+ * (the row it belongs in: opening with other ad fails). out needs
+ * n + CRYPTO_SEAL_OVERHEAD bytes; *outlen gets the length. Returns 0, or
+ * ERR_INVALID when secret is empty or out is too small.
+ */
+int crypto_seal(const char *secret, const void *plain, size_t n, const void *ad, size_t adlen,
+                uint8_t *out, size_t outsize, size_t *outlen);
+
+/*
+ * Opens what crypto_seal made. out needs n - CRYPTO_SEAL_OVERHEAD bytes.
+ * Returns 0 with the plain length in *outlen; ERR_INVALID when the value was
+ * changed, was sealed with another secret or ad, or is not a sealed value
+ * (out is then zeroed).
+ */
+int crypto_open(const char *secret, const uint8_t *sealed, size_t n, const void *ad, size_t adlen,
+                uint8_t *out, size_t outsize, size_t *outlen);
 
 #endif

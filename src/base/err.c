@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const err_names[ERR_COUNT] = {
     [0] = "ok",
@@ -27,11 +28,15 @@ static const char *const err_names[ERR_COUNT] = {
 int failf(struct errinfo *e, int code, const char *fmt, ...)
 {
     if (e) {
+        /* Formatted aside first: the arguments may include e->msg itself
+         * ("context: %s", e->msg), which vsnprintf must not overwrite. */
+        char msg[ERRINFO_MSG_MAX];
         va_list ap;
-        e->code = code;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        e->code = code;
+        memcpy(e->msg, msg, sizeof(msg));
     }
     return code;
 }

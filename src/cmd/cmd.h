@@ -10,7 +10,7 @@
 
 #include "base/config.h"
 
-enum { EXIT_USAGE = 2 };
+enum { EXIT_USAGE = 2, CMD_MAX_POS = 1024 };
 
 int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
@@ -18,20 +18,23 @@ int cmd_version(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 struct store;
 
 /* Options every server-side command accepts. */
 struct cmd_opts {
-    const char *config_file; /* --config */
-    const char *listen;      /* --listen */
-    const char *db;          /* --db */
-    const char *org;         /* --org */
-    const char *name;        /* --name */
-    const char *workspace;   /* --workspace */
-    const char *pos[4];      /* positional arguments, in order */
+    const char *config_file;      /* --config */
+    const char *listen;           /* --listen */
+    const char *db;               /* --db */
+    const char *org;              /* --org */
+    const char *name;             /* --name */
+    const char *workspace;        /* --workspace */
+    const char *pos[CMD_MAX_POS]; /* positional arguments, in order */
     int npos;
     bool help;
+    bool demo; /* --demo */
 };
 
 /*
@@ -54,5 +57,15 @@ int cmd_load_config(const struct cmd_opts *o, struct config *cfg);
  * On failure prints one line, releases cfg and returns the exit status.
  */
 int cmd_open_store(const struct cmd_opts *o, struct config *cfg, struct store **st);
+
+struct ai;
+
+/*
+ * serve --demo: makes (or finds) the demo organization, imports the sample
+ * mailbox into its workspace once, and prints a one-time sign-in URL (also
+ * into url).
+ */
+int demo_prepare(struct store *st, const struct config *cfg, struct ai *ai, char *url, size_t n,
+                 struct errinfo *e);
 
 #endif

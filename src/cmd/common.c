@@ -29,10 +29,15 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
                    struct cmd_opts *o)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"listen", required_argument, NULL, 'l'},
-        {"db", required_argument, NULL, 'd'},     {"org", required_argument, NULL, 'o'},
-        {"name", required_argument, NULL, 'n'},   {"workspace", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"listen", required_argument, NULL, 'l'},
+        {"db", required_argument, NULL, 'd'},
+        {"org", required_argument, NULL, 'o'},
+        {"name", required_argument, NULL, 'n'},
+        {"workspace", required_argument, NULL, 'w'},
+        {"demo", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
     opterr = 0;
@@ -73,8 +78,10 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
             o->name = optarg;
         else if (ch == 'w')
             o->workspace = optarg;
+        else if (ch == 'D')
+            o->demo = true;
     }
-    for (; optind < argc && o->npos < max_pos && o->npos < 4; optind++)
+    for (; optind < argc && o->npos < max_pos && o->npos < CMD_MAX_POS; optind++)
         o->pos[o->npos++] = argv[optind];
     if (optind < argc) {
         fprintf(stderr, "leadflow %s: unexpected argument \"%s\" (see leadflow %s --help)\n", cmd,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ai/ai.h"
 #include "api/api.h"
 #include "auth/auth.h"
 #include "auth/oidc.h"
@@ -20,7 +21,7 @@
 #include "version.h"
 
 static const char usage[] =
-    "usage: leadflow serve [--config FILE] [--listen ADDR:PORT] [--db URL]\n"
+    "usage: leadflow serve [--config FILE] [--listen ADDR:PORT] [--db URL] [--demo]\n"
     "\n"
     "Serves the dashboard and the JSON API. The database schema is migrated at\n"
     "start. Stops cleanly on SIGINT or SIGTERM.\n"
@@ -28,6 +29,8 @@ static const char usage[] =
     "  --config FILE       INI file (default: ./leadflow.conf when present)\n"
     "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks one)\n"
     "  --db URL            sqlite:PATH (default sqlite:leadflow.db)\n"
+    "  --demo              add a demo organization with a sample mailbox (imported once)\n"
+    "                      and print a one-time sign-in link\n"
     "\n"
     "Every setting can also come from a LEADFLOW_* environment variable; see README.md.\n";
 
@@ -40,6 +43,7 @@ struct serve_state {
     struct http_metrics *metrics;
     struct http_server *http;
     struct oidc *oidc;
+    struct ai *ai;
     struct auth_ctx auth;
     struct api_ctx ctx;
 };
@@ -51,6 +55,7 @@ static void serve_stop(struct serve_state *s)
     static_files_free(s->web);
     router_free(s->router);
     oidc_free(s->oidc);
+    ai_free(s->ai);
     store_close(s->store);
     config_release(&s->cfg);
 }
@@ -89,6 +94,8 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     s->ctx.store = s->store;
     s->ctx.metrics = s->metrics;
     s->ctx.oidc = s->oidc;
+    s->ai = ai_new(&s->cfg);
+    s->ctx.ai = s->ai;
     s->ctx.started_ms = clock_now_ms();
     struct http_server_opts o = {
         .host = s->cfg.listen_host,
@@ -97,6 +104,8 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
         .max_connections = (unsigned)s->cfg.max_connections,
         .timeout_s = (unsigned)s->cfg.request_timeout,
         .max_body = (size_t)s->cfg.max_body_bytes,
+        .upload_path = "/api/emails/import",
+        .max_upload = (size_t)s->cfg.max_upload_bytes,
         .router = s->router,
         .metrics = s->metrics,
         .ctx = &s->ctx,
@@ -108,7 +117,7 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
 int cmd_serve(int argc, char **argv)
 {
     struct cmd_opts o;
-    int rc = cmd_parse_opts("serve", argc, argv, "config,listen,db", 0, &o);
+    int rc = cmd_parse_opts("serve", argc, argv, "config,listen,db,demo", 0, &o);
     if (rc)
         return rc;
     if (o.help) {
@@ -142,6 +151,9 @@ int cmd_serve(int argc, char **argv)
     rc = serve_open_store(&s, &e);
     if (!rc)
         rc = serve_start_http(&s, &e);
+    char link[1024];
+    if (!rc && o.demo)
+        rc = demo_prepare(s.store, &s.cfg, s.ai, link, sizeof(link), &e);
     if (rc) {
         fprintf(stderr, "leadflow: %s\n", e.msg);
         serve_stop(&s);

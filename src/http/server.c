@@ -43,6 +43,7 @@ struct reqstate {
     bool too_big;
     bool replied;   /* a reply was queued before the body was read */
     size_t dropped; /* body bytes read and dropped after the limit */
+    size_t limit;   /* body limit of this request */
     char reqid[32];
     _Alignas(16) char arena_buf[ARENA_INLINE];
 };
@@ -214,11 +215,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->ctx = srv->o.ctx;
         r->lookup = conn_lookup;
         r->conn = conn;
-        buf_init(&r->body, srv->o.max_body);
+        st->limit = srv->o.max_body;
+        if (srv->o.upload_path && srv->o.max_upload && strcmp(url, srv->o.upload_path) == 0)
+            st->limit = srv->o.max_upload;
+        buf_init(&r->body, st->limit);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n;
-        if (cl && str_to_i64(str_from(cl), 0, INT64_MAX, &n) && (uint64_t)n > srv->o.max_body)
+        if (cl && str_to_i64(str_from(cl), 0, INT64_MAX, &n) && (uint64_t)n > st->limit)
             st->too_big = true;
         /* A declared length over the limit is refused at once, before any
          * "100 Continue"; the connection is closed after the reply. */
@@ -249,8 +253,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     int route_idx = -1;
     if (st->too_big) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "request body is larger than the limit of %zu bytes",
-                 srv->o.max_body);
+        snprintf(msg, sizeof(msg), "request body is larger than the limit of %zu bytes", st->limit);
         reply_error(&rep, ERR_TOO_BIG, msg);
         st->replied = true;
     } else {

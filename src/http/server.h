@@ -20,6 +20,8 @@ struct http_server_opts {
     unsigned max_connections;
     unsigned timeout_s;
     size_t max_body;
+    const char *upload_path; /* this one path (may be NULL) takes bodies up to max_upload instead */
+    size_t max_upload;
     const struct router *router;  /* borrowed */
     struct http_metrics *metrics; /* borrowed; may be NULL */
     void *ctx;                    /* handed to handlers as req->ctx */

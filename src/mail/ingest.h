@@ -16,7 +16,7 @@
 #include "mail/inbox.h"
 #include "store/store.h"
 
-enum { INGEST_BATCH = 512 };
+enum { INGEST_BATCH = 4096 };
 
 struct ingest_stats {
     uint64_t seen, imported, duplicates, rejected;
@@ -28,7 +28,9 @@ struct ingest_opts {
     const char *workspace_id;
     const char *source;    /* import | upload | gmail | demo */
     int64_t time_shift_ms; /* added to every message date (the demo makes its mailbox recent) */
-    const char *const *own_addresses; /* also outbound, besides the workspace's members */
+    /* Also outbound, besides the workspace's members: addresses, or
+     * "@domain" for a whole domain. */
+    const char *const *own_addresses;
     size_t nown;
     /* Called for each rejected message with its origin and reason. */
     void (*on_reject)(void *arg, const char *origin, const struct errinfo *why);

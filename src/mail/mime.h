@@ -2,7 +2,8 @@
  * Parsing of one RFC 5322 message (MIME: RFC 2045-2047, 2231) into the
  * fields the pipeline uses. The only module that includes GMime. Every
  * string in a struct mail_msg is UTF-8, NUL-terminated and lives in the
- * caller's arena; absent fields are NULL (or 0).
+ * caller's arena; absent fields are NULL (or 0), except body_text and
+ * new_text, which are "" when the message has no text part.
  *
  * mime_init() runs once per process before any parse (it is not
  * thread-safe); after it, mime_parse() may run on many threads at once.

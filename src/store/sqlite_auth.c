@@ -517,10 +517,11 @@ int sq_session_list(struct store *base, const char *user_id, int64_t now, struct
 /* ---- OAuth states and one-time links ---- */
 
 static const char sql_state_put[] =
-    "INSERT INTO oauth_states (state_hash, nonce, code_verifier, next_path, expires_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT INTO oauth_states (state_hash, nonce, code_verifier, next_path, expires_at,"
+    " purpose, workspace_id, user_id) VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, 'signin'), ?7, ?8)";
 static const char sql_state_take[] = "DELETE FROM oauth_states WHERE state_hash = ?1"
-                                     " RETURNING nonce, code_verifier, next_path, expires_at";
+                                     " RETURNING nonce, code_verifier, next_path, expires_at,"
+                                     " purpose, workspace_id, user_id";
 static const char sql_state_gc[] = "DELETE FROM oauth_states WHERE expires_at < ?1";
 static const char sql_link_put[] =
     "INSERT INTO login_links (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)";
@@ -549,6 +550,9 @@ int sq_oauth_state_put(struct store *base, const char *state_hash, const struct 
     bind_str(st, 3, o->verifier);
     sqlite3_bind_text(st, 4, o->next, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, o->expires_at);
+    bind_str(st, 6, o->purpose);
+    bind_str(st, 7, o->workspace_id);
+    bind_str(st, 8, o->user_id);
     return step_done(c, st, "storing a sign-in attempt", e);
 }
 
@@ -568,6 +572,9 @@ int sq_oauth_state_take(struct store *base, const char *state_hash, struct oauth
         col_copy(st, 1, out->verifier, sizeof(out->verifier));
         col_copy(st, 2, out->next, sizeof(out->next));
         out->expires_at = sqlite3_column_int64(st, 3);
+        col_copy(st, 4, out->purpose, sizeof(out->purpose));
+        col_copy(st, 5, out->workspace_id, sizeof(out->workspace_id));
+        col_copy(st, 6, out->user_id, sizeof(out->user_id));
         src = sqlite3_step(st); /* finish the DELETE */
         if (src != SQLITE_DONE)
             rc = sq_fail(e, c->db, src, "taking a sign-in attempt");

@@ -8,11 +8,7 @@
 #include "base/crypto.h"
 #include "store/sqlite_contacts.h"
 
-#define CONTACT_COLS                                                                               \
-    "c.id, c.workspace_id, c.email, COALESCE(c.name,''), COALESCE(c.company,''),"                  \
-    " COALESCE(c.job_title,''), c.status, c.tags, c.ai_score, c.score_engagement,"                 \
-    " c.score_sentiment, c.score_intent, c.score_role, c.score_status, c.sentiment,"               \
-    " COALESCE(c.last_interaction,0), COALESCE(c.unsubscribed_at,0), c.created_at, c.updated_at"
+#define CONTACT_COLS SQ_CONTACT_COLS
 
 #define FILTER                                                                                     \
     " FROM contacts c WHERE c.workspace_id = ?1 AND (?2 IS NULL OR c.status = ?2)"                 \
@@ -56,29 +52,15 @@ static const char sql_update[] = "UPDATE contacts SET"
                                  " WHERE workspace_id = ?1 AND id = ?2";
 static const char sql_delete[] = "DELETE FROM contacts WHERE workspace_id = ?1 AND id = ?2";
 
-static void col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
+void sq_contact_row(sqlite3_stmt *st, struct arena *a, struct contact *c)
 {
-    const unsigned char *v = sqlite3_column_text(st, i);
-    snprintf(out, n, "%s", v ? (const char *)v : "");
-}
-
-static void bind_str(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-static void contact_row(sqlite3_stmt *st, struct arena *a, struct contact *c)
-{
-    col_copy(st, 0, c->id, sizeof(c->id));
-    col_copy(st, 1, c->workspace_id, sizeof(c->workspace_id));
-    col_copy(st, 2, c->email, sizeof(c->email));
-    col_copy(st, 3, c->name, sizeof(c->name));
-    col_copy(st, 4, c->company, sizeof(c->company));
-    col_copy(st, 5, c->job_title, sizeof(c->job_title));
-    col_copy(st, 6, c->status, sizeof(c->status));
+    sq_col_copy(st, 0, c->id, sizeof(c->id));
+    sq_col_copy(st, 1, c->workspace_id, sizeof(c->workspace_id));
+    sq_col_copy(st, 2, c->email, sizeof(c->email));
+    sq_col_copy(st, 3, c->name, sizeof(c->name));
+    sq_col_copy(st, 4, c->company, sizeof(c->company));
+    sq_col_copy(st, 5, c->job_title, sizeof(c->job_title));
+    sq_col_copy(st, 6, c->status, sizeof(c->status));
     const char *tags = (const char *)sqlite3_column_text(st, 7);
     c->tags = arena_strdup(a, tags ? tags : "[]");
     c->ai_score = sqlite3_column_int(st, 8);
@@ -93,6 +75,7 @@ static void contact_row(sqlite3_stmt *st, struct arena *a, struct contact *c)
     c->unsubscribed_at = sqlite3_column_int64(st, 16);
     c->created_at = sqlite3_column_int64(st, 17);
     c->updated_at = sqlite3_column_int64(st, 18);
+    c->score_reasons = sq_col_dup(st, 19, a);
 }
 
 int sq_contact_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
@@ -104,11 +87,11 @@ int sq_contact_get(struct store *base, const char *workspace_id, const char *id,
     int rc = sq_stmt(s, sql_get, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, workspace_id);
-    bind_str(st, 2, id);
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, id);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
-        contact_row(st, a, out);
+        sq_contact_row(st, a, out);
     else if (src == SQLITE_DONE)
         rc = failf(e, ERR_NOT_FOUND, "contact not found");
     else
@@ -140,14 +123,14 @@ int sq_contact_create(struct store *base, const char *workspace_id, const struct
         return rc;
     char id[STORE_ID_LEN];
     crypto_uuid(id);
-    bind_str(st, 1, id);
-    bind_str(st, 2, workspace_id);
-    bind_str(st, 3, f->email);
-    bind_str(st, 4, (f->set & CF_NAME) ? f->name : NULL);
-    bind_str(st, 5, (f->set & CF_COMPANY) ? f->company : NULL);
-    bind_str(st, 6, (f->set & CF_JOB_TITLE) ? f->job_title : NULL);
-    bind_str(st, 7, (f->set & CF_STATUS) ? f->status : NULL);
-    bind_str(st, 8, (f->set & CF_TAGS) ? f->tags : NULL);
+    sq_bind_str(st, 1, id);
+    sq_bind_str(st, 2, workspace_id);
+    sq_bind_str(st, 3, f->email);
+    sq_bind_str(st, 4, (f->set & CF_NAME) ? f->name : NULL);
+    sq_bind_str(st, 5, (f->set & CF_COMPANY) ? f->company : NULL);
+    sq_bind_str(st, 6, (f->set & CF_JOB_TITLE) ? f->job_title : NULL);
+    sq_bind_str(st, 7, (f->set & CF_STATUS) ? f->status : NULL);
+    sq_bind_str(st, 8, (f->set & CF_TAGS) ? f->tags : NULL);
     sqlite3_bind_int64(st, 9, now);
     int src = sqlite3_step(st);
     rc = src == SQLITE_DONE ? 0 : write_fail(e, c, src, f->email);
@@ -165,14 +148,14 @@ int sq_contact_update(struct store *base, const char *workspace_id, const char *
     int rc = sq_stmt(s, sql_update, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, workspace_id);
-    bind_str(st, 2, id);
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, id);
     static const unsigned bits[] = {CF_EMAIL,     CF_NAME,   CF_COMPANY,
                                     CF_JOB_TITLE, CF_STATUS, CF_TAGS};
     const char *vals[] = {f->email, f->name, f->company, f->job_title, f->status, f->tags};
     for (int i = 0; i < 6; i++) {
         sqlite3_bind_int(st, 3 + 2 * i, (f->set & bits[i]) != 0);
-        bind_str(st, 4 + 2 * i, vals[i]);
+        sq_bind_str(st, 4 + 2 * i, vals[i]);
     }
     sqlite3_bind_int64(st, 15, now);
     int src = sqlite3_step(st);
@@ -192,8 +175,8 @@ int sq_contact_delete(struct store *base, const char *workspace_id, const char *
     int rc = sq_stmt(s, sql_delete, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, workspace_id);
-    bind_str(st, 2, id);
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, id);
     int src = sqlite3_step(st);
     rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "deleting a contact");
     if (!rc && sqlite3_changes(c->db) == 0)
@@ -206,13 +189,13 @@ int sq_contact_delete(struct store *base, const char *workspace_id, const char *
 static void bind_filter(sqlite3_stmt *st, const char *workspace_id, const struct contact_query *q,
                         const char *match)
 {
-    bind_str(st, 1, workspace_id);
-    bind_str(st, 2, q->status);
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, q->status);
     if (q->min_score >= 0)
         sqlite3_bind_int(st, 3, q->min_score);
     if (q->max_score >= 0)
         sqlite3_bind_int(st, 4, q->max_score);
-    bind_str(st, 5, q->tag);
+    sq_bind_str(st, 5, q->tag);
     if (match)
         sqlite3_bind_text(st, 6, match, -1, SQLITE_STATIC);
 }
@@ -291,7 +274,7 @@ int sq_contact_list(struct store *base, const char *workspace_id, const struct c
     sqlite3_bind_int(st, 8, q->offset);
     *rows = arena_alloc(a, sizeof(**rows) * (size_t)(q->limit > 0 ? q->limit : 1));
     while ((src = sqlite3_step(st)) == SQLITE_ROW && (int)*n < q->limit)
-        contact_row(st, a, &(*rows)[(*n)++]);
+        sq_contact_row(st, a, &(*rows)[(*n)++]);
     if (src != SQLITE_ROW && src != SQLITE_DONE)
         rc = sq_fail(e, c->db, src, "listing contacts");
     sq_done(st);

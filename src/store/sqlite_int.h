@@ -47,6 +47,13 @@ void sq_done(sqlite3_stmt *st);
  * ERR_CONFLICT, else ERR_DB), with "what: message" in e. */
 int sq_fail(struct errinfo *e, sqlite3 *db, int rc, const char *what);
 
+/* Copies text column i into out (size n), "" for NULL. */
+void sq_col_copy(sqlite3_stmt *st, int i, char *out, size_t n);
+/* Text column i in arena memory ("" for NULL). */
+const char *sq_col_dup(sqlite3_stmt *st, int i, struct arena *a);
+/* Binds s (borrowed until the step) or NULL. */
+void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
+
 /* Runs sql (no parameters) on the thread's connection. */
 int sq_exec(struct sq_store *s, const char *sql, struct errinfo *e);
 

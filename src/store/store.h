@@ -114,6 +114,15 @@ struct workspace_stats {
     int64_t drafts_pending;
 };
 
+/* A contact on the hot-leads list, with its newest email. */
+struct hot_lead {
+    struct contact c;
+    char last_email_id[STORE_ID_LEN]; /* "" when the contact has no email */
+    const char *last_subject;
+    int64_t last_email_at;
+    unsigned last_intents;
+};
+
 /* One change of a contact's score. */
 struct score_change {
     int score, previous;
@@ -284,7 +293,7 @@ struct store_ops {
     int (*contact_score_save)(struct store *st, const char *workspace_id, const char *contact_id,
                               const struct score *s, const char *reasons_json, int64_t now,
                               int *previous, struct errinfo *e);
-    /* Moves the status forward (prospect < contact < lead < customer never
+    /* Moves the status forward (contact < prospect < lead < customer; it never
      * moves back); *changed says whether it did. */
     int (*contact_status_advance)(struct store *st, const char *workspace_id,
                                   const char *contact_id, const char *status, int64_t now,
@@ -294,7 +303,7 @@ struct store_ops {
                                  struct errinfo *e);
     /* Contacts with ai_score >= min_score, best first (ties: latest interaction). */
     int (*hot_leads)(struct store *st, const char *workspace_id, int min_score, int limit,
-                     int offset, struct arena *a, struct contact **rows, size_t *n, int64_t *total,
+                     int offset, struct arena *a, struct hot_lead **rows, size_t *n, int64_t *total,
                      struct errinfo *e);
 
     /* Emails. insert: *inserted is false when (workspace, message_id) exists. */

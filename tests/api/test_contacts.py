@@ -15,7 +15,7 @@ from tenantutil import (
 )
 
 CONTACT_KEYS = {"id", "workspaceId", "email", "name", "company", "jobTitle", "status", "tags",
-                "score", "tier", "scoreBreakdown", "sentiment", "lastInteraction",
+                "score", "tier", "scoreBreakdown", "scoreReasons", "sentiment", "lastInteraction",
                 "unsubscribedAt", "createdAt", "updatedAt"}
 STATUSES = ["prospect", "lead", "customer", "contact"]
 

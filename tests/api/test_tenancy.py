@@ -15,6 +15,7 @@ own matrix cases) with a message saying what to add.
 """
 import pytest
 
+import mailutil
 import tenantutil as tu
 from tenantutil import (
     Creds, api, assert_error, error_of, ok, random_id, route_table, sign_in, unique_email,
@@ -48,8 +49,19 @@ def make_session(w):
     return current[0]
 
 
+def make_email(w):
+    """An email of A, with Alpha's secrets in it, uploaded through the pipeline."""
+    data = mailutil.imported(w.server, w.a, mailutil.message(
+        "alpha-buyer@alpha.example", "Confidential Alpha pricing question.",
+        subject="Secret Alpha subject"))
+    assert data["imported"] == 1, data
+    rows, _ = mailutil.emails(w.server, w.a, q="Secret Alpha")
+    return rows[0]["id"]
+
+
 RESOURCES = {
     "/api/contacts/": make_contact,
+    "/api/emails/": make_email,
     "/api/tokens/": make_token,
     "/api/auth/sessions/": make_session,
 }

@@ -6,7 +6,8 @@ Discovery 1.0, OAuth 2.0 RFC 6749 section 4.1, PKCE RFC 7636):
   GET  /.well-known/openid-configuration   discovery document
   GET  /authorize                          validates the authorization request,
                                            issues a one-time code, 302 to redirect_uri
-  POST /token                              form-encoded code exchange with PKCE S256
+  POST /token                              form-encoded code exchange with PKCE S256,
+                                           and grant_type=refresh_token (RFC 6749 section 6)
   GET  /jwks                               the RSA public signing key as a JWK set
 
 ID tokens are real RS256 JWS compact serializations signed with an RSA-2048
@@ -19,6 +20,13 @@ key (python3-cryptography). Knobs for a test, all plain attributes:
                   instead of a code (then it resets to None)
   token_fault     one of FAULTS: the next successful /token call returns an
                   ID token spoiled that way (then it resets to None)
+
+Offline access (as Google does it): an authorization request with
+access_type=offline gets a refresh token with its code exchange; a refresh
+grant returns a new access token. Every access token issued is recorded, so
+a resource server fake can check Bearer tokens with access_token_info();
+expire_access_tokens() and revoke_refresh_tokens() spoil them for a test
+(a revoked refresh token answers 400 invalid_grant).
 
 Every request is recorded in .requests (a list of Request) for assertions.
 
@@ -147,6 +155,8 @@ class FakeOIDCProvider:
         self.requests = []
         self.codes = {}  # code -> dict(client_id, redirect_uri, nonce, challenge, user, ...)
         self.issued = []  # every ID token issued, in order (compact JWS strings)
+        self.access_tokens = {}  # access token -> dict(email, scope, expires_at)
+        self.refresh_tokens = {}  # refresh token -> dict(email, scope, revoked)
         self._lock = threading.Lock()
         self._httpd = None
         self._thread = None
@@ -210,7 +220,7 @@ class FakeOIDCProvider:
             "token_endpoint_auth_methods_supported": ["client_secret_post",
                                                       "client_secret_basic"],
             "code_challenge_methods_supported": ["S256"],
-            "grant_types_supported": ["authorization_code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
         }
 
     def jwks(self):
@@ -281,6 +291,8 @@ class FakeOIDCProvider:
         code = secrets.token_urlsafe(24)
         with self._lock:
             self.codes[code] = {"client_id": client_id, "redirect_uri": redirect_uri,
+                                "scope": one("scope") or "",
+                                "offline": one("access_type") == "offline",
                                 "nonce": nonce, "challenge": challenge, "user": user,
                                 "issued_at": time.time(), "used": False}
         return back({"code": code})
@@ -305,12 +317,15 @@ class FakeOIDCProvider:
         def error(status, code, desc):
             return status, {}, {"error": code, "error_description": desc}
 
-        if one("grant_type") != "authorization_code":
-            return error(400, "unsupported_grant_type", "only authorization_code is supported")
+        if one("grant_type") not in ("authorization_code", "refresh_token"):
+            return error(400, "unsupported_grant_type",
+                         "only authorization_code and refresh_token are supported")
         cid, secret = self._client_auth(form, headers)
         if cid != self.client_id or secret is None or not secrets.compare_digest(
                 secret.encode(), self.client_secret.encode()):
             return error(401, "invalid_client", "client authentication failed")
+        if one("grant_type") == "refresh_token":
+            return self._refresh(one("refresh_token"))
         code = one("code")
         with self._lock:
             grant = self.codes.get(code) if code else None
@@ -337,13 +352,63 @@ class FakeOIDCProvider:
         id_token = self.make_id_token(grant["user"], grant["nonce"], fault)
         with self._lock:
             self.issued.append(id_token)
-        return 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}, {
-            "access_token": secrets.token_urlsafe(32),
+        scope = grant.get("scope") or "openid email profile"
+        body = {
+            "access_token": self._new_access_token(grant["user"].get("email"), scope),
             "token_type": "Bearer",
             "expires_in": TOKEN_TTL_S,
             "id_token": id_token,
-            "scope": "openid email profile",
+            "scope": scope,
         }
+        if grant.get("offline"):
+            rt = "1//" + secrets.token_urlsafe(32)
+            with self._lock:
+                self.refresh_tokens[rt] = {"email": grant["user"].get("email"), "scope": scope,
+                                           "revoked": False}
+            body["refresh_token"] = rt
+        return 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}, body
+
+    # -- offline access ----------------------------------------------------
+
+    def _new_access_token(self, email, scope):
+        tok = "ya29." + secrets.token_urlsafe(32)
+        with self._lock:
+            self.access_tokens[tok] = {"email": email, "scope": scope,
+                                       "expires_at": time.time() + TOKEN_TTL_S}
+        return tok
+
+    def _refresh(self, rt):
+        with self._lock:
+            grant = self.refresh_tokens.get(rt) if rt else None
+        if grant is None or grant["revoked"]:
+            return 400, {}, {"error": "invalid_grant",
+                             "error_description": "Token has been expired or revoked."}
+        return 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}, {
+            "access_token": self._new_access_token(grant["email"], grant["scope"]),
+            "token_type": "Bearer",
+            "expires_in": TOKEN_TTL_S,
+            "scope": grant["scope"],
+        }
+
+    def access_token_info(self, token):
+        """The grant of a live access token (dict with email, scope), or None."""
+        with self._lock:
+            info = self.access_tokens.get(token)
+        if info is None or info["expires_at"] <= time.time():
+            return None
+        return info
+
+    def expire_access_tokens(self):
+        """Every access token issued so far stops working (refresh tokens still do)."""
+        with self._lock:
+            for info in self.access_tokens.values():
+                info["expires_at"] = 0
+
+    def revoke_refresh_tokens(self):
+        """Every refresh token issued so far answers invalid_grant from now on."""
+        with self._lock:
+            for info in self.refresh_tokens.values():
+                info["revoked"] = True
 
     def make_id_token(self, user, nonce, fault=None):
         """An ID token for user, spoiled as fault says (one of FAULTS or None)."""

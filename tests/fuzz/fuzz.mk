@@ -11,9 +11,9 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_DIR ?= build/fuzz
-FUZZ_NAMES := router json_escape config
+FUZZ_NAMES := router json_escape config mime mbox
 
-FUZZ_PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih
+FUZZ_PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih gmime-3.0
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
             -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 $(FUZZ_SAN) -Wall -Wextra \
@@ -24,9 +24,10 @@ FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # What the targets call into: base/ and the part of http/ that does not
-# depend on the HTTP library. Compiled here, instrumented, into one archive.
+# depend on the HTTP library, and the MIME and inbox code of mail/. Compiled
+# here, instrumented, into one archive.
 FUZZ_LIB_SRC := $(sort $(wildcard src/base/*.c)) src/http/http.c src/http/reply.c \
-                src/http/router.c
+                src/http/router.c src/mail/mime.c src/mail/inbox.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
 FUZZ_LIB := $(FUZZ_DIR)/libleadflow-fuzz.a
 FUZZ_TGT_OBJ := $(FUZZ_NAMES:%=$(FUZZ_DIR)/tests/fuzz/fuzz_%.o)

@@ -28,6 +28,10 @@ struct unit_group {
 #define UNIT_GROUP(ident, gname, tests)                                                            \
     const struct unit_group ident = {gname, tests, sizeof(tests) / sizeof((tests)[0])}
 
+extern const struct unit_group unit_ai_anthropic;
+extern const struct unit_group unit_ai_offline;
+extern const struct unit_group unit_ai_score;
+extern const struct unit_group unit_ai_signature;
 extern const struct unit_group unit_base_arena;
 extern const struct unit_group unit_base_buf;
 extern const struct unit_group unit_base_clock;
@@ -42,6 +46,8 @@ extern const struct unit_group unit_http_metrics;
 extern const struct unit_group unit_http_reply;
 extern const struct unit_group unit_http_router;
 extern const struct unit_group unit_http_static;
+extern const struct unit_group unit_mail_inbox;
+extern const struct unit_group unit_mail_mime;
 extern const struct unit_group unit_store_sqlite;
 extern const struct unit_group unit_store_store;
 

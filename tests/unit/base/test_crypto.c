@@ -1,9 +1,12 @@
 /*
  * Tests for src/base/crypto.c with published vectors: SHA-256 (FIPS 180-2
  * appendix B), HMAC-SHA256 (RFC 4231), base64url (RFC 4648 §10, without
- * padding); and the shape of random UUIDs (RFC 4122 §4.4) and tokens.
+ * padding); and the shape of random UUIDs (RFC 4122 §4.4) and tokens;
+ * sealing (round trip, and refusal of changed values, other secrets and
+ * other associated data).
  */
 #include "base/crypto.h"
+#include "base/err.h"
 #include "unit/unit.h"
 
 static int setup(void **state)
@@ -161,12 +164,120 @@ static void test_random_fills(void **state)
     assert_false(crypto_equal(r, zero, sizeof(r))); /* 2^-512 to fail by chance */
 }
 
+static void test_b64url_decode(void **state)
+{
+    uint8_t out[16];
+    size_t n = 99;
+    assert_int_equal(crypto_b64url_decode("Zm9vYmFy", 8, out, sizeof(out), &n), 0);
+    assert_int_equal(n, 6);
+    assert_memory_equal(out, "foobar", 6);
+    /* Padding at the end is accepted (the Gmail API sends it). */
+    assert_int_equal(crypto_b64url_decode("Zm9vYg==", 8, out, sizeof(out), &n), 0);
+    assert_int_equal(n, 4);
+    assert_memory_equal(out, "foob", 4);
+    assert_int_equal(crypto_b64url_decode("-_-_", 4, out, sizeof(out), &n), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(out, "\xfb\xff\xbf", 3);
+    assert_int_equal(crypto_b64url_decode("", 0, out, sizeof(out), &n), 0);
+    assert_int_equal(n, 0);
+    /* The standard alphabet's + and / are not base64url. */
+    assert_int_equal(crypto_b64url_decode("+/+/", 4, out, sizeof(out), &n), ERR_INVALID);
+    assert_int_equal(crypto_b64url_decode("Zm9v!mFy", 8, out, sizeof(out), &n), ERR_INVALID);
+    assert_int_equal(crypto_b64url_decode("Zm9vY", 5, out, sizeof(out), &n), ERR_INVALID);
+    assert_int_equal(crypto_b64url_decode("Zm9vYmFy", 8, out, 5, &n), ERR_TOO_BIG);
+}
+
+static const char secret[] = "a secret key of the test, long enough";
+static const char ad[] = "workspace-1\ngmail";
+
+static void test_seal_round_trip(void **state)
+{
+    const char *plain = "ya29.a0-access-token";
+    size_t n = strlen(plain), slen, olen;
+    uint8_t sealed[128], again[128], out[128];
+    assert_int_equal(crypto_seal(secret, plain, n, ad, strlen(ad), sealed, sizeof(sealed), &slen),
+                     0);
+    assert_int_equal(slen, n + CRYPTO_SEAL_OVERHEAD);
+    assert_null(memmem(sealed, slen, plain, n)); /* not in clear */
+    assert_int_equal(crypto_open(secret, sealed, slen, ad, strlen(ad), out, sizeof(out), &olen), 0);
+    assert_int_equal(olen, n);
+    assert_memory_equal(out, plain, n);
+    /* A random nonce: the same value seals differently each time. */
+    assert_int_equal(crypto_seal(secret, plain, n, ad, strlen(ad), again, sizeof(again), &slen), 0);
+    assert_memory_not_equal(sealed, again, slen);
+    /* The empty value round-trips too. */
+    assert_int_equal(crypto_seal(secret, "", 0, ad, strlen(ad), sealed, sizeof(sealed), &slen), 0);
+    assert_int_equal(slen, CRYPTO_SEAL_OVERHEAD);
+    assert_int_equal(crypto_open(secret, sealed, slen, ad, strlen(ad), out, sizeof(out), &olen), 0);
+    assert_int_equal(olen, 0);
+}
+
+static void test_seal_tamper(void **state)
+{
+    const char *plain = "1//refresh-token";
+    size_t n = strlen(plain), slen, olen;
+    uint8_t sealed[128], out[128];
+    assert_int_equal(crypto_seal(secret, plain, n, ad, strlen(ad), sealed, sizeof(sealed), &slen),
+                     0);
+    /* Every single flipped bit, anywhere, is refused. */
+    for (size_t i = 0; i < slen; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            sealed[i] ^= (uint8_t)(1 << bit);
+            olen = 7;
+            assert_int_equal(
+                crypto_open(secret, sealed, slen, ad, strlen(ad), out, sizeof(out), &olen),
+                ERR_INVALID);
+            assert_int_equal(olen, 0);
+            sealed[i] ^= (uint8_t)(1 << bit);
+        }
+    }
+    /* Cut short, or too short to be a sealed value. */
+    assert_int_equal(crypto_open(secret, sealed, slen - 1, ad, strlen(ad), out, sizeof(out), &olen),
+                     ERR_INVALID);
+    assert_int_equal(crypto_open(secret, sealed, 3, ad, strlen(ad), out, sizeof(out), &olen),
+                     ERR_INVALID);
+    assert_int_equal(crypto_open(secret, sealed, slen, ad, strlen(ad), out, sizeof(out), &olen), 0);
+}
+
+static void test_seal_wrong_ad_or_secret(void **state)
+{
+    const char *plain = "token";
+    size_t n = strlen(plain), slen, olen;
+    uint8_t sealed[64], out[64];
+    assert_int_equal(crypto_seal(secret, plain, n, ad, strlen(ad), sealed, sizeof(sealed), &slen),
+                     0);
+    const char *other = "workspace-2\ngmail";
+    assert_int_equal(
+        crypto_open(secret, sealed, slen, other, strlen(other), out, sizeof(out), &olen),
+        ERR_INVALID);
+    assert_int_equal(crypto_open(secret, sealed, slen, NULL, 0, out, sizeof(out), &olen),
+                     ERR_INVALID);
+    assert_int_equal(
+        crypto_open("another secret", sealed, slen, ad, strlen(ad), out, sizeof(out), &olen),
+        ERR_INVALID);
+    /* No secret, or no room: refused rather than done badly. */
+    assert_int_equal(crypto_seal("", plain, n, ad, strlen(ad), sealed, sizeof(sealed), &slen),
+                     ERR_INVALID);
+    assert_int_equal(crypto_seal(secret, plain, n, ad, strlen(ad), sealed, n, &slen), ERR_INVALID);
+    assert_int_equal(crypto_open(secret, sealed, slen, ad, strlen(ad), out, 2, &olen), ERR_INVALID);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, NULL)
 
 static const struct CMUnitTest tests[] = {
-    T(test_sha256_vectors), T(test_hmac_rfc4231),    T(test_equal),       T(test_hex),
-    T(test_b64url_rfc4648), T(test_b64url_alphabet), T(test_uuid_format), T(test_token),
+    T(test_sha256_vectors),
+    T(test_hmac_rfc4231),
+    T(test_equal),
+    T(test_hex),
+    T(test_b64url_rfc4648),
+    T(test_b64url_alphabet),
+    T(test_uuid_format),
+    T(test_token),
     T(test_random_fills),
+    T(test_b64url_decode),
+    T(test_seal_round_trip),
+    T(test_seal_tamper),
+    T(test_seal_wrong_ad_or_secret),
 };
 
 UNIT_GROUP(unit_base_crypto, "base/crypto", tests);

@@ -19,6 +19,14 @@ static void test_failf_fills_and_returns(void **state)
     assert_string_equal(e.msg, "");
 }
 
+static void test_failf_may_quote_its_own_message(void **state)
+{
+    struct errinfo e;
+    failf(&e, ERR_IO, "No such file or directory");
+    failf(&e, ERR_IO, "mailbox %s: %s", "a.mbox", e.msg);
+    assert_string_equal(e.msg, "mailbox a.mbox: No such file or directory");
+}
+
 static void test_failf_null_errinfo(void **state)
 {
     assert_int_equal(failf(NULL, ERR_INVALID, "ignored %d", 1), ERR_INVALID);
@@ -67,6 +75,7 @@ static void test_err_name(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_failf_fills_and_returns),
+    cmocka_unit_test(test_failf_may_quote_its_own_message),
     cmocka_unit_test(test_failf_null_errinfo),
     cmocka_unit_test(test_failf_truncates),
     cmocka_unit_test(test_err_name),

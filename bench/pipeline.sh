@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The email pipeline and the hot-leads API, on SQLite with the offline analyzer.
+#
+# 1. Throughput: `leadflow import` of a generated 100,000-message mbox
+#    (scripts/gen_mailbox.py) into an empty workspace, pinned to one core
+#    (taskset -c 0): parse, analyze, link, store, score. Prints emails/s.
+# 2. GET /api/agents/contact-intelligence (authenticated with an API token) on a
+#    workspace with 100,000 contacts, against GET /healthz in the same run:
+#    req/s, p50, p99 and the ratio.
+#
+# Usage: bench/pipeline.sh build/leadflow
+# Environment: BENCH_MESSAGES (100000), BENCH_CONTACTS (100000), BENCH_SECONDS (10),
+# BENCH_CONNECTIONS (64), BENCH_THREADS (2).
+set -euo pipefail
+
+BIN=${1:?usage: bench/pipeline.sh PATH-TO-leadflow}
+MESSAGES=${BENCH_MESSAGES:-100000}
+CONTACTS=${BENCH_CONTACTS:-100000}
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNECTIONS:-64}
+THREADS=${BENCH_THREADS:-2}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+
+command -v wrk >/dev/null || { echo "bench: wrk is not installed" >&2; exit 1; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/leadflow-pipeline.XXXXXX")
+PID=""
+cleanup() {
+    if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+        kill -TERM "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+die() { echo "bench: FAIL: $*" >&2; exit 1; }
+
+# The first workspace id of a user, read from the database file.
+workspace_of() {
+    python3 - "$1" "$2" <<'EOF'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+print(con.execute("SELECT w.id FROM workspaces w JOIN user_organizations m ON m.org_id = w.org_id"
+                  " JOIN user_profiles u ON u.id = m.user_id WHERE u.email = ?",
+                  (sys.argv[2],)).fetchone()[0])
+EOF
+}
+
+echo "leadflow pipeline bench: $(nproc) cores, $($BIN version | head -n 1)"
+
+# -- 1. import throughput -----------------------------------------------------
+MBOX=$TMP/bench.mbox
+t0=$(date +%s.%N)
+python3 "$ROOT/scripts/gen_mailbox.py" --count "$MESSAGES" --seed 7 --out "$MBOX"
+t1=$(date +%s.%N)
+size=$(stat -c %s "$MBOX")
+calc() { awk "BEGIN { print $* }"; }
+printf 'mbox: %d messages, %.1f MB, generated in %.1f s\n' "$MESSAGES" \
+    "$(calc "$size / 1048576")" "$(calc "$t1 - $t0")"
+
+DB=$TMP/import.db
+"$BIN" user add bench@leadflow.test --db "sqlite:$DB" >/dev/null
+WS=$(workspace_of "$DB" bench@leadflow.test)
+# The file is read once first so that the page cache holds it for the timed run.
+cat "$MBOX" >/dev/null
+t0=$(date +%s.%N)
+LEADFLOW_LOG_LEVEL=warn taskset -c 0 "$BIN" import --workspace "$WS" --db "sqlite:$DB" "$MBOX" \
+    2>"$TMP/import.err" || die "import failed: $(tail -n 3 "$TMP/import.err")"
+t1=$(date +%s.%N)
+line=$(grep '^imported' "$TMP/import.err") || die "no summary: $(tail -n 3 "$TMP/import.err")"
+imported=$(sed -E 's/^imported ([0-9]+).*/\1/' <<<"$line")
+[ "$imported" -gt 0 ] || die "nothing imported: $line"
+secs=$(calc "$t1 - $t0")
+printf 'import (1 core, taskset -c 0): %s\n' "$line"
+printf 'import: %d messages in %.2f s = %.0f emails/s (target >= 20000)\n' "$MESSAGES" "$secs" \
+    "$(calc "$MESSAGES / $secs")"
+rm -f "$MBOX"
+
+# -- 2. hot leads on 100k contacts --------------------------------------------
+DB=$TMP/leads.db
+"$BIN" user add leads@leadflow.test --db "sqlite:$DB" >/dev/null
+WS=$(workspace_of "$DB" leads@leadflow.test)
+python3 - "$DB" "$WS" "$CONTACTS" <<'EOF'
+import json, random, sqlite3, sys, time, uuid
+db, ws, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rnd = random.Random(11)
+now = int(time.time() * 1000)
+con = sqlite3.connect(db)
+titles = ["VP of Sales", "CTO", "Operations Manager", "Data Analyst", "Head of Procurement", None]
+rows, emails = [], []
+for i in range(n):
+    cid = str(uuid.uuid4())
+    # Most contacts are cold; about 2% are hot.
+    score = min(100, int(rnd.betavariate(2, 5) * 100))
+    parts = [min(40, score * 0.4), min(20, score * 0.2), min(20, score * 0.2), 8, 4]
+    reasons = json.dumps(["asked about pricing %d days ago" % rnd.randint(0, 20), "VP of Sales",
+                          "%d emails in the last 30 days" % rnd.randint(1, 9)])
+    rows.append((cid, ws, f"c{i}@company{i % 5000}.example", f"Contact {i}", f"Company {i % 5000}",
+                 rnd.choice(titles), "prospect", score, *parts, reasons, now - rnd.randint(0, 30) * 86400000,
+                 now, now))
+    if score >= 60:
+        emails.append((str(uuid.uuid4()), ws, cid, f"<m{i}@bench>", f"c{i}@company{i % 5000}.example",
+                       f"Pricing question {i}", now - rnd.randint(0, 30) * 86400000, 17, now))
+con.executemany("INSERT INTO contacts (id, workspace_id, email, name, company, job_title, status,"
+                " ai_score, score_engagement, score_sentiment, score_intent, score_role, score_status,"
+                " score_reasons, last_interaction, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+con.executemany("INSERT INTO emails (id, workspace_id, contact_id, message_id, from_email, subject,"
+                " received_at, intent_bits, created_at) VALUES (?,?,?,?,?,?,?,?,?)", emails)
+con.commit()
+hot = con.execute("SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND ai_score >= 80",
+                  (ws,)).fetchone()[0]
+print(f"leads: {n} contacts in one workspace, {hot} hot, {len(emails)} with an email")
+EOF
+TOKEN=$("$BIN" token create --workspace "$WS" --name bench --db "sqlite:$DB" 2>/dev/null)
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(cd "$TMP" && LEADFLOW_LOG_LEVEL=warn exec "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$DB" \
+    2>"$TMP/serve.log" >/dev/null) &
+PID=$!
+BASE=http://127.0.0.1:$PORT
+for _ in $(seq 100); do
+    kill -0 "$PID" 2>/dev/null || die "the server exited while starting: $(cat "$TMP/serve.log")"
+    curl -s -o /dev/null "$BASE/healthz" && break
+    sleep 0.1
+done
+LEADS="/api/agents/contact-intelligence?workspaceId=$WS"
+code=$(curl -s -o "$TMP/leads.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE$LEADS")
+[ "$code" = 200 ] || die "contact-intelligence answered $code: $(head -c 300 "$TMP/leads.json")"
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['data'])==20 and d['meta']['total']>0, d['meta']" "$TMP/leads.json" ||
+    die "contact-intelligence returned no leads"
+
+row() {
+    local name=$1 path=$2 out rps p50 p99 non2xx
+    shift 2
+    wrk -t"$THREADS" -c"$CONNS" -d1s "$@" "$BASE$path" >/dev/null 2>&1 || die "warm-up failed"
+    out=$(wrk -t"$THREADS" -c"$CONNS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$BASE$path" 2>&1) ||
+        die "wrk failed: $out"
+    non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+    [ -z "$non2xx" ] || die "$name: $non2xx replies were not 2xx"
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+    p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+    printf '%-32s %11s %9s %9s\n' "$name" "$rps" "$p50" "$p99"
+    eval "RPS_$name=$rps"
+}
+echo "wrk -t$THREADS -c$CONNS -d${SECONDS_PER_RUN}s --latency, log level warn:"
+printf '%-32s %11s %9s %9s\n' endpoint req/s p50 p99
+row healthz /healthz
+row leads "$LEADS" -H "Authorization: Bearer $TOKEN"
+printf 'hot leads / healthz = %.0f%% (target >= 80%%, p99 < 5 ms)\n' \
+    "$(calc "100 * $RPS_leads / $RPS_healthz")"
+awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { printf "rss: VmRSS %d kB, VmHWM %d kB\n", r, h }' \
+    /proc/"$PID"/status

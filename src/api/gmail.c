@@ -1,0 +1,323 @@
+/*
+ * Connected mailboxes: connect Gmail (OAuth 2.0 authorization code flow with
+ * PKCE for the gmail.readonly scope and offline access), sync it into the
+ * workspace, and list a workspace's connections (never their tokens).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ai/ai.h"
+#include "api/api.h"
+#include "auth/auth.h"
+#include "auth/oidc.h"
+#include "base/log.h"
+#include "http/reply.h"
+#include "mail/gmail.h"
+#include "net/httpc.h"
+
+#define CALLBACK_PATH "/api/integrations/gmail/callback"
+#define LANDING "/dashboard/overview"
+
+static void write_integration(struct jw *w, const struct integration *in)
+{
+    jw_obj_begin(w);
+    jw_kstr(w, "id", in->id);
+    jw_kstr(w, "workspaceId", in->workspace_id);
+    jw_kstr(w, "provider", in->provider);
+    jw_kstr(w, "accountEmail", in->account_email);
+    jw_kstr(w, "status", in->status);
+    api_time(w, "lastSyncAt", in->last_sync_at);
+    jw_kstr(w, "lastError", in->last_error[0] ? in->last_error : NULL);
+    api_time(w, "createdAt", in->created_at);
+    api_time(w, "updatedAt", in->updated_at);
+    jw_obj_end(w);
+}
+
+static int integrations_list(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct integration *rows;
+    size_t n;
+    int rc = ctx->store->ops->integration_list(ctx->store, req->auth->workspace_id, NULL,
+                                               req->arena, &rows, &n, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++)
+        write_integration(&w, &rows[i]);
+    jw_arr_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static bool wants_json(const struct http_req *req)
+{
+    const char *accept = http_req_header(req, "Accept");
+    return accept && strstr(accept, "application/json");
+}
+
+static int authorize_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const struct auth_info *ai = req->auth;
+    /* A GET, so the router's write check does not apply: connecting a
+     * mailbox changes the workspace all the same. */
+    if (ai->role < ROLE_MEMBER)
+        return failf(e, ERR_FORBIDDEN, "viewers cannot connect a mailbox to this workspace");
+    if (!oidc_configured(ctx->oidc))
+        return failf(e, ERR_UNSUPPORTED,
+                     "connecting Gmail needs the Google sign-in settings (LEADFLOW_OIDC_ISSUER, "
+                     "_CLIENT_ID, _CLIENT_SECRET)");
+    struct oauth_state s;
+    memset(&s, 0, sizeof(s));
+    snprintf(s.purpose, sizeof(s.purpose), "gmail");
+    snprintf(s.workspace_id, sizeof(s.workspace_id), "%s", ai->workspace_id);
+    snprintf(s.user_id, sizeof(s.user_id), "%s", ai->user_id);
+    snprintf(s.next, sizeof(s.next), "%s", LANDING);
+    static const char *const params[] = {
+        "access_type", "offline", "prompt", "consent", "include_granted_scopes", "true", NULL,
+    };
+    struct oidc_authz z = {
+        .scope = "openid email " GMAIL_SCOPE_READONLY,
+        .callback_path = CALLBACK_PATH,
+        .params = params,
+    };
+    const char *url = NULL;
+    struct errinfo oe;
+    errinfo_clear(&oe);
+    int rc = oidc_authorize(ctx->oidc, &z, &s, req->arena, &url, &oe);
+    if (rc) {
+        log_warn("gmail.authorize_failed", "cannot start a Gmail connection: %s", oe.msg);
+        return failf(e, rc == ERR_UNSUPPORTED ? rc : ERR_TEMPORARY,
+                     "the sign-in provider cannot be reached; try again");
+    }
+    if (!wants_json(req))
+        return api_redirect(req, rep, 302, url);
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "url", url);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+/* Back to the dashboard with a reason it can show (always a local path). */
+static int callback_error(struct http_req *req, struct http_reply *rep, const char *message)
+{
+    struct buf b;
+    buf_init(&b, 2048);
+    buf_puts(&b, LANDING "?gmail=error&error=");
+    httpc_form_escape(&b, message);
+    api_redirect(req, rep, 302, buf_str(&b));
+    buf_release(&b);
+    return 0;
+}
+
+static void gmail_env(const struct api_ctx *ctx, const char *token_url, struct gmail_env *env)
+{
+    memset(env, 0, sizeof(*env));
+    env->store = ctx->store;
+    env->secret_key = ctx->cfg->secret_key;
+    env->client.api_url = ctx->cfg->gmail_api_url;
+    env->client.token_url = token_url;
+    env->client.client_id = ctx->cfg->oidc_client_id;
+    env->client.client_secret = ctx->cfg->oidc_client_secret;
+}
+
+static int callback_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const struct auth_info *ai = req->auth;
+    struct oauth_state s;
+    struct errinfo oe;
+    errinfo_clear(&oe);
+    /* The state is taken first (single use), so only this person's own
+     * attempt gets the provider's words shown. */
+    if (oidc_take(ctx->oidc, http_req_query(req, "state"), &s, &oe) != 0)
+        return callback_error(req, rep,
+                              "this Gmail connection is unknown, used or expired; start again");
+    if (strcmp(s.purpose, "gmail") != 0 || strcmp(s.user_id, ai->user_id) != 0 ||
+        (ai->via_token && strcmp(ai->token_workspace, s.workspace_id) != 0)) {
+        log_warn("gmail.callback_refused", "user %s brought back a %s state that is not theirs",
+                 ai->user_id, s.purpose[0] ? s.purpose : "signin");
+        return callback_error(req, rep,
+                              "this Gmail connection was not started by you; start again");
+    }
+    const char *perr = http_req_query(req, "error");
+    if (perr) {
+        char msg[200];
+        snprintf(msg, sizeof(msg), "Google did not grant access: %.100s", perr);
+        return callback_error(req, rep, msg);
+    }
+    int role = ROLE_NONE;
+    int rc = ctx->store->ops->member_role(ctx->store, s.workspace_id, ai->user_id, &role, &oe);
+    if (rc || role < ROLE_MEMBER)
+        return callback_error(req, rep, "you can no longer connect a mailbox to this workspace");
+
+    struct oidc_tokens t;
+    rc = oidc_exchange(ctx->oidc, http_req_query(req, "code"), s.verifier, CALLBACK_PATH,
+                       req->arena, &t, &oe);
+    struct integration in;
+    char token_url[1024] = "";
+    if (!rc)
+        rc = oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &oe);
+    if (!rc) {
+        struct gmail_env env;
+        gmail_env(ctx, token_url, &env);
+        rc = gmail_connect(&env, s.workspace_id, ai->user_id, t.access_token, t.refresh_token,
+                           t.expires_in, req->arena, &in, &oe);
+    }
+    if (rc) {
+        log_warn("gmail.connect_failed", "workspace %s: %s", s.workspace_id, oe.msg);
+        return callback_error(req, rep,
+                              rc == ERR_INVALID || rc == ERR_UNAUTHORIZED
+                                  ? oe.msg
+                                  : "Gmail could not be connected; try again");
+    }
+    log_info("gmail.connected", "workspace %s connected mailbox %s (%s)", s.workspace_id, in.id,
+             in.account_email);
+    return api_redirect(req, rep, 302, LANDING "?gmail=connected");
+}
+
+/* Reads the optional integrationId and maxMessages of a sync request. */
+static int sync_args(struct http_req *req, const char **id, int *max, struct errinfo *e)
+{
+    json_t *v = json_object_get(req->json, "integrationId");
+    *id = NULL;
+    if (v && !json_is_null(v)) {
+        *id = json_string_value(v);
+        if (!*id)
+            return failf(e, ERR_INVALID, "integrationId must be a string");
+        if (strlen(*id) >= STORE_ID_LEN)
+            return failf(e, ERR_NOT_FOUND, "integration not found");
+    }
+    v = json_object_get(req->json, "maxMessages");
+    *max = GMAIL_SYNC_DEFAULT;
+    if (v && !json_is_null(v)) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > GMAIL_SYNC_MAX)
+            return failf(e, ERR_INVALID, "maxMessages must be a whole number from 1 to %d",
+                         GMAIL_SYNC_MAX);
+        *max = (int)json_integer_value(v);
+    }
+    return 0;
+}
+
+static int sync_post(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const char *ws = req->auth->workspace_id;
+    const char *id = NULL;
+    int max = GMAIL_SYNC_DEFAULT;
+    int rc = sync_args(req, &id, &max, e);
+    if (rc)
+        return rc;
+    struct integration *rows = NULL;
+    size_t n = 0;
+    if (id) {
+        rows = arena_alloc(req->arena, sizeof(*rows));
+        rc = ctx->store->ops->integration_get(ctx->store, ws, id, req->arena, rows, e);
+        n = 1;
+        if (!rc && strcmp(rows[0].provider, "gmail") != 0)
+            rc = failf(e, ERR_NOT_FOUND, "integration not found");
+        if (!rc && strcmp(rows[0].status, "disconnected") == 0)
+            rc = failf(e, ERR_CONFLICT, "this mailbox is disconnected; connect it again");
+    } else {
+        rc = ctx->store->ops->integration_list(ctx->store, ws, "gmail", req->arena, &rows, &n, e);
+        size_t w = 0;
+        for (size_t i = 0; !rc && i < n; i++)
+            if (strcmp(rows[i].status, "disconnected") != 0)
+                rows[w++] = rows[i];
+        n = w;
+        if (!rc && n == 0)
+            rc = failf(e, ERR_NOT_FOUND, "no Gmail mailbox is connected to this workspace");
+    }
+    if (rc)
+        return rc;
+
+    char token_url[1024] = "";
+    if (oidc_configured(ctx->oidc)) {
+        struct errinfo te;
+        errinfo_clear(&te);
+        if (oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &te) != 0) {
+            log_warn("gmail.sync_failed", "no token endpoint: %s", te.msg);
+            return failf(e, ERR_TEMPORARY, "the sign-in provider cannot be reached; try again");
+        }
+    }
+    struct gmail_env env;
+    gmail_env(ctx, token_url[0] ? token_url : NULL, &env);
+    struct ai *own_ai = ctx->ai ? NULL : ai_new(ctx->cfg);
+    struct ai *ai = ctx->ai ? ctx->ai : own_ai;
+    struct gmail_sync_result *res = arena_calloc(req->arena, n * sizeof(*res));
+    int *codes = arena_calloc(req->arena, n * sizeof(*codes));
+    char(*msgs)[ERRINFO_MSG_MAX] = arena_calloc(req->arena, n * sizeof(*msgs));
+    size_t failed = 0;
+    int first_rc = 0;
+    struct errinfo first;
+    errinfo_clear(&first);
+    for (size_t i = 0; i < n; i++) {
+        struct errinfo se;
+        errinfo_clear(&se);
+        codes[i] = gmail_sync(&env, ai, &rows[i], max, req->arena, &res[i], &se);
+        if (codes[i]) {
+            snprintf(msgs[i], ERRINFO_MSG_MAX, "%s", se.msg);
+            if (!failed++) {
+                first_rc = codes[i];
+                first = se;
+            }
+        }
+    }
+    ai_free(own_ai);
+    /* One mailbox failing among several still reports the others. */
+    if (failed == n)
+        return failf(e, first_rc, "%s", first.msg);
+
+    uint64_t imported = 0, duplicates = 0, rejected = 0;
+    const char *history_id = NULL;
+    for (size_t i = 0; i < n; i++) {
+        imported += res[i].imported;
+        duplicates += res[i].duplicates;
+        rejected += res[i].rejected;
+        if (!codes[i])
+            history_id = res[i].history_id;
+    }
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kint(&w, "imported", (int64_t)imported);
+    jw_kint(&w, "duplicates", (int64_t)duplicates);
+    jw_kint(&w, "rejected", (int64_t)rejected);
+    jw_kstr(&w, "historyId", history_id);
+    jw_key(&w, "integrations");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj_begin(&w);
+        jw_kstr(&w, "id", rows[i].id);
+        jw_kstr(&w, "accountEmail", rows[i].account_email);
+        jw_kstr(&w, "status", rows[i].status);
+        jw_kbool(&w, "fullSync", res[i].full);
+        jw_kint(&w, "imported", (int64_t)res[i].imported);
+        jw_kint(&w, "duplicates", (int64_t)res[i].duplicates);
+        jw_kint(&w, "rejected", (int64_t)res[i].rejected);
+        jw_kstr(&w, "historyId", codes[i] ? NULL : res[i].history_id);
+        jw_kstr(&w, "error", codes[i] ? msgs[i] : NULL);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };
+
+const struct route api_gmail_routes[] = {
+    {HTTP_GET, "/api/integrations", WS, integrations_list},
+    {HTTP_GET, "/api/integrations/gmail/authorize", WS, authorize_get},
+    /* The workspace comes from the stored state, not the query. */
+    {HTTP_GET, "/api/integrations/gmail/callback", ROUTE_AUTH | ROUTE_TEXT, callback_get},
+    {HTTP_POST, "/api/integrations/gmail/sync", WS | ROUTE_WRITE | ROUTE_JSON, sync_post},
+};
+
+const size_t api_gmail_nroutes = sizeof(api_gmail_routes) / sizeof(api_gmail_routes[0]);

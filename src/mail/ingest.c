@@ -1,0 +1,419 @@
+/*
+ * The email pipeline (DESIGN.md §6). For each raw message: parse, decide
+ * the direction (mail from the workspace's own people is outbound and
+ * belongs to its first outside recipient), analyze inbound mail, link the
+ * contact, store the email; every INGEST_BATCH messages the transaction
+ * commits after the contacts it touched are rescored. Per message, memory
+ * comes from one arena whose first block is inside struct ingest, so the
+ * loop does not call malloc for small messages.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ai/score.h"
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
+#include "mail/ingest.h"
+#include "mail/mime.h"
+
+enum {
+    ARENA_FIRST = 256 * 1024, /* most messages fit: no malloc per message */
+    TOUCHED_SLOTS = 2 * INGEST_BATCH,
+    ACTIVITY_MAX = 500, /* newest activities read per contact when rescoring */
+    DAY_MS = 24 * 60 * 60 * 1000,
+};
+
+struct ingest {
+    struct store *st;
+    struct ai *ai;
+    struct ingest_opts o;
+    char workspace_id[STORE_ID_LEN];
+    char **own; /* lower-case addresses that are "us" */
+    size_t nown;
+    struct arena keep; /* own addresses */
+    struct arena msg;  /* one message's data; released after each */
+    char *msg_first;
+    struct buf json; /* JSON texts built per message */
+    bool in_tx;
+    size_t pending;          /* messages in the open transaction */
+    uint64_t pending_stored; /* of which stored: uncounted again on a rollback */
+    /* Contacts touched by the open batch (open addressing; "" = free). */
+    char touched[TOUCHED_SLOTS][STORE_ID_LEN];
+    size_t ntouched;
+    struct ingest_stats stats;
+};
+
+/* Whether email is one of the team's: an own address, or at an own
+ * "@domain" entry. */
+static bool is_own(const struct ingest *g, const char *email)
+{
+    if (!email)
+        return false;
+    size_t len = strlen(email);
+    for (size_t i = 0; i < g->nown; i++) {
+        const char *own = g->own[i];
+        if (own[0] == '@') {
+            size_t dl = strlen(own);
+            if (len > dl && strcasecmp(email + len - dl, own) == 0)
+                return true;
+        } else if (strcasecmp(own, email) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+struct ingest *ingest_new(struct store *st, struct ai *ai, const struct ingest_opts *o,
+                          struct errinfo *e)
+{
+    struct ingest *g = xcalloc(1, sizeof(*g));
+    g->st = st;
+    g->ai = ai;
+    g->o = *o;
+    snprintf(g->workspace_id, sizeof(g->workspace_id), "%s", o->workspace_id);
+    g->o.workspace_id = g->workspace_id;
+    g->o.source = o->source ? o->source : "import";
+    arena_init(&g->keep, NULL, 0);
+    g->msg_first = xmalloc(ARENA_FIRST);
+    arena_init(&g->msg, g->msg_first, ARENA_FIRST);
+    buf_init(&g->json, 1 << 20);
+
+    char **members;
+    size_t nmembers;
+    int rc =
+        st->ops->workspace_member_emails(st, g->workspace_id, &g->keep, &members, &nmembers, e);
+    if (rc) {
+        ingest_free(g);
+        return NULL;
+    }
+    g->own = arena_alloc(&g->keep, (nmembers + o->nown + 1) * sizeof(char *));
+    for (size_t i = 0; i < nmembers; i++)
+        g->own[g->nown++] = members[i];
+    for (size_t i = 0; i < o->nown; i++)
+        if (o->own_addresses[i] && *o->own_addresses[i])
+            g->own[g->nown++] = arena_strdup(&g->keep, o->own_addresses[i]);
+    return g;
+}
+
+static void touch(struct ingest *g, const char *id)
+{
+    /* The ids are random: their first bytes hash well enough. */
+    size_t slot = 0;
+    for (size_t i = 0; i < 8 && id[i]; i++)
+        slot = slot * 31 + (unsigned char)id[i];
+    for (size_t i = 0; i < TOUCHED_SLOTS; i++) {
+        char *s = g->touched[(slot + i) % TOUCHED_SLOTS];
+        if (!*s) {
+            memcpy(s, id, STORE_ID_LEN);
+            g->ntouched++;
+            return;
+        }
+        if (strcmp(s, id) == 0)
+            return;
+    }
+}
+
+/* Recomputes and saves one contact's score. */
+static int rescore(struct ingest *g, const char *contact_id, int64_t now, struct errinfo *e)
+{
+    struct store *st = g->st;
+    struct activity *acts;
+    size_t n;
+    char title[STORE_NAME_MAX], status[16];
+    int rc = st->ops->contact_activity(st, g->workspace_id, contact_id,
+                                       now - (int64_t)SCORE_WINDOW_DAYS * DAY_MS, ACTIVITY_MAX,
+                                       &g->msg, &acts, &n, title, status, e);
+    if (rc == ERR_NOT_FOUND)
+        return 0; /* deleted meanwhile */
+    if (rc)
+        return rc;
+    struct score_input in = {acts, n, title, status, now};
+    struct score sc;
+    score_compute(&in, &sc);
+
+    struct jw w;
+    buf_reset(&g->json);
+    jw_init(&w, &g->json);
+    jw_arr_begin(&w);
+    for (int i = 0; i < sc.nreasons; i++)
+        jw_str(&w, sc.reasons[i]);
+    jw_arr_end(&w);
+    if (jw_finish(&w))
+        return failf(e, ERR_INTERNAL, "score reasons too long");
+
+    int previous;
+    rc = st->ops->contact_score_save(st, g->workspace_id, contact_id, &sc, buf_str(&g->json), now,
+                                     &previous, e);
+    if (rc)
+        return rc;
+    if (previous != sc.total)
+        g->stats.scores_changed++;
+    if (previous < SCORE_HOT && sc.total >= SCORE_HOT && g->o.on_hot)
+        g->o.on_hot(g->o.arg, g->workspace_id, contact_id, sc.total);
+    return 0;
+}
+
+int ingest_flush(struct ingest *g, struct errinfo *e)
+{
+    if (!g->in_tx)
+        return 0;
+    int64_t now = clock_now_ms();
+    int rc = 0;
+    for (size_t i = 0; i < TOUCHED_SLOTS && !rc; i++) {
+        if (!g->touched[i][0])
+            continue;
+        rc = rescore(g, g->touched[i], now, e);
+        arena_release(&g->msg);
+    }
+    if (!rc)
+        rc = g->st->ops->tx_commit(g->st, e);
+    if (rc)
+        g->st->ops->tx_rollback(g->st);
+    if (rc)
+        g->stats.imported -= g->pending_stored;
+    g->in_tx = false;
+    g->pending = 0;
+    g->pending_stored = 0;
+    memset(g->touched, 0, sizeof(g->touched));
+    g->ntouched = 0;
+    if (!rc && g->o.on_batch)
+        g->o.on_batch(g->o.arg, &g->stats);
+    return rc;
+}
+
+/* The id a message is stored under: its Message-ID, else a hash of it. */
+static const char *message_key(const struct mail_msg *m, const char *raw, size_t len,
+                               struct arena *a)
+{
+    if (m->message_id && *m->message_id && strlen(m->message_id) <= 995)
+        return m->message_id;
+    uint8_t h[SHA256_LEN];
+    char hex[2 * SHA256_LEN + 1];
+    crypto_sha256(raw, len, h);
+    crypto_hex(h, sizeof(h), hex);
+    return arena_printf(a, "sha256:%s", hex);
+}
+
+/* "From" addresses that only relay: the Reply-To then names the person. */
+static bool is_relay(const char *email)
+{
+    static const char *const prefixes[] = {"noreply",    "no-reply",      "do-not-reply",
+                                           "donotreply", "mailer-daemon", "notifications"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncasecmp(email, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+/* The JSON array of the To/Cc addresses, in arena memory. */
+static const char *to_json(struct ingest *g, const struct mail_msg *m)
+{
+    struct jw w;
+    buf_reset(&g->json);
+    jw_init(&w, &g->json);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < m->nto; i++)
+        if (m->to[i].email)
+            jw_str(&w, m->to[i].email);
+    jw_arr_end(&w);
+    if (jw_finish(&w))
+        return "[]";
+    return arena_strdup(&g->msg, buf_str(&g->json));
+}
+
+/* The first id of References, else In-Reply-To, else the message's own key. */
+static const char *thread_of(const struct mail_msg *m, const char *key, struct arena *a)
+{
+    if (m->references && *m->references) {
+        const char *sp = strchr(m->references, ' ');
+        return sp ? arena_strndup(a, m->references, (size_t)(sp - m->references)) : m->references;
+    }
+    if (m->in_reply_to && *m->in_reply_to)
+        return m->in_reply_to;
+    return key;
+}
+
+static int store_message(struct ingest *g, const struct mail_msg *m, const char *raw, size_t len,
+                         struct errinfo *e)
+{
+    struct store *st = g->st;
+    int64_t now = clock_now_ms();
+    struct email_row row;
+    memset(&row, 0, sizeof(row));
+    row.message_id = message_key(m, raw, len, &g->msg);
+    row.in_reply_to = m->in_reply_to;
+    row.thread_id = thread_of(m, row.message_id, &g->msg);
+    row.from_email = m->from.email;
+    row.from_name = m->from.name;
+    row.to_emails = to_json(g, m);
+    row.subject = m->subject ? m->subject : "";
+    row.body_text = m->body_text ? m->body_text : "";
+    row.received_at = (m->date_ms > 0 ? m->date_ms : now) + g->o.time_shift_ms;
+    row.source = g->o.source;
+    row.attachments = m->attachments;
+    row.created_at = now;
+    row.processed_at = now;
+
+    /* Who the email is about. */
+    const struct mail_addr *who = NULL;
+    bool outbound = is_own(g, m->from.email);
+    if (outbound) {
+        row.direction = "outbound";
+        for (size_t i = 0; i < m->nto && !who; i++)
+            if (m->to[i].email && !is_own(g, m->to[i].email) && str_is_email(m->to[i].email))
+                who = &m->to[i];
+    } else {
+        row.direction = "inbound";
+        who = &m->from;
+        if (is_relay(m->from.email) && m->reply_to.email && str_is_email(m->reply_to.email))
+            who = &m->reply_to;
+        if (!str_is_email(who->email))
+            who = NULL;
+    }
+
+    struct analysis an;
+    char title[STORE_NAME_MAX] = "", company[STORE_NAME_MAX] = "";
+    if (!outbound) {
+        struct errinfo ae = {0};
+        ai_analyze(g->ai, m->subject, m->new_text ? m->new_text : "", &an, &ae);
+        row.intent_bits = an.intents;
+        row.sentiment = sentiment_name(an.sentiment);
+        row.sentiment_score = an.sentiment_score;
+        row.urgency = urgency_name(an.urgency);
+        row.provider = an.provider;
+        if (m->signature && who == &m->from)
+            signature_extract(m->signature, m->from.name, m->from.email, title, sizeof(title),
+                              company, sizeof(company));
+    }
+
+    bool created = false;
+    if (who) {
+        int rc = st->ops->contact_link(st, g->workspace_id, who->email, who->name, title, company,
+                                       now, row.contact_id, &created, e);
+        if (rc)
+            return rc;
+    }
+    crypto_uuid(row.id);
+    bool inserted;
+    int rc = st->ops->email_insert(st, g->workspace_id, &row, &inserted, e);
+    if (rc)
+        return rc;
+    if (created)
+        g->stats.contacts_created++;
+    if (!inserted)
+        return 0;
+    if (row.contact_id[0]) {
+        if (!outbound && (row.intent_bits & (INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST))) {
+            bool changed;
+            rc = st->ops->contact_status_advance(st, g->workspace_id, row.contact_id, "lead", now,
+                                                 &changed, e);
+            if (rc)
+                return rc;
+        }
+        touch(g, row.contact_id);
+    }
+    return 1;
+}
+
+int ingest_message(struct ingest *g, const char *raw, size_t len, const char *origin,
+                   struct errinfo *e)
+{
+    g->stats.seen++;
+    struct mail_msg m;
+    int rc = mime_parse(raw, len, &g->msg, &m, e);
+    if (rc == 0 && (!m.from.email || !str_is_email(m.from.email)))
+        rc = failf(e, ERR_INVALID, "not an email message: no valid From address");
+    if (rc) {
+        arena_release(&g->msg);
+        g->stats.rejected++;
+        if (g->o.on_reject)
+            g->o.on_reject(g->o.arg, origin ? origin : "message", e);
+        return rc;
+    }
+
+    if (!g->in_tx) {
+        if ((rc = g->st->ops->tx_begin(g->st, e))) {
+            arena_release(&g->msg);
+            return rc;
+        }
+        g->in_tx = true;
+    }
+    rc = store_message(g, &m, raw, len, e);
+    arena_release(&g->msg);
+    if (rc < 0) {
+        /* The database failed: the open batch is lost, and said so. */
+        g->st->ops->tx_rollback(g->st);
+        g->stats.imported -= g->pending_stored;
+        g->in_tx = false;
+        g->pending = 0;
+        g->pending_stored = 0;
+        memset(g->touched, 0, sizeof(g->touched));
+        g->ntouched = 0;
+        return rc == ERR_CONFLICT || rc == ERR_INVALID ? ERR_DB : rc;
+    }
+    if (rc == 1) {
+        g->stats.imported++;
+        g->pending_stored++;
+    } else
+        g->stats.duplicates++;
+    if (++g->pending >= INGEST_BATCH || g->ntouched >= TOUCHED_SLOTS / 2) {
+        int frc = ingest_flush(g, e);
+        if (frc)
+            return frc;
+    }
+    return rc;
+}
+
+int ingest_source(struct ingest *g, struct inbox *in, struct errinfo *e)
+{
+    for (;;) {
+        struct inbox_msg m;
+        struct errinfo ie = {0};
+        int rc = inbox_next(in, &m, &ie);
+        if (in->ops->progress)
+            in->ops->progress(in, &g->stats.bytes_done, &g->stats.bytes_total);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            g->stats.seen++;
+            g->stats.rejected++;
+            if (g->o.on_reject)
+                g->o.on_reject(g->o.arg, ie.msg[0] ? "input" : "input", &ie);
+            continue;
+        }
+        rc = ingest_message(g, m.raw, m.len, m.origin, &ie);
+        if (rc == ERR_DB || rc == ERR_TEMPORARY || rc == ERR_INTERNAL) {
+            failf(e, rc, "%s", ie.msg);
+            return rc;
+        }
+    }
+    return ingest_flush(g, e);
+}
+
+void ingest_get_stats(const struct ingest *g, struct ingest_stats *out)
+{
+    *out = g->stats;
+}
+
+void ingest_free(struct ingest *g)
+{
+    if (!g)
+        return;
+    if (g->in_tx) {
+        struct errinfo e = {0};
+        if (ingest_flush(g, &e))
+            log_msg(LOG_ERROR, "ingest.flush", "%s", e.msg);
+    }
+    arena_release(&g->msg);
+    arena_release(&g->keep);
+    free(g->msg_first);
+    buf_release(&g->json);
+    free(g);
+}

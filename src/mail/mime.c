@@ -1,0 +1,1250 @@
+/*
+ * The GMime adapter: RFC 5322 headers, MIME structure (RFC 2045/2046),
+ * encoded words (RFC 2047) and parameters (RFC 2231) come from GMime 3; the
+ * text extraction on top of it is ours: transfer decoding, conversion to
+ * UTF-8, a small HTML-to-text converter, and the split of a reply into its
+ * new text, the quoted part and the signature.
+ */
+#include "mail/mime.h"
+
+#include <errno.h>
+#include <gmime/gmime.h>
+#include <iconv.h>
+#include <pthread.h>
+#include <string.h>
+
+enum {
+    PLAIN_IN_MAX = 4 * MIME_MAX_TEXT, /* encoded bytes of text/plain looked at */
+    HTML_IN_MAX = 16 * MIME_MAX_TEXT, /* encoded bytes of text/html looked at */
+    QUOTE_DEPTH_MAX = 8,              /* "> " prefixes written for nested blockquotes */
+    SIGNOFF_LINES_MAX = 6,            /* short lines after a sign-off that make a signature */
+    SIGNOFF_LINE_LEN = 72,            /* "short": a name, a title, a company, a phone */
+    FILTER_MAX = 1024 * 1024,         /* messages up to this size lose unused header fields */
+};
+
+static GMimeParserOptions *parser_opts;
+static GMimeStream *empty_stream; /* parked in idle parsers so they hold no message */
+static pthread_key_t parser_key;
+
+static void parser_free(void *p)
+{
+    g_object_unref(p);
+}
+
+/* One parser per thread, reused: a new parser costs more than a small message. */
+static GMimeParser *thread_parser(GMimeStream *stream)
+{
+    GMimeParser *p = pthread_getspecific(parser_key);
+    if (!p) {
+        p = g_mime_parser_new_with_stream(stream);
+        g_mime_parser_set_format(p, GMIME_FORMAT_MESSAGE);
+        pthread_setspecific(parser_key, p);
+        return p;
+    }
+    g_mime_parser_init_with_stream(p, stream);
+    return p;
+}
+
+int mime_init(void)
+{
+    if (parser_opts)
+        return 0;
+    g_mime_init();
+    parser_opts = g_mime_parser_options_new();
+    /* Raw 8-bit headers: UTF-8 when they are, else windows-1252 (a superset
+     * of the printable latin-1), else latin-1, which takes any byte. */
+    static const char *fallback[] = {"utf-8", "windows-1252", "iso-8859-1", NULL};
+    g_mime_parser_options_set_fallback_charsets(parser_opts, fallback);
+    empty_stream = g_mime_stream_mem_new();
+    pthread_key_create(&parser_key, parser_free);
+    return 0;
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence at p (1-4), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c < 0xc2 || c > 0xf4)
+        return 0;
+    if (c < 0xe0)
+        return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c < 0xf0) {
+        if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f))
+            return 0; /* overlong, or a surrogate */
+        return 3;
+    }
+    if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+        return 0;
+    if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return 4;
+}
+
+static size_t utf8_put(char *o, uint32_t cp)
+{
+    if (cp >= 0xd800 && cp <= 0xdfff)
+        cp = 0xfffd;
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xc0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xe0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        o[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    if (cp > 0x10ffff)
+        return utf8_put(o, 0xfffd);
+    o[0] = (char)(0xf0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    o[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* windows-1252 0x80-0x9f; the five holes keep their C1 code points (WHATWG). */
+static const uint16_t cp1252_high[32] = {
+    0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008d, 0x017d, 0x008f, 0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+    0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
+};
+
+static void cp1252_to_utf8(struct arena *a, const char *p, size_t n, const char **out, size_t *outn)
+{
+    char *o = arena_alloc(a, n * 3 + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = (unsigned char)p[i];
+        if (c < 0x80)
+            o[k++] = (char)c;
+        else
+            k += utf8_put(o + k, c < 0xa0 ? cp1252_high[c - 0x80] : c);
+    }
+    *out = o;
+    *outn = k;
+}
+
+/*
+ * Text in an unknown or UTF-8-labelled charset: kept as it is when it is
+ * UTF-8 (the final pass replaces the odd invalid byte), read as
+ * windows-1252 when no multi-byte sequence in it is valid (a mislabelled
+ * latin-1 body).
+ */
+static void utf8ish_to_utf8(struct arena *a, const char *p, size_t n, const char **out,
+                            size_t *outn)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t valid_multi = 0, invalid = 0;
+    for (size_t i = 0; i < n;) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t l = utf8_len(u + i, n - i);
+        if (l) {
+            valid_multi++;
+            i += l;
+        } else {
+            invalid++;
+            i++;
+        }
+    }
+    if (invalid && !valid_multi) {
+        cp1252_to_utf8(a, p, n, out, outn);
+        return;
+    }
+    *out = p;
+    *outn = n;
+}
+
+static bool charset_is(const char *cs, const char *const *names)
+{
+    for (; *names; names++)
+        if (g_ascii_strcasecmp(cs, *names) == 0)
+            return true;
+    return false;
+}
+
+/* Converts n bytes in charset cs (NULL: unknown) to UTF-8 (maybe with invalid
+ * bytes left for the final pass). *out may be p itself. */
+static void to_utf8(struct arena *a, const char *cs, const char *p, size_t n, const char **out,
+                    size_t *outn)
+{
+    static const char *const utf8_names[] = {
+        "utf-8",        "utf8",      "us-ascii", "ascii", "ansi_x3.4-1968",
+        "unknown-8bit", "x-unknown", "",         NULL};
+    static const char *const cp1252_names[] = {
+        "iso-8859-1", "iso8859-1",    "latin1", "latin-1",  "l1",
+        "iso_8859-1", "windows-1252", "cp1252", "x-cp1252", NULL};
+    if (!cs || charset_is(cs, utf8_names)) {
+        utf8ish_to_utf8(a, p, n, out, outn);
+        return;
+    }
+    if (charset_is(cs, cp1252_names)) {
+        cp1252_to_utf8(a, p, n, out, outn);
+        return;
+    }
+    iconv_t cd = g_mime_iconv_open("UTF-8", g_mime_charset_iconv_name(cs));
+    if (cd == (iconv_t)-1) {
+        utf8ish_to_utf8(a, p, n, out, outn); /* a label nobody knows */
+        return;
+    }
+    size_t cap = n * 4 + 16;
+    char *o = arena_alloc(a, cap);
+    size_t k = 0;
+    char *in = (char *)p;
+    size_t inleft = n;
+    while (inleft > 0) {
+        char *op = o + k;
+        size_t oleft = cap - k - 4; /* room for one U+FFFD */
+        size_t r = iconv(cd, &in, &inleft, &op, &oleft);
+        k = (size_t)(op - o);
+        if (r != (size_t)-1)
+            break;
+        if (errno == E2BIG) {
+            char *bigger = arena_alloc(a, cap * 2);
+            memcpy(bigger, o, k);
+            o = bigger;
+            cap *= 2;
+            continue;
+        }
+        k += utf8_put(o + k, 0xfffd);
+        if (errno != EILSEQ)
+            break; /* EINVAL: a sequence cut at the end */
+        in++;
+        inleft--;
+    }
+    g_mime_iconv_close(cd);
+    *out = o;
+    *outn = k;
+}
+
+/*
+ * The final pass over body text: CRLF and lone CR become LF, NUL bytes are
+ * dropped, invalid UTF-8 becomes U+FFFD, and the result is cut at max bytes
+ * on a character boundary.
+ */
+static char *clean_text(struct arena *a, const char *p, size_t n, size_t max, bool *truncated)
+{
+    size_t cap = n > max / 3 ? max : n * 3;
+    char *o = arena_alloc(a, cap + 1);
+    const unsigned char *u = (const unsigned char *)p;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned c = u[i];
+        if (c >= 0x20 && c < 0x80) {
+            /* The common case: a run of printable ASCII. */
+            size_t j = i + 1;
+            while (j < n && u[j] >= 0x20 && u[j] < 0x80)
+                j++;
+            size_t run = j - i;
+            if (k + run > max) {
+                memcpy(o + k, p + i, max - k);
+                k = max;
+                *truncated = true;
+                break;
+            }
+            memcpy(o + k, p + i, run);
+            k += run;
+            i = j;
+            continue;
+        }
+        char tmp[4];
+        size_t tl;
+        size_t adv;
+        if (c == '\r') {
+            tmp[0] = '\n';
+            tl = 1;
+            adv = i + 1 < n && u[i + 1] == '\n' ? 2 : 1;
+        } else if (c == 0) {
+            i++;
+            continue;
+        } else if (c < 0x80) {
+            tmp[0] = (char)c;
+            tl = 1;
+            adv = 1;
+        } else {
+            size_t l = utf8_len(u + i, n - i);
+            if (l) {
+                memcpy(tmp, p + i, l);
+                tl = l;
+                adv = l;
+            } else {
+                tl = utf8_put(tmp, 0xfffd);
+                adv = 1;
+            }
+        }
+        if (k + tl > max) {
+            *truncated = true;
+            break;
+        }
+        memcpy(o + k, tmp, tl);
+        k += tl;
+        i += adv;
+    }
+    o[k] = '\0';
+    return o;
+}
+
+/* A header value for the caller: valid UTF-8, folding and control characters
+ * turned into single spaces, trimmed; NULL when nothing is left. */
+static const char *hdr_dup(struct arena *a, const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *o = arena_alloc(a, n * 3 + 1);
+    const unsigned char *u = (const unsigned char *)s;
+    size_t k = 0;
+    bool space = true; /* drops leading blanks */
+    for (size_t i = 0; i < n;) {
+        unsigned c = u[i];
+        if (c < 0x20 || c == 0x7f || c == ' ') {
+            if (!space)
+                o[k++] = ' ';
+            space = true;
+            i++;
+            continue;
+        }
+        space = false;
+        if (c < 0x80) {
+            o[k++] = (char)c;
+            i++;
+            continue;
+        }
+        size_t l = utf8_len(u + i, n - i);
+        if (l) {
+            memcpy(o + k, s + i, l);
+            k += l;
+            i += l;
+        } else {
+            k += utf8_put(o + k, 0xfffd);
+            i++;
+        }
+    }
+    while (k > 0 && o[k - 1] == ' ')
+        k--;
+    o[k] = '\0';
+    return k ? o : NULL;
+}
+
+/* ---- HTML to text ------------------------------------------------------- */
+
+/* A growing output buffer in the arena (the old copy stays in the arena). */
+struct out {
+    struct arena *a;
+    char *p;
+    size_t len, cap, max;
+    bool full;
+};
+
+static void out_grow(struct out *o, size_t need)
+{
+    size_t cap = o->cap ? o->cap * 2 : 1024;
+    while (cap < o->len + need + 1)
+        cap *= 2;
+    char *q = arena_alloc(o->a, cap);
+    if (o->len)
+        memcpy(q, o->p, o->len);
+    o->p = q;
+    o->cap = cap;
+}
+
+static void out_add(struct out *o, const char *s, size_t n)
+{
+    if (o->len + n > o->max) {
+        o->full = true;
+        return;
+    }
+    if (o->len + n + 1 > o->cap)
+        out_grow(o, n);
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+struct html {
+    struct out o;
+    int quote;    /* blockquote depth */
+    int pre;      /* inside <pre> */
+    bool at_line; /* nothing but the quote prefix written on this line */
+    bool space;   /* a blank is pending */
+    int newlines; /* newlines at the end of the output */
+};
+
+static void html_newline(struct html *h, int want)
+{
+    h->space = false;
+    if (h->o.len == 0)
+        return;
+    while (h->newlines < want) {
+        out_add(&h->o, "\n", 1);
+        h->newlines++;
+        h->at_line = false;
+    }
+}
+
+static void html_text(struct html *h, const char *s, size_t n)
+{
+    if (!h->at_line) {
+        int q = h->quote < QUOTE_DEPTH_MAX ? h->quote : QUOTE_DEPTH_MAX;
+        for (int i = 0; i < q; i++)
+            out_add(&h->o, "> ", 2);
+        h->at_line = true;
+        h->space = false;
+    } else if (h->space) {
+        out_add(&h->o, " ", 1);
+    }
+    h->space = false;
+    out_add(&h->o, s, n);
+    h->newlines = 0;
+}
+
+static const char *const latin1_entities[96] = {
+    "nbsp",   "iexcl",  "cent",   "pound",  "curren", "yen",    "brvbar", "sect",   "uml",
+    "copy",   "ordf",   "laquo",  "not",    "shy",    "reg",    "macr",   "deg",    "plusmn",
+    "sup2",   "sup3",   "acute",  "micro",  "para",   "middot", "cedil",  "sup1",   "ordm",
+    "raquo",  "frac14", "frac12", "frac34", "iquest", "Agrave", "Aacute", "Acirc",  "Atilde",
+    "Auml",   "Aring",  "AElig",  "Ccedil", "Egrave", "Eacute", "Ecirc",  "Euml",   "Igrave",
+    "Iacute", "Icirc",  "Iuml",   "ETH",    "Ntilde", "Ograve", "Oacute", "Ocirc",  "Otilde",
+    "Ouml",   "times",  "Oslash", "Ugrave", "Uacute", "Ucirc",  "Uuml",   "Yacute", "THORN",
+    "szlig",  "agrave", "aacute", "acirc",  "atilde", "auml",   "aring",  "aelig",  "ccedil",
+    "egrave", "eacute", "ecirc",  "euml",   "igrave", "iacute", "icirc",  "iuml",   "eth",
+    "ntilde", "ograve", "oacute", "ocirc",  "otilde", "ouml",   "divide", "oslash", "ugrave",
+    "uacute", "ucirc",  "uuml",   "yacute", "thorn",  "yuml",
+};
+
+static const struct {
+    const char *name;
+    uint32_t cp;
+} other_entities[] = {
+    {"amp", '&'},       {"lt", '<'},        {"gt", '>'},        {"quot", '"'},
+    {"apos", '\''},     {"ndash", 0x2013},  {"mdash", 0x2014},  {"lsquo", 0x2018},
+    {"rsquo", 0x2019},  {"sbquo", 0x201a},  {"ldquo", 0x201c},  {"rdquo", 0x201d},
+    {"bdquo", 0x201e},  {"bull", 0x2022},   {"hellip", 0x2026}, {"euro", 0x20ac},
+    {"trade", 0x2122},  {"dagger", 0x2020}, {"Dagger", 0x2021}, {"permil", 0x2030},
+    {"lsaquo", 0x2039}, {"rsaquo", 0x203a}, {"OElig", 0x0152},  {"oelig", 0x0153},
+    {"Scaron", 0x0160}, {"scaron", 0x0161}, {"Yuml", 0x0178},   {"fnof", 0x0192},
+    {"circ", 0x02c6},   {"tilde", 0x02dc},  {"ensp", ' '},      {"emsp", ' '},
+    {"thinsp", ' '},    {"zwnj", 0x200c},   {"zwj", 0x200d},    {"larr", 0x2190},
+    {"rarr", 0x2192},   {"uarr", 0x2191},   {"darr", 0x2193},   {"hearts", 0x2665},
+};
+
+/* Decodes the entity after '&' at s (n bytes left); returns bytes used (0: not one). */
+static size_t html_entity(const char *s, size_t n, uint32_t *cp)
+{
+    size_t i = 0;
+    if (n > 1 && s[0] == '#') {
+        uint32_t v = 0;
+        bool hex = s[1] == 'x' || s[1] == 'X';
+        i = hex ? 2 : 1;
+        size_t digits = 0;
+        for (; i < n && digits < 8; i++, digits++) {
+            char c = s[i];
+            int d = c >= '0' && c <= '9'          ? c - '0'
+                    : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                  : -1;
+            if (d < 0)
+                break;
+            v = v * (hex ? 16 : 10) + (uint32_t)d;
+        }
+        if (!digits)
+            return 0;
+        if (i < n && s[i] == ';')
+            i++;
+        if (v == 0 || v > 0x10ffff)
+            v = 0xfffd;
+        else if (v >= 0x80 && v < 0xa0)
+            v = cp1252_high[v - 0x80]; /* what browsers do */
+        *cp = v;
+        return i;
+    }
+    while (i < n && i < 10 && g_ascii_isalnum(s[i]))
+        i++;
+    if (i == 0 || i >= n || s[i] != ';')
+        return 0;
+    for (size_t k = 0; k < 96; k++)
+        if (strlen(latin1_entities[k]) == i && memcmp(latin1_entities[k], s, i) == 0) {
+            *cp = k == 0 ? ' ' : 0xa0 + (uint32_t)k;
+            return i + 1;
+        }
+    for (size_t k = 0; k < sizeof(other_entities) / sizeof(other_entities[0]); k++)
+        if (strlen(other_entities[k].name) == i && memcmp(other_entities[k].name, s, i) == 0) {
+            *cp = other_entities[k].cp;
+            return i + 1;
+        }
+    return 0;
+}
+
+static bool name_is(const char *name, size_t n, const char *const *list)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && g_ascii_strncasecmp(*list, name, n) == 0)
+            return true;
+    return false;
+}
+
+/* Finds "</name" (any case) from s; returns its offset or n. */
+static size_t find_close(const char *s, size_t n, const char *name, size_t nl)
+{
+    for (size_t i = 0; i + 2 + nl <= n; i++) {
+        const char *lt = memchr(s + i, '<', n - i);
+        if (!lt)
+            return n;
+        i = (size_t)(lt - s);
+        if (i + 2 + nl <= n && s[i + 1] == '/' && g_ascii_strncasecmp(s + i + 2, name, nl) == 0)
+            return i;
+    }
+    return n;
+}
+
+/*
+ * HTML to text, small and careful rather than complete: script, style and
+ * head are dropped, block elements end lines, entities are decoded, runs of
+ * blanks collapse, blockquote content is prefixed with "> " so that the
+ * reply splitter sees it as quoted. Input is UTF-8.
+ */
+static void html_to_text(struct arena *a, const char *s, size_t n, size_t max, const char **out,
+                         size_t *outn, bool *truncated)
+{
+    static const char *const drop[] = {"script", "style", "head", "title", "template", NULL};
+    static const char *const block[] = {
+        "p",      "div",  "h1",      "h2",      "h3",    "h4",    "h5",      "h6",       "ul",
+        "ol",     "li",   "table",   "tr",      "pre",   "hr",    "section", "article",  "header",
+        "footer", "nav",  "address", "dl",      "dt",    "dd",    "form",    "fieldset", "figure",
+        "aside",  "main", "center",  "caption", "tbody", "thead", "tfoot",   NULL};
+    static const char *const para[] = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", NULL};
+    struct html h;
+    memset(&h, 0, sizeof(h));
+    h.o.a = a;
+    h.o.max = max + 8;
+    size_t i = 0;
+    while (i < n && !h.o.full) {
+        char c = s[i];
+        if (c == '<') {
+            if (i + 3 < n && memcmp(s + i, "<!--", 4) == 0) {
+                const char *end = memmem(s + i + 4, n - i - 4, "-->", 3);
+                i = end ? (size_t)(end - s) + 3 : n;
+                continue;
+            }
+            size_t j = i + 1;
+            bool closing = j < n && s[j] == '/';
+            if (closing)
+                j++;
+            size_t name = j;
+            while (j < n && (g_ascii_isalnum(s[j]) || s[j] == '-' || s[j] == ':'))
+                j++;
+            size_t nl = j - name;
+            if (nl == 0 && !(j < n && (s[j] == '!' || s[j] == '?'))) {
+                html_text(&h, "<", 1); /* a bare '<' in text */
+                i++;
+                continue;
+            }
+            /* The end of the tag, minding quoted attribute values. */
+            char q = 0;
+            for (; j < n; j++) {
+                if (q) {
+                    if (s[j] == q)
+                        q = 0;
+                } else if (s[j] == '"' || s[j] == '\'') {
+                    q = s[j];
+                } else if (s[j] == '>') {
+                    break;
+                }
+            }
+            size_t after = j < n ? j + 1 : n;
+            const char *tag = s + name;
+            if (!closing && name_is(tag, nl, drop)) {
+                size_t k = find_close(s + after, n - after, tag, nl);
+                const char *gt = k < n - after ? memchr(s + after + k, '>', n - after - k) : NULL;
+                i = gt ? (size_t)(gt - s) + 1 : n;
+                continue;
+            }
+            if (nl == 2 && g_ascii_strncasecmp(tag, "br", 2) == 0) {
+                html_newline(&h, h.newlines < 2 ? h.newlines + 1 : 2); /* <br><br>: a blank line */
+            } else if (nl == 10 && g_ascii_strncasecmp(tag, "blockquote", 10) == 0) {
+                html_newline(&h, 1);
+                h.quote += closing ? (h.quote > 0 ? -1 : 0) : 1;
+            } else if (name_is(tag, nl, block)) {
+                html_newline(&h, name_is(tag, nl, para) ? 2 : 1);
+                if (nl == 3 && g_ascii_strncasecmp(tag, "pre", 3) == 0)
+                    h.pre += closing ? (h.pre > 0 ? -1 : 0) : 1;
+            } else if ((nl == 2 && (g_ascii_strncasecmp(tag, "td", 2) == 0 ||
+                                    g_ascii_strncasecmp(tag, "th", 2) == 0)) &&
+                       !closing) {
+                h.space = h.at_line;
+            }
+            i = after;
+            continue;
+        }
+        if (c == '&') {
+            uint32_t cp;
+            size_t used = html_entity(s + i + 1, n - i - 1, &cp);
+            if (used) {
+                if (cp == ' ') {
+                    h.space = h.at_line; /* &nbsp; and friends: a blank */
+                } else {
+                    char tmp[4];
+                    html_text(&h, tmp, utf8_put(tmp, cp));
+                }
+                i += used + 1;
+                continue;
+            }
+            html_text(&h, "&", 1);
+            i++;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f') {
+            if (h.pre && c == '\n') {
+                h.newlines = 0;
+                html_newline(&h, 1);
+            } else if (h.pre && c != '\r') {
+                html_text(&h, " ", 1);
+            } else if (h.at_line) {
+                h.space = true;
+            }
+            i++;
+            continue;
+        }
+        size_t j = i + 1;
+        while (j < n && s[j] != '<' && s[j] != '&' && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' &&
+               s[j] != '\n' && s[j] != '\f')
+            j++;
+        html_text(&h, s + i, j - i);
+        i = j;
+    }
+    if (h.o.full)
+        *truncated = true;
+    while (h.o.len && (h.o.p[h.o.len - 1] == '\n' || h.o.p[h.o.len - 1] == ' '))
+        h.o.len--;
+    *out = h.o.p ? h.o.p : "";
+    *outn = h.o.len;
+}
+
+/* ---- MIME structure ------------------------------------------------------ */
+
+struct walk {
+    GMimePart *plain;
+    GMimePart *html;
+    int attachments;
+};
+
+static void walk(GMimeObject *o, int depth, struct walk *w)
+{
+    if (GMIME_IS_MULTIPART(o)) {
+        if (depth >= MIME_MAX_DEPTH)
+            return;
+        if (GMIME_IS_MULTIPART_ENCRYPTED(o)) {
+            w->attachments++;
+            return;
+        }
+        GMimeMultipart *mp = (GMimeMultipart *)o;
+        int n = g_mime_multipart_get_count(mp);
+        for (int i = 0; i < n; i++) {
+            GMimeObject *child = g_mime_multipart_get_part(mp, i);
+            if (child)
+                walk(child, depth + 1, w);
+        }
+        return;
+    }
+    if (!GMIME_IS_PART(o)) {
+        w->attachments++; /* a forwarded message/rfc822, a message/partial */
+        return;
+    }
+    GMimeContentType *ct = g_mime_object_get_content_type(o);
+    GMimeContentDisposition *cd = g_mime_object_get_content_disposition(o);
+    bool attached = cd && g_mime_content_disposition_is_attachment(cd);
+    if (!attached && (!ct || g_mime_content_type_is_type(ct, "text", "plain"))) {
+        if (!w->plain)
+            w->plain = (GMimePart *)o;
+        return;
+    }
+    if (!attached && g_mime_content_type_is_type(ct, "text", "html")) {
+        if (!w->html)
+            w->html = (GMimePart *)o;
+        return;
+    }
+    if (ct && (g_mime_content_type_is_type(ct, "application", "pgp-signature") ||
+               g_mime_content_type_is_type(ct, "application", "pkcs7-signature") ||
+               g_mime_content_type_is_type(ct, "application", "x-pkcs7-signature")))
+        return; /* part of a signed message, not something attached */
+    w->attachments++;
+}
+
+/*
+ * The bytes of a part's content as sent (still transfer-encoded), at most
+ * max of them. Parts of a message parsed from memory are windows on the
+ * same buffer: read in place.
+ */
+static size_t part_raw(struct arena *a, GMimeDataWrapper *dw, size_t max, const char **out,
+                       bool *cut)
+{
+    GMimeStream *s = g_mime_data_wrapper_get_stream(dw);
+    *out = "";
+    if (!s)
+        return 0;
+    if (GMIME_IS_STREAM_MEM(s)) {
+        GByteArray *ba = ((GMimeStreamMem *)s)->buffer;
+        if (!ba)
+            return 0;
+        gint64 start = s->bound_start, end = s->bound_end;
+        if (end < 0 || end > (gint64)ba->len)
+            end = ba->len;
+        if (start < 0 || start >= end)
+            return 0;
+        size_t n = (size_t)(end - start);
+        if (n > max) {
+            n = max;
+            *cut = true;
+        }
+        *out = (const char *)ba->data + start;
+        return n;
+    }
+    char *o = arena_alloc(a, max + 1);
+    size_t k = 0;
+    g_mime_stream_reset(s);
+    while (k < max) {
+        ssize_t r = g_mime_stream_read(s, o + k, max - k);
+        if (r <= 0)
+            break;
+        k += (size_t)r;
+    }
+    if (k == max && !g_mime_stream_eos(s))
+        *cut = true;
+    *out = o;
+    return k;
+}
+
+/* The text of a part as UTF-8 (with the final pass still to do). */
+static void part_text(struct arena *a, GMimePart *part, bool html, const char **out, size_t *outn,
+                      bool *cut)
+{
+    *out = "";
+    *outn = 0;
+    GMimeDataWrapper *dw = g_mime_part_get_content(part);
+    if (!dw)
+        return;
+    const char *raw;
+    size_t n = part_raw(a, dw, html ? HTML_IN_MAX : PLAIN_IN_MAX, &raw, cut);
+    GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(dw);
+    if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+        enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+        GMimeEncoding st;
+        g_mime_encoding_init_decode(&st, enc);
+        char *dec = arena_alloc(a, g_mime_encoding_outlen(&st, n) + 4);
+        n = g_mime_encoding_flush(&st, raw, n, dec);
+        raw = dec;
+    }
+    const char *cs = g_mime_object_get_content_type_parameter((GMimeObject *)part, "charset");
+    to_utf8(a, cs, raw, n, out, outn);
+}
+
+/* ---- addresses, ids ------------------------------------------------------ */
+
+static void addr_set(struct arena *a, struct mail_addr *m, InternetAddressMailbox *mb)
+{
+    m->name = hdr_dup(a, internet_address_get_name((InternetAddress *)mb));
+    const char *email = hdr_dup(a, internet_address_mailbox_get_addr(mb));
+    if (email) {
+        char *e = (char *)email; /* ours: hdr_dup copied it */
+        char *at = strrchr(e, '@');
+        for (char *p = at ? at : e + strlen(e); *p; p++)
+            *p = g_ascii_tolower(*p);
+        for (char *p = e; *p; p++)
+            if (*p == ' ')
+                *p = '_'; /* hdr_dup's folding must not leave a blank in an address */
+    }
+    m->email = email;
+}
+
+/* The first mailbox of a list, looking into groups. */
+static InternetAddressMailbox *first_mailbox(InternetAddressList *l, int depth)
+{
+    int n = l ? internet_address_list_length(l) : 0;
+    for (int i = 0; i < n; i++) {
+        InternetAddress *ia = internet_address_list_get_address(l, i);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+            const char *addr = internet_address_mailbox_get_addr((InternetAddressMailbox *)ia);
+            if (addr && *addr)
+                return (InternetAddressMailbox *)ia;
+        } else if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 2) {
+            InternetAddressMailbox *mb = first_mailbox(
+                internet_address_group_get_members((InternetAddressGroup *)ia), depth + 1);
+            if (mb)
+                return mb;
+        }
+    }
+    return NULL;
+}
+
+static void add_mailboxes(struct arena *a, InternetAddressList *l, struct mail_msg *m, int depth)
+{
+    int n = l ? internet_address_list_length(l) : 0;
+    for (int i = 0; i < n && m->nto < MIME_MAX_ADDRS; i++) {
+        InternetAddress *ia = internet_address_list_get_address(l, i);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+            const char *addr = internet_address_mailbox_get_addr((InternetAddressMailbox *)ia);
+            if (addr && *addr)
+                addr_set(a, &m->to[m->nto++], (InternetAddressMailbox *)ia);
+        } else if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 2) {
+            add_mailboxes(a, internet_address_group_get_members((InternetAddressGroup *)ia), m,
+                          depth + 1);
+        }
+    }
+}
+
+static int count_mailboxes(InternetAddressList *l, int depth)
+{
+    int n = l ? internet_address_list_length(l) : 0, c = 0;
+    for (int i = 0; i < n; i++) {
+        InternetAddress *ia = internet_address_list_get_address(l, i);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+            c++;
+        else if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 2)
+            c += count_mailboxes(internet_address_group_get_members((InternetAddressGroup *)ia),
+                                 depth + 1);
+    }
+    return c;
+}
+
+/* Message ids of an In-Reply-To or References header, space-separated; first only when one. */
+static const char *msg_ids(struct arena *a, const char *hv, bool one)
+{
+    if (!hv)
+        return NULL;
+    GMimeReferences *refs = g_mime_references_parse(parser_opts, hv);
+    int n = refs ? g_mime_references_length(refs) : 0;
+    const char *res = NULL;
+    if (n > 0) {
+        GString *s = g_string_sized_new(64);
+        for (int i = 0; i < n && (!one || i < 1); i++) {
+            if (i)
+                g_string_append_c(s, ' ');
+            g_string_append(s, g_mime_references_get_message_id(refs, i));
+        }
+        res = hdr_dup(a, s->str);
+        g_string_free(s, TRUE);
+    } else {
+        /* An id without brackets: taken as it is when it is one word. */
+        const char *v = hdr_dup(a, hv);
+        if (v && !strchr(v, ' ') && strchr(v, '@'))
+            res = v;
+    }
+    if (refs)
+        g_mime_references_free(refs);
+    return res;
+}
+
+/* ---- replies: quotes and signatures -------------------------------------- */
+
+struct line {
+    const char *p;
+    size_t n;
+};
+
+static struct line trim(struct line l)
+{
+    while (l.n && (l.p[0] == ' ' || l.p[0] == '\t'))
+        l.p++, l.n--;
+    while (l.n && (l.p[l.n - 1] == ' ' || l.p[l.n - 1] == '\t' || l.p[l.n - 1] == '\r'))
+        l.n--;
+    return l;
+}
+
+static bool starts_nocase(struct line l, const char *s)
+{
+    size_t n = strlen(s);
+    return l.n >= n && g_ascii_strncasecmp(l.p, s, n) == 0;
+}
+
+static bool ends_with(struct line l, const char *s)
+{
+    size_t n = strlen(s);
+    return l.n >= n && memcmp(l.p + l.n - n, s, n) == 0;
+}
+
+static bool contains_nocase(struct line l, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= l.n; i++)
+        if (g_ascii_strncasecmp(l.p + i, s, n) == 0)
+            return true;
+    return false;
+}
+
+/* A header line of a quoted Outlook block; '*' marks bold text converted from HTML. */
+static bool outlook_field(struct line l, const char *name)
+{
+    l = trim(l);
+    while (l.n && l.p[0] == '*')
+        l.p++, l.n--;
+    return starts_nocase(l, name);
+}
+
+static bool attribution_end(struct line t)
+{
+    return ends_with(t, "wrote:") || ends_with(t, "schrieb:") || ends_with(t, "a écrit :") ||
+           ends_with(t, "a écrit:") || ends_with(t, "escribió:") || ends_with(t, "scritto:");
+}
+
+/* Where the quoted history starts (a line index), or n. */
+static size_t quote_start(const struct line *L, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct line t = trim(L[i]);
+        if (t.n == 0 || t.p[0] == '>')
+            continue;
+        if (t.n >= 5 && (t.p[0] == '-' || t.p[0] == '_') &&
+            (contains_nocase(t, "Original Message") || contains_nocase(t, "Reply message")))
+            return i;
+        if (starts_nocase(t, "On ") || starts_nocase(t, "Am ") || starts_nocase(t, "Le ") ||
+            starts_nocase(t, "El ") || starts_nocase(t, "Il ")) {
+            /* Clients wrap a long attribution over up to three lines. */
+            for (size_t k = i; k < n && k < i + 3; k++) {
+                struct line tk = trim(L[k]);
+                if (tk.n == 0)
+                    break;
+                if (attribution_end(tk))
+                    return i;
+            }
+        }
+        size_t from = i;
+        if (t.n >= 10 && strspn(t.p, "_") >= 10 && i + 1 < n)
+            from = i + 1; /* Outlook's rule above the header block */
+        if (outlook_field(L[from], "From:") || outlook_field(L[from], "De:") ||
+            outlook_field(L[from], "Von:")) {
+            for (size_t k = from + 1; k < n && k <= from + 4; k++)
+                if (outlook_field(L[k], "Sent:") || outlook_field(L[k], "Date:") ||
+                    outlook_field(L[k], "Gesendet:") || outlook_field(L[k], "Envoyé :") ||
+                    outlook_field(L[k], "Enviado:"))
+                    return i;
+        }
+    }
+    return n;
+}
+
+static bool is_signoff(struct line l)
+{
+    static const char *const phrases[] = {"best regards",
+                                          "kind regards",
+                                          "warm regards",
+                                          "warmest regards",
+                                          "regards",
+                                          "best",
+                                          "all the best",
+                                          "best wishes",
+                                          "thanks",
+                                          "thank you",
+                                          "many thanks",
+                                          "thanks again",
+                                          "thanks so much",
+                                          "thx",
+                                          "cheers",
+                                          "sincerely",
+                                          "yours sincerely",
+                                          "yours truly",
+                                          "yours",
+                                          "warmly",
+                                          "respectfully",
+                                          "cordially",
+                                          "take care",
+                                          "talk soon",
+                                          "with thanks",
+                                          "br",
+                                          "mit freundlichen grüßen",
+                                          "viele grüße",
+                                          "cordialement",
+                                          "saludos",
+                                          NULL};
+    l = trim(l);
+    while (l.n && (l.p[l.n - 1] == ',' || l.p[l.n - 1] == '!' || l.p[l.n - 1] == '.' ||
+                   l.p[l.n - 1] == ' '))
+        l.n--;
+    if (l.n == 0 || l.n > 30)
+        return false;
+    for (const char *const *p = phrases; *p; p++)
+        if (strlen(*p) == l.n && g_ascii_strncasecmp(*p, l.p, l.n) == 0)
+            return true;
+    return false;
+}
+
+static bool is_quoted(struct line l)
+{
+    l = trim(l);
+    return l.n && l.p[0] == '>';
+}
+
+/* Joins lines [from, to) with '\n', leaving out quoted lines when asked,
+ * blank runs squeezed to one and blank lines trimmed at both ends. */
+static char *join_lines(struct arena *a, const struct line *L, size_t from, size_t to,
+                        bool drop_quoted)
+{
+    size_t total = 0;
+    for (size_t i = from; i < to; i++)
+        total += L[i].n + 1;
+    char *o = arena_alloc(a, total + 1);
+    size_t k = 0;
+    bool blank_pending = false;
+    for (size_t i = from; i < to; i++) {
+        if (drop_quoted && is_quoted(L[i]))
+            continue;
+        struct line t = trim(L[i]);
+        if (t.n == 0) {
+            blank_pending = k > 0;
+            continue;
+        }
+        if (k)
+            o[k++] = '\n';
+        if (blank_pending)
+            o[k++] = '\n';
+        blank_pending = false;
+        struct line r = L[i]; /* keep indentation, drop trailing blanks */
+        while (r.n && (r.p[r.n - 1] == ' ' || r.p[r.n - 1] == '\t'))
+            r.n--;
+        memcpy(o + k, r.p, r.n);
+        k += r.n;
+    }
+    o[k] = '\0';
+    return o;
+}
+
+static void split_reply(struct arena *a, const char *text, struct mail_msg *m)
+{
+    size_t len = strlen(text), n = 1;
+    for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + len - p))) != NULL; p++)
+        n++;
+    struct line *L = arena_alloc(a, n * sizeof(*L));
+    size_t nl = 0;
+    const char *p = text, *end = text + len;
+    while (p <= end && nl < n) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            e = end;
+        L[nl].p = p;
+        L[nl].n = (size_t)(e - p);
+        nl++;
+        p = e + 1;
+    }
+    size_t cut = quote_start(L, nl);
+
+    /* A "-- " line: the last one before the quoted history. */
+    size_t body_end = cut, sig_from = cut, sig_to = cut;
+    bool sig = false;
+    for (size_t i = cut; i-- > 0;) {
+        struct line t = L[i];
+        while (t.n && (t.p[t.n - 1] == ' ' || t.p[t.n - 1] == '\r'))
+            t.n--;
+        if (t.n == 2 && t.p[0] == '-' && t.p[1] == '-') {
+            body_end = i;
+            sig_from = i + 1;
+            sig = true;
+            break;
+        }
+    }
+    if (!sig) {
+        /* A sign-off followed by a few short lines: name, title, company, phone. */
+        size_t last = cut;
+        while (last > 0 && (trim(L[last - 1]).n == 0 || is_quoted(L[last - 1])))
+            last--;
+        size_t short_lines = 0;
+        for (size_t i = last; i-- > 0;) {
+            struct line t = trim(L[i]);
+            if (is_quoted(L[i]))
+                break;
+            if (t.n && is_signoff(t) && short_lines > 0) {
+                body_end = i + 1;
+                sig_from = i + 1;
+                sig_to = last;
+                sig = true;
+                break;
+            }
+            if (t.n == 0)
+                continue;
+            if (t.n > SIGNOFF_LINE_LEN || ++short_lines > SIGNOFF_LINES_MAX)
+                break;
+        }
+    }
+    m->new_text = join_lines(a, L, 0, body_end, true);
+    if (sig) {
+        char *s = join_lines(a, L, sig_from, sig_to, false);
+        m->signature = *s ? s : NULL;
+    }
+}
+
+/* ---- the message --------------------------------------------------------- */
+
+/* "Name:" at the start: a header field (RFC 5322 section 2.2). */
+static bool looks_like_header(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && p[i] > 32 && p[i] < 127 && p[i] != ':')
+        i++;
+    if (i == 0)
+        return false;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    return i < n && p[i] == ':';
+}
+
+static bool keep_header(const char *name, size_t n)
+{
+    static const char *const keep[] = {"from",       "reply-to",     "to",         "cc",
+                                       "subject",    "date",         "message-id", "in-reply-to",
+                                       "references", "mime-version", NULL};
+    if (n > 8 && g_ascii_strncasecmp(name, "content-", 8) == 0)
+        return true;
+    for (const char *const *k = keep; *k; k++)
+        if (strlen(*k) == n && g_ascii_strncasecmp(*k, name, n) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The message without the top-level header fields we do not read (Received,
+ * DKIM-Signature, X-...): GMime builds an object per field, and these are
+ * most of a typical header block. Returns raw itself when nothing is dropped.
+ */
+static const char *drop_headers(struct arena *a, const char *raw, size_t len, size_t *outlen)
+{
+    char *o = NULL;
+    size_t k = 0, i = 0, copied_to = 0;
+    bool keeping = true;
+    while (i < len) {
+        const char *nl = memchr(raw + i, '\n', len - i);
+        size_t next = nl ? (size_t)(nl - raw) + 1 : len;
+        char c = raw[i];
+        if (c == '\n' || (c == '\r' && i + 1 < len && raw[i + 1] == '\n'))
+            break; /* the end of the header block */
+        if (c != ' ' && c != '\t') {
+            const char *colon = memchr(raw + i, ':', next - i);
+            if (!colon || !looks_like_header(raw + i, next - i))
+                break; /* not a field: GMime decides what it is */
+            size_t n = (size_t)(colon - raw) - i;
+            while (n && (raw[i + n - 1] == ' ' || raw[i + n - 1] == '\t'))
+                n--;
+            keeping = keep_header(raw + i, n);
+        }
+        if (!keeping) {
+            if (!o)
+                o = arena_alloc(a, len + 1);
+            memcpy(o + k, raw + copied_to, i - copied_to);
+            k += i - copied_to;
+            copied_to = next;
+        }
+        i = next;
+    }
+    if (!o) {
+        *outlen = len;
+        return raw;
+    }
+    memcpy(o + k, raw + copied_to, len - copied_to);
+    k += len - copied_to;
+    *outlen = k;
+    return o;
+}
+
+static void body(struct arena *a, GMimeMessage *msg, struct mail_msg *m)
+{
+    struct walk w = {0};
+    GMimeObject *top = g_mime_message_get_mime_part(msg);
+    if (top)
+        walk(top, 0, &w);
+    m->attachments = w.attachments;
+    GMimePart *part = w.plain ? w.plain : w.html;
+    const char *t = "";
+    size_t tn = 0;
+    bool cut = false;
+    if (part) {
+        part_text(a, part, part == w.html, &t, &tn, &cut);
+        if (part == w.html) {
+            m->html_only = true;
+            html_to_text(a, t, tn, MIME_MAX_TEXT, &t, &tn, &cut);
+        }
+    }
+    bool truncated = cut;
+    m->body_text = clean_text(a, t, tn, MIME_MAX_TEXT, &truncated);
+    m->truncated = truncated;
+    split_reply(a, m->body_text, m);
+}
+
+int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *out,
+               struct errinfo *e)
+{
+    memset(out, 0, sizeof(*out));
+    out->body_text = out->new_text = "";
+    if (!parser_opts)
+        mime_init();
+    /* An mbox "From " envelope line is not part of the message. */
+    if (len >= 5 && memcmp(raw, "From ", 5) == 0) {
+        const char *nl = memchr(raw, '\n', len);
+        size_t skip = nl ? (size_t)(nl - raw) + 1 : len;
+        raw += skip;
+        len -= skip;
+    }
+    if (len == 0)
+        return failf(e, ERR_INVALID, "not an email message: empty");
+    if (!looks_like_header(raw, len))
+        return failf(e, ERR_INVALID, "not an email message: no header block");
+    if (len > G_MAXUINT - 1)
+        len = G_MAXUINT - 1;
+    if (len <= FILTER_MAX)
+        raw = drop_headers(a, raw, len, &len);
+
+    /* A stream over the caller's bytes, not a copy: the GByteArray header is
+     * ours, the stream is told it does not own it, and nothing writes to it. */
+    GByteArray ba = {(guint8 *)raw, (guint)len};
+    GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(&ba);
+    g_mime_stream_mem_set_owner((GMimeStreamMem *)stream, FALSE);
+    GMimeParser *parser = thread_parser(stream);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, parser_opts);
+    int rc = 0;
+    if (!msg) {
+        rc = failf(e, ERR_INVALID, "not an email message: no header block");
+        goto done;
+    }
+    InternetAddressMailbox *from = first_mailbox(g_mime_message_get_from(msg), 0);
+    if (!from) {
+        rc = failf(e, ERR_INVALID, "not an email message: no From address");
+        goto done;
+    }
+    addr_set(a, &out->from, from);
+    InternetAddressMailbox *rt = first_mailbox(g_mime_message_get_reply_to(msg), 0);
+    if (rt)
+        addr_set(a, &out->reply_to, rt);
+    InternetAddressList *to = g_mime_message_get_to(msg), *cc = g_mime_message_get_cc(msg);
+    int nto = count_mailboxes(to, 0) + count_mailboxes(cc, 0);
+    if (nto > 0) {
+        out->to = arena_calloc(a, (size_t)(nto < MIME_MAX_ADDRS ? nto : MIME_MAX_ADDRS) *
+                                      sizeof(*out->to));
+        add_mailboxes(a, to, out, 0);
+        add_mailboxes(a, cc, out, 0);
+    }
+    out->subject = hdr_dup(a, g_mime_message_get_subject(msg));
+    out->message_id = hdr_dup(a, g_mime_message_get_message_id(msg));
+    GMimeObject *mo = (GMimeObject *)msg;
+    out->in_reply_to = msg_ids(a, g_mime_object_get_header(mo, "In-Reply-To"), true);
+    out->references = msg_ids(a, g_mime_object_get_header(mo, "References"), false);
+    GDateTime *dt = g_mime_message_get_date(msg);
+    if (dt)
+        out->date_ms = g_date_time_to_unix(dt) * 1000 + g_date_time_get_microsecond(dt) / 1000;
+    body(a, msg, out);
+
+done:
+    if (msg)
+        g_object_unref(msg);
+    g_mime_parser_init_with_stream(parser, empty_stream);
+    g_object_unref(stream);
+    return rc;
+}

@@ -1,0 +1,155 @@
+"""`leadflow import` and `leadflow serve --demo` as a user runs them: .eml
+files, mboxes, Maildir directories, progress and summary on stderr, rejected
+messages with their reasons, duplicates, usage errors; the demo organization
+with hot leads at once, and imported only once."""
+import os
+import re
+import secrets
+
+import pytest
+
+from mailutil import mbox, message
+from tenantutil import api, cli, new_tenant, ok, sign_in, unique_email, Creds
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def t(server):
+    return new_tenant(server, unique_email("importer"), session=False)
+
+
+def addr(prefix="p"):
+    return f"{prefix}-{secrets.token_hex(3)}@acme-import.example"
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    return str(path)
+
+
+def summary(stderr):
+    m = re.search(r"imported (\d+), duplicates (\d+), rejected (\d+)", stderr)
+    assert m, f"no summary line in:\n{stderr}"
+    return tuple(int(x) for x in m.groups())
+
+
+def total_emails(server, t):
+    r = api(server, "GET", "/api/emails", t.token_creds, ws=t.workspace_id)
+    return r.json["meta"]["total"]
+
+
+def test_eml_mbox_and_maildir(server, t, tmp_path):
+    eml = write(tmp_path / "one.eml", message(addr("eml"), "A single message file."))
+    box = write(tmp_path / "box.mbox", mbox(*[message(addr(f"m{i}"), f"Message {i} of the mbox.")
+                                            for i in range(5)]))
+    md = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True)
+    write(md / "new" / "1700000000.1.host", message(addr("new"), "Unread message."))
+    write(md / "cur" / "1700000001.2.host:2,S", message(addr("cur"), "Read message."))
+
+    r = cli(server, "import", "--workspace", t.workspace_id, eml, box, str(md))
+    assert summary(r.stderr) == (8, 0, 0), r.stderr
+    assert "import:" in r.stderr  # a progress line
+    assert total_emails(server, t) == 8
+
+    # Again: everything is a duplicate, nothing is stored twice.
+    r = cli(server, "import", "--workspace", t.workspace_id, eml, box, str(md))
+    assert summary(r.stderr) == (0, 8, 0)
+    assert total_emails(server, t) == 8
+
+
+def test_bad_messages_are_reported_and_the_rest_imported(server, t, tmp_path):
+    good = message(addr("good"), "A good one.")
+    no_from = b"Subject: nobody\n\nNo sender.\n"
+    box = write(tmp_path / "mixed.mbox", mbox(good, no_from, message(addr("g2"), "Another.")))
+    binary = write(tmp_path / "photo.jpg", b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40)
+    empty = write(tmp_path / "empty.eml", b"")
+    r = cli(server, "import", "--workspace", t.workspace_id, box, binary, empty, check=False)
+    assert r.returncode == 0, r.stderr
+    imported_, dups, rejected = summary(r.stderr)
+    assert imported_ == 2 and dups == 0 and rejected == 3, r.stderr
+    rej = [l for l in r.stderr.splitlines() if l.startswith("rejected ")]
+    assert any("mixed.mbox#2" in l for l in rej), rej
+    assert any("photo.jpg" in l for l in rej), rej
+    assert any("empty.eml" in l for l in rej), rej
+
+
+def test_missing_file_is_reported(server, t, tmp_path):
+    good = write(tmp_path / "ok.eml", message(addr(), "Fine."))
+    r = cli(server, "import", "--workspace", t.workspace_id, good, str(tmp_path / "nope.mbox"),
+            check=False)
+    assert "nope.mbox" in r.stderr
+    assert summary(r.stderr)[0] == 1
+
+
+def test_only_bad_input_fails(server, t, tmp_path):
+    binary = write(tmp_path / "data.bin", bytes(range(256)) * 16)
+    r = cli(server, "import", "--workspace", t.workspace_id, binary, check=False)
+    assert r.returncode == 1
+    assert "data.bin" in r.stderr
+
+
+@pytest.mark.parametrize("args,word", [
+    (["import"], "--workspace"),
+    (["import", "--workspace", "x"], "FILE"),
+    (["import", "some.eml"], "--workspace"),
+])
+def test_usage_errors(server, args, word):
+    r = cli(server, *args, check=False)
+    assert r.returncode == 2
+    assert word in r.stderr
+
+
+def test_unknown_workspace(server, tmp_path):
+    f = write(tmp_path / "a.eml", message(addr(), "x"))
+    r = cli(server, "import", "--workspace", "00000000-0000-4000-8000-000000000000", f,
+            check=False)
+    assert r.returncode == 1
+    assert "no workspace" in r.stderr
+
+
+def test_help(run_cli):
+    r = run_cli("import", "--help")
+    assert r.returncode == 0
+    assert "--workspace" in r.stdout and "Maildir" in r.stdout
+
+
+def test_demo_shows_hot_leads_at_once(launcher):
+    wd = launcher.workdir("demo")
+    env = {"LEADFLOW_DEMO_MAILBOX": os.path.join(ROOT, "data", "demo", "sample.mbox")}
+    srv = launcher.start(env=env, args=["--demo"], workdir=wd)
+    ws = [r[0] for r in _db(srv, "SELECT w.id FROM workspaces w JOIN organizations o"
+                                 " ON o.id = w.org_id WHERE o.name LIKE 'Northwind%'")]
+    assert len(ws) == 1
+    creds = sign_in(srv, "demo@northwind-demo.example")
+    r = api(srv, "GET", "/api/agents/contact-intelligence", creds, ws=ws[0])
+    leads = ok(r)
+    assert len(leads) >= 3, r.json
+    for lead in leads:
+        c = lead["contact"]
+        assert c["score"] >= 80 and c["scoreReasons"]
+        assert c["jobTitle"], c
+    stats = ok(api(srv, "GET", "/api/dashboard/stats", creds, ws=ws[0]))
+    assert stats["emails"]["total"] >= 200
+    assert stats["emails"]["thisWeek"] > 0
+    n = stats["emails"]["total"]
+    srv.stop()
+
+    # A second start reuses the organization and imports nothing again.
+    srv2 = launcher.start(env=env, args=["--demo"], workdir=wd, db=srv.db_path)
+    again = [r[0] for r in _db(srv2, "SELECT COUNT(*) FROM emails")]
+    assert again == [n]
+    orgs = _db(srv2, "SELECT COUNT(*) FROM organizations WHERE name LIKE 'Northwind%'")
+    assert orgs == [(1,)]
+
+
+def _db(srv, sql):
+    import sqlite3
+    con = sqlite3.connect(f"file:{srv.db_path}?mode=ro", uri=True, timeout=10)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
