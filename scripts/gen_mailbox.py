@@ -21,6 +21,7 @@ import base64
 import binascii
 import gc
 import hashlib
+import os
 import random
 import re
 import sys
@@ -82,7 +83,8 @@ LAST_NAMES = [
 # their bodies quoted-printable or 8bit UTF-8.
 INTL_NAMES = [
     ("José", "Müller", "jose", "muller"), ("Zoë", "Lindqvist", "zoe", "lindqvist"),
-    ("Søren", "Østergaard", "soren", "ostergaard"), ("François", "Lefèvre", "francois", "lefevre"),
+    ("Søren", "Østergaard", "soren", "ostergaard"),
+    ("François", "Lefèvre", "francois", "lefevre"),
     ("Łukasz", "Wróbel", "lukasz", "wrobel"), ("Inés", "Peña", "ines", "pena"),
     ("Björn", "Ångström", "bjorn", "angstrom"), ("Chloé", "Dubois", "chloe", "dubois"),
     ("Jürgen", "Weiß", "jurgen", "weiss"), ("Ayşe", "Yılmaz", "ayse", "yilmaz"),
@@ -111,7 +113,8 @@ COMPANY_PREFIXES = [
 # sector key, company name nouns, words the bodies use
 SECTORS = [
     ("logistics", ["Logistics", "Freight", "Shipping", "Transport", "Cargo"],
-     {"unit": "shipments", "site": "warehouses", "thing": "on-time delivery", "who": "dispatchers"}),
+     {"unit": "shipments", "site": "warehouses", "thing": "on-time delivery",
+      "who": "dispatchers"}),
     ("retail", ["Retail", "Outfitters", "Market", "Goods", "Home"],
      {"unit": "orders", "site": "stores", "thing": "basket size", "who": "store managers"}),
     ("health", ["Health", "Clinics", "Medical", "Care Partners"],
@@ -131,11 +134,13 @@ SECTORS = [
     ("education", ["Learning", "Academy", "Education"],
      {"unit": "enrollments", "site": "campuses", "thing": "retention", "who": "program leads"}),
     ("construction", ["Builders", "Construction", "Engineering", "Materials"],
-     {"unit": "projects", "site": "job sites", "thing": "cost overruns", "who": "project managers"}),
+     {"unit": "projects", "site": "job sites", "thing": "cost overruns",
+      "who": "project managers"}),
     ("media", ["Media", "Studios", "Publishing"],
      {"unit": "subscribers", "site": "titles", "thing": "engagement", "who": "editors"}),
     ("insurance", ["Insurance", "Assurance", "Mutual"],
-     {"unit": "claims", "site": "regional offices", "thing": "claim cycle time", "who": "adjusters"}),
+     {"unit": "claims", "site": "regional offices", "thing": "claim cycle time",
+      "who": "adjusters"}),
 ]
 
 # region: timezone offset in minutes (November), phone format, currency
@@ -473,6 +478,13 @@ OUT_MEETING = [
     "Sounds good. I've sent an invite for {day}; feel free to forward it to {colleague_role}.",
     "Absolutely. Our demos take about 45 minutes - is {day} at {time} OK?",
 ]
+OUT_DEMO_PREP = [
+    "I'll tailor the demo to {thing} across your {site}.",
+    "If you can share a sample export beforehand, we'll load it so you see your own numbers.",
+    "I'll make sure we cover {feature} and how it connects to {integration}.",
+    "Feel free to send the questions you'd like answered; I'll build the agenda around them.",
+    "Our solutions engineer {se_first} will join to handle the technical questions.",
+]
 OUT_ANSWER = [
     "Good question - yes, {feature} works with {integration} without any extra setup.",
     "We keep raw data for 25 months by default, and admins can shorten that in settings.",
@@ -585,8 +597,16 @@ SUBJECTS = {
               "Recap: {product} demo"],
 }
 
-INTL_SUBJECTS = ["Angebot für {seats} Lizenzen", "Démo la semaine prochaine ?",
-                 "Pricing for our Zürich office", "Café chain rollout", "Offerte – {company}"]
+# Subjects with non-ASCII characters (RFC 2047 encoded), for senders with such names.
+INTL_SUBJECTS = {
+    "pricing": ["Angebot für {seats} Lizenzen", "Pricing for our Zürich office",
+                "Offerte – {company}", "Budget 2027 – pricing for {seats} seats"],
+    "demo": ["Démo la semaine prochaine ?", "Demo für unser Führungsteam",
+             "Demo – {feature_short}"],
+    "question": ["Frage zur Datenübertragung", "Question sur {feature_short} – données",
+                 "Datenschutz: Hosting in der EU möglich?",
+                 "Kurze Frage zu {feature_short} – API"],
+}
 
 NEWSLETTERS = [
     ("The Data Brief", "newsletter@thedatabrief.example", "The Data Brief #{issue}: {headline}"),
@@ -745,7 +765,8 @@ def make_pdf(title, lines):
 
 class Company:
     __slots__ = ("name", "domain", "sector", "words", "kind", "people", "tz", "phone_fmt",
-                 "area", "currency", "region", "email_fmt", "street", "website")
+                 "area", "currency", "region", "email_fmt", "street", "website", "seats",
+                 "sites", "volume", "team_n", "per", "per_ent")
 
 
 class Person:
@@ -806,6 +827,7 @@ class Generator:
         self.team = {}
         self.people = []
         self.companies = []
+        self.intl_done = set()  # the first warm lead and customer have non-ASCII names
         self._make_team()
         self._make_people()
 
@@ -833,7 +855,6 @@ class Generator:
         self.reps_prospect = [self.team["dana"], self.team["omar"]]
         self.reps_customer = [self.team["priya"], self.team["sam"]]
         self.se = self.team["sam"]
-        rng.random()
 
     def _n_contacts(self):
         n = self.count
@@ -875,34 +896,31 @@ class Generator:
         for uid, p in enumerate(self.people):
             p.uid = uid
 
-    def _company_names(self, n_contacts):
+    def _company_names(self, need):
+        """need distinct company names: every prefix once before any repeats."""
         rng = self.rng
-        need = n_contacts  # at most one company per contact
-        combos = []
-        for pre in COMPANY_PREFIXES:
-            for si, (_, nouns, _) in enumerate(SECTORS):
-                for noun in nouns:
-                    combos.append((pre, noun, si))
-        rng.shuffle(combos)
+        nouns = [(noun, si) for si, (_, ns, _) in enumerate(SECTORS) for noun in ns]
         out = []
         seen = set()
         suffixes = ["", " Group", " Partners", " Co", " Holdings", " International"]
-        for suf in suffixes:
-            for pre, noun, si in combos:
-                if len(out) >= need:
-                    return out
-                name = "%s %s%s" % (pre, noun, suf)
-                if name in seen:
-                    continue
-                seen.add(name)
-                out.append((name, si))
-        k = 2
+        r = 0
         while len(out) < need:
-            for pre, noun, si in combos:
+            prefixes = list(COMPANY_PREFIXES)
+            rng.shuffle(prefixes)
+            suf = suffixes[(r // len(nouns)) % len(suffixes)] if r >= len(nouns) else ""
+            for pre in prefixes:
                 if len(out) >= need:
                     break
-                out.append(("%s %s %d" % (pre, noun, k), si))
-            k += 1
+                for _ in range(20):
+                    noun, si = self.ch(nouns)
+                    name = "%s %s%s" % (pre, noun, suf)
+                    if r >= len(nouns) * len(suffixes):
+                        name += " %d" % (r // (len(nouns) * len(suffixes)) + 1)
+                    if name not in seen:
+                        seen.add(name)
+                        out.append((name, si))
+                        break
+            r += 1
         return out
 
     def _make_company(self, name_si, kind):
@@ -922,6 +940,13 @@ class Generator:
                                    (50, 15, 20, 8, 7))[0]
         co.street = "%d %s" % (rng.randint(1, 980), self.ch(STREETS))
         co.website = "www." + co.domain
+        # facts a conversation repeats, so its messages agree with each other
+        co.seats = self.ch(SEATS)
+        co.sites = rng.randint(4, 85)
+        co.volume = rng.randint(3, 900) * 1000
+        co.team_n = rng.randint(6, 140)
+        co.per = self.ch((39, 45, 49, 59, 65))
+        co.per_ent = self.ch((79, 89, 95, 99, 109))
         self.companies.append(co)
         return co
 
@@ -935,11 +960,19 @@ class Generator:
         p = Person()
         p.company = co
         p.arch = arch
-        if rng.random() < 0.06:
-            first, last, fa, la = self.ch(INTL_NAMES)
-        else:
-            first, last = self.ch(FIRST_NAMES), self.ch(LAST_NAMES)
-            fa, la = first.lower(), last.lower()
+        names = {q.name for q in co.people}
+        intl = rng.random() < 0.06 or (arch in ("warm", "customer") and
+                                       arch not in self.intl_done)
+        for _ in range(10):
+            if intl:
+                first, last, fa, la = self.ch(INTL_NAMES)
+            else:
+                first, last = self.ch(FIRST_NAMES), self.ch(LAST_NAMES)
+                fa, la = first.lower(), last.lower()
+            if "%s %s" % (first, last) not in names:
+                break
+        if intl:
+            self.intl_done.add(arch)
         p.first, p.last = first, last
         p.name = "%s %s" % (first, last)
         local = {"first.last": "%s.%s" % (fa, la), "first": fa, "flast": fa[0] + la,
@@ -1024,26 +1057,21 @@ class Generator:
         if key == "our_company":
             return OUR_COMPANY
         if key == "seats":
-            return str(self.ch(SEATS))
+            return str(co.seats if co and rng.random() < 0.85 else self.ch(SEATS))
         if key == "seats2":
             base = int(s["seats"])
             if rng.random() < 0.5:
                 return str(base * self.ch((2, 3)))
             return str(base + self.ch((10, 20, 25, 50)))
-        if key == "price":
-            seats = int(s["seats"])
-            per = self.ch((39, 45, 49, 59, 65, 79, 89))
-            return "%s%s" % (self._cur(co), "{:,}".format(seats * per * 12))
-        if key == "price_ent":
-            seats = int(s["seats"])
-            per = self.ch((79, 89, 95, 99, 109, 119))
-            return "%s%s" % (self._cur(co), "{:,}".format(seats * per * 12))
+        if key in ("price", "price_ent"):
+            per = (co.per if key == "price" else co.per_ent) if co else 49
+            return "%s%s" % (self._cur(co), "{:,}".format(int(s["seats"]) * per * 12))
         if key == "per_seat":
-            return "%s%d" % (self._cur(co), self.ch((39, 45, 49, 59, 65, 79)))
+            return "%s%d" % (self._cur(co), co.per if co else 49)
         if key == "budget":
             return "%s%dk" % (self._cur(co), self.ch((15, 20, 25, 30, 40, 50, 60, 80, 120)))
-        if key in ("sites_n",):
-            return str(rng.randint(4, 85))
+        if key == "sites_n":
+            return str(co.sites if co else rng.randint(4, 85))
         if key == "sites_small":
             return str(max(1, int(s["sites_n"]) // self.ch((2, 3, 4))))
         if key in ("site", "unit", "thing", "who"):
@@ -1057,7 +1085,8 @@ class Generator:
         if key == "sector_pl":
             return co.sector
         if key == "volume":
-            return "{:,}".format(rng.randint(3, 900) * 1000)
+            v = co.volume if co and rng.random() < 0.8 else rng.randint(3, 900) * 1000
+            return "{:,}".format(v)
         if key in ("feature", "feature_short", "feature_cap"):
             f = self.ch(FEATURES)
             s["feature"], s["feature_short"], s["feature_cap"] = f[0], f[1], f[1]
@@ -1110,7 +1139,7 @@ class Generator:
         if key == "hours":
             return str(rng.randint(4, 30))
         if key == "team_n":
-            return str(rng.randint(6, 140))
+            return str(co.team_n if co else rng.randint(6, 140))
         if key == "dept":
             return self.ch(("finance", "operations", "sales", "marketing", "data",
                                "supply chain", "revenue"))
@@ -1145,9 +1174,6 @@ class Generator:
 
     def pick(self, pool, s):
         return self.fill(self.ch(pool), s)
-
-    def picks(self, pool, s, n):
-        return [self.fill(t, s) for t in self.rng.sample(pool, min(n, len(pool)))]
 
     # -- time ---------------------------------------------------------------
 
@@ -1319,8 +1345,8 @@ class Generator:
         m.cc = cc or []
         if parent is None:
             kind = subject_kind
-            if (not is_ascii(p.name)) and rng.random() < 0.35 and kind in ("pricing", "demo"):
-                subj = self.fill(self.ch(INTL_SUBJECTS), s)
+            if not is_ascii(p.name) and rng.random() < 0.6 and kind in INTL_SUBJECTS:
+                subj = self.fill(self.ch(INTL_SUBJECTS[kind]), s)
             else:
                 subj = self.pick(SUBJECTS[kind], s)
             m.thread_subject = subj
@@ -1443,13 +1469,13 @@ class Generator:
             if not first:
                 return
             t = self.after_ours(t)
-            self.msg_out(th, rep, p, self.mix(OUT_MEETING, 2), t)
+            self.msg_out(th, rep, p, self.mix(OUT_MEETING, 1, OUT_DEMO_PREP, 1), t)
             t = self.after_theirs(t, p)
             self.msg_in(th, p, self.mix(CONFIRM, 1, POSITIVE, 1), "pos", rep, t,
                         short=rng.random() < 0.3)
             if rng.random() < 0.6:
                 t = self.after_ours(t)
-                self.msg_out(th, rep, p, self.mix(OUT_ANSWER, 1, OUT_RECAP, 1), t)
+                self.msg_out(th, rep, p, self.mix(OUT_RECAP, 1, OUT_ANSWER, 1), t)
         elif variant == 2:  # contract
             first = self.msg_in(th, p, self.mix(POSITIVE, 1, CONTRACT, 2, PRICING, 1), "pos",
                                 rep, t, "contract", cc=self.cc_colleague(p, 0.4))
@@ -1919,7 +1945,7 @@ class Generator:
             if not raw.endswith("\n"):
                 chunk = chunk[:-1] + "\n\n"
             fh.write(chunk)
-            total += len(chunk)
+            total += len(chunk) if chunk.isascii() else len(chunk.encode("utf-8"))
         return total
 
 
@@ -1931,7 +1957,6 @@ def check(path, own, expect=None):
     import mailbox
     import email.policy
     from email.utils import parseaddr
-    from email.header import decode_header, make_header
     own_domain = own.lower().split("@", 1)[1]
     box = mailbox.mbox(path, factory=None, create=False)
     n = 0
@@ -1961,7 +1986,7 @@ def check(path, own, expect=None):
         raw_from = msg.get("From", "")
         if re.search(rb"(?m)^From: =\?UTF-8\?[QB]\?", raw.split(b"\n\n", 1)[0]):
             encoded_from += 1
-        name, addr = parseaddr(str(raw_from))
+        _, addr = parseaddr(str(raw_from))
         addr = addr.lower()
         dom = addr.split("@")[-1]
         if dom == own_domain:
@@ -2057,8 +2082,12 @@ def main(argv=None):
     if args.out == "-":
         out = sys.stdout
         out.reconfigure(newline="\n", encoding="utf-8")
-        size = g.write(out)
-        out.flush()
+        try:
+            size = g.write(out)
+            out.flush()
+        except BrokenPipeError:  # a reader such as head(1) stopped early
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+            return 1
     else:
         with open(args.out, "w", encoding="utf-8", newline="\n") as fh:
             size = g.write(fh)
@@ -2068,10 +2097,10 @@ def main(argv=None):
             arch[p.arch] = arch.get(p.arch, 0) + 1
         n_in = sum(1 for m in g.msgs if m.inbound)
         print("generated %d messages (%d inbound, %d outbound), %d contacts at %d companies, "
-              "%s; %.1f s" % (len(g.msgs), n_in, len(g.msgs) - n_in, len(g.people),
-                              len(g.companies),
-                              ", ".join("%s %d" % kv for kv in sorted(arch.items())),
-                              time.time() - t0), file=sys.stderr)
+              "%s; %d bytes in %.1f s" % (len(g.msgs), n_in, len(g.msgs) - n_in, len(g.people),
+                                          len(g.companies),
+                                          ", ".join("%s %d" % kv for kv in sorted(arch.items())),
+                                          size, time.time() - t0), file=sys.stderr)
     return 0
 
 

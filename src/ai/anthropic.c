@@ -378,7 +378,7 @@ static int anthropic_call(const struct anthropic *a, const char *body, struct an
     for (int attempt = 0;; attempt++) {
         struct httpc_resp resp;
         bool retry = false;
-        long retry_after_ms = -1; /* httpc does not report response headers */
+        long retry_after_ms = -1;
         ++*attempts;
         rc = httpc_do(&rq, &resp, e);
         if (rc == ERR_TEMPORARY) {
@@ -391,6 +391,8 @@ static int anthropic_call(const struct anthropic *a, const char *body, struct an
             *status = resp.status;
             anthropic_error_type(buf_str(&resp.body), resp.body.len, etype, etype_size);
             retry = anthropic_status_retryable(resp.status);
+            if (resp.retry_after_s > 0)
+                retry_after_ms = resp.retry_after_s * 1000;
             rc = failf(e, retry ? ERR_TEMPORARY : ERR_INVALID, "HTTP %ld (%s)", resp.status, etype);
         }
         httpc_resp_release(&resp);

@@ -723,7 +723,7 @@ static const struct lex lexicon[] = {
 enum {
     LEX_N = sizeof(lexicon) / sizeof(lexicon[0]),
     WORD_MAX = 32,    /* longer words are cut (they match nothing) */
-    PHRASE_MAX = 5,   /* words in the longest entry */
+    PHRASE_MAX = 8,   /* words in the longest entry (a power of two) */
     HASH_SIZE = 2048, /* buckets; a power of two above LEX_N */
     NEG_WINDOW = 3,   /* words a negator reaches */
     INT_WINDOW = 2,   /* words an intensifier reaches */
@@ -744,8 +744,11 @@ static uint32_t hash_word(const char *p, size_t n)
     return h;
 }
 
+static void fold_build(void);
+
 static void index_build(void)
 {
+    fold_build();
     for (size_t i = 0; i < HASH_SIZE; i++)
         bucket[i] = -1;
     for (int i = LEX_N - 1; i >= 0; i--) {
@@ -784,7 +787,7 @@ struct sentence {
 
 struct state {
     struct word ring[PHRASE_MAX];
-    long pos; /* words seen */
+    unsigned long pos; /* words seen */
     long last_neg, last_int, last_hypo;
     int w[INTENT_COUNT]; /* intent weights, doubled (subject words count 3, body 2) */
     double sent;         /* sentiment sum, tenths */
@@ -797,15 +800,17 @@ struct state {
 static bool entry_matches(const struct state *st, int e)
 {
     int n = nwords[e];
-    if (n > st->pos)
+    if ((unsigned long)n > st->pos)
         return false;
-    /* Hashes first; the text only for a real candidate. */
-    for (int k = 0; k < n; k++)
-        if (st->ring[(st->pos - n + k) % PHRASE_MAX].hash != word_hash[e][k])
+    /* Hashes first, the last word's first; the text only for a real candidate. */
+    if (st->ring[(st->pos - 1) & (PHRASE_MAX - 1)].hash != word_hash[e][n - 1])
+        return false;
+    for (int k = 0; k < n - 1; k++)
+        if (st->ring[(st->pos - n + k) & (PHRASE_MAX - 1)].hash != word_hash[e][k])
             return false;
     const char *t = lexicon[e].text;
     for (int k = 0; k < n; k++) {
-        const struct word *w = &st->ring[(st->pos - n + k) % PHRASE_MAX];
+        const struct word *w = &st->ring[(st->pos - n + k) & (PHRASE_MAX - 1)];
         const char *sp = strchr(t, ' ');
         size_t len = sp ? (size_t)(sp - t) : strlen(t);
         if (len != w->len || memcmp(t, w->s, len) != 0)
@@ -818,16 +823,16 @@ static bool entry_matches(const struct state *st, int e)
 static void apply_entry(struct state *st, int e)
 {
     const struct lex *l = &lexicon[e];
-    long start = st->pos - nwords[e]; /* index of the entry's first word */
+    long start = (long)st->pos - nwords[e]; /* index of the entry's first word */
     bool negated = st->last_neg >= 0 && start - st->last_neg <= NEG_WINDOW &&
                    start > st->last_neg && !(l->flags & L_NEG);
     struct sentence *s = &st->s;
     if (l->flags & L_NEG)
-        st->last_neg = st->pos - 1;
+        st->last_neg = (long)st->pos - 1;
     if (l->flags & L_INT)
-        st->last_int = st->pos - 1;
+        st->last_int = (long)st->pos - 1;
     if (l->flags & L_HYPO)
-        st->last_hypo = st->pos - 1;
+        st->last_hypo = (long)st->pos - 1;
     if ((l->flags & L_OPEN) && s->words == nwords[e])
         s->first_flags |= L_OPEN;
     /* "We don't need a demo" names a meeting without asking for one. */
@@ -889,7 +894,7 @@ static void sentence_end(struct state *st, bool qmark)
 
 static void on_word(struct state *st, const char *p, size_t n)
 {
-    struct word *w = &st->ring[st->pos % PHRASE_MAX];
+    struct word *w = &st->ring[st->pos & (PHRASE_MAX - 1)];
     w->len = (unsigned char)(n < WORD_MAX ? n : WORD_MAX - 1);
     memcpy(w->s, p, w->len);
     st->pos++;
@@ -898,23 +903,36 @@ static void on_word(struct state *st, const char *p, size_t n)
     uint32_t h = w->hash & (HASH_SIZE - 1);
     /* Only the longest entries ending here count ("not happy" over "happy");
      * entries of the same words add up. */
-    int best = 0;
-    for (int e = bucket[h]; e >= 0; e = chain[e])
-        if (nwords[e] > best && entry_matches(st, e))
+    int best = 0, found[8], nfound = 0;
+    for (int e = bucket[h]; e >= 0; e = chain[e]) {
+        if (nwords[e] < best || !entry_matches(st, e))
+            continue;
+        if (nwords[e] > best) {
             best = nwords[e];
-    for (int e = bucket[h]; best && e >= 0; e = chain[e])
-        if (nwords[e] == best && entry_matches(st, e))
-            apply_entry(st, e);
+            nfound = 0;
+        }
+        if (nfound < 8)
+            found[nfound++] = e;
+    }
+    for (int i = 0; i < nfound; i++)
+        apply_entry(st, found[i]);
     /* "10am", "3pm", "14h": a time of day. */
     if (w->len >= 3 && w->s[0] >= '0' && w->s[0] <= '9' &&
         (memcmp(w->s + w->len - 2, "am", 2) == 0 || memcmp(w->s + w->len - 2, "pm", 2) == 0))
         st->s.flags |= L_TIME;
 }
 
-static bool is_word_byte(unsigned char c)
+/* Word bytes, case-folded: ASCII letters and digits, the apostrophe and
+ * every byte of a UTF-8 sequence; 0 for a separator. Built with the index. */
+static unsigned char fold[256];
+
+static void fold_build(void)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '\'' || c >= 0x80;
+    for (int c = 0; c < 256; c++)
+        fold[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '\'' || c >= 0x80
+                      ? (unsigned char)c
+                  : c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32)
+                                         : 0;
 }
 
 /* Feeds text word by word, ending sentences at . ! ? and at short lines. */
@@ -930,9 +948,9 @@ static void scan(struct state *st, const char *text)
             ch = '\'';
             c += 2;
         }
-        if (ch && is_word_byte(ch)) {
+        if (fold[ch]) {
             if (n < WORD_MAX - 1)
-                word[n++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+                word[n++] = (char)fold[ch];
             line++;
             continue;
         }

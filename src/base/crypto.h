@@ -29,6 +29,11 @@ void crypto_token(char *out, size_t outsize, size_t nbytes);
 /* A random RFC 4122 version-4 UUID, lower-case, into out[UUID_STR_LEN]. */
 void crypto_uuid(char out[UUID_STR_LEN]);
 
+/* A version-7 UUID (RFC 9562 §5.7): ms since the epoch in the first 48 bits,
+ * then 74 random bits. Rows keyed by it are inserted in time order, so the
+ * primary-key index grows at its end instead of everywhere at once. */
+void crypto_uuid7(int64_t ms, char out[UUID_STR_LEN]);
+
 void crypto_sha256(const void *data, size_t n, uint8_t out[SHA256_LEN]);
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                         uint8_t out[SHA256_LEN]);

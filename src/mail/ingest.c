@@ -300,7 +300,7 @@ static int store_message(struct ingest *g, const struct mail_msg *m, const char 
         if (rc)
             return rc;
     }
-    crypto_uuid(row.id);
+    crypto_uuid7(now, row.id);
     bool inserted;
     int rc = st->ops->email_insert(st, g->workspace_id, &row, &inserted, e);
     if (rc)

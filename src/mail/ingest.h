@@ -16,7 +16,7 @@
 #include "mail/inbox.h"
 #include "store/store.h"
 
-enum { INGEST_BATCH = 4096 };
+enum { INGEST_BATCH = 16384 };
 
 struct ingest_stats {
     uint64_t seen, imported, duplicates, rejected;

@@ -87,6 +87,9 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *out, struct errinfo 
         curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
         if (ct)
             snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+        curl_off_t ra = 0;
+        if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+            out->retry_after_s = ra > 86400 ? 86400 : (long)ra;
     }
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);

@@ -28,6 +28,7 @@ struct httpc_resp {
     long status;
     struct buf body; /* owned: release with httpc_resp_release() */
     char content_type[128];
+    long retry_after_s; /* Retry-After (RFC 9110 10.2.3) in seconds; 0 when absent */
 };
 
 /* Makes process-wide library set-up; call once at start, before threads. */

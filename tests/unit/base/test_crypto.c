@@ -133,6 +133,27 @@ static void test_uuid_format(void **state)
     }
 }
 
+static void test_uuid7_is_time_ordered(void **state)
+{
+    /* 2026-11-20T17:00:00Z = 0x01a1f9e69280 ms. */
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], later[UUID_STR_LEN];
+    crypto_uuid7(1795194000000LL, a);
+    crypto_uuid7(1795194000000LL, b);
+    crypto_uuid7(1795194000001LL, later);
+    assert_memory_equal(a, "01a1f9e6-9280-7", 15); /* time, then version 7 */
+    assert_non_null(strchr("89ab", a[19]));        /* variant 10xx */
+    assert_string_not_equal(a, b);                 /* random bits differ in one ms */
+    assert_true(strcmp(later, a) > 0 && strcmp(later, b) > 0);
+    /* More ids than one refill of the random pool: all distinct. */
+    char prev[UUID_STR_LEN] = "";
+    for (int i = 0; i < 600; i++) {
+        char u[UUID_STR_LEN];
+        crypto_uuid7(1795194000000LL + i, u);
+        assert_true(strcmp(u, prev) > 0);
+        memcpy(prev, u, sizeof(u));
+    }
+}
+
 static bool is_b64url(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -265,19 +286,13 @@ static void test_seal_wrong_ad_or_secret(void **state)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, NULL)
 
 static const struct CMUnitTest tests[] = {
-    T(test_sha256_vectors),
-    T(test_hmac_rfc4231),
-    T(test_equal),
-    T(test_hex),
-    T(test_b64url_rfc4648),
-    T(test_b64url_alphabet),
-    T(test_uuid_format),
-    T(test_token),
-    T(test_random_fills),
-    T(test_b64url_decode),
-    T(test_seal_round_trip),
-    T(test_seal_tamper),
-    T(test_seal_wrong_ad_or_secret),
+    T(test_sha256_vectors), T(test_hmac_rfc4231),
+    T(test_equal),          T(test_hex),
+    T(test_b64url_rfc4648), T(test_b64url_alphabet),
+    T(test_uuid_format),    T(test_uuid7_is_time_ordered),
+    T(test_token),          T(test_random_fills),
+    T(test_b64url_decode),  T(test_seal_round_trip),
+    T(test_seal_tamper),    T(test_seal_wrong_ad_or_secret),
 };
 
 UNIT_GROUP(unit_base_crypto, "base/crypto", tests);
