@@ -375,6 +375,21 @@ void signature_extract(const char *signature, const char *from_name, const char 
                     break;
             }
         }
+        /* "Tariq Lopez | Director of Operations" when the display name is
+         * written otherwise ("Lopez, Tariq"): a leading part that reads as a
+         * person's name is dropped too. */
+        static const char *const name_seps[] = {" | ", " - ", ", "};
+        for (size_t k = 0; k < sizeof(name_seps) / sizeof(name_seps[0]); k++) {
+            const char *sep = memmem(line.p, line.len, name_seps[k], strlen(name_seps[k]));
+            if (!sep)
+                continue;
+            struct str left = trim((struct str){line.p, (size_t)(sep - line.p)});
+            size_t skip = (size_t)(sep - line.p) + strlen(name_seps[k]);
+            struct str right = trim((struct str){line.p + skip, line.len - skip});
+            if (right.len && has_title_word(right) && is_name_line(left, from_name))
+                line = right;
+            break;
+        }
         if (is_name_line(line, from_name) || !has_title_word(line))
             continue; /* the name, or a line we cannot read */
         struct str t, c;

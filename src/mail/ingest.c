@@ -280,7 +280,9 @@ static int store_message(struct ingest *g, const struct mail_msg *m, const char 
 
     struct analysis an;
     char title[STORE_NAME_MAX] = "", company[STORE_NAME_MAX] = "";
-    if (!outbound) {
+    /* Mail no person wrote is kept on the contact's timeline, but not
+     * analyzed: it says nothing about their interest. */
+    if (!outbound && !m->automated) {
         struct errinfo ae = {0};
         ai_analyze(g->ai, m->subject, m->new_text ? m->new_text : "", &an, &ae);
         row.intent_bits = an.intents;
@@ -310,7 +312,7 @@ static int store_message(struct ingest *g, const struct mail_msg *m, const char 
     if (!inserted)
         return 0;
     if (row.contact_id[0]) {
-        if (!outbound && (row.intent_bits & (INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST))) {
+        if (row.intent_bits & (INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST)) {
             bool changed;
             rc = st->ops->contact_status_advance(st, g->workspace_id, row.contact_id, "lead", now,
                                                  &changed, e);

@@ -819,6 +819,27 @@ static int count_mailboxes(InternetAddressList *l, int depth)
     return c;
 }
 
+/* Mail no person wrote: mailing lists and newsletters (RFC 2369, 2919),
+ * bulk mail, and automatic replies (RFC 3834). */
+static bool is_automated(GMimeObject *mo)
+{
+    if (g_mime_object_get_header(mo, "List-Id") ||
+        g_mime_object_get_header(mo, "List-Unsubscribe") ||
+        g_mime_object_get_header(mo, "X-Autoreply") ||
+        g_mime_object_get_header(mo, "X-Autorespond"))
+        return true;
+    const char *v = g_mime_object_get_header(mo, "Precedence");
+    while (v && (*v == ' ' || *v == '\t'))
+        v++;
+    if (v && (g_ascii_strncasecmp(v, "bulk", 4) == 0 || g_ascii_strncasecmp(v, "list", 4) == 0 ||
+              g_ascii_strncasecmp(v, "junk", 4) == 0))
+        return true;
+    v = g_mime_object_get_header(mo, "Auto-Submitted");
+    while (v && (*v == ' ' || *v == '\t'))
+        v++;
+    return v && *v && g_ascii_strncasecmp(v, "no", 2) != 0;
+}
+
 /* Message ids of an In-Reply-To or References header, space-separated; first only when one. */
 static const char *msg_ids(struct arena *a, const char *hv, bool one)
 {
@@ -1054,26 +1075,35 @@ static void split_reply(struct arena *a, const char *text, struct mail_msg *m)
         }
     }
     if (!sig) {
-        /* A sign-off followed by a few short lines: name, title, company, phone. */
-        size_t last = cut;
-        while (last > 0 && (trim(L[last - 1]).n == 0 || is_quoted(L[last - 1])))
-            last--;
-        size_t short_lines = 0;
-        for (size_t i = last; i-- > 0;) {
-            struct line t = trim(L[i]);
+        /* A sign-off followed by a block of a few short lines (name, title,
+         * company, phone), the last such sign-off before the quoted history.
+         * What follows the block after a blank line (a legal disclaimer, an
+         * advertisement) is neither new text nor signature. */
+        for (size_t i = cut; i-- > 0;) {
             if (is_quoted(L[i]))
                 break;
-            if (t.n && is_signoff(t) && short_lines > 0) {
-                body_end = i + 1;
-                sig_from = i + 1;
-                sig_to = last;
-                sig = true;
-                break;
-            }
-            if (t.n == 0)
+            struct line t = trim(L[i]);
+            if (!t.n || !is_signoff(t))
                 continue;
-            if (t.n > SIGNOFF_LINE_LEN || ++short_lines > SIGNOFF_LINES_MAX)
-                break;
+            size_t j = i + 1;
+            while (j < cut && trim(L[j]).n == 0)
+                j++;
+            size_t from = j, count = 0;
+            bool ok = true;
+            while (j < cut && trim(L[j]).n != 0) {
+                if (trim(L[j]).n > SIGNOFF_LINE_LEN || ++count > SIGNOFF_LINES_MAX) {
+                    ok = false;
+                    break;
+                }
+                j++;
+            }
+            if (ok && count > 0) {
+                body_end = i + 1;
+                sig_from = from;
+                sig_to = j;
+                sig = true;
+            }
+            break;
         }
     }
     m->new_text = join_lines(a, L, 0, body_end, true);
@@ -1100,9 +1130,12 @@ static bool looks_like_header(const char *p, size_t n)
 
 static bool keep_header(const char *name, size_t n)
 {
-    static const char *const keep[] = {"from",       "reply-to",     "to",         "cc",
-                                       "subject",    "date",         "message-id", "in-reply-to",
-                                       "references", "mime-version", NULL};
+    static const char *const keep[] = {
+        "from",       "reply-to",       "to",          "cc",
+        "subject",    "date",           "message-id",  "in-reply-to",
+        "references", "mime-version",   "list-id",     "list-unsubscribe",
+        "precedence", "auto-submitted", "x-autoreply", "x-autorespond",
+        NULL};
     if (n > 8 && g_ascii_strncasecmp(name, "content-", 8) == 0)
         return true;
     for (const char *const *k = keep; *k; k++)
@@ -1236,6 +1269,7 @@ int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *ou
     GMimeObject *mo = (GMimeObject *)msg;
     out->in_reply_to = msg_ids(a, g_mime_object_get_header(mo, "In-Reply-To"), true);
     out->references = msg_ids(a, g_mime_object_get_header(mo, "References"), false);
+    out->automated = is_automated(mo);
     GDateTime *dt = g_mime_message_get_date(msg);
     if (dt)
         out->date_ms = g_date_time_to_unix(dt) * 1000 + g_date_time_get_microsecond(dt) / 1000;

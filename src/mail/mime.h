@@ -43,8 +43,9 @@ struct mail_msg {
     const char *new_text;  /* body_text without quoted replies and the signature */
     const char *signature; /* the signature block ("-- " line or a sign-off), or NULL */
     bool html_only;        /* body_text was converted from text/html */
-    bool truncated;        /* body_text was cut at MIME_MAX_TEXT */
-    int attachments;       /* parts skipped as attachments */
+    bool automated;  /* a list, newsletter, bulk mail or automatic reply (List-Id, Precedence...) */
+    bool truncated;  /* body_text was cut at MIME_MAX_TEXT */
+    int attachments; /* parts skipped as attachments */
 };
 
 int mime_init(void);

@@ -118,6 +118,7 @@ static const char sql_contact_facts[] =
 static const char sql_activity[] =
     "SELECT received_at, in_reply_to IS NOT NULL, intent_bits, sentiment_score FROM emails"
     " WHERE workspace_id = ?1 AND contact_id = ?2 AND direction = 'inbound'"
+    " AND provider IS NOT NULL"
     " AND received_at >= ?3 ORDER BY received_at DESC LIMIT ?4";
 
 int sq_contact_activity(struct store *base, const char *workspace_id, const char *contact_id,

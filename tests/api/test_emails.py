@@ -186,6 +186,23 @@ def test_reply_to_of_a_relay_names_the_person(server, t):
     assert c["name"] == "Real Person"
 
 
+def test_newsletters_and_auto_replies_are_kept_but_not_scored(server, t):
+    news, away = addr("news"), addr("away")
+    res = imported(server, t, mbox(
+        message(news, "Our pricing changes next month! Book a demo today.", subject="Newsletter",
+                headers={"List-Unsubscribe": "<mailto:unsubscribe@brightwater.example>"}),
+        message(away, "I am out of the office until Monday, so sorry.", subject="Out of office",
+                headers={"Auto-Submitted": "auto-replied"}),
+    ), content_type="application/mbox")
+    assert res["imported"] == 2
+    rows, _ = emails(server, t)
+    assert all(r["intents"] == [] and r["sentiment"] is None for r in rows), rows
+    for who in (news, away):
+        c = contact_by_email(server, t, who)
+        assert c["status"] == "prospect"  # no buying intent read into a newsletter
+        assert c["scoreBreakdown"]["engagement"] == 0 and c["scoreBreakdown"]["intent"] == 0
+
+
 def test_hot_leads_are_ranked_with_parts_and_reasons(server, t):
     hot = addr("hot")
     sig = "Morgan Lee\nChief Operating Officer\nBrightwater Logistics"

@@ -70,6 +70,10 @@ static const struct sig_case cases[] = {
     /* 19. Street address between the title and the company is skipped. */
     {"Elena Popescu\nChief Operating Officer\n45 Harbour Street, Dublin 2\nMedica Group\n",
      "Elena Popescu", "elena@medica.example", "Chief Operating Officer", "Medica Group"},
+    /* The display name is "Last, First"; the signature writes it the other way. */
+    {"Cheers,\nTariq Lopez | Director of Operations\nFairhaven Shipping Ltd\nm: +49 30 90182033\n",
+     "Lopez, Tariq", "tlopez@fairhaven-shipping.example", "Director of Operations",
+     "Fairhaven Shipping Ltd"},
 };
 
 static void test_cases(void **state)

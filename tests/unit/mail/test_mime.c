@@ -113,6 +113,54 @@ static void test_plain(void **state)
                         "+1 415 555 0134");
 }
 
+/* Parses a message given as text into f->m. */
+static int parse_text(struct fixture *f, const char *text)
+{
+    return mime_parse(text, strlen(text), &f->a, &f->m, &f->e);
+}
+
+static void test_automated_mail(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const automated[] = {
+        "From: news@list.example\nList-Unsubscribe: <mailto:u@list.example>\n\nNews.\n",
+        "From: news@list.example\nList-Id: Weekly <weekly.list.example>\n\nNews.\n",
+        "From: a@b.example\nPrecedence: bulk\n\nOffer.\n",
+        "From: a@b.example\nAuto-Submitted: auto-replied\n\nI am out of the office.\n",
+        "From: a@b.example\nX-Autoreply: yes\n\nAway.\n",
+    };
+    for (size_t i = 0; i < sizeof(automated) / sizeof(automated[0]); i++) {
+        assert_int_equal(parse_text(f, automated[i]), 0);
+        if (!f->m.automated)
+            fail_msg("not seen as automated: %s", automated[i]);
+    }
+    static const char *const personal[] = {
+        "From: a@b.example\nSubject: hi\n\nCan we talk?\n",
+        "From: a@b.example\nAuto-Submitted: no\n\nWritten by hand.\n",
+        "From: a@b.example\nPrecedence: first-class\n\nHello.\n",
+    };
+    for (size_t i = 0; i < sizeof(personal) / sizeof(personal[0]); i++) {
+        assert_int_equal(parse_text(f, personal[i]), 0);
+        if (f->m.automated)
+            fail_msg("seen as automated: %s", personal[i]);
+    }
+}
+
+static void test_signoff_block_before_a_disclaimer(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(parse_text(f, "From: Gabriel Keller <g@marlowe.example>\n\n"
+                                   "What is the price for 30 users?\n\nThank you,\n"
+                                   "Gabriel Keller\nCEO\nMarlowe Academy\n611 Commerce Way\n\n"
+                                   "This email and any attachments are confidential and intended "
+                                   "solely for the addressee.\n"),
+                     0);
+    assert_string_equal(f->m.signature, "Gabriel Keller\nCEO\nMarlowe Academy\n611 Commerce Way");
+    assert_contains(f->m.new_text, "price for 30 users");
+    assert_not_contains(f->m.new_text, "confidential");
+    assert_not_contains(f->m.new_text, "CEO");
+}
+
 static void test_alternative_prefers_plain(void **state)
 {
     struct fixture *f = *state;
@@ -428,6 +476,8 @@ static void test_mbox_envelope_skipped(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_automated_mail, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_signoff_block_before_a_disclaimer, setup, teardown),
     cmocka_unit_test_setup_teardown(test_alternative_prefers_plain, setup, teardown),
     cmocka_unit_test_setup_teardown(test_html_only, setup, teardown),
     cmocka_unit_test_setup_teardown(test_quoted_printable, setup, teardown),
