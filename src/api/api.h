@@ -45,6 +45,20 @@ void api_write_contact(struct jw *w, const struct contact *c);
 int api_query_int(struct http_req *req, const char *name, int64_t lo, int64_t hi, int64_t def,
                   int64_t *out, struct errinfo *e);
 
+/* A page of a list: ?page= (from 1) and ?pageSize= (1 to a route's maximum). */
+struct api_page {
+    int64_t page, size;
+};
+
+int api_page_parse(struct http_req *req, int64_t max_size, int64_t def_size, struct api_page *p,
+                   struct errinfo *e);
+static inline int64_t api_page_offset(const struct api_page *p)
+{
+    return (p->page - 1) * p->size;
+}
+/* Writes "meta": {total, page, pageSize}. */
+void api_page_meta(struct jw *w, const struct api_page *p, int64_t total);
+
 /* Adds every route table of the API to rt. */
 void api_register(struct router *rt);
 

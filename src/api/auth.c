@@ -135,6 +135,7 @@ static int logout_post(struct http_req *req, struct http_reply *rep, struct erri
     if (!ai->via_token) {
         int rc = ctx->store->ops->session_revoke(ctx->store, ai->user_id, ai->session_hash,
                                                  clock_now_ms(), e);
+        auth_cache_invalidate();
         if (rc && rc != ERR_NOT_FOUND)
             return rc;
     }
@@ -265,6 +266,7 @@ static int session_delete(struct http_req *req, struct http_reply *rep, struct e
     int rc = ctx->store->ops->session_revoke(ctx->store, req->auth->user_id, id, clock_now_ms(), e);
     if (rc)
         return rc;
+    auth_cache_invalidate();
     return api_reply_flag(rep, "revoked");
 }
 
@@ -331,6 +333,7 @@ static int token_delete(struct http_req *req, struct http_reply *rep, struct err
                                                clock_now_ms(), e);
     if (rc)
         return rc;
+    auth_cache_invalidate();
     return api_reply_flag(rep, "revoked");
 }
 

@@ -142,10 +142,9 @@ static int contacts_list(struct http_req *req, struct http_reply *rep, struct er
 {
     const struct api_ctx *ctx = req->ctx;
     struct contact_query q = {.min_score = -1, .max_score = -1, .sort = CS_CREATED, .desc = true};
-    int64_t page, size, lo, hi;
-    int rc = api_query_int(req, "page", 1, 1000000, 1, &page, e);
-    if (!rc)
-        rc = api_query_int(req, "pageSize", 1, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &size, e);
+    struct api_page pg;
+    int64_t lo, hi;
+    int rc = api_page_parse(req, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &pg, e);
     if (!rc)
         rc = api_query_int(req, "minScore", 0, 100, -1, &lo, e);
     if (!rc)
@@ -154,8 +153,8 @@ static int contacts_list(struct http_req *req, struct http_reply *rep, struct er
         return rc;
     q.min_score = (int)lo;
     q.max_score = (int)hi;
-    q.limit = (int)size;
-    q.offset = (int)((page - 1) * size);
+    q.limit = (int)pg.size;
+    q.offset = (int)api_page_offset(&pg);
     q.status = http_req_query(req, "status");
     if (q.status && !valid_status(q.status))
         return failf(e, ERR_INVALID, "status must be one of prospect, lead, customer, contact");
@@ -192,12 +191,7 @@ static int contacts_list(struct http_req *req, struct http_reply *rep, struct er
     for (size_t i = 0; i < n; i++)
         api_write_contact(&w, &rows[i]);
     jw_arr_end(&w);
-    jw_key(&w, "meta");
-    jw_obj_begin(&w);
-    jw_kint(&w, "total", total);
-    jw_kint(&w, "page", page);
-    jw_kint(&w, "pageSize", size);
-    jw_obj_end(&w);
+    api_page_meta(&w, &pg, total);
     return reply_ok_end(rep, &w);
 }
 

@@ -186,14 +186,12 @@ static int emails_list(struct http_req *req, struct http_reply *rep, struct erri
 {
     const struct api_ctx *ctx = req->ctx;
     struct email_query q = {0};
-    int64_t page, size;
-    int rc = api_query_int(req, "page", 1, 1000000, 1, &page, e);
-    if (!rc)
-        rc = api_query_int(req, "pageSize", 1, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &size, e);
+    struct api_page pg;
+    int rc = api_page_parse(req, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &pg, e);
     if (rc)
         return rc;
-    q.limit = (int)size;
-    q.offset = (int)((page - 1) * size);
+    q.limit = (int)pg.size;
+    q.offset = (int)api_page_offset(&pg);
     q.contact_id = http_req_query(req, "contactId");
     if (q.contact_id && strlen(q.contact_id) >= STORE_ID_LEN)
         return failf(e, ERR_INVALID, "contactId is not a contact id");
@@ -222,12 +220,7 @@ static int emails_list(struct http_req *req, struct http_reply *rep, struct erri
     for (size_t i = 0; i < n; i++)
         write_email(&w, &rows[i], false);
     jw_arr_end(&w);
-    jw_key(&w, "meta");
-    jw_obj_begin(&w);
-    jw_kint(&w, "total", total);
-    jw_kint(&w, "page", page);
-    jw_kint(&w, "pageSize", size);
-    jw_obj_end(&w);
+    api_page_meta(&w, &pg, total);
     return reply_ok_end(rep, &w);
 }
 

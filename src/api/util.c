@@ -1,6 +1,7 @@
 /*
  * Small helpers shared by the API handlers.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,12 @@ int api_reply_flag(struct http_reply *rep, const char *key)
     return reply_ok_end(rep, &w);
 }
 
+/* A part of the score as shown: two decimals are all that mean anything. */
+static double score_part(double v)
+{
+    return round(v * 100) / 100;
+}
+
 void api_write_contact(struct jw *w, const struct contact *c)
 {
     jw_obj_begin(w);
@@ -69,15 +76,15 @@ void api_write_contact(struct jw *w, const struct contact *c)
     jw_key(w, "scoreBreakdown");
     jw_obj_begin(w);
     jw_key(w, "engagement");
-    jw_double(w, c->score_engagement);
+    jw_double(w, score_part(c->score_engagement));
     jw_key(w, "sentiment");
-    jw_double(w, c->score_sentiment);
+    jw_double(w, score_part(c->score_sentiment));
     jw_key(w, "intent");
-    jw_double(w, c->score_intent);
+    jw_double(w, score_part(c->score_intent));
     jw_key(w, "role");
-    jw_double(w, c->score_role);
+    jw_double(w, score_part(c->score_role));
     jw_key(w, "status");
-    jw_double(w, c->score_status);
+    jw_double(w, score_part(c->score_status));
     jw_obj_end(w);
     jw_key(w, "sentiment");
     if (c->has_sentiment)
@@ -108,4 +115,23 @@ int api_query_int(struct http_req *req, const char *name, int64_t lo, int64_t hi
         return failf(e, ERR_INVALID, "%s must be a whole number from %lld to %lld", name,
                      (long long)lo, (long long)hi);
     return 0;
+}
+
+int api_page_parse(struct http_req *req, int64_t max_size, int64_t def_size, struct api_page *p,
+                   struct errinfo *e)
+{
+    int rc = api_query_int(req, "page", 1, 1000000, 1, &p->page, e);
+    if (!rc)
+        rc = api_query_int(req, "pageSize", 1, max_size, def_size, &p->size, e);
+    return rc;
+}
+
+void api_page_meta(struct jw *w, const struct api_page *p, int64_t total)
+{
+    jw_key(w, "meta");
+    jw_obj_begin(w);
+    jw_kint(w, "total", total);
+    jw_kint(w, "page", p->page);
+    jw_kint(w, "pageSize", p->size);
+    jw_obj_end(w);
 }

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -137,17 +138,85 @@ int auth_rate_check(const char *ip, int limit, struct errinfo *e)
 
 /* ---- the guard ---- */
 
+/*
+ * A per-thread cache of what the guard read from the database: a token's or
+ * a session's row by its hash, and a member's role in a workspace. Each
+ * request would otherwise pay two or three lookups before its handler runs.
+ * An entry lives LEADFLOW_AUTH_CACHE_MS (0 turns the cache off); any revocation in this process (a
+ * session ended, a token revoked) bumps a generation that empties every
+ * thread's cache at once, so a revoked credential stops working here at
+ * once and, for changes made by another process, within the TTL.
+ */
+enum { AUTH_CACHE_SLOTS = 128 };
+
+struct auth_cached {
+    char key[65 + STORE_ID_LEN]; /* hash, or workspace id + user id; "" = free */
+    unsigned gen;
+    int64_t until;
+    bool is_session;
+    struct api_token t;
+    struct session_row s;
+    int role;
+};
+
+static atomic_uint auth_gen = 1;
+static _Thread_local struct auth_cached auth_cache[AUTH_CACHE_SLOTS];
+
+void auth_cache_invalidate(void)
+{
+    atomic_fetch_add(&auth_gen, 1);
+}
+
+static struct auth_cached *cache_slot(const char *key)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &auth_cache[h % AUTH_CACHE_SLOTS];
+}
+
+/* The live entry for key, or NULL. */
+static struct auth_cached *cache_get(const struct auth_ctx *a, const char *key, int64_t now)
+{
+    if (a->cfg->auth_cache_ms <= 0)
+        return NULL;
+    struct auth_cached *c = cache_slot(key);
+    if (c->gen != atomic_load(&auth_gen) || c->until <= now || strcmp(c->key, key) != 0)
+        return NULL;
+    return c;
+}
+
+/* The slot for key, claimed for a new entry (it expires at once when the
+ * cache is off). */
+static struct auth_cached *cache_put(const struct auth_ctx *a, const char *key, int64_t now)
+{
+    struct auth_cached *c = cache_slot(key);
+    snprintf(c->key, sizeof(c->key), "%s", key);
+    c->gen = atomic_load(&auth_gen);
+    c->until = now + a->cfg->auth_cache_ms;
+    return c;
+}
+
 static int authenticate_token(struct auth_ctx *a, const char *token, struct auth_info *ai,
                               struct errinfo *e)
 {
     char hash[65];
-    struct api_token t;
+    int64_t now = clock_now_ms();
     auth_hash_token(token, hash);
-    int rc = a->store->ops->api_token_find(a->store, hash, &t, e);
-    if (rc == ERR_NOT_FOUND || (!rc && t.revoked_at))
-        return failf(e, ERR_UNAUTHORIZED, "the API token is not valid");
-    if (rc)
-        return rc;
+    struct auth_cached *c = cache_get(a, hash, now);
+    struct api_token t;
+    if (c && !c->is_session) {
+        t = c->t;
+    } else {
+        int rc = a->store->ops->api_token_find(a->store, hash, &t, e);
+        if (rc == ERR_NOT_FOUND || (!rc && t.revoked_at))
+            return failf(e, ERR_UNAUTHORIZED, "the API token is not valid");
+        if (rc)
+            return rc;
+        c = cache_put(a, hash, now);
+        c->is_session = false;
+        c->t = t;
+    }
     snprintf(ai->user_id, sizeof(ai->user_id), "%s", t.user_id);
     snprintf(ai->token_workspace, sizeof(ai->token_workspace), "%s", t.workspace_id);
     ai->via_token = true;
@@ -158,23 +227,58 @@ static int authenticate_session(struct auth_ctx *a, const char *cookie, struct a
                                 struct errinfo *e)
 {
     struct session_row s;
-    auth_hash_token(cookie, ai->session_hash);
-    int rc = a->store->ops->session_get(a->store, ai->session_hash, &s, e);
     int64_t now = clock_now_ms();
-    if (rc == ERR_NOT_FOUND || (!rc && (s.revoked_at || s.expires_at <= now)))
+    auth_hash_token(cookie, ai->session_hash);
+    struct auth_cached *c = cache_get(a, ai->session_hash, now);
+    if (c && c->is_session) {
+        s = c->s;
+    } else {
+        int rc = a->store->ops->session_get(a->store, ai->session_hash, &s, e);
+        if (rc == ERR_NOT_FOUND || (!rc && s.revoked_at))
+            return failf(e, ERR_UNAUTHORIZED, "your session has ended; sign in again");
+        if (rc)
+            return rc;
+        c = cache_put(a, ai->session_hash, now);
+        c->is_session = true;
+        c->s = s;
+    }
+    if (s.expires_at <= now)
         return failf(e, ERR_UNAUTHORIZED, "your session has ended; sign in again");
-    if (rc)
-        return rc;
     /* Sliding expiry, written at most once a minute, never past the cap. */
     if (now - s.last_seen_at > 60000) {
         int64_t expires = now + AUTH_SESSION_IDLE_MS;
         if (expires > s.created_at + AUTH_SESSION_MAX_MS)
             expires = s.created_at + AUTH_SESSION_MAX_MS;
         struct errinfo ignored;
-        a->store->ops->session_touch(a->store, ai->session_hash, now, expires, &ignored);
+        if (a->store->ops->session_touch(a->store, ai->session_hash, now, expires, &ignored) == 0) {
+            c->s.last_seen_at = now;
+            c->s.expires_at = expires;
+        }
     }
     snprintf(ai->user_id, sizeof(ai->user_id), "%s", s.user_id);
     snprintf(ai->csrf, sizeof(ai->csrf), "%s", s.csrf);
+    return 0;
+}
+
+/* The user's role in the workspace, through the cache. */
+static int member_role(struct auth_ctx *a, const char *ws, const char *user_id, int *role,
+                       struct errinfo *e)
+{
+    char key[65 + STORE_ID_LEN];
+    int64_t now = clock_now_ms();
+    snprintf(key, sizeof(key), "%s/%s", ws, user_id);
+    struct auth_cached *c = cache_get(a, key, now);
+    if (c) {
+        *role = c->role;
+        return 0;
+    }
+    int rc = a->store->ops->member_role(a->store, ws, user_id, role, e);
+    if (rc)
+        return rc;
+    c = cache_put(a, key, now);
+    c->is_session = false;
+    memset(&c->t, 0, sizeof(c->t));
+    c->role = *role;
     return 0;
 }
 
@@ -232,7 +336,7 @@ int auth_guard(void *ctx, struct http_req *req, struct errinfo *e)
             return failf(e, ERR_NOT_FOUND, "workspace not found");
         if (ai->via_token && strcmp(ws, ai->token_workspace) != 0)
             return failf(e, ERR_NOT_FOUND, "workspace not found");
-        rc = a->store->ops->member_role(a->store, ws, ai->user_id, &ai->role, e);
+        rc = member_role(a, ws, ai->user_id, &ai->role, e);
         if (rc == ERR_NOT_FOUND)
             return failf(e, ERR_NOT_FOUND, "workspace not found");
         if (rc)

@@ -48,6 +48,10 @@ int auth_guard(void *ctx, struct http_req *req, struct errinfo *e);
 /* Hex SHA-256 of a secret token, the form in which tokens are stored. */
 void auth_hash_token(const char *token, char out[65]);
 
+/* Forgets every credential and role the guard has cached, in every thread:
+ * call it after ending a session, revoking a token or changing a membership. */
+void auth_cache_invalidate(void);
+
 /*
  * Starts a session for user_id: fills cookie (the Set-Cookie value, arena
  * memory) and returns 0, or an ERR_* code.

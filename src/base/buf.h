@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
     char *data; /* NULL until the first append */
@@ -24,7 +25,21 @@ void buf_release(struct buf *b);
 void buf_reset(struct buf *b);
 
 /* Each returns 0, or ERR_TOO_BIG when the result would exceed b->max. */
-int buf_append(struct buf *b, const void *p, size_t n);
+int buf_append_slow(struct buf *b, const void *p, size_t n);
+
+/* Appends n bytes (and keeps a NUL after them); ERR_TOO_BIG past max. The
+ * common case, room already there, is inline: JSON replies append many
+ * small pieces. */
+static inline int buf_append(struct buf *b, const void *p, size_t n)
+{
+    if (n <= 4096 && b->data && n < b->cap - b->len) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return buf_append_slow(b, p, n);
+}
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -63,6 +63,7 @@ static const struct cfg_key cfg_keys[] = {
     KI(threads, "0", 0, 256),
     KI(max_connections, "1024", 1, 1000000),
     KI(request_timeout, "30", 1, 3600),
+    KI(auth_cache_ms, "5000", 0, 60000),
     K(oidc_issuer, CFG_URL, "https://accounts.google.com"),
     K(oidc_client_id, CFG_STR, NULL),
     K(oidc_client_secret, CFG_SECRET, NULL),

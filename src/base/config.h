@@ -26,6 +26,7 @@ struct config {
     int64_t threads;          /* 0: one per core */
     int64_t max_connections;
     int64_t request_timeout; /* seconds */
+    int64_t auth_cache_ms;   /* how long the guard may reuse a credential it read; 0: never */
     /* sign-in */
     char *oidc_issuer;
     char *oidc_client_id;

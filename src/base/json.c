@@ -132,6 +132,16 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Bytes copied as they are without a second look: printable ASCII but the
+ * quote and the backslash. */
+#define PLAIN16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const unsigned char json_plain[256] = {
+    PLAIN16(0), PLAIN16(0),                                                 /* controls */
+    1,          1,          0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,       /* 0x20-0x2f: '"' */
+    PLAIN16(1), PLAIN16(1), 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: '\\' */
+    PLAIN16(1), 1,          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,    /* 0x70-0x7f: DEL */
+};
+
 int json_escape(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -139,6 +149,10 @@ int json_escape(struct buf *b, const char *s, size_t n)
     size_t run = 0; /* start of the pending run of bytes copied as they are */
     int rc = 0;
     for (size_t i = 0; i < n && !rc;) {
+        while (i < n && json_plain[p[i]])
+            i++;
+        if (i >= n)
+            break;
         unsigned char c = p[i];
         const char *esc = NULL;
         char ubuf[7];
@@ -216,9 +230,17 @@ void jw_str(struct jw *w, const char *s)
 void jw_int(struct jw *w, int64_t v)
 {
     char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+    char *p = tmp + sizeof(tmp);
+    /* Digits from the right, on the magnitude as unsigned (INT64_MIN too). */
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
     jw_sep(w);
-    jw_put(w, tmp, (size_t)n);
+    jw_put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void jw_double(struct jw *w, double v)
@@ -227,17 +249,18 @@ void jw_double(struct jw *w, double v)
         jw_null(w);
         return;
     }
+    /* Whole numbers (scores, counts) print as integers: no float formatting. */
+    if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(int64_t)v) {
+        jw_int(w, (int64_t)v);
+        return;
+    }
+    /* The shortest of 15..17 significant digits that reads back as v. */
     char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%.17g", v);
-    /* %.17g round-trips but prints noise; prefer the shortest of 15..17. */
-    for (int prec = 15; prec < 17; prec++) {
-        char t2[32];
-        int m = snprintf(t2, sizeof(t2), "%.*g", prec, v);
-        if (strtod(t2, NULL) == v) {
-            memcpy(tmp, t2, (size_t)m + 1);
-            n = m;
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+        if (prec == 17 || strtod(tmp, NULL) == v)
             break;
-        }
     }
     jw_sep(w);
     jw_put(w, tmp, (size_t)n);

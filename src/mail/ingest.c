@@ -160,6 +160,16 @@ static int rescore(struct ingest *g, const char *contact_id, int64_t now, struct
     return 0;
 }
 
+/* After a commit or a rollback: no open batch. */
+static void batch_reset(struct ingest *g)
+{
+    g->in_tx = false;
+    g->pending = 0;
+    g->pending_stored = 0;
+    memset(g->touched, 0, sizeof(g->touched));
+    g->ntouched = 0;
+}
+
 int ingest_flush(struct ingest *g, struct errinfo *e)
 {
     if (!g->in_tx)
@@ -178,11 +188,7 @@ int ingest_flush(struct ingest *g, struct errinfo *e)
         g->st->ops->tx_rollback(g->st);
     if (rc)
         g->stats.imported -= g->pending_stored;
-    g->in_tx = false;
-    g->pending = 0;
-    g->pending_stored = 0;
-    memset(g->touched, 0, sizeof(g->touched));
-    g->ntouched = 0;
+    batch_reset(g);
     if (!rc && g->o.on_batch)
         g->o.on_batch(g->o.arg, &g->stats);
     return rc;
@@ -353,11 +359,7 @@ int ingest_message(struct ingest *g, const char *raw, size_t len, const char *or
         /* The database failed: the open batch is lost, and said so. */
         g->st->ops->tx_rollback(g->st);
         g->stats.imported -= g->pending_stored;
-        g->in_tx = false;
-        g->pending = 0;
-        g->pending_stored = 0;
-        memset(g->touched, 0, sizeof(g->touched));
-        g->ntouched = 0;
+        batch_reset(g);
         return rc == ERR_CONFLICT || rc == ERR_INVALID ? ERR_DB : rc;
     }
     if (rc == 1) {

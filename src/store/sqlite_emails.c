@@ -320,10 +320,14 @@ int sq_contact_score_history(struct store *base, const char *workspace_id, const
     "(SELECT " col " FROM emails e WHERE e.workspace_id = c.workspace_id AND e.contact_id = c.id"  \
     " ORDER BY e.received_at DESC LIMIT 1)"
 
+/* One statement, so one read transaction: the total is a scalar subquery,
+ * computed once. With no row on the page it comes from sql_hot_count. */
 static const char sql_hot[] = "SELECT " SQ_CONTACT_COLS ", " LAST_EMAIL(
     "e.id || char(9) || "
     "e.received_at || char(9) || e.intent_bits || char(9) || "
-    "COALESCE(e.subject,'')") " FROM contacts c"
+    "COALESCE(e.subject,'')") ","
+                              " (SELECT COUNT(*) FROM contacts h WHERE h.workspace_id = ?1"
+                              " AND h.ai_score >= ?2) FROM contacts c"
                               " WHERE c.workspace_id = ?1 AND c.ai_score >= ?2"
                               " ORDER BY c.ai_score DESC, c.last_interaction DESC, c.id"
                               " LIMIT ?3 OFFSET ?4";
@@ -380,10 +384,9 @@ int sq_hot_leads(struct store *base, const char *workspace_id, int min_score, in
     struct sq_conn *c;
     *rows = NULL;
     *n = 0;
-    int rc = count_one(s, sql_hot_count, workspace_id, min_score, total, e);
+    *total = -1;
+    int rc = sq_stmt(s, sql_hot, &st, &c, e);
     if (rc)
-        return rc;
-    if ((rc = sq_stmt(s, sql_hot, &st, &c, e)))
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sqlite3_bind_int(st, 2, min_score);
@@ -395,10 +398,13 @@ int sq_hot_leads(struct store *base, const char *workspace_id, int min_score, in
         struct hot_lead *h = &(*rows)[(*n)++];
         sq_contact_row(st, a, &h->c);
         last_email_read(st, SQ_CONTACT_NCOLS, a, h);
+        *total = sqlite3_column_int64(st, SQ_CONTACT_NCOLS + 1);
     }
     if (src != SQLITE_DONE && src != SQLITE_ROW)
         rc = sq_fail(e, c->db, src, "listing hot leads");
     sq_done(st);
+    if (!rc && *total < 0)
+        rc = count_one(s, sql_hot_count, workspace_id, min_score, total, e);
     return rc;
 }
 
@@ -659,12 +665,11 @@ int sq_workspace_member_emails(struct store *base, const char *workspace_id, str
     return rc;
 }
 
-static const char sql_stats_contacts[] = "SELECT COUNT(*), COALESCE(SUM(ai_score >= 80),0), "
-                                         "COALESCE(SUM(ai_score >= 60 AND ai_score < 80),0)"
-                                         " FROM contacts WHERE workspace_id = ?1";
-static const char sql_stats_emails[] =
-    "SELECT COUNT(*), COALESCE(SUM(received_at >= ?2),0), COALESCE(SUM(processed_at IS NULL),0)"
-    " FROM emails WHERE workspace_id = ?1";
+/* Counts kept by triggers (migration 5); the week from daily buckets. */
+static const char sql_stats[] = "SELECT contacts, hot, warm, emails, emails_unprocessed,"
+                                " (SELECT COALESCE(SUM(emails), 0) FROM workspace_email_days d"
+                                "  WHERE d.workspace_id = ?1 AND d.day >= ?2)"
+                                " FROM workspace_counts WHERE workspace_id = ?1";
 
 int sq_workspace_stats(struct store *base, const char *workspace_id, int64_t now,
                        struct workspace_stats *out, struct errinfo *e)
@@ -673,33 +678,23 @@ int sq_workspace_stats(struct store *base, const char *workspace_id, int64_t now
     sqlite3_stmt *st;
     struct sq_conn *c;
     memset(out, 0, sizeof(*out));
-    int rc = sq_stmt(s, sql_stats_contacts, &st, &c, e);
+    int rc = sq_stmt(s, sql_stats, &st, &c, e);
     if (rc)
         return rc;
     sq_bind_str(st, 1, workspace_id);
+    /* The last seven days, counted in whole UTC days including today. */
+    sqlite3_bind_int64(st, 2, now / 86400000 - 6);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         out->contacts = sqlite3_column_int64(st, 0);
         out->hot = sqlite3_column_int64(st, 1);
         out->warm = sqlite3_column_int64(st, 2);
         out->cold = out->contacts - out->hot - out->warm;
-    } else {
-        rc = sq_fail(e, c->db, src, "counting contacts");
-    }
-    sq_done(st);
-    if (rc)
-        return rc;
-    if ((rc = sq_stmt(s, sql_stats_emails, &st, &c, e)))
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sqlite3_bind_int64(st, 2, now - 7LL * 24 * 60 * 60 * 1000);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        out->emails = sqlite3_column_int64(st, 0);
-        out->emails_week = sqlite3_column_int64(st, 1);
-        out->emails_unprocessed = sqlite3_column_int64(st, 2);
-    } else {
-        rc = sq_fail(e, c->db, src, "counting emails");
+        out->emails = sqlite3_column_int64(st, 3);
+        out->emails_unprocessed = sqlite3_column_int64(st, 4);
+        out->emails_week = sqlite3_column_int64(st, 5);
+    } else if (src != SQLITE_DONE) {
+        rc = sq_fail(e, c->db, src, "reading the workspace's counts");
     }
     sq_done(st);
     return rc;

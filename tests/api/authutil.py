@@ -281,13 +281,13 @@ class AuthEnv:
         return err
 
 
-def _start(launcher, fake):
+def _start(launcher, fake, extra_env=None):
     """Starts leadflow on a port chosen here so PUBLIC_URL can name it (3 tries)."""
     last = None
     for _ in range(3):
         port = free_port()
         public = f"http://127.0.0.1:{port}"
-        env = {"LEADFLOW_PUBLIC_URL": public}
+        env = {"LEADFLOW_PUBLIC_URL": public, **(extra_env or {})}
         if fake is not None:
             env.update({"LEADFLOW_OIDC_ISSUER": fake.issuer,
                         "LEADFLOW_OIDC_CLIENT_ID": CLIENT_ID,
@@ -316,6 +316,12 @@ def fake_idp():
 def env(launcher, fake_idp):
     """A fresh leadflow server whose sign-in provider is the fake."""
     return _start(launcher, fake_idp)
+
+
+@pytest.fixture
+def short_cache_env(launcher, fake_idp):
+    """Like env, but the guard reuses what it read for 300 ms only."""
+    return _start(launcher, fake_idp, {"LEADFLOW_AUTH_CACHE_MS": "300"})
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
  * Tests for src/base/clock.c: the fake clock and RFC 3339 formatting,
  * including instants before the epoch.
  */
+#include <stdio.h>
 #include <time.h>
 
 #include "base/clock.h"
@@ -47,6 +48,26 @@ static void test_format_negative(void **state)
     assert_format(-86400000, "1969-12-31T00:00:00.000Z");
 }
 
+/* The civil-date arithmetic agrees with gmtime_r across the years 1900-9999. */
+static void test_format_matches_gmtime(void **state)
+{
+    uint64_t x = 88172645463325252ULL; /* xorshift: the same values on every run */
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t ms = (int64_t)(x % 255611376000000ULL) - 2208988800000LL;
+        time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        int frac = (int)(ms - (int64_t)secs * 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        char want[64];
+        snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+        assert_format(ms, want);
+    }
+}
+
 static void test_format_truncates(void **state)
 {
     char out[11];
@@ -55,9 +76,8 @@ static void test_format_truncates(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_fake_clock),
-    cmocka_unit_test(test_format),
-    cmocka_unit_test(test_format_negative),
+    cmocka_unit_test(test_fake_clock),       cmocka_unit_test(test_format),
+    cmocka_unit_test(test_format_negative),  cmocka_unit_test(test_format_matches_gmtime),
     cmocka_unit_test(test_format_truncates),
 };
 
