@@ -153,3 +153,49 @@ def _db(srv, sql):
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def test_hostile_messages_never_stop_an_import(server, t, tmp_path):
+    """Each odd message is stored or rejected with a reason; the one after
+    them all is imported."""
+    big_text = ("All work and no play. " * 46).encode() + b"\n"
+    huge = (b"From: Big Sender <big@acme-import.example>\nSubject: huge\n"
+            b"Message-ID: <huge-" + secrets.token_hex(4).encode() + b"@x>\n"
+            b"Content-Type: text/plain\n\n" + big_text * (50 * 1024 * 1024 // len(big_text)))
+    deep = [b"From: Deep <deep@acme-import.example>\nSubject: deep\nMIME-Version: 1.0\n"
+            b"Message-ID: <deep-" + secrets.token_hex(4).encode() + b"@x>\n"]
+    for i in range(100):
+        deep.append(b"Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n" % (i, i))
+    deep.append(b"Content-Type: text/plain\n\nAt the bottom of a hundred parts.\n")
+    for i in reversed(range(100)):
+        deep.append(b"--b%d--\n" % i)
+    eight_bit = ("From: Jürgen Groß <jg@acme-import.example>\nSubject: Grüße aus Köln\n"
+                 "Message-ID: <8bit-" + secrets.token_hex(4) + "@x>\n\n"
+                 "Wir möchten ein Angebot.\n").encode("utf-8")
+    wrong_charset = (b"From: Wrong <wrong@acme-import.example>\nSubject: charset\n"
+                     b"Message-ID: <cs-" + secrets.token_hex(4).encode() + b"@x>\n"
+                     b"Content-Type: text/plain; charset=utf-8\n\nCaf\xe9 cr\xe8me, na\xefve.\n")
+    no_charset = (b"From: None <none@acme-import.example>\nSubject: none\n"
+                  b"Message-ID: <nc-" + secrets.token_hex(4).encode() + b"@x>\n"
+                  b"Content-Type: text/plain; charset=x-unknown-42\n\nPlain words.\n")
+    last = message(addr("last"), "The message after all the odd ones.", subject="last one")
+    box = write(tmp_path / "hostile.mbox", mbox(huge, b"".join(deep), eight_bit, wrong_charset,
+                                                no_charset, last))
+    r = cli(server, "import", "--workspace", t.workspace_id, box, check=False)
+    assert r.returncode == 0, r.stderr
+    imported_, dups, rejected = summary(r.stderr)
+    assert imported_ + rejected == 6 and imported_ >= 5, r.stderr
+    rows = ok(api(server, "GET", "/api/emails", t.token_creds, ws=t.workspace_id,
+                  params={"pageSize": 50}))
+    by_subject = {e["subject"]: e for e in rows}
+    assert "last one" in by_subject
+    assert "Grüße aus Köln" in by_subject
+    assert by_subject["Grüße aus Köln"]["from"]["name"] == "Jürgen Groß"
+    for e in rows:  # every stored text is valid UTF-8 (the JSON decoder would fail otherwise)
+        assert isinstance(e["snippet"], str)
+    wrong = ok(api(server, "GET", f"/api/emails/{by_subject['charset']['id']}", t.token_creds,
+                   ws=t.workspace_id))
+    assert "Caf" in wrong["bodyText"] and "\ufffd" not in wrong["bodyText"][:3]
+    huge_row = ok(api(server, "GET", f"/api/emails/{by_subject['huge']['id']}", t.token_creds,
+                      ws=t.workspace_id))
+    assert 0 < len(huge_row["bodyText"].encode()) <= 256 * 1024
