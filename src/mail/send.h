@@ -1,0 +1,101 @@
+/*
+ * Sending email: providers behind struct send_ops (SendGrid v3, Resend,
+ * SMTP through libcurl), tried in LEADFLOW_SEND_ORDER over the configured
+ * ones. A temporary failure (connection error, time-out, 5xx, 429) falls
+ * through to the next provider; a permanent one (the recipient refused, a
+ * 4xx naming the request) stops the chain. Every attempt is written to
+ * send_attempts. Messages are built with GMime (multipart/alternative,
+ * encoded headers; no header injection).
+ *
+ * The outbox is the way in: outbox_queue() writes a sent_emails row (keyed by
+ * an idempotency key per workspace) and a "send_email" job in one
+ * transaction; the job's handler renders tracking, sends through the chain
+ * and records the outcome. A retried job whose email was already sent sends
+ * nothing again.
+ */
+#ifndef LEADFLOW_MAIL_SEND_H
+#define LEADFLOW_MAIL_SEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/config.h"
+#include "base/err.h"
+#include "store/store.h"
+
+struct queue;
+
+/* One message as the providers get it (tracking already applied). */
+struct send_msg {
+    const char *from_email, *from_name;
+    const char *to_email, *to_name;
+    const char *subject;
+    const char *text; /* text/plain part */
+    const char *html; /* text/html part, or NULL */
+    const char *list_unsubscribe_url; /* List-Unsubscribe + One-Click (RFC 8058); may be NULL */
+    const char *idempotency_key;      /* sent to providers that take one */
+    const char *message_id;           /* our Message-ID (without brackets) */
+};
+
+struct send_result {
+    char provider[16];
+    char provider_message_id[256];
+    int status; /* HTTP status or SMTP reply code of the last attempt */
+};
+
+struct sender;
+
+struct send_ops {
+    const char *name; /* "sendgrid", "resend", "smtp" */
+    /* 0 when accepted; ERR_TEMPORARY to try the next provider; ERR_INVALID
+     * (permanent) to stop. */
+    int (*send)(struct sender *s, const struct send_msg *m, struct send_result *r,
+                struct errinfo *e);
+    void (*free)(struct sender *s);
+};
+
+struct sender {
+    const struct send_ops *ops;
+};
+
+struct send_chain;
+
+/* The chain of configured providers in LEADFLOW_SEND_ORDER; a chain with no
+ * provider is valid (every send then fails with a clear message). */
+struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e);
+void send_chain_free(struct send_chain *c);
+/* How many providers are configured. */
+size_t send_chain_size(const struct send_chain *c);
+
+/*
+ * Sends m through the chain and writes one send_attempts row per provider
+ * tried (for sent_email_id in workspace_id). 0 with r filled when a provider
+ * accepted it; else the last error.
+ */
+int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
+                    const char *sent_email_id, const struct send_msg *m, struct send_result *r,
+                    struct errinfo *e);
+
+/* What to send, from the caller's side. */
+struct outbox_item {
+    const char *workspace_id;
+    const char *contact_id;      /* the recipient's contact (unsubscribed contacts are refused) */
+    const char *subject, *text, *html;
+    const char *idempotency_key; /* per workspace; the same key is sent once */
+    const char *content_id;      /* a generated_content row, or NULL */
+};
+
+/*
+ * Writes the sent_emails row and its send_email job in one transaction (or
+ * inside the caller's open one). A repeated idempotency key returns 0 with
+ * the existing row's id and *created false. ERR_FORBIDDEN when the contact
+ * has unsubscribed.
+ */
+int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_ID_LEN],
+                 bool *created, struct errinfo *e);
+
+/* Registers the send_email handler (chain and config borrowed). */
+void outbox_register(struct queue *q, struct send_chain *chain, const struct config *cfg);
+
+#endif
