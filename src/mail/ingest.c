@@ -3,11 +3,19 @@
  * the direction (mail from the workspace's own people is outbound and
  * belongs to its first outside recipient), analyze inbound mail, link the
  * contact, store the email; every INGEST_BATCH messages the transaction
- * commits after the contacts it touched are rescored. Per message, memory
- * comes from one arena whose first block is inside struct ingest, so the
- * loop does not call malloc for small messages.
+ * commits after the contacts it touched are rescored.
+ *
+ * Each message goes through two halves: prepare (parse, pick the contact's
+ * address, analyze, read the signature: no database) and commit (link the
+ * contact, store the email). ingest_source() runs the first half on a reader
+ * thread when the process may use more than one core, handing prepared
+ * messages to the writer through a ring of slots; each slot owns an arena
+ * whose first block is allocated once, so the loop does not call malloc for
+ * small messages.
  */
 #include <ctype.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +33,24 @@
 
 enum {
     ARENA_FIRST = 256 * 1024, /* most messages fit: no malloc per message */
+    RING_SLOTS = 16,          /* prepared messages between the reader and the writer */
     TOUCHED_SLOTS = 2 * INGEST_BATCH,
     ACTIVITY_MAX = 500, /* newest activities read per contact when rescoring */
     DAY_MS = 24 * 60 * 60 * 1000,
+};
+
+/* A message made ready for the database by prepare(). */
+struct prepared {
+    struct arena a; /* everything below points into it */
+    char *first;
+    struct buf json;
+    int rc; /* 0, or why it was rejected (e) */
+    struct errinfo e;
+    char origin[160];
+    uint64_t bytes_done, bytes_total; /* the source's progress when it was read */
+    struct email_row row;
+    const struct mail_addr *who; /* the contact's address, or NULL */
+    char title[STORE_NAME_MAX], company[STORE_NAME_MAX];
 };
 
 struct ingest {
@@ -37,10 +60,10 @@ struct ingest {
     char workspace_id[STORE_ID_LEN];
     char **own; /* lower-case addresses that are "us" */
     size_t nown;
-    struct arena keep; /* own addresses */
-    struct arena msg;  /* one message's data; released after each */
-    char *msg_first;
-    struct buf json; /* JSON texts built per message */
+    struct arena keep;     /* own addresses */
+    struct arena msg;      /* rescoring's data; released after each contact */
+    struct buf json;       /* score reasons */
+    struct prepared *slot; /* the slot of ingest_message() */
     bool in_tx;
     size_t pending;          /* messages in the open transaction */
     uint64_t pending_stored; /* of which stored: uncounted again on a rollback */
@@ -81,8 +104,7 @@ struct ingest *ingest_new(struct store *st, struct ai *ai, const struct ingest_o
     g->o.workspace_id = g->workspace_id;
     g->o.source = o->source ? o->source : "import";
     arena_init(&g->keep, NULL, 0);
-    g->msg_first = xmalloc(ARENA_FIRST);
-    arena_init(&g->msg, g->msg_first, ARENA_FIRST);
+    arena_init(&g->msg, NULL, 0);
     buf_init(&g->json, 1 << 20);
 
     char **members;
@@ -218,12 +240,31 @@ static bool is_relay(const char *email)
     return false;
 }
 
-/* The JSON array of the To/Cc addresses, in arena memory. */
-static const char *to_json(struct ingest *g, const struct mail_msg *m)
+static struct prepared *slot_new(void)
+{
+    struct prepared *p = xcalloc(1, sizeof(*p));
+    p->first = xmalloc(ARENA_FIRST);
+    arena_init(&p->a, p->first, ARENA_FIRST);
+    buf_init(&p->json, 1 << 20);
+    return p;
+}
+
+static void slot_free(struct prepared *p)
+{
+    if (!p)
+        return;
+    arena_release(&p->a);
+    free(p->first);
+    buf_release(&p->json);
+    free(p);
+}
+
+/* The JSON array of the To/Cc addresses, in the slot's arena. */
+static const char *to_json(struct prepared *p, const struct mail_msg *m)
 {
     struct jw w;
-    buf_reset(&g->json);
-    jw_init(&w, &g->json);
+    buf_reset(&p->json);
+    jw_init(&w, &p->json);
     jw_arr_begin(&w);
     for (size_t i = 0; i < m->nto; i++)
         if (m->to[i].email)
@@ -231,7 +272,7 @@ static const char *to_json(struct ingest *g, const struct mail_msg *m)
     jw_arr_end(&w);
     if (jw_finish(&w))
         return "[]";
-    return arena_strdup(&g->msg, buf_str(&g->json));
+    return arena_strdup(&p->a, buf_str(&p->json));
 }
 
 /* The first id of References, else In-Reply-To, else the message's own key. */
@@ -246,115 +287,133 @@ static const char *thread_of(const struct mail_msg *m, const char *key, struct a
     return key;
 }
 
-static int store_message(struct ingest *g, const struct mail_msg *m, const char *raw, size_t len,
-                         struct errinfo *e)
+/*
+ * The first half, without the database (safe on the reader thread): parses
+ * raw into p, decides the direction and whose email it is, analyzes inbound
+ * mail and reads the signature. p->rc < 0 with p->e when it is rejected.
+ */
+static void prepare(const struct ingest *g, const char *raw, size_t len, struct prepared *p)
 {
-    struct store *st = g->st;
+    struct mail_msg *m = arena_alloc(&p->a, sizeof(*m));
+    struct email_row *row = &p->row;
+    memset(row, 0, sizeof(*row));
+    p->who = NULL;
+    p->title[0] = p->company[0] = '\0';
+    errinfo_clear(&p->e);
+    p->rc = mime_parse(raw, len, &p->a, m, &p->e);
+    if (p->rc == 0 && (!m->from.email || !str_is_email(m->from.email)))
+        p->rc = failf(&p->e, ERR_INVALID, "not an email message: no valid From address");
+    if (p->rc)
+        return;
+
     int64_t now = clock_now_ms();
-    struct email_row row;
-    memset(&row, 0, sizeof(row));
-    row.message_id = message_key(m, raw, len, &g->msg);
-    row.in_reply_to = m->in_reply_to;
-    row.thread_id = thread_of(m, row.message_id, &g->msg);
-    row.from_email = m->from.email;
-    row.from_name = m->from.name;
-    row.to_emails = to_json(g, m);
-    row.subject = m->subject ? m->subject : "";
-    row.body_text = m->body_text ? m->body_text : "";
-    row.received_at = (m->date_ms > 0 ? m->date_ms : now) + g->o.time_shift_ms;
-    row.source = g->o.source;
-    row.attachments = m->attachments;
-    row.created_at = now;
-    row.processed_at = now;
+    row->message_id = message_key(m, raw, len, &p->a);
+    row->in_reply_to = m->in_reply_to;
+    row->thread_id = thread_of(m, row->message_id, &p->a);
+    row->from_email = m->from.email;
+    row->from_name = m->from.name;
+    row->to_emails = to_json(p, m);
+    row->subject = m->subject ? m->subject : "";
+    row->body_text = m->body_text ? m->body_text : "";
+    row->received_at = (m->date_ms > 0 ? m->date_ms : now) + g->o.time_shift_ms;
+    row->source = g->o.source;
+    row->attachments = m->attachments;
 
     /* Who the email is about. */
-    const struct mail_addr *who = NULL;
     bool outbound = is_own(g, m->from.email);
     if (outbound) {
-        row.direction = "outbound";
-        for (size_t i = 0; i < m->nto && !who; i++)
+        row->direction = "outbound";
+        for (size_t i = 0; i < m->nto && !p->who; i++)
             if (m->to[i].email && !is_own(g, m->to[i].email) && str_is_email(m->to[i].email))
-                who = &m->to[i];
+                p->who = &m->to[i];
     } else {
-        row.direction = "inbound";
-        who = &m->from;
+        row->direction = "inbound";
+        p->who = &m->from;
         if (is_relay(m->from.email) && m->reply_to.email && str_is_email(m->reply_to.email))
-            who = &m->reply_to;
-        if (!str_is_email(who->email))
-            who = NULL;
+            p->who = &m->reply_to;
+        if (!str_is_email(p->who->email))
+            p->who = NULL;
     }
 
-    struct analysis an;
-    char title[STORE_NAME_MAX] = "", company[STORE_NAME_MAX] = "";
     /* Mail no person wrote is kept on the contact's timeline, but not
      * analyzed: it says nothing about their interest. */
     if (!outbound && !m->automated) {
+        struct analysis an;
         struct errinfo ae = {0};
         ai_analyze(g->ai, m->subject, m->new_text ? m->new_text : "", &an, &ae);
-        row.intent_bits = an.intents;
-        row.sentiment = sentiment_name(an.sentiment);
-        row.sentiment_score = an.sentiment_score;
-        row.urgency = urgency_name(an.urgency);
-        row.provider = an.provider;
-        if (m->signature && who == &m->from)
-            signature_extract(m->signature, m->from.name, m->from.email, title, sizeof(title),
-                              company, sizeof(company));
+        row->intent_bits = an.intents;
+        row->sentiment = sentiment_name(an.sentiment);
+        row->sentiment_score = an.sentiment_score;
+        row->urgency = urgency_name(an.urgency);
+        row->provider = an.provider;
+        if (m->signature && p->who == &m->from)
+            signature_extract(m->signature, m->from.name, m->from.email, p->title, sizeof(p->title),
+                              p->company, sizeof(p->company));
     }
+}
 
+/* The second half, in the open transaction: 1 stored, 0 duplicate, < 0 the
+ * database failed. */
+static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
+{
+    struct store *st = g->st;
+    struct email_row *row = &p->row;
+    int64_t now = clock_now_ms();
+    row->created_at = now;
+    row->processed_at = now;
     bool created = false;
-    if (who) {
-        int rc = st->ops->contact_link(st, g->workspace_id, who->email, who->name, title, company,
-                                       now, row.contact_id, &created, e);
+    if (p->who) {
+        int rc = st->ops->contact_link(st, g->workspace_id, p->who->email, p->who->name, p->title,
+                                       p->company, now, row->contact_id, &created, e);
         if (rc)
             return rc;
     }
-    crypto_uuid7(now, row.id);
+    crypto_uuid7(now, row->id);
     bool inserted;
-    int rc = st->ops->email_insert(st, g->workspace_id, &row, &inserted, e);
+    int rc = st->ops->email_insert(st, g->workspace_id, row, &inserted, e);
     if (rc)
         return rc;
     if (created)
         g->stats.contacts_created++;
     if (!inserted)
         return 0;
-    if (row.contact_id[0]) {
-        if (row.intent_bits & (INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST)) {
+    if (row->contact_id[0]) {
+        if (row->intent_bits & (INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST)) {
             bool changed;
-            rc = st->ops->contact_status_advance(st, g->workspace_id, row.contact_id, "lead", now,
+            rc = st->ops->contact_status_advance(st, g->workspace_id, row->contact_id, "lead", now,
                                                  &changed, e);
             if (rc)
                 return rc;
         }
-        touch(g, row.contact_id);
+        touch(g, row->contact_id);
     }
     return 1;
 }
 
-int ingest_message(struct ingest *g, const char *raw, size_t len, const char *origin,
-                   struct errinfo *e)
+/* Counts a rejected item and reports it. */
+static void reject(struct ingest *g, const char *origin, const struct errinfo *why)
+{
+    g->stats.rejected++;
+    if (g->o.on_reject)
+        g->o.on_reject(g->o.arg, origin && *origin ? origin : "message", why);
+}
+
+/* Stores a prepared message (or counts its rejection); flushes full
+ * batches. Returns like ingest_message(). */
+static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
 {
     g->stats.seen++;
-    struct mail_msg m;
-    int rc = mime_parse(raw, len, &g->msg, &m, e);
-    if (rc == 0 && (!m.from.email || !str_is_email(m.from.email)))
-        rc = failf(e, ERR_INVALID, "not an email message: no valid From address");
-    if (rc) {
-        arena_release(&g->msg);
-        g->stats.rejected++;
-        if (g->o.on_reject)
-            g->o.on_reject(g->o.arg, origin ? origin : "message", e);
-        return rc;
+    if (p->rc) {
+        reject(g, p->origin, &p->e);
+        return p->rc;
     }
-
+    int rc = 0;
     if (!g->in_tx) {
-        if ((rc = g->st->ops->tx_begin(g->st, e))) {
-            arena_release(&g->msg);
+        if ((rc = g->st->ops->tx_begin(g->st, e)))
             return rc;
-        }
         g->in_tx = true;
     }
-    rc = store_message(g, &m, raw, len, e);
-    arena_release(&g->msg);
+    rc = commit(g, p, e);
     if (rc < 0) {
         /* The database failed: the open batch is lost, and said so. */
         g->st->ops->tx_rollback(g->st);
@@ -365,8 +424,9 @@ int ingest_message(struct ingest *g, const char *raw, size_t len, const char *or
     if (rc == 1) {
         g->stats.imported++;
         g->pending_stored++;
-    } else
+    } else {
         g->stats.duplicates++;
+    }
     if (++g->pending >= INGEST_BATCH || g->ntouched >= TOUCHED_SLOTS / 2) {
         int frc = ingest_flush(g, e);
         if (frc)
@@ -375,29 +435,163 @@ int ingest_message(struct ingest *g, const char *raw, size_t len, const char *or
     return rc;
 }
 
+int ingest_message(struct ingest *g, const char *raw, size_t len, const char *origin,
+                   struct errinfo *e)
+{
+    if (!g->slot)
+        g->slot = slot_new();
+    struct prepared *p = g->slot;
+    snprintf(p->origin, sizeof(p->origin), "%s", origin ? origin : "message");
+    prepare(g, raw, len, p);
+    int rc = consume(g, p, e);
+    if (p->rc)
+        failf(e, p->rc, "%s", p->e.msg);
+    arena_release(&p->a);
+    return rc;
+}
+
+/* A source's stop: the database failed, the caller should stop. */
+static bool fatal(int rc)
+{
+    return rc == ERR_DB || rc == ERR_TEMPORARY || rc == ERR_INTERNAL;
+}
+
+/* Reads the next item of in into p (a message prepared, or a rejection).
+ * Returns false at the end. */
+static bool read_one(const struct ingest *g, struct inbox *in, struct prepared *p)
+{
+    struct inbox_msg m;
+    errinfo_clear(&p->e);
+    int rc = inbox_next(in, &m, &p->e);
+    if (in->ops->progress)
+        in->ops->progress(in, &p->bytes_done, &p->bytes_total);
+    if (rc == 0)
+        return false;
+    if (rc < 0) {
+        p->rc = rc;
+        snprintf(p->origin, sizeof(p->origin), "input");
+        return true;
+    }
+    snprintf(p->origin, sizeof(p->origin), "%s", m.origin ? m.origin : "message");
+    prepare(g, m.raw, m.len, p);
+    return true;
+}
+
+/* The reader thread and the writer share a ring of prepared slots. */
+struct ring {
+    pthread_mutex_t mu;
+    pthread_cond_t ready, freed;
+    struct prepared *slots[RING_SLOTS];
+    size_t head, tail; /* head: next to consume; tail: next to fill */
+    bool done, stop;
+    const struct ingest *g;
+    struct inbox *in;
+};
+
+static void *reader_main(void *arg)
+{
+    struct ring *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (!r->stop && r->tail - r->head == RING_SLOTS)
+            pthread_cond_wait(&r->freed, &r->mu);
+        bool stop = r->stop;
+        struct prepared *p = r->slots[r->tail % RING_SLOTS];
+        pthread_mutex_unlock(&r->mu);
+        bool more = !stop && read_one(r->g, r->in, p);
+        pthread_mutex_lock(&r->mu);
+        if (more)
+            r->tail++;
+        else
+            r->done = true;
+        pthread_cond_signal(&r->ready);
+        pthread_mutex_unlock(&r->mu);
+        if (!more)
+            return NULL;
+    }
+}
+
+static int ingest_threaded(struct ingest *g, struct inbox *in, struct errinfo *e)
+{
+    struct ring r = {.g = g, .in = in};
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.ready, NULL);
+    pthread_cond_init(&r.freed, NULL);
+    for (size_t i = 0; i < RING_SLOTS; i++)
+        r.slots[i] = slot_new();
+    pthread_t reader;
+    int rc = 0;
+    if (pthread_create(&reader, NULL, reader_main, &r) != 0) {
+        rc = failf(e, ERR_INTERNAL, "cannot start the reader thread");
+        goto out;
+    }
+    for (;;) {
+        pthread_mutex_lock(&r.mu);
+        while (r.head == r.tail && !r.done)
+            pthread_cond_wait(&r.ready, &r.mu);
+        bool empty = r.head == r.tail;
+        struct prepared *p = r.slots[r.head % RING_SLOTS];
+        pthread_mutex_unlock(&r.mu);
+        if (empty)
+            break;
+        g->stats.bytes_done = p->bytes_done;
+        g->stats.bytes_total = p->bytes_total;
+        struct errinfo ce = {0};
+        int crc = consume(g, p, &ce);
+        arena_release(&p->a);
+        pthread_mutex_lock(&r.mu);
+        r.head++;
+        if (fatal(crc)) {
+            r.stop = true;
+            rc = failf(e, crc, "%s", ce.msg);
+        }
+        pthread_cond_signal(&r.freed);
+        pthread_mutex_unlock(&r.mu);
+        if (rc)
+            break;
+    }
+    pthread_join(reader, NULL);
+out:
+    for (size_t i = 0; i < RING_SLOTS; i++)
+        slot_free(r.slots[i]);
+    pthread_cond_destroy(&r.freed);
+    pthread_cond_destroy(&r.ready);
+    pthread_mutex_destroy(&r.mu);
+    return rc;
+}
+
+/* Whether this process may run on more than one core. */
+static bool several_cores(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return false;
+    return CPU_COUNT(&set) > 1;
+}
+
 int ingest_source(struct ingest *g, struct inbox *in, struct errinfo *e)
 {
-    for (;;) {
-        struct inbox_msg m;
-        struct errinfo ie = {0};
-        int rc = inbox_next(in, &m, &ie);
-        if (in->ops->progress)
-            in->ops->progress(in, &g->stats.bytes_done, &g->stats.bytes_total);
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            g->stats.seen++;
-            g->stats.rejected++;
-            if (g->o.on_reject)
-                g->o.on_reject(g->o.arg, ie.msg[0] ? "input" : "input", &ie);
-            continue;
-        }
-        rc = ingest_message(g, m.raw, m.len, m.origin, &ie);
-        if (rc == ERR_DB || rc == ERR_TEMPORARY || rc == ERR_INTERNAL) {
-            failf(e, rc, "%s", ie.msg);
-            return rc;
+    int rc = 0;
+    if (several_cores()) {
+        rc = ingest_threaded(g, in, e);
+    } else {
+        if (!g->slot)
+            g->slot = slot_new();
+        struct prepared *p = g->slot;
+        while (read_one(g, in, p)) {
+            g->stats.bytes_done = p->bytes_done;
+            g->stats.bytes_total = p->bytes_total;
+            struct errinfo ce = {0};
+            int crc = consume(g, p, &ce);
+            arena_release(&p->a);
+            if (fatal(crc)) {
+                rc = failf(e, crc, "%s", ce.msg);
+                break;
+            }
         }
     }
+    if (rc)
+        return rc;
     return ingest_flush(g, e);
 }
 
@@ -417,7 +611,7 @@ void ingest_free(struct ingest *g)
     }
     arena_release(&g->msg);
     arena_release(&g->keep);
-    free(g->msg_first);
+    slot_free(g->slot);
     buf_release(&g->json);
     free(g);
 }
