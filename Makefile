@@ -21,6 +21,8 @@ OBJ := $(SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libleadflow.a
 BIN := $(BUILD)/leadflow
 
+QUEUE_BENCH := $(BUILD)/queue-bench
+
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c tests/unit/*/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(BUILD)/unit-tests
@@ -48,6 +50,10 @@ $(BIN): $(BUILD)/src/main.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(QUEUE_BENCH): $(BUILD)/bench/queue_bench.o $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%.o: ALL_CFLAGS += -Itests $(shell pkg-config --cflags cmocka 2>/dev/null)
 $(UNIT_BIN): $(UNIT_OBJ) $(LIB)
 	@echo "  LINK    $@"
@@ -70,9 +76,12 @@ check: deps
 		scripts/test.sh build/san
 
 bench: deps
-	@$(MAKE) --no-print-directory $(BIN)
+	@scripts/deps.sh --bench
+	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH)
 	@bench/http.sh $(BIN)
 	@bench/pipeline.sh $(BIN)
+	@bench/send.sh $(BIN)
+	@bench/queue.sh $(QUEUE_BENCH)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
 

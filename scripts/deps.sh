@@ -2,18 +2,31 @@
 # Installs the Debian packages leadflow needs to build, test and benchmark.
 # Idempotent: packages already present are skipped, and nothing is printed when
 # everything is installed. Run as root (or through sudo when it is available).
+# With --bench it also installs what only `make bench` uses (BENCH_PKGS).
 set -euo pipefail
 
 PKGS=(
     build-essential pkg-config clang-format clang libclang-rt-14-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libsodium-dev
     libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev libgmime-3.0-dev
-    python3 python3-pytest python3-cryptography python3-yaml
+    python3 python3-pytest python3-cryptography python3-yaml python3-aiosmtpd
     wrk curl
 )
 
+# The job-queue bench's comparison: BullMQ (npm) on Redis.
+BENCH_PKGS=(redis-server nodejs npm)
+
+if [ "${1:-}" = "--bench" ]; then
+    PKGS+=("${BENCH_PKGS[@]}")
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
+    # A Node.js from elsewhere (with its own npm) will do for the bench.
+    case $p in
+        nodejs) command -v node >/dev/null 2>&1 && continue ;;
+        npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$p")
     fi

@@ -18,6 +18,7 @@ struct command {
 static const struct command commands[] = {
     {"serve", cmd_serve, "serve the dashboard and the API (HTTP)"},
     {"migrate", cmd_migrate, "bring the database schema up to date"},
+    {"worker", cmd_worker, "run the job workers without HTTP"},
     {"user", cmd_user, "add and list users, print one-time sign-in links"},
     {"token", cmd_token, "create API tokens for scripts"},
     {"import", cmd_import, "import email files (.eml, mbox, Maildir) into a workspace"},

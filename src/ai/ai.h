@@ -4,13 +4,17 @@
  * (deterministic rules, no network; always available) and the Anthropic
  * Messages API, which falls back to the offline analyzer when it fails.
  * Every provider returns the same struct analysis, validated before use.
+ * Providers also draft follow-up emails (struct draft) for the content
+ * module (ai/content.h).
  */
 #ifndef LEADFLOW_AI_AI_H
 #define LEADFLOW_AI_AI_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "base/arena.h"
 #include "base/config.h"
 #include "base/err.h"
 
@@ -46,6 +50,46 @@ int sentiment_parse(const char *name); /* -2 when unknown */
 const char *urgency_name(int u);
 int urgency_parse(const char *name); /* -1 when unknown */
 
+/* What a drafter knows about the contact it writes to (all borrowed). */
+struct draft_email {
+    const char *subject;   /* may be NULL */
+    const char *snippet;   /* the start of the text, spaces folded; may be NULL */
+    unsigned intents;      /* enum intent bits */
+    const char *sentiment; /* positive | neutral | negative, or NULL */
+    int64_t received_at;
+};
+
+enum {
+    DRAFT_SUBJECTS = 3,
+    DRAFT_EMAILS_MAX = 5,  /* recent emails a drafter is shown, newest first */
+    DRAFT_REASONS_MAX = 8, /* score reasons shown */
+    DRAFT_WORDS_MIN = 150, /* the body the offline drafter writes */
+    DRAFT_WORDS_MAX = 200,
+    DRAFT_MODEL_WORDS_MIN = 120, /* what a model's body may have before it is refused */
+    DRAFT_MODEL_WORDS_MAX = 230,
+    DRAFT_SUBJECT_MAX = 200, /* bytes */
+    DRAFT_BODY_MAX = 20000,
+    DRAFT_CTA_MAX = 500,
+};
+
+struct draft_input {
+    const char *name, *email, *job_title, *company; /* "" or NULL when unknown */
+    const char *status;                             /* prospect | lead | customer | contact */
+    int score;
+    const char *const *reasons; /* why the score is what it is */
+    size_t nreasons;
+    const struct draft_email *emails; /* newest first */
+    size_t nemails;
+};
+
+/* A draft: three distinct subject lines, a body, a call to action (arena memory). */
+struct draft {
+    const char *subjects[DRAFT_SUBJECTS];
+    const char *body;
+    const char *call_to_action;
+    const char *provider; /* "offline" or "anthropic" (static text) */
+};
+
 struct ai;
 
 struct ai_ops {
@@ -58,6 +102,14 @@ struct ai_ops {
     int (*analyze)(struct ai *ai, const char *subject, const char *text, struct analysis *out,
                    struct errinfo *e);
     void (*free)(struct ai *ai);
+    /*
+     * Writes a follow-up email for one contact into out (strings in a).
+     * Returns 0; a provider that falls back fills out from the offline
+     * drafter. NULL: the provider has no drafter of its own and ai_draft()
+     * uses the offline one.
+     */
+    int (*draft)(struct ai *ai, const struct draft_input *in, struct arena *a, struct draft *out,
+                 struct errinfo *e);
 };
 
 struct ai {
@@ -67,6 +119,17 @@ struct ai {
 /* The offline analyzer as a pure function: deterministic, thread-safe,
  * allocation-free. */
 void ai_offline_analyze(const char *subject, const char *text, struct analysis *out);
+
+/*
+ * The offline drafter as a pure function: deterministic templates filled
+ * from in (company, role, the last email's intent: pricing, meeting,
+ * complaint...), three distinct subjects, a body of DRAFT_WORDS_MIN to
+ * DRAFT_WORDS_MAX words. Strings go to a. Thread-safe.
+ */
+void ai_offline_draft(const struct draft_input *in, struct arena *a, struct draft *out);
+
+/* Words in text (runs of characters between spaces, tabs and line breaks). */
+size_t ai_word_count(const char *text);
 
 /* The offline analyzer as a provider (static, free is a no-op). */
 struct ai *ai_offline_new(void);
@@ -86,6 +149,16 @@ static inline int ai_analyze(struct ai *ai, const char *subject, const char *tex
                              struct analysis *out, struct errinfo *e)
 {
     return ai->ops->analyze(ai, subject, text, out, e);
+}
+
+static inline int ai_draft(struct ai *ai, const struct draft_input *in, struct arena *a,
+                           struct draft *out, struct errinfo *e)
+{
+    if (!ai->ops->draft) {
+        ai_offline_draft(in, a, out);
+        return 0;
+    }
+    return ai->ops->draft(ai, in, a, out, e);
 }
 
 static inline void ai_free(struct ai *ai)

@@ -1,8 +1,8 @@
 /*
  * The pure parts of the Anthropic Messages API provider (src/ai/anthropic.c),
  * exposed for the unit tests: the request body, the reading of a reply and
- * the strict check of the analysis the model wrote, and the retry schedule.
- * None of these touch the network, the clock or global state.
+ * the strict check of the analysis or the draft the model wrote, and the
+ * retry schedule. None of these touch the network, the clock or global state.
  */
 #ifndef LEADFLOW_AI_ANTHROPIC_INT_H
 #define LEADFLOW_AI_ANTHROPIC_INT_H
@@ -22,6 +22,8 @@ enum {
     ANTHROPIC_BACKOFF_BASE_MS = 500,      /* first retry waits 250-500 ms, then doubles */
     ANTHROPIC_BACKOFF_MAX_MS = 8000,      /* no wait of our own choosing is longer */
     ANTHROPIC_RETRY_AFTER_MAX_MS = 30000, /* a longer retry-after means: give up now */
+    ANTHROPIC_MAX_FIELD = 256,            /* bytes of a contact's name, title, company */
+    ANTHROPIC_MAX_SNIPPET = 1024,         /* bytes of an email's text shown to the drafter */
 };
 
 /*
@@ -59,6 +61,32 @@ int anthropic_parse_analysis(const char *text, size_t len, struct analysis *out,
  * anthropic_parse_analysis(). Returns 0 or ERR_INVALID with the reason in e.
  */
 int anthropic_parse_reply(const char *body, size_t len, struct analysis *out, struct errinfo *e);
+
+/*
+ * The JSON body of a Messages API request that asks model for a follow-up
+ * email to the contact described by in. The contact goes into the user
+ * message as data (a JSON object between <contact> lines, escaped like the
+ * email of anthropic_request_body()); the instructions are only in the
+ * system prompt. Returns a malloc'd NUL-terminated string (free() it).
+ */
+char *anthropic_draft_request_body(const char *model, int64_t max_tokens, int64_t thinking_budget,
+                                   const struct draft_input *in);
+
+/*
+ * Reads the draft from the text the model wrote (one JSON object, as for
+ * anthropic_parse_analysis()). Validated strictly: exactly the keys
+ * subjects (DRAFT_SUBJECTS distinct one-line strings of 1 to
+ * DRAFT_SUBJECT_MAX bytes), body (1 to DRAFT_BODY_MAX bytes, with
+ * DRAFT_MODEL_WORDS_MIN to DRAFT_MODEL_WORDS_MAX words) and callToAction (1
+ * to DRAFT_CTA_MAX bytes). Fills out (strings in a, provider "anthropic")
+ * and returns 0, or ERR_INVALID with the reason in e (out is then untouched).
+ */
+int anthropic_parse_draft(const char *text, size_t len, struct arena *a, struct draft *out,
+                          struct errinfo *e);
+
+/* anthropic_parse_reply() for a draft: the reply's text through anthropic_parse_draft(). */
+int anthropic_parse_draft_reply(const char *body, size_t len, struct arena *a, struct draft *out,
+                                struct errinfo *e);
 
 /*
  * The error type of an error reply ({"type":"error","error":{"type":...}}),

@@ -1026,7 +1026,8 @@ static void offline_free(struct ai *ai)
 {
 }
 
-static const struct ai_ops offline_ops = {"offline", offline_analyze, offline_free};
+/* No draft method: ai_draft() calls ai_offline_draft() (offline_draft.c). */
+static const struct ai_ops offline_ops = {"offline", offline_analyze, offline_free, NULL};
 static struct ai offline_ai = {&offline_ops};
 
 struct ai *ai_offline_new(void)

@@ -16,13 +16,15 @@
 
 struct oidc;
 struct ai;
+struct queue;
 
 struct api_ctx {
     const struct config *cfg; /* borrowed */
     struct store *store;      /* borrowed */
     struct http_metrics *metrics;
     struct oidc *oidc;
-    struct ai *ai; /* the email analyzer (offline or Anthropic) */
+    struct ai *ai;       /* the email analyzer (offline or Anthropic) */
+    struct queue *queue; /* the job queue: handlers enqueue, then kick */
     int64_t started_ms;
 };
 
@@ -70,9 +72,17 @@ extern const struct route api_contacts_routes[];
 extern const size_t api_contacts_nroutes;
 extern const struct route api_emails_routes[];
 extern const size_t api_emails_nroutes;
+extern const struct route api_outbox_routes[];
+extern const size_t api_outbox_nroutes;
 extern const struct route api_agents_routes[];
 extern const size_t api_agents_nroutes;
 extern const struct route api_gmail_routes[];
 extern const size_t api_gmail_nroutes;
+extern const struct route api_content_routes[];
+extern const size_t api_content_nroutes;
+extern const struct route api_track_routes[];
+extern const size_t api_track_nroutes;
+extern const struct route api_jobs_routes[];
+extern const size_t api_jobs_nroutes;
 
 #endif

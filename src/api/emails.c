@@ -10,6 +10,7 @@
 #include "auth/auth.h"
 #include "base/log.h"
 #include "http/reply.h"
+#include "jobs/queue.h"
 #include "mail/inbox.h"
 #include "mail/ingest.h"
 
@@ -73,6 +74,8 @@ static int emails_import(struct http_req *req, struct http_reply *rep, struct er
     ingest_free(g);
     if (rc)
         return rc;
+    if (ctx->queue)
+        queue_kick(ctx->queue); /* drafts for contacts that became hot */
     struct log_line l;
     if (log_begin(&l, LOG_INFO, "email.import")) {
         log_str(&l, "workspace", req->auth->workspace_id);

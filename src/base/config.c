@@ -64,6 +64,8 @@ static const struct cfg_key cfg_keys[] = {
     KI(max_connections, "1024", 1, 1000000),
     KI(request_timeout, "30", 1, 3600),
     KI(auth_cache_ms, "5000", 0, 60000),
+    KI(worker_threads, "2", 1, 256),
+    KI(job_poll_ms, "200", 10, 60000),
     K(oidc_issuer, CFG_URL, "https://accounts.google.com"),
     K(oidc_client_id, CFG_STR, NULL),
     K(oidc_client_secret, CFG_SECRET, NULL),
@@ -81,6 +83,8 @@ static const struct cfg_key cfg_keys[] = {
     K(resend_api_url, CFG_URL, "https://api.resend.com"),
     K(smtp_url, CFG_SMTP_URL, NULL),
     K(send_order, CFG_SEND_ORDER, "sendgrid,resend,smtp"),
+    K(mail_from, CFG_STR, "leadflow <noreply@localhost>"),
+    KI(send_timeout_ms, "10000", 100, 600000),
     K(webhook_allow_private, CFG_BOOL, "false"),
 };
 

@@ -27,6 +27,8 @@ struct config {
     int64_t max_connections;
     int64_t request_timeout; /* seconds */
     int64_t auth_cache_ms;   /* how long the guard may reuse a credential it read; 0: never */
+    int64_t worker_threads;  /* job workers per process */
+    int64_t job_poll_ms;     /* how often an idle worker looks for due jobs */
     /* sign-in */
     char *oidc_issuer;
     char *oidc_client_id;
@@ -46,6 +48,8 @@ struct config {
     char *resend_api_url;
     char *smtp_url;
     char *send_order;
+    char *mail_from;         /* "Name <address>" or an address: the From of sent email */
+    int64_t send_timeout_ms; /* per provider request */
     bool webhook_allow_private;
     /* derived by config_finish() */
     char listen_host[64];

@@ -20,6 +20,7 @@ int cmd_token(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 
 struct store;
 

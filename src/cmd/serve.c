@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ai/ai.h"
+#include "ai/content.h"
 #include "api/api.h"
 #include "auth/auth.h"
 #include "auth/oidc.h"
@@ -17,6 +18,8 @@
 #include "cmd/cmd.h"
 #include "http/server.h"
 #include "http/static.h"
+#include "jobs/queue.h"
+#include "mail/send.h"
 #include "net/httpc.h"
 #include "version.h"
 
@@ -44,6 +47,8 @@ struct serve_state {
     struct http_server *http;
     struct oidc *oidc;
     struct ai *ai;
+    struct queue *queue;
+    struct send_chain *send_chain;
     struct auth_ctx auth;
     struct api_ctx ctx;
 };
@@ -51,6 +56,8 @@ struct serve_state {
 static void serve_stop(struct serve_state *s)
 {
     http_server_stop(s->http);
+    queue_free(s->queue); /* lets running jobs finish */
+    send_chain_free(s->send_chain);
     http_metrics_free(s->metrics);
     static_files_free(s->web);
     router_free(s->router);
@@ -75,6 +82,24 @@ static int serve_open_store(struct serve_state *s, struct errinfo *e)
     return config_ensure_secret(&s->cfg, dir, e);
 }
 
+/* The job queue: its handlers, then its worker threads. */
+static int serve_start_jobs(struct serve_state *s, struct errinfo *e)
+{
+    struct queue_opts qo = {
+        .store = s->store,
+        .workers = (unsigned)s->cfg.worker_threads,
+        .poll_ms = s->cfg.job_poll_ms,
+    };
+    s->queue = queue_new(&qo);
+    s->ctx.queue = s->queue;
+    /* Job handlers. */
+    if (!(s->send_chain = send_chain_new(&s->cfg, e)))
+        return ERR_CONFIG;
+    outbox_register(s->queue, s->send_chain, &s->cfg);
+    content_register(s->queue, s->ai, &s->cfg);
+    return queue_start(s->queue, e);
+}
+
 static int serve_start_http(struct serve_state *s, struct errinfo *e)
 {
     s->router = router_new();
@@ -97,6 +122,9 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     s->ai = ai_new(&s->cfg);
     s->ctx.ai = s->ai;
     s->ctx.started_ms = clock_now_ms();
+    int rc = serve_start_jobs(s, e);
+    if (rc)
+        return rc;
     struct http_server_opts o = {
         .host = s->cfg.listen_host,
         .port = s->cfg.listen_port,

@@ -29,8 +29,8 @@ struct job_spec {
     const char *workspace_id; /* may be NULL for system jobs */
     const char *kind;         /* "send_email", "draft_content", ... */
     const char *payload;
-    int64_t run_at;          /* 0: now */
-    int max_attempts;        /* 0: JOB_MAX_ATTEMPTS_DEFAULT */
+    int64_t run_at;              /* 0: now */
+    int max_attempts;            /* 0: JOB_MAX_ATTEMPTS_DEFAULT */
     const char *idempotency_key; /* NULL: none; an existing key enqueues nothing */
 };
 

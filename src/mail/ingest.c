@@ -21,6 +21,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ai/content.h"
+#include "ai/rescore.h"
 #include "ai/score.h"
 #include "base/clock.h"
 #include "base/crypto.h"
@@ -35,8 +37,6 @@ enum {
     ARENA_FIRST = 256 * 1024, /* most messages fit: no malloc per message */
     RING_SLOTS = 16,          /* prepared messages between the reader and the writer */
     TOUCHED_SLOTS = 2 * INGEST_BATCH,
-    ACTIVITY_MAX = 500, /* newest activities read per contact when rescoring */
-    DAY_MS = 24 * 60 * 60 * 1000,
 };
 
 /* A message made ready for the database by prepare(). */
@@ -62,7 +62,6 @@ struct ingest {
     size_t nown;
     struct arena keep;     /* own addresses */
     struct arena msg;      /* rescoring's data; released after each contact */
-    struct buf json;       /* score reasons */
     struct prepared *slot; /* the slot of ingest_message() */
     bool in_tx;
     size_t pending;          /* messages in the open transaction */
@@ -105,7 +104,6 @@ struct ingest *ingest_new(struct store *st, struct ai *ai, const struct ingest_o
     g->o.source = o->source ? o->source : "import";
     arena_init(&g->keep, NULL, 0);
     arena_init(&g->msg, NULL, 0);
-    buf_init(&g->json, 1 << 20);
 
     char **members;
     size_t nmembers;
@@ -142,43 +140,27 @@ static void touch(struct ingest *g, const char *id)
     }
 }
 
-/* Recomputes and saves one contact's score. */
+/* Recomputes and saves one contact's score; a contact that crossed into
+ * hot gets one draft job, in the batch's transaction. */
 static int rescore(struct ingest *g, const char *contact_id, int64_t now, struct errinfo *e)
 {
-    struct store *st = g->st;
-    struct activity *acts;
-    size_t n;
-    char title[STORE_NAME_MAX], status[16];
-    int rc = st->ops->contact_activity(st, g->workspace_id, contact_id,
-                                       now - (int64_t)SCORE_WINDOW_DAYS * DAY_MS, ACTIVITY_MAX,
-                                       &g->msg, &acts, &n, title, status, e);
+    struct score sc;
+    int previous;
+    int rc = score_refresh(g->st, g->workspace_id, contact_id, now, &g->msg, &sc, &previous, e);
     if (rc == ERR_NOT_FOUND)
         return 0; /* deleted meanwhile */
     if (rc)
         return rc;
-    struct score_input in = {acts, n, title, status, now};
-    struct score sc;
-    score_compute(&in, &sc);
-
-    struct jw w;
-    buf_reset(&g->json);
-    jw_init(&w, &g->json);
-    jw_arr_begin(&w);
-    for (int i = 0; i < sc.nreasons; i++)
-        jw_str(&w, sc.reasons[i]);
-    jw_arr_end(&w);
-    if (jw_finish(&w))
-        return failf(e, ERR_INTERNAL, "score reasons too long");
-
-    int previous;
-    rc = st->ops->contact_score_save(st, g->workspace_id, contact_id, &sc, buf_str(&g->json), now,
-                                     &previous, e);
-    if (rc)
-        return rc;
     if (previous != sc.total)
         g->stats.scores_changed++;
-    if (previous < SCORE_HOT && sc.total >= SCORE_HOT && g->o.on_hot)
-        g->o.on_hot(g->o.arg, g->workspace_id, contact_id, sc.total);
+    if (previous < SCORE_HOT && sc.total >= SCORE_HOT) {
+        rc = content_enqueue_draft(g->st, g->workspace_id, contact_id, sc.total, CONTENT_REASON_HOT,
+                                   e);
+        if (rc)
+            return rc;
+        if (g->o.on_hot)
+            g->o.on_hot(g->o.arg, g->workspace_id, contact_id, sc.total);
+    }
     return 0;
 }
 
@@ -612,6 +594,5 @@ void ingest_free(struct ingest *g)
     arena_release(&g->msg);
     arena_release(&g->keep);
     slot_free(g->slot);
-    buf_release(&g->json);
     free(g);
 }

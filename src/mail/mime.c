@@ -13,6 +13,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "mail/send.h"
+
 enum {
     PLAIN_IN_MAX = 4 * MIME_MAX_TEXT, /* encoded bytes of text/plain looked at */
     HTML_IN_MAX = 16 * MIME_MAX_TEXT, /* encoded bytes of text/html looked at */
@@ -1281,4 +1283,101 @@ done:
     g_mime_parser_init_with_stream(parser, empty_stream);
     g_object_unref(stream);
     return rc;
+}
+
+/* ---- Building outgoing messages ------------------------------------------- */
+
+/* A header value given by the caller: no CR, LF or other control character
+ * other than tab, so that nothing the caller gives can start a header line. */
+static int header_value_ok(const char *what, const char *v, struct errinfo *e)
+{
+    for (const unsigned char *p = (const unsigned char *)v; v && *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return failf(e, ERR_INVALID, "%s contains a line break or a control character", what);
+    return 0;
+}
+
+static GMimeObject *text_part(const char *subtype, const char *text)
+{
+    GMimeTextPart *tp = g_mime_text_part_new_with_subtype(subtype);
+    g_mime_text_part_set_text(tp, text);
+    GMimePart *p = (GMimePart *)tp;
+    g_mime_part_set_content_encoding(
+        p, g_mime_part_get_best_content_encoding(p, GMIME_ENCODING_CONSTRAINT_7BIT));
+    return (GMimeObject *)tp;
+}
+
+int mime_build(const struct send_msg *m, int64_t date_ms, struct arena *a, const char **out,
+               size_t *len, struct errinfo *e)
+{
+    *out = NULL;
+    *len = 0;
+    const struct {
+        const char *what, *v;
+    } hv[] = {
+        {"the sender's address", m->from_email},
+        {"the sender's name", m->from_name},
+        {"the recipient's address", m->to_email},
+        {"the recipient's name", m->to_name},
+        {"the subject", m->subject},
+        {"the unsubscribe URL", m->list_unsubscribe_url},
+        {"the Message-ID", m->message_id},
+    };
+    for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
+        int rc = header_value_ok(hv[i].what, hv[i].v, e);
+        if (rc)
+            return rc;
+    }
+    if (!m->from_email || !strchr(m->from_email, '@') || !m->to_email || !strchr(m->to_email, '@'))
+        return failf(e, ERR_INVALID, "the sender and the recipient need an email address");
+    if (m->message_id &&
+        (strchr(m->message_id, '<') || strchr(m->message_id, '>') || strchr(m->message_id, ' ')))
+        return failf(e, ERR_INVALID, "the Message-ID must not contain '<', '>' or spaces");
+    if (m->list_unsubscribe_url &&
+        (strchr(m->list_unsubscribe_url, '>') || strchr(m->list_unsubscribe_url, ' ')))
+        return failf(e, ERR_INVALID, "the unsubscribe URL must not contain '>' or spaces");
+
+    GMimeMessage *msg = g_mime_message_new(TRUE);
+    GMimeObject *mo = (GMimeObject *)msg;
+    g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM,
+                               m->from_name && *m->from_name ? m->from_name : NULL, m->from_email);
+    g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO,
+                               m->to_name && *m->to_name ? m->to_name : NULL, m->to_email);
+    g_mime_message_set_subject(msg, m->subject ? m->subject : "", "utf-8");
+    GDateTime *dt = g_date_time_new_from_unix_utc(date_ms / 1000);
+    g_mime_message_set_date(msg, dt);
+    g_date_time_unref(dt);
+    if (m->message_id)
+        g_mime_message_set_message_id(msg, m->message_id);
+    if (m->list_unsubscribe_url) {
+        char *v = arena_printf(a, "<%s>", m->list_unsubscribe_url);
+        g_mime_object_set_header(mo, "List-Unsubscribe", v, NULL);
+        g_mime_object_set_header(mo, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click", NULL);
+    }
+
+    GMimeObject *plain = text_part("plain", m->text ? m->text : "");
+    if (m->html) {
+        GMimeMultipart *mp = g_mime_multipart_new_with_subtype("alternative");
+        g_mime_multipart_add(mp, plain);
+        GMimeObject *html = text_part("html", m->html);
+        g_mime_multipart_add(mp, html);
+        g_object_unref(html);
+        g_mime_message_set_mime_part(msg, (GMimeObject *)mp);
+        g_object_unref(mp);
+    } else {
+        g_mime_message_set_mime_part(msg, plain);
+    }
+    g_object_unref(plain);
+
+    GMimeFormatOptions *fo = g_mime_format_options_new();
+    g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+    char *text = g_mime_object_to_string(mo, fo);
+    g_mime_format_options_free(fo);
+    g_object_unref(msg);
+    if (!text)
+        return failf(e, ERR_INTERNAL, "the message could not be written");
+    *len = strlen(text);
+    *out = arena_strndup(a, text, *len);
+    g_free(text);
+    return 0;
 }

@@ -59,4 +59,20 @@ int mime_init(void);
 int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *out,
                struct errinfo *e);
 
+/* ---- Building outgoing messages (RFC 5322, RFC 2046 multipart/alternative,
+ * RFC 2047 encoded words, RFC 2369/8058 List-Unsubscribe) ---- */
+
+struct send_msg; /* mail/send.h */
+
+/*
+ * The message m as RFC 5322 text with CRLF line ends, in arena memory
+ * (*out, *len): From, To, Subject (encoded as needed), Date (date_ms),
+ * Message-ID, MIME-Version, List-Unsubscribe and List-Unsubscribe-Post when
+ * m has an unsubscribe URL; a text/plain part, or multipart/alternative
+ * with text/html when m has html. ERR_INVALID when a header value holds a
+ * CR or LF (no header can be injected) or an address is not one.
+ */
+int mime_build(const struct send_msg *m, int64_t date_ms, struct arena *a, const char **out,
+               size_t *len, struct errinfo *e);
+
 #endif

@@ -31,8 +31,8 @@ struct send_msg {
     const char *from_email, *from_name;
     const char *to_email, *to_name;
     const char *subject;
-    const char *text; /* text/plain part */
-    const char *html; /* text/html part, or NULL */
+    const char *text;                 /* text/plain part */
+    const char *html;                 /* text/html part, or NULL */
     const char *list_unsubscribe_url; /* List-Unsubscribe + One-Click (RFC 8058); may be NULL */
     const char *idempotency_key;      /* sent to providers that take one */
     const char *message_id;           /* our Message-ID (without brackets) */
@@ -70,8 +70,10 @@ size_t send_chain_size(const struct send_chain *c);
 
 /*
  * Sends m through the chain and writes one send_attempts row per provider
- * tried (for sent_email_id in workspace_id). 0 with r filled when a provider
- * accepted it; else the last error.
+ * tried (for sent_email_id in workspace_id; st may be NULL to record
+ * nothing). 0 with r filled when a provider accepted it; ERR_INVALID when
+ * one refused it for good (or m itself is wrong: a header value with a line
+ * break); else ERR_TEMPORARY with the last provider's error.
  */
 int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
                     const char *sent_email_id, const struct send_msg *m, struct send_result *r,
@@ -80,10 +82,11 @@ int send_chain_send(struct send_chain *c, struct store *st, const char *workspac
 /* What to send, from the caller's side. */
 struct outbox_item {
     const char *workspace_id;
-    const char *contact_id;      /* the recipient's contact (unsubscribed contacts are refused) */
+    const char *contact_id; /* the recipient's contact (unsubscribed contacts are refused) */
     const char *subject, *text, *html;
     const char *idempotency_key; /* per workspace; the same key is sent once */
     const char *content_id;      /* a generated_content row, or NULL */
+    const char *from; /* "Name <address>" or an address (LEADFLOW_MAIL_FROM); NULL: the default */
 };
 
 /*
@@ -95,7 +98,18 @@ struct outbox_item {
 int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_ID_LEN],
                  bool *created, struct errinfo *e);
 
-/* Registers the send_email handler (chain and config borrowed). */
+/*
+ * Splits a From value ("Name <address>" or a bare address) into its parts
+ * (arena memory; *name NULL when none). ERR_INVALID when it is not one.
+ */
+int send_parse_from(const char *from, struct arena *a, const char **name, const char **address,
+                    struct errinfo *e);
+
+/*
+ * Registers the send_email handler (chain and config borrowed). The
+ * handler sends an email at most once per row: a row already sent or
+ * refused is skipped, and the provider gets the row's id as idempotency key.
+ */
 void outbox_register(struct queue *q, struct send_chain *chain, const struct config *cfg);
 
 #endif

@@ -4,15 +4,50 @@
 #include "net/httpc.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 enum { HTTPC_DEFAULT_TIMEOUT_MS = 10000, HTTPC_DEFAULT_MAX = 4 * 1024 * 1024 };
 
+/* Per-thread handles for requests that ask for reuse: a handle keeps its
+ * connections (and TLS sessions) open between requests to the same host. */
+static pthread_key_t cached_key;
+static pthread_once_t cached_once = PTHREAD_ONCE_INIT;
+
+static void cached_free(void *p)
+{
+    curl_easy_cleanup(p);
+}
+
+static void cached_key_make(void)
+{
+    pthread_key_create(&cached_key, cached_free);
+}
+
 int httpc_global_init(void)
 {
+    pthread_once(&cached_once, cached_key_make);
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : ERR_INTERNAL;
+}
+
+/* A handle for rq: the thread's cached one (reset) or a new one. */
+static CURL *handle_get(const struct httpc_req *rq)
+{
+    if (!rq->reuse)
+        return curl_easy_init();
+    pthread_once(&cached_once, cached_key_make);
+    CURL *c = pthread_getspecific(cached_key);
+    if (c) {
+        curl_easy_reset(c);
+        return c;
+    }
+    c = curl_easy_init();
+    if (c)
+        pthread_setspecific(cached_key, c);
+    return c;
 }
 
 struct sink {
@@ -42,7 +77,7 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *out, struct errinfo 
     buf_init(&out->body, rq->max_reply ? rq->max_reply : HTTPC_DEFAULT_MAX);
     if (strncasecmp(rq->url, "http://", 7) != 0 && strncasecmp(rq->url, "https://", 8) != 0)
         return failf(e, ERR_INVALID, "not an http(s) URL");
-    CURL *c = curl_easy_init();
+    CURL *c = handle_get(rq);
     if (!c)
         return failf(e, ERR_INTERNAL, "cannot create an HTTP client handle");
     struct curl_slist *hdrs = NULL;
@@ -90,9 +125,14 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *out, struct errinfo 
         curl_off_t ra = 0;
         if (curl_easy_getinfo(c, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
             out->retry_after_s = ra > 86400 ? 86400 : (long)ra;
+        struct curl_header *h = NULL;
+        if (rq->want_header &&
+            curl_easy_header(c, rq->want_header, 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h)
+            snprintf(out->header_value, sizeof(out->header_value), "%s", h->value);
     }
     curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
+    if (!rq->reuse)
+        curl_easy_cleanup(c);
     return rc;
 }
 
@@ -110,5 +150,69 @@ int httpc_form_escape(struct buf *b, const char *s)
             rc = buf_append(b, t, 3);
         }
     }
+    return rc;
+}
+
+/* ---- SMTP submission ------------------------------------------------------ */
+
+struct reader {
+    const char *p;
+    size_t left;
+};
+
+static size_t on_read(char *out, size_t size, size_t n, void *user)
+{
+    struct reader *r = user;
+    size_t len = size * n;
+    if (len > r->left)
+        len = r->left;
+    memcpy(out, r->p, len);
+    r->p += len;
+    r->left -= len;
+    return len;
+}
+
+int httpc_smtp_send(const struct httpc_smtp *m, long *reply_code, struct errinfo *e)
+{
+    *reply_code = 0;
+    bool smtps = strncasecmp(m->url, "smtps://", 8) == 0;
+    if (!smtps && strncasecmp(m->url, "smtp://", 7) != 0)
+        return failf(e, ERR_INVALID, "not an smtp(s) URL");
+    CURL *c = curl_easy_init();
+    if (!c)
+        return failf(e, ERR_INTERNAL, "cannot create an SMTP client handle");
+    struct curl_slist *rcpts = NULL;
+    for (size_t i = 0; m->rcpts[i]; i++)
+        rcpts = curl_slist_append(rcpts, m->rcpts[i]);
+    struct reader r = {m->message, m->message_len};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(c, CURLOPT_URL, m->url);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    /* smtp://: STARTTLS when the server offers it; smtps:// is TLS from the start. */
+    if (!smtps)
+        curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+                     m->timeout_ms ? m->timeout_ms : (long)HTTPC_DEFAULT_TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_MAIL_FROM, m->from);
+    curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, &r);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->message_len);
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+
+    CURLcode cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, reply_code);
+    int rc = 0;
+    if (cc != CURLE_OK) {
+        if (cc == CURLE_LOGIN_DENIED)
+            *reply_code = 0; /* our credentials, not the message: another provider may do */
+        rc = failf(e, ERR_TEMPORARY, "SMTP submission failed: %s (last reply %ld)",
+                   errbuf[0] ? errbuf : curl_easy_strerror(cc), *reply_code);
+    }
+    curl_slist_free_all(rcpts);
+    curl_easy_cleanup(c);
     return rc;
 }

@@ -20,15 +20,18 @@ struct httpc_req {
     const char *headers[HTTPC_MAX_HEADERS]; /* "Name: value", NULL-terminated */
     const char *body;                       /* borrowed; may be NULL */
     size_t body_len;
-    long timeout_ms;  /* total; 0 means 10 s */
-    size_t max_reply; /* 0 means 4 MiB */
+    long timeout_ms;         /* total; 0 means 10 s */
+    size_t max_reply;        /* 0 means 4 MiB */
+    const char *want_header; /* a reply header to copy into httpc_resp.header_value, or NULL */
+    int reuse; /* non-zero: use the calling thread's cached handle, keeping connections alive */
 };
 
 struct httpc_resp {
     long status;
     struct buf body; /* owned: release with httpc_resp_release() */
     char content_type[128];
-    long retry_after_s; /* Retry-After (RFC 9110 10.2.3) in seconds; 0 when absent */
+    long retry_after_s;     /* Retry-After (RFC 9110 10.2.3) in seconds; 0 when absent */
+    char header_value[256]; /* the value of httpc_req.want_header; "" when absent */
 };
 
 /* Makes process-wide library set-up; call once at start, before threads. */
@@ -46,5 +49,24 @@ void httpc_resp_release(struct httpc_resp *r);
 
 /* Appends s to b with application/x-www-form-urlencoded escaping. */
 int httpc_form_escape(struct buf *b, const char *s);
+
+/* ---- SMTP submission (RFC 5321, RFC 3207 STARTTLS, RFC 4954 AUTH) ---- */
+
+struct httpc_smtp {
+    const char *url;  /* smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps:// */
+    const char *from; /* envelope sender (MAIL FROM) */
+    const char *const *rcpts; /* envelope recipients (RCPT TO), NULL-terminated */
+    const char *message;      /* the RFC 5322 message, CRLF line ends; borrowed */
+    size_t message_len;
+    long timeout_ms; /* total; 0 means 10 s */
+};
+
+/*
+ * Submits one message. Returns 0 when the server accepted it; otherwise
+ * ERR_TEMPORARY (with *reply_code the server's last reply, 0 when none came:
+ * the host could not be reached, TLS or the time ran out), or ERR_INVALID for
+ * a URL that is not smtp(s). The caller judges the reply code.
+ */
+int httpc_smtp_send(const struct httpc_smtp *m, long *reply_code, struct errinfo *e);
 
 #endif

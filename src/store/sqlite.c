@@ -18,9 +18,13 @@
 #include "store/migrations.h"
 #include "store/sqlite_auth.h"
 #include "store/sqlite_contacts.h"
+#include "store/sqlite_content.h"
 #include "store/sqlite_emails.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_integrations.h"
+#include "store/sqlite_jobs.h"
+#include "store/sqlite_send.h"
+#include "store/sqlite_track.h"
 
 static const char sql_ping[] = "SELECT 1";
 static const char sql_version[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
@@ -358,5 +362,9 @@ const struct store_ops store_sqlite_ops = {
     SQ_AUTH_OPS,
     SQ_CONTACT_OPS,
     SQ_EMAIL_OPS,
+    SQ_CONTENT_OPS,
+    SQ_JOB_OPS,
+    SQ_TRACK_OPS,
+    SQ_SEND_OPS,
     SQ_INTEGRATION_OPS,
 };

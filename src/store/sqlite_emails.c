@@ -115,11 +115,23 @@ int sq_contact_link(struct store *base, const char *workspace_id, const char *em
 
 static const char sql_contact_facts[] =
     "SELECT COALESCE(job_title,''), status FROM contacts WHERE workspace_id = ?1 AND id = ?2";
+/*
+ * Analyzed inbound emails (kind 0 email, 1 reply) and the opens (2) and
+ * clicks (3) of mail sent to the contact, newest first. Bot events never
+ * count. An email opened ten times is one open, and a link clicked again
+ * one click (each at its latest time): re-reading should not outweigh a
+ * reply.
+ */
 static const char sql_activity[] =
-    "SELECT received_at, in_reply_to IS NOT NULL, intent_bits, sentiment_score FROM emails"
-    " WHERE workspace_id = ?1 AND contact_id = ?2 AND direction = 'inbound'"
-    " AND provider IS NOT NULL"
-    " AND received_at >= ?3 ORDER BY received_at DESC LIMIT ?4";
+    "SELECT received_at AS at, in_reply_to IS NOT NULL AS k, intent_bits, sentiment_score"
+    " FROM emails WHERE workspace_id = ?1 AND contact_id = ?2 AND direction = 'inbound'"
+    " AND provider IS NOT NULL AND received_at >= ?3"
+    " UNION ALL"
+    " SELECT MAX(created_at), CASE kind WHEN 'open' THEN 2 ELSE 3 END, 0, NULL"
+    " FROM email_events WHERE workspace_id = ?1 AND contact_id = ?2"
+    " AND kind IN ('open','click') AND is_bot = 0 AND created_at >= ?3"
+    " GROUP BY kind, sent_email_id, CASE kind WHEN 'click' THEN url END"
+    " ORDER BY at DESC LIMIT ?4";
 
 int sq_contact_activity(struct store *base, const char *workspace_id, const char *contact_id,
                         int64_t since_ms, size_t max, struct arena *a, struct activity **acts,
@@ -166,13 +178,25 @@ int sq_contact_activity(struct store *base, const char *workspace_id, const char
         }
         struct activity *act = &(*acts)[(*n)++];
         act->at_ms = sqlite3_column_int64(st, 0);
-        act->kind = sqlite3_column_int(st, 1) ? ACT_REPLY : ACT_EMAIL;
+        switch (sqlite3_column_int(st, 1)) {
+        case 1:
+            act->kind = ACT_REPLY;
+            break;
+        case 2:
+            act->kind = ACT_OPEN;
+            break;
+        case 3:
+            act->kind = ACT_CLICK;
+            break;
+        default:
+            act->kind = ACT_EMAIL;
+        }
         act->intents = (unsigned)sqlite3_column_int(st, 2);
         act->has_sentiment = sqlite3_column_type(st, 3) != SQLITE_NULL;
         act->sentiment_score = sqlite3_column_double(st, 3);
     }
     if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "reading a contact's emails");
+        rc = sq_fail(e, c->db, src, "reading a contact's emails and events");
     sq_done(st);
     return rc;
 }

@@ -149,6 +149,40 @@ struct integration {
     int64_t created_at, updated_at;
 };
 
+/* The states of a generated draft (ai/content.h), as bits for "one of". */
+enum content_status {
+    CONTENT_DRAFT = 1 << 0,
+    CONTENT_APPROVED = 1 << 1,
+    CONTENT_REJECTED = 1 << 2,
+    CONTENT_SENT = 1 << 3,
+};
+
+/* A generated draft as stored; strings are arena memory. */
+struct content {
+    char id[STORE_ID_LEN];
+    char workspace_id[STORE_ID_LEN];
+    char contact_id[STORE_ID_LEN];
+    char status[16];      /* draft | approved | rejected | sent */
+    const char *subjects; /* JSON array of the proposed subject lines */
+    const char *subject;  /* the chosen one */
+    const char *body;
+    const char *call_to_action;       /* "" when none */
+    const char *provider;             /* offline | anthropic */
+    const char *reason;               /* hot_lead | warm_lead | requested */
+    int score_at_draft;               /* -1 when unknown */
+    char sent_email_id[STORE_ID_LEN]; /* "" until sent */
+    char reviewed_by[STORE_ID_LEN];   /* the user who approved, rejected or sent it; "" */
+    int64_t reviewed_at, created_at, updated_at;
+    /* Of the contact, for the review queue (read, never written). */
+    const char *contact_email, *contact_name;
+};
+
+struct content_query {
+    unsigned status;        /* enum content_status bits; 0: any */
+    const char *contact_id; /* NULL: any */
+    int limit, offset;      /* newest first */
+};
+
 /* Roles of a user in an organization, ordered by what they may do. */
 enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_MEMBER = 2, ROLE_ADMIN = 3, ROLE_OWNER = 4 };
 
@@ -203,6 +237,66 @@ struct api_token {
     char user_id[STORE_ID_LEN];
     char name[101];
     int64_t created_at, last_used_at, revoked_at;
+};
+
+/* An outgoing email (mail/send.h); strings are arena memory (NULL when absent). */
+struct sent_email {
+    char id[STORE_ID_LEN];
+    char contact_id[STORE_ID_LEN]; /* "" when the contact was deleted */
+    const char *idempotency_key, *message_id;
+    const char *from_email, *to_email, *subject, *body_text, *body_html;
+    char status[16]; /* queued | sent | failed | refused */
+    const char *provider, *provider_message_id, *error, *content_id;
+    int64_t job_id; /* 0: none */
+    int64_t created_at, sent_at;
+};
+
+struct sent_email_query {
+    const char *contact_id; /* NULL: any */
+    const char *status;     /* NULL: any */
+    int limit, offset;      /* newest first */
+};
+
+/* One provider's try at an outgoing email. */
+struct send_attempt {
+    char provider[16];
+    char outcome[16]; /* sent | temporary | permanent */
+    int status;       /* HTTP status or SMTP reply code; 0: none */
+    const char *provider_message_id, *error;
+    int64_t started_at, finished_at;
+};
+
+/* A job as stored (jobs/queue.h); strings are arena memory. */
+struct job_row {
+    int64_t id;
+    char workspace_id[STORE_ID_LEN]; /* "" for a system job */
+    char kind[32];
+    char status[8];         /* queued | running | done | failed | dead */
+    const char *payload;    /* JSON object text */
+    const char *last_error; /* NULL when none */
+    int attempts, max_attempts;
+    int64_t run_at, started_at, finished_at, created_at, updated_at; /* 0: none */
+};
+
+/* A job to insert (jobs/queue.h checks the values first). */
+struct job_new {
+    const char *kind;
+    const char *payload;         /* JSON object text */
+    const char *idempotency_key; /* NULL: none */
+    int64_t run_at;
+    int max_attempts;
+};
+
+/* How a claimed job ended. It is written only while the worker still holds
+ * the lease (locked_by and attempts match the row); applied tells whether it was. */
+struct job_finish {
+    int64_t id;
+    const char *worker;
+    int attempts;
+    const char *status; /* done | queued (again at run_at) | dead */
+    int64_t run_at;
+    const char *error; /* last_error; NULL: none */
+    bool applied;      /* out */
 };
 
 struct store_ops {
@@ -332,6 +426,121 @@ struct store_ops {
     int (*integration_list)(struct store *st, const char *workspace_id, const char *provider,
                             struct arena *a, struct integration **rows, size_t *n,
                             struct errinfo *e);
+
+    /* Sending (mail/send.h). */
+    /* Whether the calling thread's connection is inside tx_begin. */
+    bool (*tx_active)(struct store *st);
+    /* Inserts row (id filled in by the caller) unless (workspace,
+     * idempotency_key) exists: then *created is false and id gets the
+     * existing row's id. */
+    int (*sent_email_insert)(struct store *st, const char *workspace_id,
+                             const struct sent_email *row, char id[STORE_ID_LEN], bool *created,
+                             struct errinfo *e);
+    int (*sent_email_set_job)(struct store *st, const char *workspace_id, const char *id,
+                              int64_t job_id, struct errinfo *e);
+    int (*sent_email_get)(struct store *st, const char *workspace_id, const char *id,
+                          struct arena *a, struct sent_email *out, struct errinfo *e);
+    int (*sent_email_list)(struct store *st, const char *workspace_id,
+                           const struct sent_email_query *q, struct arena *a,
+                           struct sent_email **rows, size_t *n, int64_t *total, struct errinfo *e);
+    /* Records an outcome: status, provider, provider message id, error and
+     * sent_at (NULL or 0 store NULL). A row already sent or refused is left
+     * alone (*changed false): an outcome is final. */
+    int (*sent_email_finish)(struct store *st, const char *workspace_id, const char *id,
+                             const char *status, const char *provider,
+                             const char *provider_message_id, const char *error, int64_t sent_at,
+                             bool *changed, struct errinfo *e);
+    int (*send_attempt_add)(struct store *st, const char *workspace_id, const char *sent_email_id,
+                            const struct send_attempt *at, struct errinfo *e);
+    /* The email's attempts, oldest first. */
+    int (*send_attempt_list)(struct store *st, const char *workspace_id, const char *sent_email_id,
+                             struct arena *a, struct send_attempt **rows, size_t *n,
+                             struct errinfo *e);
+
+    /* The job queue (jobs/queue.h). */
+    /* Inserts a job on the calling thread's connection: inside its open
+     * transaction when there is one, never in a transaction of its own.
+     * workspace_id may be NULL (a system job). When the idempotency key is
+     * taken nothing is inserted: *created is false and *id is the existing
+     * job's. ERR_INVALID when the payload is not JSON. */
+    int (*job_insert)(struct store *st, const char *workspace_id, const struct job_new *j,
+                      int64_t now, int64_t *id, bool *created, struct errinfo *e);
+    /* In one write transaction (BEGIN IMMEDIATE): applies the ndone finishes
+     * of done (setting each one's applied), then claims up to max due jobs:
+     * queued jobs with run_at <= now (first by run_at), or running jobs whose
+     * lease ran out before now (abandoned). Abandoned jobs are looked for
+     * first when lost_first is set, else only when no queued job is due;
+     * those on their last attempt are marked dead instead. A claim sets
+     * status running, locked_by worker, locked_until now + lease_ms,
+     * attempts + 1 and started_at. out (room for max) gets the claimed jobs
+     * in run_at order, *n how many (0: none is due); strings are in a. */
+    int (*job_claim)(struct store *st, struct job_finish *done, size_t ndone, const char *worker,
+                     int64_t now, int64_t lease_ms, bool lost_first, size_t max, struct arena *a,
+                     struct job_row *out, size_t *n, struct errinfo *e);
+    /* Applies f alone; *applied is false when the lease was lost. */
+    int (*job_finish)(struct store *st, const struct job_finish *f, int64_t now, bool *applied,
+                      struct errinfo *e);
+    /* A page of the workspace's jobs, newest first, as the API shows them: a
+     * queued job that has failed before is "failed" (waiting for its retry).
+     * status NULL: any; else queued | running | done | failed | dead. */
+    int (*job_list)(struct store *st, const char *workspace_id, const char *status, int limit,
+                    int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
+                    struct errinfo *e);
+    /* A dead or failed job: retry queues it now with attempts 0; discard
+     * ends it as done with last_error "discarded" (the row stays, so its
+     * idempotency key stays taken). out is the job after the change.
+     * ERR_NOT_FOUND when the job is not the workspace's; ERR_CONFLICT when
+     * it is neither dead nor failed. */
+    int (*job_retry)(struct store *st, const char *workspace_id, int64_t id, int64_t now,
+                     struct arena *a, struct job_row *out, struct errinfo *e);
+    int (*job_discard)(struct store *st, const char *workspace_id, int64_t id, int64_t now,
+                       struct arena *a, struct job_row *out, struct errinfo *e);
+
+    /* Generated content (ai/content.h). */
+    /* Stores a new draft (status draft): fills c->id, created_at, updated_at
+     * from now; ERR_NOT_FOUND when the contact is not in the workspace. */
+    int (*content_insert)(struct store *st, const char *workspace_id, struct content *c,
+                          int64_t now, struct errinfo *e);
+    int (*content_get)(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                       struct content *out, struct errinfo *e);
+    /* A page of drafts matching q, newest first, and the number matching in all. */
+    int (*content_list)(struct store *st, const char *workspace_id, const struct content_query *q,
+                        struct arena *a, struct content **rows, size_t *n, int64_t *total,
+                        struct errinfo *e);
+    /* Changes the subject, body and call to action (NULL: unchanged) of a
+     * draft or an approved draft, which becomes a draft again. ERR_NOT_FOUND;
+     * ERR_CONFLICT in any other status. */
+    int (*content_edit)(struct store *st, const char *workspace_id, const char *id,
+                        const char *subject, const char *body, const char *call_to_action,
+                        int64_t now, struct errinfo *e);
+    /* Moves a draft whose status is one of from (enum content_status bits) to
+     * status to, recording the reviewer (may be NULL) and the sent email (may
+     * be NULL). ERR_NOT_FOUND; ERR_CONFLICT when the status is not one of from. */
+    int (*content_transition)(struct store *st, const char *workspace_id, const char *id,
+                              unsigned from, enum content_status to, const char *reviewed_by,
+                              const char *sent_email_id, int64_t now, struct errinfo *e);
+    /* The id of the contact's newest score_history row that crossed into
+     * hot (previous < min_score <= score); 0 when there is none. */
+    int (*content_hot_crossing)(struct store *st, const char *workspace_id, const char *contact_id,
+                                int min_score, int64_t *history_id, struct errinfo *e);
+
+    /* Tracking (mail/track.h). */
+    /* The sent email's contact ("" when it has none) and the time a provider
+     * accepted it (0 before that); ERR_NOT_FOUND when not in the workspace. */
+    int (*sent_email_tracking)(struct store *st, const char *workspace_id,
+                               const char *sent_email_id, char contact_id[STORE_ID_LEN],
+                               int64_t *sent_at, struct errinfo *e);
+    /* Appends an email_events row; kind is open|click|unsubscribe|bounce,
+     * bot_reason NULL for a person (is_bot follows it). A sent email or a
+     * contact no longer in the workspace is stored as NULL. */
+    int (*email_event_add)(struct store *st, const char *workspace_id, const char *sent_email_id,
+                           const char *contact_id, const char *kind, const char *url,
+                           const char *user_agent, const char *ip, const char *bot_reason,
+                           int64_t now, struct errinfo *e);
+    /* Sets the contact's unsubscribed_at unless it is set (*changed says
+     * whether it was); ERR_NOT_FOUND when the contact is not in the workspace. */
+    int (*contact_unsubscribe)(struct store *st, const char *workspace_id, const char *contact_id,
+                               int64_t now, bool *changed, struct errinfo *e);
 
     /* Sessions, keyed by the hash of the cookie value. */
     int (*session_create)(struct store *st, const struct session_row *s, struct errinfo *e);

@@ -339,3 +339,26 @@ def test_viewer_can_read_but_not_import(server, t):
     assert_error(upload(server, t, message(addr(), "hi"), creds=creds), 403, "FORBIDDEN")
     r = api(server, "GET", "/api/emails", creds, ws=t.workspace_id)
     assert r.status == 200
+
+
+def test_crossing_into_hot_queues_one_draft(server, t):
+    who = addr("crossing")
+    sig = "Robin Park\nChief Executive Officer\nBrightwater Logistics"
+    first = [message(who, body, subject=subj, name="Robin Park", signature=sig, days_ago=d)
+             for subj, body, d in [
+                 ("Demo?", "Can we schedule a demo this week? We are excited.", 0.1),
+                 ("Pricing", "What is your pricing for 100 seats? Love the product.", 1),
+                 ("Contract", "Please send the contract terms, thank you, great call.", 2),
+                 ("Pilot", "We are very happy to start a pilot soon. Thanks!", 3),
+                 ("Quote", "Could we meet Thursday to finalize the quote?", 4)]]
+    imported(server, t, mbox(*first), content_type="application/mbox")
+    c = contact_by_email(server, t, who)
+    assert c["score"] >= 80, c
+    jobs = db_query(server, "SELECT kind, payload FROM jobs WHERE workspace_id = ?"
+                            " AND kind = 'draft_content'", (t.workspace_id,))
+    assert len(jobs) == 1 and c["id"] in jobs[0][1], jobs
+    # Still hot after one more email: no second crossing, no second job.
+    imported(server, t, message(who, "One more question about onboarding?", subject="Onboarding"))
+    jobs = db_query(server, "SELECT COUNT(*) FROM jobs WHERE workspace_id = ?"
+                            " AND kind = 'draft_content'", (t.workspace_id,))
+    assert jobs[0][0] == 1

@@ -59,10 +59,43 @@ def make_email(w):
     return rows[0]["id"]
 
 
+def make_job(w):
+    """A dead job of A (the API cannot make one), written to the database file."""
+    key = "alpha-job-" + random_id()
+    tu.db_exec(w.server, "INSERT INTO jobs (workspace_id, kind, payload, status, run_at, attempts,"
+                         " max_attempts, last_error, idempotency_key, created_at, updated_at)"
+                         " VALUES (?, 'alpha_secret_kind', '{\"secret\":\"alpha\"}', 'dead', ?, 5,"
+                         " 5, 'Confidential Alpha failure', ?, ?, ?)",
+               (w.a.workspace_id, tu.now_ms(), key, tu.now_ms(), tu.now_ms()))
+    return str(tu.db_query(w.server, "SELECT id FROM jobs WHERE idempotency_key = ?", (key,))[0][0])
+
+
+def make_sent_email(w):
+    """An email of A queued to one of A's contacts (no provider: it stays queued)."""
+    contact = tu.create_contact(w.server, w.a, name="Secret Alpha Recipient")
+    r = api(w.server, "POST", "/api/emails/send", w.a.token_creds, ws=w.a.workspace_id,
+            body={"contactId": contact["id"], "subject": "Secret Alpha offer",
+                  "text": "Confidential Alpha terms."})
+    return ok(r, 202)["id"]
+
+
+def make_draft(w):
+    """A draft written for one of A's contacts, with Alpha's secrets in it."""
+    contact = tu.create_contact(w.server, w.a, name="Secret Alpha Lead",
+                                company="Confidential Alpha")
+    r = api(w.server, "POST", "/api/content/generate", w.a.token_creds, ws=w.a.workspace_id,
+            body={"target": "contacts", "contactIds": [contact["id"]]})
+    [draft] = ok(r, 201)["drafts"]
+    return draft["id"]
+
+
 RESOURCES = {
     "/api/contacts/": make_contact,
+    "/api/content/": make_draft,
+    "/api/emails/sent/": make_sent_email,
     "/api/emails/": make_email,
     "/api/tokens/": make_token,
+    "/api/jobs/": make_job,
     "/api/auth/sessions/": make_session,
 }
 
@@ -73,6 +106,12 @@ PAYLOADS = {
     ("PATCH", "/api/contacts/{id}"): lambda: {"name": "Intruder Was Here", "status": "customer",
                                               "tags": ["pwned"]},
     ("POST", "/api/tokens"): lambda: {"name": "intruder token"},
+    ("POST", "/api/content/generate"): lambda: {"target": "contacts",
+                                                "contactIds": [random_id()]},
+    ("PATCH", "/api/content/{id}"): lambda: {"subject": "Intruder Was Here",
+                                             "body": "Intruder was here."},
+    ("POST", "/api/emails/send"): lambda: {"contactId": random_id(), "subject": "Intruder",
+                                           "text": "Intruder was here"},
 }
 
 

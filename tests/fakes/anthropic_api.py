@@ -9,15 +9,18 @@ followed by a text block. Error bodies are {"type":"error","error":{"type",
 
 Knobs for a test (call set_mode(), or set the attributes):
 
-  mode          "ok"             the analysis in .result, as JSON text
+  mode          "ok"             the analysis in .result, as JSON text (a draft request,
+                                 whose user message holds <contact>, gets .draft_result)
                 "fail_then_ok"   .fail_times answers with .fail_status (429 with
                                  retry-after: 0, 529 overloaded, 500 api_error),
                                  then "ok"
                 "always_500"     every answer is 500 api_error
                 "slow"           sleeps .slow_seconds before answering "ok"
                 "malformed"      the text block is not JSON
-                "schema_invalid" the text block is JSON with an unknown intent
+                "schema_invalid" the text block is JSON with an unknown intent (a draft:
+                                 only two subjects)
   result        the analysis object the model "writes"
+  draft_result  the draft object the model "writes" for a draft request
   fence         wrap the JSON text in a ```json fence
   api_key       the only key accepted
 
@@ -38,6 +41,13 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "
 DEFAULT_RESULT = {"intents": ["pricing_inquiry", "meeting_request"], "sentiment": "positive",
                   "sentiment_score": 0.75, "urgency": "high"}
 
+DRAFT_MARKER = "<contact>"  # what a draft request's user message holds
+DEFAULT_DRAFT = {
+    "subjects": ["Model subject one", "Model subject two", "Model subject three"],
+    "body": "Hi there,\n\n" + " ".join(["model-draft-word"] * 160) + "\n\nBest regards",
+    "callToAction": "Reply with a time that suits you.",
+}
+
 
 class Request:
     """One recorded request: method, path, headers (dict, lower-case names), raw body,
@@ -54,6 +64,12 @@ class Request:
             self.json = None
         self.status = None
         self.problem = None  # why a 400 was sent
+
+    @property
+    def is_draft(self):
+        """True for a request that asks for a draft rather than an analysis."""
+        text = self.user_text
+        return isinstance(text, str) and DRAFT_MARKER in text
 
     @property
     def user_text(self):
@@ -78,6 +94,7 @@ class FakeAnthropicAPI:
         self.fail_status = 429
         self.slow_seconds = 3.0
         self.result = dict(DEFAULT_RESULT)
+        self.draft_result = dict(DEFAULT_DRAFT)
         self.fence = False
         self.requests = []
         self._failed = 0
@@ -196,7 +213,7 @@ class FakeAnthropicAPI:
             if mode == "fail_then_ok" and self._failed < self.fail_times:
                 self._failed += 1
                 return self._error(self.fail_status)
-            result = dict(self.result)
+            result = dict(self.draft_result if req.is_draft else self.result)
             fence = self.fence
             seconds = self.slow_seconds
         if mode == "always_500":
@@ -207,7 +224,9 @@ class FakeAnthropicAPI:
         if mode == "malformed":
             text = "Sure! Here is what I found: {intents: [pricing_inquiry, sentiment: positive"
         else:
-            if mode == "schema_invalid":
+            if mode == "schema_invalid" and req.is_draft:
+                result["subjects"] = list(result.get("subjects", []))[:2]
+            elif mode == "schema_invalid":
                 result["intents"] = ["buy_now_please"]
             text = json.dumps(result)
         if fence:

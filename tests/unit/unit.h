@@ -29,6 +29,7 @@ struct unit_group {
     const struct unit_group ident = {gname, tests, sizeof(tests) / sizeof((tests)[0])}
 
 extern const struct unit_group unit_ai_anthropic;
+extern const struct unit_group unit_ai_content;
 extern const struct unit_group unit_ai_offline;
 extern const struct unit_group unit_ai_score;
 extern const struct unit_group unit_ai_signature;
@@ -46,8 +47,11 @@ extern const struct unit_group unit_http_metrics;
 extern const struct unit_group unit_http_reply;
 extern const struct unit_group unit_http_router;
 extern const struct unit_group unit_http_static;
+extern const struct unit_group unit_jobs_queue;
 extern const struct unit_group unit_mail_inbox;
 extern const struct unit_group unit_mail_mime;
+extern const struct unit_group unit_mail_track;
+extern const struct unit_group unit_mail_send;
 extern const struct unit_group unit_store_sqlite;
 extern const struct unit_group unit_store_store;
 

@@ -1,0 +1,428 @@
+/*
+ * The durable job queue (contract in jobs/queue.h): enqueue on the caller's
+ * connection, worker threads that claim one due job at a time with a lease,
+ * run its handler outside any transaction and finish it (done, again later
+ * with backoff, or dead). An idle worker sleeps on a condition variable for
+ * poll_ms (the scheduler's tick: delayed jobs and retries come due then);
+ * queue_kick wakes it at once.
+ */
+#include "jobs/queue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+enum {
+    BACKOFF_BASE_MS = 1000,
+    BACKOFF_CAP_MS = 60 * 60 * 1000,
+    WORKERS_DEFAULT = 2,
+    POLL_MS_DEFAULT = 200,
+    MAX_ATTEMPTS_LIMIT = 100,
+    IDEMPOTENCY_KEY_MAX = 255,
+    WORKER_NAME_MAX = 128,
+    ARENA_STACK = 4096,
+    LOST_CHECK_MS = 1000,   /* a busy worker looks for abandoned jobs first this often */
+    BATCH_MAX = 32,         /* jobs claimed in one transaction */
+    FAST_MS = 5,            /* a batch whose handlers all took less may grow */
+    LEASE_MARGIN_MS = 5000, /* a claimed job not started this close to its lease's end waits */
+};
+
+struct handler {
+    char kind[JOB_KIND_MAX];
+    job_fn fn;
+    void *ctx;
+};
+
+struct queue {
+    struct store *st;
+    unsigned nworkers;
+    int64_t poll_ms;
+    char name[WORKER_NAME_MAX];
+    struct handler *handlers;
+    size_t nhandlers;
+
+    pthread_mutex_t mu; /* guards stopping and kicks */
+    pthread_cond_t wake;
+    bool stopping;
+    uint64_t kicks;
+
+    /* SQLite has one writer at a time, and its busy handler sleeps whole
+     * milliseconds: this process's workers take turns on a mutex instead. */
+    pthread_mutex_t write_mu;
+
+    pthread_t *threads;
+    unsigned nthreads;
+};
+
+/*
+ * What one claiming thread carries between claims: the finishes of the jobs
+ * it ran last, written in the same transaction as its next claim, and how
+ * many jobs to claim at once. That starts at one and doubles (to BATCH_MAX)
+ * while the handlers of a batch all return within FAST_MS: a busy queue of
+ * quick jobs then costs one transaction per batch, not one per job.
+ */
+struct worker {
+    struct queue *q;
+    struct job_finish done[BATCH_MAX];
+    char errors[BATCH_MAX][ERRINFO_MSG_MAX];
+    size_t ndone;
+    size_t batch;
+    int64_t lost_checked_ms; /* when this worker last looked for abandoned jobs first */
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+int64_t queue_backoff_ms(int attempts, uint32_t jitter_seed)
+{
+    int64_t d = BACKOFF_BASE_MS;
+    for (int i = 1; i < attempts && d < BACKOFF_CAP_MS; i++)
+        d *= 2;
+    if (d > BACKOFF_CAP_MS)
+        d = BACKOFF_CAP_MS;
+    /* 80% to 120% of the step, so that jobs that failed together spread out. */
+    return d * (800 + (int64_t)(jitter_seed % 401)) / 1000;
+}
+
+int queue_enqueue(struct store *st, const struct job_spec *spec, int64_t *id, bool *created,
+                  struct errinfo *e)
+{
+    size_t klen = spec->kind ? strlen(spec->kind) : 0;
+    if (klen == 0 || klen >= JOB_KIND_MAX)
+        return failf(e, ERR_INVALID, "a job kind is 1 to %d characters", JOB_KIND_MAX - 1);
+    if (spec->max_attempts < 0 || spec->max_attempts > MAX_ATTEMPTS_LIMIT)
+        return failf(e, ERR_INVALID, "max_attempts must be 1 to %d", MAX_ATTEMPTS_LIMIT);
+    if (spec->idempotency_key &&
+        (!*spec->idempotency_key || strlen(spec->idempotency_key) > IDEMPOTENCY_KEY_MAX))
+        return failf(e, ERR_INVALID, "an idempotency key is 1 to %d characters",
+                     IDEMPOTENCY_KEY_MAX);
+    int64_t now = clock_now_ms();
+    struct job_new j = {
+        .kind = spec->kind,
+        .payload = spec->payload ? spec->payload : "{}",
+        .idempotency_key = spec->idempotency_key,
+        .run_at = spec->run_at ? spec->run_at : now,
+        .max_attempts = spec->max_attempts ? spec->max_attempts : JOB_MAX_ATTEMPTS_DEFAULT,
+    };
+    int64_t id_;
+    bool created_;
+    return st->ops->job_insert(st, spec->workspace_id, &j, now, id ? id : &id_,
+                               created ? created : &created_, e);
+}
+
+struct queue *queue_new(const struct queue_opts *o)
+{
+    struct queue *q = XNEW(struct queue);
+    q->st = o->store;
+    q->nworkers = o->workers ? o->workers : WORKERS_DEFAULT;
+    q->poll_ms = o->poll_ms > 0 ? o->poll_ms : POLL_MS_DEFAULT;
+    if (o->name && *o->name) {
+        snprintf(q->name, sizeof(q->name), "%s", o->name);
+    } else {
+        char host[64] = "localhost";
+        gethostname(host, sizeof(host) - 1);
+        host[sizeof(host) - 1] = '\0';
+        snprintf(q->name, sizeof(q->name), "%s:%ld", host, (long)getpid());
+    }
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_mutex_init(&q->write_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&q->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    return q;
+}
+
+void queue_register(struct queue *q, const char *kind, job_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < q->nhandlers; i++) {
+        if (strcmp(q->handlers[i].kind, kind) == 0) {
+            q->handlers[i].fn = fn;
+            q->handlers[i].ctx = ctx;
+            return;
+        }
+    }
+    q->handlers = xrealloc(q->handlers, (q->nhandlers + 1) * sizeof(*q->handlers));
+    struct handler *h = &q->handlers[q->nhandlers++];
+    snprintf(h->kind, sizeof(h->kind), "%s", kind);
+    h->fn = fn;
+    h->ctx = ctx;
+}
+
+static const struct handler *handler_for(const struct queue *q, const char *kind)
+{
+    for (size_t i = 0; i < q->nhandlers; i++)
+        if (strcmp(q->handlers[i].kind, kind) == 0)
+            return &q->handlers[i];
+    return NULL;
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Runs a claimed job and decides how it ends, into f (error text into err). */
+static void run_job(struct queue *q, const struct job_row *row, struct arena *a,
+                    struct job_finish *f, char err[ERRINFO_MSG_MAX])
+{
+    struct job j = {
+        .id = row->id,
+        .payload = row->payload,
+        .attempts = row->attempts,
+        .max_attempts = row->max_attempts,
+        .run_at = row->run_at,
+        .created_at = row->created_at,
+    };
+    snprintf(j.workspace_id, sizeof(j.workspace_id), "%s", row->workspace_id);
+    snprintf(j.kind, sizeof(j.kind), "%s", row->kind);
+
+    struct errinfo je;
+    errinfo_clear(&je);
+    const struct handler *h = handler_for(q, j.kind);
+    int rc = h ? h->fn(h->ctx, q->st, &j, a, &je)
+               : failf(&je, ERR_TEMPORARY, "no handler for kind %s in this process", j.kind);
+    int64_t now = clock_now_ms();
+    memset(f, 0, sizeof(*f));
+    f->id = j.id;
+    f->worker = q->name;
+    f->attempts = j.attempts;
+    if (rc == 0) {
+        f->status = "done";
+        log_debug("job.done", "job %lld (%s) done", (long long)j.id, j.kind);
+        return;
+    }
+    if (!je.msg[0])
+        failf(&je, rc, "the handler failed (%s)", err_name(rc));
+    snprintf(err, ERRINFO_MSG_MAX, "%s", je.msg);
+    f->error = err;
+    if (rc != ERR_INVALID && j.attempts < j.max_attempts) {
+        f->status = "queued";
+        uint32_t seed =
+            (uint32_t)mix64((uint64_t)j.id ^ ((uint64_t)now << 20) ^ (uint64_t)j.attempts);
+        f->run_at = now + queue_backoff_ms(j.attempts, seed);
+        log_info("job.retry", "job %lld (%s) failed on attempt %d of %d, again in %lld ms: %s",
+                 (long long)j.id, j.kind, j.attempts, j.max_attempts, (long long)(f->run_at - now),
+                 je.msg);
+    } else {
+        f->status = "dead";
+        log_warn("job.dead", "job %lld (%s) is dead after attempt %d of %d: %s", (long long)j.id,
+                 j.kind, j.attempts, j.max_attempts, je.msg);
+    }
+}
+
+static void log_lost(const struct job_finish *done, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!done[i].applied)
+            log_warn("job.lease_lost",
+                     "job %lld: its lease ran out and another worker claimed it; this run's "
+                     "outcome (%s) is dropped",
+                     (long long)done[i].id, done[i].status);
+}
+
+/*
+ * Writes the pending finishes and claims the next due jobs (at most max) in
+ * one transaction, then runs them in order. *ran counts the jobs that ran.
+ */
+static int worker_step(struct worker *w, size_t max, int *ran, struct errinfo *e)
+{
+    struct queue *q = w->q;
+    *ran = 0;
+    if (w->batch == 0)
+        w->batch = 1;
+    size_t want = w->batch < max ? w->batch : max;
+    int64_t now = clock_now_ms();
+    /* Abandoned jobs are rare and wait a whole lease anyway: a busy worker
+     * looks for them first once a second (an idle one every time). */
+    bool lost_first = now - w->lost_checked_ms >= LOST_CHECK_MS || now < w->lost_checked_ms;
+    if (lost_first)
+        w->lost_checked_ms = now;
+    char stack[ARENA_STACK];
+    struct arena a;
+    arena_init(&a, stack, sizeof(stack));
+    struct job_row rows[BATCH_MAX];
+    size_t n = 0;
+    pthread_mutex_lock(&q->write_mu);
+    int rc = q->st->ops->job_claim(q->st, w->done, w->ndone, q->name, now, JOB_LEASE_MS, lost_first,
+                                   want, &a, rows, &n, e);
+    pthread_mutex_unlock(&q->write_mu);
+    if (rc) {
+        arena_release(&a);
+        return rc; /* the finishes stay pending: the next step writes them */
+    }
+    log_lost(w->done, w->ndone);
+    w->ndone = 0;
+
+    double slowest = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* A job that waited behind slow ones in its batch and whose lease is
+         * nearly over is left alone: another worker may claim it once the
+         * lease runs out, and it must not run twice at once. */
+        if (clock_now_ms() > now + JOB_LEASE_MS - LEASE_MARGIN_MS) {
+            log_warn("job.lease_expiring", "job %lld: its lease ends before it could start",
+                     (long long)rows[i].id);
+            continue;
+        }
+        double t0 = mono_ms();
+        run_job(q, &rows[i], &a, &w->done[w->ndone], w->errors[w->ndone]);
+        w->ndone++;
+        double took = mono_ms() - t0;
+        if (took > slowest)
+            slowest = took;
+        (*ran)++;
+    }
+    arena_release(&a);
+    if (n > 0)
+        w->batch = slowest < FAST_MS ? (w->batch * 2 < BATCH_MAX ? w->batch * 2 : BATCH_MAX) : 1;
+    return 0;
+}
+
+/* Writes pending finishes on their own (when the worker stops). */
+static void worker_flush(struct worker *w)
+{
+    if (w->ndone == 0)
+        return;
+    struct queue *q = w->q;
+    struct errinfo e;
+    errinfo_clear(&e);
+    size_t n = 0;
+    struct job_row none[1];
+    pthread_mutex_lock(&q->write_mu);
+    int rc = q->st->ops->job_claim(q->st, w->done, w->ndone, q->name, clock_now_ms(), JOB_LEASE_MS,
+                                   false, 0, NULL, none, &n, &e);
+    pthread_mutex_unlock(&q->write_mu);
+    if (rc)
+        log_warn("job.finish_failed", "cannot record the outcome of %zu jobs: %s", w->ndone, e.msg);
+    else
+        log_lost(w->done, w->ndone);
+    w->ndone = 0;
+}
+
+int queue_run_due(struct queue *q, int max, struct errinfo *e)
+{
+    struct worker *w = xcalloc(1, sizeof(*w));
+    w->q = q;
+    int n = 0, rc = 0;
+    for (;;) {
+        if (max > 0 && n >= max)
+            break;
+        int ran = 0;
+        size_t room = max > 0 ? (size_t)(max - n) : BATCH_MAX;
+        if ((rc = worker_step(w, room, &ran, e)) != 0 || ran == 0)
+            break;
+        n += ran;
+    }
+    worker_flush(w);
+    free(w);
+    return rc ? rc : n;
+}
+
+static bool should_stop(struct queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    bool stop = q->stopping;
+    pthread_mutex_unlock(&q->mu);
+    return stop;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = xcalloc(1, sizeof(*w));
+    w->q = arg;
+    struct queue *q = w->q;
+    pthread_mutex_lock(&q->mu);
+    uint64_t seen = q->kicks;
+    pthread_mutex_unlock(&q->mu);
+    while (!should_stop(q)) {
+        int ran = 0;
+        struct errinfo e;
+        errinfo_clear(&e);
+        int rc = worker_step(w, BATCH_MAX, &ran, &e);
+        if (rc)
+            log_warn("job.claim_failed", "cannot claim jobs: %s", e.msg);
+        if (ran > 0)
+            continue;
+        /* Nothing due (or the database is busy): sleep until a kick, a stop or the tick. */
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += q->poll_ms / 1000;
+        until.tv_nsec += (long)(q->poll_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&q->mu);
+        while (!q->stopping && q->kicks == seen)
+            if (pthread_cond_timedwait(&q->wake, &q->mu, &until) == ETIMEDOUT)
+                break;
+        seen = q->kicks;
+        pthread_mutex_unlock(&q->mu);
+    }
+    worker_flush(w);
+    free(w);
+    return NULL;
+}
+
+int queue_start(struct queue *q, struct errinfo *e)
+{
+    if (q->threads)
+        return failf(e, ERR_INTERNAL, "the queue's workers are already running");
+    q->threads = xcalloc(q->nworkers, sizeof(*q->threads));
+    for (unsigned i = 0; i < q->nworkers; i++) {
+        int err = pthread_create(&q->threads[i], NULL, worker_main, q);
+        if (err != 0) {
+            failf(e, ERR_INTERNAL, "cannot start a job worker: %s", strerror(err));
+            return ERR_INTERNAL; /* queue_free joins the ones that started */
+        }
+        q->nthreads++;
+    }
+    log_info("jobs.started", "%u job workers (%s), polling every %lld ms", q->nworkers, q->name,
+             (long long)q->poll_ms);
+    return 0;
+}
+
+void queue_kick(struct queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->kicks++;
+    pthread_cond_broadcast(&q->wake);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void queue_free(struct queue *q)
+{
+    if (!q)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->stopping = true;
+    pthread_cond_broadcast(&q->wake);
+    pthread_mutex_unlock(&q->mu);
+    for (unsigned i = 0; i < q->nthreads; i++)
+        pthread_join(q->threads[i], NULL);
+    free(q->threads);
+    free(q->handlers);
+    pthread_cond_destroy(&q->wake);
+    pthread_mutex_destroy(&q->write_mu);
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+}

@@ -1,0 +1,466 @@
+/*
+ * The send chain (providers in LEADFLOW_SEND_ORDER, each attempt recorded),
+ * the outbox (a sent_emails row and its send_email job, written together)
+ * and the send_email job handler. A provider gets the row's id as its
+ * idempotency key: unique across workspaces, unlike the caller's key.
+ */
+#include "mail/send.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/str.h"
+#include "jobs/queue.h"
+#include "mail/send_int.h"
+#include "mail/track.h"
+
+enum { SEND_MAX_PROVIDERS = 3, SUBJECT_MAX = 998 };
+
+static const char default_from[] = "leadflow <noreply@localhost>";
+
+/* ---- helpers the providers share ---------------------------------------- */
+
+int send_http_outcome(long status)
+{
+    if (status >= 200 && status < 300)
+        return 0;
+    if (status == 429 || status >= 500 || status < 400)
+        return ERR_TEMPORARY;
+    return ERR_INVALID;
+}
+
+void send_error_message(const char *body, size_t len, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (!body || !len)
+        return;
+    json_t *root = json_loadb(body, len, 0, NULL);
+    const char *msg = json_string_value(json_object_get(root, "message"));
+    if (!msg) {
+        json_t *first = json_array_get(json_object_get(root, "errors"), 0);
+        msg = json_string_value(json_object_get(first, "message"));
+    }
+    if (msg)
+        snprintf(out, n, "%s", msg);
+    json_decref(root);
+}
+
+int send_format_address(struct buf *b, const char *name, const char *address)
+{
+    if (!name || !*name)
+        return buf_puts(b, address);
+    bool quote = strpbrk(name, "()<>[]:;@\\,.\"") != NULL;
+    int rc = 0;
+    if (quote) {
+        rc = buf_putc(b, '"');
+        for (const char *p = name; *p && !rc; p++) {
+            if (*p == '"' || *p == '\\')
+                rc = buf_putc(b, '\\');
+            if (!rc)
+                rc = buf_putc(b, *p);
+        }
+        rc = rc ? rc : buf_putc(b, '"');
+    } else {
+        rc = buf_puts(b, name);
+    }
+    return rc ? rc : buf_printf(b, " <%s>", address);
+}
+
+static bool has_line_break(const char *s)
+{
+    return s && strpbrk(s, "\r\n") != NULL;
+}
+
+/* local@domain with no space, bracket, quote or comma; "localhost" counts
+ * as a domain (the default From), so this is looser than str_is_email. */
+static bool plain_address(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (!at || at == s || !at[1] || strchr(at + 1, '@') || strlen(s) >= STORE_EMAIL_MAX)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || strchr("<>()[]\\\",;:", *p))
+            return false;
+    return true;
+}
+
+int send_parse_from(const char *from, struct arena *a, const char **name, const char **address,
+                    struct errinfo *e)
+{
+    *name = NULL;
+    *address = NULL;
+    if (!from || !*from)
+        from = default_from;
+    if (has_line_break(from))
+        return failf(e, ERR_INVALID, "the From address contains a line break");
+    const char *lt = strrchr(from, '<');
+    if (!lt) {
+        if (!plain_address(from))
+            return failf(e, ERR_INVALID, "\"%s\" is not an email address", from);
+        *address = arena_strdup(a, from);
+        return 0;
+    }
+    const char *gt = strchr(lt, '>');
+    if (!gt || gt[1] != '\0')
+        return failf(e, ERR_INVALID, "\"%s\" is not \"Name <address>\"", from);
+    char *addr = arena_strndup(a, lt + 1, (size_t)(gt - lt - 1));
+    if (!plain_address(addr))
+        return failf(e, ERR_INVALID, "\"%s\" is not an email address", addr);
+    size_t nlen = (size_t)(lt - from);
+    while (nlen > 0 && from[nlen - 1] == ' ')
+        nlen--;
+    const char *np = from;
+    while (nlen > 0 && *np == ' ')
+        np++, nlen--;
+    if (nlen >= 2 && np[0] == '"' && np[nlen - 1] == '"')
+        np++, nlen -= 2;
+    *name = nlen ? arena_strndup(a, np, nlen) : NULL;
+    *address = addr;
+    return 0;
+}
+
+/* ---- the chain ------------------------------------------------------------ */
+
+struct send_chain {
+    struct sender *s[SEND_MAX_PROVIDERS];
+    size_t n;
+    const struct config *cfg; /* set by outbox_register */
+};
+
+struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e)
+{
+    struct arena a;
+    arena_init(&a, NULL, 0);
+    const char *name, *addr;
+    int rc = send_parse_from(cfg->mail_from, &a, &name, &addr, e);
+    arena_release(&a);
+    if (rc) {
+        failf(e, ERR_CONFIG, "mail_from: %s", e->msg);
+        return NULL;
+    }
+    struct send_chain *c = xcalloc(1, sizeof(*c));
+    c->cfg = cfg;
+    struct str order = str_from(cfg->send_order ? cfg->send_order : "sendgrid,resend,smtp"), item;
+    bool more;
+    do {
+        more = str_split(&order, ',', &item);
+        struct sender *s = NULL;
+        if (str_eq_cstr(item, "sendgrid"))
+            s = send_sendgrid_new(cfg);
+        else if (str_eq_cstr(item, "resend"))
+            s = send_resend_new(cfg);
+        else if (str_eq_cstr(item, "smtp"))
+            s = send_smtp_new(cfg);
+        if (s && c->n < SEND_MAX_PROVIDERS)
+            c->s[c->n++] = s;
+        else if (s)
+            s->ops->free(s);
+    } while (more);
+    return c;
+}
+
+void send_chain_free(struct send_chain *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        c->s[i]->ops->free(c->s[i]);
+    free(c);
+}
+
+size_t send_chain_size(const struct send_chain *c)
+{
+    return c ? c->n : 0;
+}
+
+static void record_attempt(struct store *st, const char *workspace_id, const char *sent_email_id,
+                           const char *provider, int rc, const struct send_result *r,
+                           const struct errinfo *pe, int64_t started)
+{
+    if (!st)
+        return;
+    struct send_attempt at = {
+        .status = r->status,
+        .provider_message_id = rc == 0 && r->provider_message_id[0] ? r->provider_message_id : NULL,
+        .error = rc ? pe->msg : NULL,
+        .started_at = started,
+        .finished_at = clock_now_ms(),
+    };
+    snprintf(at.provider, sizeof(at.provider), "%s", provider);
+    snprintf(at.outcome, sizeof(at.outcome), "%s",
+             rc == 0             ? "sent"
+             : rc == ERR_INVALID ? "permanent"
+                                 : "temporary");
+    struct errinfo we;
+    if (st->ops->send_attempt_add(st, workspace_id, sent_email_id, &at, &we) != 0)
+        log_warn("email.attempt_not_recorded", "send attempt of %s by %s not recorded: %s",
+                 sent_email_id, provider, we.msg);
+}
+
+int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
+                    const char *sent_email_id, const struct send_msg *m, struct send_result *r,
+                    struct errinfo *e)
+{
+    memset(r, 0, sizeof(*r));
+    const char *fields[] = {
+        m->from_email, m->from_name,           m->to_email, m->to_name, m->subject,
+        m->message_id, m->list_unsubscribe_url};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (has_line_break(fields[i]))
+            return failf(e, ERR_INVALID, "a header value contains a line break");
+    if (!c || c->n == 0)
+        return failf(e, ERR_TEMPORARY,
+                     "no email provider is configured (set LEADFLOW_SENDGRID_API_KEY, "
+                     "LEADFLOW_RESEND_API_KEY or LEADFLOW_SMTP_URL)");
+    int rc = ERR_TEMPORARY;
+    for (size_t i = 0; i < c->n; i++) {
+        struct sender *s = c->s[i];
+        struct send_result one;
+        memset(&one, 0, sizeof(one));
+        struct errinfo pe;
+        errinfo_clear(&pe);
+        int64_t started = clock_now_ms();
+        rc = s->ops->send(s, m, &one, &pe);
+        if (rc != 0 && rc != ERR_INVALID)
+            rc = ERR_TEMPORARY;
+        record_attempt(st, workspace_id, sent_email_id, s->ops->name, rc, &one, &pe, started);
+        *r = one;
+        snprintf(r->provider, sizeof(r->provider), "%s", s->ops->name);
+        if (rc == 0)
+            return 0;
+        failf(e, rc, "%s", pe.msg);
+        if (rc == ERR_INVALID)
+            return rc;
+    }
+    return rc;
+}
+
+/* ---- the outbox ------------------------------------------------------------ */
+
+static int check_item(const struct outbox_item *it, struct errinfo *e)
+{
+    if (!it->workspace_id || !it->contact_id)
+        return failf(e, ERR_INVALID, "a workspace and a contact are needed");
+    if (!it->subject || !*it->subject)
+        return failf(e, ERR_INVALID, "subject is required");
+    if (strlen(it->subject) > SUBJECT_MAX)
+        return failf(e, ERR_INVALID, "subject is longer than %d bytes", SUBJECT_MAX);
+    if (has_line_break(it->subject))
+        return failf(e, ERR_INVALID, "subject must not contain line breaks");
+    if (!it->text)
+        return failf(e, ERR_INVALID, "text is required");
+    if (!it->idempotency_key || !*it->idempotency_key || strlen(it->idempotency_key) > 200)
+        return failf(e, ERR_INVALID, "the idempotency key must have 1 to 200 characters");
+    return 0;
+}
+
+static int queue_in_tx(struct store *st, const struct outbox_item *it, const struct sent_email *row,
+                       char id[STORE_ID_LEN], bool *created, struct errinfo *e)
+{
+    int rc = st->ops->sent_email_insert(st, it->workspace_id, row, id, created, e);
+    if (rc || !*created)
+        return rc;
+    char payload[64], key[64];
+    snprintf(payload, sizeof(payload), "{\"sentEmailId\":\"%s\"}", id);
+    snprintf(key, sizeof(key), "send:%s", id);
+    struct job_spec spec = {
+        .workspace_id = it->workspace_id,
+        .kind = "send_email",
+        .payload = payload,
+        .idempotency_key = key,
+    };
+    int64_t job_id = 0;
+    bool job_created = false;
+    rc = queue_enqueue(st, &spec, &job_id, &job_created, e);
+    if (!rc)
+        rc = st->ops->sent_email_set_job(st, it->workspace_id, id, job_id, e);
+    return rc;
+}
+
+int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_ID_LEN],
+                 bool *created, struct errinfo *e)
+{
+    *created = false;
+    id[0] = '\0';
+    int rc = check_item(it, e);
+    if (rc)
+        return rc;
+    char stack[4096];
+    struct arena a;
+    arena_init(&a, stack, sizeof(stack));
+    struct contact ct;
+    const char *from_name, *from_addr;
+    rc = send_parse_from(it->from, &a, &from_name, &from_addr, e);
+    if (!rc)
+        rc = st->ops->contact_get(st, it->workspace_id, it->contact_id, &a, &ct, e);
+    if (!rc && ct.unsubscribed_at)
+        rc = failf(e, ERR_FORBIDDEN, "the contact has unsubscribed");
+    if (rc) {
+        arena_release(&a);
+        return rc;
+    }
+    struct sent_email row;
+    memset(&row, 0, sizeof(row));
+    crypto_uuid(row.id);
+    snprintf(row.contact_id, sizeof(row.contact_id), "%s", it->contact_id);
+    row.idempotency_key = it->idempotency_key;
+    const char *domain = strrchr(from_addr, '@') + 1;
+    row.message_id = arena_printf(&a, "%s@%s", row.id, domain);
+    row.from_email = from_addr;
+    row.to_email = ct.email;
+    row.subject = it->subject;
+    row.body_text = it->text;
+    row.body_html = it->html;
+    row.content_id = it->content_id;
+    row.created_at = clock_now_ms();
+
+    bool own = !st->ops->tx_active(st);
+    if (own && (rc = st->ops->tx_begin(st, e))) {
+        arena_release(&a);
+        return rc;
+    }
+    rc = queue_in_tx(st, it, &row, id, created, e);
+    if (own) {
+        if (rc)
+            st->ops->tx_rollback(st);
+        else if ((rc = st->ops->tx_commit(st, e)))
+            st->ops->tx_rollback(st);
+    }
+    if (rc)
+        *created = false;
+    arena_release(&a);
+    return rc;
+}
+
+/* ---- the send_email job ------------------------------------------------------ */
+
+static int finish(struct store *st, const char *ws, const struct sent_email *row,
+                  const char *status, const char *provider, const char *pmid, const char *error,
+                  int64_t sent_at, struct errinfo *e)
+{
+    bool changed;
+    int rc = st->ops->sent_email_finish(st, ws, row->id, status, provider, pmid, error, sent_at,
+                                        &changed, e);
+    if (rc)
+        return rc;
+    struct log_line l;
+    if (changed && strcmp(status, "queued") != 0 &&
+        log_begin(&l, strcmp(status, "sent") == 0 ? LOG_INFO : LOG_WARN, "email.send")) {
+        log_str(&l, "workspace", ws);
+        log_str(&l, "sent_email", row->id);
+        log_str(&l, "status", status);
+        if (provider)
+            log_str(&l, "provider", provider);
+        log_end(&l, "email %s %s%s%s", row->id, status, error ? ": " : "", error ? error : "");
+    }
+    return 0;
+}
+
+/* An attempt that succeeded but whose outcome never reached the row (the
+ * row's update failed): the email went out, so it must not go again. */
+static int already_sent(struct store *st, const char *ws, const struct sent_email *row,
+                        struct arena *a, bool *done, struct errinfo *e)
+{
+    *done = false;
+    struct send_attempt *at;
+    size_t n;
+    int rc = st->ops->send_attempt_list(st, ws, row->id, a, &at, &n, e);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (strcmp(at[i].outcome, "sent") == 0) {
+            *done = true;
+            return finish(st, ws, row, "sent", at[i].provider, at[i].provider_message_id, NULL,
+                          at[i].finished_at, e);
+        }
+    }
+    return rc;
+}
+
+static int send_job(void *ctx, struct store *st, const struct job *j, struct arena *a,
+                    struct errinfo *e)
+{
+    struct send_chain *c = ctx;
+    const char *ws = j->workspace_id;
+    json_t *p = json_loads(j->payload ? j->payload : "", 0, NULL);
+    const char *sid = json_string_value(json_object_get(p, "sentEmailId"));
+    char id[STORE_ID_LEN] = "";
+    if (sid && strlen(sid) < sizeof(id))
+        snprintf(id, sizeof(id), "%s", sid);
+    json_decref(p);
+    if (!id[0] || !ws[0])
+        return failf(e, ERR_INVALID, "send_email: the payload names no sent email");
+
+    struct sent_email row;
+    int rc = st->ops->sent_email_get(st, ws, id, a, &row, e);
+    if (rc == ERR_NOT_FOUND)
+        return 0; /* deleted with its workspace: nothing to send */
+    if (rc)
+        return rc;
+    if (strcmp(row.status, "sent") == 0 || strcmp(row.status, "refused") == 0)
+        return 0;
+    bool done;
+    if ((rc = already_sent(st, ws, &row, a, &done, e)) || done)
+        return rc;
+
+    struct contact ct;
+    if (!row.contact_id[0])
+        return finish(st, ws, &row, "refused", NULL, NULL, "the contact was deleted", 0, e);
+    rc = st->ops->contact_get(st, ws, row.contact_id, a, &ct, e);
+    if (rc == ERR_NOT_FOUND)
+        return finish(st, ws, &row, "refused", NULL, NULL, "the contact was deleted", 0, e);
+    if (rc)
+        return rc;
+    if (ct.unsubscribed_at)
+        return finish(st, ws, &row, "refused", NULL, NULL, "the contact has unsubscribed", 0, e);
+
+    const char *text, *html, *unsub = NULL;
+    rc = track_render(c->cfg, ws, row.id, row.contact_id, row.body_text, row.body_html, a, &text,
+                      &html, &unsub, e);
+    if (rc)
+        return rc;
+    const char *from_name = NULL, *from_addr = NULL;
+    struct errinfo fe;
+    if (send_parse_from(c->cfg->mail_from, a, &from_name, &from_addr, &fe) != 0 ||
+        strcasecmp(from_addr, row.from_email) != 0)
+        from_name = NULL; /* the From changed since: keep the row's address, no name */
+    struct send_msg m = {
+        .from_email = row.from_email,
+        .from_name = from_name,
+        .to_email = row.to_email,
+        .to_name = ct.name[0] ? ct.name : NULL,
+        .subject = row.subject,
+        .text = text,
+        .html = html,
+        .list_unsubscribe_url = unsub,
+        .idempotency_key = row.id,
+        .message_id = row.message_id,
+    };
+    struct send_result r;
+    struct errinfo se;
+    errinfo_clear(&se);
+    rc = send_chain_send(c, st, ws, row.id, &m, &r, &se);
+    if (rc == 0)
+        return finish(st, ws, &row, "sent", r.provider,
+                      r.provider_message_id[0] ? r.provider_message_id : NULL, NULL, clock_now_ms(),
+                      e);
+    if (rc == ERR_INVALID)
+        return finish(st, ws, &row, "refused", r.provider[0] ? r.provider : NULL, NULL, se.msg, 0,
+                      e);
+    bool last = j->attempts >= j->max_attempts;
+    int frc = finish(st, ws, &row, last ? "failed" : "queued", NULL, NULL, se.msg, 0, e);
+    if (frc)
+        return frc;
+    return failf(e, ERR_TEMPORARY, "%s", se.msg);
+}
+
+void outbox_register(struct queue *q, struct send_chain *chain, const struct config *cfg)
+{
+    chain->cfg = cfg;
+    queue_register(q, "send_email", send_job, chain);
+}

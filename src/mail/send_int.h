@@ -1,0 +1,40 @@
+/*
+ * Private to the sending modules (src/mail/send*.c): the provider
+ * constructors, the request bodies they post (exposed for tests), and the
+ * HTTP status rule they share.
+ */
+#ifndef LEADFLOW_MAIL_SEND_INT_H
+#define LEADFLOW_MAIL_SEND_INT_H
+
+#include "base/buf.h"
+#include "mail/send.h"
+
+enum {
+    SEND_REPLY_MAX = 64 * 1024, /* bytes of a provider's reply read */
+    SEND_BODY_MAX = 8 * 1024 * 1024,
+};
+
+/* Each returns NULL when the provider is not configured (no key or URL). */
+struct sender *send_sendgrid_new(const struct config *cfg);
+struct sender *send_resend_new(const struct config *cfg);
+struct sender *send_smtp_new(const struct config *cfg);
+
+/* The JSON bodies of SendGrid v3 POST /v3/mail/send and Resend POST /emails. */
+int send_sendgrid_body(const struct send_msg *m, struct buf *out);
+int send_resend_body(const struct send_msg *m, struct buf *out);
+
+/* "Name <address>" with the name quoted when RFC 5322 needs it, or the
+ * address alone when name is NULL or "". */
+int send_format_address(struct buf *b, const char *name, const char *address);
+
+/*
+ * The outcome of a provider's HTTP status: 0 for 2xx, ERR_TEMPORARY for
+ * 429, 5xx and anything unexpected, ERR_INVALID (permanent) for other 4xx.
+ */
+int send_http_outcome(long status);
+
+/* The error message inside a provider's JSON error body (SendGrid's
+ * errors[0].message, Resend's message), copied into out; "" when none. */
+void send_error_message(const char *body, size_t len, char *out, size_t n);
+
+#endif
