@@ -101,8 +101,8 @@ static void check_done(const char *dir, const char *name, long n)
     sqlite3 *db;
     sqlite3_stmt *st;
     if (sqlite3_open(path, &db) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "SELECT COUNT(*), SUM(attempts) FROM jobs WHERE status = 'done'",
-                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT COUNT(*), SUM(attempts) FROM jobs WHERE status = 'done'", -1,
+                           &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW) {
         fprintf(stderr, "queue-bench: cannot read %s\n", path);
         exit(1);

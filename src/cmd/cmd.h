@@ -60,6 +60,15 @@ int cmd_load_config(const struct cmd_opts *o, struct config *cfg);
 int cmd_open_store(const struct cmd_opts *o, struct config *cfg, struct store **st);
 
 struct ai;
+struct queue;
+struct send_chain;
+
+/*
+ * Registers every job handler on q (sending, drafts). *chain gets the send
+ * chain made from cfg; the caller frees it (send_chain_free) after the queue.
+ */
+int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
+                      struct send_chain **chain, struct errinfo *e);
 
 /*
  * serve --demo: makes (or finds) the demo organization, imports the sample

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "ai/ai.h"
-#include "ai/content.h"
 #include "api/api.h"
 #include "auth/auth.h"
 #include "auth/oidc.h"
@@ -92,12 +91,8 @@ static int serve_start_jobs(struct serve_state *s, struct errinfo *e)
     };
     s->queue = queue_new(&qo);
     s->ctx.queue = s->queue;
-    /* Job handlers. */
-    if (!(s->send_chain = send_chain_new(&s->cfg, e)))
-        return ERR_CONFIG;
-    outbox_register(s->queue, s->send_chain, &s->cfg);
-    content_register(s->queue, s->ai, &s->cfg);
-    return queue_start(s->queue, e);
+    int rc = handlers_register(s->queue, &s->cfg, s->ai, &s->send_chain, e);
+    return rc ? rc : queue_start(s->queue, e);
 }
 
 static int serve_start_http(struct serve_state *s, struct errinfo *e)

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ai/ai.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
 #include "jobs/queue.h"
+#include "mail/send.h"
 #include "net/httpc.h"
 #include "store/store.h"
 
@@ -74,12 +76,23 @@ int cmd_worker(int argc, char **argv)
         .poll_ms = cfg.job_poll_ms,
     };
     struct queue *q = queue_new(&qo);
-    /* Job handlers. */
     struct errinfo e;
     errinfo_clear(&e);
+    struct ai *ai = ai_new(&cfg);
+    struct send_chain *chain = NULL;
+    if (handlers_register(q, &cfg, ai, &chain, &e) != 0) {
+        fprintf(stderr, "leadflow: %s\n", e.msg);
+        queue_free(q);
+        ai_free(ai);
+        store_close(st);
+        config_release(&cfg);
+        return 1;
+    }
     if (once) {
         int n = queue_run_due(q, 0, &e);
         queue_free(q);
+        send_chain_free(chain);
+        ai_free(ai);
         store_close(st);
         config_release(&cfg);
         if (n < 0) {
@@ -92,6 +105,8 @@ int cmd_worker(int argc, char **argv)
     if (queue_start(q, &e) != 0) {
         fprintf(stderr, "leadflow: %s\n", e.msg);
         queue_free(q);
+        send_chain_free(chain);
+        ai_free(ai);
         store_close(st);
         config_release(&cfg);
         return 1;
@@ -103,6 +118,8 @@ int cmd_worker(int argc, char **argv)
     log_info("worker.stopping", "received %s, letting running jobs finish",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
     queue_free(q);
+    send_chain_free(chain);
+    ai_free(ai);
     store_close(st);
     config_release(&cfg);
     log_info("worker.stopped", "stopped");

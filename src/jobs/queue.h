@@ -7,7 +7,10 @@
  * and jitter, or dead after max_attempts (visible in GET /api/jobs?status=dead,
  * where it can be retried or discarded). A worker that dies leaves its job
  * to be claimed again when the lease runs out, so handlers must be
- * idempotent (sends carry idempotency keys).
+ * idempotent (sends carry idempotency keys). A busy worker claims up to 32
+ * quick jobs in one transaction and records their outcomes with its next
+ * claim; a claimed job that could not start well inside its lease is left
+ * for another worker.
  */
 #ifndef LEADFLOW_JOBS_QUEUE_H
 #define LEADFLOW_JOBS_QUEUE_H

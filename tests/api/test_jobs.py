@@ -244,6 +244,39 @@ def test_worker_once_runs_due_jobs_and_exits(launcher):
     assert rows[later] == ("queued", None)
 
 
+def test_worker_runs_the_servers_job_kinds(launcher, tmp_path):
+    """A draft job queued by an import (a contact crossing into hot) is run by
+    `leadflow worker`, which registers the same handlers as serve."""
+    import mailutil
+    wd, db = migrated_db(launcher)
+    r = launcher.run("user", "add", "owner@worker.test", "--db", f"sqlite:{db}", cwd=wd)
+    assert r.returncode == 0, r.stderr
+    con = sqlite3.connect(db)
+    ws = con.execute("SELECT id FROM workspaces").fetchone()[0]
+    con.close()
+    sig = "Robin Park\nChief Executive Officer\nBrightwater Logistics"
+    msgs = [mailutil.message("robin@brightwater.example", body, subject=subj, name="Robin Park",
+                             signature=sig, days_ago=d)
+            for subj, body, d in [
+                ("Demo?", "Can we schedule a demo this week? We are excited.", 0.1),
+                ("Pricing", "What is your pricing for 100 seats? Love the product.", 1),
+                ("Contract", "Please send the contract terms, thank you, great call.", 2),
+                ("Pilot", "We are very happy to start a pilot soon. Thanks!", 3),
+                ("Quote", "Could we meet Thursday to finalize the quote?", 4)]]
+    box = tmp_path / "hot.mbox"
+    box.write_bytes(mailutil.mbox(*msgs))
+    r = launcher.run("import", "--workspace", ws, str(box), "--db", f"sqlite:{db}", cwd=wd)
+    assert r.returncode == 0, r.stderr
+    r = launcher.run("worker", "--once", "--db", f"sqlite:{db}", cwd=wd)
+    assert r.returncode == 0, r.stderr
+    con = sqlite3.connect(db)
+    jobs = con.execute("SELECT kind, status FROM jobs").fetchall()
+    drafts = con.execute("SELECT status, reason FROM generated_content").fetchall()
+    con.close()
+    assert jobs == [("draft_content", "done")], jobs
+    assert drafts == [("draft", "hot_lead")], drafts
+
+
 def test_worker_usage(launcher):
     r = launcher.run("worker", "--help")
     assert r.returncode == 0 and "--once" in r.stdout

@@ -1,0 +1,21 @@
+/*
+ * The job handlers every process that runs jobs registers: `serve` and
+ * `leadflow worker` share this list, so a worker can run every kind of job
+ * the server enqueues.
+ */
+#include "ai/ai.h"
+#include "ai/content.h"
+#include "cmd/cmd.h"
+#include "jobs/queue.h"
+#include "mail/send.h"
+
+int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
+                      struct send_chain **chain, struct errinfo *e)
+{
+    *chain = send_chain_new(cfg, e);
+    if (!*chain)
+        return ERR_CONFIG;
+    outbox_register(q, *chain, cfg);
+    content_register(q, ai, cfg);
+    return 0;
+}
