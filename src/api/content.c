@@ -42,6 +42,18 @@ static void write_content(struct jw *w, const struct content *c)
     else
         jw_null(w);
     jw_kstr(w, "sentEmailId", c->sent_email_id[0] ? c->sent_email_id : NULL);
+    /* How the email of a sent draft went: the outbox's status and the
+     * provider that accepted it. */
+    jw_key(w, "delivery");
+    if (c->sent_email_id[0] && c->delivery_status && *c->delivery_status) {
+        jw_obj_begin(w);
+        jw_kstr(w, "status", c->delivery_status);
+        jw_kstr(w, "provider", *c->delivery_provider ? c->delivery_provider : NULL);
+        api_time(w, "sentAt", c->delivered_at);
+        jw_obj_end(w);
+    } else {
+        jw_null(w);
+    }
     jw_kstr(w, "reviewedBy", c->reviewed_by[0] ? c->reviewed_by : NULL);
     api_time(w, "reviewedAt", c->reviewed_at);
     api_time(w, "createdAt", c->created_at);

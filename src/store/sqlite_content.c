@@ -18,10 +18,12 @@
     "g.id, g.workspace_id, g.contact_id, g.status, g.subjects, g.subject, g.body,"                 \
     " COALESCE(g.call_to_action,''), COALESCE(g.provider,''), COALESCE(g.reason,''),"              \
     " COALESCE(g.score_at_draft,-1), COALESCE(g.sent_email_id,''), COALESCE(g.reviewed_by,''),"    \
-    " COALESCE(g.reviewed_at,0), g.created_at, g.updated_at, c.email, COALESCE(c.name,'')"
+    " COALESCE(g.reviewed_at,0), g.created_at, g.updated_at, c.email, COALESCE(c.name,''),"        \
+    " COALESCE(s.status,''), COALESCE(s.provider,''), COALESCE(s.sent_at,0)"
 #define CONTENT_FROM                                                                               \
     " FROM generated_content g JOIN contacts c"                                                    \
-    " ON c.workspace_id = g.workspace_id AND c.id = g.contact_id"
+    " ON c.workspace_id = g.workspace_id AND c.id = g.contact_id"                                  \
+    " LEFT JOIN sent_emails s ON s.workspace_id = g.workspace_id AND s.id = g.sent_email_id"
 #define CONTENT_FILTER                                                                             \
     " WHERE g.workspace_id = ?1 AND (?2 = 0 OR (?2 & " STATUS_BIT(                                 \
         "g.status") ") != 0)"                                                                      \
@@ -88,6 +90,9 @@ static void content_row(sqlite3_stmt *st, struct arena *a, struct content *c)
     c->updated_at = sqlite3_column_int64(st, 15);
     c->contact_email = sq_col_dup(st, 16, a);
     c->contact_name = sq_col_dup(st, 17, a);
+    c->delivery_status = sq_col_dup(st, 18, a);
+    c->delivery_provider = sq_col_dup(st, 19, a);
+    c->delivered_at = sqlite3_column_int64(st, 20);
 }
 
 /* Runs a statement that returns no rows; *changes gets the rows it changed. */

@@ -175,6 +175,10 @@ struct content {
     int64_t reviewed_at, created_at, updated_at;
     /* Of the contact, for the review queue (read, never written). */
     const char *contact_email, *contact_name;
+    /* Of the sent email, once sent: queued | sent | failed | refused, the
+     * provider that took it, when ("" and 0 before). */
+    const char *delivery_status, *delivery_provider;
+    int64_t delivered_at;
 };
 
 struct content_query {

@@ -26,7 +26,7 @@ from fakes.anthropic_api import FakeAnthropicAPI  # noqa: E402
 
 DRAFT_KEYS = {"id", "workspaceId", "contactId", "contact", "status", "subjects", "subject",
               "body", "callToAction", "provider", "reason", "scoreAtDraft", "sentEmailId",
-              "reviewedBy", "reviewedAt", "createdAt", "updatedAt"}
+              "delivery", "reviewedBy", "reviewedAt", "createdAt", "updatedAt"}
 
 
 @pytest.fixture

@@ -329,3 +329,27 @@ def test_sigkill_mid_way_sends_each_once(launcher, resend):
     jobs = tu.db_query(srv2, "SELECT status, COUNT(*) FROM jobs WHERE kind = 'send_email'"
                              " GROUP BY status")
     assert dict(jobs).get("dead", 0) == 0, jobs
+
+
+def test_an_approved_draft_goes_through_the_chain(launcher, sendgrid, resend):
+    """The review queue's send: a draft for a contact, approved, sent; the draft
+    shows the provider that delivered it."""
+    sendgrid.set_mode("500")  # the first provider fails: the draft still goes out
+    srv = launcher.start(env=env_for(sendgrid, resend))
+    t, c = setup_tenant(srv)
+    r = api(srv, "POST", "/api/content/generate", t.token_creds, ws=t.workspace_id,
+            body={"target": "contacts", "contactIds": [c["id"]]})
+    (draft,) = ok(r, 201)["drafts"]
+    path = f"/api/content/{draft['id']}"
+    assert draft["delivery"] is None
+    ok(api(srv, "POST", path + "/approve", t.token_creds, ws=t.workspace_id))
+    sent = ok(api(srv, "POST", path + "/send", t.token_creds, ws=t.workspace_id))
+    assert sent["status"] == "sent" and sent["sentEmailId"]
+    row = wait_status(srv, t, sent["sentEmailId"], {"sent"})
+    assert row["provider"] == "resend"
+    assert [a["provider"] for a in row["attempts"]] == ["sendgrid", "resend"]
+    got = ok(api(srv, "GET", path, t.token_creds, ws=t.workspace_id))
+    assert got["delivery"]["status"] == "sent" and got["delivery"]["provider"] == "resend"
+    assert got["delivery"]["sentAt"]
+    (req,) = [q for q in resend.recorded() if q.status == 200]
+    assert req.json["subject"] == draft["subject"]
