@@ -1,0 +1,40 @@
+/*
+ * The WebSocket hub (RFC 6455): dashboards connect to GET /ws, upgraded by
+ * libmicrohttpd and framed with libwslay (src/ws/conn.c is the only file that
+ * includes wslay). A connection is authenticated by the session cookie (and
+ * its Origin checked) and subscribed to every workspace its user belongs to.
+ * One push thread serves every upgraded socket, woken by an eventfd. An event
+ * is encoded into one frame shared by all its subscribers; a client that
+ * does not read is dropped instead of growing memory. Ping every 30 s; a
+ * client that does not answer is closed.
+ */
+#ifndef LEADFLOW_WS_HUB_H
+#define LEADFLOW_WS_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct hub;
+
+struct hub_opts {
+    unsigned max_clients;    /* 0: 20000 */
+    size_t max_queue_bytes;  /* per client before it is dropped; 0: 1 MiB */
+    int64_t ping_ms;         /* 0: 30000 */
+};
+
+struct hub *hub_new(const struct hub_opts *o, struct errinfo *e);
+void hub_free(struct hub *h);
+
+/*
+ * Sends {"type":type,"workspaceId":ws,"data":data_json} to every client
+ * subscribed to workspace_id. Thread-safe, returns at once (the push thread
+ * writes). Matches events_sink_fn, so serve installs it as the event sink.
+ */
+void hub_publish(void *hub, const char *workspace_id, const char *type, const char *data_json);
+
+/* Clients connected now (for /metrics and tests). */
+size_t hub_clients(const struct hub *h);
+
+#endif
