@@ -352,6 +352,11 @@ void sq_bind_str(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
+void sq_bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    sq_bind_str(st, i, s && *s ? s : NULL);
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,

@@ -8,20 +8,6 @@
 #include "base/crypto.h"
 #include "store/sqlite_auth.h"
 
-static void col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
-{
-    const unsigned char *v = sqlite3_column_text(st, i);
-    snprintf(out, n, "%s", v ? (const char *)v : "");
-}
-
-static void bind_str(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s && *s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 /* Steps a statement that returns no rows (or ignores them). */
 static int step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, struct errinfo *e)
 {
@@ -68,10 +54,10 @@ static const char sql_user_login[] =
 
 static void user_row(sqlite3_stmt *st, struct user *u)
 {
-    col_copy(st, 0, u->id, sizeof(u->id));
-    col_copy(st, 1, u->email, sizeof(u->email));
-    col_copy(st, 2, u->name, sizeof(u->name));
-    col_copy(st, 3, u->avatar_url, sizeof(u->avatar_url));
+    sq_col_copy(st, 0, u->id, sizeof(u->id));
+    sq_col_copy(st, 1, u->email, sizeof(u->email));
+    sq_col_copy(st, 2, u->name, sizeof(u->name));
+    sq_col_copy(st, 3, u->avatar_url, sizeof(u->avatar_url));
     u->created_at = sqlite3_column_int64(st, 4);
     u->last_login_at = sqlite3_column_int64(st, 5);
 }
@@ -85,9 +71,9 @@ static int user_query(struct sq_store *s, const char *sql, const char *p1, const
     int rc = sq_stmt(s, sql, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, p1);
+    sq_bind_opt(st, 1, p1);
     if (p2)
-        bind_str(st, 2, p2);
+        sq_bind_opt(st, 2, p2);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
         user_row(st, out);
@@ -110,12 +96,12 @@ static int user_insert(struct sq_store *s, const char *email, const char *name, 
         return rc;
     char id[STORE_ID_LEN];
     crypto_uuid(id);
-    bind_str(st, 1, id);
-    bind_str(st, 2, email);
-    bind_str(st, 3, name);
-    bind_str(st, 4, picture);
-    bind_str(st, 5, issuer);
-    bind_str(st, 6, subject);
+    sq_bind_opt(st, 1, id);
+    sq_bind_opt(st, 2, email);
+    sq_bind_opt(st, 3, name);
+    sq_bind_opt(st, 4, picture);
+    sq_bind_opt(st, 5, issuer);
+    sq_bind_opt(st, 6, subject);
     sqlite3_bind_int64(st, 7, now);
     if (login)
         sqlite3_bind_int64(st, 8, login);
@@ -168,12 +154,12 @@ int sq_user_oidc_login(struct store *base, const char *issuer, const char *subje
     rc = sq_stmt(s, sql_user_login, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, out->id);
+    sq_bind_opt(st, 1, out->id);
     sqlite3_bind_int64(st, 2, now);
-    bind_str(st, 3, issuer);
-    bind_str(st, 4, subject);
-    bind_str(st, 5, name);
-    bind_str(st, 6, picture);
+    sq_bind_opt(st, 3, issuer);
+    sq_bind_opt(st, 4, subject);
+    sq_bind_opt(st, 5, name);
+    sq_bind_opt(st, 6, picture);
     rc = step_done(c, st, "recording a sign-in", e);
     out->last_login_at = now;
     return rc;
@@ -234,7 +220,7 @@ int sq_user_bootstrap(struct store *base, const char *user_id, const char *org_n
     struct sq_conn *c;
     rc = sq_stmt(s, sql_member_count, &st, &c, e);
     if (!rc) {
-        bind_str(st, 1, user_id);
+        sq_bind_opt(st, 1, user_id);
         int src = sqlite3_step(st);
         int64_t count = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
         sq_done(st);
@@ -249,26 +235,26 @@ int sq_user_bootstrap(struct store *base, const char *user_id, const char *org_n
     if (!rc)
         rc = sq_stmt(s, sql_org_insert, &st, &c, e);
     if (!rc) {
-        bind_str(st, 1, org_id);
-        bind_str(st, 2, org_name);
+        sq_bind_opt(st, 1, org_id);
+        sq_bind_opt(st, 2, org_name);
         sqlite3_bind_int64(st, 3, now);
         rc = step_done(c, st, "creating the organization", e);
     }
     if (!rc)
         rc = sq_stmt(s, sql_member_insert, &st, &c, e);
     if (!rc) {
-        bind_str(st, 1, user_id);
-        bind_str(st, 2, org_id);
-        bind_str(st, 3, "owner");
+        sq_bind_opt(st, 1, user_id);
+        sq_bind_opt(st, 2, org_id);
+        sq_bind_opt(st, 3, "owner");
         sqlite3_bind_int64(st, 4, now);
         rc = step_done(c, st, "adding the owner", e);
     }
     if (!rc)
         rc = sq_stmt(s, sql_ws_insert, &st, &c, e);
     if (!rc) {
-        bind_str(st, 1, ws_id);
-        bind_str(st, 2, org_id);
-        bind_str(st, 3, "Default Workspace");
+        sq_bind_opt(st, 1, ws_id);
+        sq_bind_opt(st, 2, org_id);
+        sq_bind_opt(st, 3, "Default Workspace");
         sqlite3_bind_int64(st, 4, now);
         rc = step_done(c, st, "creating the default workspace", e);
     }
@@ -294,13 +280,13 @@ int sq_user_orgs(struct store *base, const char *user_id, struct arena *a, struc
     int rc = sq_stmt(s, sql_user_orgs, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, user_id);
+    sq_bind_opt(st, 1, user_id);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         *rows = grow(a, *rows, *n, &cap, sizeof(**rows));
         struct org_row *r = &(*rows)[(*n)++];
-        col_copy(st, 0, r->id, sizeof(r->id));
-        col_copy(st, 1, r->name, sizeof(r->name));
+        sq_col_copy(st, 0, r->id, sizeof(r->id));
+        sq_col_copy(st, 1, r->name, sizeof(r->name));
         r->role = role_parse((const char *)sqlite3_column_text(st, 2));
     }
     rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "listing organizations");
@@ -320,14 +306,14 @@ int sq_user_workspaces(struct store *base, const char *user_id, struct arena *a,
     int rc = sq_stmt(s, sql_user_workspaces, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, user_id);
+    sq_bind_opt(st, 1, user_id);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         *rows = grow(a, *rows, *n, &cap, sizeof(**rows));
         struct ws_row *r = &(*rows)[(*n)++];
-        col_copy(st, 0, r->id, sizeof(r->id));
-        col_copy(st, 1, r->org_id, sizeof(r->org_id));
-        col_copy(st, 2, r->name, sizeof(r->name));
+        sq_col_copy(st, 0, r->id, sizeof(r->id));
+        sq_col_copy(st, 1, r->org_id, sizeof(r->org_id));
+        sq_col_copy(st, 2, r->name, sizeof(r->name));
         r->role = role_parse((const char *)sqlite3_column_text(st, 3));
     }
     rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "listing workspaces");
@@ -345,8 +331,8 @@ int sq_member_role(struct store *base, const char *workspace_id, const char *use
     int rc = sq_stmt(s, sql_member_role, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, workspace_id);
-    bind_str(st, 2, user_id);
+    sq_bind_opt(st, 1, workspace_id);
+    sq_bind_opt(st, 2, user_id);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
         *role = role_parse((const char *)sqlite3_column_text(st, 0));
@@ -371,10 +357,10 @@ int sq_workspace_owner(struct store *base, const char *workspace_id, char user_i
     int rc = sq_stmt(s, sql_ws_owner, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, workspace_id);
+    sq_bind_opt(st, 1, workspace_id);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
-        col_copy(st, 0, user_id, STORE_ID_LEN);
+        sq_col_copy(st, 0, user_id, STORE_ID_LEN);
     else if (src == SQLITE_DONE)
         rc = failf(e, ERR_NOT_FOUND, "workspace not found");
     else
@@ -406,15 +392,15 @@ static const char sql_session_list[] =
 
 static void session_row(sqlite3_stmt *st, struct session_row *r)
 {
-    col_copy(st, 0, r->id_hash, sizeof(r->id_hash));
-    col_copy(st, 1, r->user_id, sizeof(r->user_id));
-    col_copy(st, 2, r->csrf, sizeof(r->csrf));
+    sq_col_copy(st, 0, r->id_hash, sizeof(r->id_hash));
+    sq_col_copy(st, 1, r->user_id, sizeof(r->user_id));
+    sq_col_copy(st, 2, r->csrf, sizeof(r->csrf));
     r->created_at = sqlite3_column_int64(st, 3);
     r->last_seen_at = sqlite3_column_int64(st, 4);
     r->expires_at = sqlite3_column_int64(st, 5);
     r->revoked_at = sqlite3_column_int64(st, 6);
-    col_copy(st, 7, r->user_agent, sizeof(r->user_agent));
-    col_copy(st, 8, r->ip, sizeof(r->ip));
+    sq_col_copy(st, 7, r->user_agent, sizeof(r->user_agent));
+    sq_col_copy(st, 8, r->ip, sizeof(r->ip));
 }
 
 int sq_session_create(struct store *base, const struct session_row *r, struct errinfo *e)
@@ -425,14 +411,14 @@ int sq_session_create(struct store *base, const struct session_row *r, struct er
     int rc = sq_stmt(s, sql_session_insert, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, r->id_hash);
-    bind_str(st, 2, r->user_id);
-    bind_str(st, 3, r->csrf);
+    sq_bind_opt(st, 1, r->id_hash);
+    sq_bind_opt(st, 2, r->user_id);
+    sq_bind_opt(st, 3, r->csrf);
     sqlite3_bind_int64(st, 4, r->created_at);
     sqlite3_bind_int64(st, 5, r->last_seen_at);
     sqlite3_bind_int64(st, 6, r->expires_at);
-    bind_str(st, 7, r->user_agent);
-    bind_str(st, 8, r->ip);
+    sq_bind_opt(st, 7, r->user_agent);
+    sq_bind_opt(st, 8, r->ip);
     return step_done(c, st, "creating a session", e);
 }
 
@@ -445,7 +431,7 @@ int sq_session_get(struct store *base, const char *id_hash, struct session_row *
     int rc = sq_stmt(s, sql_session_get, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, id_hash);
+    sq_bind_opt(st, 1, id_hash);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
         session_row(st, out);
@@ -466,7 +452,7 @@ int sq_session_touch(struct store *base, const char *id_hash, int64_t seen, int6
     int rc = sq_stmt(s, sql_session_touch, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, id_hash);
+    sq_bind_opt(st, 1, id_hash);
     sqlite3_bind_int64(st, 2, seen);
     sqlite3_bind_int64(st, 3, expires);
     return step_done(c, st, "renewing a session", e);
@@ -481,8 +467,8 @@ int sq_session_revoke(struct store *base, const char *user_id, const char *id_ha
     int rc = sq_stmt(s, sql_session_revoke, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, user_id);
-    bind_str(st, 2, id_hash);
+    sq_bind_opt(st, 1, user_id);
+    sq_bind_opt(st, 2, id_hash);
     sqlite3_bind_int64(st, 3, now);
     rc = step_done(c, st, "revoking a session", e);
     if (!rc && sqlite3_changes(c->db) == 0)
@@ -502,7 +488,7 @@ int sq_session_list(struct store *base, const char *user_id, int64_t now, struct
     int rc = sq_stmt(s, sql_session_list, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, user_id);
+    sq_bind_opt(st, 1, user_id);
     sqlite3_bind_int64(st, 2, now);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
@@ -545,14 +531,14 @@ int sq_oauth_state_put(struct store *base, const char *state_hash, const struct 
         rc = sq_stmt(s, sql_state_put, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, state_hash);
-    bind_str(st, 2, o->nonce);
-    bind_str(st, 3, o->verifier);
+    sq_bind_opt(st, 1, state_hash);
+    sq_bind_opt(st, 2, o->nonce);
+    sq_bind_opt(st, 3, o->verifier);
     sqlite3_bind_text(st, 4, o->next, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, o->expires_at);
-    bind_str(st, 6, o->purpose);
-    bind_str(st, 7, o->workspace_id);
-    bind_str(st, 8, o->user_id);
+    sq_bind_opt(st, 6, o->purpose);
+    sq_bind_opt(st, 7, o->workspace_id);
+    sq_bind_opt(st, 8, o->user_id);
     return step_done(c, st, "storing a sign-in attempt", e);
 }
 
@@ -565,16 +551,16 @@ int sq_oauth_state_take(struct store *base, const char *state_hash, struct oauth
     int rc = sq_stmt(s, sql_state_take, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, state_hash);
+    sq_bind_opt(st, 1, state_hash);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-        col_copy(st, 0, out->nonce, sizeof(out->nonce));
-        col_copy(st, 1, out->verifier, sizeof(out->verifier));
-        col_copy(st, 2, out->next, sizeof(out->next));
+        sq_col_copy(st, 0, out->nonce, sizeof(out->nonce));
+        sq_col_copy(st, 1, out->verifier, sizeof(out->verifier));
+        sq_col_copy(st, 2, out->next, sizeof(out->next));
         out->expires_at = sqlite3_column_int64(st, 3);
-        col_copy(st, 4, out->purpose, sizeof(out->purpose));
-        col_copy(st, 5, out->workspace_id, sizeof(out->workspace_id));
-        col_copy(st, 6, out->user_id, sizeof(out->user_id));
+        sq_col_copy(st, 4, out->purpose, sizeof(out->purpose));
+        sq_col_copy(st, 5, out->workspace_id, sizeof(out->workspace_id));
+        sq_col_copy(st, 6, out->user_id, sizeof(out->user_id));
         src = sqlite3_step(st); /* finish the DELETE */
         if (src != SQLITE_DONE)
             rc = sq_fail(e, c->db, src, "taking a sign-in attempt");
@@ -596,8 +582,8 @@ int sq_login_link_put(struct store *base, const char *token_hash, const char *us
     int rc = sq_stmt(s, sql_link_put, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, token_hash);
-    bind_str(st, 2, user_id);
+    sq_bind_opt(st, 1, token_hash);
+    sq_bind_opt(st, 2, user_id);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, expires);
     return step_done(c, st, "storing a sign-in link", e);
@@ -612,11 +598,11 @@ int sq_login_link_take(struct store *base, const char *token_hash, int64_t now,
     int rc = sq_stmt(s, sql_link_take, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, token_hash);
+    sq_bind_opt(st, 1, token_hash);
     sqlite3_bind_int64(st, 2, now);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
-        col_copy(st, 0, user_id, STORE_ID_LEN);
+        sq_col_copy(st, 0, user_id, STORE_ID_LEN);
         src = sqlite3_step(st);
         if (src != SQLITE_DONE)
             rc = sq_fail(e, c->db, src, "using a sign-in link");
@@ -646,10 +632,10 @@ static const char sql_token_list[] =
 
 static void token_row(sqlite3_stmt *st, struct api_token *t)
 {
-    col_copy(st, 0, t->id, sizeof(t->id));
-    col_copy(st, 1, t->workspace_id, sizeof(t->workspace_id));
-    col_copy(st, 2, t->user_id, sizeof(t->user_id));
-    col_copy(st, 3, t->name, sizeof(t->name));
+    sq_col_copy(st, 0, t->id, sizeof(t->id));
+    sq_col_copy(st, 1, t->workspace_id, sizeof(t->workspace_id));
+    sq_col_copy(st, 2, t->user_id, sizeof(t->user_id));
+    sq_col_copy(st, 3, t->name, sizeof(t->name));
     t->created_at = sqlite3_column_int64(st, 4);
     t->last_used_at = sqlite3_column_int64(st, 5);
     t->revoked_at = sqlite3_column_int64(st, 6);
@@ -671,11 +657,11 @@ int sq_api_token_create(struct store *base, const char *workspace_id, const char
     snprintf(out->user_id, sizeof(out->user_id), "%s", user_id);
     snprintf(out->name, sizeof(out->name), "%s", name);
     out->created_at = now;
-    bind_str(st, 1, out->id);
-    bind_str(st, 2, workspace_id);
-    bind_str(st, 3, user_id);
-    bind_str(st, 4, name);
-    bind_str(st, 5, token_hash);
+    sq_bind_opt(st, 1, out->id);
+    sq_bind_opt(st, 2, workspace_id);
+    sq_bind_opt(st, 3, user_id);
+    sq_bind_opt(st, 4, name);
+    sq_bind_opt(st, 5, token_hash);
     sqlite3_bind_int64(st, 6, now);
     return step_done(c, st, "creating an API token", e);
 }
@@ -689,7 +675,7 @@ int sq_api_token_find(struct store *base, const char *token_hash, struct api_tok
     int rc = sq_stmt(s, sql_token_find, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, token_hash);
+    sq_bind_opt(st, 1, token_hash);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
         token_row(st, out);
@@ -710,8 +696,8 @@ int sq_api_token_revoke(struct store *base, const char *workspace_id, const char
     int rc = sq_stmt(s, sql_token_revoke, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, workspace_id);
-    bind_str(st, 2, id);
+    sq_bind_opt(st, 1, workspace_id);
+    sq_bind_opt(st, 2, id);
     sqlite3_bind_int64(st, 3, now);
     rc = step_done(c, st, "revoking an API token", e);
     if (!rc && sqlite3_changes(c->db) == 0)
@@ -731,7 +717,7 @@ int sq_api_token_list(struct store *base, const char *workspace_id, struct arena
     int rc = sq_stmt(s, sql_token_list, &st, &c, e);
     if (rc)
         return rc;
-    bind_str(st, 1, workspace_id);
+    sq_bind_opt(st, 1, workspace_id);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         *rows = grow(a, *rows, *n, &cap, sizeof(**rows));

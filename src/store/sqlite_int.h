@@ -53,6 +53,8 @@ void sq_col_copy(sqlite3_stmt *st, int i, char *out, size_t n);
 const char *sq_col_dup(sqlite3_stmt *st, int i, struct arena *a);
 /* Binds s (borrowed until the step) or NULL. */
 void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
+/* Binds s, or NULL when s is NULL or empty. */
+void sq_bind_opt(sqlite3_stmt *st, int i, const char *s);
 
 /* Runs sql (no parameters) on the thread's connection. */
 int sq_exec(struct sq_store *s, const char *sql, struct errinfo *e);
