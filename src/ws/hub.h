@@ -19,9 +19,9 @@
 struct hub;
 
 struct hub_opts {
-    unsigned max_clients;    /* 0: 20000 */
-    size_t max_queue_bytes;  /* per client before it is dropped; 0: 1 MiB */
-    int64_t ping_ms;         /* 0: 30000 */
+    unsigned max_clients;   /* 0: 20000 */
+    size_t max_queue_bytes; /* per client before it is dropped; 0: 1 MiB */
+    int64_t ping_ms;        /* 0: 30000 */
 };
 
 struct hub *hub_new(const struct hub_opts *o, struct errinfo *e);
