@@ -3,11 +3,13 @@
  * (GET /api/agents/contact-intelligence) and the overview's counts
  * (GET /api/dashboard/stats).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "ai/ai.h"
 #include "ai/score.h"
 #include "api/api.h"
+#include "api/cache.h"
 #include "auth/auth.h"
 #include "base/clock.h"
 #include "http/reply.h"
@@ -49,11 +51,22 @@ static int contact_intelligence(struct http_req *req, struct http_reply *rep, st
         rc = api_query_int(req, "minScore", 0, 100, SCORE_HOT, &min, e);
     if (rc)
         return rc;
+    /* The list changes only when a contact or an email does: the version is
+     * read before the rows, so a reply is never remembered as newer than it is. */
+    const char *ws = req->auth->workspace_id;
+    char key[CACHE_KEY_MAX];
+    snprintf(key, sizeof(key), "leads/%s/%d/%d/%d", ws, (int)min, (int)limit, (int)offset);
+    int64_t version;
+    rc = ctx->store->ops->workspace_version(ctx->store, ws, &version, e);
+    if (rc)
+        return rc;
+    if (api_cache_get(key, version, rep))
+        return 0;
     struct hot_lead *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->hot_leads(ctx->store, req->auth->workspace_id, (int)min, (int)limit,
-                                    (int)offset, req->arena, &rows, &n, &total, e);
+    rc = ctx->store->ops->hot_leads(ctx->store, ws, (int)min, (int)limit, (int)offset, req->arena,
+                                    &rows, &n, &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -69,7 +82,10 @@ static int contact_intelligence(struct http_req *req, struct http_reply *rep, st
     jw_kint(&w, "offset", offset);
     jw_kint(&w, "minScore", min);
     jw_obj_end(&w);
-    return reply_ok_end(rep, &w);
+    rc = reply_ok_end(rep, &w);
+    if (!rc)
+        api_cache_put(key, version, rep);
+    return rc;
 }
 
 static int dashboard_stats(struct http_req *req, struct http_reply *rep, struct errinfo *e)

@@ -723,3 +723,26 @@ int sq_workspace_stats(struct store *base, const char *workspace_id, int64_t now
     sq_done(st);
     return rc;
 }
+
+static const char sql_version[] = "SELECT version FROM workspace_counts WHERE workspace_id = ?1";
+
+int sq_workspace_version(struct store *base, const char *workspace_id, int64_t *version,
+                         struct errinfo *e)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    sqlite3_stmt *st;
+    struct sq_conn *c;
+    int rc = sq_stmt(s, sql_version, &st, &c, e);
+    if (rc)
+        return rc;
+    sq_bind_str(st, 1, workspace_id);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *version = sqlite3_column_int64(st, 0);
+    else if (src == SQLITE_DONE)
+        rc = failf(e, ERR_NOT_FOUND, "workspace not found");
+    else
+        rc = sq_fail(e, c->db, src, "reading the workspace's version");
+    sq_done(st);
+    return rc;
+}

@@ -42,6 +42,9 @@ int sq_workspace_member_emails(struct store *st, const char *workspace_id, struc
 int sq_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
                        struct workspace_stats *out, struct errinfo *e);
 
+int sq_workspace_version(struct store *st, const char *workspace_id, int64_t *version,
+                         struct errinfo *e);
+
 #define SQ_EMAIL_OPS                                                                               \
     .tx_begin = sq_tx_begin, .tx_commit = sq_tx_commit, .tx_rollback = sq_tx_rollback,             \
     .contact_link = sq_contact_link, .contact_activity = sq_contact_activity,                      \
@@ -50,6 +53,6 @@ int sq_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
     .contact_score_history = sq_contact_score_history, .hot_leads = sq_hot_leads,                  \
     .email_insert = sq_email_insert, .email_get = sq_email_get, .email_list = sq_email_list,       \
     .email_latest = sq_email_latest, .workspace_member_emails = sq_workspace_member_emails,        \
-    .workspace_stats = sq_workspace_stats
+    .workspace_stats = sq_workspace_stats, .workspace_version = sq_workspace_version
 
 #endif

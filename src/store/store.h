@@ -420,6 +420,10 @@ struct store_ops {
                                    char ***emails, size_t *n, struct errinfo *e);
     int (*workspace_stats)(struct store *st, const char *workspace_id, int64_t now,
                            struct workspace_stats *out, struct errinfo *e);
+    /* A number that changes whenever the workspace's contacts or emails do:
+     * replies built from them can be reused while it stays the same. */
+    int (*workspace_version)(struct store *st, const char *workspace_id, int64_t *version,
+                             struct errinfo *e);
 
     /* Connected mailboxes. put inserts or updates by (workspace, provider,
      * account_email) and fills in->id; get/list only see the workspace's own. */

@@ -362,3 +362,39 @@ def test_crossing_into_hot_queues_one_draft(server, t):
     jobs = db_query(server, "SELECT COUNT(*) FROM jobs WHERE workspace_id = ?"
                             " AND kind = 'draft_content'", (t.workspace_id,))
     assert jobs[0][0] == 1
+
+
+def test_hot_leads_follow_every_change_of_the_workspace(server, t):
+    """The list is remembered between requests: each kind of change must show."""
+    sig = "Avery Stone\nVP of Sales\nNorthwind Freight"
+    who = addr("cache")
+    msgs = [message(who, "Can we schedule a demo call this week to discuss pricing for 80 "
+                    "seats? We love it.", subject=f"Demo {i}", name="Avery Stone",
+                    signature=sig, days_ago=i + 0.1) for i in range(5)]
+    imported(server, t, mbox(*msgs), content_type="application/mbox")
+    first, _ = hot_leads(server, t)
+    again, _ = hot_leads(server, t)
+    assert again == first and len(first) == 1
+    cid = first[0]["contact"]["id"]
+
+    # An edit of the contact.
+    ok(api(server, "PATCH", f"/api/contacts/{cid}", t.token_creds, ws=t.workspace_id,
+           body={"name": "Renamed"}))
+    renamed, _ = hot_leads(server, t)
+    assert renamed[0]["contact"]["name"] == "Renamed"
+
+    # A new email: the last email shown moves.
+    imported(server, t, message(who, "One more question about the annual pricing, please.",
+                                subject="Newest", name="Avery Stone", signature=sig,
+                                days_ago=0))
+    newer, _ = hot_leads(server, t)
+    assert newer[0]["lastEmail"]["subject"] == "Newest"
+
+    # Other arguments are other replies.
+    all_, meta = hot_leads(server, t, minScore=0, limit=5)
+    assert meta["limit"] == 5 and meta["minScore"] == 0
+
+    # A delete empties it.
+    ok(api(server, "DELETE", f"/api/contacts/{cid}", t.token_creds, ws=t.workspace_id))
+    gone, meta = hot_leads(server, t)
+    assert gone == [] and meta["total"] == 0
