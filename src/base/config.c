@@ -66,6 +66,7 @@ static const struct cfg_key cfg_keys[] = {
     KI(auth_cache_ms, "5000", 0, 60000),
     KI(worker_threads, "2", 1, 256),
     KI(job_poll_ms, "200", 10, 60000),
+    KI(job_retention_hours, "168", 0, 87600),
     K(oidc_issuer, CFG_URL, "https://accounts.google.com"),
     K(oidc_client_id, CFG_STR, NULL),
     K(oidc_client_secret, CFG_SECRET, NULL),

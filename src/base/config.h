@@ -25,10 +25,11 @@ struct config {
     int64_t max_upload_bytes; /* POST /api/emails/import */
     int64_t threads;          /* 0: one per core */
     int64_t max_connections;
-    int64_t request_timeout; /* seconds */
-    int64_t auth_cache_ms;   /* how long the guard may reuse a credential it read; 0: never */
-    int64_t worker_threads;  /* job workers per process */
-    int64_t job_poll_ms;     /* how often an idle worker looks for due jobs */
+    int64_t request_timeout;     /* seconds */
+    int64_t auth_cache_ms;       /* how long the guard may reuse a credential it read; 0: never */
+    int64_t worker_threads;      /* job workers per process */
+    int64_t job_poll_ms;         /* how often an idle worker looks for due jobs */
+    int64_t job_retention_hours; /* finished jobs are deleted this long after; 0: kept */
     /* sign-in */
     char *oidc_issuer;
     char *oidc_client_id;

@@ -88,6 +88,7 @@ static int serve_start_jobs(struct serve_state *s, struct errinfo *e)
         .store = s->store,
         .workers = (unsigned)s->cfg.worker_threads,
         .poll_ms = s->cfg.job_poll_ms,
+        .retention_ms = s->cfg.job_retention_hours * 3600000,
     };
     s->queue = queue_new(&qo);
     s->ctx.queue = s->queue;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ai/ai.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
 #include "jobs/queue.h"
@@ -25,10 +26,13 @@ static const char usage[] =
     "\n"
     "  --config FILE  INI file (default: ./leadflow.conf when present)\n"
     "  --db URL       sqlite:PATH (default sqlite:leadflow.db)\n"
-    "  --once         run the jobs that are due now, one after another, and exit\n"
+    "  --once         run the jobs that are due now, one after another, delete\n"
+    "                 expired done jobs, and exit\n"
     "\n"
     "LEADFLOW_WORKER_THREADS (default 2) and LEADFLOW_JOB_POLL_MS (default 200) set\n"
-    "the number of threads and how often an idle worker looks for due jobs.\n";
+    "the number of threads and how often an idle worker looks for due jobs.\n"
+    "Done jobs are deleted LEADFLOW_JOB_RETENTION_HOURS (default 168, 0: never)\n"
+    "after they finished; dead jobs stay until retried or discarded.\n";
 
 int cmd_worker(int argc, char **argv)
 {
@@ -74,6 +78,7 @@ int cmd_worker(int argc, char **argv)
         .store = st,
         .workers = (unsigned)cfg.worker_threads,
         .poll_ms = cfg.job_poll_ms,
+        .retention_ms = cfg.job_retention_hours * 3600000,
     };
     struct queue *q = queue_new(&qo);
     struct errinfo e;
@@ -90,16 +95,20 @@ int cmd_worker(int argc, char **argv)
     }
     if (once) {
         int n = queue_run_due(q, 0, &e);
+        int64_t purged = n < 0 ? 0 : queue_purge(q, clock_now_ms(), &e);
         queue_free(q);
         send_chain_free(chain);
         ai_free(ai);
         store_close(st);
         config_release(&cfg);
-        if (n < 0) {
+        if (n < 0 || purged < 0) {
             fprintf(stderr, "leadflow: %s\n", e.msg);
             return 1;
         }
-        fprintf(stderr, "ran %d job%s\n", n, n == 1 ? "" : "s");
+        fprintf(stderr, "ran %d job%s", n, n == 1 ? "" : "s");
+        if (purged > 0)
+            fprintf(stderr, ", deleted %lld expired", (long long)purged);
+        fputc('\n', stderr);
         return 0;
     }
     if (queue_start(q, &e) != 0) {

@@ -34,6 +34,9 @@ enum {
     BATCH_MAX = 32,         /* jobs claimed in one transaction */
     FAST_MS = 5,            /* a batch whose handlers all took less may grow */
     LEASE_MARGIN_MS = 5000, /* a claimed job not started this close to its lease's end waits */
+    PURGE_EVERY_MS = 60000, /* how often an idle worker deletes expired done jobs */
+    PURGE_BATCH = 1000,     /* rows per delete, so writers never wait long */
+    PURGE_BATCHES = 50,     /* at most this many per pass; the next pass goes on */
 };
 
 struct handler {
@@ -46,6 +49,7 @@ struct queue {
     struct store *st;
     unsigned nworkers;
     int64_t poll_ms;
+    int64_t retention_ms;
     char name[WORKER_NAME_MAX];
     struct handler *handlers;
     size_t nhandlers;
@@ -54,6 +58,7 @@ struct queue {
     pthread_cond_t wake;
     bool stopping;
     uint64_t kicks;
+    int64_t purged_ms; /* when a worker last deleted expired jobs (monotonic) */
 
     /* SQLite has one writer at a time, and its busy handler sleeps whole
      * milliseconds: this process's workers take turns on a mutex instead. */
@@ -130,6 +135,8 @@ struct queue *queue_new(const struct queue_opts *o)
     q->st = o->store;
     q->nworkers = o->workers ? o->workers : WORKERS_DEFAULT;
     q->poll_ms = o->poll_ms > 0 ? o->poll_ms : POLL_MS_DEFAULT;
+    q->retention_ms = o->retention_ms > 0 ? o->retention_ms : 0;
+    q->purged_ms = -PURGE_EVERY_MS;
     if (o->name && *o->name) {
         snprintf(q->name, sizeof(q->name), "%s", o->name);
     } else {
@@ -335,6 +342,47 @@ int queue_run_due(struct queue *q, int max, struct errinfo *e)
     return rc ? rc : n;
 }
 
+int64_t queue_purge(struct queue *q, int64_t now, struct errinfo *e)
+{
+    if (q->retention_ms <= 0)
+        return 0;
+    int64_t total = 0;
+    for (int i = 0; i < PURGE_BATCHES; i++) {
+        int64_t n = 0;
+        pthread_mutex_lock(&q->write_mu);
+        int rc = q->st->ops->job_purge(q->st, now - q->retention_ms, PURGE_BATCH, &n, e);
+        pthread_mutex_unlock(&q->write_mu);
+        if (rc)
+            return total ? total : -rc;
+        total += n;
+        if (n < PURGE_BATCH)
+            break;
+    }
+    if (total > 0)
+        log_info("jobs.purged", "deleted %lld done jobs finished over %lld hours ago",
+                 (long long)total, (long long)(q->retention_ms / 3600000));
+    return total;
+}
+
+/* One idle worker a minute deletes expired done jobs. */
+static void maybe_purge(struct queue *q)
+{
+    if (q->retention_ms <= 0)
+        return;
+    int64_t now = (int64_t)mono_ms();
+    pthread_mutex_lock(&q->mu);
+    bool due = now - q->purged_ms >= PURGE_EVERY_MS;
+    if (due)
+        q->purged_ms = now;
+    pthread_mutex_unlock(&q->mu);
+    if (!due)
+        return;
+    struct errinfo e;
+    errinfo_clear(&e);
+    if (queue_purge(q, clock_now_ms(), &e) < 0)
+        log_warn("jobs.purge_failed", "cannot delete expired jobs: %s", e.msg);
+}
+
 static bool should_stop(struct queue *q)
 {
     pthread_mutex_lock(&q->mu);
@@ -360,6 +408,7 @@ static void *worker_main(void *arg)
             log_warn("job.claim_failed", "cannot claim jobs: %s", e.msg);
         if (ran > 0)
             continue;
+        maybe_purge(q);
         /* Nothing due (or the database is busy): sleep until a kick, a stop or the tick. */
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);

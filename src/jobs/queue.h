@@ -68,10 +68,11 @@ typedef int (*job_fn)(void *ctx, struct store *st, const struct job *j, struct a
 struct queue;
 
 struct queue_opts {
-    struct store *store; /* borrowed */
-    unsigned workers;    /* threads; 0: 2 */
-    int64_t poll_ms;     /* how often an idle worker looks for due jobs; 0: 200 */
-    const char *name;    /* worker name recorded in locked_by ("host:pid") */
+    struct store *store;  /* borrowed */
+    unsigned workers;     /* threads; 0: 2 */
+    int64_t poll_ms;      /* how often an idle worker looks for due jobs; 0: 200 */
+    const char *name;     /* worker name recorded in locked_by ("host:pid") */
+    int64_t retention_ms; /* done jobs are deleted this long after they finished; 0: kept */
 };
 
 struct queue *queue_new(const struct queue_opts *o);
@@ -89,6 +90,13 @@ void queue_free(struct queue *q);
  * on the calling thread until none is due; returns how many ran.
  */
 int queue_run_due(struct queue *q, int max, struct errinfo *e);
+
+/*
+ * Deletes the done jobs that finished more than retention_ms before now, in
+ * batches; returns how many (0 when retention is off). Idle workers call it
+ * once a minute; `leadflow worker --once` at the end of its pass.
+ */
+int64_t queue_purge(struct queue *q, int64_t now, struct errinfo *e);
 
 /* Backoff before attempt n+1 after n failures: base * 2^(n-1), capped, with
  * +-20% jitter. Exposed for tests. */

@@ -408,6 +408,8 @@ const struct migration sqlite_migrations[] = {
      "  UPDATE workspace_email_days SET emails = emails - 1\n"
      "  WHERE workspace_id = old.workspace_id AND day = old.received_at / 86400000;\n"
      "END;\n"},
+    {8, "finished jobs by age, for their deletion after the retention",
+     "CREATE INDEX jobs_done ON jobs(finished_at) WHERE status = 'done';\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

@@ -384,3 +384,27 @@ int sq_job_discard(struct store *base, const char *workspace_id, int64_t id, int
 {
     return change_dead((struct sq_store *)base, sql_discard, workspace_id, id, now, a, out, e);
 }
+
+/* Through the partial index jobs_done (migration 8): only finished rows are in it. */
+static const char sql_purge[] =
+    "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'done' AND finished_at < ?1"
+    " ORDER BY finished_at LIMIT ?2)";
+
+int sq_job_purge(struct store *base, int64_t before, int limit, int64_t *deleted, struct errinfo *e)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    sqlite3_stmt *st;
+    struct sq_conn *c;
+    int rc = sq_stmt(s, sql_purge, &st, &c, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int(st, 2, limit);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_DONE)
+        *deleted = sqlite3_changes64(c->db);
+    else
+        rc = sq_fail(e, c->db, src, "deleting finished jobs");
+    sq_done(st);
+    return rc;
+}

@@ -495,14 +495,19 @@ struct store_ops {
                     int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
                     struct errinfo *e);
     /* A dead or failed job: retry queues it now with attempts 0; discard
-     * ends it as done with last_error "discarded" (the row stays, so its
-     * idempotency key stays taken). out is the job after the change.
+     * ends it as done with last_error "discarded" (the row stays until the
+     * retention ends, so its idempotency key stays taken). out is the job after the change.
      * ERR_NOT_FOUND when the job is not the workspace's; ERR_CONFLICT when
      * it is neither dead nor failed. */
     int (*job_retry)(struct store *st, const char *workspace_id, int64_t id, int64_t now,
                      struct arena *a, struct job_row *out, struct errinfo *e);
     int (*job_discard)(struct store *st, const char *workspace_id, int64_t id, int64_t now,
                        struct arena *a, struct job_row *out, struct errinfo *e);
+    /* Deletes up to limit done jobs (discarded ones too) that finished
+     * before `before`, oldest first; *deleted says how many. Dead and failed
+     * jobs stay until someone retries or discards them. */
+    int (*job_purge)(struct store *st, int64_t before, int limit, int64_t *deleted,
+                     struct errinfo *e);
 
     /* Generated content (ai/content.h). */
     /* Stores a new draft (status draft): fills c->id, created_at, updated_at

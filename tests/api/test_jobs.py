@@ -319,3 +319,80 @@ def test_worker_runs_jobs_and_stops_on_signal(launcher, bin_path, sig):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def finish_at(db, job_id, status, finished_at, last_error=None):
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        con.execute("UPDATE jobs SET status = ?, finished_at = ?, last_error = ? WHERE id = ?",
+                    (status, finished_at, last_error, job_id))
+        con.commit()
+    finally:
+        con.close()
+
+
+def job_ids(db):
+    con = sqlite3.connect(db)
+    try:
+        return {i for (i,) in con.execute("SELECT id FROM jobs")}
+    finally:
+        con.close()
+
+
+def expired_jobs(db):
+    """Done jobs on both sides of the default retention (7 days), a discarded
+    one, and dead and failed ones that are old but must stay."""
+    day = 24 * HOUR
+    now = now_ms()
+    old_done = insert_job(db, None, kind="k")
+    finish_at(db, old_done, "done", now - 8 * day)
+    recent_done = insert_job(db, None, kind="k")
+    finish_at(db, recent_done, "done", now - 6 * day)
+    old_discarded = insert_job(db, None, kind="k")
+    finish_at(db, old_discarded, "done", now - 30 * day, "discarded")
+    old_dead = insert_job(db, None, kind="k", status="dead", attempts=5)
+    finish_at(db, old_dead, "dead", now - 30 * day)
+    old_failed = insert_job(db, None, kind="k", status="failed", attempts=5)
+    finish_at(db, old_failed, "failed", now - 30 * day)
+    return {old_done, old_discarded}, {recent_done, old_dead, old_failed}
+
+
+def test_worker_once_deletes_expired_done_jobs_only(launcher):
+    wd, db = migrated_db(launcher)
+    gone, kept = expired_jobs(db)
+    r = launcher.run("worker", "--once", "--db", f"sqlite:{db}", cwd=wd)
+    assert r.returncode == 0, r.stderr
+    assert "ran 0 jobs, deleted 2 expired" in r.stderr
+    assert job_ids(db) == kept
+
+
+def test_retention_zero_keeps_every_job(launcher):
+    wd, db = migrated_db(launcher)
+    gone, kept = expired_jobs(db)
+    r = launcher.run("worker", "--once", "--db", f"sqlite:{db}", cwd=wd,
+                     env={"LEADFLOW_JOB_RETENTION_HOURS": "0"})
+    assert r.returncode == 0, r.stderr
+    assert job_ids(db) == gone | kept
+
+
+def test_running_workers_delete_expired_jobs(launcher, bin_path):
+    """Idle workers purge on their own; with a 24-hour retention the 6-day-old
+    done job goes too, and only the dead and failed ones stay."""
+    wd, db = migrated_db(launcher)
+    expired_jobs(db)
+    proc = subprocess.Popen([bin_path, "worker", "--db", f"sqlite:{db}"], cwd=wd,
+                            env=clean_env({"LEADFLOW_JOB_POLL_MS": "20",
+                                           "LEADFLOW_JOB_RETENTION_HOURS": "24"}),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(job_ids(db)) > 2:
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    con = sqlite3.connect(db)
+    left = sorted(s for (s,) in con.execute("SELECT status FROM jobs"))
+    con.close()
+    assert left == ["dead", "failed"]
