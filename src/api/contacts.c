@@ -3,6 +3,7 @@
  * search), create, read, update, delete.
  */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "http/reply.h"
 
 enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, FIELD_MAX = 200, TAGS_MAX = 50, TAG_MAX = 50 };
+enum { HISTORY_DEFAULT = 100, HISTORY_MAX = 500 };
 /* An address may be as long as the store keeps (and str_is_email allows). */
 enum { EMAIL_MAX = STORE_EMAIL_MAX - 1 };
 
@@ -233,7 +235,8 @@ static int contacts_patch(struct http_req *req, struct http_reply *rep, struct e
         rc = read_fields(req, &f, e);
     if (!rc && f.set == 0)
         rc = failf(e, ERR_INVALID,
-                   "nothing to change: give email, name, company, jobTitle, status or tags");
+                   "nothing to change: give email, name, company, jobTitle, status "
+                   "or tags");
     if (!rc)
         rc = ctx->store->ops->contact_update(ctx->store, req->auth->workspace_id, id, &f,
                                              clock_now_ms(), req->arena, &c, e);
@@ -258,6 +261,55 @@ static int contacts_delete(struct http_req *req, struct http_reply *rep, struct 
     return reply_ok_end(rep, &w);
 }
 
+/* GET /api/contacts/{id}/score-history: the score's changes, newest first,
+ * each with its five parts (for the dashboard's chart). */
+static int contacts_history(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const char *ws = req->auth->workspace_id;
+    char id[STORE_ID_LEN];
+    int64_t limit;
+    struct contact c;
+    struct score_change *rows;
+    size_t n;
+    int rc = path_id(req, id, e);
+    if (!rc)
+        rc = api_query_int(req, "limit", 1, HISTORY_MAX, HISTORY_DEFAULT, &limit, e);
+    if (!rc) /* a contact of another workspace is not found, like a missing one */
+        rc = ctx->store->ops->contact_get(ctx->store, ws, id, req->arena, &c, e);
+    if (!rc)
+        rc = ctx->store->ops->contact_score_history(ctx->store, ws, id, (int)limit, req->arena,
+                                                    &rows, &n, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj_begin(&w);
+        jw_kint(&w, "score", rows[i].score);
+        jw_kint(&w, "previous", rows[i].previous);
+        jw_key(&w, "scoreBreakdown");
+        jw_obj_begin(&w);
+        jw_key(&w, "engagement");
+        jw_double(&w, round(rows[i].engagement * 100) / 100);
+        jw_key(&w, "sentiment");
+        jw_double(&w, round(rows[i].sentiment * 100) / 100);
+        jw_key(&w, "intent");
+        jw_double(&w, round(rows[i].intent * 100) / 100);
+        jw_key(&w, "role");
+        jw_double(&w, round(rows[i].role * 100) / 100);
+        jw_key(&w, "status");
+        jw_double(&w, round(rows[i].status * 100) / 100);
+        jw_obj_end(&w);
+        jw_kstr(&w, "reason", rows[i].reason && *rows[i].reason ? rows[i].reason : NULL);
+        api_time(&w, "at", rows[i].at);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
 enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };
 
 const struct route api_contacts_routes[] = {
@@ -266,6 +318,7 @@ const struct route api_contacts_routes[] = {
     {HTTP_GET, "/api/contacts/{id}", WS, contacts_get},
     {HTTP_PATCH, "/api/contacts/{id}", WS | ROUTE_WRITE | ROUTE_JSON, contacts_patch},
     {HTTP_DELETE, "/api/contacts/{id}", WS | ROUTE_WRITE, contacts_delete},
+    {HTTP_GET, "/api/contacts/{id}/score-history", WS, contacts_history},
 };
 
 const size_t api_contacts_nroutes = sizeof(api_contacts_routes) / sizeof(api_contacts_routes[0]);

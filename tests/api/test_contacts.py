@@ -682,3 +682,30 @@ def test_viewer_is_still_owner_of_own_workspace(server, viewer):
     r = api(server, "POST", "/api/contacts", viewer.session, ws=viewer.workspace_id,
             body={"email": unique_email("own")})
     ok(r, 201)
+
+
+def test_score_history_lists_changes_newest_first(server):
+    import mailutil
+    t = new_tenant(server, unique_email("hist"), session=False)
+    who = f"hist-{random_id()[:6]}@brightwater.example"
+    mailutil.imported(server, t, mailutil.message(who, "Hello there.", subject="Hi", days_ago=9))
+    mailutil.imported(server, t, mailutil.message(
+        who, "Could we book a meeting next week to discuss pricing?", subject="Meeting",
+        days_ago=0))
+    c = mailutil.contact_by_email(server, t, who)
+    r = api(server, "GET", f"/api/contacts/{c['id']}/score-history", t.token_creds,
+            ws=t.workspace_id)
+    rows = ok(r)
+    assert len(rows) >= 2
+    assert rows[0]["score"] == c["score"]
+    assert rows[0]["previous"] == rows[1]["score"]
+    assert set(rows[0]["scoreBreakdown"]) == {"engagement", "sentiment", "intent", "role",
+                                              "status"}
+    assert [x["at"] for x in rows] == sorted((x["at"] for x in rows), reverse=True)
+    one = ok(api(server, "GET", f"/api/contacts/{c['id']}/score-history", t.token_creds,
+                 ws=t.workspace_id, params={"limit": "1"}))
+    assert one == rows[:1]
+    other = new_tenant(server, unique_email("hist2"), session=False)
+    r = api(server, "GET", f"/api/contacts/{c['id']}/score-history", other.token_creds,
+            ws=other.workspace_id)
+    assert_error(r, 404, "NOT_FOUND")
