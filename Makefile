@@ -8,13 +8,17 @@ BUILD ?= build
 PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih libcurl cjose gmime-3.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libwslay (WebSocket framing): Debian's package has no pkg-config file, and
+# then plain -lwslay is all it takes.
+WSLAY_CFLAGS = $(shell pkg-config --silence-errors --cflags libwslay)
+WSLAY_LIBS = $(shell pkg-config --silence-errors --libs libwslay || echo -lwslay)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
         -Wno-unused-parameter -Wvla -Werror
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLEADFLOW_VERSION='"$(VERSION)"' -Isrc \
-             $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
-LDLIBS = $(PKG_LIBS) -lpthread -lm
+             $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(WSLAY_CFLAGS) -MMD -MP
+LDLIBS = $(PKG_LIBS) $(WSLAY_LIBS) -lpthread -lm
 
 SRC := $(sort $(wildcard src/*/*.c))
 OBJ := $(SRC:%.c=$(BUILD)/%.o)
@@ -22,6 +26,7 @@ LIB := $(BUILD)/libleadflow.a
 BIN := $(BUILD)/leadflow
 
 QUEUE_BENCH := $(BUILD)/queue-bench
+WS_BENCH := $(BUILD)/ws-bench
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c tests/unit/*/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -54,6 +59,12 @@ $(QUEUE_BENCH): $(BUILD)/bench/queue_bench.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# A WebSocket client on plain sockets and epoll: it needs nothing of the library.
+$(WS_BENCH): bench/ws_bench.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 $(BUILD)/tests/%.o: ALL_CFLAGS += -Itests $(shell pkg-config --cflags cmocka 2>/dev/null)
 $(UNIT_BIN): $(UNIT_OBJ) $(LIB)
 	@echo "  LINK    $@"
@@ -77,11 +88,12 @@ check: deps
 
 bench: deps
 	@scripts/deps.sh --bench
-	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH)
+	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH)
 	@bench/http.sh $(BIN)
 	@bench/pipeline.sh $(BIN)
 	@bench/send.sh $(BIN)
 	@bench/queue.sh $(QUEUE_BENCH)
+	@bench/ws.sh $(BIN) $(WS_BENCH)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
 

@@ -8,9 +8,10 @@ set -euo pipefail
 PKGS=(
     build-essential pkg-config clang-format clang libclang-rt-14-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libssl-dev libsodium-dev
-    libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev libgmime-3.0-dev
+    libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev libgmime-3.0-dev libwslay-dev
     python3 python3-pytest python3-cryptography python3-yaml python3-aiosmtpd
     wrk curl
+    chromium nodejs npm
 )
 
 # The job-queue bench's comparison: BullMQ (npm) on Redis.
@@ -22,7 +23,8 @@ fi
 
 missing=()
 for p in "${PKGS[@]}"; do
-    # A Node.js from elsewhere (with its own npm) will do for the bench.
+    # A Node.js from elsewhere (with its own npm) will do for the browser
+    # tests and the bench.
     case $p in
         nodejs) command -v node >/dev/null 2>&1 && continue ;;
         npm) command -v npm >/dev/null 2>&1 && continue ;;

@@ -2,7 +2,8 @@
 # Runs every test suite against the binaries in build directory $1 and ends
 # with one line "N passed, N failed". Exits non-zero when anything failed or a
 # suite could not run. Suites: unit (cmocka, each test in its own process),
-# api (pytest against the real binary).
+# api (pytest against the real binary), browser (the dashboard in headless
+# chromium through playwright-core; tests/browser/run.mjs).
 set -u
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +41,14 @@ out=$(LEADFLOW_BIN="$root/$build/leadflow" /usr/bin/python3 -m pytest -q -p no:c
 rc=$?
 printf '%s\n' "$out"
 count api "$(tail -n 1 <<<"$out")"
+[ $rc -eq 0 ] || status=1
+
+echo "== browser tests"
+# run.mjs installs playwright-core (npm ci) when tests/browser/node_modules lacks it.
+out=$(LEADFLOW_BIN="$root/$build/leadflow" node tests/browser/run.mjs "$build" 2>&1)
+rc=$?
+printf '%s\n' "$out"
+count browser "$(tail -n 1 <<<"$out")"
 [ $rc -eq 0 ] || status=1
 
 echo "$total_pass passed, $total_fail failed"

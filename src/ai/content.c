@@ -12,6 +12,7 @@
 
 #include "ai/score.h"
 #include "base/clock.h"
+#include "base/events.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "jobs/queue.h"
@@ -151,6 +152,25 @@ static const char *subjects_json(const struct draft *d, struct arena *a)
     return s;
 }
 
+/* Tells the live dashboards a draft waits for review. Both callers (the
+ * draft job and POST /api/content/generate) run outside any transaction, so
+ * the draft is committed when content_insert returns. */
+static void announce_draft(const char *workspace_id, const struct content *c)
+{
+    struct buf b;
+    buf_init(&b, 1024);
+    struct jw w;
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "draftId", c->id);
+    jw_kstr(&w, "contactId", c->contact_id);
+    jw_kstr(&w, "reason", c->reason);
+    jw_obj_end(&w);
+    if (jw_finish(&w) == 0)
+        events_publish(workspace_id, "draft_ready", buf_str(&b));
+    buf_release(&b);
+}
+
 int content_draft(struct store *st, const char *workspace_id, const char *contact_id, struct ai *ai,
                   const char *reason, struct arena *a, struct content *out, struct errinfo *e)
 {
@@ -177,7 +197,10 @@ int content_draft(struct store *st, const char *workspace_id, const char *contac
     out->score_at_draft = c.ai_score;
     out->contact_email = c.email;
     out->contact_name = c.name;
-    return st->ops->content_insert(st, workspace_id, out, clock_now_ms(), e);
+    rc = st->ops->content_insert(st, workspace_id, out, clock_now_ms(), e);
+    if (!rc)
+        announce_draft(workspace_id, out);
+    return rc;
 }
 
 int content_has_open_draft(struct store *st, const char *workspace_id, const char *contact_id,

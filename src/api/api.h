@@ -17,6 +17,7 @@
 struct oidc;
 struct ai;
 struct queue;
+struct hub;
 
 struct api_ctx {
     const struct config *cfg; /* borrowed */
@@ -25,6 +26,7 @@ struct api_ctx {
     struct oidc *oidc;
     struct ai *ai;       /* the email analyzer (offline or Anthropic) */
     struct queue *queue; /* the job queue: handlers enqueue, then kick */
+    struct hub *hub;     /* the WebSocket hub (GET /ws); NULL without one */
     int64_t started_ms;
 };
 
@@ -84,5 +86,7 @@ extern const struct route api_track_routes[];
 extern const size_t api_track_nroutes;
 extern const struct route api_jobs_routes[];
 extern const size_t api_jobs_nroutes;
+extern const struct route api_ws_routes[];
+extern const size_t api_ws_nroutes;
 
 #endif

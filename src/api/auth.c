@@ -70,6 +70,22 @@ static int login_get(struct http_req *req, struct http_reply *rep, struct errinf
     return api_redirect(req, rep, 302, url);
 }
 
+/* Which ways to sign in this server offers, for the sign-in page (public:
+ * it says only whether a provider is configured, never its settings). */
+static int providers_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    bool oidc = oidc_configured(ctx->oidc);
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kbool(&w, "oidc", oidc);
+    jw_kstr(&w, "oidcLoginUrl", oidc ? "/auth/login?provider=google" : NULL);
+    jw_obj_end(&w);
+    (void)e;
+    return reply_ok_end(rep, &w);
+}
+
 static int callback_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     const struct api_ctx *ctx = req->ctx;
@@ -340,7 +356,8 @@ static int token_delete(struct http_req *req, struct http_reply *rep, struct err
 const struct route api_auth_routes[] = {
     {HTTP_GET, "/auth/login", ROUTE_PUBLIC | ROUTE_TEXT, login_get},
     {HTTP_GET, "/auth/callback", ROUTE_PUBLIC | ROUTE_TEXT, callback_get},
-    {HTTP_GET, "/auth/link/{token}", ROUTE_PUBLIC | ROUTE_TEXT, link_get},
+    {HTTP_GET, "/api/auth/providers", ROUTE_PUBLIC, providers_get},
+    {HTTP_GET, "/auth/link/{token}", ROUTE_PUBLIC | ROUTE_SECRET | ROUTE_TEXT, link_get},
     {HTTP_POST, "/auth/logout", ROUTE_AUTH | ROUTE_WRITE, logout_post},
     {HTTP_POST, "/api/auth/initialize-user", ROUTE_AUTH | ROUTE_WRITE, initialize_post},
     {HTTP_GET, "/api/auth/me", ROUTE_AUTH, me_get},

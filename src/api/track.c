@@ -230,10 +230,12 @@ static int unsubscribe_post(struct http_req *req, struct http_reply *rep, struct
 }
 
 const struct route api_track_routes[] = {
-    {HTTP_GET, "/t/o/{token}.gif", ROUTE_PUBLIC | ROUTE_TEXT | ROUTE_NOBODY, open_get},
-    {HTTP_GET, "/t/c/{token}", ROUTE_PUBLIC | ROUTE_TEXT | ROUTE_NOBODY, click_get},
-    {HTTP_GET, "/u/{token}", ROUTE_PUBLIC | ROUTE_TEXT | ROUTE_NOBODY, unsubscribe_get},
-    {HTTP_POST, "/u/{token}", ROUTE_PUBLIC | ROUTE_TEXT, unsubscribe_post},
+    {HTTP_GET, "/t/o/{token}.gif", ROUTE_PUBLIC | ROUTE_SECRET | ROUTE_TEXT | ROUTE_NOBODY,
+     open_get},
+    {HTTP_GET, "/t/c/{token}", ROUTE_PUBLIC | ROUTE_SECRET | ROUTE_TEXT | ROUTE_NOBODY, click_get},
+    {HTTP_GET, "/u/{token}", ROUTE_PUBLIC | ROUTE_SECRET | ROUTE_TEXT | ROUTE_NOBODY,
+     unsubscribe_get},
+    {HTTP_POST, "/u/{token}", ROUTE_PUBLIC | ROUTE_SECRET | ROUTE_TEXT, unsubscribe_post},
 };
 
 const size_t api_track_nroutes = sizeof(api_track_routes) / sizeof(api_track_routes[0]);

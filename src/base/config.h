@@ -30,6 +30,10 @@ struct config {
     int64_t worker_threads;      /* job workers per process */
     int64_t job_poll_ms;         /* how often an idle worker looks for due jobs */
     int64_t job_retention_hours; /* finished jobs are deleted this long after; 0: kept */
+    /* the WebSocket hub (GET /ws) */
+    int64_t ws_max_clients;     /* connected dashboards at most */
+    int64_t ws_max_queue_bytes; /* unsent bytes a client may have before it is dropped */
+    int64_t ws_ping_ms;         /* ping interval; a client silent for two is closed */
     /* sign-in */
     char *oidc_issuer;
     char *oidc_client_id;

@@ -93,6 +93,12 @@ void crypto_sha256(const void *data, size_t n, uint8_t out[SHA256_LEN])
     EVP_Digest(data, n, out, &len, EVP_sha256(), NULL);
 }
 
+void crypto_sha1(const void *data, size_t n, uint8_t out[SHA1_LEN])
+{
+    unsigned int len = SHA1_LEN;
+    EVP_Digest(data, n, out, &len, EVP_sha1(), NULL);
+}
+
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                         uint8_t out[SHA256_LEN])
 {

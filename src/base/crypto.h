@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { SHA256_LEN = 32, UUID_STR_LEN = 37 /* 36 + NUL */ };
+enum { SHA256_LEN = 32, SHA1_LEN = 20, UUID_STR_LEN = 37 /* 36 + NUL */ };
 
 /* A sealed value is this many bytes longer than the plain one: a version
  * byte, a random 24-byte nonce and a 16-byte tag. */
@@ -35,6 +35,9 @@ void crypto_uuid(char out[UUID_STR_LEN]);
 void crypto_uuid7(int64_t ms, char out[UUID_STR_LEN]);
 
 void crypto_sha256(const void *data, size_t n, uint8_t out[SHA256_LEN]);
+/* SHA-1 (FIPS 180-4), only where a protocol demands it (the WebSocket
+ * handshake's accept key, RFC 6455 §4.2.2); never for anything secret. */
+void crypto_sha1(const void *data, size_t n, uint8_t out[SHA1_LEN]);
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                         uint8_t out[SHA256_LEN]);
 

@@ -1,11 +1,12 @@
 /*
- * leadflow serve: opens and migrates the database, then serves HTTP until
- * SIGINT or SIGTERM.
+ * leadflow serve: opens and migrates the database, then serves HTTP and the
+ * WebSocket hub (live events for the dashboards) until SIGINT or SIGTERM.
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "ai/ai.h"
 #include "api/api.h"
@@ -13,6 +14,7 @@
 #include "auth/oidc.h"
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/events.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
 #include "http/server.h"
@@ -21,6 +23,7 @@
 #include "mail/send.h"
 #include "net/httpc.h"
 #include "version.h"
+#include "ws/hub.h"
 
 static const char usage[] =
     "usage: leadflow serve [--config FILE] [--listen ADDR:PORT] [--db URL] [--demo]\n"
@@ -48,6 +51,7 @@ struct serve_state {
     struct ai *ai;
     struct queue *queue;
     struct send_chain *send_chain;
+    struct hub *hub;
     struct auth_ctx auth;
     struct api_ctx ctx;
 };
@@ -56,6 +60,9 @@ static void serve_stop(struct serve_state *s)
 {
     http_server_stop(s->http);
     queue_free(s->queue); /* lets running jobs finish */
+    /* Nothing publishes any more: the hub can go (its clients get 1001). */
+    events_set_sink(NULL, NULL);
+    hub_free(s->hub);
     send_chain_free(s->send_chain);
     http_metrics_free(s->metrics);
     static_files_free(s->web);
@@ -96,6 +103,63 @@ static int serve_start_jobs(struct serve_state *s, struct errinfo *e)
     return rc ? rc : queue_start(s->queue, e);
 }
 
+/*
+ * Every WebSocket client holds a socket for as long as it stays: the
+ * open-file limit is raised toward its hard limit to make room for
+ * max_connections plus ws_max_clients, and the hub takes no more clients
+ * than the limit leaves room for (a refused upgrade is a clean 503; running
+ * out of descriptors would make accept() fail for everyone).
+ */
+static unsigned serve_ws_capacity(const struct config *cfg)
+{
+    const rlim_t reserve = 256; /* the database, logs, outbound HTTP, job workers */
+    rlim_t want = (rlim_t)cfg->max_connections + (rlim_t)cfg->ws_max_clients + reserve;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return (unsigned)cfg->ws_max_clients;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+        return (unsigned)cfg->ws_max_clients;
+    rlim_t room = rl.rlim_cur > (rlim_t)cfg->max_connections + reserve
+                      ? rl.rlim_cur - (rlim_t)cfg->max_connections - reserve
+                      : 1;
+    log_msg(room < 1024 ? LOG_WARN : LOG_INFO, "server.fd_limit",
+            "the open-file limit is %llu: WebSocket clients are limited to %llu instead of "
+            "ws_max_clients %lld (raise the hard limit, e.g. LimitNOFILE=, to allow more)",
+            (unsigned long long)rl.rlim_cur, (unsigned long long)room,
+            (long long)cfg->ws_max_clients);
+    return (unsigned)room;
+}
+
+/* For the leadflow_ws_clients gauge. */
+static double ws_clients_gauge(const void *hub)
+{
+    return (double)hub_clients(hub);
+}
+
+/* The hub, before anything that publishes (the job workers, the API) runs. */
+static int serve_start_hub(struct serve_state *s, struct errinfo *e)
+{
+    struct hub_opts ho = {
+        .max_clients = serve_ws_capacity(&s->cfg),
+        .max_queue_bytes = (size_t)s->cfg.ws_max_queue_bytes,
+        .ping_ms = s->cfg.ws_ping_ms,
+    };
+    s->hub = hub_new(&ho, e);
+    if (!s->hub)
+        return e->code ? e->code : ERR_IO;
+    events_set_sink(hub_publish, s->hub);
+    s->ctx.hub = s->hub;
+    http_metrics_add_gauge(s->metrics, "leadflow_ws_clients",
+                           "WebSocket clients (dashboards) connected now.", ws_clients_gauge,
+                           s->hub);
+    return 0;
+}
+
 static int serve_start_http(struct serve_state *s, struct errinfo *e)
 {
     s->router = router_new();
@@ -118,7 +182,9 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     s->ai = ai_new(&s->cfg);
     s->ctx.ai = s->ai;
     s->ctx.started_ms = clock_now_ms();
-    int rc = serve_start_jobs(s, e);
+    int rc = serve_start_hub(s, e);
+    if (!rc)
+        rc = serve_start_jobs(s, e);
     if (rc)
         return rc;
     struct http_server_opts o = {

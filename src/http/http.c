@@ -65,8 +65,17 @@ void http_reply_init(struct http_reply *rep, size_t max_body)
     rep->fd = -1;
 }
 
+void http_reply_drop_upgrade(struct http_reply *rep)
+{
+    struct http_upgrade u = rep->upgrade;
+    memset(&rep->upgrade, 0, sizeof(rep->upgrade));
+    if (u.fn && u.drop)
+        u.drop(u.arg);
+}
+
 void http_reply_release(struct http_reply *rep)
 {
+    http_reply_drop_upgrade(rep);
     buf_release(&rep->body);
     if (rep->fd >= 0)
         close(rep->fd);

@@ -66,6 +66,22 @@ struct http_header {
     const char *value; /* borrowed; must live as long as the request arena */
 };
 
+/*
+ * A reply that switches protocols (status 101, RFC 9110 §15.2.2, for
+ * WebSocket RFC 6455 §4.2.2). Once the 101 has been sent, the adapter hands
+ * the connection's socket over: fn(arg, fd, extra, nextra) owns fd from then
+ * on (it closes it with close()); extra are bytes the client sent after the
+ * request that the adapter had already read (copy them: they live only
+ * during the call). fn runs on a server thread and must not block. When the
+ * switch does not happen (an error replaced the reply, the client left
+ * first), drop(arg) is called instead: exactly one of the two runs.
+ */
+struct http_upgrade {
+    void (*fn)(void *arg, int fd, const char *extra, size_t nextra);
+    void (*drop)(void *arg);
+    void *arg;
+};
+
 struct http_reply {
     int status;
     const char *content_type;
@@ -76,6 +92,9 @@ struct http_reply {
     int fd;
     uint64_t fd_size;
     bool head_only; /* HEAD: send the headers of the GET reply, no body */
+    /* Set (fn not NULL) with status 101: the reply owns arg until the adapter
+     * takes it, and http_reply_release() drops it if nobody did. */
+    struct http_upgrade upgrade;
 };
 
 const char *http_req_header(const struct http_req *r, const char *name);
@@ -88,7 +107,11 @@ enum http_method http_method_parse(const char *name);
 const char *http_method_name(enum http_method m);
 
 void http_reply_init(struct http_reply *rep, size_t max_body);
+/* Frees the body, closes a file body and drops an upgrade nobody took. */
 void http_reply_release(struct http_reply *rep);
+/* Calls the pending upgrade's drop, if any, and clears it (an error reply
+ * replaces a 101). */
+void http_reply_drop_upgrade(struct http_reply *rep);
 /* Adds a header; returns ERR_TOO_BIG past HTTP_MAX_HEADERS. */
 int http_reply_header(struct http_reply *rep, const char *name, const char *value);
 

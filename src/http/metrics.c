@@ -32,10 +32,18 @@ struct slot {
     _Atomic uint64_t total;
 };
 
+struct gauge {
+    const char *name, *help;
+    double (*fn)(const void *arg);
+    const void *arg;
+};
+
 struct http_metrics {
     const struct router *rt;
     size_t nslots; /* routes + static + unmatched */
     struct slot *slots;
+    struct gauge gauges[HTTP_METRICS_GAUGES];
+    size_t ngauges;
 };
 
 struct http_metrics *http_metrics_new(const struct router *rt)
@@ -75,6 +83,13 @@ void http_metrics_observe(struct http_metrics *m, int route_idx, int status, int
     atomic_fetch_add_explicit(&s->buckets[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->sum_us, (uint64_t)(seconds * 1e6), memory_order_relaxed);
     atomic_fetch_add_explicit(&s->total, 1, memory_order_relaxed);
+}
+
+void http_metrics_add_gauge(struct http_metrics *m, const char *name, const char *help,
+                            double (*fn)(const void *arg), const void *arg)
+{
+    if (m->ngauges < HTTP_METRICS_GAUGES)
+        m->gauges[m->ngauges++] = (struct gauge){name, help, fn, arg};
 }
 
 static const char *slot_name(const struct http_metrics *m, size_t i)
@@ -133,6 +148,11 @@ int http_metrics_render(const struct http_metrics *m, struct buf *out)
                        (double)atomic_load_explicit(&s->sum_us, memory_order_relaxed) / 1e6);
         rc |= buf_printf(out, "leadflow_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
                          name, (unsigned long long)total);
+    }
+    for (size_t i = 0; i < m->ngauges; i++) {
+        const struct gauge *g = &m->gauges[i];
+        rc |= buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.15g\n", g->name, g->help,
+                         g->name, g->name, g->fn(g->arg));
     }
     return rc ? ERR_TOO_BIG : 0;
 }

@@ -22,6 +22,16 @@ void http_metrics_free(struct http_metrics *m);
 void http_metrics_observe(struct http_metrics *m, int route_idx, int status, int method,
                           double seconds);
 
+/*
+ * A gauge owned by another module (leadflow_ws_clients), read by fn(arg)
+ * each time the metrics are rendered; fn must be thread-safe. name and help
+ * are borrowed (static text). Add gauges before the server starts; past
+ * HTTP_METRICS_GAUGES more are ignored.
+ */
+enum { HTTP_METRICS_GAUGES = 8 };
+void http_metrics_add_gauge(struct http_metrics *m, const char *name, const char *help,
+                            double (*fn)(const void *arg), const void *arg);
+
 /* Appends the metrics text; returns 0 or ERR_TOO_BIG. */
 int http_metrics_render(const struct http_metrics *m, struct buf *out);
 

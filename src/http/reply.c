@@ -67,6 +67,7 @@ int reply_ok_end(struct http_reply *rep, struct jw *w)
 void reply_error(struct http_reply *rep, int code, const char *message)
 {
     struct jw w;
+    http_reply_drop_upgrade(rep); /* an error is never a 101 */
     rep->status = reply_status_for(code);
     rep->content_type = "application/json";
     buf_reset(&rep->body);

@@ -21,6 +21,7 @@ enum route_flag {
     ROUTE_NOBODY = 1 << 3,    /* the route never reads a body */
     ROUTE_TEXT = 1 << 4,      /* replies are not JSON envelopes (pages, metrics) */
     ROUTE_JSON = 1 << 5,      /* the body is a JSON object, parsed into req->json */
+    ROUTE_SECRET = 1 << 6,    /* the path carries a bearer token: logs show the pattern */
 };
 
 /*

@@ -2,13 +2,17 @@
  * libmicrohttpd adapter. A request is handled in three kinds of calls of
  * on_request(): the first only allocates the request state (queuing a reply
  * there would lose keep-alive), the middle ones receive body data, the last
- * dispatches through the router and queues the reply.
+ * dispatches through the router and queues the reply. A 101 reply with an
+ * upgrade (WebSocket) hands the socket to its new owner once sent.
  */
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,9 +38,16 @@ struct http_server {
     atomic_ullong seq;
 };
 
+/* An upgrade on its way: from the queued 101 to the handover (or its drop). */
+struct upgrade {
+    struct http_upgrade u;
+    bool handed; /* fn ran (or drop did, when the socket could not be taken) */
+};
+
 /* The state of one request, from its first callback to its completion. */
 struct reqstate {
     struct reqstate *next_free;
+    struct upgrade *upgrade; /* a queued 101; freed (or dropped) on completion */
     struct http_req req;
     struct arena arena;
     struct timespec t0;
@@ -132,12 +143,57 @@ static double elapsed_s(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/*
+ * The 101 is sent: the socket becomes its new owner's. The owner gets a
+ * duplicate of it, and the library is told at once that the upgraded
+ * connection is closed: that frees the library's connection (its memory and
+ * its place under MHD_OPTION_CONNECTION_LIMIT, which would otherwise count
+ * every WebSocket for as long as it lives) while the duplicate keeps the
+ * socket open: for a plain (not TLS) upgraded connection the library only
+ * close()s its descriptor, it does not shut the socket down (libmicrohttpd
+ * 0.9.75; tests/api/test_ws.py would see its clients cut off otherwise).
+ * The cork the library may have left on for the headers is taken off, so
+ * that small frames leave at once.
+ */
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)conn;
+    (void)con_cls;
+    struct upgrade *up = cls;
+    up->handed = true;
+    int fd = fcntl(sock, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        log_msg(LOG_WARN, "http.upgrade_failed", "cannot take over the upgraded socket: %s",
+                strerror(errno));
+        up->u.drop(up->u.arg);
+    } else {
+        int on = 1, off = 0;
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+        /* extra_in lives in the library's connection: used before the close. */
+        up->u.fn(up->u.arg, fd, extra_in, extra_in_size);
+    }
+    MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
 static enum MHD_Result queue_reply(struct http_server *srv, struct MHD_Connection *conn,
                                    struct reqstate *st, struct http_reply *rep, int route_idx)
 {
     struct MHD_Response *resp;
     uint64_t size;
-    if (rep->fd >= 0) {
+    /* A path that carries a token (tracking, unsubscribe, sign-in links) is
+     * logged as its route's pattern: logs never hold a usable secret. */
+    const struct route *route =
+        route_idx >= 0 ? router_route(srv->o.router, (size_t)route_idx) : NULL;
+    const char *logged = route && (route->flags & ROUTE_SECRET) ? route->pattern : st->req.path;
+    if (rep->upgrade.fn && rep->status == 101) {
+        size = 0;
+        st->upgrade = XNEW(struct upgrade);
+        st->upgrade->u = rep->upgrade;
+        memset(&rep->upgrade, 0, sizeof(rep->upgrade)); /* on_completed drops it now */
+        resp = MHD_create_response_for_upgrade(on_upgrade, st->upgrade);
+    } else if (rep->fd >= 0) {
         size = rep->fd_size;
         resp = MHD_create_response_from_fd64(rep->fd_size, rep->fd);
         rep->fd = -1; /* the response owns it now */
@@ -153,14 +209,16 @@ static enum MHD_Result queue_reply(struct http_server *srv, struct MHD_Connectio
         http_reply_release(rep);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
     MHD_add_response_header(resp, "X-Request-Id", st->reqid);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    if (strncmp(rep->content_type, "application/json", 16) == 0)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    else if (strncmp(rep->content_type, "text/html", 9) == 0) {
-        MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-        MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    if (!st->upgrade) { /* a 101 has no body to describe */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+        if (strncmp(rep->content_type, "application/json", 16) == 0)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        else if (strncmp(rep->content_type, "text/html", 9) == 0) {
+            MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+            MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+        }
     }
     for (int i = 0; i < rep->nheaders; i++)
         MHD_add_response_header(resp, rep->headers[i].name, rep->headers[i].value);
@@ -170,7 +228,7 @@ static enum MHD_Result queue_reply(struct http_server *srv, struct MHD_Connectio
     MHD_destroy_response(resp);
     if (r != MHD_YES) {
         log_msg(LOG_WARN, "http.reply_failed", "%s %s: the %d reply could not be queued",
-                st->req.method_name, st->req.path, rep->status);
+                st->req.method_name, logged, rep->status);
         http_reply_release(rep);
         return r;
     }
@@ -181,11 +239,11 @@ static enum MHD_Result queue_reply(struct http_server *srv, struct MHD_Connectio
     struct log_line l;
     if (log_begin(&l, rep->status >= 500 ? LOG_WARN : LOG_INFO, "http.request")) {
         log_str(&l, "method", st->req.method_name);
-        log_str(&l, "path", st->req.path);
+        log_str(&l, "path", logged);
         log_int(&l, "status", rep->status);
         log_int(&l, "bytes", (int64_t)size);
         log_int(&l, "us", (int64_t)(secs * 1e6));
-        log_end(&l, "%s %s %d", st->req.method_name, st->req.path, rep->status);
+        log_end(&l, "%s %s %d", st->req.method_name, logged, rep->status);
     }
     http_reply_release(rep);
     return r;
@@ -272,6 +330,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT)
         log_msg(LOG_DEBUG, "http.terminated", "request ended early (reason %d)", (int)toe);
+    if (st->upgrade) {
+        if (!st->upgrade->handed) /* the client left before the 101 was sent */
+            st->upgrade->u.drop(st->upgrade->u.arg);
+        free(st->upgrade);
+    }
     state_put(st);
     *con_cls = NULL;
 }
@@ -326,7 +389,8 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct e
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, o->host, &v4->sin_addr) == 1) {

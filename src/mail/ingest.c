@@ -26,6 +26,7 @@
 #include "ai/score.h"
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/events.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
@@ -69,6 +70,12 @@ struct ingest {
     /* Contacts touched by the open batch (open addressing; "" = free). */
     char touched[TOUCHED_SLOTS][STORE_ID_LEN];
     size_t ntouched;
+    /* Contacts the open batch made hot: announced once it commits. */
+    struct hot_crossing {
+        char id[STORE_ID_LEN];
+        int score;
+    } * hot;
+    size_t nhot, hotcap;
     struct ingest_stats stats;
 };
 
@@ -160,6 +167,12 @@ static int rescore(struct ingest *g, const char *contact_id, int64_t now, struct
             return rc;
         if (g->o.on_hot)
             g->o.on_hot(g->o.arg, g->workspace_id, contact_id, sc.total);
+        if (g->nhot == g->hotcap) {
+            g->hotcap = g->hotcap ? g->hotcap * 2 : 16;
+            g->hot = xrealloc(g->hot, g->hotcap * sizeof(*g->hot));
+        }
+        snprintf(g->hot[g->nhot].id, sizeof(g->hot[g->nhot].id), "%s", contact_id);
+        g->hot[g->nhot++].score = sc.total;
     }
     return 0;
 }
@@ -172,6 +185,78 @@ static void batch_reset(struct ingest *g)
     g->pending_stored = 0;
     memset(g->touched, 0, sizeof(g->touched));
     g->ntouched = 0;
+    g->nhot = 0;
+}
+
+/* The events of one committed batch, built before any is published. */
+struct batch_events {
+    struct buf text; /* each event's data, NUL-terminated, one after the other */
+    size_t n, cap;
+    struct {
+        const char *type;
+        size_t off;
+    } * ev;
+};
+
+/* Keeps the JSON object w wrote into b as the data of an event of type. */
+static void batch_event_add(struct batch_events *be, const char *type, struct jw *w, struct buf *b)
+{
+    size_t off = be->text.len;
+    if (jw_finish(w) == 0 && buf_append(&be->text, b->data, b->len + 1) == 0) {
+        if (be->n == be->cap) {
+            be->cap = be->cap ? be->cap * 2 : 8;
+            be->ev = xrealloc(be->ev, be->cap * sizeof(*be->ev));
+        }
+        be->ev[be->n].type = type;
+        be->ev[be->n++].off = off;
+    }
+    buf_reset(b);
+}
+
+/*
+ * Tells the live dashboards what a committed batch did (only after the
+ * commit: nothing is announced that a rollback could take back):
+ * email_processed with the count, and hot_lead for each contact it made hot.
+ * Every event is built first (the contacts are read), then all are
+ * published back to back, so that the hub can send them to each client in
+ * one write.
+ */
+static void announce_batch(struct ingest *g, uint64_t stored, size_t contacts)
+{
+    struct batch_events be = {0};
+    buf_init(&be.text, (size_t)1 << 26);
+    struct buf b;
+    struct jw w;
+    buf_init(&b, 4096);
+    if (stored > 0) {
+        jw_init(&w, &b);
+        jw_obj_begin(&w);
+        jw_kint(&w, "count", (int64_t)stored);
+        jw_kint(&w, "contacts", (int64_t)contacts);
+        jw_kstr(&w, "source", g->o.source);
+        jw_obj_end(&w);
+        batch_event_add(&be, "email_processed", &w, &b);
+    }
+    for (size_t i = 0; i < g->nhot; i++) {
+        struct contact c;
+        struct errinfo e = {0};
+        if (g->st->ops->contact_get(g->st, g->workspace_id, g->hot[i].id, &g->msg, &c, &e) != 0)
+            continue; /* deleted meanwhile */
+        jw_init(&w, &b);
+        jw_obj_begin(&w);
+        jw_kstr(&w, "contactId", c.id);
+        jw_kstr(&w, "email", c.email);
+        jw_kstr(&w, "name", c.name);
+        jw_kint(&w, "score", g->hot[i].score);
+        jw_obj_end(&w);
+        batch_event_add(&be, "hot_lead", &w, &b);
+        arena_release(&g->msg);
+    }
+    for (size_t i = 0; i < be.n; i++)
+        events_publish(g->workspace_id, be.ev[i].type, be.text.data + be.ev[i].off);
+    buf_release(&b);
+    buf_release(&be.text);
+    free(be.ev);
 }
 
 int ingest_flush(struct ingest *g, struct errinfo *e)
@@ -192,6 +277,8 @@ int ingest_flush(struct ingest *g, struct errinfo *e)
         g->st->ops->tx_rollback(g->st);
     if (rc)
         g->stats.imported -= g->pending_stored;
+    else
+        announce_batch(g, g->pending_stored, g->ntouched);
     batch_reset(g);
     if (!rc && g->o.on_batch)
         g->o.on_batch(g->o.arg, &g->stats);
@@ -594,5 +681,6 @@ void ingest_free(struct ingest *g)
     arena_release(&g->msg);
     arena_release(&g->keep);
     slot_free(g->slot);
+    free(g->hot);
     free(g);
 }

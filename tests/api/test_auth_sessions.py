@@ -212,6 +212,10 @@ def test_login_link_is_single_use(env):
     env.assert_refused(again, "link")
     assert env.live_sessions() == 1
     assert env.me_status(cookie) == 200
+    # The link's token is a secret: the access log shows the route's pattern.
+    token = url.rsplit("/", 1)[1]
+    assert token not in env.srv.stderr_text
+    assert "/auth/link/{token}" in {r.get("path") for r in env.srv.logs("http.request")}
 
 
 def test_unknown_login_link_is_refused(env):

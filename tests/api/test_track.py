@@ -285,3 +285,25 @@ def test_a_click_that_makes_a_hot_lead_queues_a_draft(srv, tenant):
     jobs = tu.db_query(srv, "SELECT payload FROM jobs WHERE workspace_id = ? AND kind ="
                             " 'draft_content'", (m.ws,))
     assert len(jobs) == 1 and m.contact in jobs[0][0], jobs
+
+
+def test_tokens_never_reach_the_log(srv, tenant):
+    """Tracking and unsubscribe paths are bearer secrets: the access log shows
+    the route's pattern instead, also when the method is wrong."""
+    m = Mail(srv, tenant)
+    click = m.token("c", "https://example.org/a")
+    opened = m.token("o")
+    unsub = m.token("u")
+    assert srv.get(f"/t/c/{click}", headers={"User-Agent": BROWSER}).status == 302
+    assert srv.get(f"/t/o/{opened}.gif", headers={"User-Agent": BROWSER}).status == 200
+    assert srv.get(f"/u/{unsub}").status == 200
+    assert srv.request("DELETE", f"/t/c/{click}").status == 405
+    rec = srv.wait_for_log(lambda r: r.get("event") == "http.request"
+                           and r.get("path") == "/t/c/{token}" and r.get("status") == 405,
+                           what="the 405 of the click path")
+    assert rec["method"] == "DELETE"
+    paths = {r.get("path") for r in srv.logs("http.request")}
+    assert {"/t/c/{token}", "/t/o/{token}.gif", "/u/{token}"} <= paths
+    text = srv.stderr_text
+    for tok in (click, opened, unsub):
+        assert tok not in text

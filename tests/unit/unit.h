@@ -54,6 +54,9 @@ extern const struct unit_group unit_mail_track;
 extern const struct unit_group unit_mail_send;
 extern const struct unit_group unit_store_sqlite;
 extern const struct unit_group unit_store_store;
+extern const struct unit_group unit_ws_conn;
+extern const struct unit_group unit_ws_handshake;
+extern const struct unit_group unit_ws_hub;
 
 /* Fails the test unless hay contains needle (hay may be NULL: that fails). */
 #define assert_contains(hay, needle)                                                               \

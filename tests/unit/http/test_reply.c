@@ -181,6 +181,38 @@ static void test_ok_bad_nesting_becomes_500(void **state)
     http_reply_release(&rep);
 }
 
+static void count_drop(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+static void never_called(void *arg, int fd, const char *extra, size_t nextra)
+{
+    fail_msg("the upgrade ran");
+}
+
+/* A pending 101 that an error replaces, or that nobody takes, is dropped once. */
+static void test_error_drops_an_upgrade(void **state)
+{
+    int drops = 0;
+    struct http_reply rep;
+    http_reply_init(&rep, 4096);
+    rep.status = 101;
+    rep.upgrade = (struct http_upgrade){never_called, count_drop, &drops};
+    reply_error(&rep, ERR_TEMPORARY, "busy");
+    assert_int_equal(drops, 1);
+    assert_null(rep.upgrade.fn);
+    assert_int_equal(rep.status, 503);
+    http_reply_release(&rep);
+    assert_int_equal(drops, 1);
+
+    http_reply_init(&rep, 4096);
+    rep.status = 101;
+    rep.upgrade = (struct http_upgrade){never_called, count_drop, &drops};
+    http_reply_release(&rep);
+    assert_int_equal(drops, 2);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_status_table),
     cmocka_unit_test(test_error_envelope),
@@ -189,6 +221,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_ok_envelope),
     cmocka_unit_test(test_ok_too_big_becomes_413),
     cmocka_unit_test(test_ok_bad_nesting_becomes_500),
+    cmocka_unit_test(test_error_drops_an_upgrade),
 };
 
 UNIT_GROUP(unit_http_reply, "http/reply", tests);

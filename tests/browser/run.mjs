@@ -1,0 +1,561 @@
+// Browser tests of the leadflow dashboard: the real server (`leadflow serve
+// --demo` on a temporary SQLite database and a free port) driven through
+// Debian's chromium by playwright-core. Signs in with a one-time link from
+// `leadflow user login-link`, walks every page, edits and approves a draft,
+// waits for a live hot-lead toast over /ws, and probes for HTML injection.
+// Screenshots of every page at laptop (1280x800) and phone (390x844) widths
+// go to BUILD/screenshots/.
+//
+// Usage: node tests/browser/run.mjs [BUILD_DIR]   (default: $LEADFLOW_BIN's
+// directory, else build). Ends with "N passed, N failed"; exits 1 on failure.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, "..", "..");
+const BUILD = resolve(ROOT, process.argv[2] || (process.env.LEADFLOW_BIN ? dirname(process.env.LEADFLOW_BIN) : "build"));
+const BIN = process.env.LEADFLOW_BIN ? resolve(process.env.LEADFLOW_BIN) : join(BUILD, "leadflow");
+const CHROMIUM = process.env.LEADFLOW_CHROMIUM || "/usr/bin/chromium";
+const SHOTS = join(BUILD, "screenshots");
+const DEMO_EMAIL = "demo@northwind-demo.example";
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const START_TIMEOUT = 20000;
+const TEST_TIMEOUT = 45000;
+const LIVE_TIMEOUT = 15000;
+
+let passed = 0;
+let failed = 0;
+
+function bail(why) {
+  console.log(`browser tests cannot run: ${why}`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
+// ---- setup -------------------------------------------------------------------
+
+function ensureModules() {
+  if (existsSync(join(HERE, "node_modules", "playwright-core"))) return;
+  console.log("installing playwright-core (npm ci)");
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: HERE, stdio: "inherit" });
+  if (r.status !== 0) bail("npm ci failed in tests/browser");
+}
+
+// The environment without the caller's LEADFLOW_* settings.
+function cleanEnv(extra) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("LEADFLOW_")) env[k] = v;
+  return { ...env, ...extra };
+}
+
+// Starts `leadflow serve --demo` and resolves once it logs server.listening.
+function startServer(work) {
+  const db = `sqlite:${join(work, "test.db")}`;
+  const env = cleanEnv({
+    LEADFLOW_WEB_DIR: join(ROOT, "web"),
+    LEADFLOW_DEMO_MAILBOX: join(ROOT, "data", "demo", "sample.mbox"),
+  });
+  const proc = spawn(BIN, ["serve", "--demo", "--db", db, "--listen", "127.0.0.1:0"],
+    { cwd: work, env, stdio: ["ignore", "pipe", "pipe"] });
+  const log = [];
+  const srv = { proc, db, env, work, log, exited: null };
+  proc.on("exit", (code, sig) => { srv.exited = { code, sig }; });
+  createInterface({ input: proc.stdout }).on("line", (l) => log.push(l));
+  return new Promise((resolveStart, rejectStart) => {
+    const timer = setTimeout(() => rejectStart(new Error(`no server.listening within ${START_TIMEOUT} ms:\n${log.join("\n")}`)), START_TIMEOUT);
+    createInterface({ input: proc.stderr }).on("line", (line) => {
+      log.push(line);
+      let rec = null;
+      try {
+        rec = JSON.parse(line);
+      } catch (err) {
+        return;
+      }
+      if (rec && rec.event === "server.listening") {
+        clearTimeout(timer);
+        srv.port = rec.port;
+        srv.base = `http://127.0.0.1:${rec.port}`;
+        resolveStart(srv);
+      }
+    });
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      rejectStart(new Error(`leadflow serve exited (${code}) before listening:\n${log.join("\n")}`));
+    });
+  });
+}
+
+function stopServer(srv) {
+  return new Promise((res) => {
+    if (srv.exited) return res(srv.exited);
+    const t = setTimeout(() => srv.proc.kill("SIGKILL"), 10000);
+    srv.proc.on("exit", (code, sig) => {
+      clearTimeout(t);
+      res({ code, sig });
+    });
+    srv.proc.kill("SIGTERM");
+  });
+}
+
+// A one-time sign-in path from the CLI (the server's own public URL may differ).
+function loginLinkPath(srv) {
+  const r = spawnSync(BIN, ["user", "login-link", DEMO_EMAIL, "--db", srv.db],
+    { cwd: srv.work, env: srv.env, encoding: "utf8", timeout: 15000 });
+  if (r.status !== 0) throw new Error(`leadflow user login-link failed (${r.status}): ${r.stderr}`);
+  const url = new URL(r.stdout.trim().split("\n").pop());
+  if (!url.pathname.startsWith("/auth/link/")) throw new Error(`unexpected login link: ${r.stdout}`);
+  return url.pathname;
+}
+
+// ---- helpers -------------------------------------------------------------------
+
+function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+async function shot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  const was = page.viewportSize();
+  for (const [size, vp] of [["laptop", LAPTOP], ["phone", PHONE]]) {
+    await page.setViewportSize(vp);
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(was || LAPTOP);
+}
+
+// The page's width against the window's: nothing may scroll sideways.
+async function checkFits(page, name) {
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(over <= 1, `${name}: the page is ${over}px wider than a ${page.viewportSize().width}px window`);
+}
+
+// Calls the JSON API from inside the page, with the session and CSRF token.
+async function apiCall(page, method, path, body, contentType) {
+  return page.evaluate(async ({ method, path, body, contentType }) => {
+    const me = await (await fetch("/api/auth/me")).json();
+    const ws = me.data.workspaces[0].id;
+    const url = new URL(path, location.origin);
+    url.searchParams.set("workspaceId", ws);
+    const headers = { "X-CSRF-Token": me.data.csrfToken };
+    if (contentType) headers["Content-Type"] = contentType;
+    const r = await fetch(url, { method, headers, body });
+    return { status: r.status, body: await r.json() };
+  }, { method, path, body, contentType });
+}
+
+function rfc822({ from, subject, body, minutesAgo = 0, id }) {
+  const date = new Date(Date.now() - minutesAgo * 60000).toUTCString().replace("GMT", "+0000");
+  return [
+    `From: ${from}`,
+    "To: dana@northwind-demo.example",
+    `Subject: ${subject}`,
+    `Date: ${date}`,
+    `Message-ID: <${id}@browser-test.example>`,
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "",
+    body,
+    "",
+  ].join("\r\n");
+}
+
+function mbox(messages) {
+  return messages.map((m) => `From sender@browser-test.example Thu Jan  1 00:00:00 2026\n${m.replace(/\r\n/g, "\n")}\n`).join("");
+}
+
+// ---- the tests -------------------------------------------------------------------
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+const state = {};
+
+test("sign-in page shows the login-link note and ?error= as text", async ({ page, srv }) => {
+  const evil = '<img src=x onerror="window.__xss=1">bad link';
+  await page.goto(`${srv.base}/login?error=${encodeURIComponent(evil)}`);
+  const err = page.locator("#error");
+  await err.waitFor();
+  check((await err.textContent()) === evil, "the error is not shown as plain text");
+  check((await page.locator("#error img").count()) === 0, "the error was parsed as HTML");
+  await page.locator("#no-provider").waitFor({ state: "visible" });
+  check(!(await page.locator("#google").isVisible()), "Continue with Google shows without a provider");
+  check((await page.locator("code").textContent()).includes("leadflow user login-link"), "no login-link command");
+  const providers = await (await page.request.get(`${srv.base}/api/auth/providers`)).json();
+  check(providers.success && providers.data.oidc === false, "GET /api/auth/providers does not say oidc=false");
+  await shot(page, "login");
+});
+
+test("signs in through a one-time link and lands on the overview", async ({ page, srv }) => {
+  await page.goto(srv.base + loginLinkPath(srv));
+  await page.waitForURL(/\/dashboard\/overview$/);
+  await page.locator("h1", { hasText: "Overview" }).waitFor();
+  await page.locator("#stats .stat-value").first().waitFor();
+  const who = await page.locator("#who").textContent();
+  check(who === "Demo User", `signed in as "${who}"`);
+  const ws = await page.locator("#workspace option").count();
+  check(ws >= 1, "the workspace switcher is empty");
+});
+
+test("overview shows counts and the demo's hot leads with why", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/overview`);
+  const cards = page.locator("#hot-leads li.lead");
+  await cards.first().waitFor();
+  const n = await cards.count();
+  check(n >= 3, `only ${n} hot leads`);
+  const hot = Number(await page.locator('[data-stat="hot"]').textContent());
+  check(hot >= n, `the hot count (${hot}) is below the cards shown (${n})`);
+  for (let i = 0; i < n; i++) {
+    const card = cards.nth(i);
+    const score = Number(await card.locator(".score-value").textContent());
+    check(score >= 80 && score <= 100, `a hot lead has score ${score}`);
+    check((await card.locator(".stack .seg").count()) === 5, "the score bar does not have five parts");
+    check((await card.locator(".reasons li").count()) >= 1, "a hot lead says nothing about why");
+  }
+  const first = cards.first();
+  check((await first.locator(".last-email a").count()) === 1, "the first lead has no last email");
+  check((await first.locator("a", { hasText: "View contact" }).count()) === 1, "no View contact action");
+  check((await first.locator("button", { hasText: "Draft email" }).count()) === 1, "no Draft email action");
+  state.leadName = (await first.locator(".lead-name").textContent()).trim();
+  state.leadId = await first.getAttribute("data-contact-id");
+  state.leadScore = Number(await first.locator(".score-value").textContent());
+  await shot(page, "overview");
+  await page.setViewportSize(PHONE);
+  await checkFits(page, "overview");
+  await page.setViewportSize(LAPTOP);
+});
+
+test("contacts: tier filter, search and paging", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/contacts`);
+  await page.locator("#contact-results tbody tr").first().waitFor();
+  await page.selectOption("#f-tier", "hot");
+  await page.click("form.filters button[type=submit]");
+  await page.waitForURL(/tier=hot/);
+  await page.locator("#contact-results tbody tr").first().waitFor();
+  const scores = await page.locator("#contact-results tbody .score-value").allTextContents();
+  check(scores.length >= 1 && scores.every((s) => Number(s) >= 80), `hot filter shows scores ${scores}`);
+  await page.goto(`${srv.base}/dashboard/contacts`);
+  await page.fill("#f-q", state.leadName);
+  await page.press("#f-q", "Enter");
+  await page.waitForURL(/q=/);
+  await page.locator("#contact-results tbody tr th a", { hasText: state.leadName }).first().waitFor();
+  await page.goto(`${srv.base}/dashboard/contacts`);
+  await page.locator(".pager a[rel=next]").click();
+  await page.waitForURL(/page=2/);
+  await page.locator(".pager", { hasText: "page 2" }).waitFor();
+  await page.goto(`${srv.base}/dashboard/contacts`);
+  await page.locator("#contact-results tbody tr").first().waitFor();
+  await shot(page, "contacts");
+  await page.setViewportSize(PHONE);
+  await checkFits(page, "contacts");
+  await page.setViewportSize(LAPTOP);
+});
+
+test("opens a hot lead's contact page: score parts, history, emails", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/overview`);
+  const first = page.locator("#hot-leads li.lead").first();
+  await first.waitFor();
+  await first.locator("a", { hasText: "View contact" }).click();
+  await page.waitForURL(/\/dashboard\/contacts\/[0-9a-f-]+$/);
+  await page.locator("h1", { hasText: state.leadName }).waitFor();
+  await page.locator("#contact-score .stack .seg").first().waitFor();
+  check((await page.locator("#contact-score .legend li").count()) === 5, "the score legend lacks parts");
+  await page.locator("#contact-emails .tl-item").first().waitFor();
+  await page.locator("#score-history svg, #score-history p").first().waitFor();
+  await page.locator("#contact-sent table, #contact-sent p").first().waitFor();
+  state.contactUrl = page.url();
+  await shot(page, "contact");
+  await page.setViewportSize(PHONE);
+  await checkFits(page, "contact");
+  await page.setViewportSize(LAPTOP);
+});
+
+test("emails list and one email", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/emails`);
+  const link = page.locator("#email-results tbody tr th a").first();
+  await link.waitFor();
+  const subject = (await link.textContent()).trim();
+  await shot(page, "emails");
+  await page.setViewportSize(PHONE);
+  await checkFits(page, "emails");
+  await page.setViewportSize(LAPTOP);
+  await link.click();
+  await page.waitForURL(/\/dashboard\/emails\/[^/]+$/);
+  await page.locator("h1", { hasText: subject }).waitFor();
+  await page.locator("pre.email-body").waitFor();
+  await shot(page, "email");
+});
+
+test("a hot lead's Draft email action opens its draft", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/overview`);
+  const first = page.locator("#hot-leads li.lead").first();
+  await first.waitFor();
+  await first.locator("button", { hasText: "Draft email" }).click();
+  await page.waitForURL(/\/dashboard\/drafts\?contactId=/);
+  await page.locator(".flash", { hasText: "for review" }).waitFor();
+  await page.locator("li.draft").first().waitFor();
+});
+
+test("edits a draft and approves it", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/drafts`);
+  const card = page.locator("li.draft[data-status=draft]").first();
+  await card.waitFor();
+  await shot(page, "drafts");
+  const id = await card.getAttribute("data-draft-id");
+  const mine = page.locator(`li.draft[data-draft-id="${id}"]`);
+  const toggle = mine.locator("button[data-action=toggle]");
+  check((await toggle.getAttribute("aria-expanded")) === "false", "a draft of a long list starts open");
+  await toggle.click();
+  check((await toggle.getAttribute("aria-expanded")) === "true", "Review and edit does not open the draft");
+  check(await page.evaluate((sel) => document.activeElement === document.querySelector(sel), `li.draft[data-draft-id="${id}"] input[name=subject]`),
+    "opening a draft does not move focus to its subject");
+  const subject = "Edited in the browser test: next steps";
+  await mine.locator("input[name=subject]").fill(subject);
+  const body = mine.locator("textarea[name=body]");
+  await body.fill(`${await body.inputValue()}\n\nP.S. Added by the browser test.`);
+  check(await mine.locator("button[data-action=save]").isEnabled(), "Save stays disabled after an edit");
+  await mine.locator("button[data-action=approve]", { hasText: "Save and approve" }).click();
+  await page.locator(`li.draft[data-draft-id="${id}"][data-status=approved]`).waitFor();
+  await page.locator("#toasts .toast", { hasText: "Approved" }).waitFor();
+  const r = await apiCall(page, "GET", `/api/content/${id}`);
+  check(r.body.data.status === "approved", `the draft is ${r.body.data.status}, not approved`);
+  check(r.body.data.subject === subject, "the edited subject was not saved");
+  check(r.body.data.body.endsWith("Added by the browser test."), "the edited body was not saved");
+  await page.setViewportSize(PHONE);
+  await checkFits(page, "drafts");
+  await page.setViewportSize(LAPTOP);
+});
+
+test("live client (mocked /ws): toasts, refreshes in place, ignores other workspaces, reconnects", async ({ page, srv }) => {
+  // The page's own WebSocket is answered by a stand-in for /ws, so this
+  // checks the dashboard's side of the protocol whatever the server does.
+  const mock = await page.context().newPage();
+  const sockets = [];
+  await mock.routeWebSocket(/\/ws$/, (ws) => {
+    sockets.push(ws);
+    ws.send(JSON.stringify({ type: "hello" }));
+  });
+  try {
+    await mock.goto(`${srv.base}/dashboard/overview`);
+    await mock.locator("#hot-leads li.lead").first().waitFor();
+    await mock.locator('#live[data-state="connected"]').waitFor();
+    const ws = await mock.evaluate(async () => (await (await fetch("/api/auth/me")).json()).data.workspaces[0].id);
+    await mock.evaluate(() => { window.__sameDocument = true; });
+    const send = (type, data, workspaceId = ws) => sockets[sockets.length - 1].send(JSON.stringify({ type, workspaceId, data }));
+    send("hot_lead", { contactId: state.leadId, email: "x@other.example", name: "Someone Elsewhere", score: 99 }, "another-workspace");
+    const leadsRefresh = mock.waitForRequest(/\/api\/agents\/contact-intelligence/);
+    send("hot_lead", { contactId: state.leadId, email: "lead@example.com", name: state.leadName, score: state.leadScore });
+    const toast = mock.locator("#toasts .toast", { hasText: `New hot lead: ${state.leadName} (${state.leadScore})` });
+    await toast.waitFor();
+    await leadsRefresh;
+    check((await toast.locator("a").getAttribute("href")) === `/dashboard/contacts/${state.leadId}`, "the toast does not link to the contact");
+    check((await mock.locator("#toasts .toast", { hasText: "Someone Elsewhere" }).count()) === 0, "an event of another workspace was shown");
+    check((await mock.locator("#toasts").getAttribute("aria-live")) === "polite", "toasts are not announced");
+    const statsRefresh = mock.waitForRequest(/\/api\/dashboard\/stats/);
+    send("email_processed", { emailId: "e1" });
+    await statsRefresh;
+    const draftsRefresh = mock.waitForRequest(/\/api\/content\?.*status=draft/);
+    send("draft_ready", { contactId: state.leadId });
+    await draftsRefresh;
+    check(await mock.evaluate(() => window.__sameDocument === true), "the page was reloaded instead of refreshed in place");
+    mkdirSync(SHOTS, { recursive: true });
+    await mock.screenshot({ path: join(SHOTS, "overview-toast-laptop.png") });
+    const before = sockets.length;
+    sockets[sockets.length - 1].close({ code: 1011, reason: "test" });
+    await mock.locator('#live[data-state="offline"]').waitFor();
+    await mock.locator('#live[data-state="connected"]').waitFor({ timeout: 5000 });
+    check(sockets.length === before + 1, `expected one reconnection, saw ${sockets.length - before}`);
+  } finally {
+    await mock.close();
+  }
+});
+
+test("a live hot_lead event shows a toast and refreshes the hot leads", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/overview`);
+  await page.locator("#hot-leads li.lead").first().waitFor();
+  try {
+    await page.locator('#live[data-state="connected"]').waitFor({ timeout: LIVE_TIMEOUT });
+  } catch (err) {
+    throw new Error(`the dashboard did not connect to /ws within ${LIVE_TIMEOUT} ms (live state: ${await page.locator("#live").getAttribute("data-state")})`);
+  }
+  await page.evaluate(() => { window.__sameDocument = true; });
+  const sender = "Ada Lovelace <ada@analytical-engines.example>";
+  const sig = "\n\nThanks!\nAda Lovelace\nCEO, Analytical Engines Ltd";
+  const msgs = [
+    ["Pricing for 50 seats", "Hi team,\n\nWe loved the demo - great work. Could you send pricing for 50 seats and an annual plan? We are ready to move quickly and would love to book a meeting next week."],
+    ["Re: Pricing for 50 seats", "Thanks, this is excellent. Can we schedule a call on Tuesday to review the proposal and the quote? Really impressed so far."],
+    ["Re: Pricing for 50 seats", "Great news - the board approved the budget. Please send the contract and pricing for the enterprise tier; happy to meet Thursday."],
+    ["Re: Pricing for 50 seats", "Wonderful - we would love to get started this month. What does the pricing look like for a two-year term? Can we meet tomorrow?"],
+  ].map(([subject, body], i) => rfc822({ from: sender, subject, body: body + sig, minutesAgo: 240 - i * 60, id: `live-${i}-${Date.now()}` }));
+  const r = await apiCall(page, "POST", "/api/emails/import", mbox(msgs), "application/mbox");
+  check(r.status === 200 && r.body.data.imported === 4, `import failed: ${JSON.stringify(r.body)}`);
+  const toast = page.locator("#toasts .toast", { hasText: /New hot lead: Ada Lovelace \(\d+\)/ });
+  try {
+    await toast.waitFor({ timeout: LIVE_TIMEOUT });
+  } catch (err) {
+    const c = await apiCall(page, "GET", "/api/contacts?q=analytical-engines");
+    const ada = (c.body.data || [])[0];
+    throw new Error(`no "New hot lead: Ada Lovelace (N)" toast within ${LIVE_TIMEOUT} ms; the contact's score is ` +
+      `${ada ? `${ada.score} (${JSON.stringify(ada.scoreBreakdown)})` : "unknown: no contact"}; live state: ` +
+      `${await page.locator("#live").getAttribute("data-state")}`);
+  }
+  await page.locator("#hot-leads li.lead", { hasText: "Ada Lovelace" }).waitFor({ timeout: 5000 });
+  check(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded instead of refreshed in place");
+});
+
+test("XSS probe: markup in an imported email renders as text", async ({ page, srv }) => {
+  const dialogs = [];
+  page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  const subject = 'Quote <img src=x onerror="window.__xss=1;alert(1)"> <script>window.__xss=2</script>';
+  const body = 'Hello <script>window.__xss=3;alert(3)</script>\n<img src=x onerror="window.__xss=4;alert(4)">\n<a href="javascript:alert(5)">click</a> & "quotes"';
+  await page.goto(`${srv.base}/dashboard/overview`);
+  const from = '"Mallory <b>Bold</b>" <mallory@evil-probe.example>';
+  const r = await apiCall(page, "POST", "/api/emails/import", rfc822({ from, subject, body, id: `xss-${Date.now()}` }), "message/rfc822");
+  check(r.status === 200 && r.body.data.imported === 1, `import failed: ${JSON.stringify(r.body)}`);
+  await page.goto(`${srv.base}/dashboard/emails?q=${encodeURIComponent("evil-probe")}`);
+  const row = page.locator("#email-results tbody tr").first();
+  await row.waitFor();
+  check((await row.locator("th a").textContent()) === subject, "the subject is not shown as text in the list");
+  await row.locator("th a").click();
+  await page.locator("h1.email-subject").waitFor();
+  check((await page.locator("h1.email-subject").textContent()) === subject, "the subject is not shown as text");
+  const text = await page.locator("pre.email-body").textContent();
+  check(text.includes("<script>window.__xss=3;alert(3)</script>") && text.includes('<img src=x onerror="window.__xss=4;alert(4)">'),
+    "the body is not shown as text");
+  await shot(page, "email-xss");
+  const contact = await page.locator("a", { hasText: "View contact" }).getAttribute("href");
+  await page.goto(srv.base + contact);
+  await page.locator("#contact-emails .tl-item").first().waitFor();
+  check((await page.locator("#contact-emails .tl-subject").first().textContent()) === subject, "the timeline subject is not text");
+  const injected = await page.evaluate(() => ({
+    xss: window.__xss,
+    imgs: document.querySelectorAll("img").length,
+    scripts: [...document.scripts].filter((s) => !s.src).length,
+    js: document.querySelectorAll('a[href^="javascript:"]').length,
+  }));
+  check(injected.xss === undefined, `injected script ran (window.__xss=${injected.xss})`);
+  check(injected.imgs === 0 && injected.scripts === 0 && injected.js === 0, `markup became elements: ${JSON.stringify(injected)}`);
+  check(dialogs.length === 0, `a dialog opened: ${dialogs.join(", ")}`);
+});
+
+test("keyboard: skip link, labelled controls, visible focus", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/contacts`);
+  await page.locator("#contact-results tbody tr").first().waitFor();
+  await page.keyboard.press("Tab");
+  check(await page.evaluate(() => document.activeElement.classList.contains("skip-link")), "the first Tab does not reach the skip link");
+  await page.keyboard.press("Enter");
+  const focused = await page.evaluate(() => `${document.activeElement.tagName}#${document.activeElement.id}.${document.activeElement.className} ${location.href}`);
+  check(focused.startsWith("MAIN#view"), `the skip link does not move focus to the content (focus: ${focused})`);
+  for (const path of ["/dashboard/contacts", "/dashboard/emails", "/dashboard/drafts"]) {
+    await page.goto(srv.base + path);
+    await page.locator("h1").waitFor();
+    await page.waitForLoadState("networkidle");
+    const unlabelled = await page.evaluate(() => [...document.querySelectorAll("input:not([type=hidden]), select, textarea, button")]
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.textContent.trim())
+      .map((el) => el.outerHTML.slice(0, 80)));
+    check(unlabelled.length === 0, `${path}: controls without a label: ${unlabelled.join(" | ")}`);
+  }
+  await page.goto(`${srv.base}/dashboard/overview`);
+  await page.locator("#hot-leads li.lead").first().waitFor();
+  await page.locator("#hot-leads li.lead a").first().focus();
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  check(outline !== "none", "a focused link shows no outline");
+});
+
+test("signs out", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/overview`);
+  await page.locator("#signout").click();
+  await page.waitForURL(/\/login/);
+  const me = await page.request.get(`${srv.base}/api/auth/me`);
+  check(me.status() === 401, `after sign-out /api/auth/me answers ${me.status()}`);
+  await page.goto(`${srv.base}/dashboard/overview`);
+  await page.waitForURL(/\/login/);
+});
+
+// ---- runner ------------------------------------------------------------------------
+
+async function main() {
+  if (!existsSync(BIN)) bail(`${BIN} does not exist (run make first)`);
+  if (!existsSync(CHROMIUM)) bail(`${CHROMIUM} does not exist (scripts/deps.sh installs chromium)`);
+  ensureModules();
+  const { chromium } = await import("playwright-core");
+  const work = mkdtempSync(join(tmpdir(), "leadflow-browser-"));
+  let srv;
+  try {
+    srv = await startServer(work);
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    bail(err.message);
+  }
+  const context = await chromium.launchPersistentContext(join(work, "profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: LAPTOP,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  // Uncaught exceptions and Content-Security-Policy refusals, on every page.
+  const pageErrors = [];
+  const watch = (p) => {
+    p.on("pageerror", (e) => pageErrors.push(`${p.url()}: ${e.message}`));
+    p.on("console", (m) => {
+      if (m.type() === "error" && m.text().includes("Content Security Policy")) pageErrors.push(`${p.url()}: ${m.text()}`);
+    });
+  };
+  context.on("page", watch);
+  const page = context.pages()[0] || (await context.newPage());
+  watch(page);
+  page.setDefaultTimeout(10000);
+  for (const t of tests) {
+    let timer;
+    try {
+      await Promise.race([
+        t.fn({ page, srv }),
+        new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`timed out after ${TEST_TIMEOUT} ms`)), TEST_TIMEOUT); }),
+      ]);
+      passed++;
+      console.log(`ok   ${t.name}`);
+    } catch (err) {
+      failed++;
+      console.log(`FAIL ${t.name}\n     ${String(err.message || err).split("\n").join("\n     ")}`);
+      try {
+        mkdirSync(SHOTS, { recursive: true });
+        await page.screenshot({ path: join(SHOTS, `failed-${tests.indexOf(t)}.png`) });
+      } catch (e) { /* the page may be gone */ }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const name = "no uncaught JavaScript errors or CSP refusals on any page";
+  if (pageErrors.length) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${pageErrors.join("\n     ")}`);
+  } else {
+    passed++;
+    console.log(`ok   ${name}`);
+  }
+  await context.close();
+  const exit = await stopServer(srv);
+  if (exit.code === 0) {
+    passed++;
+    console.log("ok   the server stops cleanly on SIGTERM");
+  } else {
+    failed++;
+    console.log(`FAIL the server stops cleanly on SIGTERM (exit ${exit.code}, signal ${exit.sig})\n${srv.log.slice(-20).join("\n")}`);
+  }
+  if (failed && process.env.LEADFLOW_BROWSER_LOG) console.log(srv.log.join("\n"));
+  rmSync(work, { recursive: true, force: true });
+  console.log(`screenshots: ${SHOTS}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.log(`browser tests crashed: ${err.stack || err}`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});
