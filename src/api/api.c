@@ -16,5 +16,6 @@ void api_register(struct router *rt)
     router_add(rt, api_content_routes, api_content_nroutes);
     router_add(rt, api_track_routes, api_track_nroutes);
     router_add(rt, api_jobs_routes, api_jobs_nroutes);
+    router_add(rt, api_campaigns_routes, api_campaigns_nroutes);
     router_add(rt, api_ws_routes, api_ws_nroutes);
 }

@@ -3,11 +3,34 @@
  */
 #include "base/clock.h"
 
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static _Atomic int64_t fake_ms;
+static char offset_path[4096];
+static atomic_bool offset_on;
+
+/* The offset written in the test clock file; 0 when there is none. */
+static int64_t file_offset(void)
+{
+    int fd = open(offset_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char buf[32];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *end;
+    long long v = strtoll(buf, &end, 10);
+    return end == buf ? 0 : (int64_t)v;
+}
 
 int64_t clock_now_ms(void)
 {
@@ -16,7 +39,16 @@ int64_t clock_now_ms(void)
         return f;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (atomic_load_explicit(&offset_on, memory_order_acquire))
+        now += file_offset();
+    return now;
+}
+
+void clock_use_offset_file(const char *path)
+{
+    snprintf(offset_path, sizeof(offset_path), "%s", path);
+    atomic_store_explicit(&offset_on, path[0] != '\0', memory_order_release);
 }
 
 void clock_set_fake(int64_t ms)

@@ -3,9 +3,11 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
@@ -119,6 +121,12 @@ int cmd_load_config(const struct cmd_opts *o, struct config *cfg)
     enum log_level lvl = LOG_INFO;
     log_level_parse(cfg->log_level, &lvl);
     log_set_level(lvl);
+    /* Tests only: a simulated clock that the test moves forward (base/clock.h). */
+    const char *clock_file = getenv("LEADFLOW_TEST_CLOCK_FILE");
+    if (clock_file && *clock_file) {
+        clock_use_offset_file(clock_file);
+        log_warn("clock.test", "the clock follows the test clock file %s", clock_file);
+    }
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "ai/ai.h"
 #include "ai/content.h"
 #include "cmd/cmd.h"
+#include "drip/drip.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
 
@@ -17,5 +18,6 @@ int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
         return ERR_CONFIG;
     outbox_register(q, *chain, cfg);
     content_register(q, ai, cfg);
+    drip_register(q, cfg, ai);
     return 0;
 }

@@ -308,7 +308,10 @@ int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_I
     }
     struct sent_email row;
     memset(&row, 0, sizeof(row));
-    crypto_uuid(row.id);
+    if (it->id && strlen(it->id) == UUID_STR_LEN - 1)
+        snprintf(row.id, sizeof(row.id), "%s", it->id);
+    else
+        crypto_uuid(row.id);
     snprintf(row.contact_id, sizeof(row.contact_id), "%s", it->contact_id);
     row.idempotency_key = it->idempotency_key;
     const char *domain = strrchr(from_addr, '@') + 1;
@@ -382,6 +385,32 @@ static int already_sent(struct store *st, const char *ws, const struct sent_emai
     return rc;
 }
 
+/*
+ * A provider refused the email for good (a bad address, a hard bounce): in
+ * one transaction the row is refused, a bounce event is recorded and the
+ * contact's active drip enrollments are cancelled.
+ */
+static int bounce(struct store *st, const char *ws, const struct sent_email *row,
+                  const char *provider, const char *error, struct errinfo *e)
+{
+    int64_t now = clock_now_ms(), cancelled = 0;
+    int rc = st->ops->tx_begin(st, e);
+    if (rc)
+        return rc;
+    rc = finish(st, ws, row, "refused", provider, NULL, error, 0, e);
+    if (!rc && row->contact_id[0])
+        rc = st->ops->email_event_add(st, ws, row->id, row->contact_id, "bounce", NULL, NULL, NULL,
+                                      NULL, now, e);
+    if (!rc && row->contact_id[0])
+        rc = st->ops->enrollment_cancel(st, ws, row->contact_id, NULL, "bounced", now, &cancelled,
+                                        e);
+    if (!rc)
+        rc = st->ops->tx_commit(st, e);
+    if (rc)
+        st->ops->tx_rollback(st);
+    return rc;
+}
+
 static int send_job(void *ctx, struct store *st, const struct job *j, struct arena *a,
                     struct errinfo *e)
 {
@@ -449,9 +478,10 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
         return finish(st, ws, &row, "sent", r.provider,
                       r.provider_message_id[0] ? r.provider_message_id : NULL, NULL, clock_now_ms(),
                       e);
+    if (rc == ERR_INVALID && r.provider[0])
+        return bounce(st, ws, &row, r.provider, se.msg, e);
     if (rc == ERR_INVALID)
-        return finish(st, ws, &row, "refused", r.provider[0] ? r.provider : NULL, NULL, se.msg, 0,
-                      e);
+        return finish(st, ws, &row, "refused", NULL, NULL, se.msg, 0, e);
     bool last = j->attempts >= j->max_attempts;
     int frc = finish(st, ws, &row, last ? "failed" : "queued", NULL, NULL, se.msg, 0, e);
     if (frc)

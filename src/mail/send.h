@@ -87,6 +87,7 @@ struct outbox_item {
     const char *idempotency_key; /* per workspace; the same key is sent once */
     const char *content_id;      /* a generated_content row, or NULL */
     const char *from; /* "Name <address>" or an address (LEADFLOW_MAIL_FROM); NULL: the default */
+    const char *id;   /* the new row's id (a UUID the caller signed links with); NULL: a new one */
 };
 
 /*

@@ -634,6 +634,11 @@ int track_unsubscribe(struct store *st, const struct track_claim *c, const struc
     if (rc)
         return rc;
     rc = st->ops->contact_unsubscribe(st, c->workspace_id, c->contact_id, now, changed, e);
+    /* Drip campaigns stop in the same transaction (DESIGN.md §6 "Drip"). */
+    int64_t cancelled = 0;
+    if (!rc)
+        rc = st->ops->enrollment_cancel(st, c->workspace_id, c->contact_id, NULL, "unsubscribed",
+                                        now, &cancelled, e);
     if (!rc && *changed)
         rc = st->ops->email_event_add(st, c->workspace_id, c->sent_email_id, c->contact_id,
                                       "unsubscribe", NULL, ua_stored(r->user_agent, ua), r->ip,

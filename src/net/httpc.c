@@ -83,6 +83,12 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *out, struct errinfo 
     struct curl_slist *hdrs = NULL;
     for (int i = 0; i < HTTPC_MAX_HEADERS && rq->headers[i]; i++)
         hdrs = curl_slist_append(hdrs, rq->headers[i]);
+    struct curl_slist *pin = NULL;
+    if (rq->resolve) {
+        pin = curl_slist_append(NULL, rq->resolve);
+        curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
+        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    }
     struct sink s = {&out->body, 0};
     char errbuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(c, CURLOPT_URL, rq->url);
@@ -131,6 +137,11 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *out, struct errinfo 
             snprintf(out->header_value, sizeof(out->header_value), "%s", h->value);
     }
     curl_slist_free_all(hdrs);
+    if (pin) {
+        curl_easy_setopt(c, CURLOPT_RESOLVE, NULL);
+        curl_easy_setopt(c, CURLOPT_NOPROXY, NULL);
+        curl_slist_free_all(pin);
+    }
     if (!rq->reuse)
         curl_easy_cleanup(c);
     return rc;

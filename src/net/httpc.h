@@ -24,6 +24,10 @@ struct httpc_req {
     size_t max_reply;        /* 0 means 4 MiB */
     const char *want_header; /* a reply header to copy into httpc_resp.header_value, or NULL */
     int reuse; /* non-zero: use the calling thread's cached handle, keeping connections alive */
+    /* "host:port:address": connect to address for host:port without asking
+     * DNS (CURLOPT_RESOLVE) and through no proxy, so an address checked
+     * before the request is the one used. NULL: normal resolution. */
+    const char *resolve;
 };
 
 struct httpc_resp {

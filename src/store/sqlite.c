@@ -17,6 +17,7 @@
 #include "base/mem.h"
 #include "store/migrations.h"
 #include "store/sqlite_auth.h"
+#include "store/sqlite_campaigns.h"
 #include "store/sqlite_contacts.h"
 #include "store/sqlite_content.h"
 #include "store/sqlite_emails.h"
@@ -372,4 +373,5 @@ const struct store_ops store_sqlite_ops = {
     SQ_TRACK_OPS,
     SQ_SEND_OPS,
     SQ_INTEGRATION_OPS,
+    SQ_CAMPAIGN_OPS,
 };

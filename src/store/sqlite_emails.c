@@ -204,10 +204,11 @@ int sq_contact_activity(struct store *base, const char *workspace_id, const char
 static const char sql_score_old[] =
     "SELECT ai_score FROM contacts WHERE workspace_id = ?1 AND id = ?2";
 static const char sql_score_set[] =
-    "UPDATE contacts SET ai_score = ?3, score_engagement = ?4, score_sentiment = ?5,"
+    "UPDATE contacts SET ai_score = MAX(0, MIN(100, ?3 + score_campaign)), score_engagement = ?4, "
+    "score_sentiment = ?5,"
     " score_intent = ?6, score_role = ?7, score_status = ?8, score_reasons = ?9,"
     " sentiment = ?10, last_interaction = MAX(COALESCE(last_interaction, 0), ?11),"
-    " scored_at = ?12 WHERE workspace_id = ?1 AND id = ?2";
+    " scored_at = ?12 WHERE workspace_id = ?1 AND id = ?2 RETURNING ai_score";
 static const char sql_history_add[] =
     "INSERT INTO score_history (workspace_id, contact_id, score, previous, engagement, sentiment,"
     " intent, role, status, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
@@ -252,16 +253,23 @@ int sq_contact_score_save(struct store *base, const char *workspace_id, const ch
         sqlite3_bind_null(st, 10);
     sqlite3_bind_int64(st, 11, sc->last_activity_ms);
     sqlite3_bind_int64(st, 12, now);
-    if ((rc = step_done(st, c, "saving a score", e)))
+    /* The stored total includes the contact's campaign points (score steps). */
+    int total = sc->total;
+    if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        total = sqlite3_column_int(st, 0);
+        src = sqlite3_step(st);
+    }
+    if (src != SQLITE_DONE)
+        rc = sq_fail(e, c->db, src, "saving a score");
+    sq_done(st);
+    if (rc || total == *previous)
         return rc;
-    if (sc->total == *previous)
-        return 0;
 
     if ((rc = sq_stmt(s, sql_history_add, &st, &c, e)))
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, contact_id);
-    sqlite3_bind_int(st, 3, sc->total);
+    sqlite3_bind_int(st, 3, total);
     sqlite3_bind_int(st, 4, *previous);
     sqlite3_bind_double(st, 5, sc->engagement);
     sqlite3_bind_double(st, 6, sc->sentiment);
@@ -692,7 +700,13 @@ int sq_workspace_member_emails(struct store *base, const char *workspace_id, str
 /* Counts kept by triggers (migration 5); the week from daily buckets. */
 static const char sql_stats[] = "SELECT contacts, hot, warm, emails, emails_unprocessed,"
                                 " (SELECT COALESCE(SUM(emails), 0) FROM workspace_email_days d"
-                                "  WHERE d.workspace_id = ?1 AND d.day >= ?2)"
+                                "  WHERE d.workspace_id = ?1 AND d.day >= ?2),"
+                                " (SELECT COUNT(*) FROM drip_campaigns p"
+                                "  WHERE p.workspace_id = ?1),"
+                                " (SELECT COUNT(*) FROM drip_campaigns p"
+                                "  WHERE p.workspace_id = ?1 AND p.status = 'active'),"
+                                " (SELECT COUNT(*) FROM generated_content g"
+                                "  WHERE g.workspace_id = ?1 AND g.status = 'draft')"
                                 " FROM workspace_counts WHERE workspace_id = ?1";
 
 int sq_workspace_stats(struct store *base, const char *workspace_id, int64_t now,
@@ -717,6 +731,9 @@ int sq_workspace_stats(struct store *base, const char *workspace_id, int64_t now
         out->emails = sqlite3_column_int64(st, 3);
         out->emails_unprocessed = sqlite3_column_int64(st, 4);
         out->emails_week = sqlite3_column_int64(st, 5);
+        out->campaigns = sqlite3_column_int64(st, 6);
+        out->campaigns_active = sqlite3_column_int64(st, 7);
+        out->drafts_pending = sqlite3_column_int64(st, 8);
     } else if (src != SQLITE_DONE) {
         rc = sq_fail(e, c->db, src, "reading the workspace's counts");
     }

@@ -487,3 +487,16 @@ def test_anthropic_drafter_falls_back_to_offline(ai_server, fake, mode, change):
     warn = ai_server.wait_for_log(lambda r: r.get("event") == "ai.anthropic_fallback"
                                   and r.get("call") == "draft", what="a fallback warning")
     assert warn
+
+
+def test_overview_counts_drafts_awaiting_review(server, t):
+    def awaiting():
+        s = ok(api(server, "GET", "/api/dashboard/stats", t.token_creds, ws=t.workspace_id))
+        return s["drafts"]["awaitingReview"]
+
+    assert awaiting() == 0
+    a = one_draft(server, t, lead(server, t, email=addr("one"))["id"])
+    one_draft(server, t, lead(server, t, email=addr("two"))["id"])
+    assert awaiting() == 2
+    ok(content(server, t, "POST", f"/api/content/{a['id']}/approve"))
+    assert awaiting() == 1

@@ -89,8 +89,26 @@ def make_draft(w):
     return draft["id"]
 
 
+def make_campaign(w):
+    """An active campaign of A with one of A's contacts enrolled (held by a wait)."""
+    r = api(w.server, "POST", "/api/campaigns", w.a.token_creds, ws=w.a.workspace_id,
+            body={"name": "Secret Alpha Campaign"})
+    cid = ok(r, 201)["id"]
+    ok(api(w.server, "POST", f"/api/campaigns/{cid}/steps", w.a.token_creds,
+           ws=w.a.workspace_id, body={"steps": [
+               {"type": "wait", "config": {"duration_ms": 30 * 86400000}},
+               {"type": "tag", "config": {"add": ["alpha-secret"]}}]}))
+    ok(api(w.server, "POST", f"/api/campaigns/{cid}/activate", w.a.token_creds,
+           ws=w.a.workspace_id))
+    contact = tu.create_contact(w.server, w.a, name="Secret Alpha Enrollee")
+    ok(api(w.server, "POST", f"/api/campaigns/{cid}/enroll", w.a.token_creds,
+           ws=w.a.workspace_id, body={"contactIds": [contact["id"]]}))
+    return cid
+
+
 RESOURCES = {
     "/api/contacts/": make_contact,
+    "/api/campaigns/": make_campaign,
     "/api/content/": make_draft,
     "/api/emails/sent/": make_sent_email,
     "/api/emails/": make_email,
@@ -112,6 +130,10 @@ PAYLOADS = {
                                              "body": "Intruder was here."},
     ("POST", "/api/emails/send"): lambda: {"contactId": random_id(), "subject": "Intruder",
                                            "text": "Intruder was here"},
+    ("POST", "/api/campaigns"): lambda: {"name": "Intruder campaign"},
+    ("PATCH", "/api/campaigns/{id}"): lambda: {"name": "Intruder Was Here"},
+    ("POST", "/api/campaigns/{id}/steps"): lambda: {"steps": []},
+    ("POST", "/api/campaigns/{id}/enroll"): lambda: {"filter": {}},
 }
 
 

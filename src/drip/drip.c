@@ -1,0 +1,647 @@
+/*
+ * Drip campaigns, the parts the API calls: building and checking a step
+ * list, the campaign's status changes, and enrollment (drip/drip.h). The
+ * job handler that walks an enrollment is in drip/run.c.
+ */
+#include "drip/drip.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/crypto.h"
+#include "drip/drip_int.h"
+#include "jobs/queue.h"
+
+static const char *const step_types[] = {"email", "wait", "condition", "tag", "score", "webhook"};
+static const char *const cond_kinds[] = {"score_above", "score_below", "has_tag",
+                                         "opened",      "clicked",     "replied"};
+static const char *const merge_fields[] = {
+    "first_name", "name", "company", "email", "unsubscribe_url", "personalized_intro"};
+
+static bool one_of(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+#define ONE_OF(s, list) one_of(s, list, sizeof(list) / sizeof(list[0]))
+
+/* ---- step configs ------------------------------------------------------------- */
+
+/* A required or optional string of at most max bytes, no NUL. */
+static int cfg_string(json_t *cfg, const char *field, const char *key, bool required, size_t max,
+                      const char **out, struct errinfo *e)
+{
+    *out = NULL;
+    json_t *v = json_object_get(cfg, key);
+    if (!v || json_is_null(v))
+        return required ? failf(e, ERR_INVALID, "%s.%s is required", field, key) : 0;
+    const char *s = json_string_value(v);
+    if (!s)
+        return failf(e, ERR_INVALID, "%s.%s must be a string", field, key);
+    if (strlen(s) != json_string_length(v))
+        return failf(e, ERR_INVALID, "%s.%s must not contain NUL characters", field, key);
+    if (strlen(s) > max)
+        return failf(e, ERR_INVALID, "%s.%s is longer than %zu bytes", field, key, max);
+    *out = s;
+    return 0;
+}
+
+/* An integer in [lo, hi]; *present says whether the key was there. */
+static int cfg_int(json_t *cfg, const char *field, const char *key, int64_t lo, int64_t hi,
+                   bool *present, int64_t *out, struct errinfo *e)
+{
+    json_t *v = json_object_get(cfg, key);
+    *present = v && !json_is_null(v);
+    if (!*present)
+        return 0;
+    if (!json_is_integer(v))
+        return failf(e, ERR_INVALID, "%s.%s must be an integer", field, key);
+    *out = json_integer_value(v);
+    if (*out < lo || *out > hi)
+        return failf(e, ERR_INVALID, "%s.%s must be between %lld and %lld", field, key,
+                     (long long)lo, (long long)hi);
+    return 0;
+}
+
+/* Every {{field}} of a template must be one we fill in. */
+static int check_template(const char *t, const char *field, const char *key, struct errinfo *e)
+{
+    for (const char *p = strstr(t, "{{"); p; p = strstr(p + 2, "{{")) {
+        const char *end = strstr(p + 2, "}}");
+        if (!end)
+            return failf(e, ERR_INVALID, "%s.%s has a {{ without a closing }}", field, key);
+        char name[32];
+        size_t len = (size_t)(end - p - 2);
+        while (len > 0 && p[2] == ' ')
+            p++, len--;
+        while (len > 0 && p[1 + len] == ' ')
+            len--;
+        if (len == 0 || len >= sizeof(name))
+            return failf(e, ERR_INVALID, "%s.%s has an empty or unknown merge field", field, key);
+        memcpy(name, p + 2, len);
+        name[len] = '\0';
+        if (!ONE_OF(name, merge_fields))
+            return failf(e, ERR_INVALID,
+                         "%s.%s uses the unknown merge field {{%s}} (known: first_name, name, "
+                         "company, email, unsubscribe_url, personalized_intro)",
+                         field, key, name);
+    }
+    return 0;
+}
+
+static int check_email_parts(json_t *cfg, const char *field, struct errinfo *e)
+{
+    const char *subject, *body;
+    int rc = cfg_string(cfg, field, "subject", true, DRIP_SUBJECT_MAX, &subject, e);
+    if (!rc)
+        rc = cfg_string(cfg, field, "body", true, DRIP_BODY_MAX, &body, e);
+    if (rc)
+        return rc;
+    if (!*subject)
+        return failf(e, ERR_INVALID, "%s.subject must not be empty", field);
+    if (strpbrk(subject, "\r\n"))
+        return failf(e, ERR_INVALID, "%s.subject must not contain line breaks", field);
+    if (strstr(subject, "unsubscribe_url"))
+        return failf(e, ERR_INVALID, "%s.subject must not hold {{unsubscribe_url}}", field);
+    if (!strstr(body, "{{unsubscribe_url}}"))
+        return failf(e, ERR_INVALID, "%s.body must contain {{unsubscribe_url}}", field);
+    rc = check_template(subject, field, "subject", e);
+    return rc ? rc : check_template(body, field, "body", e);
+}
+
+static int check_email(json_t *cfg, const char *f, struct errinfo *e)
+{
+    int rc = check_email_parts(cfg, f, e);
+    if (rc)
+        return rc;
+    json_t *p = json_object_get(cfg, "personalize");
+    if (p && !json_is_boolean(p))
+        return failf(e, ERR_INVALID, "%s.personalize must be true or false", f);
+    json_t *vs = json_object_get(cfg, "variants");
+    if (!vs || json_is_null(vs))
+        return 0;
+    if (!json_is_array(vs) || json_array_size(vs) < 1 || json_array_size(vs) > 10)
+        return failf(e, ERR_INVALID, "%s.variants must be an array of 1 to 10 variants", f);
+    size_t i;
+    json_t *v;
+    json_array_foreach(vs, i, v)
+    {
+        char name[96];
+        snprintf(name, sizeof(name), "%s.variants[%zu]", f, i);
+        if (!json_is_object(v))
+            return failf(e, ERR_INVALID, "%s must be an object", name);
+        if ((rc = check_email_parts(v, name, e)))
+            return rc;
+        bool has;
+        int64_t w = 1;
+        if ((rc = cfg_int(v, name, "weight", 1, 1000, &has, &w, e)))
+            return rc;
+    }
+    return 0;
+}
+
+static int check_wait(json_t *cfg, const char *f, struct errinfo *e)
+{
+    bool has_d, has_t;
+    int64_t d = 0, t = 0;
+    int rc = cfg_int(cfg, f, "duration_ms", 1, DRIP_WAIT_MAX_MS, &has_d, &d, e);
+    if (!rc)
+        rc = cfg_int(cfg, f, "timeout_ms", 1, DRIP_WAIT_MAX_MS, &has_t, &t, e);
+    const char *until;
+    if (!rc)
+        rc = cfg_string(cfg, f, "until", false, 16, &until, e);
+    if (rc)
+        return rc;
+    if (until) {
+        static const char *const kinds[] = {"opened", "clicked", "replied"};
+        if (!ONE_OF(until, kinds))
+            return failf(e, ERR_INVALID, "%s.until must be one of opened, clicked, replied", f);
+        if (!has_t)
+            return failf(e, ERR_INVALID, "%s.timeout_ms is required with until", f);
+        if (has_d)
+            return failf(e, ERR_INVALID, "%s: give duration_ms or until, not both", f);
+        return 0;
+    }
+    if (!has_d)
+        return failf(e, ERR_INVALID, "%s.duration_ms is required (or until with timeout_ms)", f);
+    if (has_t)
+        return failf(e, ERR_INVALID, "%s.timeout_ms goes with until", f);
+    return 0;
+}
+
+static int check_condition(json_t *cfg, const char *f, struct errinfo *e)
+{
+    const char *kind;
+    int rc = cfg_string(cfg, f, "kind", true, 32, &kind, e);
+    if (rc)
+        return rc;
+    if (!ONE_OF(kind, cond_kinds))
+        return failf(e, ERR_INVALID,
+                     "%s.kind must be one of score_above, score_below, has_tag, opened, "
+                     "clicked, replied",
+                     f);
+    json_t *v = json_object_get(cfg, "value");
+    if (strcmp(kind, "score_above") == 0 || strcmp(kind, "score_below") == 0) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100)
+            return failf(e, ERR_INVALID, "%s.value must be a score from 0 to 100", f);
+    } else if (strcmp(kind, "has_tag") == 0) {
+        const char *tag;
+        if ((rc = cfg_string(cfg, f, "value", true, 50, &tag, e)))
+            return rc;
+        if (!*tag)
+            return failf(e, ERR_INVALID, "%s.value must name a tag", f);
+    }
+    return 0;
+}
+
+static int check_tag_list(json_t *cfg, const char *f, const char *key, size_t *count,
+                          struct errinfo *e)
+{
+    json_t *v = json_object_get(cfg, key);
+    *count = 0;
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) > 50)
+        return failf(e, ERR_INVALID, "%s.%s must be an array of at most 50 tags", f, key);
+    size_t i;
+    json_t *t;
+    json_array_foreach(v, i, t)
+    {
+        const char *s = json_string_value(t);
+        if (!s || !*s || strlen(s) > 50 || strlen(s) != json_string_length(t))
+            return failf(e, ERR_INVALID, "%s.%s[%zu] must be a tag of 1 to 50 characters", f, key,
+                         i);
+    }
+    *count = json_array_size(v);
+    return 0;
+}
+
+static int check_tag(json_t *cfg, const char *f, struct errinfo *e)
+{
+    size_t add, rm;
+    int rc = check_tag_list(cfg, f, "add", &add, e);
+    if (!rc)
+        rc = check_tag_list(cfg, f, "remove", &rm, e);
+    if (!rc && add + rm == 0)
+        rc = failf(e, ERR_INVALID, "%s needs add or remove with at least one tag", f);
+    return rc;
+}
+
+static int check_score(json_t *cfg, const char *f, struct errinfo *e)
+{
+    bool has;
+    int64_t d = 0;
+    int rc = cfg_int(cfg, f, "delta", -100, 100, &has, &d, e);
+    if (!rc && (!has || d == 0))
+        rc = failf(e, ERR_INVALID, "%s.delta must be a non-zero integer from -100 to 100", f);
+    return rc;
+}
+
+static int check_webhook(json_t *cfg, const char *f, struct errinfo *e)
+{
+    const char *url, *secret;
+    int rc = cfg_string(cfg, f, "url", true, 2048, &url, e);
+    if (!rc)
+        rc = cfg_string(cfg, f, "secret", true, 256, &secret, e);
+    if (rc)
+        return rc;
+    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
+        return failf(e, ERR_INVALID, "%s.url must be an http or https URL", f);
+    if (strpbrk(url, " \t\r\n\"<>\\"))
+        return failf(e, ERR_INVALID, "%s.url is not a valid URL", f);
+    if (strlen(secret) < 16)
+        return failf(e, ERR_INVALID, "%s.secret must have at least 16 characters", f);
+    bool has;
+    int64_t t;
+    return cfg_int(cfg, f, "timeout_ms", 100, 30000, &has, &t, e);
+}
+
+static int check_config(const char *type, json_t *cfg, const char *f, struct errinfo *e)
+{
+    if (strcmp(type, "email") == 0)
+        return check_email(cfg, f, e);
+    if (strcmp(type, "wait") == 0)
+        return check_wait(cfg, f, e);
+    if (strcmp(type, "condition") == 0)
+        return check_condition(cfg, f, e);
+    if (strcmp(type, "tag") == 0)
+        return check_tag(cfg, f, e);
+    if (strcmp(type, "score") == 0)
+        return check_score(cfg, f, e);
+    return check_webhook(cfg, f, e);
+}
+
+/* ---- building a step list ----------------------------------------------------------- */
+
+/* A reference (index, key or null) to the position it names, -1 for the end. */
+static int resolve_ref(json_t *steps, json_t *ref, const char *f, const char *key, int *pos,
+                       struct errinfo *e)
+{
+    size_t n = json_array_size(steps);
+    if (json_is_null(ref)) {
+        *pos = -1;
+        return 0;
+    }
+    if (json_is_integer(ref)) {
+        json_int_t i = json_integer_value(ref);
+        if (i < 0 || (size_t)i >= n)
+            return failf(e, ERR_INVALID, "%s.%s: there is no step at position %lld", f, key,
+                         (long long)i);
+        *pos = (int)i;
+        return 0;
+    }
+    const char *k = json_string_value(ref);
+    if (!k)
+        return failf(e, ERR_INVALID, "%s.%s must be a position, a step key or null", f, key);
+    size_t i;
+    json_t *s;
+    json_array_foreach(steps, i, s)
+    {
+        const char *sk = json_string_value(json_object_get(s, "key"));
+        if (sk && strcmp(sk, k) == 0) {
+            *pos = (int)i;
+            return 0;
+        }
+    }
+    return failf(e, ERR_INVALID, "%s.%s: no step has the key \"%s\"", f, key, k);
+}
+
+int drip_steps_build(struct json_t *steps, struct arena *a, struct campaign_step **out, size_t *n,
+                     struct errinfo *e)
+{
+    *out = NULL;
+    *n = 0;
+    if (!json_is_array(steps))
+        return failf(e, ERR_INVALID, "steps must be an array");
+    size_t count = json_array_size(steps);
+    if (count > DRIP_STEPS_MAX)
+        return failf(e, ERR_INVALID, "a campaign has at most %d steps", DRIP_STEPS_MAX);
+    struct campaign_step *rows = arena_alloc(a, (count ? count : 1) * sizeof(*rows));
+    memset(rows, 0, (count ? count : 1) * sizeof(*rows));
+    size_t i;
+    json_t *s;
+    json_array_foreach(steps, i, s)
+    {
+        char f[32];
+        snprintf(f, sizeof(f), "steps[%zu]", i);
+        if (!json_is_object(s))
+            return failf(e, ERR_INVALID, "%s must be an object", f);
+        json_t *key = json_object_get(s, "key");
+        if (key && !json_is_null(key)) {
+            const char *k = json_string_value(key);
+            if (!k || !*k || strlen(k) > 64)
+                return failf(e, ERR_INVALID, "%s.key must be a string of 1 to 64 characters", f);
+            for (size_t j = 0; j < i; j++) {
+                const char *o = json_string_value(json_object_get(json_array_get(steps, j), "key"));
+                if (o && strcmp(o, k) == 0)
+                    return failf(e, ERR_INVALID, "%s.key \"%s\" is used twice", f, k);
+            }
+        }
+        const char *type = json_string_value(json_object_get(s, "type"));
+        if (!type)
+            return failf(e, ERR_INVALID, "%s.type is required", f);
+        if (!ONE_OF(type, step_types))
+            return failf(e, ERR_INVALID,
+                         "%s.type must be one of email, wait, condition, tag, score, webhook", f);
+        json_t *cfg = json_object_get(s, "config");
+        if (!json_is_object(cfg))
+            return failf(e, ERR_INVALID, "%s.config must be an object", f);
+        char cf[40];
+        snprintf(cf, sizeof(cf), "%s.config", f);
+        int rc = check_config(type, cfg, cf, e);
+        if (rc)
+            return rc;
+        struct campaign_step *r = &rows[i];
+        crypto_uuid(r->id);
+        r->position = (int)i;
+        snprintf(r->type, sizeof(r->type), "%s", type);
+        char *text = json_dumps(cfg, JSON_COMPACT);
+        r->config = arena_strdup(a, text ? text : "{}");
+        free(text);
+    }
+    /* References, now that every step has its id. */
+    json_array_foreach(steps, i, s)
+    {
+        char f[32];
+        snprintf(f, sizeof(f), "steps[%zu]", i);
+        struct campaign_step *r = &rows[i];
+        bool cond = strcmp(r->type, "condition") == 0;
+        int pos;
+        int rc = 0;
+        if (cond) {
+            const char *keys[2] = {"true", "false"};
+            char *dst[2] = {r->true_id, r->false_id};
+            for (int b = 0; b < 2 && !rc; b++) {
+                json_t *ref = json_object_get(s, keys[b]);
+                if (!ref)
+                    return failf(e, ERR_INVALID,
+                                 "%s.%s is required for a condition (a position, a key, or null "
+                                 "to end there)",
+                                 f, keys[b]);
+                if (!(rc = resolve_ref(steps, ref, f, keys[b], &pos, e)) && pos >= 0)
+                    snprintf(dst[b], STORE_ID_LEN, "%s", rows[pos].id);
+            }
+            if (!rc && json_object_get(s, "next"))
+                rc = failf(e, ERR_INVALID, "%s.next: a condition goes on by true and false", f);
+        } else {
+            if (json_object_get(s, "true") || json_object_get(s, "false"))
+                return failf(e, ERR_INVALID, "%s: only a condition has true and false", f);
+            json_t *ref = json_object_get(s, "next");
+            if (!ref)
+                pos = i + 1 < count ? (int)i + 1 : -1;
+            else
+                rc = resolve_ref(steps, ref, f, "next", &pos, e);
+            if (!rc && pos >= 0)
+                snprintf(r->next_id, STORE_ID_LEN, "%s", rows[pos].id);
+        }
+        if (rc)
+            return rc;
+    }
+    *out = rows;
+    *n = count;
+    return 0;
+}
+
+/* ---- the graph -------------------------------------------------------------------- */
+
+static int index_of(const struct campaign_step *steps, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(steps[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+enum { WHITE = 0, GREY = 1, BLACK = 2 };
+
+/* Depth-first from i: a grey step reached again closes a cycle. */
+static int visit(const struct campaign_step *steps, size_t n, int i, unsigned char *color,
+                 int depth, struct errinfo *e)
+{
+    if (color[i] == BLACK)
+        return 0;
+    if (color[i] == GREY)
+        return failf(e, ERR_INVALID, "the steps form a cycle through step %d (%s)", i,
+                     steps[i].type);
+    if (depth > DRIP_STEPS_MAX)
+        return failf(e, ERR_INVALID, "the steps are nested too deeply");
+    color[i] = GREY;
+    const char *next[3] = {steps[i].next_id, steps[i].true_id, steps[i].false_id};
+    for (int k = 0; k < 3; k++) {
+        if (!next[k][0])
+            continue;
+        int j = index_of(steps, n, next[k]);
+        if (j < 0)
+            return failf(e, ERR_INVALID, "step %d (%s) goes to a step that is not in the list", i,
+                         steps[i].type);
+        int rc = visit(steps, n, j, color, depth + 1, e);
+        if (rc)
+            return rc;
+    }
+    color[i] = BLACK;
+    return 0;
+}
+
+int drip_graph_check(const struct campaign_step *steps, size_t n, struct errinfo *e)
+{
+    if (n == 0)
+        return failf(e, ERR_INVALID, "the campaign has no steps");
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(steps[i].type, "condition") == 0 && steps[i].next_id[0])
+            return failf(e, ERR_INVALID, "step %zu: a condition goes on by true and false", i);
+    unsigned char color[DRIP_STEPS_MAX + 1] = {0};
+    if (n > DRIP_STEPS_MAX)
+        return failf(e, ERR_INVALID, "a campaign has at most %d steps", DRIP_STEPS_MAX);
+    int rc = visit(steps, n, 0, color, 0, e);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (color[i] != BLACK)
+            return failf(e, ERR_INVALID, "step %zu (%s) cannot be reached from the first step", i,
+                         steps[i].type);
+    return 0;
+}
+
+/* ---- status changes ------------------------------------------------------------------ */
+
+static int in_tx(struct store *st, struct errinfo *e)
+{
+    return st->ops->tx_begin(st, e);
+}
+
+static int end_tx(struct store *st, int rc, struct errinfo *e)
+{
+    if (!rc)
+        rc = st->ops->tx_commit(st, e);
+    if (rc)
+        st->ops->tx_rollback(st);
+    return rc;
+}
+
+int drip_activate(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
+{
+    char stack[8192];
+    struct arena a;
+    arena_init(&a, stack, sizeof(stack));
+    struct campaign c;
+    struct campaign_step *steps;
+    size_t n;
+    int rc = st->ops->campaign_get(st, workspace_id, id, &a, &c, e);
+    if (!rc && strcmp(c.status, "active") == 0)
+        rc = failf(e, ERR_CONFLICT, "the campaign is already active");
+    if (!rc && strcmp(c.status, "archived") == 0)
+        rc = failf(e, ERR_CONFLICT, "the campaign is archived");
+    if (!rc)
+        rc = st->ops->campaign_steps(st, workspace_id, id, &a, &steps, &n, e);
+    if (!rc)
+        rc = drip_graph_check(steps, n, e);
+    if (rc) {
+        arena_release(&a);
+        return rc;
+    }
+    bool resume = strcmp(c.status, "paused") == 0;
+    if ((rc = in_tx(st, e))) {
+        arena_release(&a);
+        return rc;
+    }
+    rc = st->ops->campaign_set_status(st, workspace_id, id, "draft,paused", "active",
+                                      clock_now_ms(), e);
+    /* Jobs that ran while the campaign was paused left their enrollment
+     * where it was with a new seq: each gets its step's job again. */
+    for (int page = 0; !rc && resume; page++) {
+        struct enrollment *rows;
+        size_t m;
+        int64_t total;
+        rc = st->ops->enrollment_list(st, workspace_id, id, "active", 200, page * 200, &a, &rows,
+                                      &m, &total, e);
+        for (size_t i = 0; !rc && i < m; i++)
+            rc = drip_enqueue_step(st, workspace_id, rows[i].id, rows[i].current_step_id,
+                                   rows[i].seq, rows[i].next_run_at, e);
+        if (m < 200)
+            break;
+    }
+    arena_release(&a);
+    return end_tx(st, rc, e);
+}
+
+int drip_pause(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
+{
+    return st->ops->campaign_set_status(st, workspace_id, id, "active", "paused", clock_now_ms(),
+                                        e);
+}
+
+int drip_archive(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
+{
+    int rc = in_tx(st, e);
+    if (rc)
+        return rc;
+    int64_t now = clock_now_ms(), n = 0;
+    rc = st->ops->campaign_set_status(st, workspace_id, id, "draft,active,paused", "archived", now,
+                                      e);
+    if (!rc)
+        rc = st->ops->enrollment_cancel(st, workspace_id, NULL, id, "archived", now, &n, e);
+    return end_tx(st, rc, e);
+}
+
+/* ---- enrollment ---------------------------------------------------------------------- */
+
+int drip_enqueue_step(struct store *st, const char *workspace_id, const char *enrollment_id,
+                      const char *step_id, int64_t seq, int64_t run_at, struct errinfo *e)
+{
+    char payload[160], key[128];
+    snprintf(payload, sizeof(payload), "{\"enrollmentId\":\"%s\",\"stepId\":\"%s\",\"seq\":%lld}",
+             enrollment_id, step_id, (long long)seq);
+    snprintf(key, sizeof(key), "drip:%s:%s:%lld", enrollment_id, step_id, (long long)seq);
+    struct job_spec spec = {
+        .workspace_id = workspace_id,
+        .kind = DRIP_JOB_KIND,
+        .payload = payload,
+        .run_at = run_at,
+        .idempotency_key = key,
+    };
+    return queue_enqueue(st, &spec, NULL, NULL, e);
+}
+
+int64_t drip_step_run_at(const struct campaign_step *s, int64_t now)
+{
+    if (strcmp(s->type, "wait") != 0)
+        return now;
+    json_t *cfg = json_loads(s->config, 0, NULL);
+    json_t *d = json_object_get(cfg, "duration_ms");
+    int64_t at = json_is_integer(d) ? now + json_integer_value(d) : now;
+    json_decref(cfg);
+    return at;
+}
+
+static int enroll_in_tx(struct store *st, const char *ws, const struct campaign *c,
+                        const struct campaign_step *first, const char *const *ids, size_t n,
+                        struct drip_enroll_result *out, struct arena *a, struct errinfo *e)
+{
+    int64_t now = clock_now_ms();
+    int64_t run_at = drip_step_run_at(first, now);
+    for (size_t i = 0; i < n; i++) {
+        struct drip_enroll_result *r = &out[i];
+        memset(r, 0, sizeof(*r));
+        snprintf(r->contact_id, sizeof(r->contact_id), "%s", ids[i]);
+        struct contact ct;
+        int rc = strlen(ids[i]) < STORE_ID_LEN ? st->ops->contact_get(st, ws, ids[i], a, &ct, e)
+                                               : ERR_NOT_FOUND;
+        if (rc == ERR_NOT_FOUND) {
+            r->reason = "not_found";
+            continue;
+        }
+        if (rc)
+            return rc;
+        if (ct.unsubscribed_at) {
+            r->reason = "unsubscribed";
+            continue;
+        }
+        rc = st->ops->enrollment_insert(st, ws, c->id, ct.id, c->allow_reenroll, first->id, run_at,
+                                        now, r->enrollment_id, &r->reason, e);
+        if (!rc && !r->reason)
+            rc = drip_enqueue_step(st, ws, r->enrollment_id, first->id, 0, run_at, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int drip_enroll(struct store *st, const char *workspace_id, const char *campaign_id,
+                const char *const *contact_ids, size_t n, struct drip_enroll_result *out,
+                struct errinfo *e)
+{
+    char stack[8192];
+    struct arena a;
+    arena_init(&a, stack, sizeof(stack));
+    struct campaign c;
+    struct campaign_step *steps = NULL;
+    size_t nsteps = 0;
+    int rc = st->ops->campaign_get(st, workspace_id, campaign_id, &a, &c, e);
+    if (!rc && strcmp(c.status, "active") != 0)
+        rc = failf(e, ERR_CONFLICT, "the campaign is %s: only an active campaign takes contacts",
+                   c.status);
+    if (!rc)
+        rc = st->ops->campaign_steps(st, workspace_id, campaign_id, &a, &steps, &nsteps, e);
+    if (!rc && nsteps == 0)
+        rc = failf(e, ERR_CONFLICT, "the campaign has no steps");
+    if (!rc && !(rc = in_tx(st, e))) {
+        rc = enroll_in_tx(st, workspace_id, &c, &steps[0], contact_ids, n, out, &a, e);
+        rc = end_tx(st, rc, e);
+    }
+    arena_release(&a);
+    return rc;
+}
+
+int drip_cancel_contact(struct store *st, const char *workspace_id, const char *contact_id,
+                        const char *reason, struct errinfo *e)
+{
+    int64_t n = 0;
+    return st->ops->enrollment_cancel(st, workspace_id, contact_id, NULL, reason, clock_now_ms(),
+                                      &n, e);
+}

@@ -1,0 +1,618 @@
+"""Drip campaigns end to end: the real server and its job workers on a
+simulated clock, sends through the fake SendGrid API, webhooks to a local
+receiver that checks the signature.
+
+The clock: the server is started with LEADFLOW_TEST_CLOCK_FILE; the clock
+of every leadflow process started so is real time plus the offset (ms) in
+that file (src/base/clock.h), so `advance()` moves a running server (and
+`leadflow worker --once`) days ahead and week-long waits take a second.
+"""
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+import pytest
+
+import tenantutil as tu
+from conftest import Launcher
+from tenantutil import api, assert_error, ok
+
+_TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+from fakes.sendgrid_api import FakeSendGridAPI  # noqa: E402
+
+SECRET = "drip-test-secret-key-0123456789abcdef0123"
+FROM = "Acme Sales <sales@acme.example>"
+BROWSER = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+           "(KHTML, like Gecko) Version/17.1 Safari/605.1.15")
+HOUR = 3600 * 1000
+DAY = 24 * HOUR
+BODY = "Hi {{first_name}},\n\nA note for {{company}}: https://acme.example/offer\n\n" \
+       "Stop these: {{unsubscribe_url}}"
+
+
+class Clock:
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+        self.write()
+
+    def write(self):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(str(self.offset))
+        os.replace(tmp, self.path)
+
+    def advance(self, ms):
+        self.offset += ms
+        self.write()
+
+
+class Receiver:
+    """A local webhook endpoint: records requests, answers with self.status."""
+
+    def __init__(self):
+        self.requests = []
+        self.status = 200
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                outer.requests.append((dict((k.lower(), v) for k, v in self.headers.items()),
+                                       body))
+                self.send_response(outer.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def sendgrid():
+    with FakeSendGridAPI() as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, sendgrid):
+    clock_file = str(tmp_path_factory.mktemp("clock") / "offset")
+    clock = Clock(clock_file)
+    e = {"LEADFLOW_SECRET_KEY": SECRET, "LEADFLOW_MAIL_FROM": FROM,
+         "LEADFLOW_SENDGRID_API_KEY": sendgrid.api_key, "LEADFLOW_SENDGRID_API_URL": sendgrid.url,
+         "LEADFLOW_SEND_TIMEOUT_MS": "2000", "LEADFLOW_JOB_POLL_MS": "50",
+         "LEADFLOW_TEST_CLOCK_FILE": clock_file}
+    return clock, e
+
+
+@pytest.fixture(scope="module")
+def srv(bin_path, tmp_path_factory, web_dir, env):
+    clock, e = env
+    lx = Launcher(bin_path, tmp_path_factory, web_dir)
+    s = lx.start(env=dict(e, LEADFLOW_WEBHOOK_ALLOW_PRIVATE="1"))
+    s.clock = clock
+    yield s
+    failures = lx.stop_all()
+    assert not failures, "\n".join(failures)
+
+
+@pytest.fixture
+def t(srv):
+    return tu.new_tenant(srv, session=False)
+
+
+# -- helpers --------------------------------------------------------------------
+
+
+def call(srv, t, method, path, body=None, status=200, params=None):
+    r = api(srv, method, path, t.token_creds, ws=t.workspace_id, body=body, params=params)
+    return ok(r, status)
+
+
+def email_step(subject="Hello {{first_name}}", body=BODY, **kw):
+    return dict({"type": "email", "config": {"subject": subject, "body": body}}, **kw)
+
+
+def campaign(srv, t, steps, name="Onboarding", activate=True, **fields):
+    c = call(srv, t, "POST", "/api/campaigns", dict({"name": name}, **fields), status=201)
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps", {"steps": steps})
+    if activate:
+        c = call(srv, t, "POST", f"/api/campaigns/{c['id']}/activate")
+        assert c["status"] == "active"
+    return c
+
+
+def enroll(srv, t, c, contacts):
+    return call(srv, t, "POST", f"/api/campaigns/{c['id']}/enroll",
+                {"contactIds": [x["id"] for x in contacts]})
+
+
+def enrollments(srv, t, c):
+    return call(srv, t, "GET", f"/api/campaigns/{c['id']}/enrollments")
+
+
+def logs(srv, t, c):
+    return list(reversed(call(srv, t, "GET", f"/api/campaigns/{c['id']}/logs",
+                              params={"pageSize": 200})))
+
+
+def wait_for(what, fn, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}", pytrace=False)
+        time.sleep(0.05)
+
+
+def settled(srv, t, c, n_logs):
+    """Waits until the campaign has n_logs execution logs; returns them."""
+    return wait_for(f"{n_logs} logs", lambda: (lambda L: L if len(L) >= n_logs else None)(
+        logs(srv, t, c)))
+
+
+def enrollment_of(srv, t, c, contact):
+    (e,) = [x for x in enrollments(srv, t, c) if x["contactId"] == contact["id"]]
+    return e
+
+
+def wait_status(srv, t, c, contact, status):
+    return wait_for(f"enrollment {status}",
+                    lambda: (lambda e: e if e["status"] == status else None)(
+                        enrollment_of(srv, t, c, contact)))
+
+
+def deliveries_to(sendgrid, address):
+    return [j for j in sendgrid.delivered().values()
+            if j["personalizations"][0]["to"][0]["email"] == address]
+
+
+def html_of(delivery):
+    return [p["value"] for p in delivery["content"] if p["type"] == "text/html"][0]
+
+
+def text_of(delivery):
+    return [p["value"] for p in delivery["content"] if p["type"] == "text/plain"][0]
+
+
+# -- validation -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step,message", [
+    ({"type": "email", "config": {"subject": "Hi", "body": "no link"}}, "unsubscribe_url"),
+    ({"type": "email", "config": {"body": BODY}}, "steps[0].config.subject is required"),
+    ({"type": "email", "config": {"subject": "Hi {{nope}}", "body": BODY}}, "{{nope}}"),
+    ({"type": "email", "config": {"subject": "Hi", "body": BODY,
+                                  "variants": [{"subject": "B", "body": "x"}]}},
+     "variants[0].body must contain"),
+    ({"type": "wait", "config": {}}, "duration_ms is required"),
+    ({"type": "wait", "config": {"until": "opened"}}, "timeout_ms is required"),
+    ({"type": "wait", "config": {"until": "bounced", "timeout_ms": 5}}, "until must be one of"),
+    ({"type": "condition", "config": {"kind": "score_above", "value": 50}, "false": None},
+     "true is required"),
+    ({"type": "condition", "config": {"kind": "weather"}, "true": None, "false": None},
+     "kind must be one of"),
+    ({"type": "condition", "config": {"kind": "score_above", "value": "x"}, "true": None,
+      "false": None}, "value must be a score"),
+    ({"type": "tag", "config": {}}, "add or remove"),
+    ({"type": "score", "config": {"delta": 0}}, "delta must be a non-zero"),
+    ({"type": "webhook", "config": {"url": "ftp://x", "secret": "s" * 20}}, "url must be"),
+    ({"type": "webhook", "config": {"url": "https://x.example"}}, "secret is required"),
+    ({"type": "fax", "config": {}}, "type must be one of"),
+    ({"type": "tag", "config": {"add": ["a"]}, "next": 7}, "no step at position 7"),
+    ({"type": "tag", "config": {"add": ["a"]}, "next": "missing"}, "no step has the key"),
+])
+def test_step_validation_names_the_field(srv, t, step, message):
+    c = call(srv, t, "POST", "/api/campaigns", {"name": "V"}, status=201)
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": [step]})
+    assert_error(r, 400, "VALIDATION_ERROR", message)
+
+
+def test_campaign_validation(srv, t):
+    assert_error(api(srv, "POST", "/api/campaigns", t.token_creds, ws=t.workspace_id, body={}),
+                 400, "VALIDATION_ERROR", "name is required")
+    assert_error(api(srv, "POST", "/api/campaigns", t.token_creds, ws=t.workspace_id,
+                     body={"name": "x", "trigger": 5}), 400, "VALIDATION_ERROR", "trigger")
+
+
+def test_activation_checks_the_graph(srv, t):
+    c = campaign(srv, t, [], activate=False)
+    assert_error(api(srv, "POST", f"/api/campaigns/{c['id']}/activate", t.token_creds,
+                     ws=t.workspace_id), 400, "VALIDATION_ERROR", "no steps")
+    # A cycle: 0 -> 1 -> 0.
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps", {"steps": [
+        {"type": "tag", "config": {"add": ["a"]}, "next": 1},
+        {"type": "tag", "config": {"add": ["b"]}, "next": 0}]})
+    assert_error(api(srv, "POST", f"/api/campaigns/{c['id']}/activate", t.token_creds,
+                     ws=t.workspace_id), 400, "VALIDATION_ERROR", "cycle")
+    # Unreachable: 0 ends at once, 1 hangs alone.
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps", {"steps": [
+        {"type": "tag", "config": {"add": ["a"]}, "next": None},
+        {"type": "tag", "config": {"add": ["b"]}}]})
+    assert_error(api(srv, "POST", f"/api/campaigns/{c['id']}/activate", t.token_creds,
+                     ws=t.workspace_id), 400, "VALIDATION_ERROR", "cannot be reached")
+    # Keys instead of positions; a condition ending explicitly on one branch.
+    steps = call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps", {"steps": [
+        {"key": "check", "type": "condition", "config": {"kind": "has_tag", "value": "vip"},
+         "true": "vip", "false": None},
+        {"key": "vip", "type": "tag", "config": {"add": ["seen"]}}]})
+    assert steps[0]["true"] == 1 and steps[0]["false"] is None and steps[1]["next"] is None
+    assert call(srv, t, "POST", f"/api/campaigns/{c['id']}/activate")["status"] == "active"
+
+
+def test_enroll_needs_an_active_campaign_and_skips_with_reasons(srv, t):
+    a = tu.create_contact(srv, t, name="Ana Alpha")
+    c = campaign(srv, t, [{"type": "tag", "config": {"add": ["x"]}}], activate=False)
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/enroll", t.token_creds, ws=t.workspace_id,
+            body={"contactIds": [a["id"]]})
+    assert_error(r, 409, "CONFLICT", "only an active campaign")
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/activate")
+    gone = tu.random_id()
+    res = call(srv, t, "POST", f"/api/campaigns/{c['id']}/enroll",
+               {"contactIds": [a["id"], gone]})
+    assert [x["contactId"] for x in res["enrolled"]] == [a["id"]]
+    assert res["skipped"] == [{"contactId": gone, "reason": "not_found"}]
+    wait_status(srv, t, c, a, "completed")
+    res = enroll(srv, t, c, [a])
+    assert res["enrolled"] == [] and res["skipped"][0]["reason"] == "already_enrolled"
+    # Re-enrollment when the campaign allows it.
+    call(srv, t, "PATCH", f"/api/campaigns/{c['id']}", {"allowReenroll": True})
+    res = enroll(srv, t, c, [a])
+    assert len(res["enrolled"]) == 1
+    assert_error(api(srv, "POST", f"/api/campaigns/{c['id']}/enroll", t.token_creds,
+                     ws=t.workspace_id, body={}), 400, "VALIDATION_ERROR", "contactIds or filter")
+
+
+def test_enroll_by_filter_and_unsubscribed_refused(srv, t):
+    a = tu.create_contact(srv, t, name="Tagged One", tags=["beta"])
+    b = tu.create_contact(srv, t, name="Tagged Two", tags=["beta"])
+    tu.create_contact(srv, t, name="Untagged")
+    tu.db_exec(srv, "UPDATE contacts SET unsubscribed_at = 1 WHERE id = ?", (b["id"],))
+    c = campaign(srv, t, [{"type": "tag", "config": {"add": ["x"]}}])
+    res = call(srv, t, "POST", f"/api/campaigns/{c['id']}/enroll", {"filter": {"tag": "beta"}})
+    assert [x["contactId"] for x in res["enrolled"]] == [a["id"]]
+    assert res["skipped"] == [{"contactId": b["id"], "reason": "unsubscribed"}]
+
+
+# -- execution ----------------------------------------------------------------------
+
+
+def test_email_wait_email_on_a_simulated_week(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Bea Becker", company="Beta GmbH")
+    c = campaign(srv, t, [email_step(subject="Welcome {{first_name}}"),
+                          {"type": "wait", "config": {"duration_ms": 7 * DAY}},
+                          email_step(subject="A week later, {{first_name}}")])
+    enroll(srv, t, c, [a])
+    settled(srv, t, c, 1)
+    first = wait_for("first email", lambda: deliveries_to(sendgrid, a["email"]))
+    assert first[0]["subject"] == "Welcome Bea"
+    text = text_of(first[0])
+    assert "Hi Bea," in text and "Beta GmbH" in text and "/u/" in text
+    assert "{{" not in text
+    e = enrollment_of(srv, t, c, a)
+    assert e["status"] == "active" and e["lastEmailId"]
+    time.sleep(0.5)
+    assert len(logs(srv, t, c)) == 1  # the wait holds
+    srv.clock.advance(7 * DAY + HOUR)
+    wait_status(srv, t, c, a, "completed")
+    got = wait_for("second email", lambda: (lambda d: d if len(d) == 2 else None)(
+        deliveries_to(sendgrid, a["email"])))
+    assert sorted(d["subject"] for d in got) == ["A week later, Bea", "Welcome Bea"]
+    L = logs(srv, t, c)
+    assert [(x["stepType"], x["status"]) for x in L] == [
+        ("email", "success"), ("wait", "success"), ("email", "success")]
+    m = call(srv, t, "GET", f"/api/campaigns/{c['id']}/metrics")
+    assert [s["executed"] for s in m["steps"]] == [1, 1, 1]
+    wait_for("sent metrics", lambda: [s["sent"] for s in call(
+        srv, t, "GET", f"/api/campaigns/{c['id']}/metrics")["steps"]] == [1, 0, 1])
+
+
+def open_pixel(srv, delivery):
+    m = re.search(r'/t/o/([A-Za-z0-9_-]+)\.gif', html_of(delivery))
+    assert m, html_of(delivery)
+    r = srv.get(f"/t/o/{m.group(1)}.gif", headers={"User-Agent": BROWSER})
+    assert r.status == 200
+
+
+def test_wait_until_opened_then_condition_both_branches(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Opens Often")
+    b = tu.create_contact(srv, t, name="Never Opens")
+    c = campaign(srv, t, [
+        email_step(),
+        {"type": "wait", "config": {"until": "opened", "timeout_ms": 3 * DAY}},
+        {"type": "condition", "config": {"kind": "opened"}, "true": 3, "false": 4},
+        {"type": "tag", "config": {"add": ["engaged"]}, "next": None},
+        {"type": "tag", "config": {"add": ["cold"]}}])
+    enroll(srv, t, c, [a, b])
+    da = wait_for("email to a", lambda: deliveries_to(sendgrid, a["email"]))
+    wait_for("email to b", lambda: deliveries_to(sendgrid, b["email"]))
+    srv.clock.advance(60 * 1000)  # a person opens later than the bot window
+    open_pixel(srv, da[0])
+    srv.clock.advance(2 * HOUR)  # the wait looks again within the hour
+    wait_status(srv, t, c, a, "completed")
+    assert enrollment_of(srv, t, c, b)["status"] == "active"
+    srv.clock.advance(3 * DAY)
+    wait_status(srv, t, c, b, "completed")
+    tags = {x["id"]: x["tags"] for x in tu.all_contacts(srv, t)}
+    assert "engaged" in tags[a["id"]] and "cold" not in tags[a["id"]]
+    assert "cold" in tags[b["id"]] and "engaged" not in tags[b["id"]]
+    waits = [x for x in logs(srv, t, c) if x["stepType"] == "wait"]
+    met = {x["contactId"]: x["metadata"]["met"] for x in waits}
+    assert met == {a["id"]: True, b["id"]: False}
+    m = call(srv, t, "GET", f"/api/campaigns/{c['id']}/metrics")
+    assert m["steps"][0]["opened"] == 1
+
+
+@pytest.mark.parametrize("kind,value,score,tags,expect", [
+    ("score_above", 50, 70, [], True),
+    ("score_above", 50, 30, [], False),
+    ("score_below", 50, 30, [], True),
+    ("score_below", 50, 70, [], False),
+    ("has_tag", "vip", 0, ["vip"], True),
+    ("has_tag", "vip", 0, ["other"], False),
+])
+def test_condition_kinds(srv, t, kind, value, score, tags, expect):
+    a = tu.create_contact(srv, t, name="Cond Contact", tags=tags)
+    tu.set_score(srv, a["id"], score)
+    c = campaign(srv, t, [
+        {"type": "condition", "config": {"kind": kind, "value": value}, "true": 1, "false": 2},
+        {"type": "tag", "config": {"add": ["yes"]}, "next": None},
+        {"type": "tag", "config": {"add": ["no"]}}])
+    enroll(srv, t, c, [a])
+    wait_status(srv, t, c, a, "completed")
+    got = ok(api(srv, "GET", f"/api/contacts/{a['id']}", t.token_creds, ws=t.workspace_id))
+    assert ("yes" in got["tags"]) == expect and ("no" in got["tags"]) == (not expect)
+    (cond,) = [x for x in logs(srv, t, c) if x["stepType"] == "condition"]
+    assert cond["metadata"]["result"] is expect
+
+
+@pytest.mark.parametrize("kind", ["clicked", "replied"])
+def test_engagement_conditions_without_engagement_go_false(srv, t, sendgrid, kind):
+    a = tu.create_contact(srv, t, name="Quiet One")
+    c = campaign(srv, t, [
+        email_step(),
+        {"type": "condition", "config": {"kind": kind}, "true": 2, "false": None},
+        {"type": "tag", "config": {"add": ["engaged"]}}])
+    enroll(srv, t, c, [a])
+    wait_status(srv, t, c, a, "completed")
+    (cond,) = [x for x in logs(srv, t, c) if x["stepType"] == "condition"]
+    assert cond["metadata"] == {"kind": kind, "result": False}
+
+
+def test_tag_step_adds_and_removes(srv, t):
+    a = tu.create_contact(srv, t, name="Tag Me", tags=["trial", "keep"])
+    c = campaign(srv, t, [{"type": "tag", "config": {"add": ["customer", "keep"],
+                                                     "remove": ["trial"]}}])
+    enroll(srv, t, c, [a])
+    wait_status(srv, t, c, a, "completed")
+    got = ok(api(srv, "GET", f"/api/contacts/{a['id']}", t.token_creds, ws=t.workspace_id))
+    assert sorted(got["tags"]) == ["customer", "keep"]
+
+
+def test_score_step_adjusts_the_total_and_history(srv, t):
+    a = tu.create_contact(srv, t, name="Score Me")
+    c = campaign(srv, t, [{"type": "score", "config": {"delta": 15}},
+                          {"type": "score", "config": {"delta": -5}}])
+    enroll(srv, t, c, [a])
+    wait_status(srv, t, c, a, "completed")
+    got = ok(api(srv, "GET", f"/api/contacts/{a['id']}", t.token_creds, ws=t.workspace_id))
+    base = got["score"] if "score" in got else got.get("aiScore")
+    rows = tu.db_query(srv, "SELECT ai_score, score_campaign FROM contacts WHERE id = ?",
+                       (a["id"],))
+    assert rows[0][1] == 10 and rows[0][0] == base
+    hist = tu.db_query(srv, "SELECT previous, score FROM score_history WHERE contact_id = ?"
+                            " ORDER BY id", (a["id"],))
+    assert hist[-1][1] == rows[0][0]
+    L = [x["metadata"] for x in logs(srv, t, c)]
+    assert [m["delta"] for m in L] == [15, -5] and L[1]["after"] == rows[0][0]
+
+
+def test_webhook_is_signed(srv, t, receiver):
+    a = tu.create_contact(srv, t, name="Hook Contact")
+    secret = "whsec-0123456789abcdef"
+    c = campaign(srv, t, [{"type": "webhook", "config": {"url": receiver.url,
+                                                         "secret": secret}}])
+    before = len(receiver.requests)
+    enroll(srv, t, c, [a])
+    wait_status(srv, t, c, a, "completed")
+    headers, body = receiver.requests[before]
+    ts = headers["x-leadflow-timestamp"]
+    want = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert headers["x-leadflow-signature"] == "sha256=" + want
+    j = json.loads(body)
+    assert j["contact"]["id"] == a["id"] and j["campaignId"] == c["id"]
+    assert j["event"] == "campaign.step"
+
+
+def test_webhook_retries_5xx_then_fails(srv, t, receiver):
+    a = tu.create_contact(srv, t, name="Hook Retry")
+    c = campaign(srv, t, [{"type": "webhook", "config": {"url": receiver.url,
+                                                         "secret": "s" * 20}}])
+    receiver.status = 503
+    try:
+        before = len(receiver.requests)
+        enroll(srv, t, c, [a])
+        wait_for("two attempts", lambda: len(receiver.requests) - before >= 2, timeout=20)
+        receiver.status = 200
+        wait_status(srv, t, c, a, "completed")
+    finally:
+        receiver.status = 200
+    (log,) = logs(srv, t, c)
+    assert log["status"] == "success"
+
+
+def test_webhook_to_a_private_address_is_refused_without_the_setting(launcher, env, receiver):
+    clock, e = env
+    s = launcher.start(env=e)
+    t = tu.new_tenant(s, session=False)
+    a = tu.create_contact(s, t, name="SSRF Target")
+    c = campaign(s, t, [{"type": "webhook", "config": {"url": receiver.url,
+                                                       "secret": "s" * 20}}])
+    before = len(receiver.requests)
+    enroll(s, t, c, [a])
+    e2 = wait_status(s, t, c, a, "failed")
+    assert e2["reason"] == "webhook_refused"
+    (log,) = logs(s, t, c)
+    assert log["status"] == "failed" and "private" in log["error"]
+    assert len(receiver.requests) == before
+
+
+def test_unsubscribe_cancels_every_active_enrollment(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Leaving Soon")
+    steps = [email_step(), {"type": "wait", "config": {"duration_ms": 2 * DAY}}, email_step()]
+    c1 = campaign(srv, t, steps, name="One")
+    c2 = campaign(srv, t, [{"type": "wait", "config": {"duration_ms": 5 * DAY}}, email_step()],
+                  name="Two")
+    enroll(srv, t, c1, [a])
+    enroll(srv, t, c2, [a])
+    d = wait_for("email", lambda: deliveries_to(sendgrid, a["email"]))
+    url = re.search(r"Stop these: (\S+)", text_of(d[0])).group(1)
+    path = url[url.index("/u/"):]
+    r = srv.request("POST", path, body=b"List-Unsubscribe=One-Click",
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 200
+    for c in (c1, c2):
+        e = enrollment_of(srv, t, c, a)
+        assert e["status"] == "cancelled" and e["reason"] == "unsubscribed"
+    srv.clock.advance(6 * DAY)
+    time.sleep(0.5)
+    assert len(deliveries_to(sendgrid, a["email"])) == 1
+    res = enroll(srv, t, c2, [a])
+    assert res["skipped"][0]["reason"] in ("unsubscribed", "already_enrolled")
+
+
+def test_a_retried_job_never_executes_its_step_twice(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Once Only")
+    c = campaign(srv, t, [email_step(), {"type": "score", "config": {"delta": 5}}])
+    enroll(srv, t, c, [a])
+    wait_status(srv, t, c, a, "completed")
+    wait_for("email", lambda: deliveries_to(sendgrid, a["email"]))
+    # Every drip job of the enrollment runs again, as if its lease had run out
+    # before the outcome was written.
+    (e,) = enrollments(srv, t, c)
+    n = tu.db_exec(srv, "UPDATE jobs SET status = 'queued', run_at = 0, attempts = 1"
+                        " WHERE kind = 'drip_step' AND idempotency_key LIKE ?",
+                   (f"drip:{e['id']}:%",))
+    assert n == 2
+    wait_for("jobs done", lambda: tu.db_query(
+        srv, "SELECT COUNT(*) FROM jobs WHERE status != 'done' AND idempotency_key LIKE ?",
+        (f"drip:{e['id']}:%",))[0][0] == 0)
+    # ... and through `leadflow worker --once` as well.
+    r = tu.cli(srv, "worker", "--once")
+    assert r.returncode == 0
+    assert len(logs(srv, t, c)) == 2
+    assert len(deliveries_to(sendgrid, a["email"])) == 1
+    rows = tu.db_query(srv, "SELECT score_campaign FROM contacts WHERE id = ?", (a["id"],))
+    assert rows[0][0] == 5
+
+
+def test_pause_holds_and_activate_resumes(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Paused Person")
+    c = campaign(srv, t, [{"type": "wait", "config": {"duration_ms": DAY}},
+                          {"type": "tag", "config": {"add": ["resumed"]}}])
+    enroll(srv, t, c, [a])
+    assert call(srv, t, "POST", f"/api/campaigns/{c['id']}/pause")["status"] == "paused"
+    srv.clock.advance(DAY + HOUR)
+    time.sleep(0.5)
+    assert enrollment_of(srv, t, c, a)["status"] == "active"
+    assert logs(srv, t, c) == []
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/activate")
+    wait_status(srv, t, c, a, "completed")
+    assert [x["stepType"] for x in logs(srv, t, c)] == ["wait", "tag"]
+
+
+def test_archive_cancels_and_steps_are_locked_while_enrolled(srv, t):
+    a = tu.create_contact(srv, t, name="Archived Person")
+    c = campaign(srv, t, [{"type": "wait", "config": {"duration_ms": DAY}},
+                          {"type": "tag", "config": {"add": ["x"]}}])
+    enroll(srv, t, c, [a])
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": []})
+    assert_error(r, 409, "CONFLICT", "active enrollments")
+    assert call(srv, t, "POST", f"/api/campaigns/{c['id']}/archive")["status"] == "archived"
+    e = enrollment_of(srv, t, c, a)
+    assert e["status"] == "cancelled" and e["reason"] == "archived"
+
+
+def test_variants_and_personalize(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Vera Variant", company="Vario AG", jobTitle="CEO")
+    cfg = {"subject": "Base", "body": BODY, "personalize": True,
+           "variants": [{"subject": "Variant A", "body": BODY, "weight": 1},
+                        {"subject": "Variant B", "body": BODY, "weight": 1}]}
+    c = campaign(srv, t, [{"type": "email", "config": cfg}])
+    enroll(srv, t, c, [a])
+    wait_status(srv, t, c, a, "completed")
+    d = wait_for("email", lambda: deliveries_to(sendgrid, a["email"]))
+    e = enrollment_of(srv, t, c, a)
+    assert d[0]["subject"] == ["Variant A", "Variant B"][e["variant"]]
+    assert text_of(d[0]).index("Hi Vera") > 0  # a personalized paragraph comes first
+
+
+def test_campaign_crud_and_dashboard_counts(srv, t):
+    before = call(srv, t, "GET", "/api/dashboard/stats")["campaigns"]
+    c = campaign(srv, t, [{"type": "tag", "config": {"add": ["x"]}}], name="Counted")
+    call(srv, t, "POST", "/api/campaigns", {"name": "Draft one"}, status=201)
+    after = call(srv, t, "GET", "/api/dashboard/stats")["campaigns"]
+    assert after == {"total": before["total"] + 2, "active": before["active"] + 1}
+    got = call(srv, t, "PATCH", f"/api/campaigns/{c['id']}", {"name": "Renamed",
+                                                              "trigger": {"event": "signup"}})
+    assert got["name"] == "Renamed" and got["trigger"] == {"event": "signup"}
+    names = [x["name"] for x in call(srv, t, "GET", "/api/campaigns", params={"status": "active"})]
+    assert names == ["Renamed"]
+    call(srv, t, "DELETE", f"/api/campaigns/{c['id']}")
+    assert_error(api(srv, "GET", f"/api/campaigns/{c['id']}", t.token_creds, ws=t.workspace_id),
+                 404, "NOT_FOUND")
+
+
+def test_another_workspace_gets_404(srv, t):
+    other = tu.new_tenant(srv, session=False)
+    a = tu.create_contact(srv, t, name="Private Person")
+    c = campaign(srv, t, [{"type": "wait", "config": {"duration_ms": DAY}},
+                          {"type": "tag", "config": {"add": ["x"]}}])
+    enroll(srv, t, c, [a])
+    for method, path, body in [
+            ("GET", f"/api/campaigns/{c['id']}", None),
+            ("PATCH", f"/api/campaigns/{c['id']}", {"name": "Mine now"}),
+            ("POST", f"/api/campaigns/{c['id']}/pause", None),
+            ("GET", f"/api/campaigns/{c['id']}/steps", None),
+            ("POST", f"/api/campaigns/{c['id']}/steps", {"steps": []}),
+            ("POST", f"/api/campaigns/{c['id']}/enroll", {"contactIds": [a["id"]]}),
+            ("GET", f"/api/campaigns/{c['id']}/enrollments", None),
+            ("GET", f"/api/campaigns/{c['id']}/logs", None),
+            ("GET", f"/api/campaigns/{c['id']}/metrics", None),
+            ("DELETE", f"/api/campaigns/{c['id']}", None)]:
+        r = api(srv, method, path, other.token_creds, ws=other.workspace_id, body=body)
+        assert_error(r, 404, "NOT_FOUND")
+    # Enrolling someone else's contact into one's own campaign: skipped as not found.
+    mine = campaign(srv, other, [{"type": "tag", "config": {"add": ["x"]}}])
+    res = enroll(srv, other, mine, [a])
+    assert res["skipped"] == [{"contactId": a["id"], "reason": "not_found"}]
+    assert call(srv, t, "GET", f"/api/campaigns/{c['id']}")["status"] == "active"
