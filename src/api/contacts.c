@@ -310,6 +310,49 @@ static int contacts_history(struct http_req *req, struct http_reply *rep, struct
     return reply_ok_end(rep, &w);
 }
 
+static const char *or_null(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+/* GET /api/contacts/{id}/events: opens, clicks, unsubscribes and bounces of
+ * what was sent to the contact, newest first, bots flagged (the timeline). */
+static int contacts_events(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    int64_t limit;
+    struct email_event *rows;
+    size_t n;
+    int rc = path_id(req, id, e);
+    if (!rc)
+        rc = api_query_int(req, "limit", 1, HISTORY_MAX, HISTORY_DEFAULT, &limit, e);
+    if (!rc)
+        rc = ctx->store->ops->contact_events(ctx->store, req->auth->workspace_id, id, (int)limit,
+                                             req->arena, &rows, &n, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        const struct email_event *v = &rows[i];
+        jw_obj_begin(&w);
+        jw_kint(&w, "id", v->id);
+        jw_kstr(&w, "kind", v->kind);
+        jw_kstr(&w, "sentEmailId", or_null(v->sent_email_id));
+        jw_kstr(&w, "subject", or_null(v->subject));
+        jw_kstr(&w, "url", or_null(v->url));
+        jw_kstr(&w, "userAgent", or_null(v->user_agent));
+        jw_kbool(&w, "bot", v->is_bot);
+        jw_kstr(&w, "botReason", or_null(v->bot_reason));
+        api_time(&w, "at", v->at);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
 enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };
 
 const struct route api_contacts_routes[] = {
@@ -319,6 +362,7 @@ const struct route api_contacts_routes[] = {
     {HTTP_PATCH, "/api/contacts/{id}", WS | ROUTE_WRITE | ROUTE_JSON, contacts_patch},
     {HTTP_DELETE, "/api/contacts/{id}", WS | ROUTE_WRITE, contacts_delete},
     {HTTP_GET, "/api/contacts/{id}/score-history", WS, contacts_history},
+    {HTTP_GET, "/api/contacts/{id}/events", WS, contacts_events},
 };
 
 const size_t api_contacts_nroutes = sizeof(api_contacts_routes) / sizeof(api_contacts_routes[0]);

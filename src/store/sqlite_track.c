@@ -114,3 +114,53 @@ int sq_contact_unsubscribe(struct store *base, const char *workspace_id, const c
     sq_done(st);
     return rc;
 }
+
+static const char sql_events[] =
+    "SELECT v.id, v.kind, v.sent_email_id, s.subject, v.url, v.user_agent, v.bot_reason,"
+    " v.is_bot, v.created_at FROM email_events v"
+    " LEFT JOIN sent_emails s ON s.workspace_id = v.workspace_id AND s.id = v.sent_email_id"
+    " WHERE v.workspace_id = ?1 AND v.contact_id = ?2 ORDER BY v.created_at DESC, v.id DESC"
+    " LIMIT ?3";
+
+int sq_contact_events(struct store *base, const char *workspace_id, const char *contact_id,
+                      int limit, struct arena *a, struct email_event **rows, size_t *n,
+                      struct errinfo *e)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    sqlite3_stmt *st;
+    struct sq_conn *c;
+    *rows = NULL;
+    *n = 0;
+    int rc = sq_stmt(s, sql_contact_exists, &st, &c, e);
+    if (rc)
+        return rc;
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, contact_id);
+    int src = sqlite3_step(st);
+    if (src != SQLITE_ROW)
+        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "contact not found")
+                                : sq_fail(e, c->db, src, "reading a contact");
+    sq_done(st);
+    if (rc || (rc = sq_stmt(s, sql_events, &st, &c, e)))
+        return rc;
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, contact_id);
+    sqlite3_bind_int(st, 3, limit);
+    *rows = arena_alloc(a, (size_t)limit * sizeof(**rows));
+    while ((src = sqlite3_step(st)) == SQLITE_ROW && *n < (size_t)limit) {
+        struct email_event *v = &(*rows)[(*n)++];
+        v->id = sqlite3_column_int64(st, 0);
+        sq_col_copy(st, 1, v->kind, sizeof(v->kind));
+        v->sent_email_id = sq_col_dup(st, 2, a);
+        v->subject = sq_col_dup(st, 3, a);
+        v->url = sq_col_dup(st, 4, a);
+        v->user_agent = sq_col_dup(st, 5, a);
+        v->bot_reason = sq_col_dup(st, 6, a);
+        v->is_bot = sqlite3_column_int(st, 7) != 0;
+        v->at = sqlite3_column_int64(st, 8);
+    }
+    if (src != SQLITE_DONE && src != SQLITE_ROW)
+        rc = sq_fail(e, c->db, src, "reading email events");
+    sq_done(st);
+    return rc;
+}

@@ -131,6 +131,16 @@ struct score_change {
     int64_t at;
 };
 
+/* An open, click, unsubscribe or bounce of a sent email, as a contact's
+ * timeline shows it (the subject is the sent email's, NULL when it is gone). */
+struct email_event {
+    int64_t id;
+    char kind[16];
+    const char *sent_email_id, *subject, *url, *user_agent, *bot_reason;
+    bool is_bot;
+    int64_t at;
+};
+
 /* A connected mailbox (Gmail); tokens are sealed with the secret key before
  * they reach the store (the store never sees them in clear). */
 struct integration {
@@ -636,6 +646,11 @@ struct store_ops {
                            const char *contact_id, const char *kind, const char *url,
                            const char *user_agent, const char *ip, const char *bot_reason,
                            int64_t now, struct errinfo *e);
+    /* The contact's email events, newest first (at most limit); ERR_NOT_FOUND
+     * when the contact is not in the workspace. */
+    int (*contact_events)(struct store *st, const char *workspace_id, const char *contact_id,
+                          int limit, struct arena *a, struct email_event **rows, size_t *n,
+                          struct errinfo *e);
     /* Sets the contact's unsubscribed_at unless it is set (*changed says
      * whether it was); ERR_NOT_FOUND when the contact is not in the workspace. */
     int (*contact_unsubscribe)(struct store *st, const char *workspace_id, const char *contact_id,

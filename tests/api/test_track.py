@@ -307,3 +307,27 @@ def test_tokens_never_reach_the_log(srv, tenant):
     text = srv.stderr_text
     for tok in (click, opened, unsub):
         assert tok not in text
+
+
+def test_contact_events_list_the_timeline_newest_first(srv, tenant):
+    m = Mail(srv, tenant)
+    url = "https://example.org/demo"
+    assert srv.get(f"/t/o/{m.token('o')}.gif", headers={"User-Agent": BROWSER}).status == 200
+    assert srv.get(f"/t/c/{m.token('c', url)}", headers={"User-Agent": SCANNER}).status == 302
+    r = tu.api(srv, "GET", f"/api/contacts/{m.contact}/events", tenant.token_creds, ws=m.ws)
+    rows = tu.ok(r)
+    mine = [x for x in rows if x["sentEmailId"] == m.sent]
+    assert [x["kind"] for x in mine] == ["click", "open"]
+    click, opened = mine
+    assert click["url"] == url and click["bot"] is True and click["botReason"]
+    assert opened["url"] is None and opened["userAgent"] == BROWSER
+    assert click["at"] >= opened["at"]
+    assert set(click) == {"id", "kind", "sentEmailId", "subject", "url", "userAgent", "bot",
+                          "botReason", "at"}
+    one = tu.ok(tu.api(srv, "GET", f"/api/contacts/{m.contact}/events", tenant.token_creds,
+                       ws=m.ws, params={"limit": "1"}))
+    assert len(one) == 1 and one[0]["id"] == rows[0]["id"]
+    other = tu.new_tenant(srv, session=False)
+    r = tu.api(srv, "GET", f"/api/contacts/{m.contact}/events", other.token_creds,
+               ws=other.workspace_id)
+    tu.assert_error(r, 404, "NOT_FOUND")

@@ -265,8 +265,9 @@ test("opens a hot lead's contact page: score parts, history, emails", async ({ p
   await page.locator("#contact-score .stack .seg").first().waitFor();
   check((await page.locator("#contact-score .legend li").count()) === 5, "the score legend lacks parts");
   await page.locator("#contact-emails .tl-item").first().waitFor();
-  await page.locator("#score-history svg, #score-history p").first().waitFor();
+  await page.locator("#score-history svg").first().waitFor();
   await page.locator("#contact-sent table, #contact-sent p").first().waitFor();
+  await page.locator("#contact-events .tl-item, #contact-events p.empty").first().waitFor();
   state.contactUrl = page.url();
   await shot(page, "contact");
   await page.setViewportSize(PHONE);

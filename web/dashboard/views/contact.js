@@ -42,6 +42,20 @@ function sentTable(list) {
       h("td", { "data-label": "Sent", class: "nowrap" }, fmtDate(s.sentAt)))))));
 }
 
+const EVENT_TEXT = { open: "Opened", click: "Clicked", unsubscribe: "Unsubscribed", bounce: "Bounced" };
+
+// Opens, clicks, unsubscribes and bounces of what was sent; bots are marked
+// (they do not count toward the score).
+function eventList(list) {
+  if (!list.length) return h("p", { class: "empty" }, "No opens or clicks yet.");
+  return h("ol", { class: "timeline" }, list.map((v) => h("li", { class: `tl-item tl-event tl-${v.kind}` },
+    h("div", { class: "tl-meta muted" },
+      h("time", { datetime: v.at }, fmtDate(v.at)),
+      v.bot ? " · " : "", v.bot ? badge(`bot${v.botReason ? `: ${v.botReason}` : ""}`, "muted") : null),
+    h("div", {}, h("strong", {}, EVENT_TEXT[v.kind] || v.kind), " ", v.subject ? `“${v.subject}”` : ""),
+    v.url ? h("p", { class: "tl-snippet" }, v.url) : null)));
+}
+
 export async function render(ctx) {
   const id = ctx.params[0];
   const { data: c } = await api.get(`/api/contacts/${encodeURIComponent(id)}`);
@@ -52,6 +66,7 @@ export async function render(ctx) {
   draftBtn.addEventListener("click", () => draftEmail(ctx, c, draftBtn));
   const emailsEl = h("div", { id: "contact-emails" }, note("Loading…"));
   const sentEl = h("div", { id: "contact-sent" }, note("Loading…"));
+  const eventsEl = h("div", { id: "contact-events" }, note("Loading…"));
   const scoreEl = h("div", { id: "contact-score" });
   const historyEl = h("div", { id: "score-history" }, note("Loading…"));
   const emailCount = h("span", { class: "muted" });
@@ -95,7 +110,9 @@ export async function render(ctx) {
     h("section", { class: "panel", "aria-labelledby": "emails-title" },
       h("div", { class: "panel-head" }, h("h2", { id: "emails-title" }, "Emails"), emailCount), emailsEl),
     h("section", { class: "panel panel-flush", "aria-labelledby": "sent-title" },
-      h("div", { class: "panel-head" }, h("h2", { id: "sent-title" }, "Sent by leadflow")), sentEl));
+      h("div", { class: "panel-head" }, h("h2", { id: "sent-title" }, "Sent by leadflow")), sentEl),
+    h("section", { class: "panel", "aria-labelledby": "events-title" },
+      h("div", { class: "panel-head" }, h("h2", { id: "events-title" }, "Opens and clicks")), eventsEl));
 
   async function loadEmails() {
     try {
@@ -113,6 +130,14 @@ export async function render(ctx) {
       if (ctx.isCurrent()) replace(sentEl, sentTable(data));
     } catch (err) {
       if (ctx.isCurrent()) replace(sentEl, note(err.message, "error"));
+    }
+  }
+  async function loadEvents() {
+    try {
+      const { data } = await api.get(`/api/contacts/${encodeURIComponent(c.id)}/events`, { limit: 100 });
+      if (ctx.isCurrent()) replace(eventsEl, eventList(data));
+    } catch (err) {
+      if (ctx.isCurrent()) replace(eventsEl, note(err.message, "error"));
     }
   }
   async function loadHistory() {
@@ -133,8 +158,8 @@ export async function render(ctx) {
       if (ctx.isCurrent()) renderScore(data);
     } catch (err) { /* keep what is shown */ }
   }
-  await Promise.all([loadEmails(), loadSent(), loadHistory()]);
-  const refresh = debounce(() => { loadEmails(); loadScore(); loadSent(); loadHistory(); });
+  await Promise.all([loadEmails(), loadSent(), loadEvents(), loadHistory()]);
+  const refresh = debounce(() => { loadEmails(); loadScore(); loadSent(); loadEvents(); loadHistory(); });
   return {
     onEvent(msg) {
       const d = msg.data || {};
