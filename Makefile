@@ -5,7 +5,7 @@
 VERSION := $(shell cat VERSION)
 CC ?= cc
 BUILD ?= build
-PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih libcurl cjose gmime-3.0
+PKGS := libmicrohttpd jansson sqlite3 libpq libsodium openssl inih libcurl cjose gmime-3.0
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libwslay (WebSocket framing): Debian's package has no pkg-config file, and
@@ -27,6 +27,7 @@ BIN := $(BUILD)/leadflow
 
 QUEUE_BENCH := $(BUILD)/queue-bench
 WS_BENCH := $(BUILD)/ws-bench
+DRIP_BENCH := $(BUILD)/drip-bench
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c tests/unit/*/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -59,6 +60,10 @@ $(QUEUE_BENCH): $(BUILD)/bench/queue_bench.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(DRIP_BENCH): $(BUILD)/bench/drip_bench.o $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # A WebSocket client on plain sockets and epoll: it needs nothing of the library.
 $(WS_BENCH): bench/ws_bench.c
 	@mkdir -p $(dir $@)
@@ -88,12 +93,14 @@ check: deps
 
 bench: deps
 	@scripts/deps.sh --bench
-	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH)
+	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH) $(DRIP_BENCH)
 	@bench/http.sh $(BIN)
 	@bench/pipeline.sh $(BIN)
 	@bench/send.sh $(BIN)
 	@bench/queue.sh $(QUEUE_BENCH)
 	@bench/ws.sh $(BIN) $(WS_BENCH)
+	@bench/alerts.sh $(BIN)
+	@bench/drip.sh $(DRIP_BENCH)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
 
@@ -107,6 +114,6 @@ lint:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/main.o.d
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/main.o.d $(BUILD)/bench/drip_bench.d
 
 include tests/fuzz/fuzz.mk

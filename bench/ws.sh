@@ -98,3 +98,18 @@ COOKIE=$(curl -s -o /dev/null -D - "$LINK" | tr -d '\r' |
 echo "leadflow WebSocket bench: $(nproc) cores, $CLIENTS clients, $($BIN version | head -n 1)"
 "$CLIENT" "$PORT" "$PID" "$COOKIE" "$WS" "$TOKEN" "$TMP/hot.mbox" "$CLIENTS" ||
     die "the WebSocket client failed"
+
+# Alerts to dashboards: an in-app rule on new hot leads, a new hot lead,
+# ALERT_CLIENTS dashboards; the alert goes through the alert processor.
+ALERT_CLIENTS=${BENCH_WS_ALERT_CLIENTS:-1000}
+code=$(curl -s -o "$TMP/rule.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -X POST "http://127.0.0.1:$PORT/api/alerts/rules" \
+    -d "{\"workspaceId\":\"$WS\",\"name\":\"bench\",\"trigger\":\"new_hot_lead\",\"channels\":[{\"type\":\"in_app\"}]}")
+[ "$code" = 201 ] || die "creating the alert rule answered $code: $(head -c 300 "$TMP/rule.json")"
+sed -i -e 's/robin.park@/dana.ortiz@/' -e 's/Robin Park/Dana Ortiz/g' -e 's/bench-\([0-9]\)-/bench-alert-\1-/' \
+    "$TMP/hot.mbox"
+echo "alerts to dashboards: $ALERT_CLIENTS clients, one new hot lead with an in-app rule"
+WS_BENCH_ALERT=1 "$CLIENT" "$PORT" "$PID" "$COOKIE" "$WS" "$TOKEN" "$TMP/hot.mbox" \
+    "$ALERT_CLIENTS" | grep -E '^(alert|hot_lead|import reply)' ||
+    die "the WebSocket client failed (alerts)"
+echo "alerts target: event -> last of $ALERT_CLIENTS dashboards, as measured above"

@@ -12,6 +12,10 @@
  * write to a loopback TCP socket whose peer reads it, which a fan-out to N
  * clients pays N times whatever the server does.
  *
+ * With WS_BENCH_ALERT=1 (the workspace has an in-app rule on new hot
+ * leads) each client also waits for the "alert" event, timed the same way:
+ * event -> last dashboard through the alert processor.
+ *
  * usage: ws-bench PORT SERVER_PID SESSION_COOKIE WORKSPACE_ID API_TOKEN MBOX [CLIENTS]
  */
 #include <arpa/inet.h>
@@ -45,12 +49,13 @@ struct client {
     enum state st;
     bool upgraded; /* the 101 headers are read */
     size_t len;
-    double t_processed, t_hot; /* ms after the import was sent; 0: not yet */
+    double t_processed, t_hot, t_alert; /* ms after the import was sent; 0: not yet */
     char buf[CBUF];
 };
 
 static struct client *clients;
 static int nclients, port, ep;
+static bool want_alert; /* WS_BENCH_ALERT=1: wait for the "alert" event too */
 static char request[2048];
 static size_t request_len;
 
@@ -186,6 +191,8 @@ static void parse_frames(struct client *c, double t0)
                 c->t_processed = t;
             if (t0 > 0 && !c->t_hot && memmem(payload, n, "\"type\":\"hot_lead\"", 17))
                 c->t_hot = t;
+            if (t0 > 0 && !c->t_alert && memmem(payload, n, "\"type\":\"alert\"", 14))
+                c->t_alert = t;
         }
         off += hl + n;
     }
@@ -235,7 +242,7 @@ static bool on_client(struct client *c, uint32_t events, double t0)
         }
         parse_frames(c, t0);
     }
-    if (c->st == ST_READY && c->t_hot && c->t_processed) {
+    if (c->st == ST_READY && c->t_hot && c->t_processed && (!want_alert || c->t_alert)) {
         c->st = ST_DONE;
         return true;
     }
@@ -273,6 +280,8 @@ int main(int argc, char **argv)
     int pid = atoi(argv[2]);
     const char *cookie = argv[3], *ws = argv[4], *token = argv[5];
     nclients = argc > 7 ? atoi(argv[7]) : 10000;
+    const char *wa = getenv("WS_BENCH_ALERT");
+    want_alert = wa && strcmp(wa, "1") == 0;
     size_t mbox_len;
     char *mbox = read_file(argv[6], &mbox_len);
 
@@ -382,14 +391,18 @@ int main(int argc, char **argv)
 
     double *proc = malloc(sizeof(double) * (size_t)nclients);
     double *hot = malloc(sizeof(double) * (size_t)nclients);
+    double *alert = malloc(sizeof(double) * (size_t)nclients);
     for (int i = 0; i < nclients; i++) {
         proc[i] = clients[i].t_processed;
         hot[i] = clients[i].t_hot;
+        alert[i] = clients[i].t_alert;
     }
     printf("import reply     %.2f ms after the request (the events are published before it)\n",
            t_reply);
     print_latency("email_processed", proc, nclients);
     print_latency("hot_lead", hot, nclients);
+    if (want_alert)
+        print_latency("alert", alert, nclients);
     printf("server RSS       idle %.1f MB, %d clients %.1f MB (%.1f KB each), after the event "
            "%.1f MB\n",
            rss_idle / 1024.0, nclients, rss_conn / 1024.0, (double)(rss_conn - rss_idle) / nclients,
@@ -402,6 +415,7 @@ int main(int argc, char **argv)
         close(clients[i].fd);
     free(proc);
     free(hot);
+    free(alert);
     free(clients);
     free(mbox);
     return 0;

@@ -39,7 +39,7 @@ check_include() {
 }
 check_include 'microhttpd\.h' 'src/http/server\.c'
 check_include 'sqlite3\.h' 'src/store/sqlite[a-z_]*\.[ch]'
-check_include 'libpq-fe\.h' 'src/store/pg\.c'
+check_include 'libpq-fe\.h' 'src/store/pg[a-z_]*\.[ch]'
 check_include 'ini\.h' 'src/base/config\.c'
 check_include 'gmime/gmime\.h' 'src/mail/mime\.c'
 check_include 'wslay/wslay\.h' 'src/ws/conn\.c'

@@ -2,8 +2,9 @@
 # Runs every test suite against the binaries in build directory $1 and ends
 # with one line "N passed, N failed". Exits non-zero when anything failed or a
 # suite could not run. Suites: unit (cmocka, each test in its own process),
-# api (pytest against the real binary), browser (the dashboard in headless
-# chromium through playwright-core; tests/browser/run.mjs).
+# api (pytest against the real binary), postgres (the API files ready for
+# PostgreSQL, on a throwaway cluster: scripts/pg.sh), browser (the dashboard in
+# headless chromium through playwright-core; tests/browser/run.mjs).
 set -u
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,6 +43,31 @@ rc=$?
 printf '%s\n' "$out"
 count api "$(tail -n 1 <<<"$out")"
 [ $rc -eq 0 ] || status=1
+
+echo "== PostgreSQL API tests"
+# The API files ready for PostgreSQL (PG_READY in tests/api/conftest.py; the
+# others are deselected and listed as not yet run there) against a throwaway
+# cluster (scripts/pg.sh), removed on any exit.
+pg_start=$SECONDS
+if pg_env=$(scripts/pg.sh start); then
+    eval "$pg_env"
+    trap 'scripts/pg.sh stop' EXIT
+    trap 'exit 130' INT TERM
+    out=$(LEADFLOW_TEST_PG=1 LEADFLOW_BIN="$root/$build/leadflow" /usr/bin/python3 -m pytest -q \
+          -p no:cacheprovider -o console_output_style=classic tests/api 2>&1)
+    rc=$?
+    scripts/pg.sh stop
+    trap - EXIT INT TERM
+    unset LEADFLOW_PG_DIR
+    printf '%s\n' "$out"
+    echo "(PostgreSQL suite: $((SECONDS - pg_start)) s with the cluster)"
+    count postgres "$(tail -n 1 <<<"$out")"
+    [ $rc -eq 0 ] || status=1
+else
+    echo "postgres: cannot start a PostgreSQL cluster (scripts/pg.sh start)"
+    count postgres ""
+    status=1
+fi
 
 echo "== browser tests"
 # run.mjs installs playwright-core (npm ci) when tests/browser/node_modules lacks it.

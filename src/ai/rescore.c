@@ -5,8 +5,10 @@
  */
 #include "ai/rescore.h"
 
+#include "alerts/alerts.h"
 #include "base/buf.h"
 #include "base/json.h"
+#include "drip/drip.h"
 
 enum { DAY_MS = 24 * 60 * 60 * 1000, REASONS_JSON_MAX = 4096 };
 
@@ -37,10 +39,17 @@ int score_refresh(struct store *st, const char *workspace_id, const char *contac
         buf_release(&json);
         return failf(e, ERR_INTERNAL, "score reasons too long");
     }
-    int prev = 0;
+    int prev = 0, total = sc.total;
     rc = st->ops->contact_score_save(st, workspace_id, contact_id, &sc, buf_str(&json), now, &prev,
-                                     e);
+                                     &total, e);
     buf_release(&json);
+    /* The stored total holds the contact's campaign points (score steps):
+     * the hot-lead check and the triggers judge that one. */
+    sc.total = total;
+    if (!rc && total > prev)
+        rc = drip_on_score(st, workspace_id, contact_id, prev, total, NULL, e);
+    if (!rc && prev != sc.total)
+        rc = alerts_on_score(st, workspace_id, contact_id, prev, sc.total, e);
     if (rc)
         return rc;
     if (out)

@@ -19,7 +19,11 @@ enum { SCORE_ACTIVITY_MAX = 500 /* newest activities read per contact */ };
 /*
  * Recomputes and stores the score of contact_id in workspace_id at now.
  * out (may be NULL) gets the new score and *previous (may be NULL) the old
- * total. a holds the activity read (scratch; the caller releases it).
+ * total; out->total is the stored total (the computed one plus the
+ * contact's campaign points, within 0..100), the one the hot-lead check
+ * compares. A total that went up enrolls the contact into the campaigns
+ * whose score_above trigger it crossed (drip_on_score), on the caller's
+ * connection (inside its transaction). a holds the activity read (scratch; the caller releases it).
  * Returns 0, ERR_NOT_FOUND when the contact is not in the workspace, or the
  * store's error.
  */

@@ -17,5 +17,6 @@ void api_register(struct router *rt)
     router_add(rt, api_track_routes, api_track_nroutes);
     router_add(rt, api_jobs_routes, api_jobs_nroutes);
     router_add(rt, api_campaigns_routes, api_campaigns_nroutes);
+    router_add(rt, api_alerts_routes, api_alerts_nroutes);
     router_add(rt, api_ws_routes, api_ws_nroutes);
 }

@@ -88,6 +88,8 @@ extern const struct route api_jobs_routes[];
 extern const size_t api_jobs_nroutes;
 extern const struct route api_campaigns_routes[];
 extern const size_t api_campaigns_nroutes;
+extern const struct route api_alerts_routes[];
+extern const size_t api_alerts_nroutes;
 extern const struct route api_ws_routes[];
 extern const size_t api_ws_nroutes;
 

@@ -87,8 +87,9 @@ static int read_fields(struct http_req *req, struct campaign_fields *f, struct e
         f->name = s;
     }
     if ((v = json_object_get(b, "trigger"))) {
-        if (!json_is_null(v) && !json_is_object(v))
-            return failf(e, ERR_INVALID, "trigger must be an object or null");
+        int rc = drip_trigger_check(v, e);
+        if (rc)
+            return rc;
         f->set |= CAMPF_TRIGGER;
         if (json_is_object(v)) {
             char *text = json_dumps(v, JSON_COMPACT);
@@ -264,7 +265,8 @@ static int reply_steps(struct http_req *req, struct http_reply *rep, int status,
         jw_kint(&w, "position", s->position);
         jw_kstr(&w, "type", s->type);
         jw_key(&w, "config");
-        jw_raw(&w, s->config, strlen(s->config));
+        const char *cfg = drip_config_public(s, req->arena); /* secrets masked */
+        jw_raw(&w, cfg, strlen(cfg));
         if (strcmp(s->type, "condition") == 0) {
             write_ref(&w, "true", s->true_id, steps, n);
             write_ref(&w, "false", s->false_id, steps, n);
@@ -302,6 +304,14 @@ static int steps_put(struct http_req *req, struct http_reply *rep, struct errinf
     struct campaign c;
     /* A foreign campaign is 404 before its body is judged. */
     rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
+    /* A webhook secret sent back masked (as GET shows it) keeps the stored one. */
+    struct campaign_step *old;
+    size_t nold;
+    if (!rc)
+        rc = ctx->store->ops->campaign_steps(ctx->store, req->auth->workspace_id, id, req->arena,
+                                             &old, &nold, e);
+    if (!rc)
+        rc = drip_steps_keep_secrets(arr, old, nold, e);
     if (!rc)
         rc = drip_steps_build(arr, req->arena, &steps, &n, e);
     if (!rc)

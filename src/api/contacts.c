@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/clock.h"
+#include "drip/drip.h"
 #include "http/reply.h"
 
 enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, FIELD_MAX = 200, TAGS_MAX = 50, TAG_MAX = 50 };
@@ -207,9 +208,24 @@ static int contacts_create(struct http_req *req, struct http_reply *rep, struct 
     if (!(f.set & CF_EMAIL))
         return failf(e, ERR_INVALID, "email is required");
     struct contact c;
-    rc = ctx->store->ops->contact_create(ctx->store, req->auth->workspace_id, &f, clock_now_ms(),
-                                         req->arena, &c, e);
-    return rc ? rc : reply_contact(rep, 201, &c);
+    struct store *st = ctx->store;
+    const char *ws = req->auth->workspace_id;
+    /* Campaigns triggered by a new contact (or by its tags) enroll it in
+     * the same transaction. */
+    if ((rc = st->ops->tx_begin(st, e)))
+        return rc;
+    rc = st->ops->contact_create(st, ws, &f, clock_now_ms(), req->arena, &c, e);
+    if (!rc)
+        rc = drip_on_contact_created(st, ws, c.id, NULL, e);
+    if (!rc)
+        rc = drip_on_tags(st, ws, c.id, NULL, c.tags, NULL, e);
+    if (!rc)
+        rc = st->ops->tx_commit(st, e);
+    if (rc) {
+        st->ops->tx_rollback(st);
+        return rc;
+    }
+    return reply_contact(rep, 201, &c);
 }
 
 static int contacts_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -237,10 +253,31 @@ static int contacts_patch(struct http_req *req, struct http_reply *rep, struct e
         rc = failf(e, ERR_INVALID,
                    "nothing to change: give email, name, company, jobTitle, status "
                    "or tags");
+    if (rc)
+        return rc;
+    struct store *st = ctx->store;
+    const char *ws = req->auth->workspace_id;
+    if (!(f.set & CF_TAGS)) {
+        rc = st->ops->contact_update(st, ws, id, &f, clock_now_ms(), req->arena, &c, e);
+        return rc ? rc : reply_contact(rep, 200, &c);
+    }
+    /* New tags enroll the contact into campaigns triggered by them, in the
+     * same transaction. */
+    struct contact before;
+    if ((rc = st->ops->tx_begin(st, e)))
+        return rc;
+    rc = st->ops->contact_get(st, ws, id, req->arena, &before, e);
     if (!rc)
-        rc = ctx->store->ops->contact_update(ctx->store, req->auth->workspace_id, id, &f,
-                                             clock_now_ms(), req->arena, &c, e);
-    return rc ? rc : reply_contact(rep, 200, &c);
+        rc = st->ops->contact_update(st, ws, id, &f, clock_now_ms(), req->arena, &c, e);
+    if (!rc)
+        rc = drip_on_tags(st, ws, id, before.tags, c.tags, NULL, e);
+    if (!rc)
+        rc = st->ops->tx_commit(st, e);
+    if (rc) {
+        st->ops->tx_rollback(st);
+        return rc;
+    }
+    return reply_contact(rep, 200, &c);
 }
 
 static int contacts_delete(struct http_req *req, struct http_reply *rep, struct errinfo *e)

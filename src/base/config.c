@@ -90,6 +90,9 @@ static const struct cfg_key cfg_keys[] = {
     K(mail_from, CFG_STR, "leadflow <noreply@localhost>"),
     KI(send_timeout_ms, "10000", 100, 600000),
     K(webhook_allow_private, CFG_BOOL, "false"),
+    KI(alert_dedup_ms, "300000", 1, 86400000),
+    KI(alert_max_attempts, "3", 1, 20),
+    KI(alert_backoff_ms, "1000", 1, 3600000),
 };
 
 enum { CFG_NKEYS = sizeof(cfg_keys) / sizeof(cfg_keys[0]) };

@@ -56,6 +56,10 @@ struct config {
     char *mail_from;         /* "Name <address>" or an address: the From of sent email */
     int64_t send_timeout_ms; /* per provider request */
     bool webhook_allow_private;
+    /* alerts (alerts/alerts.h) */
+    int64_t alert_dedup_ms;     /* one alert per rule and subject in this window */
+    int64_t alert_max_attempts; /* delivery attempts per channel */
+    int64_t alert_backoff_ms;   /* the first retry's delay; doubles after each failure */
     /* derived by config_finish() */
     char listen_host[64];
     int listen_port;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alerts/alerts.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -121,6 +122,7 @@ int cmd_load_config(const struct cmd_opts *o, struct config *cfg)
     enum log_level lvl = LOG_INFO;
     log_level_parse(cfg->log_level, &lvl);
     log_set_level(lvl);
+    alerts_configure(cfg);
     /* Tests only: a simulated clock that the test moves forward (base/clock.h). */
     const char *clock_file = getenv("LEADFLOW_TEST_CLOCK_FILE");
     if (clock_file && *clock_file) {

@@ -5,6 +5,7 @@
  */
 #include "ai/ai.h"
 #include "ai/content.h"
+#include "alerts/alerts.h"
 #include "cmd/cmd.h"
 #include "drip/drip.h"
 #include "jobs/queue.h"
@@ -19,5 +20,6 @@ int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
     outbox_register(q, *chain, cfg);
     content_register(q, ai, cfg);
     drip_register(q, cfg, ai);
+    alerts_register(q, cfg, *chain);
     return 0;
 }

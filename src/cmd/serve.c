@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include "ai/ai.h"
+#include "alerts/alerts.h"
 #include "api/api.h"
 #include "auth/auth.h"
 #include "auth/oidc.h"
@@ -175,6 +176,7 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     else
         log_warn("server.no_web", "%s; the dashboard pages will not be served", we.msg);
     s->metrics = http_metrics_new(s->router);
+    http_metrics_add_section(s->metrics, alerts_metrics_render, NULL);
     s->ctx.cfg = &s->cfg;
     s->ctx.store = s->store;
     s->ctx.metrics = s->metrics;

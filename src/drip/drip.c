@@ -579,9 +579,9 @@ int64_t drip_step_run_at(const struct campaign_step *s, int64_t now)
     return at;
 }
 
-static int enroll_in_tx(struct store *st, const char *ws, const struct campaign *c,
-                        const struct campaign_step *first, const char *const *ids, size_t n,
-                        struct drip_enroll_result *out, struct arena *a, struct errinfo *e)
+int drip_enroll_in_tx(struct store *st, const char *ws, const struct campaign *c,
+                      const struct campaign_step *first, const char *const *ids, size_t n,
+                      struct drip_enroll_result *out, struct arena *a, struct errinfo *e)
 {
     int64_t now = clock_now_ms();
     int64_t run_at = drip_step_run_at(first, now);
@@ -631,7 +631,7 @@ int drip_enroll(struct store *st, const char *workspace_id, const char *campaign
     if (!rc && nsteps == 0)
         rc = failf(e, ERR_CONFLICT, "the campaign has no steps");
     if (!rc && !(rc = in_tx(st, e))) {
-        rc = enroll_in_tx(st, workspace_id, &c, &steps[0], contact_ids, n, out, &a, e);
+        rc = drip_enroll_in_tx(st, workspace_id, &c, &steps[0], contact_ids, n, out, &a, e);
         rc = end_tx(st, rc, e);
     }
     arena_release(&a);
@@ -644,4 +644,64 @@ int drip_cancel_contact(struct store *st, const char *workspace_id, const char *
     int64_t n = 0;
     return st->ops->enrollment_cancel(st, workspace_id, contact_id, NULL, reason, clock_now_ms(),
                                       &n, e);
+}
+
+/* ---- webhook secrets through the API ------------------------------------------------- */
+
+int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *old, size_t n,
+                            struct errinfo *e)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(steps, i, s)
+    {
+        json_t *cfg = json_object_get(s, "config");
+        const char *type = json_string_value(json_object_get(s, "type"));
+        if (!json_is_object(cfg) || !type || strcmp(type, "webhook") != 0)
+            continue;
+        json_object_del(cfg, "secretSet"); /* what GET adds; never stored */
+        const char *secret = json_string_value(json_object_get(cfg, "secret"));
+        if (!secret || strcmp(secret, DRIP_SECRET_MASK) != 0)
+            continue;
+        const char *id = json_string_value(json_object_get(s, "id"));
+        const struct campaign_step *from = NULL;
+        for (size_t k = 0; k < n && !from; k++) {
+            bool same = id ? strcmp(old[k].id, id) == 0 : old[k].position == (int)i;
+            if (same && strcmp(old[k].type, "webhook") == 0)
+                from = &old[k];
+        }
+        json_t *stored = from ? json_loads(from->config, 0, NULL) : NULL;
+        json_t *keep = json_object_get(stored, "secret");
+        if (!json_is_string(keep)) {
+            json_decref(stored);
+            return failf(e, ERR_INVALID,
+                         "steps[%zu].config.secret is the mask %s but %s: send the secret itself",
+                         i, DRIP_SECRET_MASK,
+                         id ? "no stored webhook step has that id"
+                            : "no stored webhook step is at that position");
+        }
+        json_object_set(cfg, "secret", keep);
+        json_decref(stored);
+    }
+    return 0;
+}
+
+const char *drip_config_public(const struct campaign_step *s, struct arena *a)
+{
+    if (strcmp(s->type, "webhook") != 0)
+        return s->config;
+    json_t *cfg = json_loads(s->config, 0, NULL);
+    if (!json_is_object(cfg)) {
+        json_decref(cfg);
+        return s->config;
+    }
+    bool set = json_is_string(json_object_get(cfg, "secret"));
+    if (set)
+        json_object_set_new(cfg, "secret", json_string(DRIP_SECRET_MASK));
+    json_object_set_new(cfg, "secretSet", json_boolean(set));
+    char *text = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    const char *out = arena_strdup(a, text ? text : "{}");
+    free(text);
+    return out;
 }

@@ -113,6 +113,52 @@ void drip_webhook_signature(const char *secret, const char *timestamp, const cha
 int drip_webhook_target(const char *url, bool allow_private, char *pin, size_t n,
                         struct errinfo *e);
 
+/* ---- triggers (drip/trigger.c) ---------------------------------------------------- */
+
+/*
+ * Checks a campaign's trigger (the JSON of POST/PATCH /api/campaigns; NULL
+ * or JSON null: none, enrollment by the API only): {"type": "manual"},
+ * {"type": "contact_created"}, {"type": "tag_added", "tag": "vip"} or
+ * {"type": "score_above", "threshold": 80} (1..100, crossed upwards). Other
+ * keys are refused, with a message naming the field.
+ */
+int drip_trigger_check(struct json_t *trigger, struct errinfo *e);
+
+/*
+ * Enroll a contact into every active campaign of the workspace whose
+ * trigger matches what just happened to it: it was created; tags were added
+ * (tags_before and tags_after are the contact's JSON arrays of tags, before
+ * may be NULL); its total score went from before to after (a score_above
+ * trigger fires when before < threshold <= after). A contact that has been
+ * enrolled before is not enrolled again unless the campaign allows it;
+ * unsubscribed contacts are skipped. Each runs on the calling thread's
+ * connection: inside the caller's transaction, with the change itself.
+ * *n (may be NULL) counts the enrollments made.
+ */
+int drip_on_contact_created(struct store *st, const char *workspace_id, const char *contact_id,
+                            int *n, struct errinfo *e);
+int drip_on_tags(struct store *st, const char *workspace_id, const char *contact_id,
+                 const char *tags_before, const char *tags_after, int *n, struct errinfo *e);
+int drip_on_score(struct store *st, const char *workspace_id, const char *contact_id, int before,
+                  int after, int *n, struct errinfo *e);
+
+/* What GET .../steps shows for a webhook's secret; POSTing it back keeps the stored one. */
+#define DRIP_SECRET_MASK "********"
+
+/*
+ * Before drip_steps_build: each webhook step of steps (the POSTed array)
+ * loses the "secretSet" GET added; one whose config.secret is DRIP_SECRET_MASK gets the secret of
+ * the stored webhook step it names by "id" (as GET returned it) or, without an id, of the stored
+ * webhook step at the same position. ERR_INVALID when there is no such stored step. old: the
+ * campaign's current steps.
+ */
+int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *old, size_t n,
+                            struct errinfo *e);
+
+/* The config of a step as the API shows it: a webhook's secret masked, with
+ * "secretSet": true. Returns config itself or arena memory. */
+const char *drip_config_public(const struct campaign_step *s, struct arena *a);
+
 /* Registers the "drip_step" job handler (cfg and ai borrowed for the queue's life). */
 void drip_register(struct queue *q, const struct config *cfg, struct ai *ai);
 

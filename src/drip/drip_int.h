@@ -15,6 +15,17 @@
 int drip_enqueue_step(struct store *st, const char *workspace_id, const char *enrollment_id,
                       const char *step_id, int64_t seq, int64_t run_at, struct errinfo *e);
 
+/*
+ * Enrolls contacts ids[0..n) into campaign c (active; first is its step at
+ * position 0) on the calling thread's connection, inside the caller's
+ * transaction: each gets an enrollment and the first step's job, or a
+ * reason in out[i] (not_found, unsubscribed, already_enrolled,
+ * already_active). a holds the contacts read.
+ */
+int drip_enroll_in_tx(struct store *st, const char *ws, const struct campaign *c,
+                      const struct campaign_step *first, const char *const *ids, size_t n,
+                      struct drip_enroll_result *out, struct arena *a, struct errinfo *e);
+
 /* When a step entered at now runs: now + duration_ms for a timed wait, else now. */
 int64_t drip_step_run_at(const struct campaign_step *s, int64_t now);
 

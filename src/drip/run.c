@@ -13,9 +13,12 @@
 #include <string.h>
 
 #include "ai/content.h"
+#include "ai/score.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/events.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "drip/drip_int.h"
 #include "jobs/queue.h"
@@ -38,6 +41,7 @@ struct outcome {
     const char *next_step;  /* "" or NULL: none, the enrollment ends as end_status */
     const char *end_status; /* completed | cancelled | failed */
     const char *reason;
+    int hot;   /* a score step made the contact hot: its new score; 0: no */
     bool hold; /* stay at this step until hold_until */
     bool park; /* hold without a job: the campaign is paused */
     int64_t hold_until;
@@ -476,6 +480,9 @@ static int apply_tags(struct store *st, const char *ws, const char *contact_id, 
     struct contact_fields f = {.set = CF_TAGS, .tags = text};
     struct contact out;
     rc = st->ops->contact_update(st, ws, contact_id, &f, clock_now_ms(), a, &out, e);
+    /* Campaigns triggered by a tag this step added enroll the contact. */
+    if (!rc)
+        rc = drip_on_tags(st, ws, contact_id, ct.tags, text, NULL, e);
     json_object_set(o->meta, "tags", tags);
     json_decref(tags);
     free(text);
@@ -498,6 +505,14 @@ static int effects(struct drip_ctx *ctx, struct store *st, const char *ws,
         json_object_set_new(o->meta, "before", json_integer(before));
         json_object_set_new(o->meta, "after", json_integer(after));
         o->status = "success";
+        /* What a rise in score does elsewhere: score_above triggers, and a
+         * crossing into hot gets its draft job (committed with the step). */
+        if (!rc)
+            rc = drip_on_score(st, ws, en->contact_id, before, after, NULL, e);
+        if (!rc && before < SCORE_HOT && after >= SCORE_HOT) {
+            rc = content_enqueue_draft(st, ws, en->contact_id, after, CONTENT_REASON_HOT, e);
+            o->hot = after;
+        }
         return rc;
     }
     if (strcmp(step->type, "email") != 0 || !o->subject)
@@ -610,6 +625,32 @@ static int commit_step(struct drip_ctx *ctx, struct store *st, const char *ws,
 
 /* ---- the handler ------------------------------------------------------------------------ */
 
+/* After the commit: the live dashboards hear of a new hot lead, as from the pipeline. */
+static void announce_hot(struct store *st, const char *ws, const char *contact_id, int score,
+                         struct arena *a)
+{
+    struct contact c;
+    struct errinfo e;
+    errinfo_clear(&e);
+    if (st->ops->contact_get(st, ws, contact_id, a, &c, &e) != 0)
+        return;
+    struct buf b;
+    struct jw w;
+    buf_init(&b, 4096);
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "contactId", c.id);
+    jw_kstr(&w, "email", c.email);
+    jw_kstr(&w, "name", c.name);
+    jw_kint(&w, "score", score);
+    jw_obj_end(&w);
+    if (jw_finish(&w) == 0)
+        events_publish(ws, "hot_lead", buf_str(&b));
+    buf_release(&b);
+    log_info("drip.hot_lead", "contact %s became a hot lead (score %d) after a score step",
+             contact_id, score);
+}
+
 static int parse_payload(const char *payload, char enr[STORE_ID_LEN], char step[STORE_ID_LEN],
                          int64_t *seq)
 {
@@ -677,13 +718,13 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
                   step_id, (long long)seq);
         return 0;
     }
-    struct campaign c;
-    if ((rc = st->ops->campaign_get(st, ws, en.campaign_id, a, &c, e)))
+    char cstatus[16];
+    if ((rc = st->ops->campaign_status(st, ws, en.campaign_id, cstatus, e)))
         return rc == ERR_NOT_FOUND ? 0 : rc;
     struct outcome o = {.variant = -1, .meta = json_object()};
     bool ran = false;
     struct campaign_step step;
-    if (strcmp(c.status, "paused") == 0) {
+    if (strcmp(cstatus, "paused") == 0) {
         /* Held where it is; activating the campaign gives it a new job. */
         snprintf(step.id, sizeof(step.id), "%s", step_id);
         o.hold = true;
@@ -693,7 +734,7 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
         json_decref(o.meta);
         return rc;
     }
-    if (strcmp(c.status, "active") != 0) {
+    if (strcmp(cstatus, "active") != 0) {
         json_decref(o.meta);
         return 0;
     }
@@ -722,6 +763,8 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
     rc = execute(ctx, st, j, &en, &step, cfg, &ct, a, &o, e);
     if (!rc)
         rc = commit_step(ctx, st, ws, &en, &step, cfg, a, &o, &ran, e);
+    if (!rc && ran && o.hot)
+        announce_hot(st, ws, en.contact_id, o.hot, a);
     if (!rc && ran && o.status) {
         struct log_line l;
         if (log_begin(&l, LOG_INFO, "drip.step")) {

@@ -38,12 +38,19 @@ struct gauge {
     const void *arg;
 };
 
+struct section {
+    int (*fn)(const void *arg, struct buf *out);
+    const void *arg;
+};
+
 struct http_metrics {
     const struct router *rt;
     size_t nslots; /* routes + static + unmatched */
     struct slot *slots;
     struct gauge gauges[HTTP_METRICS_GAUGES];
     size_t ngauges;
+    struct section sections[HTTP_METRICS_SECTIONS];
+    size_t nsections;
 };
 
 struct http_metrics *http_metrics_new(const struct router *rt)
@@ -90,6 +97,13 @@ void http_metrics_add_gauge(struct http_metrics *m, const char *name, const char
 {
     if (m->ngauges < HTTP_METRICS_GAUGES)
         m->gauges[m->ngauges++] = (struct gauge){name, help, fn, arg};
+}
+
+void http_metrics_add_section(struct http_metrics *m, int (*fn)(const void *arg, struct buf *out),
+                              const void *arg)
+{
+    if (m->nsections < HTTP_METRICS_SECTIONS)
+        m->sections[m->nsections++] = (struct section){fn, arg};
 }
 
 static const char *slot_name(const struct http_metrics *m, size_t i)
@@ -154,5 +168,7 @@ int http_metrics_render(const struct http_metrics *m, struct buf *out)
         rc |= buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.15g\n", g->name, g->help,
                          g->name, g->name, g->fn(g->arg));
     }
+    for (size_t i = 0; i < m->nsections; i++)
+        rc |= m->sections[i].fn(m->sections[i].arg, out) ? 1 : 0;
     return rc ? ERR_TOO_BIG : 0;
 }

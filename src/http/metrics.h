@@ -32,6 +32,15 @@ enum { HTTP_METRICS_GAUGES = 8 };
 void http_metrics_add_gauge(struct http_metrics *m, const char *name, const char *help,
                             double (*fn)(const void *arg), const void *arg);
 
+/*
+ * A block of metrics another module renders itself (the alert counters),
+ * appended after the gauges each time; fn must be thread-safe and return
+ * 0 or ERR_TOO_BIG. Past HTTP_METRICS_SECTIONS more are ignored.
+ */
+enum { HTTP_METRICS_SECTIONS = 4 };
+void http_metrics_add_section(struct http_metrics *m, int (*fn)(const void *arg, struct buf *out),
+                              const void *arg);
+
 /* Appends the metrics text; returns 0 or ERR_TOO_BIG. */
 int http_metrics_render(const struct http_metrics *m, struct buf *out);
 

@@ -43,6 +43,7 @@ struct handler {
     char kind[JOB_KIND_MAX];
     job_fn fn;
     void *ctx;
+    int64_t backoff_ms; /* 0: BACKOFF_BASE_MS */
 };
 
 struct queue {
@@ -53,6 +54,8 @@ struct queue {
     char name[WORKER_NAME_MAX];
     struct handler *handlers;
     size_t nhandlers;
+    queue_dead_fn on_dead;
+    void *on_dead_ctx;
 
     pthread_mutex_t mu; /* guards stopping and kicks */
     pthread_cond_t wake;
@@ -79,6 +82,9 @@ struct worker {
     struct queue *q;
     struct job_finish done[BATCH_MAX];
     char errors[BATCH_MAX][ERRINFO_MSG_MAX];
+    /* Of each finished job, for the dead-job hook. */
+    char workspaces[BATCH_MAX][STORE_ID_LEN];
+    char kinds[BATCH_MAX][JOB_KIND_MAX];
     size_t ndone;
     size_t batch;
     int64_t lost_checked_ms; /* when this worker last looked for abandoned jobs first */
@@ -92,15 +98,20 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-int64_t queue_backoff_ms(int attempts, uint32_t jitter_seed)
+static int64_t backoff_from(int64_t base, int attempts, uint32_t jitter_seed)
 {
-    int64_t d = BACKOFF_BASE_MS;
+    int64_t d = base;
     for (int i = 1; i < attempts && d < BACKOFF_CAP_MS; i++)
         d *= 2;
     if (d > BACKOFF_CAP_MS)
         d = BACKOFF_CAP_MS;
     /* 80% to 120% of the step, so that jobs that failed together spread out. */
     return d * (800 + (int64_t)(jitter_seed % 401)) / 1000;
+}
+
+int64_t queue_backoff_ms(int attempts, uint32_t jitter_seed)
+{
+    return backoff_from(BACKOFF_BASE_MS, attempts, jitter_seed);
 }
 
 int queue_enqueue(struct store *st, const struct job_spec *spec, int64_t *id, bool *created,
@@ -169,6 +180,20 @@ void queue_register(struct queue *q, const char *kind, job_fn fn, void *ctx)
     snprintf(h->kind, sizeof(h->kind), "%s", kind);
     h->fn = fn;
     h->ctx = ctx;
+    h->backoff_ms = 0;
+}
+
+void queue_set_backoff(struct queue *q, const char *kind, int64_t base_ms)
+{
+    for (size_t i = 0; i < q->nhandlers; i++)
+        if (strcmp(q->handlers[i].kind, kind) == 0)
+            q->handlers[i].backoff_ms = base_ms > 0 ? base_ms : 0;
+}
+
+void queue_on_dead(struct queue *q, queue_dead_fn fn, void *ctx)
+{
+    q->on_dead = fn;
+    q->on_dead_ctx = ctx;
 }
 
 static const struct handler *handler_for(const struct queue *q, const char *kind)
@@ -224,7 +249,8 @@ static void run_job(struct queue *q, const struct job_row *row, struct arena *a,
         f->status = "queued";
         uint32_t seed =
             (uint32_t)mix64((uint64_t)j.id ^ ((uint64_t)now << 20) ^ (uint64_t)j.attempts);
-        f->run_at = now + queue_backoff_ms(j.attempts, seed);
+        f->run_at = now + backoff_from(h && h->backoff_ms ? h->backoff_ms : BACKOFF_BASE_MS,
+                                       j.attempts, seed);
         log_info("job.retry", "job %lld (%s) failed on attempt %d of %d, again in %lld ms: %s",
                  (long long)j.id, j.kind, j.attempts, j.max_attempts, (long long)(f->run_at - now),
                  je.msg);
@@ -233,6 +259,16 @@ static void run_job(struct queue *q, const struct job_row *row, struct arena *a,
         log_warn("job.dead", "job %lld (%s) is dead after attempt %d of %d: %s", (long long)j.id,
                  j.kind, j.attempts, j.max_attempts, je.msg);
     }
+}
+
+/* Tells the dead-job hook about the deaths that were recorded. */
+static void report_dead(struct worker *w)
+{
+    struct queue *q = w->q;
+    for (size_t i = 0; q->on_dead && i < w->ndone; i++)
+        if (w->done[i].applied && strcmp(w->done[i].status, "dead") == 0)
+            q->on_dead(q->on_dead_ctx, q->st, w->workspaces[i], w->done[i].id, w->kinds[i],
+                       w->done[i].error ? w->done[i].error : "");
 }
 
 static void log_lost(const struct job_finish *done, size_t n)
@@ -276,6 +312,7 @@ static int worker_step(struct worker *w, size_t max, int *ran, struct errinfo *e
         return rc; /* the finishes stay pending: the next step writes them */
     }
     log_lost(w->done, w->ndone);
+    report_dead(w);
     w->ndone = 0;
 
     double slowest = 0;
@@ -290,6 +327,8 @@ static int worker_step(struct worker *w, size_t max, int *ran, struct errinfo *e
         }
         double t0 = mono_ms();
         run_job(q, &rows[i], &a, &w->done[w->ndone], w->errors[w->ndone]);
+        snprintf(w->workspaces[w->ndone], STORE_ID_LEN, "%s", rows[i].workspace_id);
+        snprintf(w->kinds[w->ndone], JOB_KIND_MAX, "%s", rows[i].kind);
         w->ndone++;
         double took = mono_ms() - t0;
         if (took > slowest)
@@ -320,6 +359,8 @@ static void worker_flush(struct worker *w)
         log_warn("job.finish_failed", "cannot record the outcome of %zu jobs: %s", w->ndone, e.msg);
     else
         log_lost(w->done, w->ndone);
+    if (!rc)
+        report_dead(w);
     w->ndone = 0;
 }
 

@@ -78,6 +78,18 @@ struct queue_opts {
 struct queue *queue_new(const struct queue_opts *o);
 /* Registers the handler of a kind (before queue_start). */
 void queue_register(struct queue *q, const char *kind, job_fn fn, void *ctx);
+/* The first retry's delay for a kind (then doubling, with jitter); the
+ * default is 1 s. Call after queue_register, before queue_start. */
+void queue_set_backoff(struct queue *q, const char *kind, int64_t base_ms);
+/*
+ * Called after a job's death was recorded (its last attempt failed, or the
+ * handler said retrying cannot help), on the worker's thread outside any
+ * transaction. workspace_id is "" for a system job. Jobs that die because
+ * their lease ran out on the last attempt are not reported.
+ */
+typedef void (*queue_dead_fn)(void *ctx, struct store *st, const char *workspace_id, int64_t id,
+                              const char *kind, const char *error);
+void queue_on_dead(struct queue *q, queue_dead_fn fn, void *ctx);
 /* Starts the worker threads. */
 int queue_start(struct queue *q, struct errinfo *e);
 /* Wakes the workers now (after an enqueue in this process). */

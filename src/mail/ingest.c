@@ -24,6 +24,7 @@
 #include "ai/content.h"
 #include "ai/rescore.h"
 #include "ai/score.h"
+#include "alerts/alerts.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/events.h"
@@ -31,6 +32,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
+#include "drip/drip.h"
 #include "mail/ingest.h"
 #include "mail/mime.h"
 
@@ -275,10 +277,13 @@ int ingest_flush(struct ingest *g, struct errinfo *e)
         rc = g->st->ops->tx_commit(g->st, e);
     if (rc)
         g->st->ops->tx_rollback(g->st);
-    if (rc)
+    if (rc) {
         g->stats.imported -= g->pending_stored;
-    else
+        alerts_drop_pending();
+    } else {
         announce_batch(g, g->pending_stored, g->ntouched);
+        alerts_publish_pending();
+    }
     batch_reset(g);
     if (!rc && g->o.on_batch)
         g->o.on_batch(g->o.arg, &g->stats);
@@ -434,6 +439,9 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
     if (p->who) {
         int rc = st->ops->contact_link(st, g->workspace_id, p->who->email, p->who->name, p->title,
                                        p->company, now, row->contact_id, &created, e);
+        /* Campaigns triggered by a new contact enroll it in this batch. */
+        if (!rc && created)
+            rc = drip_on_contact_created(st, g->workspace_id, row->contact_id, NULL, e);
         if (rc)
             return rc;
     }
@@ -447,6 +455,8 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
     if (!inserted)
         return 0;
     if (row->contact_id[0]) {
+        if ((rc = alerts_on_email(st, g->workspace_id, row, e)))
+            return rc;
         if (row->intent_bits & (INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST)) {
             bool changed;
             rc = st->ops->contact_status_advance(st, g->workspace_id, row->contact_id, "lead", now,
@@ -455,6 +465,12 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
                 return rc;
         }
         touch(g, row->contact_id);
+        /* A reply: a campaign waiting until the contact replies looks now. */
+        int64_t woken = 0;
+        if (strcmp(row->direction, "inbound") == 0)
+            rc = st->ops->enrollment_wake(st, g->workspace_id, row->contact_id, now, &woken, e);
+        if (rc)
+            return rc;
     }
     return 1;
 }
@@ -486,6 +502,7 @@ static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
     if (rc < 0) {
         /* The database failed: the open batch is lost, and said so. */
         g->st->ops->tx_rollback(g->st);
+        alerts_drop_pending();
         g->stats.imported -= g->pending_stored;
         batch_reset(g);
         return rc == ERR_CONFLICT || rc == ERR_INVALID ? ERR_DB : rc;

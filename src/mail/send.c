@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alerts/alerts.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -474,6 +475,11 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
     struct errinfo se;
     errinfo_clear(&se);
     rc = send_chain_send(c, st, ws, row.id, &m, &r, &se);
+    if (rc) {
+        struct errinfo ae;
+        if (alerts_on_send_failure(st, ws, &ae) != 0)
+            log_warn("email.alert_failed", "send failures of %s not checked: %s", ws, ae.msg);
+    }
     if (rc == 0)
         return finish(st, ws, &row, "sent", r.provider,
                       r.provider_message_id[0] ? r.provider_message_id : NULL, NULL, clock_now_ms(),

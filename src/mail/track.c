@@ -13,6 +13,7 @@
 
 #include "ai/content.h"
 #include "ai/rescore.h"
+#include "alerts/alerts.h"
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -610,13 +611,20 @@ int track_record(struct store *st, const struct track_claim *c, const struct tra
             rc = content_enqueue_draft(st, c->workspace_id, contact, sc.total, CONTENT_REASON_HOT,
                                        e);
         }
+        /* A campaign waiting until this contact opens or clicks looks now,
+         * not at its next hourly check. */
+        int64_t woken = 0;
+        if (!rc)
+            rc = st->ops->enrollment_wake(st, c->workspace_id, contact, now, &woken, e);
     }
     if (!rc)
         rc = st->ops->tx_commit(st, e);
     if (rc) {
         st->ops->tx_rollback(st);
+        alerts_drop_pending();
         return rc;
     }
+    alerts_publish_pending();
     if (hot)
         log_info("track.hot_lead", "contact %s became a hot lead (score %d) after an %s", contact,
                  sc.total, c->kind == TRACK_OPEN ? "open" : "click");

@@ -16,5 +16,8 @@ struct migration {
 
 extern const struct migration sqlite_migrations[];
 extern const size_t sqlite_nmigrations;
+/* PostgreSQL: versions mirror the SQLite migration each one matches. */
+extern const struct migration pg_migrations[];
+extern const size_t pg_nmigrations;
 
 #endif

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "store/migrations.h"
+#include "store/sqlite_alerts.h"
 #include "store/sqlite_auth.h"
 #include "store/sqlite_campaigns.h"
 #include "store/sqlite_contacts.h"
@@ -374,4 +375,5 @@ const struct store_ops store_sqlite_ops = {
     SQ_SEND_OPS,
     SQ_INTEGRATION_OPS,
     SQ_CAMPAIGN_OPS,
+    SQ_ALERT_OPS,
 };

@@ -861,3 +861,97 @@ int sq_contact_score_adjust(struct store *base, const char *workspace_id, const 
     sqlite3_bind_int64(st, 10, now);
     return step_done(st, c, "writing score history", e);
 }
+
+/* ---- triggers and wake-ups ------------------------------------------------------ */
+
+static const char sql_status_of[] =
+    "SELECT status FROM drip_campaigns WHERE workspace_id = ?1 AND id = ?2";
+
+int sq_campaign_status(struct store *base, const char *workspace_id, const char *id,
+                       char status[16], struct errinfo *e)
+{
+    sqlite3_stmt *st;
+    struct sq_conn *c;
+    int rc = sq_stmt((struct sq_store *)base, sql_status_of, &st, &c, e);
+    if (rc)
+        return rc;
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, id);
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        sq_col_copy(st, 0, status, 16);
+    else
+        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "campaign not found")
+                                : sq_fail(e, c->db, src, "reading a campaign's status");
+    sq_done(st);
+    return rc;
+}
+
+/* Migration 10's index: only the workspace's active campaigns of that type
+ * are read (the planner would otherwise take drip_campaigns_list). */
+static const char sql_triggered[] =
+    "SELECT id, name, status, trigger, allow_reenroll, created_at, updated_at FROM drip_campaigns"
+    " INDEXED BY drip_campaigns_trigger WHERE workspace_id = ?1"
+    " AND json_extract(trigger, '$.type') = ?2 AND status = 'active'"
+    " ORDER BY created_at, id";
+
+int sq_campaign_triggered(struct store *base, const char *workspace_id, const char *type,
+                          struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e)
+{
+    sqlite3_stmt *st;
+    struct sq_conn *c;
+    *rows = NULL;
+    *n = 0;
+    int rc = sq_stmt((struct sq_store *)base, sql_triggered, &st, &c, e);
+    if (rc)
+        return rc;
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, type);
+    size_t cap = 0;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        struct campaign *r = grow(a, (void **)rows, *n, &cap, sizeof(**rows));
+        sq_col_copy(st, 0, r->id, sizeof(r->id));
+        sq_col_copy(st, 1, r->name, sizeof(r->name));
+        sq_col_copy(st, 2, r->status, sizeof(r->status));
+        r->trigger = col_opt(st, 3, a);
+        r->allow_reenroll = sqlite3_column_int(st, 4) != 0;
+        r->created_at = sqlite3_column_int64(st, 5);
+        r->updated_at = sqlite3_column_int64(st, 6);
+        (*n)++;
+    }
+    if (src != SQLITE_DONE)
+        rc = sq_fail(e, c->db, src, "reading triggered campaigns");
+    sq_done(st);
+    return rc;
+}
+
+/* A held "wait until" step's job is keyed drip:<enrollment>:<step>:<seq>
+ * (drip_enqueue_step) at the enrollment's current seq. The unary + keeps
+ * the planner on the key's index: jobs_due would walk every delayed job. */
+static const char sql_wake[] =
+    "UPDATE jobs SET run_at = ?3, updated_at = ?3 WHERE idempotency_key IN ("
+    "  SELECT 'drip:' || n.id || ':' || n.current_step_id || ':' || n.step_seq"
+    "  FROM campaign_enrollments n JOIN campaign_steps s"
+    "   ON s.workspace_id = n.workspace_id AND s.id = n.current_step_id"
+    "  WHERE n.workspace_id = ?1 AND n.contact_id = ?2 AND n.status = 'active'"
+    "   AND s.step_type = 'wait' AND json_extract(s.config, '$.until') IS NOT NULL)"
+    " AND +workspace_id = ?1 AND +status = 'queued' AND +run_at > ?3";
+
+int sq_enrollment_wake(struct store *base, const char *workspace_id, const char *contact_id,
+                       int64_t now, int64_t *n, struct errinfo *e)
+{
+    sqlite3_stmt *st;
+    struct sq_conn *c;
+    *n = 0;
+    int rc = sq_stmt((struct sq_store *)base, sql_wake, &st, &c, e);
+    if (rc)
+        return rc;
+    sq_bind_str(st, 1, workspace_id);
+    sq_bind_str(st, 2, contact_id);
+    sqlite3_bind_int64(st, 3, now);
+    if ((rc = step_done(st, c, "waking waiting enrollments", e)))
+        return rc;
+    *n = sqlite3_changes(c->db);
+    return 0;
+}

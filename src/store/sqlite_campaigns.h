@@ -54,6 +54,12 @@ int sq_email_engagement(struct store *st, const char *workspace_id, const char *
                         struct email_engagement *out, struct errinfo *e);
 int sq_contact_score_adjust(struct store *st, const char *workspace_id, const char *contact_id,
                             int delta, int64_t now, int *before, int *after, struct errinfo *e);
+int sq_campaign_status(struct store *st, const char *workspace_id, const char *id, char status[16],
+                       struct errinfo *e);
+int sq_campaign_triggered(struct store *st, const char *workspace_id, const char *type,
+                          struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e);
+int sq_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
+                       int64_t now, int64_t *n, struct errinfo *e);
 
 #define SQ_CAMPAIGN_OPS                                                                            \
     .campaign_create = sq_campaign_create, .campaign_get = sq_campaign_get,                        \
@@ -65,6 +71,8 @@ int sq_contact_score_adjust(struct store *st, const char *workspace_id, const ch
     .enrollment_list = sq_enrollment_list, .enrollment_move = sq_enrollment_move,                  \
     .enrollment_cancel = sq_enrollment_cancel, .exec_log_add = sq_exec_log_add,                    \
     .exec_log_list = sq_exec_log_list, .campaign_metrics = sq_campaign_metrics,                    \
-    .email_engagement = sq_email_engagement, .contact_score_adjust = sq_contact_score_adjust
+    .email_engagement = sq_email_engagement, .contact_score_adjust = sq_contact_score_adjust,      \
+    .campaign_status = sq_campaign_status, .campaign_triggered = sq_campaign_triggered,            \
+    .enrollment_wake = sq_enrollment_wake
 
 #endif

@@ -216,7 +216,7 @@ static const char sql_history_add[] =
 
 int sq_contact_score_save(struct store *base, const char *workspace_id, const char *contact_id,
                           const struct score *sc, const char *reasons_json, int64_t now,
-                          int *previous, struct errinfo *e)
+                          int *previous, int *total_out, struct errinfo *e)
 {
     struct sq_store *s = (struct sq_store *)base;
     sqlite3_stmt *st;
@@ -262,6 +262,8 @@ int sq_contact_score_save(struct store *base, const char *workspace_id, const ch
     if (src != SQLITE_DONE)
         rc = sq_fail(e, c->db, src, "saving a score");
     sq_done(st);
+    if (total_out)
+        *total_out = total;
     if (rc || total == *previous)
         return rc;
 

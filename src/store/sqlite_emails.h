@@ -19,7 +19,7 @@ int sq_contact_activity(struct store *st, const char *workspace_id, const char *
                         struct errinfo *e);
 int sq_contact_score_save(struct store *st, const char *workspace_id, const char *contact_id,
                           const struct score *s, const char *reasons_json, int64_t now,
-                          int *previous, struct errinfo *e);
+                          int *previous, int *total, struct errinfo *e);
 int sq_contact_status_advance(struct store *st, const char *workspace_id, const char *contact_id,
                               const char *status, int64_t now, bool *changed, struct errinfo *e);
 int sq_contact_score_history(struct store *st, const char *workspace_id, const char *contact_id,

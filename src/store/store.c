@@ -10,11 +10,9 @@ struct store *store_open(const char *url, struct errinfo *e)
 {
     if (strncmp(url, "sqlite:", 7) == 0)
         return store_sqlite_ops.open(url + 7, e);
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        failf(e, ERR_UNSUPPORTED,
-              "database %s: this build has no PostgreSQL backend yet; use sqlite:PATH", "URL");
-        return NULL;
-    }
+    /* libpq takes the whole URL (postgres:// or postgresql://). */
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return store_pg_ops.open(url, e);
     failf(e, ERR_CONFIG, "database URL must start with sqlite: or postgres://");
     return NULL;
 }

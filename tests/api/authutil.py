@@ -16,7 +16,6 @@ followed: each hop (leadflow /auth/login -> provider /authorize -> leadflow
 import hashlib
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -208,9 +207,9 @@ class AuthEnv:
     # -- command line ------------------------------------------------------
 
     def cli(self, *args, check=True):
-        """Runs `leadflow ARGS --db sqlite:<db>` in the server's directory with PUBLIC_URL set."""
+        """Runs `leadflow ARGS --db <the server's db>` in its directory with PUBLIC_URL set."""
         from conftest import leadflow_bin
-        cmd = [leadflow_bin(), *args, "--db", f"sqlite:{self.db_path}"]
+        cmd = [leadflow_bin(), *args, "--db", self.srv.db_url]
         try:
             r = subprocess.run(cmd, cwd=self.srv.workdir,
                                env=clean_env({"LEADFLOW_PUBLIC_URL": self.public_url}),
@@ -243,8 +242,10 @@ class AuthEnv:
     # -- the database, read (and for setup, written) directly --------------
 
     def db(self):
-        c = sqlite3.connect(self.db_path, timeout=10)
-        c.execute("PRAGMA busy_timeout = 10000")
+        from conftest import db_connect
+        c = db_connect(self.srv)
+        if self.srv.pg_db is None:
+            c.execute("PRAGMA busy_timeout = 10000")
         return c
 
     def scalar(self, sql, *params):

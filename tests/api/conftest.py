@@ -6,13 +6,23 @@ temporary web directory, listens on a free port (--listen 127.0.0.1:0) and is
 found through its "server.listening" log line. Stopping sends SIGTERM and
 checks that the process exits with status 0.
 
-Only the standard library is used: subprocess, socket, http.client.
+With LEADFLOW_TEST_PG=1 the servers run on PostgreSQL instead: each one gets a
+fresh database in the throwaway cluster of $LEADFLOW_PG_DIR (scripts/pg.sh),
+migrated as the owner role and served as the application role. Only the files
+in PG_READY run then; the others are deselected and listed in the summary, as
+not yet run on PostgreSQL. Direct database access for setup (db_connect) goes
+through psycopg2 as the cluster's superuser.
+
+Only the standard library is used (and psycopg2 on PostgreSQL): subprocess,
+socket, http.client.
 """
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -28,6 +38,149 @@ PAGE_HTML = b"<!doctype html><title>sub page</title><p>sub-page-marker</p>\n"
 STYLE_CSS = b"body { color: #123456; }\n"
 SECRET = b"hidden-file-marker-do-not-serve\n"
 OUTSIDE = b"outside-web-dir-marker-do-not-serve\n"
+
+# -- PostgreSQL ---------------------------------------------------------------
+
+PG = os.environ.get("LEADFLOW_TEST_PG") == "1"
+# The test files that run on PostgreSQL (LEADFLOW_TEST_PG=1). Every other file
+# is not yet run there: it is deselected (never counted as passed) and named in
+# the summary. Move a file here once the store ops it needs exist in pg*.c.
+PG_READY = {
+    "test_auth_oidc.py",
+    "test_auth_sessions.py",
+    "test_contacts.py",
+    "test_pg_rls.py",
+}
+# Single tests of PG_READY files that need ops PostgreSQL lacks yet (node id
+# without parameters: reason). Deselected and listed like the files above.
+PG_NOT_YET = {
+    "test_contacts.py::test_score_history_lists_changes_newest_first":
+        "the email pipeline (emails, jobs, scoring)",
+}
+# Files that only make sense on PostgreSQL (deselected on SQLite).
+PG_ONLY = {"test_pg_rls.py"}
+
+
+class PgCluster:
+    """The throwaway cluster of $LEADFLOW_PG_DIR (scripts/pg.sh start)."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        env = {}
+        with open(os.path.join(directory, "env")) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                env[k] = v
+        self.sock, self.port = env["PG_SOCK"], env["PG_PORT"]
+
+    ROLES = {"admin": "leadflow_admin", "owner": "leadflow_owner", "app": "leadflow_app"}
+
+    def url(self, role, db):
+        return f"postgres://{self.ROLES[role]}@/{db}?host={self.sock}&port={self.port}"
+
+    def connect(self, db, role="admin"):
+        import psycopg2
+        return psycopg2.connect(host=self.sock, port=self.port, dbname=db, user=self.ROLES[role])
+
+    def create_db(self):
+        """A new empty database owned by the owner role; returns its name."""
+        name = "lf_" + secrets.token_hex(6)
+        con = self.connect("postgres")
+        try:
+            con.autocommit = True
+            con.cursor().execute(f"CREATE DATABASE {name} OWNER leadflow_owner")
+        finally:
+            con.close()
+        return name
+
+    def migrated_db(self, bin_path):
+        """A new database migrated by `leadflow migrate` as the owner: (name, app URL)."""
+        name = self.create_db()
+        r = subprocess.run([bin_path, "migrate", "--db", self.url("owner", name)],
+                           env=clean_env(), capture_output=True, text=True, timeout=CLI_TIMEOUT)
+        if r.returncode != 0:
+            pytest.fail(f"leadflow migrate as the owner failed: {r.stderr}", pytrace=False)
+        return name, self.url("app", name)
+
+
+_pg_cluster = None
+
+
+def pg_cluster():
+    global _pg_cluster
+    if _pg_cluster is None:
+        d = os.environ.get("LEADFLOW_PG_DIR")
+        if not d or not os.path.isdir(d):
+            pytest.fail("LEADFLOW_TEST_PG=1 needs a cluster: eval \"$(scripts/pg.sh start)\" "
+                        "(scripts/test.sh does it)", pytrace=False)
+        _pg_cluster = PgCluster(d)
+    return _pg_cluster
+
+
+class _PgConnection:
+    """A psycopg2 connection that takes the SQLite tests' "?" placeholders."""
+
+    def __init__(self, con):
+        self.con = con
+
+    def execute(self, sql, params=()):
+        cur = self.con.cursor()
+        if params:
+            cur.execute(sql.replace("%", "%%").replace("?", "%s"), tuple(params))
+        else:
+            cur.execute(sql)
+        return cur
+
+    def commit(self):
+        self.con.commit()
+
+    def close(self):
+        self.con.close()
+
+    def __enter__(self):  # like sqlite3: commit on success, roll back on an exception
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.con.commit()
+        else:
+            self.con.rollback()
+        return False
+
+
+def db_connect(server, readonly=False):
+    """A DB-API connection to the server's database (for test setup and checks):
+    sqlite3 on SQLite, psycopg2 as the superuser (no Row Level Security) on
+    PostgreSQL. execute(sql, params) takes "?" placeholders on both."""
+    if server.pg_db:
+        return _PgConnection(pg_cluster().connect(server.pg_db))
+    if readonly:
+        return sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True, timeout=10)
+    return sqlite3.connect(server.db_path, timeout=10)
+
+
+def pytest_collection_modifyitems(config, items):
+    keep, skipped = [], set()
+    for item in items:
+        name = os.path.basename(str(item.fspath))
+        test = f"{name}::{item.originalname or item.name}"
+        if (PG and name not in PG_READY) or (not PG and name in PG_ONLY):
+            skipped.add(name)
+        elif PG and test in PG_NOT_YET:
+            skipped.add(f"{test} (needs {PG_NOT_YET[test]})")
+        else:
+            keep.append(item)
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+    config._leadflow_not_run = sorted(skipped)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    names = getattr(config, "_leadflow_not_run", [])
+    if PG and names:
+        terminalreporter.write_line(f"not yet run on PostgreSQL ({len(names)}): "
+                                    + ", ".join(names))
 
 
 def leadflow_bin():
@@ -96,10 +249,14 @@ class Response:
 class Server:
     """A running `leadflow serve`; see start_server()."""
 
-    def __init__(self, proc, workdir, db_path, web_dir):
+    def __init__(self, proc, workdir, db_path, web_dir, db_url=None, pg_db=None):
         self.proc = proc
         self.workdir = workdir
-        self.db_path = db_path
+        self.db_path = db_path  # SQLite: the file; PostgreSQL: None
+        self.db_url = db_url or f"sqlite:{db_path}"  # what --db the CLI takes for this server
+        self.pg_db = pg_db  # PostgreSQL: the database's name
+        # What Launcher.start(db=...) takes to serve the same database again.
+        self.db_ref = (pg_db, db_url) if pg_db else db_path
         self.web_dir = web_dir
         self.port = None
         self.base_url = None
@@ -317,18 +474,28 @@ class Launcher:
         """Starts `leadflow serve` and waits for it to listen.
 
         env: extra LEADFLOW_* variables; args: extra arguments; db: a path
-        (default <workdir>/test.db); web_dir: default the test web directory."""
+        (default <workdir>/test.db), or another server's db_ref; web_dir:
+        default the test web directory."""
         wd = workdir or self.workdir()
-        db_path = db or os.path.join(wd, "test.db")
+        pg_db = db_url = None
+        if PG:
+            # A fresh database per server (or the one a previous server of the test used).
+            if db is not None and not isinstance(db, tuple):
+                pytest.fail("on PostgreSQL, start(db=...) takes a server's db_ref", pytrace=False)
+            pg_db, db_url = db or pg_cluster().migrated_db(self.bin)
+            db_path = None
+        else:
+            db_path = db or os.path.join(wd, "test.db")
+            db_url = f"sqlite:{db_path}"
         full_env = clean_env({"LEADFLOW_WEB_DIR": web_dir or self.web_dir})
         full_env.update(env or {})
-        cmd = [self.bin, "serve", "--db", f"sqlite:{db_path}"]
+        cmd = [self.bin, "serve", "--db", db_url]
         if listen:
             cmd += ["--listen", "127.0.0.1:0"]
         cmd += list(args or [])
         proc = subprocess.Popen(cmd, cwd=wd, env=full_env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        srv = Server(proc, wd, db_path, web_dir or self.web_dir)
+        srv = Server(proc, wd, db_path, web_dir or self.web_dir, db_url=db_url, pg_db=pg_db)
         self.servers.append(srv)
         rec = srv._wait_listening()
         srv.listening = rec

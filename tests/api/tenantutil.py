@@ -6,7 +6,8 @@ workspace and a browser session (sign-in link -> lf_session cookie -> CSRF
 token from /api/auth/me). Creds describe how a request authenticates.
 The route table comes from `leadflow routes`. Setup the API cannot do (a
 viewer membership, an API token for a non-owner, AI scores) is written to the
-SQLite file with Python's sqlite3 module while the server runs (WAL mode).
+database directly while the server runs (conftest.db_connect: SQLite in WAL
+mode, or PostgreSQL as the superuser).
 
 Standard library only; the server and CLI fixtures come from conftest.py.
 """
@@ -14,14 +15,13 @@ import hashlib
 import json
 import re
 import secrets
-import sqlite3
 import subprocess
 import time
 import uuid
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode, urlsplit
 
-from conftest import CLI_TIMEOUT, clean_env, leadflow_bin
+from conftest import CLI_TIMEOUT, clean_env, db_connect, leadflow_bin
 
 SESSION_COOKIE = "lf_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -32,8 +32,8 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def cli(server, *args, check=True):
-    """Runs `leadflow ARGS --db sqlite:<the server's db>` in the server's directory."""
-    cmd = [leadflow_bin(), *args, "--db", f"sqlite:{server.db_path}"]
+    """Runs `leadflow ARGS --db <the server's database>` in the server's directory."""
+    cmd = [leadflow_bin(), *args, "--db", server.db_url]
     try:
         r = subprocess.run(cmd, cwd=server.workdir, env=clean_env(), capture_output=True,
                            text=True, timeout=CLI_TIMEOUT)
@@ -295,9 +295,7 @@ def new_tenant(server, email=None, token=True, session=True):
 
 
 def _connect(server, readonly):
-    if readonly:
-        return sqlite3.connect(f"file:{server.db_path}?mode=ro", uri=True, timeout=10)
-    return sqlite3.connect(server.db_path, timeout=10)
+    return db_connect(server, readonly)
 
 
 def db_query(server, sql, params=()):

@@ -84,8 +84,8 @@ def test_expired_session_is_refused(short_cache_env):
     b = env.sign_in(user=ADA)
     c = env.db()
     with c:
-        assert c.execute("UPDATE sessions SET expires_at = 1 WHERE rowid = "
-                         "(SELECT MIN(rowid) FROM sessions)").rowcount == 1
+        assert c.execute("UPDATE sessions SET expires_at = 1 WHERE id_hash = "
+                         "(SELECT MIN(id_hash) FROM sessions)").rowcount == 1
     c.close()
     time.sleep(0.4)
     results = sorted([a.me().status, b.me().status])

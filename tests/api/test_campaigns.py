@@ -583,8 +583,8 @@ def test_campaign_crud_and_dashboard_counts(srv, t):
     after = call(srv, t, "GET", "/api/dashboard/stats")["campaigns"]
     assert after == {"total": before["total"] + 2, "active": before["active"] + 1}
     got = call(srv, t, "PATCH", f"/api/campaigns/{c['id']}", {"name": "Renamed",
-                                                              "trigger": {"event": "signup"}})
-    assert got["name"] == "Renamed" and got["trigger"] == {"event": "signup"}
+                                                              "trigger": {"type": "manual"}})
+    assert got["name"] == "Renamed" and got["trigger"] == {"type": "manual"}
     names = [x["name"] for x in call(srv, t, "GET", "/api/campaigns", params={"status": "active"})]
     assert names == ["Renamed"]
     call(srv, t, "DELETE", f"/api/campaigns/{c['id']}")
@@ -616,3 +616,266 @@ def test_another_workspace_gets_404(srv, t):
     res = enroll(srv, other, mine, [a])
     assert res["skipped"] == [{"contactId": a["id"], "reason": "not_found"}]
     assert call(srv, t, "GET", f"/api/campaigns/{c['id']}")["status"] == "active"
+
+
+# -- triggers -------------------------------------------------------------------------
+
+import mailutil as mu  # noqa: E402
+
+
+def inbound(srv, sender, body, subject="Question", **kw):
+    """An email from sender dated at the server's (simulated) now."""
+    return mu.message(sender, body, subject=subject,
+                      days_ago=-(srv.clock.offset + 60 * 1000) / DAY, **kw)
+
+
+def enrollment_count(srv, t, c, contact=None):
+    return len([x for x in enrollments(srv, t, c)
+                if contact is None or x["contactId"] == contact["id"]])
+
+
+def wait_enrolled(srv, t, c, contact, status="completed"):
+    """Waits until the contact has an enrollment in c with status (it may not exist yet)."""
+    def check():
+        got = [x for x in enrollments(srv, t, c) if x["contactId"] == contact["id"]]
+        return got[0] if got and got[0]["status"] == status else None
+    return wait_for(f"an enrollment {status}", check)
+
+
+def contact(srv, t, cid):
+    return ok(api(srv, "GET", f"/api/contacts/{cid}", t.token_creds, ws=t.workspace_id))
+
+
+@pytest.mark.parametrize("trigger,message", [
+    (5, "trigger must be an object or null"),
+    ({}, "trigger.type is required"),
+    ({"type": "birthday"}, "trigger.type must be one of manual, contact_created"),
+    ({"type": "tag_added"}, "trigger.tag is required for tag_added"),
+    ({"type": "tag_added", "tag": "x" * 51}, "trigger.tag is required"),
+    ({"type": "score_above"}, "trigger.threshold is required for score_above"),
+    ({"type": "score_above", "threshold": 0}, "an integer from 1 to 100"),
+    ({"type": "score_above", "threshold": 70.5}, "an integer from 1 to 100"),
+    ({"type": "contact_created", "tag": "x"}, "trigger.tag is not a field of a contact_created"),
+])
+def test_trigger_validation(srv, t, trigger, message):
+    r = api(srv, "POST", "/api/campaigns", t.token_creds, ws=t.workspace_id,
+            body={"name": "T", "trigger": trigger})
+    assert_error(r, 400, "VALIDATION_ERROR", message)
+    c = call(srv, t, "POST", "/api/campaigns", {"name": "T"}, status=201)
+    r = api(srv, "PATCH", f"/api/campaigns/{c['id']}", t.token_creds, ws=t.workspace_id,
+            body={"trigger": trigger})
+    assert_error(r, 400, "VALIDATION_ERROR", message)
+    good = {"type": "score_above", "threshold": 70}
+    got = call(srv, t, "PATCH", f"/api/campaigns/{c['id']}", {"trigger": good})
+    assert got["trigger"] == good
+    assert call(srv, t, "PATCH", f"/api/campaigns/{c['id']}", {"trigger": None})["trigger"] is None
+
+
+def test_contact_created_trigger_from_the_api_and_the_pipeline(srv, t):
+    c = campaign(srv, t, [{"type": "tag", "config": {"add": ["welcomed"]}}],
+                 trigger={"type": "contact_created"})
+    draft = campaign(srv, t, [{"type": "tag", "config": {"add": ["draft"]}}], name="Draft",
+                     activate=False, trigger={"type": "contact_created"})
+    manual = campaign(srv, t, [{"type": "tag", "config": {"add": ["manual"]}}], name="Manual")
+    a = tu.create_contact(srv, t, name="New Person")
+    # The enrollment and its first job committed with the contact.
+    (e,) = enrollments(srv, t, c)
+    assert e["contactId"] == a["id"]
+    wait_enrolled(srv, t, c, a, "completed")
+    assert "welcomed" in contact(srv, t, a["id"])["tags"]
+    # The pipeline: a message from a new address creates (and enrolls) its contact.
+    addr = f"pipeline-{tu.random_id()[:8]}@customer.example"
+    mu.imported(srv, t, inbound(srv, addr, "Hello there, what does it cost?", name="Pip Line"))
+    p = mu.contact_by_email(srv, t, addr)
+    wait_enrolled(srv, t, c, p, "completed")
+    # An existing contact writing again is not new: no second enrollment.
+    mu.imported(srv, t, inbound(srv, addr, "One more question about the plan."))
+    assert enrollment_count(srv, t, c, p) == 1
+    assert enrollments(srv, t, draft) == [] and enrollments(srv, t, manual) == []
+
+
+def test_tag_added_trigger_from_the_api_and_a_tag_step(srv, t):
+    c = campaign(srv, t, [{"type": "score", "config": {"delta": 1}}], name="VIP",
+                 trigger={"type": "tag_added", "tag": "vip"})
+    a = tu.create_contact(srv, t, name="Tag Later", tags=["trial"])
+    assert enrollments(srv, t, c) == []
+    call(srv, t, "PATCH", f"/api/contacts/{a['id']}", {"tags": ["trial", "other"]})
+    assert enrollments(srv, t, c) == []
+    call(srv, t, "PATCH", f"/api/contacts/{a['id']}", {"tags": ["trial", "vip"]})
+    wait_enrolled(srv, t, c, a, "completed")
+    # Removed and added again: enrolled once (the campaign does not re-enroll).
+    call(srv, t, "PATCH", f"/api/contacts/{a['id']}", {"tags": []})
+    call(srv, t, "PATCH", f"/api/contacts/{a['id']}", {"tags": ["vip"]})
+    assert enrollment_count(srv, t, c, a) == 1
+    # Created with the tag: enrolled.
+    b = tu.create_contact(srv, t, name="Born VIP", tags=["vip"])
+    wait_enrolled(srv, t, c, b, "completed")
+    # A tag step of another campaign adding the tag enrolls as well.
+    d = tu.create_contact(srv, t, name="Tagged By Step")
+    tagger = campaign(srv, t, [{"type": "tag", "config": {"add": ["vip"]}}], name="Tagger")
+    enroll(srv, t, tagger, [d])
+    wait_enrolled(srv, t, c, d, "completed")
+    # With allowReenroll, a new tag event enrolls again once the last walk ended.
+    call(srv, t, "PATCH", f"/api/campaigns/{c['id']}", {"allowReenroll": True})
+    call(srv, t, "PATCH", f"/api/contacts/{a['id']}", {"tags": []})
+    call(srv, t, "PATCH", f"/api/contacts/{a['id']}", {"tags": ["vip"]})
+    wait_for("second walk", lambda: enrollment_count(srv, t, c, a) == 2)
+
+
+def test_score_above_trigger_from_a_score_step_and_from_rescoring(srv, t):
+    c = campaign(srv, t, [{"type": "tag", "config": {"add": ["warm"]}}], name="Warm",
+                 trigger={"type": "score_above", "threshold": 30})
+    a = tu.create_contact(srv, t, name="Climbs Up")
+    bump = campaign(srv, t, [{"type": "score", "config": {"delta": 40}}], name="Bump")
+    enroll(srv, t, bump, [a])
+    wait_enrolled(srv, t, c, a, "completed")
+    assert "warm" in contact(srv, t, a["id"])["tags"]
+    # Going down and up again across the threshold: not enrolled a second time.
+    drop = campaign(srv, t, [{"type": "score", "config": {"delta": -40}},
+                             {"type": "score", "config": {"delta": 40}}], name="Drop")
+    enroll(srv, t, drop, [a])
+    wait_status(srv, t, drop, a, "completed")
+    assert enrollment_count(srv, t, c, a) == 1
+    # A rise below the threshold does nothing.
+    b = tu.create_contact(srv, t, name="Stays Low")
+    small = campaign(srv, t, [{"type": "score", "config": {"delta": 29}}], name="Small")
+    enroll(srv, t, small, [b])
+    wait_status(srv, t, small, b, "completed")
+    assert enrollment_count(srv, t, c, b) == 0
+    # Rescoring (an inbound email) lifts it over: enrolled in the pipeline's batch.
+    mu.imported(srv, t, inbound(srv, b["email"], "Could we book a meeting next week to "
+                                "talk about pricing for the team plan?"))
+    wait_enrolled(srv, t, c, b, "completed")
+
+
+def test_score_step_can_make_a_contact_hot_and_rescoring_keeps_the_points(srv, t):
+    def drafts(cid):
+        return tu.db_query(srv, "SELECT COUNT(*) FROM jobs WHERE kind = 'draft_content'"
+                                " AND workspace_id = ? AND payload LIKE ?",
+                           (t.workspace_id, f"%{cid}%"))[0][0]
+
+    a = tu.create_contact(srv, t, name="Hot Via Step")
+    c = campaign(srv, t, [{"type": "score", "config": {"delta": 90}}], name="Hot")
+    enroll(srv, t, c, [a])
+    wait_enrolled(srv, t, c, a, "completed")
+    assert contact(srv, t, a["id"])["score"] >= 80
+    assert drafts(a["id"]) == 1  # what a crossing into hot does in the pipeline
+    hot, _ = mu.hot_leads(srv, t)
+    assert a["id"] in [h["contact"]["id"] for h in hot]
+    # Campaign points just under hot; an inbound email's rescoring adds the
+    # rest: the hot check sees the stored total (points included).
+    b = tu.create_contact(srv, t, name="Almost Hot")
+    d = campaign(srv, t, [{"type": "score", "config": {"delta": 78}}], name="Almost")
+    enroll(srv, t, d, [b])
+    wait_status(srv, t, d, b, "completed")
+    assert contact(srv, t, b["id"])["score"] == 78 and drafts(b["id"]) == 0
+    mu.imported(srv, t, inbound(srv, b["email"], "Can we schedule a meeting about pricing?"))
+    got = contact(srv, t, b["id"])
+    rows = tu.db_query(srv, "SELECT score_campaign FROM contacts WHERE id = ?", (b["id"],))
+    assert rows[0][0] == 78 and got["score"] >= 80
+    assert drafts(b["id"]) == 1
+
+
+# -- waking a "wait until" --------------------------------------------------------------
+
+
+def test_wait_until_opened_wakes_at_the_open(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Quick Opener")
+    c = campaign(srv, t, [
+        email_step(),
+        {"type": "wait", "config": {"until": "opened", "timeout_ms": 3 * DAY}},
+        {"type": "tag", "config": {"add": ["opened"]}}])
+    enroll(srv, t, c, [a])
+    d = wait_for("email", lambda: deliveries_to(sendgrid, a["email"]))
+    time.sleep(0.3)
+    assert enrollment_of(srv, t, c, a)["status"] == "active"
+    srv.clock.advance(60 * 1000)  # a person, not a scanner: later than the bot window
+    open_pixel(srv, d[0])
+    # No move of the clock to the next hourly check: the open woke the wait.
+    wait_enrolled(srv, t, c, a, "completed")
+    (w,) = [x for x in logs(srv, t, c) if x["stepType"] == "wait"]
+    assert w["metadata"]["met"] is True
+
+
+def test_wait_until_replied_wakes_at_the_reply(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Fast Replier")
+    c = campaign(srv, t, [
+        email_step(),
+        {"type": "wait", "config": {"until": "replied", "timeout_ms": 3 * DAY}},
+        {"type": "tag", "config": {"add": ["replied"]}}])
+    enroll(srv, t, c, [a])
+    wait_for("email", lambda: deliveries_to(sendgrid, a["email"]))
+    wait_for("the wait", lambda: enrollment_of(srv, t, c, a)["lastEmailId"])
+    time.sleep(0.3)
+    assert enrollment_of(srv, t, c, a)["status"] == "active"
+    srv.clock.advance(2 * 60 * 1000)
+    mu.imported(srv, t, inbound(srv, a["email"], "Thanks, sounds good to me.",
+                                subject="Re: Hello"))
+    wait_enrolled(srv, t, c, a, "completed")
+    (w,) = [x for x in logs(srv, t, c) if x["stepType"] == "wait"]
+    assert w["metadata"]["met"] is True and w["metadata"]["until"] == "replied"
+
+
+# -- bounces and secrets ----------------------------------------------------------------
+
+
+def test_permanent_refusal_cancels_enrollments(srv, t, sendgrid):
+    a = tu.create_contact(srv, t, name="Bad Address")
+    steps = [email_step(), {"type": "wait", "config": {"duration_ms": DAY}}, email_step()]
+    c1 = campaign(srv, t, steps, name="Bounce One")
+    c2 = campaign(srv, t, [{"type": "wait", "config": {"duration_ms": 2 * DAY}}, email_step()],
+                  name="Bounce Two")
+    sendgrid.set_mode("permanent")
+    try:
+        enroll(srv, t, c2, [a])  # waiting first, so the bounce finds it active
+        enroll(srv, t, c1, [a])
+        for c in (c1, c2):
+            e = wait_enrolled(srv, t, c, a, "cancelled")
+            assert e["reason"] == "bounced"
+    finally:
+        sendgrid.set_mode("ok")
+    rows = tu.db_query(srv, "SELECT COUNT(*) FROM email_events WHERE contact_id = ?"
+                            " AND kind = 'bounce'", (a["id"],))
+    assert rows[0][0] == 1
+    srv.clock.advance(3 * DAY)
+    time.sleep(0.5)
+    assert deliveries_to(sendgrid, a["email"]) == []
+    assert len(logs(srv, t, c1)) == 1 and logs(srv, t, c2) == []
+
+
+def test_webhook_secret_is_masked_and_kept(srv, t, receiver):
+    secret = "whsec-keep-me-0123456789"
+    c = campaign(srv, t, [{"type": "tag", "config": {"add": ["x"]}},
+                          {"type": "webhook", "config": {"url": receiver.url + "?v=1",
+                                                         "secret": secret}}], activate=False)
+    r = api(srv, "GET", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id)
+    assert secret.encode() not in r.body
+    steps = ok(r)
+    assert steps[1]["config"]["secret"] == "********" and steps[1]["config"]["secretSet"] is True
+    assert "secretSet" not in steps[0]["config"]
+    # The list sent back as GET gave it (mask included), with a new URL.
+    steps[1]["config"]["url"] = receiver.url
+    back = [{"id": s["id"], "type": s["type"], "config": s["config"], "next": s["next"]}
+            for s in steps]
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": back})
+    assert secret.encode() not in r.body
+    assert ok(r)[1]["config"]["url"] == receiver.url
+    stored = tu.db_query(srv, "SELECT config FROM campaign_steps WHERE campaign_id = ?"
+                              " AND step_type = 'webhook'", (c["id"],))
+    assert json.loads(stored[0][0]) == {"url": receiver.url, "secret": secret}
+    # The mask with nothing to keep is refused.
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": [{"type": "webhook", "config": {"url": receiver.url,
+                                                           "secret": "********"}}]})
+    assert_error(r, 400, "VALIDATION_ERROR", "steps[0].config.secret is the mask")
+    # The kept secret signs the delivery.
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/activate")
+    a = tu.create_contact(srv, t, name="Signed For")
+    before = len(receiver.requests)
+    enroll(srv, t, c, [a])
+    wait_enrolled(srv, t, c, a, "completed")
+    headers, body = receiver.requests[before]
+    ts = headers["x-leadflow-timestamp"]
+    want = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert headers["x-leadflow-signature"] == "sha256=" + want

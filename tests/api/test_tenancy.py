@@ -106,7 +106,27 @@ def make_campaign(w):
     return cid
 
 
+def make_alert_rule(w):
+    """An alert rule of A (in_app only)."""
+    r = api(w.server, "POST", "/api/alerts/rules", w.a.token_creds, ws=w.a.workspace_id,
+            body={"name": "Secret Alpha alert rule", "trigger": "reply"})
+    return ok(r, 201)["id"]
+
+
+def make_alert(w):
+    """An open alert of A: a complaint rule, then a complaint through the pipeline."""
+    ok(api(w.server, "POST", "/api/alerts/rules", w.a.token_creds, ws=w.a.workspace_id,
+           body={"name": "Secret Alpha complaints", "trigger": "complaint"}), 201)
+    mailutil.imported(w.server, w.a, mailutil.message(
+        "alpha-angry@alpha.example", "This is unacceptable, I want to file a complaint: the "
+        "Confidential Alpha product is broken.", subject="Secret Alpha complaint"))
+    r = api(w.server, "GET", "/api/alerts", w.a.token_creds, ws=w.a.workspace_id)
+    return ok(r)[0]["id"]
+
+
 RESOURCES = {
+    "/api/alerts/rules/": make_alert_rule,
+    "/api/alerts/": make_alert,
     "/api/contacts/": make_contact,
     "/api/campaigns/": make_campaign,
     "/api/content/": make_draft,
@@ -134,6 +154,9 @@ PAYLOADS = {
     ("PATCH", "/api/campaigns/{id}"): lambda: {"name": "Intruder Was Here"},
     ("POST", "/api/campaigns/{id}/steps"): lambda: {"steps": []},
     ("POST", "/api/campaigns/{id}/enroll"): lambda: {"filter": {}},
+    ("POST", "/api/alerts/rules"): lambda: {"name": "Intruder rule", "trigger": "reply"},
+    ("PATCH", "/api/alerts/rules/{id}"): lambda: {"name": "Intruder Was Here",
+                                                  "enabled": False},
 }
 
 

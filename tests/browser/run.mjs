@@ -408,6 +408,83 @@ test("a live hot_lead event shows a toast and refreshes the hot leads", async ({
   check(await page.evaluate(() => window.__sameDocument === true), "the page was reloaded instead of refreshed in place");
 });
 
+test("alerts: a rule, a live alert on the page (as text), acknowledged", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/alerts`);
+  await page.locator("h1", { hasText: "Alerts" }).waitFor();
+  await page.locator('#live[data-state="connected"]').waitFor({ timeout: LIVE_TIMEOUT });
+  await page.fill("#rule-name", "Complaints to the team");
+  await page.selectOption("#rule-trigger", "complaint");
+  await page.click("button[data-action=create-rule]");
+  await page.locator("#alert-rules tr", { hasText: "Complaints to the team" }).waitFor();
+  const evil = "<img src=x onerror=alert(1)>";
+  const msg = rfc822({ from: "Grumpy Gus <gus@grumpy.example>", subject: `Broken ${evil}`,
+    body: "This is unacceptable. I want to file a complaint: the product is broken and I am very disappointed.",
+    id: `alert-${Date.now()}` });
+  const r = await apiCall(page, "POST", "/api/emails/import", msg, "message/rfc822");
+  check(r.status === 200 && r.body.data.imported === 1, `import failed: ${JSON.stringify(r.body)}`);
+  await page.locator("#toasts .toast", { hasText: "Alert: Complaint from Grumpy Gus" }).waitFor({ timeout: LIVE_TIMEOUT });
+  const item = page.locator("#alerts li.alert-item", { hasText: "Complaint from Grumpy Gus" });
+  await item.waitFor({ timeout: 5000 });
+  check((await item.locator("h2").textContent()).includes(evil), "the alert title is not shown as text");
+  check(await page.locator("#alerts img").count() === 0, "markup in an alert became an element");
+  await shot(page, "alerts");
+  await item.locator("button[data-action=ack]").click();
+  await page.locator("#toasts .toast", { hasText: "Alert acknowledged." }).waitFor();
+  await page.click('[data-tab="acked"]');
+  await page.waitForURL(/status=acked/);
+  await page.locator("#alerts li.alert-item[data-status=acked]", { hasText: "Grumpy Gus" }).waitFor();
+});
+
+test("campaigns: the builder shows the server's messages, creates, lists and activates", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/campaigns`);
+  await page.locator("h1", { hasText: "Campaigns" }).waitFor();
+  const name = "Trial nurture <img src=x onerror=alert(1)>";
+  await page.fill("#campaign-name", name);
+  await page.fill("#campaign-steps", "[{");
+  await page.click("button[data-action=create-campaign]");
+  await page.locator("#campaign-form-status", { hasText: "not valid JSON" }).waitFor();
+  await page.fill("#campaign-steps", JSON.stringify([{ type: "email", config: { subject: "Hi", body: "no link" } }]));
+  await page.click("button[data-action=create-campaign]");
+  await page.locator("#campaign-form-status", { hasText: "steps[0].config.body must contain {{unsubscribe_url}}" }).waitFor();
+  await page.selectOption("#campaign-trigger", "score_above");
+  await page.fill("#campaign-trigger-value", "0");
+  await page.fill("#campaign-steps", JSON.stringify([{ type: "tag", config: { add: ["x"] } }]));
+  await page.click("button[data-action=create-campaign]");
+  await page.locator("#campaign-form-status", { hasText: "trigger.threshold" }).waitFor();
+  const r = await apiCall(page, "GET", "/api/campaigns");
+  check(!r.body.data.some((c) => c.name === name), "a refused campaign was left behind as a draft");
+  await page.selectOption("#campaign-trigger", "tag_added");
+  await page.fill("#campaign-trigger-value", "trial");
+  await page.fill("#campaign-steps", JSON.stringify([
+    { type: "email", config: { subject: "Welcome {{first_name}}", body: "Hi {{first_name}}\n\nBye: {{unsubscribe_url}}" } },
+    { type: "wait", config: { duration_ms: 172800000 } },
+    { type: "condition", config: { kind: "opened" }, true: 3, false: null },
+    { type: "tag", config: { add: ["engaged"] } },
+  ]));
+  await page.click("button[data-action=create-campaign]");
+  await page.waitForURL(/\/dashboard\/campaigns\/[0-9a-f-]+$/);
+  await page.locator("h1", { hasText: "Trial nurture" }).waitFor();
+  check((await page.locator("h1").textContent()) === name, "the campaign's name is not shown as text");
+  check(await page.locator("main img").count() === 0, "markup in a campaign name became an element");
+  const steps = page.locator("#campaign-step-list > li");
+  check(await steps.count() === 4, "the step list does not have 4 steps");
+  check((await steps.nth(1).textContent()).includes("Wait 2 days"), "the wait step is not summarized");
+  check((await steps.nth(2).locator("[data-branch=true]").textContent()).includes("step 4"), "no true branch label");
+  check((await steps.nth(2).locator("[data-branch=false]").textContent()).includes("end"), "no false branch label");
+  await page.locator("#campaign-metrics").waitFor();
+  await shot(page, "campaign");
+  await checkFits(page, "campaign");
+  await page.click("#campaign-actions button[data-action=activate]");
+  await page.locator("#campaign-actions button[data-action=pause]").waitFor();
+  await page.locator(".page-head .badge", { hasText: "active" }).waitFor();
+  await page.click('a[href="/dashboard/campaigns"]');
+  const row = page.locator("#campaigns tr", { hasText: "Trial nurture" });
+  await row.waitFor();
+  check((await row.textContent()).includes("active"), "the list does not show the campaign active");
+  check((await row.textContent()).includes("Tag added: trial"), "the list does not show the trigger");
+  await shot(page, "campaigns");
+});
+
 test("XSS probe: markup in an imported email renders as text", async ({ page, srv }) => {
   const dialogs = [];
   page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });

@@ -42,6 +42,8 @@ extern const struct unit_group unit_base_err;
 extern const struct unit_group unit_base_json;
 extern const struct unit_group unit_base_log;
 extern const struct unit_group unit_base_str;
+extern const struct unit_group unit_drip_drip;
+extern const struct unit_group unit_drip_webhook;
 extern const struct unit_group unit_http_http;
 extern const struct unit_group unit_http_metrics;
 extern const struct unit_group unit_http_reply;

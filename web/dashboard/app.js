@@ -10,6 +10,9 @@ import * as contact from "./views/contact.js";
 import * as emails from "./views/emails.js";
 import * as email from "./views/email.js";
 import * as drafts from "./views/drafts.js";
+import * as alerts from "./views/alerts.js";
+import * as campaigns from "./views/campaigns.js";
+import * as campaign from "./views/campaign.js";
 
 const routes = [
   { re: /^\/dashboard\/?$/, view: overview, nav: "overview" },
@@ -19,6 +22,9 @@ const routes = [
   { re: /^\/dashboard\/emails\/?$/, view: emails, nav: "emails" },
   { re: /^\/dashboard\/emails\/([^/]+)\/?$/, view: email, nav: "emails" },
   { re: /^\/dashboard\/drafts\/?$/, view: drafts, nav: "drafts" },
+  { re: /^\/dashboard\/alerts\/?$/, view: alerts, nav: "alerts" },
+  { re: /^\/dashboard\/campaigns\/?$/, view: campaigns, nav: "campaigns" },
+  { re: /^\/dashboard\/campaigns\/([^/]+)\/?$/, view: campaign, nav: "campaigns" },
 ];
 
 const root = document.getElementById("view");
@@ -182,7 +188,7 @@ function onLiveEvent(msg) {
     refreshDraftCount();
   } else if (msg.type === "alert") {
     const text = data.title || data.message || data.summary || "New alert";
-    toast(`Alert: ${text}`, { kind: "alert" });
+    toast(`Alert: ${text}`, { kind: "alert", href: "/dashboard/alerts", linkText: "View alerts", timeout: 15000 });
   }
   if (current && current.onEvent) current.onEvent(msg);
 }

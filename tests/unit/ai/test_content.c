@@ -401,9 +401,9 @@ static void save_score(struct fix *f, int total, int64_t now)
     memset(&s, 0, sizeof(s));
     s.total = total;
     int previous;
-    assert_int_equal(
-        f->st->ops->contact_score_save(f->st, f->ws, f->contact, &s, "[]", now, &previous, &f->e),
-        0);
+    assert_int_equal(f->st->ops->contact_score_save(f->st, f->ws, f->contact, &s, "[]", now,
+                                                    &previous, NULL, &f->e),
+                     0);
 }
 
 static void test_one_job_per_crossing(void **state)

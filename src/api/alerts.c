@@ -1,0 +1,341 @@
+/*
+ * Alerts (alerts/alerts.h): rules (list, create, change, delete), alerts
+ * by status with their delivery attempts, ack and resolve, and the
+ * workspace's alert metrics with the health score of DESIGN.md §6. Every
+ * id is looked up in the caller's workspace, so another workspace's id is
+ * 404 like a missing one.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alerts/alerts.h"
+#include "api/api.h"
+#include "auth/auth.h"
+#include "base/clock.h"
+#include "http/reply.h"
+
+enum { PAGE_SIZE_DEFAULT = 50, PAGE_SIZE_MAX = 200, METRICS_WINDOW_H = 24 };
+
+static int path_id(struct http_req *req, const char *what, char id[STORE_ID_LEN], struct errinfo *e)
+{
+    if (req->params[0].len >= STORE_ID_LEN)
+        return failf(e, ERR_NOT_FOUND, "%s not found", what);
+    str_copy(id, STORE_ID_LEN, req->params[0]);
+    return 0;
+}
+
+static void write_rule(struct jw *w, const struct alert_rule *r)
+{
+    jw_obj_begin(w);
+    jw_kstr(w, "id", r->id);
+    jw_kstr(w, "name", r->name);
+    jw_kstr(w, "trigger", r->trigger);
+    jw_key(w, "threshold");
+    if (r->has_threshold)
+        jw_double(w, r->threshold);
+    else
+        jw_null(w);
+    jw_key(w, "channels");
+    jw_raw(w, r->channels, strlen(r->channels));
+    jw_kbool(w, "enabled", r->enabled);
+    api_time(w, "createdAt", r->created_at);
+    api_time(w, "updatedAt", r->updated_at);
+    jw_obj_end(w);
+}
+
+static int reply_rule(struct http_req *req, struct http_reply *rep, int status, const char *id,
+                      struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct alert_rule r;
+    int rc =
+        ctx->store->ops->alert_rule_get(ctx->store, req->auth->workspace_id, id, req->arena, &r, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, status, &w);
+    write_rule(&w, &r);
+    return reply_ok_end(rep, &w);
+}
+
+static int rules_list(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct alert_rule *rows;
+    size_t n;
+    int rc = ctx->store->ops->alert_rule_list(ctx->store, req->auth->workspace_id, false,
+                                              req->arena, &rows, &n, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++)
+        write_rule(&w, &rows[i]);
+    jw_arr_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static int rules_create(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct alert_rule_fields f;
+    int rc = alerts_rule_read(req->json, NULL, req->arena, &f, e);
+    if (rc)
+        return rc;
+    struct alert_rule r;
+    rc = ctx->store->ops->alert_rule_create(ctx->store, req->auth->workspace_id, &f, clock_now_ms(),
+                                            req->arena, &r, e);
+    if (rc)
+        return rc;
+    alerts_rules_changed();
+    struct jw w;
+    reply_ok_begin(rep, 201, &w);
+    write_rule(&w, &r);
+    return reply_ok_end(rep, &w);
+}
+
+static int rules_patch(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    struct alert_rule base;
+    struct alert_rule_fields f;
+    int rc = path_id(req, "alert rule", id, e);
+    if (!rc)
+        rc = ctx->store->ops->alert_rule_get(ctx->store, req->auth->workspace_id, id, req->arena,
+                                             &base, e);
+    if (!rc)
+        rc = alerts_rule_read(req->json, &base, req->arena, &f, e);
+    if (!rc && f.set == 0)
+        rc = failf(e, ERR_INVALID,
+                   "nothing to change: give name, trigger, threshold, channels or enabled");
+    if (!rc)
+        rc = ctx->store->ops->alert_rule_update(ctx->store, req->auth->workspace_id, id, &f,
+                                                clock_now_ms(), e);
+    if (rc)
+        return rc;
+    alerts_rules_changed();
+    return reply_rule(req, rep, 200, id, e);
+}
+
+static int rules_delete(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    int rc = path_id(req, "alert rule", id, e);
+    if (!rc)
+        rc = ctx->store->ops->alert_rule_delete(ctx->store, req->auth->workspace_id, id, e);
+    if (rc)
+        return rc;
+    alerts_rules_changed();
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "id", id);
+    jw_kbool(&w, "deleted", true);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static void write_alert(struct jw *w, const struct alert_row *a, const struct alert_delivery *d,
+                        size_t nd, bool with_deliveries)
+{
+    jw_obj_begin(w);
+    jw_kstr(w, "id", a->id);
+    jw_kstr(w, "ruleId", a->rule_id[0] ? a->rule_id : NULL);
+    jw_kstr(w, "ruleName", a->rule_name);
+    jw_kstr(w, "trigger", a->trigger);
+    jw_kstr(w, "subject", a->subject);
+    jw_kstr(w, "title", a->title);
+    jw_kstr(w, "body", a->body);
+    jw_kstr(w, "severity", a->severity);
+    jw_kstr(w, "status", a->status);
+    jw_kint(w, "suppressed", a->suppressed);
+    jw_key(w, "data");
+    jw_raw(w, a->data, strlen(a->data));
+    api_time(w, "createdAt", a->created_at);
+    api_time(w, "ackedAt", a->acked_at);
+    jw_kstr(w, "ackedBy", a->acked_by[0] ? a->acked_by : NULL);
+    api_time(w, "resolvedAt", a->resolved_at);
+    jw_kstr(w, "resolvedBy", a->resolved_by[0] ? a->resolved_by : NULL);
+    if (with_deliveries) {
+        jw_key(w, "deliveries");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < nd; i++) {
+            jw_obj_begin(w);
+            jw_kstr(w, "channel", d[i].channel);
+            jw_kstr(w, "target", d[i].target);
+            jw_kint(w, "attempt", d[i].attempt);
+            jw_kstr(w, "status", d[i].status);
+            jw_kstr(w, "error", d[i].error);
+            if (d[i].response_code)
+                jw_kint(w, "responseCode", d[i].response_code);
+            else
+                jw_kstr(w, "responseCode", NULL);
+            if (d[i].latency_ms >= 0)
+                jw_kint(w, "latencyMs", d[i].latency_ms);
+            else
+                jw_kstr(w, "latencyMs", NULL);
+            api_time(w, "at", d[i].at);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+    }
+    jw_obj_end(w);
+}
+
+static int alerts_list(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct api_page pg;
+    int rc = api_page_parse(req, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &pg, e);
+    if (rc)
+        return rc;
+    const char *status = http_req_query(req, "status");
+    if (status && strcmp(status, "open") != 0 && strcmp(status, "acked") != 0 &&
+        strcmp(status, "resolved") != 0)
+        return failf(e, ERR_INVALID, "status must be one of open, acked, resolved");
+    const char *ws = req->auth->workspace_id;
+    struct alert_row *rows;
+    size_t n;
+    int64_t total;
+    rc = ctx->store->ops->alert_list(ctx->store, ws, status, (int)pg.size,
+                                     (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        struct alert_delivery *d;
+        size_t nd;
+        if ((rc = ctx->store->ops->alert_delivery_list(ctx->store, ws, rows[i].id, req->arena, &d,
+                                                       &nd, e)))
+            return rc;
+        write_alert(&w, &rows[i], d, nd, true);
+    }
+    jw_arr_end(&w);
+    api_page_meta(&w, &pg, total);
+    return reply_ok_end(rep, &w);
+}
+
+static int transition(struct http_req *req, struct http_reply *rep, const char *from,
+                      const char *to, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const char *ws = req->auth->workspace_id;
+    char id[STORE_ID_LEN];
+    int rc = path_id(req, "alert", id, e);
+    if (!rc)
+        rc = ctx->store->ops->alert_transition(ctx->store, ws, id, from, to, req->auth->user_id,
+                                               clock_now_ms(), e);
+    struct alert_row a;
+    struct alert_delivery *d = NULL;
+    size_t nd = 0;
+    if (!rc)
+        rc = ctx->store->ops->alert_get(ctx->store, ws, id, req->arena, &a, e);
+    if (!rc)
+        rc = ctx->store->ops->alert_delivery_list(ctx->store, ws, id, req->arena, &d, &nd, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    write_alert(&w, &a, d, nd, true);
+    return reply_ok_end(rep, &w);
+}
+
+static int alerts_ack(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return transition(req, rep, "open", "acked", e);
+}
+
+static int alerts_resolve(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return transition(req, rep, "open,acked", "resolved", e);
+}
+
+static int alerts_metrics(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    int64_t hours;
+    int rc = api_query_int(req, "hours", 1, 24 * 90, METRICS_WINDOW_H, &hours, e);
+    if (rc)
+        return rc;
+    int64_t now = clock_now_ms();
+    struct alert_stats s;
+    rc = ctx->store->ops->alert_stats(ctx->store, req->auth->workspace_id, now - hours * 3600000,
+                                      &s, e);
+    if (rc)
+        return rc;
+    double error_rate;
+    int health = alerts_health(&s, &error_rate);
+    static const int bounds[ALERT_LATENCY_BUCKETS] = {100,  250,  500,   1000,
+                                                      2500, 5000, 10000, 30000};
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kint(&w, "windowHours", hours);
+    jw_kint(&w, "processed", s.alerts + s.suppressed);
+    jw_kint(&w, "alerts", s.alerts);
+    jw_kint(&w, "suppressed", s.suppressed);
+    jw_key(&w, "byStatus");
+    jw_obj_begin(&w);
+    jw_kint(&w, "open", s.open);
+    jw_kint(&w, "acked", s.acked);
+    jw_kint(&w, "resolved", s.resolved);
+    jw_obj_end(&w);
+    jw_key(&w, "delivered");
+    jw_obj_begin(&w);
+    for (int i = 0; i < ALERT_CHANNELS; i++)
+        jw_kint(&w, alert_channel_names[i], s.delivered[i]);
+    jw_obj_end(&w);
+    jw_key(&w, "failed");
+    jw_obj_begin(&w);
+    for (int i = 0; i < ALERT_CHANNELS; i++)
+        jw_kint(&w, alert_channel_names[i], s.failed[i]);
+    jw_obj_end(&w);
+    jw_kint(&w, "attempts", s.attempts);
+    jw_key(&w, "errorRate");
+    jw_double(&w, error_rate);
+    jw_key(&w, "latency");
+    jw_obj_begin(&w);
+    jw_kint(&w, "count", s.latency_count);
+    if (s.latency_p95_ms >= 0)
+        jw_kint(&w, "p95Ms", s.latency_p95_ms);
+    else
+        jw_kstr(&w, "p95Ms", NULL);
+    jw_key(&w, "buckets");
+    jw_arr_begin(&w);
+    for (int b = 0; b <= ALERT_LATENCY_BUCKETS; b++) {
+        jw_obj_begin(&w);
+        if (b < ALERT_LATENCY_BUCKETS)
+            jw_kint(&w, "leMs", bounds[b]);
+        else
+            jw_kstr(&w, "leMs", "+Inf");
+        jw_kint(&w, "count", s.latency_buckets[b]);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    jw_kint(&w, "healthScore", health);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE, WR = WS | ROUTE_WRITE };
+
+/* /api/alerts/rules and /api/alerts/metrics come before /api/alerts/{id}/... */
+const struct route api_alerts_routes[] = {
+    {HTTP_GET, "/api/alerts/rules", WS, rules_list},
+    {HTTP_POST, "/api/alerts/rules", WR | ROUTE_JSON, rules_create},
+    {HTTP_PATCH, "/api/alerts/rules/{id}", WR | ROUTE_JSON, rules_patch},
+    {HTTP_DELETE, "/api/alerts/rules/{id}", WR, rules_delete},
+    {HTTP_GET, "/api/alerts/metrics", WS, alerts_metrics},
+    {HTTP_GET, "/api/alerts", WS, alerts_list},
+    {HTTP_POST, "/api/alerts/{id}/ack", WR, alerts_ack},
+    {HTTP_POST, "/api/alerts/{id}/resolve", WR, alerts_resolve},
+};
+
+const size_t api_alerts_nroutes = sizeof(api_alerts_routes) / sizeof(api_alerts_routes[0]);

@@ -1,0 +1,613 @@
+/*
+ * The PostgreSQL backend of struct store_ops (libpq): a small pool of
+ * connections per process, statements prepared per connection on first use,
+ * a transaction per op that touches workspace data with leadflow.workspace_id
+ * set inside it (Row Level Security: migrations_pg.c), and the migration
+ * runner. This is the only file that opens connections; pg_*.c hold the ops.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "store/migrations.h"
+#include "store/pg_auth.h"
+#include "store/pg_contacts.h"
+#include "store/pg_emails.h"
+#include "store/pg_int.h"
+#include "store/pg_todo.h"
+
+/* Serializes concurrent `leadflow migrate` runs (pg_advisory_xact_lock key). */
+#define PG_MIGRATE_LOCK "7462021"
+
+static void notice_quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    log_debug("store.pg_notice", "%s", msg);
+}
+
+int pg_todo(struct errinfo *e, const char *op)
+{
+    return failf(e, ERR_UNSUPPORTED, "not available on PostgreSQL yet: %s", op);
+}
+
+const char *pg_sqlstate(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+int pg_fail(struct errinfo *e, PGconn *db, const PGresult *res, const char *what)
+{
+    const char *state = pg_sqlstate(res);
+    int code = ERR_DB;
+    if (strncmp(state, "23", 2) == 0)
+        code = ERR_CONFLICT;
+    else if (strncmp(state, "22", 2) == 0)
+        code = ERR_INVALID;
+    else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+             strcmp(state, "55P03") == 0 || strncmp(state, "08", 2) == 0 ||
+             strncmp(state, "57P", 3) == 0 || (db && PQstatus(db) != CONNECTION_OK))
+        code = ERR_TEMPORARY;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!msg || !*msg)
+        msg = db ? PQerrorMessage(db) : "no connection";
+    /* libpq messages end with a newline (and may hold a DETAIL line). */
+    size_t len = strcspn(msg, "\n");
+    return failf(e, code, "%s: %.*s", what, (int)len, msg);
+}
+
+/* ---- the pool ---- */
+
+static int conn_open(struct pg_store *s, struct pg_conn **out, struct errinfo *e)
+{
+    PGconn *db = PQconnectdb(s->conninfo);
+    if (PQstatus(db) != CONNECTION_OK) {
+        const char *msg = PQerrorMessage(db);
+        size_t len = strcspn(msg, "\n");
+        failf(e, ERR_TEMPORARY, "cannot connect to PostgreSQL: %.*s", (int)len, msg);
+        PQfinish(db);
+        return ERR_TEMPORARY;
+    }
+    PQsetNoticeProcessor(db, notice_quiet, NULL);
+    struct pg_conn *c = XNEW(struct pg_conn);
+    c->db = db;
+    c->owner = s;
+    *out = c;
+    return 0;
+}
+
+static void conn_close(struct pg_conn *c)
+{
+    if (!c)
+        return;
+    PQfinish(c->db);
+    free(c);
+}
+
+static int pool_take(struct pg_store *s, struct pg_conn **out, struct errinfo *e)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += PG_POOL_WAIT_MS / 1000;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        if (s->free) {
+            *out = s->free;
+            s->free = s->free->next_free;
+            pthread_mutex_unlock(&s->mu);
+            return 0;
+        }
+        if (s->open < PG_POOL_MAX) {
+            s->open++;
+            pthread_mutex_unlock(&s->mu);
+            int rc = conn_open(s, out, e);
+            if (rc) {
+                pthread_mutex_lock(&s->mu);
+                s->open--;
+                pthread_cond_signal(&s->freed);
+                pthread_mutex_unlock(&s->mu);
+            }
+            return rc;
+        }
+        if (pthread_cond_timedwait(&s->freed, &s->mu, &until) == ETIMEDOUT) {
+            pthread_mutex_unlock(&s->mu);
+            return failf(e, ERR_TEMPORARY, "all %d database connections are busy", PG_POOL_MAX);
+        }
+    }
+}
+
+/* Gives c back; a connection that broke, or is still inside a transaction
+ * (nothing should leave one open), is closed instead. */
+static void pool_give(struct pg_store *s, struct pg_conn *c)
+{
+    bool keep = PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) == PQTRANS_IDLE;
+    if (!keep) {
+        conn_close(c);
+        c = NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (c) {
+        c->next_free = s->free;
+        s->free = c;
+    } else {
+        s->open--;
+    }
+    pthread_cond_signal(&s->freed);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- statements ---- */
+
+/* Runs sql (no parameters; may hold several statements) with the simple protocol. */
+static int exec_simple(struct pg_conn *c, const char *sql, const char *what, struct errinfo *e)
+{
+    PGresult *r = PQexec(c->db, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : pg_fail(e, c->db, r, what);
+    PQclear(r);
+    return rc;
+}
+
+/* The name of sql's prepared statement on c, preparing it on first use. */
+static int prepare(struct pg_conn *c, const char *sql, int nparams, char name[16],
+                   struct errinfo *e)
+{
+    size_t h = (size_t)(((uintptr_t)sql >> 3) * 0x9e3779b97f4a7c15ULL);
+    for (size_t i = 0; i < PG_CACHE_SLOTS; i++) {
+        size_t slot = (h + i) % PG_CACHE_SLOTS;
+        snprintf(name, 16, "lf%zu", slot);
+        if (c->prepared[slot] == sql)
+            return 0;
+        if (c->prepared[slot])
+            continue;
+        PGresult *r = PQprepare(c->db, name, sql, nparams, NULL);
+        int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(e, c->db, r, "prepare");
+        PQclear(r);
+        if (!rc)
+            c->prepared[slot] = sql;
+        return rc;
+    }
+    return failf(e, ERR_INTERNAL, "statement cache is full");
+}
+
+int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresult **res,
+            const char *what, struct errinfo *e)
+{
+    *res = NULL;
+    char name[16];
+    int n = p ? p->n : 0;
+    int rc = prepare(x->c, sql, n, name, e);
+    if (rc)
+        return rc;
+    PGresult *r = PQexecPrepared(x->c->db, name, n, p ? p->v : NULL, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        rc = pg_fail(e, x->c->db, r, what);
+        PQclear(r);
+        return rc;
+    }
+    *res = r;
+    return 0;
+}
+
+int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t *rows,
+           const char *what, struct errinfo *e)
+{
+    PGresult *r;
+    int rc = pg_exec(x, sql, p, &r, what, e);
+    if (rc)
+        return rc;
+    if (rows) {
+        const char *t = PQcmdTuples(r);
+        *rows = *t ? strtoll(t, NULL, 10) : PQntuples(r);
+    }
+    PQclear(r);
+    return 0;
+}
+
+int pg_once(struct pg_store *s, const char *workspace_id, const char *sql,
+            const struct pg_params *p, PGresult **res, const char *what, struct errinfo *e)
+{
+    struct pg_ctx x;
+    *res = NULL;
+    int rc = pg_enter(s, workspace_id, false, &x, e);
+    if (rc)
+        return rc;
+    rc = pg_exec(&x, sql, p, res, what, e);
+    rc = pg_leave(&x, rc, e);
+    if (rc && *res) {
+        PQclear(*res);
+        *res = NULL;
+    }
+    return rc;
+}
+
+void pg_p_str(struct pg_params *p, const char *s)
+{
+    if (p->n < PG_PARAMS_MAX)
+        p->v[p->n++] = s;
+}
+
+void pg_p_opt(struct pg_params *p, const char *s)
+{
+    pg_p_str(p, s && *s ? s : NULL);
+}
+
+void pg_p_i64(struct pg_params *p, int64_t v)
+{
+    if (p->n >= PG_PARAMS_MAX)
+        return;
+    snprintf(p->buf[p->n], sizeof(p->buf[0]), "%lld", (long long)v);
+    p->v[p->n] = p->buf[p->n];
+    p->n++;
+}
+
+void pg_p_dbl(struct pg_params *p, double v)
+{
+    if (p->n >= PG_PARAMS_MAX)
+        return;
+    snprintf(p->buf[p->n], sizeof(p->buf[0]), "%.17g", v);
+    p->v[p->n] = p->buf[p->n];
+    p->n++;
+}
+
+void pg_p_bool(struct pg_params *p, bool v)
+{
+    pg_p_str(p, v ? "true" : "false");
+}
+
+void pg_col_copy(const PGresult *r, int row, int col, char *out, size_t n)
+{
+    snprintf(out, n, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+const char *pg_col_dup(const PGresult *r, int row, int col, struct arena *a)
+{
+    if (PQgetisnull(r, row, col))
+        return arena_strdup(a, "");
+    return arena_strndup(a, PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col));
+}
+
+int64_t pg_col_i64(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+double pg_col_dbl(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+bool pg_col_bool(const PGresult *r, int row, int col)
+{
+    return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+bool pg_col_null(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) != 0;
+}
+
+/* ---- transactions and the workspace setting ---- */
+
+static const char sql_set_local[] = "SELECT set_config($1, $2, true)";
+
+int pg_set_local(struct pg_ctx *x, const char *name, const char *value, struct errinfo *e)
+{
+    char full[64];
+    snprintf(full, sizeof(full), "leadflow.%s", name);
+    struct pg_params p = {0};
+    pg_p_str(&p, full);
+    pg_p_str(&p, value ? value : "");
+    return pg_run(x, sql_set_local, &p, NULL, "setting the workspace", e);
+}
+
+int pg_set_workspace(struct pg_ctx *x, const char *workspace_id, struct errinfo *e)
+{
+    return pg_set_local(x, "workspace_id", workspace_id, e);
+}
+
+int pg_enter(struct pg_store *s, const char *workspace_id, bool tx, struct pg_ctx *x,
+             struct errinfo *e)
+{
+    memset(x, 0, sizeof(*x));
+    x->s = s;
+    x->c = pthread_getspecific(s->tx_key);
+    if (!x->c) {
+        int rc = pool_take(s, &x->c, e);
+        if (rc)
+            return rc;
+        x->own = true;
+        if (workspace_id || tx) {
+            rc = exec_simple(x->c, "BEGIN", "beginning a transaction", e);
+            if (rc) {
+                pool_give(s, x->c);
+                x->c = NULL;
+                return rc;
+            }
+            x->tx = true;
+        }
+    }
+    int rc = workspace_id ? pg_set_workspace(x, workspace_id, e) : 0;
+    return rc ? pg_leave(x, rc, e) : 0;
+}
+
+int pg_leave(struct pg_ctx *x, int rc, struct errinfo *e)
+{
+    if (!x->c)
+        return rc;
+    if (x->tx) {
+        if (rc) {
+            struct errinfo ignored;
+            exec_simple(x->c, "ROLLBACK", "rolling back", &ignored);
+        } else {
+            rc = exec_simple(x->c, "COMMIT", "committing", e);
+        }
+    }
+    if (x->own)
+        pool_give(x->s, x->c);
+    x->c = NULL;
+    return rc;
+}
+
+static int pg_tx_begin(struct store *base, struct errinfo *e)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    if (pthread_getspecific(s->tx_key))
+        return failf(e, ERR_INTERNAL, "a transaction is already open on this thread");
+    struct pg_conn *c = NULL;
+    int rc = pool_take(s, &c, e);
+    if (!rc)
+        rc = exec_simple(c, "BEGIN", "beginning a transaction", e);
+    if (rc) {
+        if (c)
+            pool_give(s, c);
+        return rc;
+    }
+    pthread_setspecific(s->tx_key, c);
+    return 0;
+}
+
+static int tx_end(struct pg_store *s, const char *sql, struct errinfo *e)
+{
+    struct pg_conn *c = pthread_getspecific(s->tx_key);
+    if (!c)
+        return failf(e, ERR_INTERNAL, "no transaction is open on this thread");
+    pthread_setspecific(s->tx_key, NULL);
+    int rc = exec_simple(c, sql, sql, e);
+    if (rc) {
+        struct errinfo ignored;
+        exec_simple(c, "ROLLBACK", "rolling back", &ignored);
+    }
+    pool_give(s, c);
+    return rc;
+}
+
+static int pg_tx_commit(struct store *base, struct errinfo *e)
+{
+    return tx_end((struct pg_store *)base, "COMMIT", e);
+}
+
+static void pg_tx_rollback(struct store *base)
+{
+    struct errinfo ignored;
+    tx_end((struct pg_store *)base, "ROLLBACK", &ignored);
+}
+
+static bool pg_tx_active(struct store *base)
+{
+    return pthread_getspecific(((struct pg_store *)base)->tx_key) != NULL;
+}
+
+/* A thread that ends inside a transaction: the connection is closed (its
+ * transaction rolls back) and leaves the pool. */
+static void tx_thread_exit(void *p)
+{
+    struct pg_conn *c = p;
+    pool_give(c->owner, c);
+}
+
+/* ---- open, close, ping ---- */
+
+static void pg_close(struct store *base)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    pthread_key_delete(s->tx_key);
+    while (s->free) {
+        struct pg_conn *c = s->free;
+        s->free = c->next_free;
+        conn_close(c);
+    }
+    pthread_cond_destroy(&s->freed);
+    pthread_mutex_destroy(&s->mu);
+    free(s->conninfo);
+    free(s);
+}
+
+/* Whether every slot of the ops table is filled (a NULL one would crash a caller). */
+static int ops_complete(const struct store_ops *ops, struct errinfo *e)
+{
+    typedef void (*fnptr)(void);
+    size_t first = offsetof(struct store_ops, open);
+    size_t n = (sizeof(*ops) - first) / sizeof(fnptr);
+    for (size_t i = 0; i < n; i++) {
+        fnptr f;
+        memcpy(&f, (const char *)ops + first + i * sizeof(fnptr), sizeof(f));
+        if (!f)
+            return failf(e, ERR_INTERNAL,
+                         "the PostgreSQL backend lacks store op #%zu: run scripts/pg_todo.py", i);
+    }
+    return 0;
+}
+
+static struct store *pg_open(const char *target, struct errinfo *e)
+{
+    if (ops_complete(&store_pg_ops, e))
+        return NULL;
+    struct pg_store *s = XNEW(struct pg_store);
+    s->base.ops = &store_pg_ops;
+    s->conninfo = xstrdup(target);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->freed, NULL);
+    if (pthread_key_create(&s->tx_key, tx_thread_exit) != 0) {
+        failf(e, ERR_INTERNAL, "cannot create a thread key");
+        pthread_cond_destroy(&s->freed);
+        pthread_mutex_destroy(&s->mu);
+        free(s->conninfo);
+        free(s);
+        return NULL;
+    }
+    /* Connect now, so a bad URL fails at start-up. */
+    struct pg_conn *c;
+    if (pool_take(s, &c, e) != 0) {
+        pg_close(&s->base);
+        return NULL;
+    }
+    pool_give(s, c);
+    return &s->base;
+}
+
+static const char sql_ping[] = "SELECT 1";
+
+static int pg_ping(struct store *base, struct errinfo *e)
+{
+    struct pg_ctx x;
+    int rc = pg_enter((struct pg_store *)base, NULL, false, &x, e);
+    if (rc)
+        return rc;
+    rc = pg_run(&x, sql_ping, NULL, NULL, "ping", e);
+    return pg_leave(&x, rc, e);
+}
+
+/* ---- migrations ---- */
+
+static const char sql_has_versions[] = "SELECT to_regclass('schema_migrations') IS NOT NULL";
+static const char sql_version[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+static const char sql_version_add[] =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+static const char create_versions[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)";
+
+static int known_version(void)
+{
+    return pg_nmigrations ? pg_migrations[pg_nmigrations - 1].version : 0;
+}
+
+static int read_version(struct pg_ctx *x, int *have, struct errinfo *e)
+{
+    PGresult *r;
+    *have = 0;
+    int rc = pg_exec(x, sql_has_versions, NULL, &r, "reading the schema version", e);
+    if (rc)
+        return rc;
+    bool exists = pg_col_bool(r, 0, 0);
+    PQclear(r);
+    if (!exists)
+        return 0;
+    rc = pg_exec(x, sql_version, NULL, &r, "reading the schema version", e);
+    if (rc)
+        return rc;
+    *have = (int)pg_col_i64(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+static int pg_schema_version(struct store *base, int *have, int *known, struct errinfo *e)
+{
+    struct pg_ctx x;
+    *known = known_version();
+    *have = 0;
+    int rc = pg_enter((struct pg_store *)base, NULL, false, &x, e);
+    if (rc)
+        return rc;
+    rc = read_version(&x, have, e);
+    return pg_leave(&x, rc, e);
+}
+
+static int apply_one(struct pg_store *s, const struct migration *m, bool *done, struct errinfo *e)
+{
+    char what[160];
+    snprintf(what, sizeof(what), "migration %d (%s)", m->version, m->name);
+    struct pg_ctx x;
+    *done = false;
+    int rc = pg_enter(s, NULL, true, &x, e);
+    if (rc)
+        return rc;
+    rc = exec_simple(x.c, "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ")", what, e);
+    if (!rc)
+        rc = exec_simple(x.c, create_versions, what, e);
+    int have = 0;
+    if (!rc)
+        rc = read_version(&x, &have, e); /* another process may have applied it */
+    if (!rc && have < m->version) {
+        rc = exec_simple(x.c, m->sql, what, e);
+        struct pg_params p = {0};
+        pg_p_i64(&p, m->version);
+        pg_p_str(&p, m->name);
+        pg_p_i64(&p, clock_now_ms());
+        if (!rc)
+            rc = pg_run(&x, sql_version_add, &p, NULL, what, e);
+        *done = rc == 0;
+    }
+    return pg_leave(&x, rc, e);
+}
+
+static int pg_migrate(struct store *base, int *applied, struct errinfo *e)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    int have, known;
+    *applied = 0;
+    int rc = pg_schema_version(base, &have, &known, e);
+    if (rc)
+        return rc;
+    if (have > known)
+        return failf(e, ERR_DB,
+                     "database schema version %d is newer than this leadflow knows (%d); "
+                     "upgrade leadflow",
+                     have, known);
+    for (size_t i = 0; i < pg_nmigrations; i++) {
+        const struct migration *m = &pg_migrations[i];
+        if (m->version <= have)
+            continue;
+        bool done;
+        rc = apply_one(s, m, &done, e);
+        if (rc) {
+            /* The server's role may not create tables: that is the owner's job. */
+            if (strstr(e->msg, "permission denied") || strstr(e->msg, "must be owner"))
+                return failf(e, ERR_DB,
+                             "the database schema is at version %d, this leadflow needs %d, and "
+                             "this role may not change it: run `leadflow migrate --db URL` with "
+                             "the owner role's URL first",
+                             have, known);
+            return rc;
+        }
+        if (done) {
+            (*applied)++;
+            log_info("store.migrated", "applied migration %d: %s", m->version, m->name);
+        }
+    }
+    return 0;
+}
+
+const struct store_ops store_pg_ops = {
+    .name = "postgres",
+    .open = pg_open,
+    .close = pg_close,
+    .migrate = pg_migrate,
+    .schema_version = pg_schema_version,
+    .ping = pg_ping,
+    .tx_begin = pg_tx_begin,
+    .tx_commit = pg_tx_commit,
+    .tx_rollback = pg_tx_rollback,
+    .tx_active = pg_tx_active,
+    PG_AUTH_OPS,
+    PG_CONTACT_OPS,
+    PG_EMAIL_OPS,
+    PG_TODO_OPS,
+};

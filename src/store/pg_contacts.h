@@ -1,0 +1,30 @@
+/*
+ * Private to the PostgreSQL backend: the contact functions of struct
+ * store_ops (contracts in store.h) and their initializer for the ops table.
+ */
+#ifndef LEADFLOW_STORE_PG_CONTACTS_H
+#define LEADFLOW_STORE_PG_CONTACTS_H
+
+#include "store/store.h"
+
+int pg_contact_create(struct store *st, const char *workspace_id, const struct contact_fields *f,
+                      int64_t now, struct arena *a, struct contact *out, struct errinfo *e);
+int pg_contact_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                   struct contact *out, struct errinfo *e);
+int pg_contact_update(struct store *st, const char *workspace_id, const char *id,
+                      const struct contact_fields *f, int64_t now, struct arena *a,
+                      struct contact *out, struct errinfo *e);
+int pg_contact_delete(struct store *st, const char *workspace_id, const char *id,
+                      struct errinfo *e);
+int pg_contact_list(struct store *st, const char *workspace_id, const struct contact_query *q,
+                    struct arena *a, struct contact **rows, size_t *n, int64_t *total,
+                    struct errinfo *e);
+int pg_campaign_triggered(struct store *st, const char *workspace_id, const char *type,
+                          struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e);
+
+#define PG_CONTACT_OPS                                                                             \
+    .contact_create = pg_contact_create, .contact_get = pg_contact_get,                            \
+    .contact_update = pg_contact_update, .contact_delete = pg_contact_delete,                      \
+    .contact_list = pg_contact_list, .campaign_triggered = pg_campaign_triggered
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * Tests for src/drip/webhook.c: the signature (HMAC-SHA256 over
+ * "timestamp.body", vectors computed with Python's hmac module) and the
+ * SSRF guard on literal addresses (no DNS is asked): IPv4 and IPv6
+ * private, loopback, link-local, unspecified, CGNAT, multicast and
+ * IPv4-mapped addresses are refused; public ones are pinned.
+ */
+#include "base/crypto.h"
+#include "drip/drip.h"
+#include "unit/unit.h"
+
+static int setup(void **state)
+{
+    assert_int_equal(crypto_init(), 0);
+    return 0;
+}
+
+static void test_signature_vector(void **state)
+{
+    const char *body = "{\"event\":\"campaign.step\"}";
+    char sig[80];
+    drip_webhook_signature("whsec-0123456789abcdef", "1700000000", body, strlen(body), sig,
+                           sizeof(sig));
+    assert_string_equal(sig,
+                        "sha256=87b81a83d0c1bfa348aac15dc3d920de4cdc407f7122704611c443724a81e2bd");
+    /* The timestamp is signed: another one gives another signature. */
+    drip_webhook_signature("whsec-0123456789abcdef", "1700000001", body, strlen(body), sig,
+                           sizeof(sig));
+    assert_string_equal(sig,
+                        "sha256=a34fe806a33daf2411e9f53fea387fc6d8a2d38ecb5afe3e9f0398a02f6bd5e8");
+    /* Only body_len bytes of the body count. */
+    char sig2[80];
+    drip_webhook_signature("whsec-0123456789abcdef", "1700000000",
+                           "{\"event\":\"campaign.step\"}xx", strlen(body), sig2, sizeof(sig2));
+    assert_string_equal(sig2,
+                        "sha256=87b81a83d0c1bfa348aac15dc3d920de4cdc407f7122704611c443724a81e2bd");
+}
+
+static int target(const char *url, bool allow, char *pin, size_t n)
+{
+    struct errinfo e;
+    errinfo_clear(&e);
+    return drip_webhook_target(url, allow, pin, n, &e);
+}
+
+static void test_private_addresses_refused(void **state)
+{
+    static const char *const refused[] = {
+        "http://127.0.0.1/h",
+        "http://127.255.255.254/h",
+        "http://10.1.2.3/h",
+        "http://172.16.0.1/h",
+        "http://172.31.255.255/h",
+        "http://192.168.1.1/h",
+        "http://169.254.169.254/h",
+        "http://100.64.0.1/h",
+        "http://100.127.255.254/h",
+        "http://0.0.0.0/h",
+        "http://0.1.2.3/h",
+        "http://224.0.0.1/h",
+        "http://239.255.255.250/h",
+        "http://255.255.255.255/h",
+        "http://[::1]/h",
+        "http://[::]/h",
+        "http://[fe80::1]/h",
+        "http://[fc00::1]/h",
+        "http://[fd12:3456::1]/h",
+        "http://[ff02::1]/h",
+        "http://[::ffff:127.0.0.1]/h",
+        "http://[::ffff:10.0.0.1]/h",
+        "http://[::ffff:169.254.169.254]/h",
+        "https://[::ffff:100.64.1.1]:8443/h",
+    };
+    char pin[256];
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        int rc = target(refused[i], false, pin, sizeof(pin));
+        if (rc != ERR_FORBIDDEN)
+            fail_msg("%s: %d, not ERR_FORBIDDEN", refused[i], rc);
+        /* The setting lets them through (tests, private deployments). */
+        if (target(refused[i], true, pin, sizeof(pin)) != 0)
+            fail_msg("%s refused with allow_private", refused[i]);
+    }
+}
+
+static void test_public_addresses_pinned(void **state)
+{
+    char pin[256];
+    assert_int_equal(target("https://8.8.8.8/hook", false, pin, sizeof(pin)), 0);
+    assert_string_equal(pin, "8.8.8.8:443:8.8.8.8");
+    assert_int_equal(target("http://100.128.0.1:8080/h", false, pin, sizeof(pin)), 0);
+    assert_string_equal(pin, "100.128.0.1:8080:100.128.0.1"); /* just past 100.64/10 */
+    assert_int_equal(target("http://172.32.0.1/h", false, pin, sizeof(pin)), 0); /* past /12 */
+    assert_int_equal(target("http://100.63.255.255/h", false, pin, sizeof(pin)), 0);
+    assert_int_equal(target("https://[2606:4700:4700::1111]/h", false, pin, sizeof(pin)), 0);
+    assert_string_equal(pin, "2606:4700:4700::1111:443:[2606:4700:4700::1111]");
+    assert_int_equal(target("http://[::ffff:8.8.4.4]/h", false, pin, sizeof(pin)), 0);
+}
+
+static void test_bad_urls(void **state)
+{
+    char pin[256];
+    assert_int_equal(target("ftp://8.8.8.8/", false, pin, sizeof(pin)), ERR_INVALID);
+    assert_int_equal(target("http://user:pw@8.8.8.8/", false, pin, sizeof(pin)), ERR_INVALID);
+    assert_int_equal(target("http:///x", false, pin, sizeof(pin)), ERR_INVALID);
+    assert_int_equal(target("http://8.8.8.8:99999/", false, pin, sizeof(pin)), ERR_INVALID);
+    assert_int_equal(target("http://[::1/", false, pin, sizeof(pin)), ERR_INVALID);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup(test_signature_vector, setup),
+    cmocka_unit_test(test_private_addresses_refused),
+    cmocka_unit_test(test_public_addresses_pinned),
+    cmocka_unit_test(test_bad_urls),
+};
+
+UNIT_GROUP(unit_drip_webhook, "drip/webhook", tests);
