@@ -879,3 +879,39 @@ def test_webhook_secret_is_masked_and_kept(srv, t, receiver):
     ts = headers["x-leadflow-timestamp"]
     want = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
     assert headers["x-leadflow-signature"] == "sha256=" + want
+
+
+def click_link(srv, delivery):
+    m = re.search(r'/t/c/([A-Za-z0-9_-]+)', html_of(delivery))
+    assert m, html_of(delivery)
+    r = srv.get(f"/t/c/{m.group(1)}", headers={"User-Agent": BROWSER})
+    assert r.status == 302
+
+
+@pytest.mark.parametrize("kind", ["clicked", "replied"])
+def test_engagement_conditions_with_engagement_go_true(srv, t, sendgrid, kind):
+    """The true branch of clicked and replied: the person acts on the email
+    this enrollment sent, the wait wakes, the condition takes the true path."""
+    a = tu.create_contact(srv, t, name="Engaged One")
+    body = ("Hi {{first_name}}, the pricing is at https://example.org/pricing\n\n"
+            "Unsubscribe: {{unsubscribe_url}}")
+    c = campaign(srv, t, [
+        email_step(body=body),
+        {"type": "wait", "config": {"until": kind, "timeout_ms": 3 * DAY}},
+        {"type": "condition", "config": {"kind": kind}, "true": 3, "false": 4},
+        {"type": "tag", "config": {"add": ["engaged"]}, "next": None},
+        {"type": "tag", "config": {"add": ["quiet"]}}])
+    enroll(srv, t, c, [a])
+    d = wait_for("email", lambda: deliveries_to(sendgrid, a["email"]))
+    wait_for("the wait", lambda: enrollment_of(srv, t, c, a)["lastEmailId"])
+    srv.clock.advance(2 * 60 * 1000)  # a person: later than the bot window
+    if kind == "clicked":
+        click_link(srv, d[0])
+    else:
+        mu.imported(srv, t, inbound(srv, a["email"], "Yes, let us talk next week.",
+                                    subject="Re: Hello"))
+    wait_enrolled(srv, t, c, a, "completed")
+    got = ok(api(srv, "GET", f"/api/contacts/{a['id']}", t.token_creds, ws=t.workspace_id))
+    assert "engaged" in got["tags"] and "quiet" not in got["tags"]
+    (cond,) = [x for x in logs(srv, t, c) if x["stepType"] == "condition"]
+    assert cond["metadata"] == {"kind": kind, "result": True}
