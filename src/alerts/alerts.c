@@ -731,6 +731,37 @@ static int fire_matching(struct store *st, const char *ws, const struct crule *r
     return tx_close(st, own, rc, e);
 }
 
+/* One kind of event: the triggers it can fire; prepare (may be NULL) reads
+ * into arg what match needs, once some rule of those triggers exists; match
+ * and describe as for fire_matching(). */
+struct event_kind {
+    unsigned mask;
+    int (*prepare)(struct store *st, const char *ws, const struct crule *rules, size_t n,
+                   struct arena *a, void *arg, struct errinfo *e);
+    bool (*match)(const struct crule *r, const void *arg);
+    void (*describe)(const struct crule *r, const void *arg, struct arena *a, struct event *ev);
+};
+
+/* Fires the workspace's rules that the event arg of kind k matches; the
+ * time to the alert counts from this call. */
+static int fire_event(struct store *st, const char *ws, const struct event_kind *k, void *arg,
+                      struct errinfo *e)
+{
+    double t0 = mono_s();
+    char stack[8192];
+    struct arena a;
+    arena_init(&a, stack, sizeof(stack));
+    struct crule *rules;
+    size_t n;
+    int rc = rules_for(st, ws, k->mask, &a, &rules, &n, e);
+    if (!rc && n && k->prepare)
+        rc = k->prepare(st, ws, rules, n, &a, arg, e);
+    if (!rc && n)
+        rc = fire_matching(st, ws, rules, n, k->match, arg, k->describe, t0, &a, e);
+    arena_release(&a);
+    return rc;
+}
+
 /* A contact's display name into a: "Name <email>", the email, or the id. */
 static const char *contact_label(struct store *st, const char *ws, const char *contact_id,
                                  struct arena *a)
@@ -789,22 +820,13 @@ static void score_describe(const struct crule *r, const void *arg, struct arena 
 int alerts_on_score(struct store *st, const char *workspace_id, const char *contact_id,
                     int previous, int score, struct errinfo *e)
 {
+    static const struct event_kind kind = {1u << ALERT_NEW_HOT_LEAD | 1u << ALERT_SCORE_ABOVE |
+                                               1u << ALERT_SCORE_BELOW,
+                                           NULL, score_match, score_describe};
     if (previous == score)
         return 0;
-    double t0 = mono_s();
-    char stack[4096];
-    struct arena a;
-    arena_init(&a, stack, sizeof(stack));
-    struct crule *rules;
-    size_t n;
-    unsigned mask = 1u << ALERT_NEW_HOT_LEAD | 1u << ALERT_SCORE_ABOVE | 1u << ALERT_SCORE_BELOW;
-    int rc = rules_for(st, workspace_id, mask, &a, &rules, &n, e);
-    if (!rc && n) {
-        struct score_ev s = {st, workspace_id, contact_id, previous, score, NULL};
-        rc = fire_matching(st, workspace_id, rules, n, score_match, &s, score_describe, t0, &a, e);
-    }
-    arena_release(&a);
-    return rc;
+    struct score_ev s = {st, workspace_id, contact_id, previous, score, NULL};
+    return fire_event(st, workspace_id, &kind, &s, e);
 }
 
 /* ---- emails ---------------------------------------------------------------------------------- */
@@ -878,35 +900,34 @@ static void email_describe(const struct crule *r, const void *arg, struct arena 
     buf_release(&b);
 }
 
+/* A sentiment-drop rule needs the contact's sentiment before this email. */
+static int email_prepare(struct store *st, const char *ws, const struct crule *rules, size_t n,
+                         struct arena *a, void *arg, struct errinfo *e)
+{
+    (void)e;
+    struct email_ev *m = arg;
+    for (size_t i = 0; i < n; i++) {
+        if (rules[i].trigger != ALERT_SENTIMENT_DROP || !m->row->sentiment)
+            continue;
+        struct contact c;
+        struct errinfo ce;
+        if (st->ops->contact_get(st, ws, m->row->contact_id, a, &c, &ce) == 0 && c.has_sentiment)
+            m->before = c.sentiment;
+        break;
+    }
+    return 0;
+}
+
 int alerts_on_email(struct store *st, const char *workspace_id, const struct email_row *row,
                     struct errinfo *e)
 {
+    static const struct event_kind kind = {1u << ALERT_COMPLAINT | 1u << ALERT_REPLY |
+                                               1u << ALERT_SENTIMENT_DROP,
+                                           email_prepare, email_match, email_describe};
     if (!row->contact_id[0] || !row->direction || strcmp(row->direction, "inbound") != 0)
         return 0;
-    double t0 = mono_s();
-    char stack[8192];
-    struct arena a;
-    arena_init(&a, stack, sizeof(stack));
-    struct crule *rules;
-    size_t n;
-    unsigned mask = 1u << ALERT_COMPLAINT | 1u << ALERT_REPLY | 1u << ALERT_SENTIMENT_DROP;
-    int rc = rules_for(st, workspace_id, mask, &a, &rules, &n, e);
-    if (!rc && n) {
-        struct email_ev m = {st, workspace_id, row, 0};
-        for (size_t i = 0; i < n; i++) {
-            if (rules[i].trigger != ALERT_SENTIMENT_DROP || !row->sentiment)
-                continue;
-            struct contact c;
-            struct errinfo ce;
-            if (st->ops->contact_get(st, workspace_id, row->contact_id, &a, &c, &ce) == 0 &&
-                c.has_sentiment)
-                m.before = c.sentiment;
-            break;
-        }
-        rc = fire_matching(st, workspace_id, rules, n, email_match, &m, email_describe, t0, &a, e);
-    }
-    arena_release(&a);
-    return rc;
+    struct email_ev m = {st, workspace_id, row, 0};
+    return fire_event(st, workspace_id, &kind, &m, e);
 }
 
 /* ---- sending -----------------------------------------------------------------------------------
@@ -941,26 +962,26 @@ static void send_describe(const struct crule *r, const void *arg, struct arena *
                             (long long)s->total, (long long)s->failed, s->rate);
 }
 
+/* The failure rate over the dedup window. */
+static int send_prepare(struct store *st, const char *ws, const struct crule *rules, size_t n,
+                        struct arena *a, void *arg, struct errinfo *e)
+{
+    (void)rules;
+    (void)n;
+    (void)a;
+    struct send_ev *s = arg;
+    int rc = st->ops->send_attempt_counts(st, ws, clock_now_ms() - alerts_cfg.dedup_ms, &s->total,
+                                          &s->failed, e);
+    s->rate = s->total ? 100.0 * (double)s->failed / (double)s->total : 0;
+    return rc;
+}
+
 int alerts_on_send_failure(struct store *st, const char *workspace_id, struct errinfo *e)
 {
-    double t0 = mono_s();
-    char stack[4096];
-    struct arena a;
-    arena_init(&a, stack, sizeof(stack));
-    struct crule *rules;
-    size_t n;
-    int rc = rules_for(st, workspace_id, 1u << ALERT_SEND_FAILURES, &a, &rules, &n, e);
-    if (!rc && n) {
-        struct send_ev s = {0};
-        rc = st->ops->send_attempt_counts(st, workspace_id, clock_now_ms() - alerts_cfg.dedup_ms,
-                                          &s.total, &s.failed, e);
-        s.rate = s.total ? 100.0 * (double)s.failed / (double)s.total : 0;
-        if (!rc)
-            rc =
-                fire_matching(st, workspace_id, rules, n, send_match, &s, send_describe, t0, &a, e);
-    }
-    arena_release(&a);
-    return rc;
+    static const struct event_kind kind = {1u << ALERT_SEND_FAILURES, send_prepare, send_match,
+                                           send_describe};
+    struct send_ev s = {0};
+    return fire_event(st, workspace_id, &kind, &s, e);
 }
 
 /* ---- the job queue ----------------------------------------------------------------------------
@@ -1005,21 +1026,11 @@ void alerts_on_job_dead(void *ctx, struct store *st, const char *workspace_id, i
     /* A delivery of an alert that died must not raise another alert. */
     if (!workspace_id || !workspace_id[0] || strcmp(kind, ALERT_JOB_KIND) == 0)
         return;
-    double t0 = mono_s();
-    char stack[4096];
-    struct arena a;
-    arena_init(&a, stack, sizeof(stack));
-    struct crule *rules;
-    size_t n;
+    static const struct event_kind dead = {1u << ALERT_JOB_DEAD, NULL, dead_match, dead_describe};
     struct errinfo e;
     errinfo_clear(&e);
-    int rc = rules_for(st, workspace_id, 1u << ALERT_JOB_DEAD, &a, &rules, &n, &e);
-    if (!rc && n) {
-        struct dead_ev d = {id, kind, error};
-        rc = fire_matching(st, workspace_id, rules, n, dead_match, &d, dead_describe, t0, &a, &e);
-    }
-    if (rc)
+    struct dead_ev d = {id, kind, error};
+    if (fire_event(st, workspace_id, &dead, &d, &e))
         log_warn("alert.job_dead_failed", "job %lld died, but its alert failed: %s", (long long)id,
                  e.msg);
-    arena_release(&a);
 }

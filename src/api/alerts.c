@@ -17,14 +17,6 @@
 
 enum { PAGE_SIZE_DEFAULT = 50, PAGE_SIZE_MAX = 200, METRICS_WINDOW_H = 24 };
 
-static int path_id(struct http_req *req, const char *what, char id[STORE_ID_LEN], struct errinfo *e)
-{
-    if (req->params[0].len >= STORE_ID_LEN)
-        return failf(e, ERR_NOT_FOUND, "%s not found", what);
-    str_copy(id, STORE_ID_LEN, req->params[0]);
-    return 0;
-}
-
 static void write_rule(struct jw *w, const struct alert_rule *r)
 {
     jw_obj_begin(w);
@@ -69,12 +61,10 @@ static int rules_list(struct http_req *req, struct http_reply *rep, struct errin
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
         write_rule(&w, &rows[i]);
-    jw_arr_end(&w);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, NULL, 0);
 }
 
 static int rules_create(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -102,7 +92,7 @@ static int rules_patch(struct http_req *req, struct http_reply *rep, struct erri
     char id[STORE_ID_LEN];
     struct alert_rule base;
     struct alert_rule_fields f;
-    int rc = path_id(req, "alert rule", id, e);
+    int rc = api_path_id(req, "alert rule", id, e);
     if (!rc)
         rc = ctx->store->ops->alert_rule_get(ctx->store, req->auth->workspace_id, id, req->arena,
                                              &base, e);
@@ -124,7 +114,7 @@ static int rules_delete(struct http_req *req, struct http_reply *rep, struct err
 {
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
-    int rc = path_id(req, "alert rule", id, e);
+    int rc = api_path_id(req, "alert rule", id, e);
     if (!rc)
         rc = ctx->store->ops->alert_rule_delete(ctx->store, req->auth->workspace_id, id, e);
     if (rc)
@@ -206,8 +196,7 @@ static int alerts_list(struct http_req *req, struct http_reply *rep, struct erri
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++) {
         struct alert_delivery *d;
         size_t nd;
@@ -216,9 +205,7 @@ static int alerts_list(struct http_req *req, struct http_reply *rep, struct erri
             return rc;
         write_alert(&w, &rows[i], d, nd, true);
     }
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 static int transition(struct http_req *req, struct http_reply *rep, const char *from,
@@ -227,7 +214,7 @@ static int transition(struct http_req *req, struct http_reply *rep, const char *
     const struct api_ctx *ctx = req->ctx;
     const char *ws = req->auth->workspace_id;
     char id[STORE_ID_LEN];
-    int rc = path_id(req, "alert", id, e);
+    int rc = api_path_id(req, "alert", id, e);
     if (!rc)
         rc = ctx->store->ops->alert_transition(ctx->store, ws, id, from, to, req->auth->user_id,
                                                clock_now_ms(), e);

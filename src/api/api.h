@@ -63,6 +63,18 @@ static inline int64_t api_page_offset(const struct api_page *p)
 /* Writes "meta": {total, page, pageSize}. */
 void api_page_meta(struct jw *w, const struct api_page *p, int64_t total);
 
+/*
+ * A 200 reply whose data is an array: api_list_begin() opens it, the caller
+ * writes the elements, api_list_end() closes it, adds the page's "meta"
+ * when p is not NULL, and returns what reply_ok_end() does.
+ */
+void api_list_begin(struct http_reply *rep, struct jw *w);
+int api_list_end(struct http_reply *rep, struct jw *w, const struct api_page *p, int64_t total);
+
+/* Copies the route's first path parameter into id. An id too long to be
+ * one is ERR_NOT_FOUND "<noun> not found", like a missing one. */
+int api_path_id(struct http_req *req, const char *noun, char id[STORE_ID_LEN], struct errinfo *e);
+
 /* Adds every route table of the API to rt. */
 void api_register(struct router *rt);
 

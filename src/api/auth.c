@@ -257,8 +257,7 @@ static int sessions_get(struct http_req *req, struct http_reply *rep, struct err
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++) {
         jw_obj_begin(&w);
         jw_kstr(&w, "id", rows[i].id_hash);
@@ -270,8 +269,7 @@ static int sessions_get(struct http_req *req, struct http_reply *rep, struct err
         jw_kstr(&w, "ip", rows[i].ip);
         jw_obj_end(&w);
     }
-    jw_arr_end(&w);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, NULL, 0);
 }
 
 static int session_delete(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -306,15 +304,13 @@ static int tokens_get(struct http_req *req, struct http_reply *rep, struct errin
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++) {
         jw_obj_begin(&w);
         write_token(&w, &rows[i]);
         jw_obj_end(&w);
     }
-    jw_arr_end(&w);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, NULL, 0);
 }
 
 static int tokens_post(struct http_req *req, struct http_reply *rep, struct errinfo *e)

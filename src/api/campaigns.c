@@ -30,14 +30,6 @@ static bool one_of(const char *s, const char *const *list, size_t n)
     return false;
 }
 
-static int path_id(struct http_req *req, char id[STORE_ID_LEN], struct errinfo *e)
-{
-    if (req->params[0].len >= STORE_ID_LEN)
-        return failf(e, ERR_NOT_FOUND, "campaign not found");
-    str_copy(id, STORE_ID_LEN, req->params[0]);
-    return 0;
-}
-
 static void write_campaign(struct jw *w, const struct campaign *c)
 {
     jw_obj_begin(w);
@@ -129,13 +121,10 @@ static int campaigns_list(struct http_req *req, struct http_reply *rep, struct e
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
         write_campaign(&w, &rows[i]);
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 static int campaigns_create(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -161,7 +150,7 @@ static int campaigns_create(struct http_req *req, struct http_reply *rep, struct
 static int campaigns_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     char id[STORE_ID_LEN];
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     return rc ? rc : reply_campaign(req, rep, 200, id, e);
 }
 
@@ -170,7 +159,7 @@ static int campaigns_patch(struct http_req *req, struct http_reply *rep, struct 
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
     struct campaign_fields f;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
         rc = read_fields(req, &f, e);
     if (!rc && f.set == 0)
@@ -185,7 +174,7 @@ static int campaigns_delete(struct http_req *req, struct http_reply *rep, struct
 {
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
         rc = ctx->store->ops->campaign_delete(ctx->store, req->auth->workspace_id, id, e);
     if (rc)
@@ -204,7 +193,7 @@ static int status_change(struct http_req *req, struct http_reply *rep, struct er
 {
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
         rc = fn(ctx->store, req->auth->workspace_id, id, e);
     if (rc)
@@ -285,7 +274,7 @@ static int reply_steps(struct http_req *req, struct http_reply *rep, int status,
 static int steps_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     char id[STORE_ID_LEN];
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     return rc ? rc : reply_steps(req, rep, 200, id, e);
 }
 
@@ -293,7 +282,7 @@ static int steps_put(struct http_req *req, struct http_reply *rep, struct errinf
 {
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     if (rc)
         return rc;
     json_t *arr = json_object_get(req->json, "steps");
@@ -394,7 +383,7 @@ static int campaigns_enroll(struct http_req *req, struct http_reply *rep, struct
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
     struct campaign c;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
         rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
                                            e);
@@ -449,7 +438,7 @@ static int enrollments_list(struct http_req *req, struct http_reply *rep, struct
     char id[STORE_ID_LEN];
     struct api_page pg;
     struct campaign c;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
         rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
                                            e);
@@ -469,8 +458,7 @@ static int enrollments_list(struct http_req *req, struct http_reply *rep, struct
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++) {
         const struct enrollment *r = &rows[i];
         jw_obj_begin(&w);
@@ -493,9 +481,7 @@ static int enrollments_list(struct http_req *req, struct http_reply *rep, struct
         api_time(&w, "finishedAt", r->finished_at);
         jw_obj_end(&w);
     }
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 static int logs_list(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -504,7 +490,7 @@ static int logs_list(struct http_req *req, struct http_reply *rep, struct errinf
     char id[STORE_ID_LEN];
     struct api_page pg;
     struct campaign c;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
         rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
                                            e);
@@ -524,8 +510,7 @@ static int logs_list(struct http_req *req, struct http_reply *rep, struct errinf
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++) {
         const struct exec_log *l = &rows[i];
         jw_obj_begin(&w);
@@ -542,9 +527,7 @@ static int logs_list(struct http_req *req, struct http_reply *rep, struct errinf
         api_time(&w, "createdAt", l->created_at);
         jw_obj_end(&w);
     }
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 static int metrics_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -554,7 +537,7 @@ static int metrics_get(struct http_req *req, struct http_reply *rep, struct erri
     struct campaign c;
     struct step_metrics *rows;
     size_t n;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
         rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
                                            e);

@@ -125,14 +125,6 @@ static int read_fields(struct http_req *req, struct contact_fields *f, struct er
 }
 
 /* The {id} of the path, or ERR_NOT_FOUND when it cannot be an id. */
-static int path_id(struct http_req *req, char id[STORE_ID_LEN], struct errinfo *e)
-{
-    if (req->params[0].len >= STORE_ID_LEN)
-        return failf(e, ERR_NOT_FOUND, "contact not found");
-    str_copy(id, STORE_ID_LEN, req->params[0]);
-    return 0;
-}
-
 static int reply_contact(struct http_reply *rep, int status, const struct contact *c)
 {
     struct jw w;
@@ -189,13 +181,10 @@ static int contacts_list(struct http_req *req, struct http_reply *rep, struct er
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
         api_write_contact(&w, &rows[i]);
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 static int contacts_create(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -233,7 +222,7 @@ static int contacts_get(struct http_req *req, struct http_reply *rep, struct err
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
     struct contact c;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "contact", id, e);
     if (!rc)
         rc = ctx->store->ops->contact_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
                                           e);
@@ -246,7 +235,7 @@ static int contacts_patch(struct http_req *req, struct http_reply *rep, struct e
     char id[STORE_ID_LEN];
     struct contact_fields f;
     struct contact c;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "contact", id, e);
     if (!rc)
         rc = read_fields(req, &f, e);
     if (!rc && f.set == 0)
@@ -284,7 +273,7 @@ static int contacts_delete(struct http_req *req, struct http_reply *rep, struct 
 {
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "contact", id, e);
     if (!rc)
         rc = ctx->store->ops->contact_delete(ctx->store, req->auth->workspace_id, id, e);
     if (rc)
@@ -309,7 +298,7 @@ static int contacts_history(struct http_req *req, struct http_reply *rep, struct
     struct contact c;
     struct score_change *rows;
     size_t n;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "contact", id, e);
     if (!rc)
         rc = api_query_int(req, "limit", 1, HISTORY_MAX, HISTORY_DEFAULT, &limit, e);
     if (!rc) /* a contact of another workspace is not found, like a missing one */
@@ -320,8 +309,7 @@ static int contacts_history(struct http_req *req, struct http_reply *rep, struct
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++) {
         jw_obj_begin(&w);
         jw_kint(&w, "score", rows[i].score);
@@ -343,8 +331,7 @@ static int contacts_history(struct http_req *req, struct http_reply *rep, struct
         api_time(&w, "at", rows[i].at);
         jw_obj_end(&w);
     }
-    jw_arr_end(&w);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, NULL, 0);
 }
 
 static const char *or_null(const char *s)
@@ -361,7 +348,7 @@ static int contacts_events(struct http_req *req, struct http_reply *rep, struct 
     int64_t limit;
     struct email_event *rows;
     size_t n;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "contact", id, e);
     if (!rc)
         rc = api_query_int(req, "limit", 1, HISTORY_MAX, HISTORY_DEFAULT, &limit, e);
     if (!rc)
@@ -370,8 +357,7 @@ static int contacts_events(struct http_req *req, struct http_reply *rep, struct 
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++) {
         const struct email_event *v = &rows[i];
         jw_obj_begin(&w);
@@ -386,8 +372,7 @@ static int contacts_events(struct http_req *req, struct http_reply *rep, struct 
         api_time(&w, "at", v->at);
         jw_obj_end(&w);
     }
-    jw_arr_end(&w);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, NULL, 0);
 }
 
 enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };

@@ -70,14 +70,6 @@ static int reply_content(struct http_reply *rep, int status, const struct conten
 }
 
 /* The {id} of the path, or ERR_NOT_FOUND when it cannot be an id. */
-static int path_id(struct http_req *req, char id[STORE_ID_LEN], struct errinfo *e)
-{
-    if (req->params[0].len >= STORE_ID_LEN)
-        return failf(e, ERR_NOT_FOUND, "draft not found");
-    str_copy(id, STORE_ID_LEN, req->params[0]);
-    return 0;
-}
-
 /* ---- POST /api/content/generate ------------------------------------------- */
 
 struct skip {
@@ -239,13 +231,10 @@ static int content_list(struct http_req *req, struct http_reply *rep, struct err
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
         write_content(&w, &rows[i]);
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 /* Reads and replies with the draft id (after a change). */
@@ -262,7 +251,7 @@ static int reply_current(struct http_req *req, struct http_reply *rep, const cha
 static int content_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     char id[STORE_ID_LEN];
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "draft", id, e);
     return rc ? rc : reply_current(req, rep, id, e);
 }
 
@@ -310,7 +299,7 @@ static int content_patch(struct http_req *req, struct http_reply *rep, struct er
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
     const char *subject, *body, *cta;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "draft", id, e);
     if (!rc)
         rc = opt_text(req->json, "subject", DRAFT_SUBJECT_MAX, true, &subject, e);
     if (!rc)
@@ -330,7 +319,7 @@ static int transition(struct http_req *req, struct http_reply *rep, unsigned fro
 {
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "draft", id, e);
     if (!rc)
         rc = ctx->store->ops->content_transition(ctx->store, req->auth->workspace_id, id, from, to,
                                                  req->auth->user_id, NULL, clock_now_ms(), e);
@@ -352,7 +341,7 @@ static int content_send_route(struct http_req *req, struct http_reply *rep, stru
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
     struct content c;
-    int rc = path_id(req, id, e);
+    int rc = api_path_id(req, "draft", id, e);
     if (!rc)
         rc = content_send(ctx->store, req->auth->workspace_id, id, req->auth->user_id, req->arena,
                           &c, e);

@@ -218,24 +218,21 @@ static int emails_list(struct http_req *req, struct http_reply *rep, struct erri
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
         write_email(&w, &rows[i], false);
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 static int emails_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     const struct api_ctx *ctx = req->ctx;
-    if (req->params[0].len >= STORE_ID_LEN)
-        return failf(e, ERR_NOT_FOUND, "email not found");
     char id[STORE_ID_LEN];
-    str_copy(id, sizeof(id), req->params[0]);
+    int rc = api_path_id(req, "email", id, e);
+    if (rc)
+        return rc;
     struct email_row r;
-    int rc = ctx->store->ops->email_get(ctx->store, req->auth->workspace_id, id, req->arena, &r, e);
+    rc = ctx->store->ops->email_get(ctx->store, req->auth->workspace_id, id, req->arena, &r, e);
     if (rc)
         return rc;
     struct jw w;

@@ -44,12 +44,10 @@ static int integrations_list(struct http_req *req, struct http_reply *rep, struc
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
         write_integration(&w, &rows[i]);
-    jw_arr_end(&w);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, NULL, 0);
 }
 
 static bool wants_json(const struct http_req *req)

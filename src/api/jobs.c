@@ -62,13 +62,10 @@ static int jobs_list(struct http_req *req, struct http_reply *rep, struct errinf
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
         write_job(&w, &rows[i]);
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 /* The {id} of the path: job ids are positive integers; anything else names no job. */

@@ -143,28 +143,25 @@ static int outbox_list(struct http_req *req, struct http_reply *rep, struct erri
     if (rc)
         return rc;
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_arr_begin(&w);
+    api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++) {
         write_sent(&w, &rows[i], false);
         jw_obj_end(&w);
     }
-    jw_arr_end(&w);
-    api_page_meta(&w, &pg, total);
-    return reply_ok_end(rep, &w);
+    return api_list_end(rep, &w, &pg, total);
 }
 
 static int outbox_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     const struct api_ctx *ctx = req->ctx;
-    if (req->params[0].len >= STORE_ID_LEN)
-        return failf(e, ERR_NOT_FOUND, "sent email not found");
     char id[STORE_ID_LEN];
-    str_copy(id, sizeof(id), req->params[0]);
+    int rc = api_path_id(req, "sent email", id, e);
+    if (rc)
+        return rc;
     struct store *st = ctx->store;
     const char *ws = req->auth->workspace_id;
     struct sent_email r;
-    int rc = st->ops->sent_email_get(st, ws, id, req->arena, &r, e);
+    rc = st->ops->sent_email_get(st, ws, id, req->arena, &r, e);
     struct send_attempt *at = NULL;
     size_t n = 0;
     if (!rc)

@@ -126,6 +126,28 @@ int api_page_parse(struct http_req *req, int64_t max_size, int64_t def_size, str
     return rc;
 }
 
+void api_list_begin(struct http_reply *rep, struct jw *w)
+{
+    reply_ok_begin(rep, 200, w);
+    jw_arr_begin(w);
+}
+
+int api_list_end(struct http_reply *rep, struct jw *w, const struct api_page *p, int64_t total)
+{
+    jw_arr_end(w);
+    if (p)
+        api_page_meta(w, p, total);
+    return reply_ok_end(rep, w);
+}
+
+int api_path_id(struct http_req *req, const char *noun, char id[STORE_ID_LEN], struct errinfo *e)
+{
+    if (req->params[0].len >= STORE_ID_LEN)
+        return failf(e, ERR_NOT_FOUND, "%s not found", noun);
+    str_copy(id, STORE_ID_LEN, req->params[0]);
+    return 0;
+}
+
 void api_page_meta(struct jw *w, const struct api_page *p, int64_t total)
 {
     jw_key(w, "meta");

@@ -10,27 +10,13 @@
 #include "base/crypto.h"
 #include "store/sqlite_alerts.h"
 
-static void *grow(struct arena *a, void **rows, size_t n, size_t *cap, size_t sz)
-{
-    if (n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        void *grown = arena_alloc(a, ncap * sz);
-        if (n)
-            memcpy(grown, *rows, n * sz);
-        *rows = grown;
-        *cap = ncap;
-    }
-    char *slot = (char *)*rows + n * sz;
-    memset(slot, 0, sz);
-    return slot;
-}
-
 /* ---- rules --------------------------------------------------------------------------- */
 
 #define RULE_COLS "id, name, trigger, threshold, channels, enabled, created_at, updated_at"
 
-static void read_rule(sqlite3_stmt *st, struct arena *a, struct alert_rule *r)
+static void read_rule(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct alert_rule *r = row;
     sq_col_copy(st, 0, r->id, sizeof(r->id));
     sq_col_copy(st, 1, r->name, sizeof(r->name));
     sq_col_copy(st, 2, r->trigger, sizeof(r->trigger));
@@ -68,9 +54,7 @@ int sq_alert_rule_create(struct store *base, const char *workspace_id,
     sq_bind_str(st, 6, f->channels);
     sqlite3_bind_int(st, 7, (f->set & ARF_ENABLED) ? f->enabled : 1);
     sqlite3_bind_int64(st, 8, now);
-    int src = sqlite3_step(st);
-    rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "creating an alert rule");
-    sq_done(st);
+    rc = sq_run(st, c, "creating an alert rule", e);
     return rc ? rc : sq_alert_rule_get(base, workspace_id, id, a, out, e);
 }
 
@@ -80,22 +64,9 @@ static const char sql_rule_get[] =
 int sq_alert_rule_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
                       struct alert_rule *out, struct errinfo *e)
 {
-    sqlite3_stmt *st;
-    struct sq_conn *c;
     memset(out, 0, sizeof(*out));
-    int rc = sq_stmt((struct sq_store *)base, sql_rule_get, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        read_rule(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "alert rule not found")
-                                : sq_fail(e, c->db, src, "reading an alert rule");
-    sq_done(st);
-    return rc;
+    return sq_get_by_id((struct sq_store *)base, sql_rule_get, workspace_id, id, read_rule, a, out,
+                        "reading an alert rule", "alert rule", e);
 }
 
 static const char sql_rule_list[] = "SELECT " RULE_COLS " FROM alert_rules WHERE workspace_id = ?1"
@@ -113,16 +84,8 @@ int sq_alert_rule_list(struct store *base, const char *workspace_id, bool enable
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sqlite3_bind_int(st, 2, enabled_only);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        read_rule(st, a, grow(a, (void **)rows, *n, &cap, sizeof(**rows)));
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing alert rules");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_rule, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "listing alert rules", e);
 }
 
 static const char sql_rule_update[] =
@@ -157,13 +120,7 @@ int sq_alert_rule_update(struct store *base, const char *workspace_id, const cha
     sqlite3_bind_int(st, 11, (f->set & ARF_ENABLED) != 0);
     sqlite3_bind_int(st, 12, f->enabled);
     sqlite3_bind_int64(st, 13, now);
-    int src = sqlite3_step(st);
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "changing an alert rule");
-    else if (sqlite3_changes(c->db) == 0)
-        rc = failf(e, ERR_NOT_FOUND, "alert rule not found");
-    sq_done(st);
-    return rc;
+    return sq_run_one(st, c, "changing an alert rule", "alert rule", e);
 }
 
 static const char sql_rule_delete[] = "DELETE FROM alert_rules WHERE workspace_id = ?1 AND id = ?2";
@@ -178,13 +135,7 @@ int sq_alert_rule_delete(struct store *base, const char *workspace_id, const cha
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, id);
-    int src = sqlite3_step(st);
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "deleting an alert rule");
-    else if (sqlite3_changes(c->db) == 0)
-        rc = failf(e, ERR_NOT_FOUND, "alert rule not found");
-    sq_done(st);
-    return rc;
+    return sq_run_one(st, c, "deleting an alert rule", "alert rule", e);
 }
 
 static const char sql_rules_version[] =
@@ -269,10 +220,7 @@ int sq_alert_open(struct store *base, const char *workspace_id, const struct ale
             return rc;
         sq_bind_str(st, 1, workspace_id);
         sq_bind_str(st, 2, alert_id);
-        src = sqlite3_step(st);
-        rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "counting a suppressed alert");
-        sq_done(st);
-        return rc;
+        return sq_run(st, c, "counting a suppressed alert", e);
     }
     if ((rc = sq_stmt(s, sql_alert_insert, &st, &c, e)))
         return rc;
@@ -289,9 +237,7 @@ int sq_alert_open(struct store *base, const char *workspace_id, const struct ale
     sq_bind_str(st, 11, in->data);
     sq_bind_str(st, 12, in->severity);
     sqlite3_bind_int64(st, 13, in->latency_us);
-    src = sqlite3_step(st);
-    rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "storing an alert");
-    sq_done(st);
+    rc = sq_run(st, c, "storing an alert", e);
     if (!rc)
         *opened = true;
     return rc;
@@ -302,8 +248,9 @@ int sq_alert_open(struct store *base, const char *workspace_id, const struct ale
     " severity, status, suppressed, window_start, created_at, COALESCE(acked_at, 0),"              \
     " COALESCE(resolved_at, 0), COALESCE(acked_by, ''), COALESCE(resolved_by, '')"
 
-static void read_alert(sqlite3_stmt *st, struct arena *a, struct alert_row *r)
+static void read_alert(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct alert_row *r = row;
     sq_col_copy(st, 0, r->id, sizeof(r->id));
     sq_col_copy(st, 1, r->rule_id, sizeof(r->rule_id));
     r->rule_name = sq_col_dup(st, 2, a);
@@ -330,22 +277,9 @@ static const char sql_alert_get[] =
 int sq_alert_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
                  struct alert_row *out, struct errinfo *e)
 {
-    sqlite3_stmt *st;
-    struct sq_conn *c;
     memset(out, 0, sizeof(*out));
-    int rc = sq_stmt((struct sq_store *)base, sql_alert_get, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        read_alert(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "alert not found")
-                                : sq_fail(e, c->db, src, "reading an alert");
-    sq_done(st);
-    return rc;
+    return sq_get_by_id((struct sq_store *)base, sql_alert_get, workspace_id, id, read_alert, a,
+                        out, "reading an alert", "alert", e);
 }
 
 static const char sql_alert_list[] =
@@ -368,17 +302,8 @@ int sq_alert_list(struct store *base, const char *workspace_id, const char *stat
     sq_bind_str(st, 2, status);
     sqlite3_bind_int(st, 3, limit);
     sqlite3_bind_int(st, 4, offset);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        read_alert(st, a, grow(a, (void **)rows, *n, &cap, sizeof(**rows)));
-        *total = sqlite3_column_int64(st, 18);
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing alerts");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_alert, a, (void **)rows, sizeof(**rows), n, 18, total,
+                       "listing alerts", e);
 }
 
 static const char sql_alert_transition[] =
@@ -462,16 +387,28 @@ int sq_alert_delivery_add(struct store *base, const char *workspace_id,
     else
         sqlite3_bind_null(st, 9);
     sqlite3_bind_int64(st, 10, d->at);
-    int src = sqlite3_step(st);
-    rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "recording an alert delivery");
-    sq_done(st);
-    return rc;
+    return sq_run(st, c, "recording an alert delivery", e);
 }
 
 static const char sql_delivery_list[] =
     "SELECT id, alert_id, channel, target, attempt, status, error, COALESCE(response_code, 0),"
     " COALESCE(latency_ms, -1), at FROM alert_deliveries WHERE workspace_id = ?1 AND alert_id = ?2"
     " ORDER BY id";
+
+static void read_delivery(sqlite3_stmt *st, struct arena *a, void *row)
+{
+    struct alert_delivery *d = row;
+    d->id = sqlite3_column_int64(st, 0);
+    sq_col_copy(st, 1, d->alert_id, sizeof(d->alert_id));
+    sq_col_copy(st, 2, d->channel, sizeof(d->channel));
+    d->target = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : sq_col_dup(st, 3, a);
+    d->attempt = sqlite3_column_int(st, 4);
+    sq_col_copy(st, 5, d->status, sizeof(d->status));
+    d->error = sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL : sq_col_dup(st, 6, a);
+    d->response_code = sqlite3_column_int(st, 7);
+    d->latency_ms = sqlite3_column_int64(st, 8);
+    d->at = sqlite3_column_int64(st, 9);
+}
 
 int sq_alert_delivery_list(struct store *base, const char *workspace_id, const char *alert_id,
                            struct arena *a, struct alert_delivery **rows, size_t *n,
@@ -486,26 +423,8 @@ int sq_alert_delivery_list(struct store *base, const char *workspace_id, const c
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, alert_id);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        struct alert_delivery *d = grow(a, (void **)rows, *n, &cap, sizeof(**rows));
-        d->id = sqlite3_column_int64(st, 0);
-        sq_col_copy(st, 1, d->alert_id, sizeof(d->alert_id));
-        sq_col_copy(st, 2, d->channel, sizeof(d->channel));
-        d->target = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : sq_col_dup(st, 3, a);
-        d->attempt = sqlite3_column_int(st, 4);
-        sq_col_copy(st, 5, d->status, sizeof(d->status));
-        d->error = sqlite3_column_type(st, 6) == SQLITE_NULL ? NULL : sq_col_dup(st, 6, a);
-        d->response_code = sqlite3_column_int(st, 7);
-        d->latency_ms = sqlite3_column_int64(st, 8);
-        d->at = sqlite3_column_int64(st, 9);
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing alert deliveries");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_delivery, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "listing alert deliveries", e);
 }
 
 static const char sql_stats_alerts[] =

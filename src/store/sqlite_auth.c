@@ -17,19 +17,6 @@ static int step_done(struct sq_conn *c, sqlite3_stmt *st, const char *what, stru
     return rc;
 }
 
-/* Grows an arena array by doubling (arena memory is never freed alone). */
-static void *grow(struct arena *a, void *rows, size_t n, size_t *cap, size_t size)
-{
-    if (n < *cap)
-        return rows;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = arena_alloc(a, ncap * size);
-    if (n)
-        memcpy(p, rows, n * size);
-    *cap = ncap;
-    return p;
-}
-
 /* ---- users ---- */
 
 static const char sql_user_by_email[] =
@@ -52,8 +39,10 @@ static const char sql_user_login[] =
     " oidc_subject = COALESCE(oidc_subject, ?4), name = COALESCE(name, ?5),"
     " avatar_url = COALESCE(?6, avatar_url) WHERE id = ?1";
 
-static void user_row(sqlite3_stmt *st, struct user *u)
+static void user_row(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    (void)a;
+    struct user *u = row;
     sq_col_copy(st, 0, u->id, sizeof(u->id));
     sq_col_copy(st, 1, u->email, sizeof(u->email));
     sq_col_copy(st, 2, u->name, sizeof(u->name));
@@ -76,7 +65,7 @@ static int user_query(struct sq_store *s, const char *sql, const char *p1, const
         sq_bind_opt(st, 2, p2);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
-        user_row(st, out);
+        user_row(st, NULL, out);
     else if (src == SQLITE_DONE)
         rc = failf(e, ERR_NOT_FOUND, "no such user");
     else
@@ -171,20 +160,13 @@ int sq_user_list(struct store *base, struct arena *a, struct user **rows, size_t
     struct sq_store *s = (struct sq_store *)base;
     sqlite3_stmt *st;
     struct sq_conn *c;
-    size_t cap = 0;
     *rows = NULL;
     *n = 0;
     int rc = sq_stmt(s, sql_user_list, &st, &c, e);
     if (rc)
         return rc;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        *rows = grow(a, *rows, *n, &cap, sizeof(**rows));
-        user_row(st, &(*rows)[(*n)++]);
-    }
-    rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "listing users");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, user_row, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "listing users", e);
 }
 
 /* ---- organizations, workspaces, membership ---- */
@@ -283,8 +265,7 @@ int sq_user_orgs(struct store *base, const char *user_id, struct arena *a, struc
     sq_bind_opt(st, 1, user_id);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        *rows = grow(a, *rows, *n, &cap, sizeof(**rows));
-        struct org_row *r = &(*rows)[(*n)++];
+        struct org_row *r = sq_grow(a, (void **)rows, (*n)++, &cap, sizeof(**rows));
         sq_col_copy(st, 0, r->id, sizeof(r->id));
         sq_col_copy(st, 1, r->name, sizeof(r->name));
         r->role = role_parse((const char *)sqlite3_column_text(st, 2));
@@ -309,8 +290,7 @@ int sq_user_workspaces(struct store *base, const char *user_id, struct arena *a,
     sq_bind_opt(st, 1, user_id);
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        *rows = grow(a, *rows, *n, &cap, sizeof(**rows));
-        struct ws_row *r = &(*rows)[(*n)++];
+        struct ws_row *r = sq_grow(a, (void **)rows, (*n)++, &cap, sizeof(**rows));
         sq_col_copy(st, 0, r->id, sizeof(r->id));
         sq_col_copy(st, 1, r->org_id, sizeof(r->org_id));
         sq_col_copy(st, 2, r->name, sizeof(r->name));
@@ -390,8 +370,10 @@ static const char sql_session_list[] =
     " FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2"
     " ORDER BY last_seen_at DESC";
 
-static void session_row(sqlite3_stmt *st, struct session_row *r)
+static void session_row(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    (void)a;
+    struct session_row *r = row;
     sq_col_copy(st, 0, r->id_hash, sizeof(r->id_hash));
     sq_col_copy(st, 1, r->user_id, sizeof(r->user_id));
     sq_col_copy(st, 2, r->csrf, sizeof(r->csrf));
@@ -434,7 +416,7 @@ int sq_session_get(struct store *base, const char *id_hash, struct session_row *
     sq_bind_opt(st, 1, id_hash);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
-        session_row(st, out);
+        session_row(st, NULL, out);
     else if (src == SQLITE_DONE)
         rc = failf(e, ERR_NOT_FOUND, "no such session");
     else
@@ -482,7 +464,6 @@ int sq_session_list(struct store *base, const char *user_id, int64_t now, struct
     struct sq_store *s = (struct sq_store *)base;
     sqlite3_stmt *st;
     struct sq_conn *c;
-    size_t cap = 0;
     *rows = NULL;
     *n = 0;
     int rc = sq_stmt(s, sql_session_list, &st, &c, e);
@@ -490,14 +471,8 @@ int sq_session_list(struct store *base, const char *user_id, int64_t now, struct
         return rc;
     sq_bind_opt(st, 1, user_id);
     sqlite3_bind_int64(st, 2, now);
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        *rows = grow(a, *rows, *n, &cap, sizeof(**rows));
-        session_row(st, &(*rows)[(*n)++]);
-    }
-    rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "listing sessions");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, session_row, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "listing sessions", e);
 }
 
 /* ---- OAuth states and one-time links ---- */
@@ -630,8 +605,10 @@ static const char sql_token_list[] =
     "SELECT id, workspace_id, user_id, name, created_at, COALESCE(last_used_at,0),"
     " COALESCE(revoked_at,0) FROM api_tokens WHERE workspace_id = ?1 ORDER BY created_at";
 
-static void token_row(sqlite3_stmt *st, struct api_token *t)
+static void token_row(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    (void)a;
+    struct api_token *t = row;
     sq_col_copy(st, 0, t->id, sizeof(t->id));
     sq_col_copy(st, 1, t->workspace_id, sizeof(t->workspace_id));
     sq_col_copy(st, 2, t->user_id, sizeof(t->user_id));
@@ -678,7 +655,7 @@ int sq_api_token_find(struct store *base, const char *token_hash, struct api_tok
     sq_bind_opt(st, 1, token_hash);
     int src = sqlite3_step(st);
     if (src == SQLITE_ROW)
-        token_row(st, out);
+        token_row(st, NULL, out);
     else if (src == SQLITE_DONE)
         rc = failf(e, ERR_NOT_FOUND, "no such API token");
     else
@@ -711,19 +688,12 @@ int sq_api_token_list(struct store *base, const char *workspace_id, struct arena
     struct sq_store *s = (struct sq_store *)base;
     sqlite3_stmt *st;
     struct sq_conn *c;
-    size_t cap = 0;
     *rows = NULL;
     *n = 0;
     int rc = sq_stmt(s, sql_token_list, &st, &c, e);
     if (rc)
         return rc;
     sq_bind_opt(st, 1, workspace_id);
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        *rows = grow(a, *rows, *n, &cap, sizeof(**rows));
-        token_row(st, &(*rows)[(*n)++]);
-    }
-    rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "listing API tokens");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, token_row, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "listing API tokens", e);
 }

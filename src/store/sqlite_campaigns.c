@@ -11,36 +11,12 @@
 #include "base/crypto.h"
 #include "store/sqlite_campaigns.h"
 
-static int step_done(sqlite3_stmt *st, struct sq_conn *c, const char *what, struct errinfo *e)
-{
-    int src = sqlite3_step(st);
-    int rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, what);
-    sq_done(st);
-    return rc;
-}
-
 /* Text column i in arena memory, NULL for SQL NULL. */
 static const char *col_opt(sqlite3_stmt *st, int i, struct arena *a)
 {
     if (sqlite3_column_type(st, i) == SQLITE_NULL)
         return NULL;
     return sq_col_dup(st, i, a);
-}
-
-/* Grows an arena array of rows of size sz to hold one more; returns the new slot. */
-static void *grow(struct arena *a, void **rows, size_t n, size_t *cap, size_t sz)
-{
-    if (n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        void *grown = arena_alloc(a, ncap * sz);
-        if (n)
-            memcpy(grown, *rows, n * sz);
-        *rows = grown;
-        *cap = ncap;
-    }
-    char *slot = (char *)*rows + n * sz;
-    memset(slot, 0, sz);
-    return slot;
 }
 
 /* ---- campaigns ------------------------------------------------------------ */
@@ -54,16 +30,24 @@ static void *grow(struct arena *a, void **rows, size_t n, size_t *cap, size_t sz
     " (SELECT COUNT(*) FROM campaign_enrollments n WHERE n.workspace_id = c.workspace_id"          \
     "  AND n.campaign_id = c.id AND n.status = 'active')"
 
-static void read_campaign(sqlite3_stmt *st, struct arena *a, struct campaign *o)
+/* The columns of a campaign up to updated_at (sql_triggered reads no more). */
+static void read_campaign_head(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct campaign *r = row;
+    sq_col_copy(st, 0, r->id, sizeof(r->id));
+    sq_col_copy(st, 1, r->name, sizeof(r->name));
+    sq_col_copy(st, 2, r->status, sizeof(r->status));
+    r->trigger = col_opt(st, 3, a);
+    r->allow_reenroll = sqlite3_column_int(st, 4) != 0;
+    r->created_at = sqlite3_column_int64(st, 5);
+    r->updated_at = sqlite3_column_int64(st, 6);
+}
+
+static void read_campaign(sqlite3_stmt *st, struct arena *a, void *row)
+{
+    struct campaign *o = row;
     memset(o, 0, sizeof(*o));
-    sq_col_copy(st, 0, o->id, sizeof(o->id));
-    sq_col_copy(st, 1, o->name, sizeof(o->name));
-    sq_col_copy(st, 2, o->status, sizeof(o->status));
-    o->trigger = col_opt(st, 3, a);
-    o->allow_reenroll = sqlite3_column_int(st, 4) != 0;
-    o->created_at = sqlite3_column_int64(st, 5);
-    o->updated_at = sqlite3_column_int64(st, 6);
+    read_campaign_head(st, a, o);
     o->steps = sqlite3_column_int64(st, 7);
     o->enrollments = sqlite3_column_int64(st, 8);
     o->active = sqlite3_column_int64(st, 9);
@@ -91,7 +75,7 @@ int sq_campaign_create(struct store *base, const char *workspace_id,
     sq_bind_str(st, 4, (f->set & CAMPF_TRIGGER) ? f->trigger : NULL);
     sqlite3_bind_int(st, 5, (f->set & CAMPF_REENROLL) && f->allow_reenroll);
     sqlite3_bind_int64(st, 6, now);
-    if ((rc = step_done(st, c, "creating a campaign", e)))
+    if ((rc = sq_run(st, c, "creating a campaign", e)))
         return rc;
     return sq_campaign_get(base, workspace_id, id, a, out, e);
 }
@@ -102,21 +86,8 @@ static const char sql_campaign_get[] = "SELECT " CAMPAIGN_COLS " FROM drip_campa
 int sq_campaign_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
                     struct campaign *out, struct errinfo *e)
 {
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    int rc = sq_stmt((struct sq_store *)base, sql_campaign_get, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        read_campaign(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "campaign not found")
-                                : sq_fail(e, c->db, src, "reading a campaign");
-    sq_done(st);
-    return rc;
+    return sq_get_by_id((struct sq_store *)base, sql_campaign_get, workspace_id, id, read_campaign,
+                        a, out, "reading a campaign", "campaign", e);
 }
 
 static const char sql_campaign_list[] =
@@ -139,18 +110,8 @@ int sq_campaign_list(struct store *base, const char *workspace_id, const char *s
     sq_bind_str(st, 2, status);
     sqlite3_bind_int(st, 3, limit);
     sqlite3_bind_int(st, 4, offset);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        struct campaign *r = grow(a, (void **)rows, *n, &cap, sizeof(**rows));
-        read_campaign(st, a, r);
-        *total = sqlite3_column_int64(st, 10);
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing campaigns");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_campaign, a, (void **)rows, sizeof(**rows), n, 10, total,
+                       "listing campaigns", e);
 }
 
 static const char sql_campaign_update[] =
@@ -176,9 +137,7 @@ int sq_campaign_update(struct store *base, const char *workspace_id, const char 
     sqlite3_bind_int(st, 7, (f->set & CAMPF_REENROLL) != 0);
     sqlite3_bind_int(st, 8, f->allow_reenroll);
     sqlite3_bind_int64(st, 9, now);
-    if ((rc = step_done(st, c, "updating a campaign", e)))
-        return rc;
-    return sqlite3_changes(c->db) ? 0 : failf(e, ERR_NOT_FOUND, "campaign not found");
+    return sq_run_one(st, c, "updating a campaign", "campaign", e);
 }
 
 static const char sql_campaign_delete[] =
@@ -194,9 +153,7 @@ int sq_campaign_delete(struct store *base, const char *workspace_id, const char 
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, id);
-    if ((rc = step_done(st, c, "deleting a campaign", e)))
-        return rc;
-    return sqlite3_changes(c->db) ? 0 : failf(e, ERR_NOT_FOUND, "campaign not found");
+    return sq_run_one(st, c, "deleting a campaign", "campaign", e);
 }
 
 /* from is a comma-separated list of names: ",draft,paused," holds ",draft,". */
@@ -220,7 +177,7 @@ int sq_campaign_set_status(struct store *base, const char *workspace_id, const c
     sq_bind_str(st, 3, from);
     sq_bind_str(st, 4, to);
     sqlite3_bind_int64(st, 5, now);
-    if ((rc = step_done(st, c, "changing a campaign's status", e)))
+    if ((rc = sq_run(st, c, "changing a campaign's status", e)))
         return rc;
     if (sqlite3_changes(c->db))
         return 0;
@@ -244,8 +201,9 @@ int sq_campaign_set_status(struct store *base, const char *workspace_id, const c
     "id, position, step_type, config, COALESCE(next_step_id, ''), COALESCE(true_step_id, ''),"     \
     " COALESCE(false_step_id, '')"
 
-static void read_step(sqlite3_stmt *st, struct arena *a, struct campaign_step *o)
+static void read_step(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct campaign_step *o = row;
     memset(o, 0, sizeof(*o));
     sq_col_copy(st, 0, o->id, sizeof(o->id));
     o->position = sqlite3_column_int(st, 1);
@@ -271,16 +229,8 @@ int sq_campaign_steps(struct store *base, const char *workspace_id, const char *
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, campaign_id);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        read_step(st, a, grow(a, (void **)rows, *n, &cap, sizeof(**rows)));
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing steps");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_step, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "listing steps", e);
 }
 
 static const char sql_step_get[] =
@@ -289,21 +239,8 @@ static const char sql_step_get[] =
 int sq_campaign_step_get(struct store *base, const char *workspace_id, const char *step_id,
                          struct arena *a, struct campaign_step *out, struct errinfo *e)
 {
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    int rc = sq_stmt((struct sq_store *)base, sql_step_get, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, step_id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        read_step(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "step not found")
-                                : sq_fail(e, c->db, src, "reading a step");
-    sq_done(st);
-    return rc;
+    return sq_get_by_id((struct sq_store *)base, sql_step_get, workspace_id, step_id, read_step, a,
+                        out, "reading a step", "step", e);
 }
 
 static const char sql_steps_guard[] =
@@ -349,7 +286,7 @@ static int steps_replace_in_tx(struct sq_store *s, const char *workspace_id,
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, campaign_id);
-    if ((rc = step_done(st, c, "deleting steps", e)))
+    if ((rc = sq_run(st, c, "deleting steps", e)))
         return rc;
     for (size_t i = 0; i < n && !rc; i++) {
         if ((rc = sq_stmt(s, sql_step_insert, &st, &c, e)))
@@ -363,14 +300,14 @@ static int steps_replace_in_tx(struct sq_store *s, const char *workspace_id,
         sq_bind_str(st, 7, steps[i].next_id);
         sq_bind_str(st, 8, steps[i].true_id);
         sq_bind_str(st, 9, steps[i].false_id);
-        rc = step_done(st, c, "adding a step", e);
+        rc = sq_run(st, c, "adding a step", e);
     }
     if (rc || (rc = sq_stmt(s, sql_campaign_touch, &st, &c, e)))
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, campaign_id);
     sqlite3_bind_int64(st, 3, now);
-    return step_done(st, c, "updating a campaign", e);
+    return sq_run(st, c, "updating a campaign", e);
 }
 
 int sq_campaign_steps_replace(struct store *base, const char *workspace_id, const char *campaign_id,
@@ -454,7 +391,7 @@ int sq_enrollment_insert(struct store *base, const char *workspace_id, const cha
     sq_bind_str(st, 6, first_step);
     sqlite3_bind_int64(st, 7, now);
     sqlite3_bind_int64(st, 8, next_run_at);
-    if ((rc = step_done(st, c, "enrolling a contact", e)))
+    if ((rc = sq_run(st, c, "enrolling a contact", e)))
         return rc;
     snprintf(id, STORE_ID_LEN, "%s", nid);
     return 0;
@@ -468,8 +405,9 @@ int sq_enrollment_insert(struct store *base, const char *workspace_id, const cha
     " (SELECT email FROM contacts k WHERE k.workspace_id = n.workspace_id AND k.id = "             \
     "n.contact_id)"
 
-static void read_enrollment(sqlite3_stmt *st, struct arena *a, struct enrollment *o)
+static void read_enrollment(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct enrollment *o = row;
     memset(o, 0, sizeof(*o));
     sq_col_copy(st, 0, o->id, sizeof(o->id));
     sq_col_copy(st, 1, o->campaign_id, sizeof(o->campaign_id));
@@ -495,21 +433,8 @@ static const char sql_enrollment_get[] = "SELECT " ENROLLMENT_COLS " FROM campai
 int sq_enrollment_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
                       struct enrollment *out, struct errinfo *e)
 {
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    int rc = sq_stmt((struct sq_store *)base, sql_enrollment_get, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        read_enrollment(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "enrollment not found")
-                                : sq_fail(e, c->db, src, "reading an enrollment");
-    sq_done(st);
-    return rc;
+    return sq_get_by_id((struct sq_store *)base, sql_enrollment_get, workspace_id, id,
+                        read_enrollment, a, out, "reading an enrollment", "enrollment", e);
 }
 
 static const char sql_enrollment_list[] =
@@ -534,17 +459,8 @@ int sq_enrollment_list(struct store *base, const char *workspace_id, const char 
     sq_bind_str(st, 3, status);
     sqlite3_bind_int(st, 4, limit);
     sqlite3_bind_int(st, 5, offset);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        read_enrollment(st, a, grow(a, (void **)rows, *n, &cap, sizeof(**rows)));
-        *total = sqlite3_column_int64(st, 16);
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing enrollments");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_enrollment, a, (void **)rows, sizeof(**rows), n, 16, total,
+                       "listing enrollments", e);
 }
 
 static const char sql_enrollment_move[] =
@@ -576,7 +492,7 @@ int sq_enrollment_move(struct store *base, const char *workspace_id, const char 
     sqlite3_bind_int(st, 9, m->variant);
     sq_bind_str(st, 10, m->reason);
     sqlite3_bind_int64(st, 11, now);
-    if ((rc = step_done(st, c, "moving an enrollment on", e)))
+    if ((rc = sq_run(st, c, "moving an enrollment on", e)))
         return rc;
     *applied = sqlite3_changes(c->db) > 0;
     return 0;
@@ -605,7 +521,7 @@ int sq_enrollment_cancel(struct store *base, const char *workspace_id, const cha
     sq_bind_str(st, 3, campaign_id);
     sq_bind_str(st, 4, reason);
     sqlite3_bind_int64(st, 5, now);
-    if ((rc = step_done(st, c, "cancelling enrollments", e)))
+    if ((rc = sq_run(st, c, "cancelling enrollments", e)))
         return rc;
     *n = sqlite3_changes(c->db);
     return 0;
@@ -637,7 +553,7 @@ int sq_exec_log_add(struct store *base, const char *workspace_id, const char *ca
     sq_bind_str(st, 8, l->metadata);
     sq_bind_str(st, 9, l->sent_email_id);
     sqlite3_bind_int64(st, 10, l->created_at);
-    return step_done(st, c, "writing an execution log", e);
+    return sq_run(st, c, "writing an execution log", e);
 }
 
 static const char sql_log_list[] =
@@ -647,6 +563,21 @@ static const char sql_log_list[] =
     " JOIN campaign_enrollments n ON n.id = l.enrollment_id AND n.workspace_id = l.workspace_id"
     " WHERE l.workspace_id = ?1 AND l.campaign_id = ?2 AND (?3 IS NULL OR l.enrollment_id = ?3)"
     " ORDER BY l.id DESC LIMIT ?4 OFFSET ?5";
+
+static void read_exec_log(sqlite3_stmt *st, struct arena *a, void *row)
+{
+    struct exec_log *l = row;
+    l->id = sqlite3_column_int64(st, 0);
+    sq_col_copy(st, 1, l->enrollment_id, sizeof(l->enrollment_id));
+    sq_col_copy(st, 2, l->contact_id, sizeof(l->contact_id));
+    sq_col_copy(st, 3, l->step_id, sizeof(l->step_id));
+    sq_col_copy(st, 4, l->step_type, sizeof(l->step_type));
+    sq_col_copy(st, 5, l->status, sizeof(l->status));
+    l->error = col_opt(st, 6, a);
+    l->metadata = sq_col_dup(st, 7, a);
+    sq_col_copy(st, 8, l->sent_email_id, sizeof(l->sent_email_id));
+    l->created_at = sqlite3_column_int64(st, 9);
+}
 
 int sq_exec_log_list(struct store *base, const char *workspace_id, const char *campaign_id,
                      const char *enrollment_id, int limit, int offset, struct arena *a,
@@ -665,27 +596,8 @@ int sq_exec_log_list(struct store *base, const char *workspace_id, const char *c
     sq_bind_str(st, 3, enrollment_id);
     sqlite3_bind_int(st, 4, limit);
     sqlite3_bind_int(st, 5, offset);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        struct exec_log *l = grow(a, (void **)rows, *n, &cap, sizeof(**rows));
-        l->id = sqlite3_column_int64(st, 0);
-        sq_col_copy(st, 1, l->enrollment_id, sizeof(l->enrollment_id));
-        sq_col_copy(st, 2, l->contact_id, sizeof(l->contact_id));
-        sq_col_copy(st, 3, l->step_id, sizeof(l->step_id));
-        sq_col_copy(st, 4, l->step_type, sizeof(l->step_type));
-        sq_col_copy(st, 5, l->status, sizeof(l->status));
-        l->error = col_opt(st, 6, a);
-        l->metadata = sq_col_dup(st, 7, a);
-        sq_col_copy(st, 8, l->sent_email_id, sizeof(l->sent_email_id));
-        l->created_at = sqlite3_column_int64(st, 9);
-        *total = sqlite3_column_int64(st, 10);
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing execution logs");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_exec_log, a, (void **)rows, sizeof(**rows), n, 10, total,
+                       "listing execution logs", e);
 }
 
 /*
@@ -726,6 +638,21 @@ static const char sql_metrics[] =
     "   AND r.received_at > m.sent_at))"
     " FROM campaign_steps s WHERE s.workspace_id = ?1 AND s.campaign_id = ?2 ORDER BY s.position";
 
+static void read_step_metrics(sqlite3_stmt *st, struct arena *a, void *row)
+{
+    struct step_metrics *m = row;
+    sq_col_copy(st, 0, m->step_id, sizeof(m->step_id));
+    m->position = sqlite3_column_int(st, 1);
+    sq_col_copy(st, 2, m->type, sizeof(m->type));
+    m->executed = sqlite3_column_int64(st, 3);
+    m->failed = sqlite3_column_int64(st, 4);
+    m->skipped = sqlite3_column_int64(st, 5);
+    m->sent = sqlite3_column_int64(st, 6);
+    m->opened = sqlite3_column_int64(st, 7);
+    m->clicked = sqlite3_column_int64(st, 8);
+    m->replied = sqlite3_column_int64(st, 9);
+}
+
 int sq_campaign_metrics(struct store *base, const char *workspace_id, const char *campaign_id,
                         struct arena *a, struct step_metrics **rows, size_t *n, struct errinfo *e)
 {
@@ -738,26 +665,8 @@ int sq_campaign_metrics(struct store *base, const char *workspace_id, const char
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, campaign_id);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        struct step_metrics *m = grow(a, (void **)rows, *n, &cap, sizeof(**rows));
-        sq_col_copy(st, 0, m->step_id, sizeof(m->step_id));
-        m->position = sqlite3_column_int(st, 1);
-        sq_col_copy(st, 2, m->type, sizeof(m->type));
-        m->executed = sqlite3_column_int64(st, 3);
-        m->failed = sqlite3_column_int64(st, 4);
-        m->skipped = sqlite3_column_int64(st, 5);
-        m->sent = sqlite3_column_int64(st, 6);
-        m->opened = sqlite3_column_int64(st, 7);
-        m->clicked = sqlite3_column_int64(st, 8);
-        m->replied = sqlite3_column_int64(st, 9);
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "reading campaign metrics");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_step_metrics, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "reading campaign metrics", e);
 }
 
 static const char sql_engagement[] =
@@ -817,18 +726,8 @@ int sq_contact_score_adjust(struct store *base, const char *workspace_id, const 
     struct sq_store *s = (struct sq_store *)base;
     sqlite3_stmt *st;
     struct sq_conn *c;
-    int rc = sq_stmt(s, sql_score_of, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, contact_id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        *before = sqlite3_column_int(st, 0);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "contact not found")
-                                : sq_fail(e, c->db, src, "reading a score");
-    sq_done(st);
+    int rc = sq_get_by_id(s, sql_score_of, workspace_id, contact_id, sq_row_int, NULL, before,
+                          "reading a score", "contact", e);
     if (rc)
         return rc;
     if ((rc = sq_stmt(s, sql_adjust, &st, &c, e)))
@@ -838,7 +737,7 @@ int sq_contact_score_adjust(struct store *base, const char *workspace_id, const 
     sqlite3_bind_int(st, 3, delta);
     sqlite3_bind_int64(st, 4, now);
     double comp[5] = {0};
-    src = sqlite3_step(st);
+    int src = sqlite3_step(st);
     if (src == SQLITE_ROW) {
         *after = sqlite3_column_int(st, 0);
         for (int i = 0; i < 5; i++)
@@ -859,7 +758,7 @@ int sq_contact_score_adjust(struct store *base, const char *workspace_id, const 
     for (int i = 0; i < 5; i++)
         sqlite3_bind_double(st, 5 + i, comp[i]);
     sqlite3_bind_int64(st, 10, now);
-    return step_done(st, c, "writing score history", e);
+    return sq_run(st, c, "writing score history", e);
 }
 
 /* ---- triggers and wake-ups ------------------------------------------------------ */
@@ -907,23 +806,8 @@ int sq_campaign_triggered(struct store *base, const char *workspace_id, const ch
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, type);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        struct campaign *r = grow(a, (void **)rows, *n, &cap, sizeof(**rows));
-        sq_col_copy(st, 0, r->id, sizeof(r->id));
-        sq_col_copy(st, 1, r->name, sizeof(r->name));
-        sq_col_copy(st, 2, r->status, sizeof(r->status));
-        r->trigger = col_opt(st, 3, a);
-        r->allow_reenroll = sqlite3_column_int(st, 4) != 0;
-        r->created_at = sqlite3_column_int64(st, 5);
-        r->updated_at = sqlite3_column_int64(st, 6);
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "reading triggered campaigns");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_campaign_head, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "reading triggered campaigns", e);
 }
 
 /* A held "wait until" step's job is keyed drip:<enrollment>:<step>:<seq>
@@ -950,7 +834,7 @@ int sq_enrollment_wake(struct store *base, const char *workspace_id, const char 
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, contact_id);
     sqlite3_bind_int64(st, 3, now);
-    if ((rc = step_done(st, c, "waking waiting enrollments", e)))
+    if ((rc = sq_run(st, c, "waking waiting enrollments", e)))
         return rc;
     *n = sqlite3_changes(c->db);
     return 0;

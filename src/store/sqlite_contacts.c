@@ -78,26 +78,17 @@ void sq_contact_row(sqlite3_stmt *st, struct arena *a, struct contact *c)
     c->score_reasons = sq_col_dup(st, 19, a);
 }
 
+/* sq_contact_row() as a sq_row_fn. */
+static void contact_row(sqlite3_stmt *st, struct arena *a, void *row)
+{
+    sq_contact_row(st, a, row);
+}
+
 int sq_contact_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
                    struct contact *out, struct errinfo *e)
 {
-    struct sq_store *s = (struct sq_store *)base;
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    int rc = sq_stmt(s, sql_get, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        sq_contact_row(st, a, out);
-    else if (src == SQLITE_DONE)
-        rc = failf(e, ERR_NOT_FOUND, "contact not found");
-    else
-        rc = sq_fail(e, c->db, src, "reading a contact");
-    sq_done(st);
-    return rc;
+    return sq_get_by_id((struct sq_store *)base, sql_get, workspace_id, id, contact_row, a, out,
+                        "reading a contact", "contact", e);
 }
 
 /* A constraint failure on insert or update is the per-workspace unique email. */

@@ -70,8 +70,9 @@ static const char *status_name(enum content_status s)
     return NULL;
 }
 
-static void content_row(sqlite3_stmt *st, struct arena *a, struct content *c)
+static void content_row(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct content *c = row;
     sq_col_copy(st, 0, c->id, sizeof(c->id));
     sq_col_copy(st, 1, c->workspace_id, sizeof(c->workspace_id));
     sq_col_copy(st, 2, c->contact_id, sizeof(c->contact_id));
@@ -133,11 +134,8 @@ int sq_content_insert(struct store *base, const char *workspace_id, struct conte
     else
         sqlite3_bind_null(st, 10);
     sqlite3_bind_int64(st, 11, now);
-    int changes;
-    if ((rc = step_done(st, c, "storing a draft", &changes, e)))
+    if ((rc = sq_run_one(st, c, "storing a draft", "contact", e)))
         return rc;
-    if (changes == 0)
-        return failf(e, ERR_NOT_FOUND, "contact not found");
     in->created_at = in->updated_at = now;
     in->reviewed_at = 0;
     in->sent_email_id[0] = in->reviewed_by[0] = '\0';
@@ -147,22 +145,8 @@ int sq_content_insert(struct store *base, const char *workspace_id, struct conte
 int sq_content_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
                    struct content *out, struct errinfo *e)
 {
-    struct sq_store *s = (struct sq_store *)base;
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    int rc = sq_stmt(s, sql_get, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        content_row(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "draft not found")
-                                : sq_fail(e, c->db, src, "reading a draft");
-    sq_done(st);
-    return rc;
+    return sq_get_by_id((struct sq_store *)base, sql_get, workspace_id, id, content_row, a, out,
+                        "reading a draft", "draft", e);
 }
 
 static void bind_filter(sqlite3_stmt *st, const char *workspace_id, const struct content_query *q)

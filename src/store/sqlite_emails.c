@@ -29,14 +29,6 @@ void sq_tx_rollback(struct store *base)
 }
 
 /* Runs a statement that returns no rows; "what" names it in errors. */
-static int step_done(sqlite3_stmt *st, struct sq_conn *c, const char *what, struct errinfo *e)
-{
-    int src = sqlite3_step(st);
-    int rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, what);
-    sq_done(st);
-    return rc;
-}
-
 static const char sql_link_find[] =
     "SELECT id, COALESCE(name,'') = '', COALESCE(job_title,'') = '',"
     " COALESCE(company,'') = '' FROM contacts"
@@ -88,7 +80,7 @@ int sq_contact_link(struct store *base, const char *workspace_id, const char *em
         sq_bind_str(st, 4, job_title);
         sq_bind_str(st, 5, company);
         sqlite3_bind_int64(st, 6, now);
-        return step_done(st, c, "updating a contact", e);
+        return sq_run(st, c, "updating a contact", e);
     }
     if (src != SQLITE_DONE) {
         rc = sq_fail(e, c->db, src, "finding a contact");
@@ -107,7 +99,7 @@ int sq_contact_link(struct store *base, const char *workspace_id, const char *em
     sq_bind_str(st, 5, job_title);
     sq_bind_str(st, 6, company);
     sqlite3_bind_int64(st, 7, now);
-    if ((rc = step_done(st, c, "creating a contact", e)))
+    if ((rc = sq_run(st, c, "creating a contact", e)))
         return rc;
     *created = true;
     return 0;
@@ -221,18 +213,8 @@ int sq_contact_score_save(struct store *base, const char *workspace_id, const ch
     struct sq_store *s = (struct sq_store *)base;
     sqlite3_stmt *st;
     struct sq_conn *c;
-    int rc = sq_stmt(s, sql_score_old, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, contact_id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        *previous = sqlite3_column_int(st, 0);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "contact not found")
-                                : sq_fail(e, c->db, src, "reading a score");
-    sq_done(st);
+    int rc = sq_get_by_id(s, sql_score_old, workspace_id, contact_id, sq_row_int, NULL, previous,
+                          "reading a score", "contact", e);
     if (rc)
         return rc;
 
@@ -255,7 +237,8 @@ int sq_contact_score_save(struct store *base, const char *workspace_id, const ch
     sqlite3_bind_int64(st, 12, now);
     /* The stored total includes the contact's campaign points (score steps). */
     int total = sc->total;
-    if ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
         total = sqlite3_column_int(st, 0);
         src = sqlite3_step(st);
     }
@@ -280,7 +263,7 @@ int sq_contact_score_save(struct store *base, const char *workspace_id, const ch
     sqlite3_bind_double(st, 9, sc->status);
     sq_bind_str(st, 10, sc->nreasons ? sc->reasons[0] : NULL);
     sqlite3_bind_int64(st, 11, now);
-    return step_done(st, c, "writing score history", e);
+    return sq_run(st, c, "writing score history", e);
 }
 
 /* contact < prospect < lead < customer, as a CASE over a column or parameter. */
@@ -305,7 +288,7 @@ int sq_contact_status_advance(struct store *base, const char *workspace_id, cons
     sq_bind_str(st, 2, contact_id);
     sq_bind_str(st, 3, status);
     sqlite3_bind_int64(st, 4, now);
-    rc = step_done(st, c, "advancing a status", e);
+    rc = sq_run(st, c, "advancing a status", e);
     *changed = rc == 0 && sqlite3_changes(c->db) > 0;
     return rc;
 }
@@ -508,7 +491,7 @@ int sq_email_insert(struct store *base, const char *workspace_id, const struct e
     else
         sqlite3_bind_null(st, 22);
     sqlite3_bind_int64(st, 23, r->created_at);
-    if ((rc = step_done(st, c, "storing an email", e)))
+    if ((rc = sq_run(st, c, "storing an email", e)))
         return rc;
     *inserted = sqlite3_changes(c->db) > 0;
     return 0;
@@ -520,8 +503,9 @@ int sq_email_insert(struct store *base, const char *workspace_id, const struct e
     " COALESCE(body_text,''), direction, source, intent_bits, sentiment, sentiment_score,"         \
     " urgency, provider, attachments, received_at, COALESCE(processed_at,0), created_at"
 
-static void email_row_read(sqlite3_stmt *st, struct arena *a, struct email_row *r)
+static void email_row_read(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct email_row *r = row;
     sq_col_copy(st, 0, r->id, sizeof(r->id));
     sq_col_copy(st, 1, r->contact_id, sizeof(r->contact_id));
     r->message_id = sq_col_dup(st, 2, a);
@@ -551,38 +535,18 @@ static const char sql_email_latest[] =
     "SELECT " EMAIL_COLS " FROM emails WHERE workspace_id = ?1 AND contact_id = ?2"
     " ORDER BY received_at DESC LIMIT 1";
 
-static int email_one(struct sq_store *s, const char *sql, const char *workspace_id, const char *key,
-                     struct arena *a, struct email_row *out, struct errinfo *e)
-{
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    int rc = sq_stmt(s, sql, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, key);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        email_row_read(st, a, out);
-    else if (src == SQLITE_DONE)
-        rc = failf(e, ERR_NOT_FOUND, "email not found");
-    else
-        rc = sq_fail(e, c->db, src, "reading an email");
-    sq_done(st);
-    return rc;
-}
-
 int sq_email_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
                  struct email_row *out, struct errinfo *e)
 {
-    return email_one((struct sq_store *)base, sql_email_get, workspace_id, id, a, out, e);
+    return sq_get_by_id((struct sq_store *)base, sql_email_get, workspace_id, id, email_row_read, a,
+                        out, "reading an email", "email", e);
 }
 
 int sq_email_latest(struct store *base, const char *workspace_id, const char *contact_id,
                     struct arena *a, struct email_row *out, struct errinfo *e)
 {
-    return email_one((struct sq_store *)base, sql_email_latest, workspace_id, contact_id, a, out,
-                     e);
+    return sq_get_by_id((struct sq_store *)base, sql_email_latest, workspace_id, contact_id,
+                        email_row_read, a, out, "reading an email", "email", e);
 }
 
 #define EMAIL_FILTER                                                                               \

@@ -69,8 +69,9 @@ static const uint8_t *col_blob(sqlite3_stmt *st, int i, struct arena *a, size_t 
     return copy;
 }
 
-static void integration_row(sqlite3_stmt *st, struct arena *a, struct integration *in)
+static void integration_row(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct integration *in = row;
     memset(in, 0, sizeof(*in));
     sq_col_copy(st, 0, in->id, sizeof(in->id));
     sq_col_copy(st, 1, in->workspace_id, sizeof(in->workspace_id));
@@ -165,21 +166,6 @@ int sq_integration_list(struct store *base, const char *workspace_id, const char
         return rc;
     bind_text(st, 1, workspace_id);
     bind_text(st, 2, provider);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 4;
-            struct integration *p = arena_alloc(a, ncap * sizeof(*p));
-            if (*n)
-                memcpy(p, *rows, *n * sizeof(*p));
-            *rows = p;
-            cap = ncap;
-        }
-        integration_row(st, a, &(*rows)[(*n)++]);
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing mailbox connections");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, integration_row, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "listing mailbox connections", e);
 }

@@ -201,9 +201,7 @@ static int expire_lost(struct sq_store *s, int64_t now, struct errinfo *e)
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, now);
-    int src = sqlite3_step(st);
-    rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "ending lost jobs");
-    sq_done(st);
+    rc = sq_run(st, c, "ending lost jobs", e);
     return rc;
 }
 

@@ -16,14 +16,6 @@ static const char *col_opt(sqlite3_stmt *st, int i, struct arena *a)
     return sq_col_dup(st, i, a);
 }
 
-static int step_done(sqlite3_stmt *st, struct sq_conn *c, const char *what, struct errinfo *e)
-{
-    int src = sqlite3_step(st);
-    int rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, what);
-    sq_done(st);
-    return rc;
-}
-
 bool sq_tx_active(struct store *base)
 {
     struct sq_conn *c;
@@ -63,7 +55,7 @@ int sq_sent_email_insert(struct store *base, const char *workspace_id, const str
     sq_bind_str(st, 10, row->body_html);
     sq_bind_str(st, 11, row->content_id);
     sqlite3_bind_int64(st, 12, row->created_at);
-    if ((rc = step_done(st, c, "queueing an email", e)))
+    if ((rc = sq_run(st, c, "queueing an email", e)))
         return rc;
     if (sqlite3_changes(c->db) == 1) {
         snprintf(id, STORE_ID_LEN, "%s", row->id);
@@ -98,7 +90,7 @@ int sq_sent_email_set_job(struct store *base, const char *workspace_id, const ch
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, id);
     sqlite3_bind_int64(st, 3, job_id);
-    return step_done(st, c, "linking an email to its job", e);
+    return sq_run(st, c, "linking an email to its job", e);
 }
 
 #define SENT_COLS                                                                                  \
@@ -106,8 +98,9 @@ int sq_sent_email_set_job(struct store *base, const char *workspace_id, const ch
     " body_text, body_html, status, provider, provider_message_id, error, content_id,"             \
     " COALESCE(job_id, 0), created_at, COALESCE(sent_at, 0)"
 
-static void read_sent(sqlite3_stmt *st, struct arena *a, struct sent_email *o)
+static void read_sent(sqlite3_stmt *st, struct arena *a, void *row)
 {
+    struct sent_email *o = row;
     memset(o, 0, sizeof(*o));
     sq_col_copy(st, 0, o->id, sizeof(o->id));
     sq_col_copy(st, 1, o->contact_id, sizeof(o->contact_id));
@@ -134,21 +127,8 @@ static const char sql_get[] =
 int sq_sent_email_get(struct store *base, const char *workspace_id, const char *id, struct arena *a,
                       struct sent_email *out, struct errinfo *e)
 {
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    int rc = sq_stmt((struct sq_store *)base, sql_get, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        read_sent(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "sent email not found")
-                                : sq_fail(e, c->db, src, "reading a sent email");
-    sq_done(st);
-    return rc;
+    return sq_get_by_id((struct sq_store *)base, sql_get, workspace_id, id, read_sent, a, out,
+                        "reading a sent email", "sent email", e);
 }
 
 static const char sql_list[] =
@@ -225,7 +205,7 @@ int sq_sent_email_finish(struct store *base, const char *workspace_id, const cha
     sq_bind_str(st, 5, provider_message_id);
     sq_bind_str(st, 6, error);
     sqlite3_bind_int64(st, 7, sent_at);
-    if ((rc = step_done(st, c, "recording a send outcome", e)))
+    if ((rc = sq_run(st, c, "recording a send outcome", e)))
         return rc;
     *changed = sqlite3_changes(c->db) > 0;
     return 0;
@@ -253,12 +233,24 @@ int sq_send_attempt_add(struct store *base, const char *workspace_id, const char
     sq_bind_str(st, 7, at->error);
     sqlite3_bind_int64(st, 8, at->started_at);
     sqlite3_bind_int64(st, 9, at->finished_at);
-    return step_done(st, c, "recording a send attempt", e);
+    return sq_run(st, c, "recording a send attempt", e);
 }
 
 static const char sql_attempt_list[] =
     "SELECT provider, outcome, COALESCE(status, 0), provider_message_id, error, started_at,"
     " finished_at FROM send_attempts WHERE workspace_id = ?1 AND sent_email_id = ?2 ORDER BY id";
+
+static void read_attempt(sqlite3_stmt *st, struct arena *a, void *row)
+{
+    struct send_attempt *at = row;
+    sq_col_copy(st, 0, at->provider, sizeof(at->provider));
+    sq_col_copy(st, 1, at->outcome, sizeof(at->outcome));
+    at->status = sqlite3_column_int(st, 2);
+    at->provider_message_id = col_opt(st, 3, a);
+    at->error = col_opt(st, 4, a);
+    at->started_at = sqlite3_column_int64(st, 5);
+    at->finished_at = sqlite3_column_int64(st, 6);
+}
 
 int sq_send_attempt_list(struct store *base, const char *workspace_id, const char *sent_email_id,
                          struct arena *a, struct send_attempt **rows, size_t *n, struct errinfo *e)
@@ -272,29 +264,6 @@ int sq_send_attempt_list(struct store *base, const char *workspace_id, const cha
         return rc;
     sq_bind_str(st, 1, workspace_id);
     sq_bind_str(st, 2, sent_email_id);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct send_attempt *grown = arena_alloc(a, ncap * sizeof(*grown));
-            if (*n)
-                memcpy(grown, *rows, *n * sizeof(*grown));
-            *rows = grown;
-            cap = ncap;
-        }
-        struct send_attempt *at = &(*rows)[(*n)++];
-        memset(at, 0, sizeof(*at));
-        sq_col_copy(st, 0, at->provider, sizeof(at->provider));
-        sq_col_copy(st, 1, at->outcome, sizeof(at->outcome));
-        at->status = sqlite3_column_int(st, 2);
-        at->provider_message_id = col_opt(st, 3, a);
-        at->error = col_opt(st, 4, a);
-        at->started_at = sqlite3_column_int64(st, 5);
-        at->finished_at = sqlite3_column_int64(st, 6);
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "listing send attempts");
-    sq_done(st);
-    return rc;
+    return sq_read_all(st, c, read_attempt, a, (void **)rows, sizeof(**rows), n, 0, NULL,
+                       "listing send attempts", e);
 }

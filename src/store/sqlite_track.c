@@ -67,9 +67,7 @@ int sq_email_event_add(struct store *base, const char *workspace_id, const char 
     sq_bind_str(st, 7, ip);
     sq_bind_str(st, 8, bot_reason);
     sqlite3_bind_int64(st, 9, now);
-    int src = sqlite3_step(st);
-    rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, "recording an email event");
-    sq_done(st);
+    rc = sq_run(st, c, "recording an email event", e);
     return rc;
 }
 
