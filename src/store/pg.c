@@ -15,10 +15,12 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "store/migrations.h"
+#include "store/pg_alerts.h"
 #include "store/pg_auth.h"
 #include "store/pg_contacts.h"
 #include "store/pg_emails.h"
 #include "store/pg_int.h"
+#include "store/pg_jobs.h"
 #include "store/pg_todo.h"
 
 /* Serializes concurrent `leadflow migrate` runs (pg_advisory_xact_lock key). */
@@ -609,5 +611,7 @@ const struct store_ops store_pg_ops = {
     PG_AUTH_OPS,
     PG_CONTACT_OPS,
     PG_EMAIL_OPS,
+    PG_JOB_OPS,
+    PG_ALERT_OPS,
     PG_TODO_OPS,
 };

@@ -5,18 +5,14 @@
  * diacritics folded by leadflow_fold, as FTS5 does on SQLite).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/crypto.h"
 #include "store/pg_contacts.h"
 #include "store/pg_int.h"
 
-#define CONTACT_COLS                                                                               \
-    "c.id, c.workspace_id, c.email, COALESCE(c.name,''), COALESCE(c.company,''),"                  \
-    " COALESCE(c.job_title,''), c.status, c.tags::text, c.ai_score, c.score_engagement,"           \
-    " c.score_sentiment, c.score_intent, c.score_role, c.score_status, c.sentiment,"               \
-    " COALESCE(c.last_interaction,0), COALESCE(c.unsubscribed_at,0), c.created_at, c.updated_at,"  \
-    " c.score_reasons::text"
+#define CONTACT_COLS PG_CONTACT_COLS
 
 /* $6: the words typed, each a prefix; none (only separators) matches nothing. */
 #define FILTER                                                                                     \
@@ -62,7 +58,7 @@ static const char sql_update[] = "UPDATE contacts c SET"
                                  " WHERE c.workspace_id = $1 AND c.id = $2 RETURNING " CONTACT_COLS;
 static const char sql_delete[] = "DELETE FROM contacts WHERE workspace_id = $1 AND id = $2";
 
-static void contact_row(const PGresult *r, int i, struct arena *a, struct contact *c)
+void pg_contact_row(const PGresult *r, int i, struct arena *a, struct contact *c)
 {
     pg_col_copy(r, i, 0, c->id, sizeof(c->id));
     pg_col_copy(r, i, 1, c->workspace_id, sizeof(c->workspace_id));
@@ -99,7 +95,7 @@ int pg_contact_get(struct store *base, const char *workspace_id, const char *id,
     if (rc)
         return rc;
     if (PQntuples(r) > 0)
-        contact_row(r, 0, a, out);
+        pg_contact_row(r, 0, a, out);
     else
         rc = failf(e, ERR_NOT_FOUND, "contact not found");
     PQclear(r);
@@ -138,7 +134,7 @@ int pg_contact_create(struct store *base, const char *workspace_id, const struct
         pg_once((struct pg_store *)base, workspace_id, sql_insert, &p, &r, "saving a contact", e);
     if (rc)
         return write_fail(e, rc, f->email);
-    contact_row(r, 0, a, out);
+    pg_contact_row(r, 0, a, out);
     PQclear(r);
     return 0;
 }
@@ -164,7 +160,7 @@ int pg_contact_update(struct store *base, const char *workspace_id, const char *
     if (rc)
         return write_fail(e, rc, f->email);
     if (PQntuples(r) > 0)
-        contact_row(r, 0, a, out);
+        pg_contact_row(r, 0, a, out);
     else
         rc = failf(e, ERR_NOT_FOUND, "contact not found");
     PQclear(r);
@@ -232,7 +228,7 @@ int pg_contact_list(struct store *base, const char *workspace_id, const struct c
             nt = q->limit > 0 ? q->limit : 0;
         *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
         for (int i = 0; i < nt; i++)
-            contact_row(r, i, a, &(*rows)[i]);
+            pg_contact_row(r, i, a, &(*rows)[i]);
         *n = (size_t)nt;
     }
     PQclear(r);
@@ -273,6 +269,35 @@ int pg_campaign_triggered(struct store *base, const char *workspace_id, const ch
         c->updated_at = pg_col_i64(r, i, 6);
     }
     *n = (size_t)nt;
+    PQclear(r);
+    return 0;
+}
+
+/* The drip job of each active enrollment of the contact waiting at a "wait
+ * until" step (its idempotency key names the enrollment, step and sequence). */
+static const char sql_wake[] =
+    "UPDATE jobs SET run_at = $3, updated_at = $3 WHERE idempotency_key IN ("
+    "  SELECT 'drip:' || n.id || ':' || n.current_step_id || ':' || n.step_seq"
+    "  FROM campaign_enrollments n JOIN campaign_steps s"
+    "   ON s.workspace_id = n.workspace_id AND s.id = n.current_step_id"
+    "  WHERE n.workspace_id = $1 AND n.contact_id = $2 AND n.status = 'active'"
+    "   AND s.step_type = 'wait' AND s.config->>'until' IS NOT NULL)"
+    " AND workspace_id = $1 AND status = 'queued' AND run_at > $3";
+
+int pg_enrollment_wake(struct store *base, const char *workspace_id, const char *contact_id,
+                       int64_t now, int64_t *n, struct errinfo *e)
+{
+    struct pg_params p = {0};
+    pg_p_str(&p, workspace_id);
+    pg_p_str(&p, contact_id);
+    pg_p_i64(&p, now);
+    PGresult *r;
+    *n = 0;
+    int rc = pg_once((struct pg_store *)base, workspace_id, sql_wake, &p, &r,
+                     "waking waiting enrollments", e);
+    if (rc)
+        return rc;
+    *n = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
     return 0;
 }

@@ -7,74 +7,6 @@
 
 #include "store/pg_int.h"
 
-int pg_todo_contact_link(struct store *st, const char *workspace_id, const char *email,
-                         const char *name, const char *job_title, const char *company, int64_t now,
-                         char id[STORE_ID_LEN], bool *created, struct errinfo *e)
-{
-    return pg_todo(e, "contact_link");
-}
-
-int pg_todo_contact_activity(struct store *st, const char *workspace_id, const char *contact_id,
-                             int64_t since_ms, size_t max, struct arena *a, struct activity **acts,
-                             size_t *n, char job_title[STORE_NAME_MAX], char status[16],
-                             struct errinfo *e)
-{
-    return pg_todo(e, "contact_activity");
-}
-
-int pg_todo_contact_score_save(struct store *st, const char *workspace_id, const char *contact_id,
-                               const struct score *s, const char *reasons_json, int64_t now,
-                               int *previous, int *total, struct errinfo *e)
-{
-    return pg_todo(e, "contact_score_save");
-}
-
-int pg_todo_contact_status_advance(struct store *st, const char *workspace_id,
-                                   const char *contact_id, const char *status, int64_t now,
-                                   bool *changed, struct errinfo *e)
-{
-    return pg_todo(e, "contact_status_advance");
-}
-
-int pg_todo_contact_score_history(struct store *st, const char *workspace_id,
-                                  const char *contact_id, int limit, struct arena *a,
-                                  struct score_change **rows, size_t *n, struct errinfo *e)
-{
-    return pg_todo(e, "contact_score_history");
-}
-
-int pg_todo_hot_leads(struct store *st, const char *workspace_id, int min_score, int limit,
-                      int offset, struct arena *a, struct hot_lead **rows, size_t *n,
-                      int64_t *total, struct errinfo *e)
-{
-    return pg_todo(e, "hot_leads");
-}
-
-int pg_todo_email_insert(struct store *st, const char *workspace_id, const struct email_row *row,
-                         bool *inserted, struct errinfo *e)
-{
-    return pg_todo(e, "email_insert");
-}
-
-int pg_todo_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                      struct email_row *out, struct errinfo *e)
-{
-    return pg_todo(e, "email_get");
-}
-
-int pg_todo_email_list(struct store *st, const char *workspace_id, const struct email_query *q,
-                       struct arena *a, struct email_row **rows, size_t *n, int64_t *total,
-                       struct errinfo *e)
-{
-    return pg_todo(e, "email_list");
-}
-
-int pg_todo_email_latest(struct store *st, const char *workspace_id, const char *contact_id,
-                         struct arena *a, struct email_row *out, struct errinfo *e)
-{
-    return pg_todo(e, "email_latest");
-}
-
 int pg_todo_integration_put(struct store *st, const char *workspace_id, struct integration *in,
                             int64_t now, struct errinfo *e)
 {
@@ -141,50 +73,6 @@ int pg_todo_send_attempt_list(struct store *st, const char *workspace_id, const 
     return pg_todo(e, "send_attempt_list");
 }
 
-int pg_todo_job_insert(struct store *st, const char *workspace_id, const struct job_new *j,
-                       int64_t now, int64_t *id, bool *created, struct errinfo *e)
-{
-    return pg_todo(e, "job_insert");
-}
-
-int pg_todo_job_claim(struct store *st, struct job_finish *done, size_t ndone, const char *worker,
-                      int64_t now, int64_t lease_ms, bool lost_first, size_t max, struct arena *a,
-                      struct job_row *out, size_t *n, struct errinfo *e)
-{
-    return pg_todo(e, "job_claim");
-}
-
-int pg_todo_job_finish(struct store *st, const struct job_finish *f, int64_t now, bool *applied,
-                       struct errinfo *e)
-{
-    return pg_todo(e, "job_finish");
-}
-
-int pg_todo_job_list(struct store *st, const char *workspace_id, const char *status, int limit,
-                     int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
-                     struct errinfo *e)
-{
-    return pg_todo(e, "job_list");
-}
-
-int pg_todo_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now,
-                      struct arena *a, struct job_row *out, struct errinfo *e)
-{
-    return pg_todo(e, "job_retry");
-}
-
-int pg_todo_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now,
-                        struct arena *a, struct job_row *out, struct errinfo *e)
-{
-    return pg_todo(e, "job_discard");
-}
-
-int pg_todo_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted,
-                      struct errinfo *e)
-{
-    return pg_todo(e, "job_purge");
-}
-
 int pg_todo_content_insert(struct store *st, const char *workspace_id, struct content *c,
                            int64_t now, struct errinfo *e)
 {
@@ -216,12 +104,6 @@ int pg_todo_content_transition(struct store *st, const char *workspace_id, const
                                const char *sent_email_id, int64_t now, struct errinfo *e)
 {
     return pg_todo(e, "content_transition");
-}
-
-int pg_todo_content_hot_crossing(struct store *st, const char *workspace_id, const char *contact_id,
-                                 int min_score, int64_t *history_id, struct errinfo *e)
-{
-    return pg_todo(e, "content_hot_crossing");
 }
 
 int pg_todo_sent_email_tracking(struct store *st, const char *workspace_id,
@@ -383,12 +265,6 @@ int pg_todo_campaign_status(struct store *st, const char *workspace_id, const ch
     return pg_todo(e, "campaign_status");
 }
 
-int pg_todo_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
-                            int64_t now, int64_t *n, struct errinfo *e)
-{
-    return pg_todo(e, "enrollment_wake");
-}
-
 int pg_todo_alert_rule_create(struct store *st, const char *workspace_id,
                               const struct alert_rule_fields *f, int64_t now, struct arena *a,
                               struct alert_rule *out, struct errinfo *e)
@@ -418,12 +294,6 @@ int pg_todo_alert_rule_delete(struct store *st, const char *workspace_id, const 
                               struct errinfo *e)
 {
     return pg_todo(e, "alert_rule_delete");
-}
-
-int pg_todo_alert_rules_version(struct store *st, const char *workspace_id, int64_t *version,
-                                struct errinfo *e)
-{
-    return pg_todo(e, "alert_rules_version");
 }
 
 int pg_todo_alert_open(struct store *st, const char *workspace_id, const struct alert_new *in,

@@ -8,34 +8,6 @@
 
 #include "store/store.h"
 
-int pg_todo_contact_link(struct store *st, const char *workspace_id, const char *email,
-                         const char *name, const char *job_title, const char *company, int64_t now,
-                         char id[STORE_ID_LEN], bool *created, struct errinfo *e);
-int pg_todo_contact_activity(struct store *st, const char *workspace_id, const char *contact_id,
-                             int64_t since_ms, size_t max, struct arena *a, struct activity **acts,
-                             size_t *n, char job_title[STORE_NAME_MAX], char status[16],
-                             struct errinfo *e);
-int pg_todo_contact_score_save(struct store *st, const char *workspace_id, const char *contact_id,
-                               const struct score *s, const char *reasons_json, int64_t now,
-                               int *previous, int *total, struct errinfo *e);
-int pg_todo_contact_status_advance(struct store *st, const char *workspace_id,
-                                   const char *contact_id, const char *status, int64_t now,
-                                   bool *changed, struct errinfo *e);
-int pg_todo_contact_score_history(struct store *st, const char *workspace_id,
-                                  const char *contact_id, int limit, struct arena *a,
-                                  struct score_change **rows, size_t *n, struct errinfo *e);
-int pg_todo_hot_leads(struct store *st, const char *workspace_id, int min_score, int limit,
-                      int offset, struct arena *a, struct hot_lead **rows, size_t *n,
-                      int64_t *total, struct errinfo *e);
-int pg_todo_email_insert(struct store *st, const char *workspace_id, const struct email_row *row,
-                         bool *inserted, struct errinfo *e);
-int pg_todo_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                      struct email_row *out, struct errinfo *e);
-int pg_todo_email_list(struct store *st, const char *workspace_id, const struct email_query *q,
-                       struct arena *a, struct email_row **rows, size_t *n, int64_t *total,
-                       struct errinfo *e);
-int pg_todo_email_latest(struct store *st, const char *workspace_id, const char *contact_id,
-                         struct arena *a, struct email_row *out, struct errinfo *e);
 int pg_todo_integration_put(struct store *st, const char *workspace_id, struct integration *in,
                             int64_t now, struct errinfo *e);
 int pg_todo_integration_get(struct store *st, const char *workspace_id, const char *id,
@@ -62,22 +34,6 @@ int pg_todo_send_attempt_add(struct store *st, const char *workspace_id, const c
 int pg_todo_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id,
                               struct arena *a, struct send_attempt **rows, size_t *n,
                               struct errinfo *e);
-int pg_todo_job_insert(struct store *st, const char *workspace_id, const struct job_new *j,
-                       int64_t now, int64_t *id, bool *created, struct errinfo *e);
-int pg_todo_job_claim(struct store *st, struct job_finish *done, size_t ndone, const char *worker,
-                      int64_t now, int64_t lease_ms, bool lost_first, size_t max, struct arena *a,
-                      struct job_row *out, size_t *n, struct errinfo *e);
-int pg_todo_job_finish(struct store *st, const struct job_finish *f, int64_t now, bool *applied,
-                       struct errinfo *e);
-int pg_todo_job_list(struct store *st, const char *workspace_id, const char *status, int limit,
-                     int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
-                     struct errinfo *e);
-int pg_todo_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now,
-                      struct arena *a, struct job_row *out, struct errinfo *e);
-int pg_todo_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now,
-                        struct arena *a, struct job_row *out, struct errinfo *e);
-int pg_todo_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted,
-                      struct errinfo *e);
 int pg_todo_content_insert(struct store *st, const char *workspace_id, struct content *c,
                            int64_t now, struct errinfo *e);
 int pg_todo_content_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
@@ -91,8 +47,6 @@ int pg_todo_content_edit(struct store *st, const char *workspace_id, const char 
 int pg_todo_content_transition(struct store *st, const char *workspace_id, const char *id,
                                unsigned from, enum content_status to, const char *reviewed_by,
                                const char *sent_email_id, int64_t now, struct errinfo *e);
-int pg_todo_content_hot_crossing(struct store *st, const char *workspace_id, const char *contact_id,
-                                 int min_score, int64_t *history_id, struct errinfo *e);
 int pg_todo_sent_email_tracking(struct store *st, const char *workspace_id,
                                 const char *sent_email_id, char contact_id[STORE_ID_LEN],
                                 int64_t *sent_at, struct errinfo *e);
@@ -157,8 +111,6 @@ int pg_todo_contact_score_adjust(struct store *st, const char *workspace_id, con
                                  struct errinfo *e);
 int pg_todo_campaign_status(struct store *st, const char *workspace_id, const char *id,
                             char status[16], struct errinfo *e);
-int pg_todo_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
-                            int64_t now, int64_t *n, struct errinfo *e);
 int pg_todo_alert_rule_create(struct store *st, const char *workspace_id,
                               const struct alert_rule_fields *f, int64_t now, struct arena *a,
                               struct alert_rule *out, struct errinfo *e);
@@ -171,8 +123,6 @@ int pg_todo_alert_rule_update(struct store *st, const char *workspace_id, const 
                               const struct alert_rule_fields *f, int64_t now, struct errinfo *e);
 int pg_todo_alert_rule_delete(struct store *st, const char *workspace_id, const char *id,
                               struct errinfo *e);
-int pg_todo_alert_rules_version(struct store *st, const char *workspace_id, int64_t *version,
-                                struct errinfo *e);
 int pg_todo_alert_open(struct store *st, const char *workspace_id, const struct alert_new *in,
                        int64_t now, int64_t window_ms, bool *opened, char alert_id[STORE_ID_LEN],
                        struct errinfo *e);
@@ -195,24 +145,14 @@ int pg_todo_send_attempt_counts(struct store *st, const char *workspace_id, int6
                                 int64_t *total, int64_t *failed, struct errinfo *e);
 
 #define PG_TODO_OPS                                                                                \
-    .contact_link = pg_todo_contact_link, .contact_activity = pg_todo_contact_activity,            \
-    .contact_score_save = pg_todo_contact_score_save,                                              \
-    .contact_status_advance = pg_todo_contact_status_advance,                                      \
-    .contact_score_history = pg_todo_contact_score_history, .hot_leads = pg_todo_hot_leads,        \
-    .email_insert = pg_todo_email_insert, .email_get = pg_todo_email_get,                          \
-    .email_list = pg_todo_email_list, .email_latest = pg_todo_email_latest,                        \
     .integration_put = pg_todo_integration_put, .integration_get = pg_todo_integration_get,        \
     .integration_list = pg_todo_integration_list, .sent_email_insert = pg_todo_sent_email_insert,  \
     .sent_email_set_job = pg_todo_sent_email_set_job, .sent_email_get = pg_todo_sent_email_get,    \
     .sent_email_list = pg_todo_sent_email_list, .sent_email_finish = pg_todo_sent_email_finish,    \
     .send_attempt_add = pg_todo_send_attempt_add, .send_attempt_list = pg_todo_send_attempt_list,  \
-    .job_insert = pg_todo_job_insert, .job_claim = pg_todo_job_claim,                              \
-    .job_finish = pg_todo_job_finish, .job_list = pg_todo_job_list,                                \
-    .job_retry = pg_todo_job_retry, .job_discard = pg_todo_job_discard,                            \
-    .job_purge = pg_todo_job_purge, .content_insert = pg_todo_content_insert,                      \
-    .content_get = pg_todo_content_get, .content_list = pg_todo_content_list,                      \
-    .content_edit = pg_todo_content_edit, .content_transition = pg_todo_content_transition,        \
-    .content_hot_crossing = pg_todo_content_hot_crossing,                                          \
+    .content_insert = pg_todo_content_insert, .content_get = pg_todo_content_get,                  \
+    .content_list = pg_todo_content_list, .content_edit = pg_todo_content_edit,                    \
+    .content_transition = pg_todo_content_transition,                                              \
     .sent_email_tracking = pg_todo_sent_email_tracking,                                            \
     .email_event_add = pg_todo_email_event_add, .contact_events = pg_todo_contact_events,          \
     .contact_unsubscribe = pg_todo_contact_unsubscribe,                                            \
@@ -228,11 +168,10 @@ int pg_todo_send_attempt_counts(struct store *st, const char *workspace_id, int6
     .exec_log_list = pg_todo_exec_log_list, .campaign_metrics = pg_todo_campaign_metrics,          \
     .email_engagement = pg_todo_email_engagement,                                                  \
     .contact_score_adjust = pg_todo_contact_score_adjust,                                          \
-    .campaign_status = pg_todo_campaign_status, .enrollment_wake = pg_todo_enrollment_wake,        \
-    .alert_rule_create = pg_todo_alert_rule_create, .alert_rule_get = pg_todo_alert_rule_get,      \
-    .alert_rule_list = pg_todo_alert_rule_list, .alert_rule_update = pg_todo_alert_rule_update,    \
-    .alert_rule_delete = pg_todo_alert_rule_delete,                                                \
-    .alert_rules_version = pg_todo_alert_rules_version, .alert_open = pg_todo_alert_open,          \
+    .campaign_status = pg_todo_campaign_status, .alert_rule_create = pg_todo_alert_rule_create,    \
+    .alert_rule_get = pg_todo_alert_rule_get, .alert_rule_list = pg_todo_alert_rule_list,          \
+    .alert_rule_update = pg_todo_alert_rule_update,                                                \
+    .alert_rule_delete = pg_todo_alert_rule_delete, .alert_open = pg_todo_alert_open,              \
     .alert_get = pg_todo_alert_get, .alert_list = pg_todo_alert_list,                              \
     .alert_transition = pg_todo_alert_transition,                                                  \
     .alert_delivery_add = pg_todo_alert_delivery_add,                                              \

@@ -354,8 +354,8 @@ def test_crossing_into_hot_queues_one_draft(server, t):
     imported(server, t, mbox(*first), content_type="application/mbox")
     c = contact_by_email(server, t, who)
     assert c["score"] >= 80, c
-    jobs = db_query(server, "SELECT kind, payload FROM jobs WHERE workspace_id = ?"
-                            " AND kind = 'draft_content'", (t.workspace_id,))
+    jobs = db_query(server, "SELECT kind, CAST(payload AS TEXT) FROM jobs"
+                            " WHERE workspace_id = ? AND kind = 'draft_content'", (t.workspace_id,))
     assert len(jobs) == 1 and c["id"] in jobs[0][1], jobs
     # Still hot after one more email: no second crossing, no second job.
     imported(server, t, message(who, "One more question about onboarding?", subject="Onboarding"))

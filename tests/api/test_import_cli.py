@@ -9,7 +9,7 @@ import secrets
 import pytest
 
 from mailutil import mbox, message
-from tenantutil import api, cli, new_tenant, ok, sign_in, unique_email, Creds
+from tenantutil import api, cli, db_query, new_tenant, ok, sign_in, unique_email, Creds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -139,7 +139,7 @@ def test_demo_shows_hot_leads_at_once(launcher):
     srv.stop()
 
     # A second start reuses the organization and imports nothing again.
-    srv2 = launcher.start(env=env, args=["--demo"], workdir=wd, db=srv.db_path)
+    srv2 = launcher.start(env=env, args=["--demo"], workdir=wd, db=srv.db_ref)
     again = [r[0] for r in _db(srv2, "SELECT COUNT(*) FROM emails")]
     assert again == [n]
     orgs = _db(srv2, "SELECT COUNT(*) FROM organizations WHERE name LIKE 'Northwind%'")
@@ -147,12 +147,7 @@ def test_demo_shows_hot_leads_at_once(launcher):
 
 
 def _db(srv, sql):
-    import sqlite3
-    con = sqlite3.connect(f"file:{srv.db_path}?mode=ro", uri=True, timeout=10)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return [tuple(r) for r in db_query(srv, sql)]
 
 
 def test_hostile_messages_never_stop_an_import(server, t, tmp_path):

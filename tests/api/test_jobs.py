@@ -4,18 +4,19 @@ discard of dead jobs, workspace isolation, the viewer role, and the
 
 Tests cannot register C handlers, so the jobs here are of kinds no handler
 runs: the workers fail them ("no handler for kind X in this process"), retry
-them with backoff and end them dead. Rows are written to the SQLite file
-directly (WAL mode) where the API has no way to make them."""
+them with backoff and end them dead. Rows are written to the database
+directly (db_connect: the SQLite file in WAL mode, or PostgreSQL as the
+superuser) where the API has no way to make them."""
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
+import types
 
 import pytest
 
-from conftest import Launcher, clean_env, parse_log_line
+from conftest import PG, Launcher, clean_env, db_connect, parse_log_line, pg_cluster
 from tenantutil import (
     add_member, add_user, api, assert_error, insert_token, new_tenant, now_ms, ok, random_id,
     unique_email,
@@ -36,21 +37,23 @@ def server(bin_path, tmp_path_factory, web_dir):
     assert not failures, "\n".join(failures)
 
 
-def insert_job(db_path, ws, kind="no_such_kind", status="queued", attempts=0, max_attempts=5,
+def insert_job(db, ws, kind="no_such_kind", status="queued", attempts=0, max_attempts=5,
                run_at=None, last_error=None, locked_until=None, payload=None):
-    """A row of the jobs table; returns its id (an int)."""
+    """A row of the jobs table of db (a server, or migrated_db's database);
+    returns its id (an int)."""
     now = now_ms()
-    con = sqlite3.connect(db_path, timeout=10)
+    con = db_connect(db)
     try:
         cur = con.execute(
             "INSERT INTO jobs (workspace_id, kind, payload, status, run_at, attempts, max_attempts,"
             " locked_until, locked_by, last_error, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (ws, kind, json.dumps(payload or {"to": "someone@example.test"}), status,
              now if run_at is None else run_at, attempts, max_attempts, locked_until,
              "elsewhere:1" if status == "running" else None, last_error, now, now))
+        jid = cur.fetchone()[0]
         con.commit()
-        return cur.lastrowid
+        return jid
     finally:
         con.close()
 
@@ -90,7 +93,7 @@ def b(server):
 
 def test_list_by_status(server):
     t = new_tenant(server, unique_email("jobs-list"), session=False)
-    ws, db, now = t.workspace_id, server.db_path, now_ms()
+    ws, db, now = t.workspace_id, server, now_ms()
     ids = {
         "queued": insert_job(db, ws, run_at=now + HOUR),
         "running": insert_job(db, ws, status="running", attempts=1, locked_until=now + HOUR),
@@ -126,7 +129,7 @@ def test_bad_query_is_400(server, a, params):
 
 
 def test_job_without_handler_is_retried_then_dead_then_retried_by_api(server, a):
-    jid = insert_job(server.db_path, a.workspace_id, kind="no_such_kind", max_attempts=2)
+    jid = insert_job(server, a.workspace_id, kind="no_such_kind", max_attempts=2)
     # Attempt 1 fails, attempt 2 follows after about a second of backoff, then it is dead.
     j = wait_job(server, a, jid, lambda j: j["status"] == "dead", what="the job to die")
     assert j["attempts"] == 2
@@ -148,7 +151,7 @@ def test_job_without_handler_is_retried_then_dead_then_retried_by_api(server, a)
 
 
 def test_failed_job_waiting_for_retry_can_be_retried_now(server, a):
-    jid = insert_job(server.db_path, a.workspace_id, attempts=1, run_at=now_ms() + HOUR,
+    jid = insert_job(server, a.workspace_id, attempts=1, run_at=now_ms() + HOUR,
                      last_error="earlier failure")
     assert job_of(server, a, jid)["status"] == "failed"
     j = ok(api(server, "POST", f"/api/jobs/{jid}/retry", a.token_creds, ws=a.workspace_id))
@@ -157,7 +160,7 @@ def test_failed_job_waiting_for_retry_can_be_retried_now(server, a):
 
 
 def test_discard(server, a):
-    jid = insert_job(server.db_path, a.workspace_id, status="dead", attempts=5,
+    jid = insert_job(server, a.workspace_id, status="dead", attempts=5,
                      last_error="gave up")
     j = ok(api(server, "POST", f"/api/jobs/{jid}/discard", a.token_creds, ws=a.workspace_id))
     assert j["status"] == "done" and j["lastError"] == "discarded" and j["finishedAt"]
@@ -172,7 +175,7 @@ def test_discard(server, a):
     ("done", {})])
 def test_only_dead_or_failed_jobs_change(server, a, status, extra):
     now = now_ms()
-    jid = insert_job(server.db_path, a.workspace_id, status=status,
+    jid = insert_job(server, a.workspace_id, status=status,
                      attempts=0 if status == "queued" else 1,
                      run_at=now + extra.get("run_at_offset", 0),
                      locked_until=now + extra["locked_until_offset"]
@@ -184,7 +187,7 @@ def test_only_dead_or_failed_jobs_change(server, a, status, extra):
 
 
 def test_another_workspace_job_is_404(server, a, b):
-    jid = insert_job(server.db_path, a.workspace_id, status="dead", attempts=5,
+    jid = insert_job(server, a.workspace_id, status="dead", attempts=5,
                      last_error="secret alpha failure")
     for action in ("retry", "discard"):
         r = api(server, "POST", f"/api/jobs/{jid}/{action}", b.token_creds, ws=b.workspace_id)
@@ -205,7 +208,7 @@ def test_viewer_may_list_but_not_change(server, a):
     v = add_user(server, unique_email("jobs-viewer"))
     add_member(server, v.user_id, a.org_id, "viewer")
     creds = type(a.token_creds)("token", token=insert_token(server, a.workspace_id, v.user_id))
-    jid = insert_job(server.db_path, a.workspace_id, status="dead", attempts=5)
+    jid = insert_job(server, a.workspace_id, status="dead", attempts=5)
     data, _ = list_jobs(server, a, creds=creds)
     assert str(jid) in {j["id"] for j in data}
     for action in ("retry", "discard"):
@@ -223,23 +226,34 @@ def test_unauthenticated_is_401(server, a):
 
 
 def migrated_db(launcher):
+    """A work directory and a migrated database for `leadflow worker`: db.url
+    to pass as --db, and db_connect(db) for setup and checks."""
     wd = launcher.workdir("worker")
-    db = os.path.join(wd, "w.db")
-    r = launcher.run("migrate", "--db", f"sqlite:{db}", cwd=wd)
+    if PG:
+        name, url = pg_cluster().migrated_db(launcher.bin)
+        return wd, types.SimpleNamespace(url=url, pg_db=name, db_path=None)
+    path = os.path.join(wd, "w.db")
+    r = launcher.run("migrate", "--db", f"sqlite:{path}", cwd=wd)
     assert r.returncode == 0, r.stderr
-    return wd, db
+    return wd, types.SimpleNamespace(url=f"sqlite:{path}", pg_db=None, db_path=path)
+
+
+def query(db, sql, params=()):
+    con = db_connect(db)
+    try:
+        return [tuple(r) for r in con.execute(sql, params).fetchall()]
+    finally:
+        con.close()
 
 
 def test_worker_once_runs_due_jobs_and_exits(launcher):
     wd, db = migrated_db(launcher)
     due = insert_job(db, None, kind="nightly_cleanup", max_attempts=1)
     later = insert_job(db, None, kind="nightly_cleanup", run_at=now_ms() + HOUR)
-    r = launcher.run("worker", "--once", "--db", f"sqlite:{db}", cwd=wd)
+    r = launcher.run("worker", "--once", "--db", db.url, cwd=wd)
     assert r.returncode == 0, r.stderr
     assert "ran 1 job" in r.stderr
-    con = sqlite3.connect(db)
-    rows = dict((i, (s, e)) for i, s, e in con.execute("SELECT id, status, last_error FROM jobs"))
-    con.close()
+    rows = dict((i, (s, e)) for i, s, e in query(db, "SELECT id, status, last_error FROM jobs"))
     assert rows[due] == ("dead", "no handler for kind nightly_cleanup in this process")
     assert rows[later] == ("queued", None)
 
@@ -249,11 +263,9 @@ def test_worker_runs_the_servers_job_kinds(launcher, tmp_path):
     `leadflow worker`, which registers the same handlers as serve."""
     import mailutil
     wd, db = migrated_db(launcher)
-    r = launcher.run("user", "add", "owner@worker.test", "--db", f"sqlite:{db}", cwd=wd)
+    r = launcher.run("user", "add", "owner@worker.test", "--db", db.url, cwd=wd)
     assert r.returncode == 0, r.stderr
-    con = sqlite3.connect(db)
-    ws = con.execute("SELECT id FROM workspaces").fetchone()[0]
-    con.close()
+    ws = query(db, "SELECT id FROM workspaces")[0][0]
     sig = "Robin Park\nChief Executive Officer\nBrightwater Logistics"
     msgs = [mailutil.message("robin@brightwater.example", body, subject=subj, name="Robin Park",
                              signature=sig, days_ago=d)
@@ -265,14 +277,12 @@ def test_worker_runs_the_servers_job_kinds(launcher, tmp_path):
                 ("Quote", "Could we meet Thursday to finalize the quote?", 4)]]
     box = tmp_path / "hot.mbox"
     box.write_bytes(mailutil.mbox(*msgs))
-    r = launcher.run("import", "--workspace", ws, str(box), "--db", f"sqlite:{db}", cwd=wd)
+    r = launcher.run("import", "--workspace", ws, str(box), "--db", db.url, cwd=wd)
     assert r.returncode == 0, r.stderr
-    r = launcher.run("worker", "--once", "--db", f"sqlite:{db}", cwd=wd)
+    r = launcher.run("worker", "--once", "--db", db.url, cwd=wd)
     assert r.returncode == 0, r.stderr
-    con = sqlite3.connect(db)
-    jobs = con.execute("SELECT kind, status FROM jobs").fetchall()
-    drafts = con.execute("SELECT status, reason FROM generated_content").fetchall()
-    con.close()
+    jobs = query(db, "SELECT kind, status FROM jobs")
+    drafts = query(db, "SELECT status, reason FROM generated_content")
     assert jobs == [("draft_content", "done")], jobs
     assert drafts == [("draft", "hot_lead")], drafts
 
@@ -287,7 +297,7 @@ def test_worker_usage(launcher):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_worker_runs_jobs_and_stops_on_signal(launcher, bin_path, sig):
     wd, db = migrated_db(launcher)
-    proc = subprocess.Popen([bin_path, "worker", "--db", f"sqlite:{db}"], cwd=wd,
+    proc = subprocess.Popen([bin_path, "worker", "--db", db.url], cwd=wd,
                             env=clean_env({"LEADFLOW_JOB_POLL_MS": "20",
                                            "LEADFLOW_WORKER_THREADS": "3"}),
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -304,9 +314,7 @@ def test_worker_runs_jobs_and_stops_on_signal(launcher, bin_path, sig):
         deadline = time.monotonic() + 10
         status = None
         while time.monotonic() < deadline:
-            con = sqlite3.connect(db, timeout=10)
-            status = con.execute("SELECT status FROM jobs WHERE id = ?", (jid,)).fetchone()[0]
-            con.close()
+            status = query(db, "SELECT status FROM jobs WHERE id = ?", (jid,))[0][0]
             if status == "dead":
                 break
             time.sleep(0.05)
@@ -322,7 +330,7 @@ def test_worker_runs_jobs_and_stops_on_signal(launcher, bin_path, sig):
 
 
 def finish_at(db, job_id, status, finished_at, last_error=None):
-    con = sqlite3.connect(db, timeout=10)
+    con = db_connect(db)
     try:
         con.execute("UPDATE jobs SET status = ?, finished_at = ?, last_error = ? WHERE id = ?",
                     (status, finished_at, last_error, job_id))
@@ -332,11 +340,7 @@ def finish_at(db, job_id, status, finished_at, last_error=None):
 
 
 def job_ids(db):
-    con = sqlite3.connect(db)
-    try:
-        return {i for (i,) in con.execute("SELECT id FROM jobs")}
-    finally:
-        con.close()
+    return {i for (i,) in query(db, "SELECT id FROM jobs")}
 
 
 def expired_jobs(db):
@@ -360,7 +364,7 @@ def expired_jobs(db):
 def test_worker_once_deletes_expired_done_jobs_only(launcher):
     wd, db = migrated_db(launcher)
     gone, kept = expired_jobs(db)
-    r = launcher.run("worker", "--once", "--db", f"sqlite:{db}", cwd=wd)
+    r = launcher.run("worker", "--once", "--db", db.url, cwd=wd)
     assert r.returncode == 0, r.stderr
     assert "ran 0 jobs, deleted 2 expired" in r.stderr
     assert job_ids(db) == kept
@@ -369,7 +373,7 @@ def test_worker_once_deletes_expired_done_jobs_only(launcher):
 def test_retention_zero_keeps_every_job(launcher):
     wd, db = migrated_db(launcher)
     gone, kept = expired_jobs(db)
-    r = launcher.run("worker", "--once", "--db", f"sqlite:{db}", cwd=wd,
+    r = launcher.run("worker", "--once", "--db", db.url, cwd=wd,
                      env={"LEADFLOW_JOB_RETENTION_HOURS": "0"})
     assert r.returncode == 0, r.stderr
     assert job_ids(db) == gone | kept
@@ -380,7 +384,7 @@ def test_running_workers_delete_expired_jobs(launcher, bin_path):
     done job goes too, and only the dead and failed ones stay."""
     wd, db = migrated_db(launcher)
     expired_jobs(db)
-    proc = subprocess.Popen([bin_path, "worker", "--db", f"sqlite:{db}"], cwd=wd,
+    proc = subprocess.Popen([bin_path, "worker", "--db", db.url], cwd=wd,
                             env=clean_env({"LEADFLOW_JOB_POLL_MS": "20",
                                            "LEADFLOW_JOB_RETENTION_HOURS": "24"}),
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -392,7 +396,5 @@ def test_running_workers_delete_expired_jobs(launcher, bin_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    con = sqlite3.connect(db)
-    left = sorted(s for (s,) in con.execute("SELECT status FROM jobs"))
-    con.close()
+    left = sorted(s for (s,) in query(db, "SELECT status FROM jobs"))
     assert left == ["dead", "failed"]
