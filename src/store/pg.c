@@ -18,10 +18,13 @@
 #include "store/pg_alerts.h"
 #include "store/pg_auth.h"
 #include "store/pg_contacts.h"
+#include "store/pg_content.h"
 #include "store/pg_emails.h"
 #include "store/pg_int.h"
 #include "store/pg_jobs.h"
+#include "store/pg_send.h"
 #include "store/pg_todo.h"
+#include "store/pg_track.h"
 
 /* Serializes concurrent `leadflow migrate` runs (pg_advisory_xact_lock key). */
 #define PG_MIGRATE_LOCK "7462021"
@@ -210,6 +213,17 @@ int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t
     }
     PQclear(r);
     return 0;
+}
+
+int pg_once_run(struct pg_store *s, const char *workspace_id, const char *sql,
+                const struct pg_params *p, int64_t *rows, const char *what, struct errinfo *e)
+{
+    struct pg_ctx x;
+    int rc = pg_enter(s, workspace_id, false, &x, e);
+    if (rc)
+        return rc;
+    rc = pg_run(&x, sql, p, rows, what, e);
+    return pg_leave(&x, rc, e);
 }
 
 int pg_once(struct pg_store *s, const char *workspace_id, const char *sql,
@@ -613,5 +627,8 @@ const struct store_ops store_pg_ops = {
     PG_EMAIL_OPS,
     PG_JOB_OPS,
     PG_ALERT_OPS,
+    PG_CONTENT_OPS,
+    PG_SEND_OPS,
+    PG_TRACK_OPS,
     PG_TODO_OPS,
 };

@@ -398,18 +398,6 @@ static void session_row(const PGresult *r, int i, struct session_row *s)
     pg_col_copy(r, i, 8, s->ip, sizeof(s->ip));
 }
 
-/* Runs one statement that returns nothing; *n (may be NULL) gets the changed rows. */
-static int run_once(struct pg_store *s, const char *ws, const char *sql, const struct pg_params *p,
-                    int64_t *n, const char *what, struct errinfo *e)
-{
-    PGresult *r;
-    int rc = pg_once(s, ws, sql, p, &r, what, e);
-    if (!rc && n)
-        *n = changed(r);
-    PQclear(r);
-    return rc;
-}
-
 int pg_session_create(struct store *base, const struct session_row *sr, struct errinfo *e)
 {
     struct pg_params p = {0};
@@ -421,8 +409,8 @@ int pg_session_create(struct store *base, const struct session_row *sr, struct e
     pg_p_i64(&p, sr->expires_at);
     pg_p_opt(&p, sr->user_agent);
     pg_p_opt(&p, sr->ip);
-    return run_once((struct pg_store *)base, NULL, sql_session_insert, &p, NULL,
-                    "creating a session", e);
+    return pg_once_run((struct pg_store *)base, NULL, sql_session_insert, &p, NULL,
+                       "creating a session", e);
 }
 
 int pg_session_get(struct store *base, const char *id_hash, struct session_row *out,
@@ -450,8 +438,8 @@ int pg_session_touch(struct store *base, const char *id_hash, int64_t seen, int6
     pg_p_opt(&p, id_hash);
     pg_p_i64(&p, seen);
     pg_p_i64(&p, expires);
-    return run_once((struct pg_store *)base, NULL, sql_session_touch, &p, NULL,
-                    "renewing a session", e);
+    return pg_once_run((struct pg_store *)base, NULL, sql_session_touch, &p, NULL,
+                       "renewing a session", e);
 }
 
 int pg_session_revoke(struct store *base, const char *user_id, const char *id_hash, int64_t now,
@@ -462,8 +450,8 @@ int pg_session_revoke(struct store *base, const char *user_id, const char *id_ha
     pg_p_opt(&p, id_hash);
     pg_p_i64(&p, now);
     int64_t n = 0;
-    int rc = run_once((struct pg_store *)base, NULL, sql_session_revoke, &p, &n,
-                      "revoking a session", e);
+    int rc = pg_once_run((struct pg_store *)base, NULL, sql_session_revoke, &p, &n,
+                         "revoking a session", e);
     return !rc && n == 0 ? failf(e, ERR_NOT_FOUND, "session not found") : rc;
 }
 
@@ -511,7 +499,7 @@ int pg_oauth_state_put(struct store *base, const char *state_hash, const struct 
     /* Abandoned attempts are removed as new ones arrive. */
     struct pg_params p = {0};
     pg_p_i64(&p, o->expires_at - 3600 * 1000);
-    int rc = run_once(s, NULL, sql_state_gc, &p, NULL, "removing old sign-in attempts", e);
+    int rc = pg_once_run(s, NULL, sql_state_gc, &p, NULL, "removing old sign-in attempts", e);
     if (rc)
         return rc;
     p = (struct pg_params){0};
@@ -523,7 +511,7 @@ int pg_oauth_state_put(struct store *base, const char *state_hash, const struct 
     pg_p_opt(&p, o->purpose);
     pg_p_opt(&p, o->workspace_id);
     pg_p_opt(&p, o->user_id);
-    return run_once(s, NULL, sql_state_put, &p, NULL, "storing a sign-in attempt", e);
+    return pg_once_run(s, NULL, sql_state_put, &p, NULL, "storing a sign-in attempt", e);
 }
 
 int pg_oauth_state_take(struct store *base, const char *state_hash, struct oauth_state *out,
@@ -559,8 +547,8 @@ int pg_login_link_put(struct store *base, const char *token_hash, const char *us
     pg_p_opt(&p, user_id);
     pg_p_i64(&p, now);
     pg_p_i64(&p, expires);
-    return run_once((struct pg_store *)base, NULL, sql_link_put, &p, NULL, "storing a sign-in link",
-                    e);
+    return pg_once_run((struct pg_store *)base, NULL, sql_link_put, &p, NULL,
+                       "storing a sign-in link", e);
 }
 
 int pg_login_link_take(struct store *base, const char *token_hash, int64_t now,
@@ -626,8 +614,8 @@ int pg_api_token_create(struct store *base, const char *workspace_id, const char
     pg_p_opt(&p, name);
     pg_p_opt(&p, token_hash);
     pg_p_i64(&p, now);
-    return run_once((struct pg_store *)base, workspace_id, sql_token_insert, &p, NULL,
-                    "creating an API token", e);
+    return pg_once_run((struct pg_store *)base, workspace_id, sql_token_insert, &p, NULL,
+                       "creating an API token", e);
 }
 
 int pg_api_token_find(struct store *base, const char *token_hash, struct api_token *out,
@@ -659,8 +647,8 @@ int pg_api_token_revoke(struct store *base, const char *workspace_id, const char
     pg_p_opt(&p, id);
     pg_p_i64(&p, now);
     int64_t n = 0;
-    int rc = run_once((struct pg_store *)base, workspace_id, sql_token_revoke, &p, &n,
-                      "revoking an API token", e);
+    int rc = pg_once_run((struct pg_store *)base, workspace_id, sql_token_revoke, &p, &n,
+                         "revoking an API token", e);
     return !rc && n == 0 ? failf(e, ERR_NOT_FOUND, "API token not found") : rc;
 }
 

@@ -301,3 +301,26 @@ int pg_enrollment_wake(struct store *base, const char *workspace_id, const char 
     PQclear(r);
     return 0;
 }
+
+static const char sql_cancel[] =
+    "UPDATE campaign_enrollments SET status = 'cancelled', reason = $4, current_step_id = NULL,"
+    " next_run_at = NULL, step_seq = step_seq + 1, updated_at = $5, finished_at = $5"
+    " WHERE workspace_id = $1 AND status = 'active' AND ($2::text IS NULL OR contact_id = $2)"
+    " AND ($3::text IS NULL OR campaign_id = $3)";
+
+int pg_enrollment_cancel(struct store *base, const char *workspace_id, const char *contact_id,
+                         const char *campaign_id, const char *reason, int64_t now, int64_t *n,
+                         struct errinfo *e)
+{
+    *n = 0;
+    if (!contact_id && !campaign_id)
+        return failf(e, ERR_INVALID, "cancelling enrollments needs a contact or a campaign");
+    struct pg_params p = {0};
+    pg_p_str(&p, workspace_id);
+    pg_p_str(&p, contact_id);
+    pg_p_str(&p, campaign_id);
+    pg_p_str(&p, reason);
+    pg_p_i64(&p, now);
+    return pg_once_run((struct pg_store *)base, workspace_id, sql_cancel, &p, n,
+                       "cancelling enrollments", e);
+}

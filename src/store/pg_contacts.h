@@ -38,10 +38,14 @@ int pg_campaign_triggered(struct store *st, const char *workspace_id, const char
 int pg_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
                        int64_t now, int64_t *n, struct errinfo *e);
 
+int pg_enrollment_cancel(struct store *st, const char *workspace_id, const char *contact_id,
+                         const char *campaign_id, const char *reason, int64_t now, int64_t *n,
+                         struct errinfo *e);
+
 #define PG_CONTACT_OPS                                                                             \
     .contact_create = pg_contact_create, .contact_get = pg_contact_get,                            \
     .contact_update = pg_contact_update, .contact_delete = pg_contact_delete,                      \
     .contact_list = pg_contact_list, .campaign_triggered = pg_campaign_triggered,                  \
-    .enrollment_wake = pg_enrollment_wake
+    .enrollment_wake = pg_enrollment_wake, .enrollment_cancel = pg_enrollment_cancel
 
 #endif

@@ -97,6 +97,10 @@ int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t
  */
 int pg_once(struct pg_store *s, const char *workspace_id, const char *sql,
             const struct pg_params *p, PGresult **res, const char *what, struct errinfo *e);
+/* pg_once for a statement whose result is not needed; *rows (may be NULL)
+ * gets the number of rows it changed or returned. */
+int pg_once_run(struct pg_store *s, const char *workspace_id, const char *sql,
+                const struct pg_params *p, int64_t *rows, const char *what, struct errinfo *e);
 
 /* Maps a failed result (or connection, when res is NULL) to ERR_*: unique and
  * other integrity violations ERR_CONFLICT, bad data ERR_INVALID, serialization

@@ -26,114 +26,6 @@ int pg_todo_integration_list(struct store *st, const char *workspace_id, const c
     return pg_todo(e, "integration_list");
 }
 
-int pg_todo_sent_email_insert(struct store *st, const char *workspace_id,
-                              const struct sent_email *row, char id[STORE_ID_LEN], bool *created,
-                              struct errinfo *e)
-{
-    return pg_todo(e, "sent_email_insert");
-}
-
-int pg_todo_sent_email_set_job(struct store *st, const char *workspace_id, const char *id,
-                               int64_t job_id, struct errinfo *e)
-{
-    return pg_todo(e, "sent_email_set_job");
-}
-
-int pg_todo_sent_email_get(struct store *st, const char *workspace_id, const char *id,
-                           struct arena *a, struct sent_email *out, struct errinfo *e)
-{
-    return pg_todo(e, "sent_email_get");
-}
-
-int pg_todo_sent_email_list(struct store *st, const char *workspace_id,
-                            const struct sent_email_query *q, struct arena *a,
-                            struct sent_email **rows, size_t *n, int64_t *total, struct errinfo *e)
-{
-    return pg_todo(e, "sent_email_list");
-}
-
-int pg_todo_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
-                              const char *status, const char *provider,
-                              const char *provider_message_id, const char *error, int64_t sent_at,
-                              bool *changed, struct errinfo *e)
-{
-    return pg_todo(e, "sent_email_finish");
-}
-
-int pg_todo_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
-                             const struct send_attempt *at, struct errinfo *e)
-{
-    return pg_todo(e, "send_attempt_add");
-}
-
-int pg_todo_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id,
-                              struct arena *a, struct send_attempt **rows, size_t *n,
-                              struct errinfo *e)
-{
-    return pg_todo(e, "send_attempt_list");
-}
-
-int pg_todo_content_insert(struct store *st, const char *workspace_id, struct content *c,
-                           int64_t now, struct errinfo *e)
-{
-    return pg_todo(e, "content_insert");
-}
-
-int pg_todo_content_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                        struct content *out, struct errinfo *e)
-{
-    return pg_todo(e, "content_get");
-}
-
-int pg_todo_content_list(struct store *st, const char *workspace_id, const struct content_query *q,
-                         struct arena *a, struct content **rows, size_t *n, int64_t *total,
-                         struct errinfo *e)
-{
-    return pg_todo(e, "content_list");
-}
-
-int pg_todo_content_edit(struct store *st, const char *workspace_id, const char *id,
-                         const char *subject, const char *body, const char *call_to_action,
-                         int64_t now, struct errinfo *e)
-{
-    return pg_todo(e, "content_edit");
-}
-
-int pg_todo_content_transition(struct store *st, const char *workspace_id, const char *id,
-                               unsigned from, enum content_status to, const char *reviewed_by,
-                               const char *sent_email_id, int64_t now, struct errinfo *e)
-{
-    return pg_todo(e, "content_transition");
-}
-
-int pg_todo_sent_email_tracking(struct store *st, const char *workspace_id,
-                                const char *sent_email_id, char contact_id[STORE_ID_LEN],
-                                int64_t *sent_at, struct errinfo *e)
-{
-    return pg_todo(e, "sent_email_tracking");
-}
-
-int pg_todo_email_event_add(struct store *st, const char *workspace_id, const char *sent_email_id,
-                            const char *contact_id, const char *kind, const char *url,
-                            const char *user_agent, const char *ip, const char *bot_reason,
-                            int64_t now, struct errinfo *e)
-{
-    return pg_todo(e, "email_event_add");
-}
-
-int pg_todo_contact_events(struct store *st, const char *workspace_id, const char *contact_id,
-                           int limit, struct arena *a, struct email_event **rows, size_t *n,
-                           struct errinfo *e)
-{
-    return pg_todo(e, "contact_events");
-}
-
-int pg_todo_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
-                                int64_t now, bool *changed, struct errinfo *e)
-{
-    return pg_todo(e, "contact_unsubscribe");
-}
-
 int pg_todo_campaign_create(struct store *st, const char *workspace_id,
                             const struct campaign_fields *f, int64_t now, struct arena *a,
                             struct campaign *out, struct errinfo *e)
@@ -218,13 +110,6 @@ int pg_todo_enrollment_move(struct store *st, const char *workspace_id, const ch
                             struct errinfo *e)
 {
     return pg_todo(e, "enrollment_move");
-}
-
-int pg_todo_enrollment_cancel(struct store *st, const char *workspace_id, const char *contact_id,
-                              const char *campaign_id, const char *reason, int64_t now, int64_t *n,
-                              struct errinfo *e)
-{
-    return pg_todo(e, "enrollment_cancel");
 }
 
 int pg_todo_exec_log_add(struct store *st, const char *workspace_id, const char *campaign_id,

@@ -15,50 +15,6 @@ int pg_todo_integration_get(struct store *st, const char *workspace_id, const ch
 int pg_todo_integration_list(struct store *st, const char *workspace_id, const char *provider,
                              struct arena *a, struct integration **rows, size_t *n,
                              struct errinfo *e);
-int pg_todo_sent_email_insert(struct store *st, const char *workspace_id,
-                              const struct sent_email *row, char id[STORE_ID_LEN], bool *created,
-                              struct errinfo *e);
-int pg_todo_sent_email_set_job(struct store *st, const char *workspace_id, const char *id,
-                               int64_t job_id, struct errinfo *e);
-int pg_todo_sent_email_get(struct store *st, const char *workspace_id, const char *id,
-                           struct arena *a, struct sent_email *out, struct errinfo *e);
-int pg_todo_sent_email_list(struct store *st, const char *workspace_id,
-                            const struct sent_email_query *q, struct arena *a,
-                            struct sent_email **rows, size_t *n, int64_t *total, struct errinfo *e);
-int pg_todo_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
-                              const char *status, const char *provider,
-                              const char *provider_message_id, const char *error, int64_t sent_at,
-                              bool *changed, struct errinfo *e);
-int pg_todo_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
-                             const struct send_attempt *at, struct errinfo *e);
-int pg_todo_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id,
-                              struct arena *a, struct send_attempt **rows, size_t *n,
-                              struct errinfo *e);
-int pg_todo_content_insert(struct store *st, const char *workspace_id, struct content *c,
-                           int64_t now, struct errinfo *e);
-int pg_todo_content_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                        struct content *out, struct errinfo *e);
-int pg_todo_content_list(struct store *st, const char *workspace_id, const struct content_query *q,
-                         struct arena *a, struct content **rows, size_t *n, int64_t *total,
-                         struct errinfo *e);
-int pg_todo_content_edit(struct store *st, const char *workspace_id, const char *id,
-                         const char *subject, const char *body, const char *call_to_action,
-                         int64_t now, struct errinfo *e);
-int pg_todo_content_transition(struct store *st, const char *workspace_id, const char *id,
-                               unsigned from, enum content_status to, const char *reviewed_by,
-                               const char *sent_email_id, int64_t now, struct errinfo *e);
-int pg_todo_sent_email_tracking(struct store *st, const char *workspace_id,
-                                const char *sent_email_id, char contact_id[STORE_ID_LEN],
-                                int64_t *sent_at, struct errinfo *e);
-int pg_todo_email_event_add(struct store *st, const char *workspace_id, const char *sent_email_id,
-                            const char *contact_id, const char *kind, const char *url,
-                            const char *user_agent, const char *ip, const char *bot_reason,
-                            int64_t now, struct errinfo *e);
-int pg_todo_contact_events(struct store *st, const char *workspace_id, const char *contact_id,
-                           int limit, struct arena *a, struct email_event **rows, size_t *n,
-                           struct errinfo *e);
-int pg_todo_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
-                                int64_t now, bool *changed, struct errinfo *e);
 int pg_todo_campaign_create(struct store *st, const char *workspace_id,
                             const struct campaign_fields *f, int64_t now, struct arena *a,
                             struct campaign *out, struct errinfo *e);
@@ -93,9 +49,6 @@ int pg_todo_enrollment_list(struct store *st, const char *workspace_id, const ch
 int pg_todo_enrollment_move(struct store *st, const char *workspace_id, const char *id, int64_t seq,
                             const struct enrollment_move *m, int64_t now, bool *applied,
                             struct errinfo *e);
-int pg_todo_enrollment_cancel(struct store *st, const char *workspace_id, const char *contact_id,
-                              const char *campaign_id, const char *reason, int64_t now, int64_t *n,
-                              struct errinfo *e);
 int pg_todo_exec_log_add(struct store *st, const char *workspace_id, const char *campaign_id,
                          const struct exec_log *l, struct errinfo *e);
 int pg_todo_exec_log_list(struct store *st, const char *workspace_id, const char *campaign_id,
@@ -146,27 +99,16 @@ int pg_todo_send_attempt_counts(struct store *st, const char *workspace_id, int6
 
 #define PG_TODO_OPS                                                                                \
     .integration_put = pg_todo_integration_put, .integration_get = pg_todo_integration_get,        \
-    .integration_list = pg_todo_integration_list, .sent_email_insert = pg_todo_sent_email_insert,  \
-    .sent_email_set_job = pg_todo_sent_email_set_job, .sent_email_get = pg_todo_sent_email_get,    \
-    .sent_email_list = pg_todo_sent_email_list, .sent_email_finish = pg_todo_sent_email_finish,    \
-    .send_attempt_add = pg_todo_send_attempt_add, .send_attempt_list = pg_todo_send_attempt_list,  \
-    .content_insert = pg_todo_content_insert, .content_get = pg_todo_content_get,                  \
-    .content_list = pg_todo_content_list, .content_edit = pg_todo_content_edit,                    \
-    .content_transition = pg_todo_content_transition,                                              \
-    .sent_email_tracking = pg_todo_sent_email_tracking,                                            \
-    .email_event_add = pg_todo_email_event_add, .contact_events = pg_todo_contact_events,          \
-    .contact_unsubscribe = pg_todo_contact_unsubscribe,                                            \
-    .campaign_create = pg_todo_campaign_create, .campaign_get = pg_todo_campaign_get,              \
-    .campaign_list = pg_todo_campaign_list, .campaign_update = pg_todo_campaign_update,            \
-    .campaign_delete = pg_todo_campaign_delete,                                                    \
+    .integration_list = pg_todo_integration_list, .campaign_create = pg_todo_campaign_create,      \
+    .campaign_get = pg_todo_campaign_get, .campaign_list = pg_todo_campaign_list,                  \
+    .campaign_update = pg_todo_campaign_update, .campaign_delete = pg_todo_campaign_delete,        \
     .campaign_set_status = pg_todo_campaign_set_status, .campaign_steps = pg_todo_campaign_steps,  \
     .campaign_step_get = pg_todo_campaign_step_get,                                                \
     .campaign_steps_replace = pg_todo_campaign_steps_replace,                                      \
     .enrollment_insert = pg_todo_enrollment_insert, .enrollment_get = pg_todo_enrollment_get,      \
     .enrollment_list = pg_todo_enrollment_list, .enrollment_move = pg_todo_enrollment_move,        \
-    .enrollment_cancel = pg_todo_enrollment_cancel, .exec_log_add = pg_todo_exec_log_add,          \
-    .exec_log_list = pg_todo_exec_log_list, .campaign_metrics = pg_todo_campaign_metrics,          \
-    .email_engagement = pg_todo_email_engagement,                                                  \
+    .exec_log_add = pg_todo_exec_log_add, .exec_log_list = pg_todo_exec_log_list,                  \
+    .campaign_metrics = pg_todo_campaign_metrics, .email_engagement = pg_todo_email_engagement,    \
     .contact_score_adjust = pg_todo_contact_score_adjust,                                          \
     .campaign_status = pg_todo_campaign_status, .alert_rule_create = pg_todo_alert_rule_create,    \
     .alert_rule_get = pg_todo_alert_rule_get, .alert_rule_list = pg_todo_alert_rule_list,          \

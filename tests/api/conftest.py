@@ -50,21 +50,20 @@ PG_READY = {
     "test_auth_oidc.py",
     "test_auth_sessions.py",
     "test_contacts.py",
+    "test_content.py",
     "test_emails.py",
     "test_import_cli.py",
     "test_jobs.py",
     "test_limits.py",
     "test_openapi.py",
     "test_pg_rls.py",
+    "test_send.py",
+    "test_track.py",
     "test_ws.py",
 }
 # Single tests of PG_READY files that need ops PostgreSQL lacks yet (node id
 # without parameters: reason). Deselected and listed like the files above.
 PG_NOT_YET = {
-    "test_jobs.py::test_worker_runs_the_servers_job_kinds":
-        "generated content (the draft job's content ops)",
-    "test_ws.py::test_an_import_that_makes_a_hot_lead_reaches_its_workspace_only":
-        "generated content (draft_ready comes from the draft job)",
 }
 # Files that only make sense on PostgreSQL (deselected on SQLite).
 PG_ONLY = {"test_pg_rls.py"}

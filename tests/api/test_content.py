@@ -398,7 +398,7 @@ def test_a_hot_crossing_enqueues_one_draft_job(server, t):
     imported(server, t, data, content_type="application/mbox")
     c = contact_by_email(server, t, who)
     assert c["score"] >= 80
-    jobs = db_query(server, "SELECT idempotency_key, payload FROM jobs"
+    jobs = db_query(server, "SELECT idempotency_key, CAST(payload AS TEXT) FROM jobs"
                             " WHERE kind = 'draft_content' AND workspace_id = ?",
                     (t.workspace_id,))
     assert len(jobs) == 1, jobs

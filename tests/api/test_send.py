@@ -310,7 +310,7 @@ def test_sigkill_mid_way_sends_each_once(launcher, resend):
     # A killed worker's job is claimed again when its lease runs out (a minute);
     # the test lets that time pass at once.
     tu.db_exec(srv, "UPDATE jobs SET locked_until = 0 WHERE status = 'running'")
-    srv2 = launcher.start(env=env, workdir=srv.workdir, db=srv.db_path)
+    srv2 = launcher.start(env=env, workdir=srv.workdir, db=srv.db_ref)
     deadline = time.monotonic() + 60
     while True:
         rows = tu.db_query(srv2, "SELECT status, COUNT(*) FROM sent_emails GROUP BY status")

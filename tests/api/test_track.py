@@ -282,7 +282,7 @@ def test_a_click_that_makes_a_hot_lead_queues_a_draft(srv, tenant):
     srv.get(f"/t/c/{m.token('c', 'https://example.org/pricing')}", headers={"User-Agent": BROWSER})
     row = m.contact_row()
     assert row["score"] >= 80, row
-    jobs = tu.db_query(srv, "SELECT payload FROM jobs WHERE workspace_id = ? AND kind ="
+    jobs = tu.db_query(srv, "SELECT CAST(payload AS TEXT) FROM jobs WHERE workspace_id = ? AND kind ="
                             " 'draft_content'", (m.ws,))
     assert len(jobs) == 1 and m.contact in jobs[0][0], jobs
 
