@@ -58,27 +58,7 @@ static bool claim_of(struct http_req *req, int kind, struct track_claim *c)
 
 static void page_escape(struct buf *b, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            buf_puts(b, "&amp;");
-            break;
-        case '<':
-            buf_puts(b, "&lt;");
-            break;
-        case '>':
-            buf_puts(b, "&gt;");
-            break;
-        case '"':
-            buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            buf_puts(b, "&#39;");
-            break;
-        default:
-            buf_putc(b, *s);
-        }
-    }
+    buf_html_escape(b, s, strlen(s)); /* past the reply's limit, the error page says so */
 }
 
 /* Starts an HTML page with its title (escaped); the caller adds the body

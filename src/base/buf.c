@@ -112,3 +112,30 @@ char *buf_detach(struct buf *b, size_t *len)
     buf_init(b, b->max);
     return p;
 }
+
+int buf_html_escape(struct buf *b, const char *s, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        switch (s[i]) {
+        case '&':
+            rc = buf_puts(b, "&amp;");
+            break;
+        case '<':
+            rc = buf_puts(b, "&lt;");
+            break;
+        case '>':
+            rc = buf_puts(b, "&gt;");
+            break;
+        case '"':
+            rc = buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            rc = buf_puts(b, "&#39;");
+            break;
+        default:
+            rc = buf_putc(b, s[i]);
+        }
+    }
+    return rc;
+}

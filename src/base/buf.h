@@ -42,6 +42,9 @@ static inline int buf_append(struct buf *b, const void *p, size_t n)
 }
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
+/* Appends the n bytes of s with & < > " ' escaped for HTML text and
+ * attribute values. Returns 0 or ERR_TOO_BIG. */
+int buf_html_escape(struct buf *b, const char *s, size_t n);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 

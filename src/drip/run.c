@@ -105,29 +105,15 @@ static const char *merge_fill(const char *t, const struct merge *m, struct arena
     return out;
 }
 
+/* Escaped text with its line breaks kept as <br>. */
 static void html_escape(struct buf *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        switch (s[i]) {
-        case '&':
-            buf_puts(b, "&amp;");
-            break;
-        case '<':
-            buf_puts(b, "&lt;");
-            break;
-        case '>':
-            buf_puts(b, "&gt;");
-            break;
-        case '"':
-            buf_puts(b, "&quot;");
-            break;
-        case '\n':
-            buf_puts(b, "<br>\n");
-            break;
-        default:
-            buf_putc(b, s[i]);
-        }
+    const char *end = s + n;
+    for (const char *nl; (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
+        buf_html_escape(b, s, (size_t)(nl - s));
+        buf_puts(b, "<br>\n");
     }
+    buf_html_escape(b, s, (size_t)(end - s));
 }
 
 /*

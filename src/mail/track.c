@@ -169,34 +169,6 @@ int track_verify(const struct config *cfg, const char *token, struct arena *a,
 
 /* --- rendering ------------------------------------------------------------ */
 
-/* Appends s with the characters that matter in HTML text and attributes escaped. */
-static int html_escape(struct buf *b, const char *s)
-{
-    int rc = 0;
-    for (; *s && !rc; s++) {
-        switch (*s) {
-        case '&':
-            rc = buf_puts(b, "&amp;");
-            break;
-        case '<':
-            rc = buf_puts(b, "&lt;");
-            break;
-        case '>':
-            rc = buf_puts(b, "&gt;");
-            break;
-        case '"':
-            rc = buf_puts(b, "&quot;");
-            break;
-        case '\'':
-            rc = buf_puts(b, "&#39;");
-            break;
-        default:
-            rc = buf_putc(b, *s);
-        }
-    }
-    return rc;
-}
-
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
@@ -287,7 +259,7 @@ static int put_click(struct render *r, const char *url)
         return ERR_INVALID;
     int rc = buf_putc(r->out, '"');
     if (!rc)
-        rc = html_escape(r->out, r->cfg->public_url);
+        rc = buf_html_escape(r->out, r->cfg->public_url, strlen(r->cfg->public_url));
     if (!rc)
         rc = buf_printf(r->out, "/t/c/%s\"", tok);
     return rc;
@@ -477,15 +449,15 @@ int track_render(const struct config *cfg, const char *workspace_id, const char 
             rc = buf_puts(&b, "<p style=\"margin:24px 0 0;font-size:12px;color:#6b7280\">"
                               "Unsubscribe: <a href=\"");
         if (!rc)
-            rc = html_escape(&b, unsub);
+            rc = buf_html_escape(&b, unsub, strlen(unsub));
         if (!rc)
             rc = buf_puts(&b, "\" style=\"color:#6b7280\">");
         if (!rc)
-            rc = html_escape(&b, unsub);
+            rc = buf_html_escape(&b, unsub, strlen(unsub));
         if (!rc)
             rc = buf_puts(&b, "</a></p><img src=\"");
         if (!rc)
-            rc = html_escape(&b, cfg->public_url);
+            rc = buf_html_escape(&b, cfg->public_url, strlen(cfg->public_url));
         if (!rc)
             rc = buf_printf(&b,
                             "/t/o/%s.gif\" width=\"1\" height=\"1\" alt=\"\" "
