@@ -64,7 +64,7 @@ static const struct cfg_key cfg_keys[] = {
     KI(max_connections, "1024", 1, 1000000),
     KI(request_timeout, "30", 1, 3600),
     KI(auth_cache_ms, "5000", 0, 60000),
-    KI(worker_threads, "2", 1, 256),
+    KI(worker_threads, "2", 0, 256),
     KI(job_poll_ms, "200", 10, 60000),
     KI(job_retention_hours, "168", 0, 87600),
     KI(ws_max_clients, "20000", 1, 1000000),

@@ -23,6 +23,7 @@
 #include "jobs/queue.h"
 #include "mail/send.h"
 #include "net/httpc.h"
+#include "store/bus.h"
 #include "version.h"
 #include "ws/hub.h"
 
@@ -53,6 +54,7 @@ struct serve_state {
     struct queue *queue;
     struct send_chain *send_chain;
     struct hub *hub;
+    struct bus *bus; /* PostgreSQL: events to and from the other processes */
     struct auth_ctx auth;
     struct api_ctx ctx;
 };
@@ -61,8 +63,10 @@ static void serve_stop(struct serve_state *s)
 {
     http_server_stop(s->http);
     queue_free(s->queue); /* lets running jobs finish */
-    /* Nothing publishes any more: the hub can go (its clients get 1001). */
+    /* Nothing publishes any more: the bus (which delivers into the hub) and
+     * then the hub can go (its clients get 1001). */
     events_set_sink(NULL, NULL);
+    bus_close(s->bus);
     hub_free(s->hub);
     send_chain_free(s->send_chain);
     http_metrics_free(s->metrics);
@@ -101,7 +105,16 @@ static int serve_start_jobs(struct serve_state *s, struct errinfo *e)
     s->queue = queue_new(&qo);
     s->ctx.queue = s->queue;
     int rc = handlers_register(s->queue, &s->cfg, s->ai, &s->send_chain, e);
-    return rc ? rc : queue_start(s->queue, e);
+    if (rc)
+        return rc;
+    /* 0 worker threads: an API-only node; `leadflow worker` processes on the
+     * same database run the jobs it queues. */
+    if (s->cfg.worker_threads == 0) {
+        log_info("jobs.none", "no job workers in this process (worker_threads 0): run "
+                              "`leadflow worker` on the same database");
+        return 0;
+    }
+    return queue_start(s->queue, e);
 }
 
 /*
@@ -142,6 +155,31 @@ static double ws_clients_gauge(const void *hub)
     return (double)hub_clients(hub);
 }
 
+/* An event raised here: to this server's dashboards at once, and through the
+ * bus (PostgreSQL) to the other processes' dashboards. */
+static void serve_publish(void *arg, const char *workspace_id, const char *type,
+                          const char *data_json)
+{
+    struct serve_state *s = arg;
+    hub_publish(s->hub, workspace_id, type, data_json);
+    if (s->bus)
+        bus_publish(s->bus, workspace_id, type, data_json);
+}
+
+static double bus_connected_gauge(const void *bus)
+{
+    struct bus_stats st;
+    bus_stats((struct bus *)bus, &st);
+    return st.connected ? 1 : 0;
+}
+
+static double bus_received_gauge(const void *bus)
+{
+    struct bus_stats st;
+    bus_stats((struct bus *)bus, &st);
+    return (double)st.received;
+}
+
 /* The hub, before anything that publishes (the job workers, the API) runs. */
 static int serve_start_hub(struct serve_state *s, struct errinfo *e)
 {
@@ -153,11 +191,22 @@ static int serve_start_hub(struct serve_state *s, struct errinfo *e)
     s->hub = hub_new(&ho, e);
     if (!s->hub)
         return e->code ? e->code : ERR_IO;
-    events_set_sink(hub_publish, s->hub);
+    s->bus = bus_open(s->cfg.db, hub_publish, s->hub, e);
+    if (!s->bus && e->code)
+        return failf(e, e->code, "the live event bus: %s", e->msg);
+    events_set_sink(serve_publish, s);
     s->ctx.hub = s->hub;
     http_metrics_add_gauge(s->metrics, "leadflow_ws_clients",
                            "WebSocket clients (dashboards) connected now.", ws_clients_gauge,
                            s->hub);
+    if (s->bus) {
+        http_metrics_add_gauge(s->metrics, "leadflow_bus_connected",
+                               "1 while live events fan out through the database (LISTEN).",
+                               bus_connected_gauge, s->bus);
+        http_metrics_add_gauge(s->metrics, "leadflow_bus_events_received",
+                               "Live events received from other processes since start.",
+                               bus_received_gauge, s->bus);
+    }
     return 0;
 }
 

@@ -11,11 +11,13 @@
 
 #include "ai/ai.h"
 #include "base/clock.h"
+#include "base/events.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
 #include "net/httpc.h"
+#include "store/bus.h"
 #include "store/store.h"
 
 static const char usage[] =
@@ -29,7 +31,7 @@ static const char usage[] =
     "  --once         run the jobs that are due now, one after another, delete\n"
     "                 expired done jobs, and exit\n"
     "\n"
-    "LEADFLOW_WORKER_THREADS (default 2) and LEADFLOW_JOB_POLL_MS (default 200) set\n"
+    "LEADFLOW_WORKER_THREADS (default 2, at least 1) and LEADFLOW_JOB_POLL_MS (default 200) set\n"
     "the number of threads and how often an idle worker looks for due jobs.\n"
     "Done jobs are deleted LEADFLOW_JOB_RETENTION_HOURS (default 168, 0: never)\n"
     "after they finished; dead jobs stay until retried or discarded.\n";
@@ -59,6 +61,12 @@ int cmd_worker(int argc, char **argv)
     struct store *st = NULL;
     if ((rc = cmd_open_store(&o, &cfg, &st)) != 0)
         return rc;
+    if (cfg.worker_threads == 0) {
+        fprintf(stderr, "leadflow: worker_threads is 0: a worker needs at least one thread\n");
+        store_close(st);
+        config_release(&cfg);
+        return 2;
+    }
     if (httpc_global_init() != 0) {
         fprintf(stderr, "leadflow: cannot initialize the HTTP client library\n");
         store_close(st);
@@ -93,10 +101,20 @@ int cmd_worker(int argc, char **argv)
         config_release(&cfg);
         return 1;
     }
+    /* On PostgreSQL the events the jobs raise (alerts, hot leads, drafts) go
+     * to the servers' dashboards through the bus; this process has none. */
+    struct bus *bus = bus_open(cfg.db, NULL, NULL, &e);
+    if (!bus && e.code)
+        log_warn("worker.no_bus", "live events from this worker will not reach dashboards: %s",
+                 e.msg);
+    if (bus)
+        events_set_sink(bus_publish, bus);
     if (once) {
         int n = queue_run_due(q, 0, &e);
         int64_t purged = n < 0 ? 0 : queue_purge(q, clock_now_ms(), &e);
         queue_free(q);
+        events_set_sink(NULL, NULL);
+        bus_close(bus);
         send_chain_free(chain);
         ai_free(ai);
         store_close(st);
@@ -113,6 +131,8 @@ int cmd_worker(int argc, char **argv)
     }
     if (queue_start(q, &e) != 0) {
         fprintf(stderr, "leadflow: %s\n", e.msg);
+        events_set_sink(NULL, NULL);
+        bus_close(bus);
         queue_free(q);
         send_chain_free(chain);
         ai_free(ai);
@@ -127,6 +147,8 @@ int cmd_worker(int argc, char **argv)
     log_info("worker.stopping", "received %s, letting running jobs finish",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
     queue_free(q);
+    events_set_sink(NULL, NULL);
+    bus_close(bus);
     send_chain_free(chain);
     ai_free(ai);
     store_close(st);

@@ -59,6 +59,7 @@ PG_READY = {
     "test_pg_rls.py",
     "test_send.py",
     "test_track.py",
+    "test_two_nodes.py",
     "test_ws.py",
 }
 # Single tests of PG_READY files that need ops PostgreSQL lacks yet (node id
@@ -66,7 +67,7 @@ PG_READY = {
 PG_NOT_YET = {
 }
 # Files that only make sense on PostgreSQL (deselected on SQLite).
-PG_ONLY = {"test_pg_rls.py"}
+PG_ONLY = {"test_pg_rls.py", "test_two_nodes.py"}
 
 
 class PgCluster:

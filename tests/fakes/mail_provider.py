@@ -47,6 +47,7 @@ class FakeProvider:
         self.mode = "ok"
         self.fail_times = 0
         self.slow_seconds = 3.0
+        self.latency = 0.0  # seconds every request waits before it is handled
         self.requests = []
         self.accepted = {}  # idempotency key -> (message id, the JSON accepted)
         self.received_keys = {}  # idempotency key -> how many requests carried it
@@ -134,6 +135,8 @@ class FakeProvider:
 
     def handle(self, req):
         """(status, headers, body bytes) for req."""
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             self.requests.append(req)
         problem = self.check(req)
