@@ -101,6 +101,7 @@ bench: deps
 	@bench/ws.sh $(BIN) $(WS_BENCH)
 	@bench/alerts.sh $(BIN)
 	@bench/drip.sh $(DRIP_BENCH)
+	@bench/pg.sh $(BIN) $(QUEUE_BENCH)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
 

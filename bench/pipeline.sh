@@ -86,38 +86,7 @@ rm -f "$MBOX"
 DB=$TMP/leads.db
 "$BIN" user add leads@leadflow.test --db "sqlite:$DB" >/dev/null
 WS=$(workspace_of "$DB" leads@leadflow.test)
-python3 - "$DB" "$WS" "$CONTACTS" <<'EOF'
-import json, random, sqlite3, sys, time, uuid
-db, ws, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-rnd = random.Random(11)
-now = int(time.time() * 1000)
-con = sqlite3.connect(db)
-titles = ["VP of Sales", "CTO", "Operations Manager", "Data Analyst", "Head of Procurement", None]
-rows, emails = [], []
-for i in range(n):
-    cid = str(uuid.uuid4())
-    # Most contacts are cold; about 2% are hot.
-    score = min(100, int(rnd.betavariate(2, 5) * 100))
-    parts = [min(40, score * 0.4), min(20, score * 0.2), min(20, score * 0.2), 8, 4]
-    reasons = json.dumps(["asked about pricing %d days ago" % rnd.randint(0, 20), "VP of Sales",
-                          "%d emails in the last 30 days" % rnd.randint(1, 9)])
-    rows.append((cid, ws, f"c{i}@company{i % 5000}.example", f"Contact {i}", f"Company {i % 5000}",
-                 rnd.choice(titles), "prospect", score, *parts, reasons, now - rnd.randint(0, 30) * 86400000,
-                 now, now))
-    if score >= 60:
-        emails.append((str(uuid.uuid4()), ws, cid, f"<m{i}@bench>", f"c{i}@company{i % 5000}.example",
-                       f"Pricing question {i}", now - rnd.randint(0, 30) * 86400000, 17, now))
-con.executemany("INSERT INTO contacts (id, workspace_id, email, name, company, job_title, status,"
-                " ai_score, score_engagement, score_sentiment, score_intent, score_role, score_status,"
-                " score_reasons, last_interaction, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-con.executemany("INSERT INTO emails (id, workspace_id, contact_id, message_id, from_email, subject,"
-                " received_at, intent_bits, created_at) VALUES (?,?,?,?,?,?,?,?,?)", emails)
-con.commit()
-hot = con.execute("SELECT COUNT(*) FROM contacts WHERE workspace_id = ? AND ai_score >= 80",
-                  (ws,)).fetchone()[0]
-print(f"leads: {n} contacts in one workspace, {hot} hot, {len(emails)} with an email")
-EOF
+python3 "$ROOT/bench/seed_leads.py" "$DB" "$WS" "$CONTACTS"
 TOKEN=$("$BIN" token create --workspace "$WS" --name bench --db "sqlite:$DB" 2>/dev/null)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 (cd "$TMP" && LEADFLOW_LOG_LEVEL=warn exec "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$DB" \

@@ -8,12 +8,19 @@
  * Prints one line per figure; bench/queue.sh compares them with BullMQ.
  *
  * usage: queue-bench DIR [JOBS [WORKERS [BATCH [CBATCH]]]]
+ *
+ * For several processes on one database (bench/pg.sh), on either backend:
+ *   queue-bench --db URL enqueue JOBS [BATCH]   enqueues no-op jobs and exits
+ *   queue-bench --db URL drain [WORKERS]        runs jobs until none came for
+ *       IDLE_MS, then prints "ran N jobs, first F, last L" (F and L: wall-clock
+ *       milliseconds of the first and last job run, comparable across processes)
  */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,9 +88,10 @@ static void wait_ran(long n)
         usleep(200);
 }
 
-static struct queue *start_queue(struct store *st, unsigned workers)
+/* name NULL: host:pid, as in the server (processes sharing a database need their own). */
+static struct queue *start_queue(struct store *st, unsigned workers, const char *name)
 {
-    struct queue_opts o = {.store = st, .workers = workers, .poll_ms = 200, .name = "bench"};
+    struct queue_opts o = {.store = st, .workers = workers, .poll_ms = 200, .name = name};
     struct queue *q = queue_new(&o);
     queue_register(q, "noop", noop, NULL);
     struct errinfo e;
@@ -130,8 +138,75 @@ static void *produce(void *arg)
     return NULL;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum { IDLE_MS = 1000 };
+
+static struct store *open_url(const char *url)
+{
+    struct errinfo e;
+    errinfo_clear(&e);
+    struct store *st = store_open(url, &e);
+    if (!st)
+        die("opening the database", &e);
+    return st;
+}
+
+/* queue-bench --db URL enqueue|drain ... */
+static int multi_process(int argc, char **argv)
+{
+    struct store *st = open_url(argv[2]);
+    const char *mode = argv[3];
+    if (strcmp(mode, "enqueue") == 0 && argc >= 5) {
+        long n = strtol(argv[4], NULL, 10);
+        long batch = argc > 5 ? strtol(argv[5], NULL, 10) : 1000;
+        if (n < 1 || batch < 1)
+            die("JOBS and BATCH must be positive", NULL);
+        double t0 = now_s();
+        enqueue_batches(st, NULL, n, batch);
+        printf("enqueued %ld jobs in %.2f s\n", n, now_s() - t0);
+        store_close(st);
+        return 0;
+    }
+    if (strcmp(mode, "drain") != 0) {
+        fprintf(stderr, "queue-bench: unknown mode %s\n", mode);
+        return 2;
+    }
+    unsigned workers = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 2;
+    struct queue *q = start_queue(st, workers, NULL);
+    long seen = 0;
+    int64_t first = 0, last = 0, since = wall_ms();
+    for (;;) {
+        usleep(2000);
+        long r = atomic_load(&ran);
+        int64_t now = wall_ms();
+        if (r != seen) {
+            if (!first)
+                first = now;
+            seen = r;
+            last = since = now;
+        } else if (now - since >= IDLE_MS && (seen > 0 || now - since >= 10 * IDLE_MS)) {
+            break;
+        }
+    }
+    queue_free(q);
+    store_close(st);
+    printf("ran %ld jobs, first %lld, last %lld\n", atomic_load(&ran), (long long)first,
+           (long long)last);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 4 && strcmp(argv[1], "--db") == 0) {
+        log_set_level(LOG_WARN);
+        return multi_process(argc, argv);
+    }
     if (argc < 2) {
         fprintf(stderr, "usage: queue-bench DIR [JOBS [WORKERS [BATCH [CBATCH]]]]\n");
         return 2;
@@ -152,7 +227,7 @@ int main(int argc, char **argv)
     double t0 = now_s();
     enqueue_batches(st, NULL, n, batch);
     double t1 = now_s();
-    struct queue *q = start_queue(st, workers);
+    struct queue *q = start_queue(st, workers, "bench");
     wait_ran(n);
     double t2 = now_s();
     queue_free(q);
@@ -167,7 +242,7 @@ int main(int argc, char **argv)
     /* 2. produce and consume at once */
     atomic_store(&ran, 0);
     st = open_db(dir, "concurrent.db");
-    q = start_queue(st, workers);
+    q = start_queue(st, workers, "bench");
     struct producer p = {st, q, n, cbatch};
     pthread_t t;
     t0 = now_s();

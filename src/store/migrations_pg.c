@@ -584,6 +584,17 @@ const struct migration pg_migrations[] = {
      "  END LOOP;\n"
      "END $$;\n"
      "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO leadflow_app;\n"},
+    /* A claim takes due jobs ORDER BY run_at, id LIMIT n. The index of 9,
+     * (status, run_at), could not give that order: PostgreSQL sorted every
+     * queued job on each claim (and, on a table not yet analyzed, chose to
+     * even with a better index). A partial index of the queued jobs in claim
+     * order is read from its start and stays as small as the backlog. A
+     * queue table churns: it is vacuumed and analyzed sooner than others. */
+    {12, "jobs: the due index in claim order",
+     "DROP INDEX jobs_due;\n"
+     "CREATE INDEX jobs_due ON jobs(run_at, id) WHERE status = 'queued';\n"
+     "ALTER TABLE jobs SET (autovacuum_vacuum_scale_factor = 0.02,\n"
+     "  autovacuum_analyze_scale_factor = 0.02);\n"},
 };
 
 const size_t pg_nmigrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);

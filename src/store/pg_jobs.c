@@ -240,6 +240,16 @@ static int by_run_at(const void *pa, const void *pb)
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/*
+ * A claim's transaction: the queue's policy, and no sorting. The claims read
+ * the due index (migration 12) in order and stop after LIMIT rows; but on a
+ * table whose statistics are stale (a burst of jobs into a new or quiet
+ * table, before autovacuum analyzes it) the planner believes a few rows
+ * match and sorts them all instead, which costs O(backlog) per claim.
+ */
+static const char sql_claim_settings[] =
+    "SELECT set_config('leadflow.queue', 'on', true), set_config('enable_sort', 'off', true)";
+
 int pg_job_claim(struct store *base, struct job_finish *done, size_t ndone, const char *worker,
                  int64_t now, int64_t lease_ms, bool lost_first, size_t max, struct arena *a,
                  struct job_row *out, size_t *n, struct errinfo *e)
@@ -248,9 +258,11 @@ int pg_job_claim(struct store *base, struct job_finish *done, size_t ndone, cons
     for (size_t i = 0; i < ndone; i++)
         done[i].applied = false;
     struct pg_ctx x;
-    int rc = enter_queue((struct pg_store *)base, &x, e);
+    int rc = pg_enter((struct pg_store *)base, NULL, true, &x, e);
     if (rc)
         return rc;
+    if ((rc = pg_run(&x, sql_claim_settings, NULL, NULL, "starting a claim", e)))
+        return pg_leave(&x, rc, e);
     for (size_t i = 0; !rc && i < ndone; i++)
         rc = finish_one(&x, &done[i], now, &done[i].applied, e);
     if (!rc && lost_first && max > 0)
