@@ -7,7 +7,8 @@
 # SQLite: WAL, synchronous=NORMAL, as `leadflow serve` runs it.
 #
 # Usage: bench/drip.sh build/drip-bench
-# Environment: BENCH_ENROLLMENTS (100000), BENCH_WORKERS (2).
+# Environment: BENCH_ENROLLMENTS (100000), BENCH_WORKERS (2), BENCH_DB (a --db URL
+# instead of a new SQLite file: an empty or migrated database, e.g. PostgreSQL).
 set -euo pipefail
 
 DBENCH=${1:?usage: bench/drip.sh PATH-TO-drip-bench}
@@ -18,8 +19,13 @@ die() { echo "bench: FAIL: $*" >&2; exit 1; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/leadflow-drip.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-echo "leadflow drip bench: $(nproc) cores, $N enrollments x 4 steps, $WORKERS workers (SQLite)"
-OUT=$("$DBENCH" "$TMP" "$N" "$WORKERS") || die "drip-bench failed"
+if [ -n "${BENCH_DB:-}" ]; then
+    WHERE=(--db "$BENCH_DB") BACKEND=${BENCH_DB%%:*}
+else
+    WHERE=("$TMP") BACKEND=SQLite
+fi
+echo "leadflow drip bench: $(nproc) cores, $N enrollments x 4 steps, $WORKERS workers ($BACKEND)"
+OUT=$("$DBENCH" "${WHERE[@]}" "$N" "$WORKERS") || die "drip-bench failed"
 sed 's/^/  /' <<<"$OUT"
 rate=$(sed -nE 's|.* ([0-9]+) step executions/s$|\1|p' <<<"$OUT")
 [ -n "$rate" ] || die "no step execution figure"

@@ -21,6 +21,8 @@ int cmd_routes(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import_db(int argc, char **argv);
 
 struct store;
 
@@ -32,6 +34,7 @@ struct cmd_opts {
     const char *org;              /* --org */
     const char *name;             /* --name */
     const char *workspace;        /* --workspace */
+    const char *output;           /* -o, --output */
     const char *pos[CMD_MAX_POS]; /* positional arguments, in order */
     int npos;
     bool help;

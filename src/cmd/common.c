@@ -35,10 +35,11 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
         {"config", required_argument, NULL, 'c'},
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
-        {"org", required_argument, NULL, 'o'},
+        {"org", required_argument, NULL, 'g'},
         {"name", required_argument, NULL, 'n'},
         {"workspace", required_argument, NULL, 'w'},
         {"demo", no_argument, NULL, 'D'},
+        {"output", required_argument, NULL, 'o'}, /* also -o */
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -46,7 +47,7 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
     opterr = 0;
     optind = 1;
     int ch, idx = 0;
-    while ((ch = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":ho:", longopts, &idx)) != -1) {
         const char *bad = argv[optind - 1];
         switch (ch) {
         case 'h':
@@ -63,7 +64,8 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
         default:
             break;
         }
-        const char *name = longopts[idx].name;
+        /* getopt_long sets idx for long options only; -o is --output. */
+        const char *name = ch == 'o' ? "output" : longopts[idx].name;
         if (!allowed_has(allowed, name)) {
             fprintf(stderr, "leadflow %s: unknown option --%s (see leadflow %s --help)\n", cmd,
                     name, cmd);
@@ -75,8 +77,10 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
             o->listen = optarg;
         else if (ch == 'd')
             o->db = optarg;
-        else if (ch == 'o')
+        else if (ch == 'g')
             o->org = optarg;
+        else if (ch == 'o')
+            o->output = optarg;
         else if (ch == 'n')
             o->name = optarg;
         else if (ch == 'w')

@@ -496,6 +496,10 @@ static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
     if (!g->in_tx) {
         if ((rc = g->st->ops->tx_begin(g->st, e)))
             return rc;
+        if ((rc = g->st->ops->tx_lock_workspace(g->st, g->workspace_id, e))) {
+            g->st->ops->tx_rollback(g->st);
+            return rc;
+        }
         g->in_tx = true;
     }
     rc = commit(g, p, e);

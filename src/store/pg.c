@@ -17,13 +17,15 @@
 #include "store/migrations.h"
 #include "store/pg_alerts.h"
 #include "store/pg_auth.h"
+#include "store/pg_bulk.h"
+#include "store/pg_campaigns.h"
 #include "store/pg_contacts.h"
 #include "store/pg_content.h"
 #include "store/pg_emails.h"
 #include "store/pg_int.h"
+#include "store/pg_integrations.h"
 #include "store/pg_jobs.h"
 #include "store/pg_send.h"
-#include "store/pg_todo.h"
 #include "store/pg_track.h"
 
 /* Serializes concurrent `leadflow migrate` runs (pg_advisory_xact_lock key). */
@@ -130,7 +132,8 @@ static int pool_take(struct pg_store *s, struct pg_conn **out, struct errinfo *e
  * (nothing should leave one open), is closed instead. */
 static void pool_give(struct pg_store *s, struct pg_conn *c)
 {
-    bool keep = PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) == PQTRANS_IDLE;
+    bool keep = PQstatus(c->db) == CONNECTION_OK && PQtransactionStatus(c->db) == PQTRANS_IDLE &&
+                PQpipelineStatus(c->db) == PQ_PIPELINE_OFF;
     if (!keep) {
         conn_close(c);
         c = NULL;
@@ -158,26 +161,153 @@ static int exec_simple(struct pg_conn *c, const char *sql, const char *what, str
     return rc;
 }
 
-/* The name of sql's prepared statement on c, preparing it on first use. */
-static int prepare(struct pg_conn *c, const char *sql, int nparams, char name[16],
-                   struct errinfo *e)
+/* The slot (and name) of sql's prepared statement on c: *known when it is
+ * prepared there already, else the free slot it is to take; -1 when full. */
+static int stmt_slot(const struct pg_conn *c, const char *sql, char name[16], bool *known)
 {
     size_t h = (size_t)(((uintptr_t)sql >> 3) * 0x9e3779b97f4a7c15ULL);
     for (size_t i = 0; i < PG_CACHE_SLOTS; i++) {
         size_t slot = (h + i) % PG_CACHE_SLOTS;
-        snprintf(name, 16, "lf%zu", slot);
-        if (c->prepared[slot] == sql)
-            return 0;
-        if (c->prepared[slot])
+        if (c->prepared[slot] && c->prepared[slot] != sql)
             continue;
-        PGresult *r = PQprepare(c->db, name, sql, nparams, NULL);
-        int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(e, c->db, r, "prepare");
-        PQclear(r);
-        if (!rc)
-            c->prepared[slot] = sql;
+        snprintf(name, 16, "lf%zu", slot);
+        *known = c->prepared[slot] == sql;
+        return (int)slot;
+    }
+    return -1;
+}
+
+/* The name of sql's prepared statement on c, preparing it on first use. */
+static int prepare(struct pg_conn *c, const char *sql, int nparams, char name[16],
+                   struct errinfo *e)
+{
+    bool known;
+    int slot = stmt_slot(c, sql, name, &known);
+    if (slot < 0)
+        return failf(e, ERR_INTERNAL, "statement cache is full");
+    if (known)
+        return 0;
+    PGresult *r = PQprepare(c->db, name, sql, nparams, NULL);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(e, c->db, r, "prepare");
+    PQclear(r);
+    if (!rc)
+        c->prepared[slot] = sql;
+    return rc;
+}
+
+/*
+ * Pipelines (libpq's pipeline mode): several statements go out together and
+ * their results come back in one round trip instead of one each. Statements
+ * before the sync run in one transaction: an explicit one when BEGIN is
+ * among them, else an implicit one that ends at the sync (committed, or
+ * rolled back after an error). set_config(..., true) holds until its end.
+ */
+static const char sql_set_local[] = "SELECT set_config($1, $2, true)";
+
+struct pipe {
+    struct pg_conn *c;
+    int sent;             /* queries whose results are to be read */
+    bool broken;          /* a send failed: the connection is unusable */
+    int prep_slot;        /* the statement slot prepared in this pipeline, or -1 */
+    const char *prep_sql; /* ... and its text */
+    int prep_index;       /* which query of the pipeline the prepare is */
+};
+
+static void pipe_begin(struct pipe *pp, struct pg_conn *c)
+{
+    memset(pp, 0, sizeof(*pp));
+    pp->c = c;
+    pp->prep_slot = -1;
+    pp->broken = !PQenterPipelineMode(c->db);
+}
+
+static void pipe_params(struct pipe *pp, const char *sql, int n, const char *const *v)
+{
+    if (!pp->broken && !PQsendQueryParams(pp->c->db, sql, n, NULL, v, NULL, NULL, 0))
+        pp->broken = true;
+    pp->sent++;
+}
+
+static void pipe_setting(struct pipe *pp, const char *name, const char *value)
+{
+    const char *v[2] = {name, value};
+    pipe_params(pp, sql_set_local, 2, v);
+}
+
+/* sql as a prepared statement (prepared in the same pipeline on first use). */
+static void pipe_prepared(struct pipe *pp, const char *sql, const struct pg_params *p)
+{
+    char name[16];
+    bool known;
+    int n = p ? p->n : 0;
+    int slot = stmt_slot(pp->c, sql, name, &known);
+    if (slot < 0) { /* the cache is full: an unnamed statement */
+        pipe_params(pp, sql, n, p ? p->v : NULL);
+        return;
+    }
+    if (!known) {
+        if (!pp->broken && !PQsendPrepare(pp->c->db, name, sql, n, NULL))
+            pp->broken = true;
+        pp->prep_slot = slot;
+        pp->prep_sql = sql;
+        pp->prep_index = pp->sent++;
+    }
+    if (!pp->broken && !PQsendQueryPrepared(pp->c->db, name, n, p ? p->v : NULL, NULL, NULL, 0))
+        pp->broken = true;
+    pp->sent++;
+}
+
+/*
+ * Syncs and reads every result. The last query's result goes to *last (may
+ * be NULL: cleared) when all succeeded; else the first failure is in e.
+ */
+static int pipe_end(struct pipe *pp, PGresult **last, const char *what, struct errinfo *e)
+{
+    PGconn *db = pp->c->db;
+    if (last)
+        *last = NULL;
+    if (pp->broken || !PQpipelineSync(db))
+        return pg_fail(e, db, NULL, what); /* pool_give closes the connection */
+    int rc = 0;
+    PGresult *keep = NULL;
+    for (int i = 0; i < pp->sent; i++) {
+        PGresult *r = PQgetResult(db);
+        if (!r) { /* the connection was lost */
+            if (!rc)
+                rc = pg_fail(e, db, NULL, what);
+            break;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        /* A statement prepared is kept by the session whatever happens to
+         * the transaction: note it even when a later query fails. */
+        if (pp->prep_slot >= 0 && i == pp->prep_index && st == PGRES_COMMAND_OK)
+            pp->c->prepared[pp->prep_slot] = pp->prep_sql;
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (!rc && st != PGRES_PIPELINE_ABORTED)
+                rc = pg_fail(e, db, r, what);
+            PQclear(r);
+        } else if (i == pp->sent - 1 && last) {
+            keep = r;
+        } else {
+            PQclear(r);
+        }
+        while ((r = PQgetResult(db)) != NULL) /* the end of this query's results */
+            PQclear(r);
+    }
+    PGresult *sync = PQgetResult(db);
+    bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    if ((!synced || !PQexitPipelineMode(db)) && !rc)
+        rc = pg_fail(e, db, NULL, what);
+    if (rc) {
+        PQclear(keep);
         return rc;
     }
-    return failf(e, ERR_INTERNAL, "statement cache is full");
+    if (last)
+        *last = keep;
+    else
+        PQclear(keep);
+    return 0;
 }
 
 int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresult **res,
@@ -215,9 +345,43 @@ int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t
     return 0;
 }
 
+/*
+ * A statement of a workspace on a pooled connection: the setting and the
+ * statement in one pipeline, so one round trip (an implicit transaction
+ * instead of BEGIN, set_config, the statement and COMMIT: four).
+ */
+static int once_pipelined(struct pg_store *s, const char *workspace_id, const char *sql,
+                          const struct pg_params *p, PGresult **res, const char *what,
+                          struct errinfo *e)
+{
+    struct pg_conn *c;
+    int rc = pool_take(s, &c, e);
+    if (rc)
+        return rc;
+    struct pipe pp;
+    pipe_begin(&pp, c);
+    pipe_setting(&pp, "leadflow.workspace_id", workspace_id);
+    pipe_prepared(&pp, sql, p);
+    rc = pipe_end(&pp, res, what, e);
+    pool_give(s, c);
+    return rc;
+}
+
 int pg_once_run(struct pg_store *s, const char *workspace_id, const char *sql,
                 const struct pg_params *p, int64_t *rows, const char *what, struct errinfo *e)
 {
+    if (workspace_id && !pthread_getspecific(s->tx_key)) {
+        PGresult *r;
+        int rc = once_pipelined(s, workspace_id, sql, p, &r, what, e);
+        if (rc)
+            return rc;
+        if (rows) {
+            const char *t = PQcmdTuples(r);
+            *rows = *t ? strtoll(t, NULL, 10) : PQntuples(r);
+        }
+        PQclear(r);
+        return 0;
+    }
     struct pg_ctx x;
     int rc = pg_enter(s, workspace_id, false, &x, e);
     if (rc)
@@ -231,6 +395,8 @@ int pg_once(struct pg_store *s, const char *workspace_id, const char *sql,
 {
     struct pg_ctx x;
     *res = NULL;
+    if (workspace_id && !pthread_getspecific(s->tx_key))
+        return once_pipelined(s, workspace_id, sql, p, res, what, e);
     int rc = pg_enter(s, workspace_id, false, &x, e);
     if (rc)
         return rc;
@@ -311,8 +477,6 @@ bool pg_col_null(const PGresult *r, int row, int col)
 
 /* ---- transactions and the workspace setting ---- */
 
-static const char sql_set_local[] = "SELECT set_config($1, $2, true)";
-
 int pg_set_local(struct pg_ctx *x, const char *name, const char *value, struct errinfo *e)
 {
     char full[64];
@@ -339,7 +503,16 @@ int pg_enter(struct pg_store *s, const char *workspace_id, bool tx, struct pg_ct
         if (rc)
             return rc;
         x->own = true;
-        if (workspace_id || tx) {
+        if (workspace_id) { /* BEGIN and the setting in one round trip */
+            struct pipe pp;
+            pipe_begin(&pp, x->c);
+            pipe_params(&pp, "BEGIN", 0, NULL);
+            pipe_setting(&pp, "leadflow.workspace_id", workspace_id);
+            rc = pipe_end(&pp, NULL, "beginning a transaction", e);
+            x->tx = true;
+            return rc ? pg_leave(x, rc, e) : 0;
+        }
+        if (tx) {
             rc = exec_simple(x->c, "BEGIN", "beginning a transaction", e);
             if (rc) {
                 pool_give(s, x->c);
@@ -413,6 +586,25 @@ static void pg_tx_rollback(struct store *base)
 {
     struct errinfo ignored;
     tx_end((struct pg_store *)base, "ROLLBACK", &ignored);
+}
+
+/* A transaction-scoped advisory lock on the workspace (the two-key form, a
+ * space of its own: the one-key locks serialize migrations). */
+static const char sql_lock_workspace[] =
+    "SELECT pg_advisory_xact_lock(19526, hashtext($1))"; /* 19526: "LF" */
+
+static int pg_tx_lock_workspace(struct store *base, const char *workspace_id, struct errinfo *e)
+{
+    struct pg_store *s = (struct pg_store *)base;
+    if (!pthread_getspecific(s->tx_key))
+        return failf(e, ERR_INTERNAL, "tx_lock_workspace outside a transaction");
+    struct pg_params p = {0};
+    pg_p_str(&p, workspace_id);
+    struct pg_ctx x;
+    int rc = pg_enter(s, NULL, false, &x, e);
+    if (!rc)
+        rc = pg_run(&x, sql_lock_workspace, &p, NULL, "locking the workspace", e);
+    return pg_leave(&x, rc, e);
 }
 
 static bool pg_tx_active(struct store *base)
@@ -621,7 +813,9 @@ const struct store_ops store_pg_ops = {
     .tx_begin = pg_tx_begin,
     .tx_commit = pg_tx_commit,
     .tx_rollback = pg_tx_rollback,
+    .tx_lock_workspace = pg_tx_lock_workspace,
     .tx_active = pg_tx_active,
+    PG_BULK_OPS,
     PG_AUTH_OPS,
     PG_CONTACT_OPS,
     PG_EMAIL_OPS,
@@ -630,5 +824,6 @@ const struct store_ops store_pg_ops = {
     PG_CONTENT_OPS,
     PG_SEND_OPS,
     PG_TRACK_OPS,
-    PG_TODO_OPS,
+    PG_CAMPAIGN_OPS,
+    PG_INTEGRATION_OPS,
 };

@@ -258,3 +258,25 @@ int pg_send_attempt_list(struct store *base, const char *workspace_id, const cha
     PQclear(r);
     return 0;
 }
+
+static const char sql_attempt_counts[] =
+    "SELECT COUNT(*), COUNT(*) FILTER (WHERE outcome <> 'sent') FROM send_attempts"
+    " WHERE workspace_id = $1 AND finished_at >= $2";
+
+int pg_send_attempt_counts(struct store *base, const char *workspace_id, int64_t since,
+                           int64_t *total, int64_t *failed, struct errinfo *e)
+{
+    *total = *failed = 0;
+    struct pg_params p = {0};
+    pg_p_str(&p, workspace_id);
+    pg_p_i64(&p, since);
+    PGresult *r;
+    int rc = pg_once((struct pg_store *)base, workspace_id, sql_attempt_counts, &p, &r,
+                     "counting send attempts", e);
+    if (rc)
+        return rc;
+    *total = pg_col_i64(r, 0, 0);
+    *failed = pg_col_i64(r, 0, 1);
+    PQclear(r);
+    return 0;
+}

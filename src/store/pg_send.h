@@ -24,11 +24,13 @@ int pg_send_attempt_add(struct store *st, const char *workspace_id, const char *
                         const struct send_attempt *at, struct errinfo *e);
 int pg_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id,
                          struct arena *a, struct send_attempt **rows, size_t *n, struct errinfo *e);
+int pg_send_attempt_counts(struct store *st, const char *workspace_id, int64_t since,
+                           int64_t *total, int64_t *failed, struct errinfo *e);
 
 #define PG_SEND_OPS                                                                                \
     .sent_email_insert = pg_sent_email_insert, .sent_email_set_job = pg_sent_email_set_job,        \
     .sent_email_get = pg_sent_email_get, .sent_email_list = pg_sent_email_list,                    \
     .sent_email_finish = pg_sent_email_finish, .send_attempt_add = pg_send_attempt_add,            \
-    .send_attempt_list = pg_send_attempt_list
+    .send_attempt_list = pg_send_attempt_list, .send_attempt_counts = pg_send_attempt_counts
 
 #endif

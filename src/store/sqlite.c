@@ -18,6 +18,7 @@
 #include "store/migrations.h"
 #include "store/sqlite_alerts.h"
 #include "store/sqlite_auth.h"
+#include "store/sqlite_bulk.h"
 #include "store/sqlite_campaigns.h"
 #include "store/sqlite_contacts.h"
 #include "store/sqlite_content.h"
@@ -455,6 +456,7 @@ const struct store_ops store_sqlite_ops = {
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,
     .ping = sq_ping,
+    SQ_BULK_OPS,
     SQ_AUTH_OPS,
     SQ_CONTACT_OPS,
     SQ_EMAIL_OPS,

@@ -10,6 +10,7 @@
 int sq_tx_begin(struct store *st, struct errinfo *e);
 int sq_tx_commit(struct store *st, struct errinfo *e);
 void sq_tx_rollback(struct store *st);
+int sq_tx_lock_workspace(struct store *st, const char *workspace_id, struct errinfo *e);
 int sq_contact_link(struct store *st, const char *workspace_id, const char *email, const char *name,
                     const char *job_title, const char *company, int64_t now, char id[STORE_ID_LEN],
                     bool *created, struct errinfo *e);
@@ -47,8 +48,8 @@ int sq_workspace_version(struct store *st, const char *workspace_id, int64_t *ve
 
 #define SQ_EMAIL_OPS                                                                               \
     .tx_begin = sq_tx_begin, .tx_commit = sq_tx_commit, .tx_rollback = sq_tx_rollback,             \
-    .contact_link = sq_contact_link, .contact_activity = sq_contact_activity,                      \
-    .contact_score_save = sq_contact_score_save,                                                   \
+    .tx_lock_workspace = sq_tx_lock_workspace, .contact_link = sq_contact_link,                    \
+    .contact_activity = sq_contact_activity, .contact_score_save = sq_contact_score_save,          \
     .contact_status_advance = sq_contact_status_advance,                                           \
     .contact_score_history = sq_contact_score_history, .hot_leads = sq_hot_leads,                  \
     .email_insert = sq_email_insert, .email_get = sq_email_get, .email_list = sq_email_list,       \

@@ -478,6 +478,16 @@ struct alert_stats {
     int64_t latency_count, latency_p95_ms; /* -1 when nothing was delivered */
 };
 
+struct json_t; /* jansson's */
+
+/* export_rows hands each row to this (store/bulk.h: what a row holds); it
+ * borrows table and row. A non-zero return stops the walk and is returned. */
+typedef int (*store_row_fn)(void *arg, const char *table, struct json_t *row, struct errinfo *e);
+/* import_rows takes the rows from this: it sets *table and *row (borrowed
+ * until the next call), or *table = NULL after the last row. A non-zero
+ * return stops the load, which then writes nothing. */
+typedef int (*store_next_fn)(void *arg, const char **table, struct json_t **row, struct errinfo *e);
+
 struct store_ops {
     const char *name; /* "sqlite", "postgres" */
     /* Opens the backend for url (the part after the scheme); NULL + e on failure. */
@@ -489,6 +499,21 @@ struct store_ops {
     int (*schema_version)(struct store *st, int *have, int *known, struct errinfo *e);
     /* A cheap round trip that proves the database answers. */
     int (*ping)(struct store *st, struct errinfo *e);
+    /*
+     * Every row of every table of bulk_tables (store/bulk.h) that the
+     * database has, table by table in that order, from one consistent
+     * snapshot, one row in memory at a time. ERR_INVALID when the database
+     * holds a table bulk_tables does not name (it would be left out).
+     */
+    int (*export_rows)(struct store *st, store_row_fn row, void *arg, struct errinfo *e);
+    /*
+     * Loads the rows next() yields, in one transaction: all or nothing. The
+     * database must be migrated and empty: ERR_CONFLICT names a table that
+     * has rows. ERR_INVALID for a table or column the schema lacks. What the
+     * target derives (contact search, counters) is computed from the loaded
+     * rows, and id sequences continue after the loaded ids.
+     */
+    int (*import_rows)(struct store *st, store_next_fn next, void *arg, struct errinfo *e);
 
     /* Users. ERR_CONFLICT when the email is taken; ERR_NOT_FOUND when absent. */
     int (*user_create)(struct store *st, const char *email, const char *name, int64_t now,
@@ -546,6 +571,12 @@ struct store_ops {
     int (*tx_begin)(struct store *st, struct errinfo *e);
     int (*tx_commit)(struct store *st, struct errinfo *e);
     void (*tx_rollback)(struct store *st);
+    /* Inside tx_begin: no other transaction that asked the same for this
+     * workspace runs until this one ends. Batches of the pipeline take it
+     * first, so two of them never lock the workspace's counter rows and a
+     * contact in opposite orders (a deadlock on PostgreSQL). SQLite's write
+     * transactions are one at a time already: nothing to do. */
+    int (*tx_lock_workspace)(struct store *st, const char *workspace_id, struct errinfo *e);
 
     /*
      * The workspace's contact with this email, created when absent (with the

@@ -751,7 +751,7 @@ def test_score_above_trigger_from_a_score_step_and_from_rescoring(srv, t):
 def test_score_step_can_make_a_contact_hot_and_rescoring_keeps_the_points(srv, t):
     def drafts(cid):
         return tu.db_query(srv, "SELECT COUNT(*) FROM jobs WHERE kind = 'draft_content'"
-                                " AND workspace_id = ? AND payload LIKE ?",
+                                " AND workspace_id = ? AND CAST(payload AS TEXT) LIKE ?",
                            (t.workspace_id, f"%{cid}%"))[0][0]
 
     a = tu.create_contact(srv, t, name="Hot Via Step")
@@ -861,8 +861,8 @@ def test_webhook_secret_is_masked_and_kept(srv, t, receiver):
             body={"steps": back})
     assert secret.encode() not in r.body
     assert ok(r)[1]["config"]["url"] == receiver.url
-    stored = tu.db_query(srv, "SELECT config FROM campaign_steps WHERE campaign_id = ?"
-                              " AND step_type = 'webhook'", (c["id"],))
+    stored = tu.db_query(srv, "SELECT CAST(config AS TEXT) FROM campaign_steps"
+                              " WHERE campaign_id = ? AND step_type = 'webhook'", (c["id"],))
     assert json.loads(stored[0][0]) == {"url": receiver.url, "secret": secret}
     # The mask with nothing to keep is refused.
     r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,

@@ -192,6 +192,23 @@ def test_duplicate_email_is_conflict_case_insensitively(server, a, b):
     assert len(matching) == 1
 
 
+def test_a_refused_write_leaves_every_connection_usable(server, a):
+    """Conflicts and not-found answers, repeated past the size of the
+    database connection pool: each stays a 409 or 404 (never a 500), and the
+    same statements work afterwards on every connection."""
+    local = unique_email("pool").split("@")[0]
+    c = ok(post(server, a, {"email": f"{local}@pool.example"}), 201)
+    d = ok(post(server, a, {"email": f"{local}-other@pool.example"}), 201)
+    for i in range(40):
+        assert_error(post(server, a, {"email": f"{local}@pool.example"}), 409, "CONFLICT")
+        assert_error(patch(server, a, d["id"], {"email": f"{local}@pool.example"}), 409,
+                     "CONFLICT")
+        assert_error(patch(server, a, random_id(), {"name": "x"}), 404, "NOT_FOUND")
+    for i in range(40):
+        ok(post(server, a, {"email": f"{local}-{i}@pool.example"}), 201)
+        assert ok(patch(server, a, c["id"], {"name": f"Pool {i}"}))["name"] == f"Pool {i}"
+
+
 # -- read, update, delete -------------------------------------------------------
 
 

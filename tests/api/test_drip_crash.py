@@ -98,8 +98,8 @@ class Run:
         self.kills = 0
         self.srv = self.start()
 
-    def start(self):
-        return self.lx.start(env=self.env, workdir=self.workdir)
+    def start(self, db=None):
+        return self.lx.start(env=self.env, workdir=self.workdir, db=db)
 
     def kill_and_restart(self, when):
         """SIGKILL once `when()` holds (polled), then a new server on the same database."""
@@ -107,7 +107,7 @@ class Run:
         self.srv.kill()
         self.srv.returncode = -9  # killed on purpose: not a failure of stop_all
         self.kills += 1
-        self.srv = self.start()
+        self.srv = self.start(db=self.srv.db_ref)  # the same database (SQLite or PostgreSQL)
         # The dead process's leases run out on the simulated clock.
         self.clock.advance(2 * 60 * 1000)
 
@@ -154,7 +154,8 @@ class Run:
         srv = self.srv
         out = {}
         for name, status, reason, tags, points, score in tu.db_query(
-                srv, "SELECT c.name, e.status, e.reason, c.tags, c.score_campaign, c.ai_score"
+                srv, "SELECT c.name, e.status, e.reason, CAST(c.tags AS TEXT), c.score_campaign,"
+                     " c.ai_score"
                      " FROM campaign_enrollments e JOIN contacts c ON c.id = e.contact_id"):
             out[name] = {"status": status, "reason": reason, "tags": sorted(eval_json(tags)),
                          "points": points, "score": score, "steps": [], "emails": []}

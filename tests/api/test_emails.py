@@ -398,3 +398,37 @@ def test_hot_leads_follow_every_change_of_the_workspace(server, t):
     ok(api(server, "DELETE", f"/api/contacts/{cid}", t.token_creds, ws=t.workspace_id))
     gone, meta = hot_leads(server, t)
     assert gone == [] and meta["total"] == 0
+
+
+def test_concurrent_uploads_into_one_workspace_all_land(server, t):
+    """Many uploads at once into one workspace, most from one sender (one
+    contact, one set of counters): every one is stored, none fails with a
+    lock conflict, and the counts add up."""
+    import threading
+
+    senders = [f"busy-{secrets.token_hex(3)}@rush.example" for _ in range(3)]
+    results = []
+    lock = threading.Lock()
+
+    def send(i):
+        who = senders[0] if i % 4 else senders[i % 3]
+        r = upload(server, t, message(who, f"Can we talk about pricing? ({i})",
+                                      subject=f"Rush {i}", name="Rush Hour"))
+        with lock:
+            results.append((i, r.status, r.text if r.status != 200 else ""))
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(40)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    failed = [(i, st, body[:200]) for i, st, body in results if st != 200]
+    assert not failed, failed
+    _, meta = emails(server, t, pageSize=1)
+    assert meta["total"] == 40
+    stats = ok(api(server, "GET", "/api/dashboard/stats", t.token_creds, ws=t.workspace_id))
+    assert stats["emails"]["total"] == 40, stats
+    first = contact_by_email(server, t, senders[0])
+    mine = [e for e in ok(api(server, "GET", "/api/emails", t.token_creds, ws=t.workspace_id,
+                                params={"contactId": first["id"], "pageSize": 100}))]
+    assert len(mine) == len([i for i in range(40) if i % 4 or i % 3 == 0])

@@ -5,10 +5,11 @@ also grants offline access and refreshes tokens), a fake Gmail API
 (tests/fakes/gmail_api.py) that accepts only the provider's live access
 tokens, and its own leadflow server with LEADFLOW_GMAIL_API_URL pointing at
 the fake. Every hop of the OAuth dance is a separate request, so each can be
-looked at; the database is read directly with sqlite3.
+looked at; the database is read directly (conftest.db_connect: sqlite3, or
+psycopg2 on PostgreSQL).
 """
+import glob
 import os
-import sqlite3
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -77,13 +78,42 @@ class GmailEnv(AuthEnv):
         return self.scalar("SELECT COUNT(*) FROM emails WHERE workspace_id = ?", ws)
 
     def row(self, ws):
+        """The workspace's email_integrations row as a dict (None when it has none)."""
         c = self.db()
-        c.row_factory = sqlite3.Row
         try:
-            return c.execute("SELECT * FROM email_integrations WHERE workspace_id = ?",
-                             (ws,)).fetchone()
+            cur = c.execute("SELECT * FROM email_integrations WHERE workspace_id = ?", (ws,))
+            r = cur.fetchone()
+            return None if r is None else dict(zip([d[0] for d in cur.description], r))
         finally:
             c.close()
+
+    def stored_bytes(self):
+        """Everything the database keeps on disk: the SQLite file and its WAL; on
+        PostgreSQL, after a checkpoint has written every change out, the files of
+        the server's database and the cluster's WAL."""
+        if self.srv.pg_db is None:
+            paths = [self.db_path + suffix for suffix in ("", "-wal")]
+        else:
+            from conftest import pg_cluster
+            con = pg_cluster().connect(self.srv.pg_db)
+            try:
+                con.autocommit = True
+                cur = con.cursor()
+                cur.execute("CHECKPOINT")
+                cur.execute("SELECT current_setting('data_directory'), oid FROM pg_database"
+                            " WHERE datname = current_database()")
+                data_dir, oid = cur.fetchone()
+            finally:
+                con.close()
+            paths = sorted(glob.glob(os.path.join(data_dir, "base", str(oid), "*")) +
+                           glob.glob(os.path.join(data_dir, "pg_wal", "*")))
+            assert paths, f"no database files under {data_dir}"
+        raw = b""
+        for path in paths:
+            if os.path.isfile(path):
+                with open(path, "rb") as f:
+                    raw += f.read()
+        return raw
 
 
 def list_calls(gmail):
@@ -190,15 +220,11 @@ def test_connect_stores_the_mailbox_with_sealed_tokens(genv, ada):
     tok = [r for r in genv.fake.recorded("/token") if r.f("grant_type") == "authorization_code"]
     assert tok and tok[-1].f("redirect_uri") == genv.public_url + CALLBACK
     assert tok[-1].f("code_verifier")
-    # Neither token is in the database file in clear (WAL and main file).
+    # Neither token is in the database's files in clear (WAL and main file).
     secrets_issued = list(genv.fake.access_tokens) + list(genv.fake.refresh_tokens)
     assert len(genv.fake.refresh_tokens) == 1
-    raw = b""
-    for suffix in ("", "-wal"):
-        path = genv.db_path + suffix
-        if os.path.exists(path):
-            with open(path, "rb") as f:
-                raw += f.read()
+    raw = genv.stored_bytes()
+    assert genv.gmail.email.encode() in raw, "the scan must see what the row holds"
     for t in secrets_issued:
         assert t.encode() not in raw, "a token is stored in clear"
     db = genv.row(ada.ws)
