@@ -517,7 +517,9 @@ static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
     } else {
         g->stats.duplicates++;
     }
-    if (++g->pending >= INGEST_BATCH || g->ntouched >= TOUCHED_SLOTS / 2) {
+    size_t batch =
+        g->st->batch_max && g->st->batch_max < INGEST_BATCH ? g->st->batch_max : INGEST_BATCH;
+    if (++g->pending >= batch || g->ntouched >= TOUCHED_SLOTS / 2) {
         int frc = ingest_flush(g, e);
         if (frc)
             return frc;

@@ -479,12 +479,24 @@ bool pg_col_null(const PGresult *r, int row, int col)
 
 int pg_set_local(struct pg_ctx *x, const char *name, const char *value, struct errinfo *e)
 {
+    /* Inside the thread's transaction the workspace stays set from op to op
+     * (a batch of the pipeline: three ops per message, one workspace). */
+    bool ws = !x->own && strcmp(name, "workspace_id") == 0;
+    if (ws && value && strcmp(x->c->tx_ws, value) == 0)
+        return 0;
     char full[64];
     snprintf(full, sizeof(full), "leadflow.%s", name);
     struct pg_params p = {0};
     pg_p_str(&p, full);
     pg_p_str(&p, value ? value : "");
-    return pg_run(x, sql_set_local, &p, NULL, "setting the workspace", e);
+    int rc = pg_run(x, sql_set_local, &p, NULL, "setting the workspace", e);
+    if (ws) {
+        if (!rc && value && strlen(value) < sizeof(x->c->tx_ws))
+            memcpy(x->c->tx_ws, value, strlen(value) + 1);
+        else
+            x->c->tx_ws[0] = '\0';
+    }
+    return rc;
 }
 
 int pg_set_workspace(struct pg_ctx *x, const char *workspace_id, struct errinfo *e)
@@ -558,6 +570,7 @@ static int pg_tx_begin(struct store *base, struct errinfo *e)
             pool_give(s, c);
         return rc;
     }
+    c->tx_ws[0] = '\0';
     pthread_setspecific(s->tx_key, c);
     return 0;
 }
@@ -568,6 +581,7 @@ static int tx_end(struct pg_store *s, const char *sql, struct errinfo *e)
     if (!c)
         return failf(e, ERR_INTERNAL, "no transaction is open on this thread");
     pthread_setspecific(s->tx_key, NULL);
+    c->tx_ws[0] = '\0';
     int rc = exec_simple(c, sql, sql, e);
     if (rc) {
         struct errinfo ignored;
@@ -659,6 +673,7 @@ static struct store *pg_open(const char *target, struct errinfo *e)
         return NULL;
     struct pg_store *s = XNEW(struct pg_store);
     s->base.ops = &store_pg_ops;
+    s->base.batch_max = PG_BATCH_MAX;
     s->conninfo = xstrdup(target);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->freed, NULL);

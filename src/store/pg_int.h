@@ -21,6 +21,7 @@ enum {
     PG_POOL_WAIT_MS = 10000, /* how long an op waits for a free connection */
     PG_CACHE_SLOTS = 256,    /* prepared statements per connection */
     PG_PARAMS_MAX = 24,
+    PG_BATCH_MAX = 500, /* struct store's batch_max */
 };
 
 struct pg_conn {
@@ -28,6 +29,9 @@ struct pg_conn {
     struct pg_store *owner;
     PGconn *db;
     const char *prepared[PG_CACHE_SLOTS]; /* the address of a static SQL text per slot */
+    /* leadflow.workspace_id as set in the thread's open transaction (tx_begin
+     * to commit), "" when none: an op of the same workspace sets it no more. */
+    char tx_ws[STORE_ID_LEN];
 };
 
 struct pg_store {

@@ -948,6 +948,11 @@ struct store_ops {
 
 struct store {
     const struct store_ops *ops;
+    /* The most rows a batch should write in one transaction (0: no limit of
+     * the backend's own). PostgreSQL keeps every version of a counter row
+     * that one transaction updates again and again, and each update walks
+     * them: a batch of n messages costs O(n^2) there, so its batches are short. */
+    size_t batch_max;
 };
 
 extern const struct store_ops store_sqlite_ops;

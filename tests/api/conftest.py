@@ -72,9 +72,6 @@ PG_READY = {
 # Single tests of PG_READY files that need ops PostgreSQL lacks yet (node id
 # without parameters: reason). Deselected and listed like the files above.
 PG_NOT_YET = {
-    "test_alerts.py::test_a_burst_of_10000_events_makes_one_alert_per_window":
-        "a faster PostgreSQL import: 10,000 emails in one transaction outlast the 10 s "
-        "request timeout",
 }
 # Files that only make sense on PostgreSQL (deselected on SQLite).
 PG_ONLY = {"test_export.py", "test_pg_rls.py", "test_two_nodes.py"}

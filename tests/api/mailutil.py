@@ -53,10 +53,11 @@ def mbox(*messages):
     return b"".join(out)
 
 
-def upload(server, tenant, data, creds=None, content_type="message/rfc822"):
+def upload(server, tenant, data, creds=None, content_type="message/rfc822", timeout=10.0):
     """POST /api/emails/import; returns the response."""
     return api(server, "POST", "/api/emails/import", creds or tenant.token_creds,
-               ws=tenant.workspace_id, raw_body=data, headers={"Content-Type": content_type})
+               ws=tenant.workspace_id, raw_body=data, headers={"Content-Type": content_type},
+               timeout=timeout)
 
 
 def imported(server, tenant, data, **kw):

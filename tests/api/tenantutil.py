@@ -157,7 +157,7 @@ NO_CREDS = Creds("none")
 
 
 def api(server, method, path, creds=None, ws=None, params=None, body=None, csrf=True,
-        ws_in="query", headers=None, raw_body=None):
+        ws_in="query", headers=None, raw_body=None, timeout=10.0):
     """One API request. ws goes into the query string (ws_in="query") or the JSON
     body (ws_in="body"); body is sent as JSON; raw_body as given bytes."""
     q = dict(params or {})
@@ -171,8 +171,8 @@ def api(server, method, path, creds=None, ws=None, params=None, body=None, csrf=
     hdrs = dict(creds.headers(csrf) if creds else {})
     hdrs.update(headers or {})
     if raw_body is not None:
-        return server.request(method, url, body=raw_body, headers=hdrs)
-    return server.request(method, url, json_body=body, headers=hdrs)
+        return server.request(method, url, body=raw_body, headers=hdrs, timeout=timeout)
+    return server.request(method, url, json_body=body, headers=hdrs, timeout=timeout)
 
 
 def ok(r, status=200):
