@@ -42,6 +42,8 @@ OUTSIDE = b"outside-web-dir-marker-do-not-serve\n"
 # -- PostgreSQL ---------------------------------------------------------------
 
 PG = os.environ.get("LEADFLOW_TEST_PG") == "1"
+# The backend's name as the server reports it (/healthz, the listening line).
+STORE_NAME = "postgres" if PG else "sqlite"
 # The test files that run on PostgreSQL (LEADFLOW_TEST_PG=1). Every other file
 # is not yet run there: it is deselected (never counted as passed) and named in
 # the summary. Move a file here once the store ops it needs exist in pg*.c.
@@ -51,6 +53,7 @@ PG_READY = {
     "test_anthropic.py",
     "test_auth_oidc.py",
     "test_auth_sessions.py",
+    "test_cli.py",
     "test_campaigns.py",
     "test_contacts.py",
     "test_content.py",
@@ -58,8 +61,10 @@ PG_READY = {
     "test_emails.py",
     "test_export.py",
     "test_gmail.py",
+    "test_http.py",
     "test_import_cli.py",
     "test_jobs.py",
+    "test_lifecycle.py",
     "test_limits.py",
     "test_openapi.py",
     "test_pg_rls.py",

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from conftest import INDEX_HTML, OUTSIDE, PAGE_HTML, SECRET, STYLE_CSS
+from conftest import INDEX_HTML, OUTSIDE, PAGE_HTML, SECRET, STORE_NAME, STYLE_CSS
 
 
 # -- /healthz and request ids ------------------------------------------------
@@ -20,7 +20,7 @@ def test_healthz_envelope(server):
     assert "error" not in body
     data = body["data"]
     assert data["status"] == "ok"
-    assert data["database"] == "sqlite"
+    assert data["database"] == STORE_NAME
     assert re.fullmatch(r"\d+\.\d+\.\d+", data["version"]), data
     assert isinstance(data["uptimeSeconds"], int) and data["uptimeSeconds"] >= 0
     # JSON replies are not cached and not sniffed.

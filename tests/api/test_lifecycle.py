@@ -6,17 +6,22 @@ import stat
 
 import pytest
 
-from conftest import parse_log_line
+from conftest import PG, STORE_NAME, parse_log_line, pg_cluster
 
 
 def test_secret_key_file_created_beside_database(launcher):
+    """Beside a SQLite file; on PostgreSQL (no file of its own) in the working
+    directory."""
     base = launcher.workdir("keyfile")
     data = os.path.join(base, "data")
     work = os.path.join(base, "work")
     os.mkdir(data)
     os.mkdir(work)
-    db = os.path.join(data, "test.db")
+    db = None if PG else os.path.join(data, "test.db")
     srv = launcher.start(workdir=work, db=db)
+    db = srv.db_ref
+    if PG:
+        data = work
     key_path = os.path.join(data, "leadflow.key")
     assert os.path.isfile(key_path), os.listdir(data)
     mode = stat.S_IMODE(os.stat(key_path).st_mode)
@@ -25,7 +30,7 @@ def test_secret_key_file_created_beside_database(launcher):
         key = f.read().strip()
     assert len(key) >= 32
     assert "\n" not in key
-    assert not os.path.exists(os.path.join(work, "leadflow.key")), \
+    assert PG or not os.path.exists(os.path.join(work, "leadflow.key")), \
         "the key was written to the working directory, not beside the database"
     created = srv.logs("config.secret_created")
     assert len(created) == 1
@@ -138,18 +143,24 @@ def test_listening_line_fields(launcher):
     assert rec["level"] == "info"
     assert rec["host"] == "127.0.0.1"
     assert isinstance(rec["port"], int) and 0 < rec["port"] < 65536
-    assert rec["database"] == "sqlite"
+    assert rec["database"] == STORE_NAME
     assert str(rec["port"]) in rec["msg"]
 
 
 def test_fresh_database_is_migrated_at_start(launcher):
-    srv = launcher.start()
+    """On PostgreSQL, as the role that owns the database (the app role may
+    not change the schema: test_pg_rls.py)."""
+    db = None
+    if PG:
+        name = pg_cluster().create_db()
+        db = (name, pg_cluster().url("owner", name))
+    srv = launcher.start(db=db)
     assert srv.logs("store.migrated"), "serve did not migrate a new database"
-    assert os.path.isfile(srv.db_path)
+    assert PG or os.path.isfile(srv.db_path)
     assert srv.healthy()
     assert srv.stop() == 0
     # Restarting on the same database applies nothing.
-    srv2 = launcher.start(workdir=srv.workdir, db=srv.db_path)
+    srv2 = launcher.start(workdir=srv.workdir, db=srv.db_ref)
     assert srv2.logs("store.migrated") == []
     assert srv2.healthy()
 
