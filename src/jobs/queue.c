@@ -64,7 +64,8 @@ struct queue {
     int64_t purged_ms; /* when a worker last deleted expired jobs (monotonic) */
 
     /* SQLite has one writer at a time, and its busy handler sleeps whole
-     * milliseconds: this process's workers take turns on a mutex instead. */
+     * milliseconds: this process's workers take turns on a mutex instead
+     * (write_lock; on PostgreSQL they claim at the same time). */
     pthread_mutex_t write_mu;
 
     pthread_t *threads;
@@ -138,6 +139,18 @@ int queue_enqueue(struct store *st, const struct job_spec *spec, int64_t *id, bo
     bool created_;
     return st->ops->job_insert(st, spec->workspace_id, &j, now, id ? id : &id_,
                                created ? created : &created_, e);
+}
+
+static void write_lock(struct queue *q)
+{
+    if (q->st->one_writer)
+        pthread_mutex_lock(&q->write_mu);
+}
+
+static void write_unlock(struct queue *q)
+{
+    if (q->st->one_writer)
+        pthread_mutex_unlock(&q->write_mu);
 }
 
 struct queue *queue_new(const struct queue_opts *o)
@@ -303,10 +316,10 @@ static int worker_step(struct worker *w, size_t max, int *ran, struct errinfo *e
     arena_init(&a, stack, sizeof(stack));
     struct job_row rows[BATCH_MAX];
     size_t n = 0;
-    pthread_mutex_lock(&q->write_mu);
+    write_lock(q);
     int rc = q->st->ops->job_claim(q->st, w->done, w->ndone, q->name, now, JOB_LEASE_MS, lost_first,
                                    want, &a, rows, &n, e);
-    pthread_mutex_unlock(&q->write_mu);
+    write_unlock(q);
     if (rc) {
         arena_release(&a);
         return rc; /* the finishes stay pending: the next step writes them */
@@ -351,10 +364,10 @@ static void worker_flush(struct worker *w)
     errinfo_clear(&e);
     size_t n = 0;
     struct job_row none[1];
-    pthread_mutex_lock(&q->write_mu);
+    write_lock(q);
     int rc = q->st->ops->job_claim(q->st, w->done, w->ndone, q->name, clock_now_ms(), JOB_LEASE_MS,
                                    false, 0, NULL, none, &n, &e);
-    pthread_mutex_unlock(&q->write_mu);
+    write_unlock(q);
     if (rc)
         log_warn("job.finish_failed", "cannot record the outcome of %zu jobs: %s", w->ndone, e.msg);
     else
@@ -390,9 +403,9 @@ int64_t queue_purge(struct queue *q, int64_t now, struct errinfo *e)
     int64_t total = 0;
     for (int i = 0; i < PURGE_BATCHES; i++) {
         int64_t n = 0;
-        pthread_mutex_lock(&q->write_mu);
+        write_lock(q);
         int rc = q->st->ops->job_purge(q->st, now - q->retention_ms, PURGE_BATCH, &n, e);
-        pthread_mutex_unlock(&q->write_mu);
+        write_unlock(q);
         if (rc)
             return total ? total : -rc;
         total += n;

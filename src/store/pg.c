@@ -211,6 +211,7 @@ struct pipe {
     int prep_slot;        /* the statement slot prepared in this pipeline, or -1 */
     const char *prep_sql; /* ... and its text */
     int prep_index;       /* which query of the pipeline the prepare is */
+    int result_index;     /* the query whose result pipe_end hands back (-1: the last) */
 };
 
 static void pipe_begin(struct pipe *pp, struct pg_conn *c)
@@ -218,6 +219,7 @@ static void pipe_begin(struct pipe *pp, struct pg_conn *c)
     memset(pp, 0, sizeof(*pp));
     pp->c = c;
     pp->prep_slot = -1;
+    pp->result_index = -1;
     pp->broken = !PQenterPipelineMode(c->db);
 }
 
@@ -243,6 +245,7 @@ static void pipe_prepared(struct pipe *pp, const char *sql, const struct pg_para
     int slot = stmt_slot(pp->c, sql, name, &known);
     if (slot < 0) { /* the cache is full: an unnamed statement */
         pipe_params(pp, sql, n, p ? p->v : NULL);
+        pp->result_index = pp->sent - 1;
         return;
     }
     if (!known) {
@@ -254,12 +257,13 @@ static void pipe_prepared(struct pipe *pp, const char *sql, const struct pg_para
     }
     if (!pp->broken && !PQsendQueryPrepared(pp->c->db, name, n, p ? p->v : NULL, NULL, NULL, 0))
         pp->broken = true;
-    pp->sent++;
+    pp->result_index = pp->sent++;
 }
 
 /*
- * Syncs and reads every result. The last query's result goes to *last (may
- * be NULL: cleared) when all succeeded; else the first failure is in e.
+ * Syncs and reads every result. The prepared statement's result (else the
+ * last query's) goes to *last (may be NULL: cleared) when all succeeded; else
+ * the first failure is in e.
  */
 static int pipe_end(struct pipe *pp, PGresult **last, const char *what, struct errinfo *e)
 {
@@ -270,6 +274,7 @@ static int pipe_end(struct pipe *pp, PGresult **last, const char *what, struct e
         return pg_fail(e, db, NULL, what); /* pool_give closes the connection */
     int rc = 0;
     PGresult *keep = NULL;
+    int want = pp->result_index >= 0 ? pp->result_index : pp->sent - 1;
     for (int i = 0; i < pp->sent; i++) {
         PGresult *r = PQgetResult(db);
         if (!r) { /* the connection was lost */
@@ -286,7 +291,7 @@ static int pipe_end(struct pipe *pp, PGresult **last, const char *what, struct e
             if (!rc && st != PGRES_PIPELINE_ABORTED)
                 rc = pg_fail(e, db, r, what);
             PQclear(r);
-        } else if (i == pp->sent - 1 && last) {
+        } else if (i == want && last) {
             keep = r;
         } else {
             PQclear(r);
@@ -407,6 +412,21 @@ int pg_once(struct pg_store *s, const char *workspace_id, const char *sql,
         *res = NULL;
     }
     return rc;
+}
+
+int pg_exec_set(struct pg_ctx *x, const char *name, const char *value, bool unset_after,
+                const char *sql, const struct pg_params *p, PGresult **res, const char *what,
+                struct errinfo *e)
+{
+    char full[64];
+    snprintf(full, sizeof(full), "leadflow.%s", name);
+    struct pipe pp;
+    pipe_begin(&pp, x->c);
+    pipe_setting(&pp, full, value);
+    pipe_prepared(&pp, sql, p);
+    if (unset_after)
+        pipe_setting(&pp, full, "");
+    return pipe_end(&pp, res, what, e);
 }
 
 void pg_p_str(struct pg_params *p, const char *s)

@@ -90,6 +90,15 @@ void pg_p_bool(struct pg_params *p, bool v);
  */
 int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresult **res,
             const char *what, struct errinfo *e);
+/*
+ * pg_exec with leadflow.<name> set to value for it, in one round trip (a
+ * pipeline). Outside a transaction (pg_enter with no workspace and tx
+ * false on a pooled connection) the pipeline is the transaction; inside
+ * one, unset_after turns the setting off again after the statement.
+ */
+int pg_exec_set(struct pg_ctx *x, const char *name, const char *value, bool unset_after,
+                const char *sql, const struct pg_params *p, PGresult **res, const char *what,
+                struct errinfo *e);
 /* pg_exec for a statement whose result is not needed; *rows (may be NULL)
  * gets the number of rows it changed or returned. */
 int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t *rows,

@@ -141,10 +141,13 @@ int pg_job_insert(struct store *base, const char *workspace_id, const struct job
     *created = false;
     *id = 0;
     struct pg_ctx x;
-    /* A system job has no workspace: only the queue's policy admits it. */
-    int rc = workspace_id ? pg_enter(s, workspace_id, false, &x, e) : enter_queue(s, &x, e);
+    /* A system job has no workspace: only the queue's policy admits it, set
+     * for its statements alone (pg_exec_set: no transaction of its own
+     * outside the caller's, the setting off again inside it). */
+    int rc = pg_enter(s, workspace_id, false, &x, e);
     if (rc)
         return rc;
+    bool sys = !workspace_id;
     struct pg_params p = {0};
     pg_p_str(&p, workspace_id);
     pg_p_str(&p, j->kind);
@@ -154,7 +157,8 @@ int pg_job_insert(struct store *base, const char *workspace_id, const struct job
     pg_p_str(&p, j->idempotency_key);
     pg_p_i64(&p, now);
     PGresult *r;
-    rc = pg_exec(&x, sql_insert, &p, &r, "enqueuing a job", e);
+    rc = sys ? pg_exec_set(&x, "queue", "on", !x.own, sql_insert, &p, &r, "enqueuing a job", e)
+             : pg_exec(&x, sql_insert, &p, &r, "enqueuing a job", e);
     if (rc) {
         if (rc == ERR_INVALID && strstr(e->msg, "json"))
             rc = failf(e, ERR_INVALID, "the job's payload is not JSON");
@@ -171,7 +175,8 @@ int pg_job_insert(struct store *base, const char *workspace_id, const struct job
         /* The key is taken: the existing job is the answer. */
         struct pg_params k = {0};
         pg_p_str(&k, j->idempotency_key);
-        rc = pg_exec(&x, sql_by_key, &k, &r, "reading a job", e);
+        rc = sys ? pg_exec_set(&x, "queue", "on", !x.own, sql_by_key, &k, &r, "reading a job", e)
+                 : pg_exec(&x, sql_by_key, &k, &r, "reading a job", e);
         if (!rc) {
             if (PQntuples(r) > 0)
                 *id = pg_col_i64(r, 0, 0);
@@ -180,7 +185,7 @@ int pg_job_insert(struct store *base, const char *workspace_id, const struct job
             PQclear(r);
         }
     }
-    return workspace_id ? pg_leave(&x, rc, e) : leave_queue(&x, rc, e);
+    return pg_leave(&x, rc, e);
 }
 
 static int finish_one(struct pg_ctx *x, const struct job_finish *f, int64_t now, bool *applied,

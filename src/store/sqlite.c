@@ -186,6 +186,7 @@ static struct store *sq_open(const char *target, struct errinfo *e)
 {
     struct sq_store *s = XNEW(struct sq_store);
     s->base.ops = &store_sqlite_ops;
+    s->base.one_writer = true;
     if (strcmp(target, ":memory:") == 0) {
         /* One in-memory database shared by every thread's connection. */
         char uri[64];

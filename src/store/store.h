@@ -953,6 +953,10 @@ struct store {
      * that one transaction updates again and again, and each update walks
      * them: a batch of n messages costs O(n^2) there, so its batches are short. */
     size_t batch_max;
+    /* One write transaction at a time in the whole database (SQLite): the
+     * job workers of a process then take turns rather than wait in the
+     * database's busy handler. */
+    bool one_writer;
 };
 
 extern const struct store_ops store_sqlite_ops;
