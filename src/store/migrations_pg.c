@@ -595,6 +595,33 @@ const struct migration pg_migrations[] = {
      "CREATE INDEX jobs_due ON jobs(run_at, id) WHERE status = 'queued';\n"
      "ALTER TABLE jobs SET (autovacuum_vacuum_scale_factor = 0.02,\n"
      "  autovacuum_analyze_scale_factor = 0.02);\n"},
+    /* The queue's policy (9) admitted, while leadflow.queue is on, every
+     * command on every row: also inserting a job into any workspace and
+     * moving a job to another one, which the queue never does. Now it may
+     * read, update and delete any job, insert only system jobs (no
+     * workspace), and no job ever changes workspace (a trigger: a policy
+     * cannot compare a row before and after an update). */
+    {13, "jobs: the queue's policy narrowed; a job stays in its workspace",
+     "DROP POLICY queue ON jobs;\n"
+     "CREATE POLICY queue_read ON jobs FOR SELECT\n"
+     "  USING (current_setting('leadflow.queue', true) = 'on');\n"
+     "CREATE POLICY queue_update ON jobs FOR UPDATE\n"
+     "  USING (current_setting('leadflow.queue', true) = 'on')\n"
+     "  WITH CHECK (current_setting('leadflow.queue', true) = 'on');\n"
+     "CREATE POLICY queue_delete ON jobs FOR DELETE\n"
+     "  USING (current_setting('leadflow.queue', true) = 'on');\n"
+     "CREATE POLICY queue_insert ON jobs FOR INSERT\n"
+     "  WITH CHECK (current_setting('leadflow.queue', true) = 'on' AND workspace_id IS NULL);\n"
+     "CREATE FUNCTION jobs_keep_workspace() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+     "BEGIN\n"
+     "  IF NEW.workspace_id IS DISTINCT FROM OLD.workspace_id THEN\n"
+     "    RAISE EXCEPTION 'a job stays in its workspace' USING ERRCODE = "
+     "'insufficient_privilege';\n"
+     "  END IF;\n"
+     "  RETURN NEW;\n"
+     "END $$;\n"
+     "CREATE TRIGGER jobs_keep_workspace BEFORE UPDATE OF workspace_id ON jobs\n"
+     "  FOR EACH ROW EXECUTE FUNCTION jobs_keep_workspace();\n"},
 };
 
 const size_t pg_nmigrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);

@@ -574,6 +574,14 @@ const struct migration sqlite_migrations[] = {
     {12, "jobs: the due index in claim order",
      "DROP INDEX jobs_due;\n"
      "CREATE INDEX jobs_due ON jobs(status, run_at, id);\n"},
+    /* As PostgreSQL's 13 (which also narrows the queue's policy): no job
+     * ever changes workspace. */
+    {13, "jobs: a job stays in its workspace",
+     "CREATE TRIGGER jobs_keep_workspace BEFORE UPDATE OF workspace_id ON jobs\n"
+     "  WHEN NEW.workspace_id IS NOT OLD.workspace_id\n"
+     "BEGIN\n"
+     "  SELECT RAISE(ABORT, 'a job stays in its workspace');\n"
+     "END;\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

@@ -204,6 +204,20 @@ def test_another_workspace_job_is_404(server, a, b):
     assert j["status"] == "dead" and j["attempts"] == 5
 
 
+def test_a_job_never_moves_to_another_workspace(server, a, b):
+    """Refused by the database itself (a trigger on both backends), whoever
+    asks: here the tests' own connection (PostgreSQL's superuser)."""
+    jid = insert_job(server, a.workspace_id)
+    con = db_connect(server)
+    try:
+        with pytest.raises(Exception) as exc:
+            con.execute("UPDATE jobs SET workspace_id = ? WHERE id = ?", (b.workspace_id, jid))
+        assert "stays in its workspace" in str(exc.value)
+    finally:
+        con.close()
+    assert job_of(server, a, jid)["kind"] == "no_such_kind"
+
+
 def test_viewer_may_list_but_not_change(server, a):
     v = add_user(server, unique_email("jobs-viewer"))
     add_member(server, v.user_id, a.org_id, "viewer")

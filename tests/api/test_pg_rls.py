@@ -312,8 +312,6 @@ def test_the_queue_may_claim_finish_and_purge_any_workspaces_jobs(db, jobs):
 # command) admits more. These say what a tighter one would refuse.
 
 
-@pytest.mark.xfail(strict=True, reason="the queue policy admits inserting a job into any "
-                   "workspace while leadflow.queue is on; the queue only inserts system jobs")
 def test_the_queue_setting_does_not_let_a_job_be_inserted_into_another_workspace(db, jobs):
     con = app(db)
     try:
@@ -329,8 +327,6 @@ def test_the_queue_setting_does_not_let_a_job_be_inserted_into_another_workspace
         con.close()
 
 
-@pytest.mark.xfail(strict=True, reason="the queue policy admits moving a job to another "
-                   "workspace while leadflow.queue is on; the queue never changes workspace_id")
 def test_the_queue_setting_does_not_let_a_job_move_to_another_workspace(db, jobs):
     con = app(db)
     try:
