@@ -35,7 +35,7 @@ static const char usage[] =
     "\n"
     "  --config FILE       INI file (default: ./leadflow.conf when present)\n"
     "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks one)\n"
-    "  --db URL            sqlite:PATH (default sqlite:leadflow.db)\n"
+    "  --db URL            sqlite:PATH or postgres://... (default sqlite:leadflow.db)\n"
     "  --demo              add a demo organization with a sample mailbox (imported once)\n"
     "                      and print a one-time sign-in link\n"
     "\n"

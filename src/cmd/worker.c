@@ -27,7 +27,7 @@ static const char usage[] =
     "first. The database schema is migrated at start.\n"
     "\n"
     "  --config FILE  INI file (default: ./leadflow.conf when present)\n"
-    "  --db URL       sqlite:PATH (default sqlite:leadflow.db)\n"
+    "  --db URL       sqlite:PATH or postgres://... (default sqlite:leadflow.db)\n"
     "  --once         run the jobs that are due now, one after another, delete\n"
     "                 expired done jobs, and exit\n"
     "\n"
