@@ -148,6 +148,8 @@ done
 # -- 2. hot leads ---------------------------------------------------------------
 echo
 echo "hot leads: $CONTACTS contacts, wrk -c$CONNS -d${SECONDS_PER_RUN}s (two servers: two wrk -c$((CONNS / 2)))"
+# Starts a server on url and adds its port to PORTS (not in a subshell: PIDS
+# must keep its pid, or the server outlives the bench).
 start_server() {
     local url=$1 log=$2 port
     port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -155,7 +157,10 @@ start_server() {
         exec "$BIN" serve --listen "127.0.0.1:$port" --db "$url" 2>"$log" >/dev/null) &
     PIDS+=($!)
     for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && { echo "$port"; return; }
+        if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then
+            PORTS+=("$port")
+            return
+        fi
         sleep 0.1
     done
     die "a server did not start: $(tail -n 3 "$log")"
@@ -194,11 +199,12 @@ for backend in sqlite postgres; do
     $PY "$ROOT/bench/seed_leads.py" "$(seed_target "$url")" "$ws" "$CONTACTS" >"$TMP/seed.out" ||
         die "seeding failed"
     token=$("$BIN" token create --workspace "$ws" --name bench --db "$url" 2>/dev/null)
-    ports=()
+    PORTS=()
     for servers in 1 2; do
-        while [ "${#ports[@]}" -lt "$servers" ]; do
-            ports+=("$(start_server "$url" "$TMP/serve${#ports[@]}.log")")
+        while [ "${#PORTS[@]}" -lt "$servers" ]; do
+            start_server "$url" "$TMP/serve${#PORTS[@]}.log"
         done
+        ports=("${PORTS[@]}")
         leads="/api/agents/contact-intelligence?workspaceId=$ws"
         code=$(curl -s -o "$TMP/leads.json" -w '%{http_code}' -H "Authorization: Bearer $token" \
             "http://127.0.0.1:${ports[0]}$leads")
