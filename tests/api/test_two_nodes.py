@@ -214,10 +214,13 @@ def test_jobs_run_once_across_four_processes_and_a_killed_server_loses_nothing(
     # Which processes hold running jobs, sampled while the sends go out.
     holders = set()
 
-    def sampled_enough():
+    def sample():
         for (who,) in tu.db_query(a, "SELECT DISTINCT locked_by FROM jobs"
                                      " WHERE status = 'running' AND locked_by IS NOT NULL"):
             holders.add(who)
+
+    def sampled_enough():
+        sample()
         return len(resend.delivered()) >= N_SENDS // 3
     wait_until("a third of the sends", sampled_enough, every=0.005)
 
@@ -229,9 +232,10 @@ def test_jobs_run_once_across_four_processes_and_a_killed_server_loses_nothing(
                (f"%:{b.proc.pid}",))
 
     def all_sent():
+        sample()
         rows = dict(tu.db_query(a, "SELECT status, COUNT(*) FROM sent_emails GROUP BY status"))
         return rows.get("sent") == N_SENDS
-    wait_until("every email sent", all_sent, timeout=120, every=0.1)
+    wait_until("every email sent", all_sent, timeout=120, every=0.02)
 
     assert len(holders) >= 3, f"only {holders} took jobs"
     # Delivered exactly once each; the provider saw a key twice only for a
