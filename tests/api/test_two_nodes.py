@@ -1,5 +1,5 @@
 """Several nodes on one PostgreSQL database: two `leadflow serve` processes
-and two `leadflow worker` processes share it (README, "Running several
+and two `leadflow worker` processes share it (README, "PostgreSQL and several
 nodes").
 
 - A live event raised on one node reaches the dashboards connected to the
