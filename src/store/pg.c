@@ -495,6 +495,17 @@ bool pg_col_null(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) != 0;
 }
 
+const char *pg_col_opt(const PGresult *r, int row, int col, struct arena *a)
+{
+    return PQgetisnull(r, row, col) ? NULL : pg_col_dup(r, row, col, a);
+}
+
+void *pg_rows(struct arena *a, const PGresult *r, size_t size)
+{
+    int nt = PQntuples(r);
+    return arena_calloc(a, size * (size_t)(nt > 0 ? nt : 1));
+}
+
 /* ---- transactions and the workspace setting ---- */
 
 int pg_set_local(struct pg_ctx *x, const char *name, const char *value, struct errinfo *e)

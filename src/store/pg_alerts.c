@@ -11,12 +11,6 @@
 #include "store/pg_alerts.h"
 #include "store/pg_int.h"
 
-/* Text column in arena memory, NULL for SQL NULL. */
-static const char *col_opt(const PGresult *r, int i, int col, struct arena *a)
-{
-    return pg_col_null(r, i, col) ? NULL : pg_col_dup(r, i, col, a);
-}
-
 /* ---- rules --------------------------------------------------------------------------- */
 
 #define RULE_COLS "id, name, trigger, threshold, channels::text, enabled, created_at, updated_at"
@@ -111,7 +105,7 @@ int pg_alert_rule_list(struct store *base, const char *workspace_id, bool enable
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         read_rule(r, i, a, &(*rows)[i]);
     *n = (size_t)nt;
@@ -350,7 +344,7 @@ int pg_alert_list(struct store *base, const char *workspace_id, const char *stat
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         read_alert(r, i, a, &(*rows)[i]);
         *total = pg_col_i64(r, i, 18);
@@ -455,17 +449,17 @@ int pg_alert_delivery_list(struct store *base, const char *workspace_id, const c
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct alert_delivery *d = &(*rows)[i];
         memset(d, 0, sizeof(*d));
         d->id = pg_col_i64(r, i, 0);
         pg_col_copy(r, i, 1, d->alert_id, sizeof(d->alert_id));
         pg_col_copy(r, i, 2, d->channel, sizeof(d->channel));
-        d->target = col_opt(r, i, 3, a);
+        d->target = pg_col_opt(r, i, 3, a);
         d->attempt = (int)pg_col_i64(r, i, 4);
         pg_col_copy(r, i, 5, d->status, sizeof(d->status));
-        d->error = col_opt(r, i, 6, a);
+        d->error = pg_col_opt(r, i, 6, a);
         d->response_code = (int)pg_col_i64(r, i, 7);
         d->latency_ms = pg_col_i64(r, i, 8);
         d->at = pg_col_i64(r, i, 9);

@@ -162,7 +162,7 @@ int pg_user_list(struct store *base, struct arena *a, struct user **rows, size_t
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_calloc(a, sizeof(**rows) * (size_t)(nt ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         user_row(r, i, &(*rows)[i]);
     *n = (size_t)nt;
@@ -268,7 +268,7 @@ int pg_user_orgs(struct store *base, const char *user_id, struct arena *a, struc
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_calloc(a, sizeof(**rows) * (size_t)(nt ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct org_row *o = &(*rows)[i];
         pg_col_copy(r, i, 0, o->id, sizeof(o->id));
@@ -293,7 +293,7 @@ int pg_user_workspaces(struct store *base, const char *user_id, struct arena *a,
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_calloc(a, sizeof(**rows) * (size_t)(nt ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct ws_row *w = &(*rows)[i];
         pg_col_copy(r, i, 0, w->id, sizeof(w->id));
@@ -357,7 +357,7 @@ int pg_workspace_member_emails(struct store *base, const char *workspace_id, str
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *emails = arena_calloc(a, sizeof(**emails) * (size_t)(nt ? nt : 1));
+    *emails = pg_rows(a, r, sizeof(**emails));
     for (int i = 0; i < nt; i++)
         (*emails)[i] = (char *)pg_col_dup(r, i, 0, a);
     *n = (size_t)nt;
@@ -469,7 +469,7 @@ int pg_session_list(struct store *base, const char *user_id, int64_t now, struct
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_calloc(a, sizeof(**rows) * (size_t)(nt ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         session_row(r, i, &(*rows)[i]);
     *n = (size_t)nt;
@@ -665,7 +665,7 @@ int pg_api_token_list(struct store *base, const char *workspace_id, struct arena
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_calloc(a, sizeof(**rows) * (size_t)(nt ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         token_row(r, i, &(*rows)[i]);
     *n = (size_t)nt;

@@ -14,19 +14,6 @@
 #include "store/pg_campaigns.h"
 #include "store/pg_int.h"
 
-/* Text column in arena memory, NULL for SQL NULL. */
-static const char *col_opt(const PGresult *r, int i, int col, struct arena *a)
-{
-    return pg_col_null(r, i, col) ? NULL : pg_col_dup(r, i, col, a);
-}
-
-/* The rows of r in arena memory (at least one slot, so *rows is never NULL). */
-static void *rows_alloc(struct arena *a, const PGresult *r, size_t size)
-{
-    int nt = PQntuples(r);
-    return arena_calloc(a, size * (size_t)(nt > 0 ? nt : 1));
-}
-
 /* ---- campaigns ------------------------------------------------------------------------ */
 
 #define CAMPAIGN_COLS                                                                              \
@@ -44,7 +31,7 @@ static void read_campaign(const PGresult *r, int i, struct arena *a, struct camp
     pg_col_copy(r, i, 0, o->id, sizeof(o->id));
     pg_col_copy(r, i, 1, o->name, sizeof(o->name));
     pg_col_copy(r, i, 2, o->status, sizeof(o->status));
-    o->trigger = col_opt(r, i, 3, a);
+    o->trigger = pg_col_opt(r, i, 3, a);
     o->allow_reenroll = pg_col_bool(r, i, 4);
     o->created_at = pg_col_i64(r, i, 5);
     o->updated_at = pg_col_i64(r, i, 6);
@@ -137,7 +124,7 @@ int pg_campaign_list(struct store *base, const char *workspace_id, const char *s
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = rows_alloc(a, r, sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         read_campaign(r, i, a, &(*rows)[i]);
     if (nt > 0)
@@ -288,7 +275,7 @@ int pg_campaign_steps(struct store *base, const char *workspace_id, const char *
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = rows_alloc(a, r, sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         read_step(r, i, a, &(*rows)[i]);
     *n = (size_t)nt;
@@ -498,12 +485,12 @@ static void read_enrollment(const PGresult *r, int i, struct arena *a, struct en
     o->next_run_at = pg_col_i64(r, i, 7);
     pg_col_copy(r, i, 8, o->last_email_id, sizeof(o->last_email_id));
     o->variant = (int)pg_col_i64(r, i, 9);
-    o->reason = col_opt(r, i, 10, a);
+    o->reason = pg_col_opt(r, i, 10, a);
     o->generation = (int)pg_col_i64(r, i, 11);
     o->enrolled_at = pg_col_i64(r, i, 12);
     o->updated_at = pg_col_i64(r, i, 13);
     o->finished_at = pg_col_i64(r, i, 14);
-    o->contact_email = col_opt(r, i, 15, a);
+    o->contact_email = pg_col_opt(r, i, 15, a);
 }
 
 static const char sql_enrollment_get[] = "SELECT " ENROLLMENT_COLS " FROM campaign_enrollments n"
@@ -552,7 +539,7 @@ int pg_enrollment_list(struct store *base, const char *workspace_id, const char 
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = rows_alloc(a, r, sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         read_enrollment(r, i, a, &(*rows)[i]);
     if (nt > 0)
@@ -639,7 +626,7 @@ static void read_exec_log(const PGresult *r, int i, struct arena *a, struct exec
     pg_col_copy(r, i, 3, l->step_id, sizeof(l->step_id));
     pg_col_copy(r, i, 4, l->step_type, sizeof(l->step_type));
     pg_col_copy(r, i, 5, l->status, sizeof(l->status));
-    l->error = col_opt(r, i, 6, a);
+    l->error = pg_col_opt(r, i, 6, a);
     l->metadata = pg_col_dup(r, i, 7, a);
     pg_col_copy(r, i, 8, l->sent_email_id, sizeof(l->sent_email_id));
     l->created_at = pg_col_i64(r, i, 9);
@@ -664,7 +651,7 @@ int pg_exec_log_list(struct store *base, const char *workspace_id, const char *c
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = rows_alloc(a, r, sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         read_exec_log(r, i, a, &(*rows)[i]);
     if (nt > 0)
@@ -726,7 +713,7 @@ int pg_campaign_metrics(struct store *base, const char *workspace_id, const char
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = rows_alloc(a, r, sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct step_metrics *m = &(*rows)[i];
         pg_col_copy(r, i, 0, m->step_id, sizeof(m->step_id));

@@ -226,7 +226,7 @@ int pg_contact_list(struct store *base, const char *workspace_id, const struct c
         int nt = PQntuples(r);
         if (nt > q->limit)
             nt = q->limit > 0 ? q->limit : 0;
-        *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+        *rows = pg_rows(a, r, sizeof(**rows));
         for (int i = 0; i < nt; i++)
             pg_contact_row(r, i, a, &(*rows)[i]);
         *n = (size_t)nt;
@@ -257,13 +257,13 @@ int pg_campaign_triggered(struct store *base, const char *workspace_id, const ch
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_calloc(a, sizeof(**rows) * (size_t)(nt ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct campaign *c = &(*rows)[i];
         pg_col_copy(r, i, 0, c->id, sizeof(c->id));
         pg_col_copy(r, i, 1, c->name, sizeof(c->name));
         pg_col_copy(r, i, 2, c->status, sizeof(c->status));
-        c->trigger = pg_col_null(r, i, 3) ? NULL : pg_col_dup(r, i, 3, a);
+        c->trigger = pg_col_opt(r, i, 3, a);
         c->allow_reenroll = pg_col_bool(r, i, 4);
         c->created_at = pg_col_i64(r, i, 5);
         c->updated_at = pg_col_i64(r, i, 6);

@@ -172,7 +172,7 @@ int pg_content_list(struct store *base, const char *workspace_id, const struct c
         pg_p_i64(&p, q->offset);
         if (!(rc = pg_exec(&x, sql_list, &p, &r, "listing drafts", e))) {
             int nt = PQntuples(r);
-            *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+            *rows = pg_rows(a, r, sizeof(**rows));
             for (int i = 0; i < nt; i++) {
                 memset(&(*rows)[i], 0, sizeof(**rows));
                 content_row(r, i, a, &(*rows)[i]);

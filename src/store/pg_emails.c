@@ -22,12 +22,6 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
-/* The rows of r, or NULL: up to n rows of size sz in a (never a zero-size block). */
-static void *rows_alloc(struct arena *a, size_t n, size_t sz)
-{
-    return arena_calloc(a, (n ? n : 1) * sz);
-}
-
 /* ---- contacts as the pipeline sees them ---- */
 
 /* Addresses are unique per workspace without regard to case (contacts_email). */
@@ -159,7 +153,7 @@ int pg_contact_activity(struct store *base, const char *workspace_id, const char
     if (rc)
         return pg_leave(&x, rc, e);
     int nt = PQntuples(r);
-    *acts = rows_alloc(a, (size_t)nt, sizeof(**acts));
+    *acts = pg_rows(a, r, sizeof(**acts));
     for (int i = 0; i < nt && (size_t)i < max; i++) {
         struct activity *act = &(*acts)[(*n)++];
         act->at_ms = pg_col_i64(r, i, 0);
@@ -310,7 +304,7 @@ int pg_contact_score_history(struct store *base, const char *workspace_id, const
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = rows_alloc(a, (size_t)nt, sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct score_change *c = &(*rows)[(*n)++];
         c->score = (int)pg_col_i64(r, i, 0);
@@ -385,7 +379,7 @@ int pg_hot_leads(struct store *base, const char *workspace_id, int min_score, in
     if (rc)
         return pg_leave(&x, rc, e);
     int nt = PQntuples(r);
-    *rows = rows_alloc(a, (size_t)nt, sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct hot_lead *h = &(*rows)[(*n)++];
         int k = PG_CONTACT_NCOLS;
@@ -508,10 +502,10 @@ static void email_row_read(const PGresult *r, int i, struct arena *a, struct ema
     out->direction = pg_col_dup(r, i, 10, a);
     out->source = pg_col_dup(r, i, 11, a);
     out->intent_bits = (unsigned)pg_col_i64(r, i, 12);
-    out->sentiment = pg_col_null(r, i, 13) ? NULL : pg_col_dup(r, i, 13, a);
+    out->sentiment = pg_col_opt(r, i, 13, a);
     out->sentiment_score = pg_col_dbl(r, i, 14);
-    out->urgency = pg_col_null(r, i, 15) ? NULL : pg_col_dup(r, i, 15, a);
-    out->provider = pg_col_null(r, i, 16) ? NULL : pg_col_dup(r, i, 16, a);
+    out->urgency = pg_col_opt(r, i, 15, a);
+    out->provider = pg_col_opt(r, i, 16, a);
     out->attachments = (int)pg_col_i64(r, i, 17);
     out->received_at = pg_col_i64(r, i, 18);
     out->processed_at = pg_col_i64(r, i, 19);
@@ -616,7 +610,7 @@ int pg_email_list(struct store *base, const char *workspace_id, const struct ema
     if (rc)
         return pg_leave(&x, rc, e);
     int nt = PQntuples(r);
-    *rows = rows_alloc(a, (size_t)nt, sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         email_row_read(r, i, a, &(*rows)[(*n)++]);
     PQclear(r);

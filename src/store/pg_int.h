@@ -129,6 +129,10 @@ int64_t pg_col_i64(const PGresult *r, int row, int col);
 double pg_col_dbl(const PGresult *r, int row, int col);
 bool pg_col_bool(const PGresult *r, int row, int col);
 bool pg_col_null(const PGresult *r, int row, int col);
+/* A text column in a, NULL for SQL NULL. */
+const char *pg_col_opt(const PGresult *r, int row, int col, struct arena *a);
+/* Room in a for one element of size per row of r (never a zero-size block), zeroed. */
+void *pg_rows(struct arena *a, const PGresult *r, size_t size);
 
 /* An op this backend does not have yet: ERR_UNSUPPORTED (HTTP 501
  * NOT_IMPLEMENTED) "not available on PostgreSQL yet: op". */

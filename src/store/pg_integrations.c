@@ -166,7 +166,7 @@ int pg_integration_list(struct store *base, const char *workspace_id, const char
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         read_integration(r, i, a, &(*rows)[i]);
     *n = (size_t)nt;

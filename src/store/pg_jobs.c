@@ -104,7 +104,7 @@ static void read_row(const PGresult *r, int i, struct arena *a, struct job_row *
     pg_col_copy(r, i, 2, out->kind, sizeof(out->kind));
     pg_col_copy(r, i, 3, out->status, sizeof(out->status));
     out->payload = pg_col_dup(r, i, 4, a);
-    out->last_error = pg_col_null(r, i, 5) ? NULL : pg_col_dup(r, i, 5, a);
+    out->last_error = pg_col_opt(r, i, 5, a);
     out->attempts = (int)pg_col_i64(r, i, 6);
     out->max_attempts = (int)pg_col_i64(r, i, 7);
     out->run_at = pg_col_i64(r, i, 8);
@@ -338,7 +338,7 @@ int pg_job_list(struct store *base, const char *workspace_id, const char *status
     if (rc)
         return pg_leave(&x, rc, e);
     int nt = PQntuples(r);
-    *rows = arena_calloc(a, (size_t)(nt ? nt : 1) * sizeof(**rows));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++)
         read_row(r, i, a, &(*rows)[(*n)++]);
     PQclear(r);

@@ -9,12 +9,6 @@
 #include "store/pg_int.h"
 #include "store/pg_send.h"
 
-/* Text column in arena memory, NULL for SQL NULL. */
-static const char *col_opt(const PGresult *r, int i, int col, struct arena *a)
-{
-    return pg_col_null(r, i, col) ? NULL : pg_col_dup(r, i, col, a);
-}
-
 /* ON CONFLICT DO NOTHING: a taken key does not abort the caller's transaction. */
 static const char sql_insert[] =
     "INSERT INTO sent_emails (id, workspace_id, contact_id, idempotency_key, message_id,"
@@ -97,12 +91,12 @@ static void read_sent(const PGresult *r, int i, struct arena *a, struct sent_ema
     o->to_email = pg_col_dup(r, i, 5, a);
     o->subject = pg_col_dup(r, i, 6, a);
     o->body_text = pg_col_dup(r, i, 7, a);
-    o->body_html = col_opt(r, i, 8, a);
+    o->body_html = pg_col_opt(r, i, 8, a);
     pg_col_copy(r, i, 9, o->status, sizeof(o->status));
-    o->provider = col_opt(r, i, 10, a);
-    o->provider_message_id = col_opt(r, i, 11, a);
-    o->error = col_opt(r, i, 12, a);
-    o->content_id = col_opt(r, i, 13, a);
+    o->provider = pg_col_opt(r, i, 10, a);
+    o->provider_message_id = pg_col_opt(r, i, 11, a);
+    o->error = pg_col_opt(r, i, 12, a);
+    o->content_id = pg_col_opt(r, i, 13, a);
     o->job_id = pg_col_i64(r, i, 14);
     o->created_at = pg_col_i64(r, i, 15);
     o->sent_at = pg_col_i64(r, i, 16);
@@ -161,7 +155,7 @@ int pg_sent_email_list(struct store *base, const char *workspace_id,
     if ((rc = pg_exec(&x, sql_list, &lp, &r, "listing sent emails", e)))
         return pg_leave(&x, rc, e);
     int nt = PQntuples(r);
-    *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         read_sent(r, i, a, &(*rows)[i]);
         *total = pg_col_i64(r, i, 17);
@@ -242,15 +236,15 @@ int pg_send_attempt_list(struct store *base, const char *workspace_id, const cha
     if (rc)
         return rc;
     int nt = PQntuples(r);
-    *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct send_attempt *at = &(*rows)[i];
         memset(at, 0, sizeof(*at));
         pg_col_copy(r, i, 0, at->provider, sizeof(at->provider));
         pg_col_copy(r, i, 1, at->outcome, sizeof(at->outcome));
         at->status = (int)pg_col_i64(r, i, 2);
-        at->provider_message_id = col_opt(r, i, 3, a);
-        at->error = col_opt(r, i, 4, a);
+        at->provider_message_id = pg_col_opt(r, i, 3, a);
+        at->error = pg_col_opt(r, i, 4, a);
         at->started_at = pg_col_i64(r, i, 5);
         at->finished_at = pg_col_i64(r, i, 6);
     }

@@ -131,7 +131,7 @@ int pg_contact_events(struct store *base, const char *workspace_id, const char *
     if ((rc = pg_exec(&x, sql_events, &p, &r, "listing email events", e)))
         return pg_leave(&x, rc, e);
     int nt = PQntuples(r);
-    *rows = arena_alloc(a, sizeof(**rows) * (size_t)(nt > 0 ? nt : 1));
+    *rows = pg_rows(a, r, sizeof(**rows));
     for (int i = 0; i < nt; i++) {
         struct email_event *v = &(*rows)[i];
         memset(v, 0, sizeof(*v));
