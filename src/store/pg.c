@@ -335,6 +335,13 @@ int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresu
     return 0;
 }
 
+/* The rows a statement changed (INSERT, UPDATE, DELETE) or returned. */
+static int64_t rows_of(PGresult *r)
+{
+    const char *t = PQcmdTuples(r);
+    return *t ? strtoll(t, NULL, 10) : PQntuples(r);
+}
+
 int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t *rows,
            const char *what, struct errinfo *e)
 {
@@ -343,8 +350,7 @@ int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t
     if (rc)
         return rc;
     if (rows) {
-        const char *t = PQcmdTuples(r);
-        *rows = *t ? strtoll(t, NULL, 10) : PQntuples(r);
+        *rows = rows_of(r);
     }
     PQclear(r);
     return 0;
@@ -381,8 +387,7 @@ int pg_once_run(struct pg_store *s, const char *workspace_id, const char *sql,
         if (rc)
             return rc;
         if (rows) {
-            const char *t = PQcmdTuples(r);
-            *rows = *t ? strtoll(t, NULL, 10) : PQntuples(r);
+            *rows = rows_of(r);
         }
         PQclear(r);
         return 0;
