@@ -68,14 +68,14 @@ static void enqueue_batches(struct store *st, struct queue *kick, long n, long b
     struct errinfo e;
     errinfo_clear(&e);
     for (long i = 0; i < n; i += batch) {
-        if (st->ops->tx_begin(st, &e) != 0)
+        if (store_tx_begin(st, &e) != 0)
             die("tx_begin", &e);
         for (long k = i; k < i + batch && k < n; k++) {
             struct job_spec s = {.kind = "noop", .payload = "{\"n\":1}"};
             if (queue_enqueue(st, &s, NULL, NULL, &e) != 0)
                 die("enqueue", &e);
         }
-        if (st->ops->tx_commit(st, &e) != 0)
+        if (store_tx_commit(st, &e) != 0)
             die("tx_commit", &e);
         if (kick)
             queue_kick(kick);

@@ -17,6 +17,9 @@
 #include "base/log.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
+#include "store/contacts.h"
+#include "store/emails.h"
+#include "store/sending.h"
 
 enum { CROSSING_BUCKET_MS = 60 * 60 * 1000, JSON_MAX = 64 * 1024 };
 
@@ -102,7 +105,7 @@ int content_context(struct store *st, const char *workspace_id, const char *cont
                     struct arena *a, struct contact *c, struct draft_input *in, struct errinfo *e)
 {
     memset(in, 0, sizeof(*in));
-    int rc = st->ops->contact_get(st, workspace_id, contact_id, a, c, e);
+    int rc = store_contact_get(st, workspace_id, contact_id, a, c, e);
     if (rc)
         return rc;
     in->name = c->name;
@@ -118,7 +121,7 @@ int content_context(struct store *st, const char *workspace_id, const char *cont
     struct email_row *rows;
     size_t n;
     int64_t total;
-    rc = st->ops->email_list(st, workspace_id, &q, a, &rows, &n, &total, e);
+    rc = store_email_list(st, workspace_id, &q, a, &rows, &n, &total, e);
     if (rc)
         return rc;
     struct draft_email *emails = arena_calloc(a, DRAFT_EMAILS_MAX * sizeof(*emails));
@@ -197,7 +200,7 @@ int content_draft(struct store *st, const char *workspace_id, const char *contac
     out->score_at_draft = c.ai_score;
     out->contact_email = c.email;
     out->contact_name = c.name;
-    rc = st->ops->content_insert(st, workspace_id, out, clock_now_ms(), e);
+    rc = store_content_insert(st, workspace_id, out, clock_now_ms(), e);
     if (!rc)
         announce_draft(workspace_id, out);
     return rc;
@@ -213,7 +216,7 @@ int content_has_open_draft(struct store *st, const char *workspace_id, const cha
     struct content *rows;
     size_t n;
     int64_t total = 0;
-    int rc = st->ops->content_list(st, workspace_id, &q, &a, &rows, &n, &total, e);
+    int rc = store_content_list(st, workspace_id, &q, &a, &rows, &n, &total, e);
     arena_release(&a);
     *open = rc == 0 && total > 0;
     return rc;
@@ -223,7 +226,7 @@ int content_enqueue_draft(struct store *st, const char *workspace_id, const char
                           int score, const char *reason, struct errinfo *e)
 {
     int64_t crossing = 0;
-    int rc = st->ops->content_hot_crossing(st, workspace_id, contact_id, SCORE_HOT, &crossing, e);
+    int rc = store_content_hot_crossing(st, workspace_id, contact_id, SCORE_HOT, &crossing, e);
     if (rc)
         return rc;
     char key[128];
@@ -265,10 +268,10 @@ int content_enqueue_draft(struct store *st, const char *workspace_id, const char
 int content_send(struct store *st, const char *workspace_id, const char *id, const char *user_id,
                  struct arena *a, struct content *out, struct errinfo *e)
 {
-    int rc = st->ops->tx_begin(st, e);
+    int rc = store_tx_begin(st, e);
     if (rc)
         return rc;
-    rc = st->ops->content_get(st, workspace_id, id, a, out, e);
+    rc = store_content_get(st, workspace_id, id, a, out, e);
     if (!rc && strcmp(out->status, "approved") != 0)
         rc = failf(e, ERR_CONFLICT, "a draft that is %s cannot be sent; approve it first",
                    out->status);
@@ -289,15 +292,15 @@ int content_send(struct store *st, const char *workspace_id, const char *id, con
         rc = outbox_queue(st, &it, sent_id, &created, e);
     }
     if (!rc)
-        rc = st->ops->content_transition(st, workspace_id, id, CONTENT_APPROVED, CONTENT_SENT,
-                                         user_id, sent_id, clock_now_ms(), e);
+        rc = store_content_transition(st, workspace_id, id, CONTENT_APPROVED, CONTENT_SENT, user_id,
+                                      sent_id, clock_now_ms(), e);
     if (!rc)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc) {
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
         return rc;
     }
-    return st->ops->content_get(st, workspace_id, id, a, out, e);
+    return store_content_get(st, workspace_id, id, a, out, e);
 }
 
 /* ---- the background job ---------------------------------------------------- */

@@ -15,6 +15,8 @@
 #include "base/arena.h"
 #include "base/config.h"
 #include "base/err.h"
+#include "store/contacts.h"
+#include "store/sending.h"
 #include "store/store.h"
 
 struct queue;

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "drip/drip.h"
+#include "store/contacts.h"
 
 enum { DAY_MS = 24 * 60 * 60 * 1000, REASONS_JSON_MAX = 4096 };
 
@@ -18,9 +19,9 @@ int score_refresh(struct store *st, const char *workspace_id, const char *contac
     struct activity *acts;
     size_t n;
     char title[STORE_NAME_MAX], status[16];
-    int rc = st->ops->contact_activity(st, workspace_id, contact_id,
-                                       now - (int64_t)SCORE_WINDOW_DAYS * DAY_MS,
-                                       SCORE_ACTIVITY_MAX, a, &acts, &n, title, status, e);
+    int rc = store_contact_activity(st, workspace_id, contact_id,
+                                    now - (int64_t)SCORE_WINDOW_DAYS * DAY_MS, SCORE_ACTIVITY_MAX,
+                                    a, &acts, &n, title, status, e);
     if (rc)
         return rc;
     struct score_input in = {acts, n, title, status, now};
@@ -40,8 +41,8 @@ int score_refresh(struct store *st, const char *workspace_id, const char *contac
         return failf(e, ERR_INTERNAL, "score reasons too long");
     }
     int prev = 0, total = sc.total;
-    rc = st->ops->contact_score_save(st, workspace_id, contact_id, &sc, buf_str(&json), now, &prev,
-                                     &total, e);
+    rc = store_contact_score_save(st, workspace_id, contact_id, &sc, buf_str(&json), now, &prev,
+                                  &total, e);
     buf_release(&json);
     /* The stored total holds the contact's campaign points (score steps):
      * the hot-lead check and the triggers judge that one. */

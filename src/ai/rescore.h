@@ -12,6 +12,7 @@
 #include "ai/score.h"
 #include "base/arena.h"
 #include "base/err.h"
+#include "store/contacts.h"
 #include "store/store.h"
 
 enum { SCORE_ACTIVITY_MAX = 500 /* newest activities read per contact */ };

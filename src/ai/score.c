@@ -10,6 +10,7 @@
 
 #include "ai/ai.h"
 #include "ai/score.h"
+#include "store/contacts.h"
 
 enum { DAY_MS = 24 * 60 * 60 * 1000 };
 

@@ -10,24 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum {
-    SCORE_WINDOW_DAYS = 30,
-    SCORE_HOT = 80,
-    SCORE_WARM = 60,
-    SCORE_REASONS_MAX = 6,
-    SCORE_REASON_LEN = 96,
-};
-
-/* One thing the contact did, newest first in the input. */
-enum activity_kind { ACT_EMAIL, ACT_REPLY, ACT_OPEN, ACT_CLICK };
-
-struct activity {
-    int kind; /* enum activity_kind; bot opens and clicks are left out by the caller */
-    int64_t at_ms;
-    unsigned intents;       /* emails: enum intent bits */
-    double sentiment_score; /* emails: [-1, 1] */
-    int has_sentiment;
-};
+#include "store/contacts.h"
 
 struct score_input {
     const struct activity *acts; /* the last SCORE_WINDOW_DAYS, newest first */
@@ -35,17 +18,6 @@ struct score_input {
     const char *job_title; /* may be NULL */
     const char *status;    /* prospect | lead | customer | contact */
     int64_t now_ms;
-};
-
-struct score {
-    double engagement, sentiment, intent, role, status;
-    int total;                /* rounded sum, 0-100 */
-    double sentiment_mean;    /* recency-weighted mean of the emails' sentiment */
-    int has_sentiment;        /* 0 when no email in the window had one */
-    int64_t last_activity_ms; /* the newest activity, 0 when none */
-    /* One-line reasons, most important first: "asked about pricing 2 days ago". */
-    char reasons[SCORE_REASONS_MAX][SCORE_REASON_LEN];
-    int nreasons;
 };
 
 void score_compute(const struct score_input *in, struct score *out);

@@ -26,6 +26,9 @@
 #include "base/mem.h"
 #include "base/str.h"
 #include "jobs/queue.h"
+#include "store/alerts.h"
+#include "store/contacts.h"
+#include "store/emails.h"
 
 enum {
     NAME_MAX_LEN = 200,
@@ -446,7 +449,7 @@ static int rules_for(struct store *st, const char *ws, unsigned mask, struct are
     pthread_mutex_unlock(&cache_mu);
 
     int64_t version;
-    int rc = st->ops->alert_rules_version(st, ws, &version, e);
+    int rc = store_alert_rules_version(st, ws, &version, e);
     if (rc)
         return rc;
     pthread_mutex_lock(&cache_mu);
@@ -462,7 +465,7 @@ static int rules_for(struct store *st, const char *ws, unsigned mask, struct are
 
     struct alert_rule *rows = NULL;
     size_t nrows = 0;
-    if (version > 0 && (rc = st->ops->alert_rule_list(st, ws, true, a, &rows, &nrows, e)))
+    if (version > 0 && (rc = store_alert_rule_list(st, ws, true, a, &rows, &nrows, e)))
         return rc;
     struct crule *rules = nrows ? xcalloc(nrows, sizeof(*rules)) : NULL;
     unsigned m = 0;
@@ -615,7 +618,7 @@ static int queue_channels(struct store *st, const char *ws, const struct crule *
             snprintf(d.alert_id, sizeof(d.alert_id), "%s", alert_id);
             snprintf(d.channel, sizeof(d.channel), "in_app");
             snprintf(d.status, sizeof(d.status), "delivered");
-            if ((rc = st->ops->alert_delivery_add(st, ws, &d, e)))
+            if ((rc = store_alert_delivery_add(st, ws, &d, e)))
                 break;
             alerts_count_delivery(ci, true);
             continue;
@@ -662,7 +665,7 @@ static int fire(struct store *st, const char *ws, const struct crule *r, const s
     in.latency_us = (int64_t)((mono_s() - t0) * 1e6);
     bool opened = false;
     char owner[STORE_ID_LEN];
-    int rc = st->ops->alert_open(st, ws, &in, now, alerts_cfg.dedup_ms, &opened, owner, e);
+    int rc = store_alert_open(st, ws, &in, now, alerts_cfg.dedup_ms, &opened, owner, e);
     if (rc)
         return rc;
     atomic_fetch_add_explicit(&counters.processed, 1, memory_order_relaxed);
@@ -686,8 +689,8 @@ static int fire(struct store *st, const char *ws, const struct crule *r, const s
 
 static int tx_open(struct store *st, bool *own, struct errinfo *e)
 {
-    *own = !st->ops->tx_active(st);
-    return *own ? st->ops->tx_begin(st, e) : 0;
+    *own = !store_tx_active(st);
+    return *own ? store_tx_begin(st, e) : 0;
 }
 
 static int tx_close(struct store *st, bool own, int rc, struct errinfo *e)
@@ -695,9 +698,9 @@ static int tx_close(struct store *st, bool own, int rc, struct errinfo *e)
     if (!own)
         return rc;
     if (!rc)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc) {
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
         alerts_drop_pending();
     } else {
         alerts_publish_pending();
@@ -768,7 +771,7 @@ static const char *contact_label(struct store *st, const char *ws, const char *c
 {
     struct contact c;
     struct errinfo e;
-    if (st->ops->contact_get(st, ws, contact_id, a, &c, &e) != 0)
+    if (store_contact_get(st, ws, contact_id, a, &c, &e) != 0)
         return contact_id;
     return c.name[0] ? arena_printf(a, "%s <%s>", c.name, c.email) : arena_strdup(a, c.email);
 }
@@ -911,7 +914,7 @@ static int email_prepare(struct store *st, const char *ws, const struct crule *r
             continue;
         struct contact c;
         struct errinfo ce;
-        if (st->ops->contact_get(st, ws, m->row->contact_id, a, &c, &ce) == 0 && c.has_sentiment)
+        if (store_contact_get(st, ws, m->row->contact_id, a, &c, &ce) == 0 && c.has_sentiment)
             m->before = c.sentiment;
         break;
     }
@@ -970,8 +973,8 @@ static int send_prepare(struct store *st, const char *ws, const struct crule *ru
     (void)n;
     (void)a;
     struct send_ev *s = arg;
-    int rc = st->ops->send_attempt_counts(st, ws, clock_now_ms() - alerts_cfg.dedup_ms, &s->total,
-                                          &s->failed, e);
+    int rc = store_send_attempt_counts(st, ws, clock_now_ms() - alerts_cfg.dedup_ms, &s->total,
+                                       &s->failed, e);
     s->rate = s->total ? 100.0 * (double)s->failed / (double)s->total : 0;
     return rc;
 }

@@ -27,6 +27,8 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/err.h"
+#include "store/alerts.h"
+#include "store/emails.h"
 #include "store/store.h"
 
 struct queue;

@@ -22,6 +22,8 @@
 #include "jobs/queue.h"
 #include "mail/send.h"
 #include "net/httpc.h"
+#include "store/alerts.h"
+#include "store/emails.h"
 
 enum { REPLY_MAX = 64 * 1024, TEXT_MAX = 64 * 1024 };
 
@@ -149,7 +151,7 @@ static void deliver_email(struct send_chain *chain, struct store *st, const stru
         to = arena_alloc(a, sizeof(*to));
         to[0] = arena_strdup(a, target);
         n = 1;
-    } else if (st->ops->workspace_member_emails(st, ws, a, &to, &n, &e) != 0) {
+    } else if (store_workspace_member_emails(st, ws, a, &to, &n, &e) != 0) {
         at->error = arena_strdup(a, e.msg);
         return;
     }
@@ -203,7 +205,7 @@ static int deliver_job(void *ctx, struct store *st, const struct job *j, struct 
     if (!alert_id || !ws[0] || ci < 0 || strlen(alert_id) >= STORE_ID_LEN)
         return failf(e, ERR_INVALID, "alert_deliver: the payload names no alert and channel");
     struct alert_row al;
-    int rc = st->ops->alert_get(st, ws, alert_id, a, &al, e);
+    int rc = store_alert_get(st, ws, alert_id, a, &al, e);
     if (rc == ERR_NOT_FOUND)
         return 0; /* deleted with its workspace */
     if (rc)
@@ -237,7 +239,7 @@ static int deliver_job(void *ctx, struct store *st, const struct job *j, struct 
     snprintf(d.status, sizeof(d.status), "%s", at.ok ? "delivered" : last ? "dead" : "failed");
     alerts_count_delivery(ci, at.ok);
     struct errinfo re;
-    if (st->ops->alert_delivery_add(st, ws, &d, &re) != 0)
+    if (store_alert_delivery_add(st, ws, &d, &re) != 0)
         log_warn("alert.delivery_not_recorded", "alert %s on %s, attempt %d: not recorded: %s",
                  al.id, type, j->attempts, re.msg);
     if (at.ok)

@@ -13,6 +13,8 @@
 #include "auth/auth.h"
 #include "base/clock.h"
 #include "http/reply.h"
+#include "store/contacts.h"
+#include "store/emails.h"
 
 enum { LEADS_DEFAULT = 20, LEADS_MAX = 100 };
 
@@ -57,7 +59,7 @@ static int contact_intelligence(struct http_req *req, struct http_reply *rep, st
     char key[CACHE_KEY_MAX];
     snprintf(key, sizeof(key), "leads/%s/%d/%d/%d", ws, (int)min, (int)limit, (int)offset);
     int64_t version;
-    rc = ctx->store->ops->workspace_version(ctx->store, ws, &version, e);
+    rc = store_workspace_version(ctx->store, ws, &version, e);
     if (rc)
         return rc;
     if (api_cache_get(key, version, rep))
@@ -65,8 +67,8 @@ static int contact_intelligence(struct http_req *req, struct http_reply *rep, st
     struct hot_lead *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->hot_leads(ctx->store, ws, (int)min, (int)limit, (int)offset, req->arena,
-                                    &rows, &n, &total, e);
+    rc = store_hot_leads(ctx->store, ws, (int)min, (int)limit, (int)offset, req->arena, &rows, &n,
+                         &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -92,8 +94,7 @@ static int dashboard_stats(struct http_req *req, struct http_reply *rep, struct 
 {
     const struct api_ctx *ctx = req->ctx;
     struct workspace_stats s;
-    int rc = ctx->store->ops->workspace_stats(ctx->store, req->auth->workspace_id, clock_now_ms(),
-                                              &s, e);
+    int rc = store_workspace_stats(ctx->store, req->auth->workspace_id, clock_now_ms(), &s, e);
     if (rc)
         return rc;
     struct jw w;

@@ -14,6 +14,7 @@
 #include "auth/auth.h"
 #include "base/clock.h"
 #include "http/reply.h"
+#include "store/alerts.h"
 
 enum { PAGE_SIZE_DEFAULT = 50, PAGE_SIZE_MAX = 200, METRICS_WINDOW_H = 24 };
 
@@ -41,8 +42,7 @@ static int reply_rule(struct http_req *req, struct http_reply *rep, int status, 
 {
     const struct api_ctx *ctx = req->ctx;
     struct alert_rule r;
-    int rc =
-        ctx->store->ops->alert_rule_get(ctx->store, req->auth->workspace_id, id, req->arena, &r, e);
+    int rc = store_alert_rule_get(ctx->store, req->auth->workspace_id, id, req->arena, &r, e);
     if (rc)
         return rc;
     struct jw w;
@@ -56,8 +56,8 @@ static int rules_list(struct http_req *req, struct http_reply *rep, struct errin
     const struct api_ctx *ctx = req->ctx;
     struct alert_rule *rows;
     size_t n;
-    int rc = ctx->store->ops->alert_rule_list(ctx->store, req->auth->workspace_id, false,
-                                              req->arena, &rows, &n, e);
+    int rc =
+        store_alert_rule_list(ctx->store, req->auth->workspace_id, false, req->arena, &rows, &n, e);
     if (rc)
         return rc;
     struct jw w;
@@ -75,8 +75,8 @@ static int rules_create(struct http_req *req, struct http_reply *rep, struct err
     if (rc)
         return rc;
     struct alert_rule r;
-    rc = ctx->store->ops->alert_rule_create(ctx->store, req->auth->workspace_id, &f, clock_now_ms(),
-                                            req->arena, &r, e);
+    rc = store_alert_rule_create(ctx->store, req->auth->workspace_id, &f, clock_now_ms(),
+                                 req->arena, &r, e);
     if (rc)
         return rc;
     alerts_rules_changed();
@@ -94,16 +94,15 @@ static int rules_patch(struct http_req *req, struct http_reply *rep, struct erri
     struct alert_rule_fields f;
     int rc = api_path_id(req, "alert rule", id, e);
     if (!rc)
-        rc = ctx->store->ops->alert_rule_get(ctx->store, req->auth->workspace_id, id, req->arena,
-                                             &base, e);
+        rc = store_alert_rule_get(ctx->store, req->auth->workspace_id, id, req->arena, &base, e);
     if (!rc)
         rc = alerts_rule_read(req->json, &base, req->arena, &f, e);
     if (!rc && f.set == 0)
         rc = failf(e, ERR_INVALID,
                    "nothing to change: give name, trigger, threshold, channels or enabled");
     if (!rc)
-        rc = ctx->store->ops->alert_rule_update(ctx->store, req->auth->workspace_id, id, &f,
-                                                clock_now_ms(), e);
+        rc =
+            store_alert_rule_update(ctx->store, req->auth->workspace_id, id, &f, clock_now_ms(), e);
     if (rc)
         return rc;
     alerts_rules_changed();
@@ -116,7 +115,7 @@ static int rules_delete(struct http_req *req, struct http_reply *rep, struct err
     char id[STORE_ID_LEN];
     int rc = api_path_id(req, "alert rule", id, e);
     if (!rc)
-        rc = ctx->store->ops->alert_rule_delete(ctx->store, req->auth->workspace_id, id, e);
+        rc = store_alert_rule_delete(ctx->store, req->auth->workspace_id, id, e);
     if (rc)
         return rc;
     alerts_rules_changed();
@@ -191,8 +190,8 @@ static int alerts_list(struct http_req *req, struct http_reply *rep, struct erri
     struct alert_row *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->alert_list(ctx->store, ws, status, (int)pg.size,
-                                     (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
+    rc = store_alert_list(ctx->store, ws, status, (int)pg.size, (int)api_page_offset(&pg),
+                          req->arena, &rows, &n, &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -200,8 +199,7 @@ static int alerts_list(struct http_req *req, struct http_reply *rep, struct erri
     for (size_t i = 0; i < n; i++) {
         struct alert_delivery *d;
         size_t nd;
-        if ((rc = ctx->store->ops->alert_delivery_list(ctx->store, ws, rows[i].id, req->arena, &d,
-                                                       &nd, e)))
+        if ((rc = store_alert_delivery_list(ctx->store, ws, rows[i].id, req->arena, &d, &nd, e)))
             return rc;
         write_alert(&w, &rows[i], d, nd, true);
     }
@@ -216,15 +214,15 @@ static int transition(struct http_req *req, struct http_reply *rep, const char *
     char id[STORE_ID_LEN];
     int rc = api_path_id(req, "alert", id, e);
     if (!rc)
-        rc = ctx->store->ops->alert_transition(ctx->store, ws, id, from, to, req->auth->user_id,
-                                               clock_now_ms(), e);
+        rc = store_alert_transition(ctx->store, ws, id, from, to, req->auth->user_id,
+                                    clock_now_ms(), e);
     struct alert_row a;
     struct alert_delivery *d = NULL;
     size_t nd = 0;
     if (!rc)
-        rc = ctx->store->ops->alert_get(ctx->store, ws, id, req->arena, &a, e);
+        rc = store_alert_get(ctx->store, ws, id, req->arena, &a, e);
     if (!rc)
-        rc = ctx->store->ops->alert_delivery_list(ctx->store, ws, id, req->arena, &d, &nd, e);
+        rc = store_alert_delivery_list(ctx->store, ws, id, req->arena, &d, &nd, e);
     if (rc)
         return rc;
     struct jw w;
@@ -252,8 +250,7 @@ static int alerts_metrics(struct http_req *req, struct http_reply *rep, struct e
         return rc;
     int64_t now = clock_now_ms();
     struct alert_stats s;
-    rc = ctx->store->ops->alert_stats(ctx->store, req->auth->workspace_id, now - hours * 3600000,
-                                      &s, e);
+    rc = store_alert_stats(ctx->store, req->auth->workspace_id, now - hours * 3600000, &s, e);
     if (rc)
         return rc;
     double error_rate;

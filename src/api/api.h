@@ -12,6 +12,7 @@
 #include "base/config.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "store/contacts.h"
 #include "store/store.h"
 
 struct oidc;

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/reply.h"
+#include "store/auth.h"
 
 enum { SIGNIN_RATE_PER_MIN = 30 };
 
@@ -25,7 +26,7 @@ static int bootstrap(struct store *st, const struct user *u, bool *created, stru
     const char *who = u->name[0] ? u->name : u->email;
     size_t n = strcspn(who, "@");
     snprintf(org, sizeof(org), "%.*s's Organization", (int)(n > 150 ? 150 : n), who);
-    return st->ops->user_bootstrap(st, u->id, org, clock_now_ms(), created, e);
+    return store_user_bootstrap(st, u->id, org, clock_now_ms(), created, e);
 }
 
 /* Sets the session cookie for u and redirects to next. */
@@ -131,10 +132,10 @@ static int link_get(struct http_req *req, struct http_reply *rep, struct errinfo
     auth_hash_token(token, hash);
     struct errinfo le;
     errinfo_clear(&le);
-    int rc = ctx->store->ops->login_link_take(ctx->store, hash, clock_now_ms(), user_id, &le);
+    int rc = store_login_link_take(ctx->store, hash, clock_now_ms(), user_id, &le);
     struct user u;
     if (!rc)
-        rc = ctx->store->ops->user_by_id(ctx->store, user_id, &u, &le);
+        rc = store_user_by_id(ctx->store, user_id, &u, &le);
     if (rc)
         return api_redirect_login_error(req, rep,
                                         rc == ERR_NOT_FOUND
@@ -149,8 +150,7 @@ static int logout_post(struct http_req *req, struct http_reply *rep, struct erri
     const struct api_ctx *ctx = req->ctx;
     const struct auth_info *ai = req->auth;
     if (!ai->via_token) {
-        int rc = ctx->store->ops->session_revoke(ctx->store, ai->user_id, ai->session_hash,
-                                                 clock_now_ms(), e);
+        int rc = store_session_revoke(ctx->store, ai->user_id, ai->session_hash, clock_now_ms(), e);
         auth_cache_invalidate();
         if (rc && rc != ERR_NOT_FOUND)
             return rc;
@@ -169,11 +169,11 @@ static int write_me(struct http_req *req, struct jw *w, struct errinfo *e)
     struct org_row *orgs;
     struct ws_row *wss;
     size_t norgs, nws;
-    int rc = st->ops->user_by_id(st, ai->user_id, &u, e);
+    int rc = store_user_by_id(st, ai->user_id, &u, e);
     if (!rc)
-        rc = st->ops->user_orgs(st, ai->user_id, req->arena, &orgs, &norgs, e);
+        rc = store_user_orgs(st, ai->user_id, req->arena, &orgs, &norgs, e);
     if (!rc)
-        rc = st->ops->user_workspaces(st, ai->user_id, req->arena, &wss, &nws, e);
+        rc = store_user_workspaces(st, ai->user_id, req->arena, &wss, &nws, e);
     if (rc)
         return rc;
     jw_key(w, "user");
@@ -239,7 +239,7 @@ static int initialize_post(struct http_req *req, struct http_reply *rep, struct 
 {
     const struct api_ctx *ctx = req->ctx;
     struct user u;
-    int rc = ctx->store->ops->user_by_id(ctx->store, req->auth->user_id, &u, e);
+    int rc = store_user_by_id(ctx->store, req->auth->user_id, &u, e);
     bool created = false;
     if (!rc)
         rc = bootstrap(ctx->store, &u, &created, e);
@@ -252,8 +252,7 @@ static int sessions_get(struct http_req *req, struct http_reply *rep, struct err
     const struct auth_info *ai = req->auth;
     struct session_row *rows;
     size_t n;
-    int rc = ctx->store->ops->session_list(ctx->store, ai->user_id, clock_now_ms(), req->arena,
-                                           &rows, &n, e);
+    int rc = store_session_list(ctx->store, ai->user_id, clock_now_ms(), req->arena, &rows, &n, e);
     if (rc)
         return rc;
     struct jw w;
@@ -277,7 +276,7 @@ static int session_delete(struct http_req *req, struct http_reply *rep, struct e
     const struct api_ctx *ctx = req->ctx;
     char id[65];
     str_copy(id, sizeof(id), req->params[0]);
-    int rc = ctx->store->ops->session_revoke(ctx->store, req->auth->user_id, id, clock_now_ms(), e);
+    int rc = store_session_revoke(ctx->store, req->auth->user_id, id, clock_now_ms(), e);
     if (rc)
         return rc;
     auth_cache_invalidate();
@@ -299,8 +298,7 @@ static int tokens_get(struct http_req *req, struct http_reply *rep, struct errin
     const struct api_ctx *ctx = req->ctx;
     struct api_token *rows;
     size_t n;
-    int rc = ctx->store->ops->api_token_list(ctx->store, req->auth->workspace_id, req->arena, &rows,
-                                             &n, e);
+    int rc = store_api_token_list(ctx->store, req->auth->workspace_id, req->arena, &rows, &n, e);
     if (rc)
         return rc;
     struct jw w;
@@ -341,8 +339,7 @@ static int token_delete(struct http_req *req, struct http_reply *rep, struct err
     if (req->params[0].len >= sizeof(id))
         return failf(e, ERR_NOT_FOUND, "API token not found");
     str_copy(id, sizeof(id), req->params[0]);
-    int rc = ctx->store->ops->api_token_revoke(ctx->store, req->auth->workspace_id, id,
-                                               clock_now_ms(), e);
+    int rc = store_api_token_revoke(ctx->store, req->auth->workspace_id, id, clock_now_ms(), e);
     if (rc)
         return rc;
     auth_cache_invalidate();

@@ -16,6 +16,8 @@
 #include "drip/drip.h"
 #include "http/reply.h"
 #include "jobs/queue.h"
+#include "store/campaigns.h"
+#include "store/contacts.h"
 
 enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, NAME_MAX = 200, TRIGGER_MAX = 8192 };
 
@@ -55,8 +57,7 @@ static int reply_campaign(struct http_req *req, struct http_reply *rep, int stat
 {
     const struct api_ctx *ctx = req->ctx;
     struct campaign c;
-    int rc =
-        ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
+    int rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
     if (rc)
         return rc;
     struct jw w;
@@ -115,9 +116,8 @@ static int campaigns_list(struct http_req *req, struct http_reply *rep, struct e
     struct campaign *rows;
     size_t n;
     int64_t total;
-    rc =
-        ctx->store->ops->campaign_list(ctx->store, req->auth->workspace_id, status, (int)pg.size,
-                                       (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
+    rc = store_campaign_list(ctx->store, req->auth->workspace_id, status, (int)pg.size,
+                             (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -137,8 +137,8 @@ static int campaigns_create(struct http_req *req, struct http_reply *rep, struct
     if (!(f.set & CAMPF_NAME))
         return failf(e, ERR_INVALID, "name is required");
     struct campaign c;
-    rc = ctx->store->ops->campaign_create(ctx->store, req->auth->workspace_id, &f, clock_now_ms(),
-                                          req->arena, &c, e);
+    rc = store_campaign_create(ctx->store, req->auth->workspace_id, &f, clock_now_ms(), req->arena,
+                               &c, e);
     if (rc)
         return rc;
     struct jw w;
@@ -165,8 +165,7 @@ static int campaigns_patch(struct http_req *req, struct http_reply *rep, struct 
     if (!rc && f.set == 0)
         rc = failf(e, ERR_INVALID, "nothing to change: give name, trigger or allowReenroll");
     if (!rc)
-        rc = ctx->store->ops->campaign_update(ctx->store, req->auth->workspace_id, id, &f,
-                                              clock_now_ms(), e);
+        rc = store_campaign_update(ctx->store, req->auth->workspace_id, id, &f, clock_now_ms(), e);
     return rc ? rc : reply_campaign(req, rep, 200, id, e);
 }
 
@@ -176,7 +175,7 @@ static int campaigns_delete(struct http_req *req, struct http_reply *rep, struct
     char id[STORE_ID_LEN];
     int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
-        rc = ctx->store->ops->campaign_delete(ctx->store, req->auth->workspace_id, id, e);
+        rc = store_campaign_delete(ctx->store, req->auth->workspace_id, id, e);
     if (rc)
         return rc;
     struct jw w;
@@ -239,9 +238,9 @@ static int reply_steps(struct http_req *req, struct http_reply *rep, int status,
     struct campaign_step *steps;
     size_t n;
     const char *ws = req->auth->workspace_id;
-    int rc = ctx->store->ops->campaign_get(ctx->store, ws, id, req->arena, &c, e);
+    int rc = store_campaign_get(ctx->store, ws, id, req->arena, &c, e);
     if (!rc)
-        rc = ctx->store->ops->campaign_steps(ctx->store, ws, id, req->arena, &steps, &n, e);
+        rc = store_campaign_steps(ctx->store, ws, id, req->arena, &steps, &n, e);
     if (rc)
         return rc;
     struct jw w;
@@ -292,20 +291,20 @@ static int steps_put(struct http_req *req, struct http_reply *rep, struct errinf
     size_t n;
     struct campaign c;
     /* A foreign campaign is 404 before its body is judged. */
-    rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
+    rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
     /* A webhook secret sent back masked (as GET shows it) keeps the stored one. */
     struct campaign_step *old;
     size_t nold;
     if (!rc)
-        rc = ctx->store->ops->campaign_steps(ctx->store, req->auth->workspace_id, id, req->arena,
-                                             &old, &nold, e);
+        rc = store_campaign_steps(ctx->store, req->auth->workspace_id, id, req->arena, &old, &nold,
+                                  e);
     if (!rc)
         rc = drip_steps_keep_secrets(arr, old, nold, e);
     if (!rc)
         rc = drip_steps_build(arr, req->arena, &steps, &n, e);
     if (!rc)
-        rc = ctx->store->ops->campaign_steps_replace(ctx->store, req->auth->workspace_id, id, steps,
-                                                     n, clock_now_ms(), e);
+        rc = store_campaign_steps_replace(ctx->store, req->auth->workspace_id, id, steps, n,
+                                          clock_now_ms(), e);
     return rc ? rc : reply_steps(req, rep, 200, id, e);
 }
 
@@ -366,8 +365,8 @@ static int enroll_targets(struct http_req *req, const char ***ids, size_t *n, st
         size_t m;
         int64_t total;
         q.limit = 200;
-        int rc = ctx->store->ops->contact_list(ctx->store, req->auth->workspace_id, &q, req->arena,
-                                               &rows, &m, &total, e);
+        int rc = store_contact_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows, &m,
+                                    &total, e);
         if (rc)
             return rc;
         for (size_t i = 0; i < m && *n < DRIP_ENROLL_MAX; i++)
@@ -385,8 +384,7 @@ static int campaigns_enroll(struct http_req *req, struct http_reply *rep, struct
     struct campaign c;
     int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
-        rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
-                                           e);
+        rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
     const char **ids = NULL;
     size_t n = 0;
     if (!rc)
@@ -440,8 +438,7 @@ static int enrollments_list(struct http_req *req, struct http_reply *rep, struct
     struct campaign c;
     int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
-        rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
-                                           e);
+        rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
     if (!rc)
         rc = api_page_parse(req, PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, &pg, e);
     if (rc)
@@ -452,9 +449,8 @@ static int enrollments_list(struct http_req *req, struct http_reply *rep, struct
     struct enrollment *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->enrollment_list(ctx->store, req->auth->workspace_id, id, status,
-                                          (int)pg.size, (int)api_page_offset(&pg), req->arena,
-                                          &rows, &n, &total, e);
+    rc = store_enrollment_list(ctx->store, req->auth->workspace_id, id, status, (int)pg.size,
+                               (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -492,8 +488,7 @@ static int logs_list(struct http_req *req, struct http_reply *rep, struct errinf
     struct campaign c;
     int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
-        rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
-                                           e);
+        rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
     if (!rc)
         rc = api_page_parse(req, PAGE_SIZE_MAX, 50, &pg, e);
     if (rc)
@@ -504,9 +499,8 @@ static int logs_list(struct http_req *req, struct http_reply *rep, struct errinf
     struct exec_log *rows;
     size_t n;
     int64_t total;
-    rc =
-        ctx->store->ops->exec_log_list(ctx->store, req->auth->workspace_id, id, enr, (int)pg.size,
-                                       (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
+    rc = store_exec_log_list(ctx->store, req->auth->workspace_id, id, enr, (int)pg.size,
+                             (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -539,11 +533,10 @@ static int metrics_get(struct http_req *req, struct http_reply *rep, struct erri
     size_t n;
     int rc = api_path_id(req, "campaign", id, e);
     if (!rc)
-        rc = ctx->store->ops->campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
-                                           e);
+        rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
     if (!rc)
-        rc = ctx->store->ops->campaign_metrics(ctx->store, req->auth->workspace_id, id, req->arena,
-                                               &rows, &n, e);
+        rc = store_campaign_metrics(ctx->store, req->auth->workspace_id, id, req->arena, &rows, &n,
+                                    e);
     if (rc)
         return rc;
     struct jw w;

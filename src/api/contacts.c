@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "drip/drip.h"
 #include "http/reply.h"
+#include "store/contacts.h"
 
 enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, FIELD_MAX = 200, TAGS_MAX = 50, TAG_MAX = 50 };
 enum { HISTORY_DEFAULT = 100, HISTORY_MAX = 500 };
@@ -176,8 +177,8 @@ static int contacts_list(struct http_req *req, struct http_reply *rep, struct er
     struct contact *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->contact_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows,
-                                       &n, &total, e);
+    rc = store_contact_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows, &n, &total,
+                            e);
     if (rc)
         return rc;
     struct jw w;
@@ -201,17 +202,17 @@ static int contacts_create(struct http_req *req, struct http_reply *rep, struct 
     const char *ws = req->auth->workspace_id;
     /* Campaigns triggered by a new contact (or by its tags) enroll it in
      * the same transaction. */
-    if ((rc = st->ops->tx_begin(st, e)))
+    if ((rc = store_tx_begin(st, e)))
         return rc;
-    rc = st->ops->contact_create(st, ws, &f, clock_now_ms(), req->arena, &c, e);
+    rc = store_contact_create(st, ws, &f, clock_now_ms(), req->arena, &c, e);
     if (!rc)
         rc = drip_on_contact_created(st, ws, c.id, NULL, e);
     if (!rc)
         rc = drip_on_tags(st, ws, c.id, NULL, c.tags, NULL, e);
     if (!rc)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc) {
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
         return rc;
     }
     return reply_contact(rep, 201, &c);
@@ -224,8 +225,7 @@ static int contacts_get(struct http_req *req, struct http_reply *rep, struct err
     struct contact c;
     int rc = api_path_id(req, "contact", id, e);
     if (!rc)
-        rc = ctx->store->ops->contact_get(ctx->store, req->auth->workspace_id, id, req->arena, &c,
-                                          e);
+        rc = store_contact_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
     return rc ? rc : reply_contact(rep, 200, &c);
 }
 
@@ -247,23 +247,23 @@ static int contacts_patch(struct http_req *req, struct http_reply *rep, struct e
     struct store *st = ctx->store;
     const char *ws = req->auth->workspace_id;
     if (!(f.set & CF_TAGS)) {
-        rc = st->ops->contact_update(st, ws, id, &f, clock_now_ms(), req->arena, &c, e);
+        rc = store_contact_update(st, ws, id, &f, clock_now_ms(), req->arena, &c, e);
         return rc ? rc : reply_contact(rep, 200, &c);
     }
     /* New tags enroll the contact into campaigns triggered by them, in the
      * same transaction. */
     struct contact before;
-    if ((rc = st->ops->tx_begin(st, e)))
+    if ((rc = store_tx_begin(st, e)))
         return rc;
-    rc = st->ops->contact_get(st, ws, id, req->arena, &before, e);
+    rc = store_contact_get(st, ws, id, req->arena, &before, e);
     if (!rc)
-        rc = st->ops->contact_update(st, ws, id, &f, clock_now_ms(), req->arena, &c, e);
+        rc = store_contact_update(st, ws, id, &f, clock_now_ms(), req->arena, &c, e);
     if (!rc)
         rc = drip_on_tags(st, ws, id, before.tags, c.tags, NULL, e);
     if (!rc)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc) {
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
         return rc;
     }
     return reply_contact(rep, 200, &c);
@@ -275,7 +275,7 @@ static int contacts_delete(struct http_req *req, struct http_reply *rep, struct 
     char id[STORE_ID_LEN];
     int rc = api_path_id(req, "contact", id, e);
     if (!rc)
-        rc = ctx->store->ops->contact_delete(ctx->store, req->auth->workspace_id, id, e);
+        rc = store_contact_delete(ctx->store, req->auth->workspace_id, id, e);
     if (rc)
         return rc;
     struct jw w;
@@ -302,10 +302,9 @@ static int contacts_history(struct http_req *req, struct http_reply *rep, struct
     if (!rc)
         rc = api_query_int(req, "limit", 1, HISTORY_MAX, HISTORY_DEFAULT, &limit, e);
     if (!rc) /* a contact of another workspace is not found, like a missing one */
-        rc = ctx->store->ops->contact_get(ctx->store, ws, id, req->arena, &c, e);
+        rc = store_contact_get(ctx->store, ws, id, req->arena, &c, e);
     if (!rc)
-        rc = ctx->store->ops->contact_score_history(ctx->store, ws, id, (int)limit, req->arena,
-                                                    &rows, &n, e);
+        rc = store_contact_score_history(ctx->store, ws, id, (int)limit, req->arena, &rows, &n, e);
     if (rc)
         return rc;
     struct jw w;
@@ -352,8 +351,8 @@ static int contacts_events(struct http_req *req, struct http_reply *rep, struct 
     if (!rc)
         rc = api_query_int(req, "limit", 1, HISTORY_MAX, HISTORY_DEFAULT, &limit, e);
     if (!rc)
-        rc = ctx->store->ops->contact_events(ctx->store, req->auth->workspace_id, id, (int)limit,
-                                             req->arena, &rows, &n, e);
+        rc = store_contact_events(ctx->store, req->auth->workspace_id, id, (int)limit, req->arena,
+                                  &rows, &n, e);
     if (rc)
         return rc;
     struct jw w;

@@ -14,6 +14,8 @@
 #include "base/clock.h"
 #include "http/reply.h"
 #include "jobs/queue.h"
+#include "store/contacts.h"
+#include "store/sending.h"
 
 enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 100 };
 
@@ -122,8 +124,8 @@ static int tier_ids(struct http_req *req, int lo, int hi, const char ***ids, siz
                               .limit = CONTENT_GENERATE_MAX};
     struct contact *rows;
     int64_t total;
-    int rc = ctx->store->ops->contact_list(ctx->store, req->auth->workspace_id, &q, req->arena,
-                                           &rows, n, &total, e);
+    int rc = store_contact_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows, n,
+                                &total, e);
     if (rc)
         return rc;
     *ids = arena_calloc(req->arena, (*n ? *n : 1) * sizeof(**ids));
@@ -226,8 +228,8 @@ static int content_list(struct http_req *req, struct http_reply *rep, struct err
     struct content *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->content_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows,
-                                       &n, &total, e);
+    rc = store_content_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows, &n, &total,
+                            e);
     if (rc)
         return rc;
     struct jw w;
@@ -243,8 +245,7 @@ static int reply_current(struct http_req *req, struct http_reply *rep, const cha
 {
     const struct api_ctx *ctx = req->ctx;
     struct content c;
-    int rc =
-        ctx->store->ops->content_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
+    int rc = store_content_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
     return rc ? rc : reply_content(rep, 200, &c);
 }
 
@@ -309,8 +310,8 @@ static int content_patch(struct http_req *req, struct http_reply *rep, struct er
     if (!rc && !subject && !body && !cta)
         rc = failf(e, ERR_INVALID, "nothing to change: give subject, body or callToAction");
     if (!rc)
-        rc = ctx->store->ops->content_edit(ctx->store, req->auth->workspace_id, id, subject, body,
-                                           cta, clock_now_ms(), e);
+        rc = store_content_edit(ctx->store, req->auth->workspace_id, id, subject, body, cta,
+                                clock_now_ms(), e);
     return rc ? rc : reply_current(req, rep, id, e);
 }
 
@@ -321,8 +322,8 @@ static int transition(struct http_req *req, struct http_reply *rep, unsigned fro
     char id[STORE_ID_LEN];
     int rc = api_path_id(req, "draft", id, e);
     if (!rc)
-        rc = ctx->store->ops->content_transition(ctx->store, req->auth->workspace_id, id, from, to,
-                                                 req->auth->user_id, NULL, clock_now_ms(), e);
+        rc = store_content_transition(ctx->store, req->auth->workspace_id, id, from, to,
+                                      req->auth->user_id, NULL, clock_now_ms(), e);
     return rc ? rc : reply_current(req, rep, id, e);
 }
 

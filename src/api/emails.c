@@ -13,6 +13,7 @@
 #include "jobs/queue.h"
 #include "mail/inbox.h"
 #include "mail/ingest.h"
+#include "store/emails.h"
 
 enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, REJECTIONS_SHOWN = 50, SNIPPET = 200 };
 
@@ -213,8 +214,8 @@ static int emails_list(struct http_req *req, struct http_reply *rep, struct erri
     struct email_row *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->email_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows, &n,
-                                     &total, e);
+    rc =
+        store_email_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows, &n, &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -232,7 +233,7 @@ static int emails_get(struct http_req *req, struct http_reply *rep, struct errin
     if (rc)
         return rc;
     struct email_row r;
-    rc = ctx->store->ops->email_get(ctx->store, req->auth->workspace_id, id, req->arena, &r, e);
+    rc = store_email_get(ctx->store, req->auth->workspace_id, id, req->arena, &r, e);
     if (rc)
         return rc;
     struct jw w;

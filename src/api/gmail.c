@@ -15,6 +15,8 @@
 #include "http/reply.h"
 #include "mail/gmail.h"
 #include "net/httpc.h"
+#include "store/auth.h"
+#include "store/integrations.h"
 
 #define CALLBACK_PATH "/api/integrations/gmail/callback"
 #define LANDING "/dashboard/overview"
@@ -39,8 +41,8 @@ static int integrations_list(struct http_req *req, struct http_reply *rep, struc
     const struct api_ctx *ctx = req->ctx;
     struct integration *rows;
     size_t n;
-    int rc = ctx->store->ops->integration_list(ctx->store, req->auth->workspace_id, NULL,
-                                               req->arena, &rows, &n, e);
+    int rc =
+        store_integration_list(ctx->store, req->auth->workspace_id, NULL, req->arena, &rows, &n, e);
     if (rc)
         return rc;
     struct jw w;
@@ -150,7 +152,7 @@ static int callback_get(struct http_req *req, struct http_reply *rep, struct err
         return callback_error(req, rep, msg);
     }
     int role = ROLE_NONE;
-    int rc = ctx->store->ops->member_role(ctx->store, s.workspace_id, ai->user_id, &role, &oe);
+    int rc = store_member_role(ctx->store, s.workspace_id, ai->user_id, &role, &oe);
     if (rc || role < ROLE_MEMBER)
         return callback_error(req, rep, "you can no longer connect a mailbox to this workspace");
 
@@ -216,14 +218,14 @@ static int sync_post(struct http_req *req, struct http_reply *rep, struct errinf
     size_t n = 0;
     if (id) {
         rows = arena_alloc(req->arena, sizeof(*rows));
-        rc = ctx->store->ops->integration_get(ctx->store, ws, id, req->arena, rows, e);
+        rc = store_integration_get(ctx->store, ws, id, req->arena, rows, e);
         n = 1;
         if (!rc && strcmp(rows[0].provider, "gmail") != 0)
             rc = failf(e, ERR_NOT_FOUND, "integration not found");
         if (!rc && strcmp(rows[0].status, "disconnected") == 0)
             rc = failf(e, ERR_CONFLICT, "this mailbox is disconnected; connect it again");
     } else {
-        rc = ctx->store->ops->integration_list(ctx->store, ws, "gmail", req->arena, &rows, &n, e);
+        rc = store_integration_list(ctx->store, ws, "gmail", req->arena, &rows, &n, e);
         size_t w = 0;
         for (size_t i = 0; !rc && i < n; i++)
             if (strcmp(rows[i].status, "disconnected") != 0)

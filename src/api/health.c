@@ -19,7 +19,7 @@ static int health_get(struct http_req *req, struct http_reply *rep, struct errin
     reply_ok_begin(rep, 200, &w);
     jw_obj_begin(&w);
     jw_kstr(&w, "status", "ok");
-    jw_kstr(&w, "database", ctx->store->ops->name);
+    jw_kstr(&w, "database", store_name(ctx->store));
     jw_kstr(&w, "version", LEADFLOW_VERSION);
     jw_kint(&w, "uptimeSeconds", (clock_now_ms() - ctx->started_ms) / 1000);
     jw_obj_end(&w);
@@ -38,7 +38,7 @@ static int metrics_get(struct http_req *req, struct http_reply *rep, struct erri
                         "# HELP leadflow_uptime_seconds Seconds since the server started.\n"
                         "# TYPE leadflow_uptime_seconds gauge\n"
                         "leadflow_uptime_seconds %lld\n",
-                        LEADFLOW_VERSION, ctx->store->ops->name,
+                        LEADFLOW_VERSION, store_name(ctx->store),
                         (long long)((clock_now_ms() - ctx->started_ms) / 1000));
     if (!rc && ctx->metrics)
         rc = http_metrics_render(ctx->metrics, b);

@@ -12,6 +12,7 @@
 #include "base/str.h"
 #include "http/reply.h"
 #include "jobs/queue.h"
+#include "store/jobs.h"
 
 enum { PAGE_SIZE_DEFAULT = 50, PAGE_SIZE_MAX = 200 };
 
@@ -57,8 +58,8 @@ static int jobs_list(struct http_req *req, struct http_reply *rep, struct errinf
     struct job_row *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->job_list(ctx->store, req->auth->workspace_id, status, (int)pg.size,
-                                   (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
+    rc = store_job_list(ctx->store, req->auth->workspace_id, status, (int)pg.size,
+                        (int)api_page_offset(&pg), req->arena, &rows, &n, &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -101,14 +102,12 @@ static int change(struct http_req *req, struct http_reply *rep, job_change_fn fn
 
 static int jobs_retry(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
-    const struct api_ctx *ctx = req->ctx;
-    return change(req, rep, ctx->store->ops->job_retry, true, e);
+    return change(req, rep, store_job_retry, true, e);
 }
 
 static int jobs_discard(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
-    const struct api_ctx *ctx = req->ctx;
-    return change(req, rep, ctx->store->ops->job_discard, false, e);
+    return change(req, rep, store_job_discard, false, e);
 }
 
 enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };

@@ -13,6 +13,7 @@
 #include "http/reply.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
+#include "store/sending.h"
 
 enum {
     PAGE_SIZE_DEFAULT = 25,
@@ -78,8 +79,7 @@ static int outbox_send(struct http_req *req, struct http_reply *rep, struct erri
         return rc;
     const char *status = "queued";
     struct sent_email row;
-    if (!created &&
-        ctx->store->ops->sent_email_get(ctx->store, it.workspace_id, id, req->arena, &row, e) == 0)
+    if (!created && store_sent_email_get(ctx->store, it.workspace_id, id, req->arena, &row, e) == 0)
         status = arena_strdup(req->arena, row.status);
     if (created && ctx->queue)
         queue_kick(ctx->queue);
@@ -138,8 +138,8 @@ static int outbox_list(struct http_req *req, struct http_reply *rep, struct erri
     struct sent_email *rows;
     size_t n;
     int64_t total;
-    rc = ctx->store->ops->sent_email_list(ctx->store, req->auth->workspace_id, &q, req->arena,
-                                          &rows, &n, &total, e);
+    rc = store_sent_email_list(ctx->store, req->auth->workspace_id, &q, req->arena, &rows, &n,
+                               &total, e);
     if (rc)
         return rc;
     struct jw w;
@@ -161,11 +161,11 @@ static int outbox_get(struct http_req *req, struct http_reply *rep, struct errin
     struct store *st = ctx->store;
     const char *ws = req->auth->workspace_id;
     struct sent_email r;
-    rc = st->ops->sent_email_get(st, ws, id, req->arena, &r, e);
+    rc = store_sent_email_get(st, ws, id, req->arena, &r, e);
     struct send_attempt *at = NULL;
     size_t n = 0;
     if (!rc)
-        rc = st->ops->send_attempt_list(st, ws, id, req->arena, &at, &n, e);
+        rc = store_send_attempt_list(st, ws, id, req->arena, &at, &n, e);
     if (rc)
         return rc;
     struct jw w;

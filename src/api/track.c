@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "mail/track.h"
+#include "store/contacts.h"
 
 /* The smallest transparent GIF (as nginx's empty_gif module serves it). */
 static const unsigned char pixel_gif[43] = {
@@ -164,8 +165,7 @@ static int unsubscribe_get(struct http_req *req, struct http_reply *rep, struct 
     if (!claim_of(req, TRACK_UNSUBSCRIBE, &c))
         return page_not_found(rep);
     struct contact ct;
-    int rc =
-        ctx->store->ops->contact_get(ctx->store, c.workspace_id, c.contact_id, req->arena, &ct, e);
+    int rc = store_contact_get(ctx->store, c.workspace_id, c.contact_id, req->arena, &ct, e);
     if (rc == ERR_NOT_FOUND)
         return page_not_found(rep);
     if (rc)

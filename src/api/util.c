@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ai/score.h"
 #include "api/api.h"
 #include "base/clock.h"
 #include "base/str.h"
 #include "http/reply.h"
 #include "net/httpc.h"
+#include "store/contacts.h"
 
 void api_time(struct jw *w, const char *key, int64_t ms)
 {

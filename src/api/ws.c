@@ -8,6 +8,7 @@
  */
 #include "api/api.h"
 #include "auth/auth.h"
+#include "store/auth.h"
 #include "ws/handshake.h"
 #include "ws/hub.h"
 
@@ -39,7 +40,7 @@ static int ws_get(struct http_req *req, struct http_reply *rep, struct errinfo *
     if (who->via_token) {
         /* A token speaks for its one workspace, while its user is a member. */
         int role;
-        rc = ctx->store->ops->member_role(ctx->store, who->token_workspace, who->user_id, &role, e);
+        rc = store_member_role(ctx->store, who->token_workspace, who->user_id, &role, e);
         if (rc == ERR_NOT_FOUND)
             return failf(e, ERR_NOT_FOUND, "workspace not found");
         if (rc)
@@ -49,8 +50,7 @@ static int ws_get(struct http_req *req, struct http_reply *rep, struct errinfo *
     } else {
         struct ws_row *rows;
         size_t nrows;
-        rc = ctx->store->ops->user_workspaces(ctx->store, who->user_id, req->arena, &rows, &nrows,
-                                              e);
+        rc = store_user_workspaces(ctx->store, who->user_id, req->arena, &rows, &nrows, e);
         if (rc)
             return rc;
         ids = arena_alloc(req->arena, (nrows ? nrows : 1) * sizeof(*ids));

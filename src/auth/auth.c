@@ -14,6 +14,7 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "http/router.h"
+#include "store/auth.h"
 
 void auth_hash_token(const char *token, char out[65])
 {
@@ -44,7 +45,7 @@ int auth_session_start(struct store *st, const struct config *cfg, struct http_r
     const char *ua = http_req_header(req, "User-Agent");
     snprintf(s.user_agent, sizeof(s.user_agent), "%s", ua ? ua : "");
     snprintf(s.ip, sizeof(s.ip), "%s", http_req_client_ip(req));
-    int rc = st->ops->session_create(st, &s, e);
+    int rc = store_session_create(st, &s, e);
     if (rc)
         return rc;
     *cookie = arena_printf(req->arena, "%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%lld%s",
@@ -64,7 +65,7 @@ int auth_link_create(struct store *st, const struct config *cfg, const char *ema
                      size_t n, struct errinfo *e)
 {
     struct user u;
-    int rc = st->ops->user_by_email(st, email, &u, e);
+    int rc = store_user_by_email(st, email, &u, e);
     if (rc == ERR_NOT_FOUND)
         return failf(e, ERR_NOT_FOUND, "no user %s (add one with: leadflow user add %s)", email,
                      email);
@@ -74,7 +75,7 @@ int auth_link_create(struct store *st, const struct config *cfg, const char *ema
     crypto_token(token, sizeof(token), 32);
     auth_hash_token(token, hash);
     int64_t now = clock_now_ms();
-    rc = st->ops->login_link_put(st, hash, u.id, now, now + AUTH_LINK_TTL_MS, e);
+    rc = store_login_link_put(st, hash, u.id, now, now + AUTH_LINK_TTL_MS, e);
     if (rc)
         return rc;
     snprintf(url, n, "%s/auth/link/%s", cfg->public_url, token);
@@ -89,7 +90,7 @@ int auth_token_create(struct store *st, const char *workspace_id, const char *us
     crypto_token(raw, sizeof(raw), 32);
     snprintf(token, AUTH_TOKEN_LEN, "%s%s", AUTH_TOKEN_PREFIX, raw);
     auth_hash_token(token, hash);
-    return st->ops->api_token_create(st, workspace_id, user_id, name, hash, clock_now_ms(), out, e);
+    return store_api_token_create(st, workspace_id, user_id, name, hash, clock_now_ms(), out, e);
 }
 
 bool auth_safe_next(const char *next)
@@ -208,7 +209,7 @@ static int authenticate_token(struct auth_ctx *a, const char *token, struct auth
     if (c && !c->is_session) {
         t = c->t;
     } else {
-        int rc = a->store->ops->api_token_find(a->store, hash, &t, e);
+        int rc = store_api_token_find(a->store, hash, &t, e);
         if (rc == ERR_NOT_FOUND || (!rc && t.revoked_at))
             return failf(e, ERR_UNAUTHORIZED, "the API token is not valid");
         if (rc)
@@ -233,7 +234,7 @@ static int authenticate_session(struct auth_ctx *a, const char *cookie, struct a
     if (c && c->is_session) {
         s = c->s;
     } else {
-        int rc = a->store->ops->session_get(a->store, ai->session_hash, &s, e);
+        int rc = store_session_get(a->store, ai->session_hash, &s, e);
         if (rc == ERR_NOT_FOUND || (!rc && s.revoked_at))
             return failf(e, ERR_UNAUTHORIZED, "your session has ended; sign in again");
         if (rc)
@@ -250,7 +251,7 @@ static int authenticate_session(struct auth_ctx *a, const char *cookie, struct a
         if (expires > s.created_at + AUTH_SESSION_MAX_MS)
             expires = s.created_at + AUTH_SESSION_MAX_MS;
         struct errinfo ignored;
-        if (a->store->ops->session_touch(a->store, ai->session_hash, now, expires, &ignored) == 0) {
+        if (store_session_touch(a->store, ai->session_hash, now, expires, &ignored) == 0) {
             c->s.last_seen_at = now;
             c->s.expires_at = expires;
         }
@@ -272,7 +273,7 @@ static int member_role(struct auth_ctx *a, const char *ws, const char *user_id, 
         *role = c->role;
         return 0;
     }
-    int rc = a->store->ops->member_role(a->store, ws, user_id, role, e);
+    int rc = store_member_role(a->store, ws, user_id, role, e);
     if (rc)
         return rc;
     c = cache_put(a, key, now);

@@ -13,6 +13,7 @@
 
 #include "base/config.h"
 #include "http/http.h"
+#include "store/auth.h"
 #include "store/store.h"
 
 enum {

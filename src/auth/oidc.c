@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "net/httpc.h"
+#include "store/auth.h"
 
 enum { OIDC_STATE_TTL_MS = 10 * 60 * 1000, OIDC_META_TTL_MS = 3600 * 1000 };
 
@@ -177,7 +178,7 @@ int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **u
     snprintf(s.next, sizeof(s.next), "%s", next);
     s.expires_at = clock_now_ms() + OIDC_STATE_TTL_MS;
     auth_hash_token(state, state_hash);
-    rc = o->st->ops->oauth_state_put(o->st, state_hash, &s, e);
+    rc = store_oauth_state_put(o->st, state_hash, &s, e);
     if (rc)
         return rc;
 
@@ -261,7 +262,7 @@ static int take_state(struct oidc *o, const char *state, struct oauth_state *s, 
 {
     char state_hash[65];
     auth_hash_token(state, state_hash);
-    int rc = o->st->ops->oauth_state_take(o->st, state_hash, s, e);
+    int rc = store_oauth_state_take(o->st, state_hash, s, e);
     if (rc == ERR_NOT_FOUND)
         return failf(e, ERR_UNAUTHORIZED, "this sign-in is unknown or was already used");
     return rc;
@@ -332,8 +333,8 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
      * an absent claim is refused like a false one. */
     if (claims.email_verified != 1)
         return failf(e, ERR_UNAUTHORIZED, "the provider has not verified this email address");
-    rc = o->st->ops->user_oidc_login(o->st, issuer, claims.sub, claims.email, claims.name,
-                                     claims.picture, now, out, e);
+    rc = store_user_oidc_login(o->st, issuer, claims.sub, claims.email, claims.name, claims.picture,
+                               now, out, e);
     if (!rc)
         *next = arena_strdup(a, s.next);
     return rc;
@@ -385,7 +386,7 @@ int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_stat
     crypto_token(s->verifier, sizeof(s->verifier), 48);
     s->expires_at = clock_now_ms() + OIDC_STATE_TTL_MS;
     auth_hash_token(state, state_hash);
-    rc = o->st->ops->oauth_state_put(o->st, state_hash, s, e);
+    rc = store_oauth_state_put(o->st, state_hash, s, e);
     if (rc)
         return rc;
 

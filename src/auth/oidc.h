@@ -14,6 +14,7 @@
 
 #include "base/arena.h"
 #include "base/config.h"
+#include "store/auth.h"
 #include "store/store.h"
 
 struct oidc;

@@ -15,6 +15,8 @@
 #include "cmd/cmd.h"
 #include "mail/inbox.h"
 #include "mail/ingest.h"
+#include "store/auth.h"
+#include "store/emails.h"
 
 #define DEMO_EMAIL "demo@northwind-demo.example"
 #define DEMO_ORG "Northwind Analytics (demo)"
@@ -25,13 +27,13 @@ static const int64_t DEMO_END = 1795194000000LL;
 
 static int demo_user(struct store *st, struct user *u, struct errinfo *e)
 {
-    int rc = st->ops->user_by_email(st, DEMO_EMAIL, u, e);
+    int rc = store_user_by_email(st, DEMO_EMAIL, u, e);
     if (rc == ERR_NOT_FOUND)
-        rc = st->ops->user_create(st, DEMO_EMAIL, "Demo User", clock_now_ms(), u, e);
+        rc = store_user_create(st, DEMO_EMAIL, "Demo User", clock_now_ms(), u, e);
     if (rc)
         return rc;
     bool created;
-    return st->ops->user_bootstrap(st, u->id, DEMO_ORG, clock_now_ms(), &created, e);
+    return store_user_bootstrap(st, u->id, DEMO_ORG, clock_now_ms(), &created, e);
 }
 
 int demo_prepare(struct store *st, const struct config *cfg, struct ai *ai, char *url, size_t n,
@@ -45,7 +47,7 @@ int demo_prepare(struct store *st, const struct config *cfg, struct ai *ai, char
     arena_init(&a, NULL, 0);
     struct ws_row *ws;
     size_t nws;
-    rc = st->ops->user_workspaces(st, u.id, &a, &ws, &nws, e);
+    rc = store_user_workspaces(st, u.id, &a, &ws, &nws, e);
     if (!rc && nws == 0)
         rc = failf(e, ERR_INTERNAL, "the demo user has no workspace");
     char workspace[STORE_ID_LEN] = "";
@@ -56,7 +58,7 @@ int demo_prepare(struct store *st, const struct config *cfg, struct ai *ai, char
         return rc;
 
     struct workspace_stats stats;
-    if ((rc = st->ops->workspace_stats(st, workspace, clock_now_ms(), &stats, e)))
+    if ((rc = store_workspace_stats(st, workspace, clock_now_ms(), &stats, e)))
         return rc;
     if (stats.emails == 0) {
         const char *own[] = {DEMO_TEAM_DOMAIN};
@@ -81,7 +83,7 @@ int demo_prepare(struct store *st, const struct config *cfg, struct ai *ai, char
             return failf(e, rc, "demo mailbox: %s", e->msg);
         log_info("demo.imported", "demo mailbox: %llu emails imported, %llu contacts",
                  (unsigned long long)s.imported, (unsigned long long)s.contacts_created);
-        if ((rc = st->ops->workspace_stats(st, workspace, clock_now_ms(), &stats, e)))
+        if ((rc = store_workspace_stats(st, workspace, clock_now_ms(), &stats, e)))
             return rc;
     }
     if ((rc = auth_link_create(st, cfg, DEMO_EMAIL, url, n, e)))

@@ -122,11 +122,11 @@ static int export_all(struct store *st, struct export_state *x, int schema, stru
     json_t *head =
         json_pack("{s:s, s:i, s:s, s:i, s:s, s:I}", "format", BULK_FORMAT, "version",
                   BULK_FORMAT_VERSION, "leadflow", LEADFLOW_VERSION, "schema_version", schema,
-                  "backend", st->ops->name, "exported_at", (json_int_t)clock_now_ms());
+                  "backend", store_name(st), "exported_at", (json_int_t)clock_now_ms());
     int rc = write_line(x, head, e);
     json_decref(head);
     if (!rc)
-        rc = st->ops->export_rows(st, on_row, x, e);
+        rc = store_export_rows(st, on_row, x, e);
     if (rc)
         return rc;
     table_done(x);

@@ -13,6 +13,7 @@
 #include "cmd/cmd.h"
 #include "mail/inbox.h"
 #include "mail/ingest.h"
+#include "store/auth.h"
 #include "store/store.h"
 
 static const char usage[] =
@@ -90,7 +91,7 @@ int cmd_import(int argc, char **argv)
     struct errinfo e;
     errinfo_clear(&e);
     char owner[STORE_ID_LEN];
-    if (st->ops->workspace_owner(st, o.workspace, owner, &e) != 0) {
+    if (store_workspace_owner(st, o.workspace, owner, &e) != 0) {
         fprintf(stderr, "leadflow import: no workspace with id \"%s\"\n", o.workspace);
         store_close(st);
         config_release(&cfg);

@@ -286,7 +286,7 @@ int cmd_import_db(int argc, char **argv)
     }
     r.started = r.last = clock_now_ms();
     if (!rc)
-        rc = st->ops->import_rows(st, next_row, &r, &e);
+        rc = store_import_rows(st, next_row, &r, &e);
     if (r.tty && r.total)
         fputc('\n', stderr);
     if (rc && r.total > 0 && !r.from_stream)
@@ -295,7 +295,7 @@ int cmd_import_db(int argc, char **argv)
     else if (rc)
         fprintf(stderr, "leadflow import-db: %s; nothing was imported\n", e.msg);
     else
-        print_summary(&r, st->ops->name);
+        print_summary(&r, store_name(st));
     json_decref(r.cur);
     json_decref(r.counts);
     buf_release(&r.line);

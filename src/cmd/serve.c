@@ -305,7 +305,7 @@ int cmd_serve(int argc, char **argv)
         log_str(&l, "version", LEADFLOW_VERSION);
         log_str(&l, "host", s.cfg.listen_host);
         log_int(&l, "port", http_server_port(s.http));
-        log_str(&l, "database", s.store->ops->name);
+        log_str(&l, "database", store_name(s.store));
         log_end(&l, "leadflow %s listening on http://%s:%d", LEADFLOW_VERSION, s.cfg.listen_host,
                 http_server_port(s.http));
     }

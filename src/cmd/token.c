@@ -7,6 +7,7 @@
 
 #include "auth/auth.h"
 #include "cmd/cmd.h"
+#include "store/auth.h"
 #include "store/store.h"
 
 static const char usage[] =
@@ -42,7 +43,7 @@ int cmd_token(int argc, char **argv)
     struct errinfo e;
     errinfo_clear(&e);
     char owner[STORE_ID_LEN];
-    rc = st->ops->workspace_owner(st, o.workspace, owner, &e);
+    rc = store_workspace_owner(st, o.workspace, owner, &e);
     char token[AUTH_TOKEN_LEN];
     struct api_token t;
     if (!rc)

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/str.h"
 #include "cmd/cmd.h"
+#include "store/auth.h"
 #include "store/store.h"
 
 static const char usage[] =
@@ -33,7 +34,7 @@ static int user_add(struct store *st, const struct cmd_opts *o)
         return EXIT_USAGE;
     }
     struct user u;
-    int rc = st->ops->user_create(st, email, o->name, clock_now_ms(), &u, &e);
+    int rc = store_user_create(st, email, o->name, clock_now_ms(), &u, &e);
     if (rc) {
         fprintf(stderr, "leadflow user add: %s\n", e.msg);
         return 1;
@@ -46,7 +47,7 @@ static int user_add(struct store *st, const struct cmd_opts *o)
         snprintf(org, sizeof(org), "%.*s's Organization", (int)strcspn(who, "@"), who);
     }
     bool created;
-    rc = st->ops->user_bootstrap(st, u.id, org, clock_now_ms(), &created, &e);
+    rc = store_user_bootstrap(st, u.id, org, clock_now_ms(), &created, &e);
     if (rc) {
         fprintf(stderr, "leadflow user add: %s\n", e.msg);
         return 1;
@@ -63,7 +64,7 @@ static int user_list(struct store *st)
     size_t n;
     struct errinfo e;
     errinfo_clear(&e);
-    int rc = st->ops->user_list(st, &a, &rows, &n, &e);
+    int rc = store_user_list(st, &a, &rows, &n, &e);
     if (rc) {
         fprintf(stderr, "leadflow user list: %s\n", e.msg);
         arena_release(&a);

@@ -141,7 +141,7 @@ int cmd_worker(int argc, char **argv)
         return 1;
     }
     log_info("worker.started", "leadflow worker running %lld threads on %s",
-             (long long)cfg.worker_threads, st->ops->name);
+             (long long)cfg.worker_threads, store_name(st));
     int sig = 0;
     sigwait(&sigs, &sig);
     log_info("worker.stopping", "received %s, letting running jobs finish",

@@ -14,6 +14,8 @@
 #include "base/crypto.h"
 #include "drip/drip_int.h"
 #include "jobs/queue.h"
+#include "store/campaigns.h"
+#include "store/contacts.h"
 
 static const char *const step_types[] = {"email", "wait", "condition", "tag", "score", "webhook"};
 static const char *const cond_kinds[] = {"score_above", "score_below", "has_tag",
@@ -472,15 +474,15 @@ int drip_graph_check(const struct campaign_step *steps, size_t n, struct errinfo
 
 static int in_tx(struct store *st, struct errinfo *e)
 {
-    return st->ops->tx_begin(st, e);
+    return store_tx_begin(st, e);
 }
 
 static int end_tx(struct store *st, int rc, struct errinfo *e)
 {
     if (!rc)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc)
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
     return rc;
 }
 
@@ -492,13 +494,13 @@ int drip_activate(struct store *st, const char *workspace_id, const char *id, st
     struct campaign c;
     struct campaign_step *steps;
     size_t n;
-    int rc = st->ops->campaign_get(st, workspace_id, id, &a, &c, e);
+    int rc = store_campaign_get(st, workspace_id, id, &a, &c, e);
     if (!rc && strcmp(c.status, "active") == 0)
         rc = failf(e, ERR_CONFLICT, "the campaign is already active");
     if (!rc && strcmp(c.status, "archived") == 0)
         rc = failf(e, ERR_CONFLICT, "the campaign is archived");
     if (!rc)
-        rc = st->ops->campaign_steps(st, workspace_id, id, &a, &steps, &n, e);
+        rc = store_campaign_steps(st, workspace_id, id, &a, &steps, &n, e);
     if (!rc)
         rc = drip_graph_check(steps, n, e);
     if (rc) {
@@ -510,16 +512,16 @@ int drip_activate(struct store *st, const char *workspace_id, const char *id, st
         arena_release(&a);
         return rc;
     }
-    rc = st->ops->campaign_set_status(st, workspace_id, id, "draft,paused", "active",
-                                      clock_now_ms(), e);
+    rc = store_campaign_set_status(st, workspace_id, id, "draft,paused", "active", clock_now_ms(),
+                                   e);
     /* Jobs that ran while the campaign was paused left their enrollment
      * where it was with a new seq: each gets its step's job again. */
     for (int page = 0; !rc && resume; page++) {
         struct enrollment *rows;
         size_t m;
         int64_t total;
-        rc = st->ops->enrollment_list(st, workspace_id, id, "active", 200, page * 200, &a, &rows,
-                                      &m, &total, e);
+        rc = store_enrollment_list(st, workspace_id, id, "active", 200, page * 200, &a, &rows, &m,
+                                   &total, e);
         for (size_t i = 0; !rc && i < m; i++)
             rc = drip_enqueue_step(st, workspace_id, rows[i].id, rows[i].current_step_id,
                                    rows[i].seq, rows[i].next_run_at, e);
@@ -532,8 +534,7 @@ int drip_activate(struct store *st, const char *workspace_id, const char *id, st
 
 int drip_pause(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
 {
-    return st->ops->campaign_set_status(st, workspace_id, id, "active", "paused", clock_now_ms(),
-                                        e);
+    return store_campaign_set_status(st, workspace_id, id, "active", "paused", clock_now_ms(), e);
 }
 
 int drip_archive(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
@@ -542,10 +543,9 @@ int drip_archive(struct store *st, const char *workspace_id, const char *id, str
     if (rc)
         return rc;
     int64_t now = clock_now_ms(), n = 0;
-    rc = st->ops->campaign_set_status(st, workspace_id, id, "draft,active,paused", "archived", now,
-                                      e);
+    rc = store_campaign_set_status(st, workspace_id, id, "draft,active,paused", "archived", now, e);
     if (!rc)
-        rc = st->ops->enrollment_cancel(st, workspace_id, NULL, id, "archived", now, &n, e);
+        rc = store_enrollment_cancel(st, workspace_id, NULL, id, "archived", now, &n, e);
     return end_tx(st, rc, e);
 }
 
@@ -590,7 +590,7 @@ int drip_enroll_in_tx(struct store *st, const char *ws, const struct campaign *c
         memset(r, 0, sizeof(*r));
         snprintf(r->contact_id, sizeof(r->contact_id), "%s", ids[i]);
         struct contact ct;
-        int rc = strlen(ids[i]) < STORE_ID_LEN ? st->ops->contact_get(st, ws, ids[i], a, &ct, e)
+        int rc = strlen(ids[i]) < STORE_ID_LEN ? store_contact_get(st, ws, ids[i], a, &ct, e)
                                                : ERR_NOT_FOUND;
         if (rc == ERR_NOT_FOUND) {
             r->reason = "not_found";
@@ -602,8 +602,8 @@ int drip_enroll_in_tx(struct store *st, const char *ws, const struct campaign *c
             r->reason = "unsubscribed";
             continue;
         }
-        rc = st->ops->enrollment_insert(st, ws, c->id, ct.id, c->allow_reenroll, first->id, run_at,
-                                        now, r->enrollment_id, &r->reason, e);
+        rc = store_enrollment_insert(st, ws, c->id, ct.id, c->allow_reenroll, first->id, run_at,
+                                     now, r->enrollment_id, &r->reason, e);
         if (!rc && !r->reason)
             rc = drip_enqueue_step(st, ws, r->enrollment_id, first->id, 0, run_at, e);
         if (rc)
@@ -622,12 +622,12 @@ int drip_enroll(struct store *st, const char *workspace_id, const char *campaign
     struct campaign c;
     struct campaign_step *steps = NULL;
     size_t nsteps = 0;
-    int rc = st->ops->campaign_get(st, workspace_id, campaign_id, &a, &c, e);
+    int rc = store_campaign_get(st, workspace_id, campaign_id, &a, &c, e);
     if (!rc && strcmp(c.status, "active") != 0)
         rc = failf(e, ERR_CONFLICT, "the campaign is %s: only an active campaign takes contacts",
                    c.status);
     if (!rc)
-        rc = st->ops->campaign_steps(st, workspace_id, campaign_id, &a, &steps, &nsteps, e);
+        rc = store_campaign_steps(st, workspace_id, campaign_id, &a, &steps, &nsteps, e);
     if (!rc && nsteps == 0)
         rc = failf(e, ERR_CONFLICT, "the campaign has no steps");
     if (!rc && !(rc = in_tx(st, e))) {
@@ -642,8 +642,8 @@ int drip_cancel_contact(struct store *st, const char *workspace_id, const char *
                         const char *reason, struct errinfo *e)
 {
     int64_t n = 0;
-    return st->ops->enrollment_cancel(st, workspace_id, contact_id, NULL, reason, clock_now_ms(),
-                                      &n, e);
+    return store_enrollment_cancel(st, workspace_id, contact_id, NULL, reason, clock_now_ms(), &n,
+                                   e);
 }
 
 /* ---- webhook secrets through the API ------------------------------------------------- */

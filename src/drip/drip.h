@@ -23,6 +23,7 @@
 #include "base/arena.h"
 #include "base/config.h"
 #include "base/err.h"
+#include "store/campaigns.h"
 #include "store/store.h"
 
 struct queue;

@@ -6,6 +6,7 @@
 #define LEADFLOW_DRIP_DRIP_INT_H
 
 #include "drip/drip.h"
+#include "store/campaigns.h"
 
 /*
  * Enqueues the job that executes step_id of an enrollment at its seq, at

@@ -25,6 +25,8 @@
 #include "mail/send.h"
 #include "mail/track.h"
 #include "net/httpc.h"
+#include "store/campaigns.h"
+#include "store/contacts.h"
 
 enum { RENDER_MAX = 512 * 1024, WEBHOOK_BODY_MAX = 64 * 1024 };
 
@@ -263,7 +265,7 @@ static int engagement(struct store *st, const char *ws, const struct enrollment 
     memset(g, 0, sizeof(*g));
     if (!en->last_email_id[0])
         return 0;
-    return st->ops->email_engagement(st, ws, en->last_email_id, g, e);
+    return store_email_engagement(st, ws, en->last_email_id, g, e);
 }
 
 static bool engaged(const struct email_engagement *g, const char *kind)
@@ -437,7 +439,7 @@ static int apply_tags(struct store *st, const char *ws, const char *contact_id, 
                       struct arena *a, struct outcome *o, struct errinfo *e)
 {
     struct contact ct;
-    int rc = st->ops->contact_get(st, ws, contact_id, a, &ct, e);
+    int rc = store_contact_get(st, ws, contact_id, a, &ct, e);
     if (rc)
         return rc;
     json_t *tags = json_loads(ct.tags ? ct.tags : "[]", 0, NULL);
@@ -465,7 +467,7 @@ static int apply_tags(struct store *st, const char *ws, const char *contact_id, 
     char *text = json_dumps(tags, JSON_COMPACT);
     struct contact_fields f = {.set = CF_TAGS, .tags = text};
     struct contact out;
-    rc = st->ops->contact_update(st, ws, contact_id, &f, clock_now_ms(), a, &out, e);
+    rc = store_contact_update(st, ws, contact_id, &f, clock_now_ms(), a, &out, e);
     /* Campaigns triggered by a tag this step added enroll the contact. */
     if (!rc)
         rc = drip_on_tags(st, ws, contact_id, ct.tags, text, NULL, e);
@@ -485,8 +487,8 @@ static int effects(struct drip_ctx *ctx, struct store *st, const char *ws,
     if (strcmp(step->type, "score") == 0) {
         int before = 0, after = 0;
         int delta = (int)json_integer_value(json_object_get(cfg, "delta"));
-        int rc = st->ops->contact_score_adjust(st, ws, en->contact_id, delta, clock_now_ms(),
-                                               &before, &after, e);
+        int rc = store_contact_score_adjust(st, ws, en->contact_id, delta, clock_now_ms(), &before,
+                                            &after, e);
         json_object_set_new(o->meta, "delta", json_integer(delta));
         json_object_set_new(o->meta, "before", json_integer(before));
         json_object_set_new(o->meta, "after", json_integer(after));
@@ -545,7 +547,7 @@ static int commit_step(struct drip_ctx *ctx, struct store *st, const char *ws,
     struct campaign_step next;
     bool has_next = !o->hold && o->next_step && o->next_step[0];
     if (has_next) {
-        int rc = st->ops->campaign_step_get(st, ws, o->next_step, a, &next, e);
+        int rc = store_campaign_step_get(st, ws, o->next_step, a, &next, e);
         if (rc == ERR_NOT_FOUND) {
             has_next = false;
             o->end_status = "failed";
@@ -554,13 +556,13 @@ static int commit_step(struct drip_ctx *ctx, struct store *st, const char *ws,
             return rc;
         }
     }
-    int rc = st->ops->tx_begin(st, e);
+    int rc = store_tx_begin(st, e);
     if (rc)
         return rc;
     struct enrollment cur;
-    rc = st->ops->enrollment_get(st, ws, en->id, a, &cur, e);
+    rc = store_enrollment_get(st, ws, en->id, a, &cur, e);
     if (rc == ERR_NOT_FOUND || (!rc && (strcmp(cur.status, "active") != 0 || cur.seq != en->seq))) {
-        st->ops->tx_rollback(st); /* it moved on meanwhile: this run must change nothing */
+        store_tx_rollback(st); /* it moved on meanwhile: this run must change nothing */
         return 0;
     }
     if (!rc && !o->hold)
@@ -574,7 +576,7 @@ static int commit_step(struct drip_ctx *ctx, struct store *st, const char *ws,
         snprintf(l.status, sizeof(l.status), "%s", o->status);
         snprintf(l.sent_email_id, sizeof(l.sent_email_id), "%s", o->sent_id);
         l.created_at = now;
-        rc = st->ops->exec_log_add(st, ws, en->campaign_id, &l, e);
+        rc = store_exec_log_add(st, ws, en->campaign_id, &l, e);
         free(meta);
     }
     has_next = has_next && !(o->end_status && strcmp(o->end_status, "completed") != 0);
@@ -596,13 +598,13 @@ static int commit_step(struct drip_ctx *ctx, struct store *st, const char *ws,
         m.last_email_id = o->sent_id;
     bool applied = false;
     if (!rc)
-        rc = st->ops->enrollment_move(st, ws, en->id, en->seq, &m, now, &applied, e);
+        rc = store_enrollment_move(st, ws, en->id, en->seq, &m, now, &applied, e);
     if (!rc && applied && ((o->hold && !o->park) || has_next))
         rc = drip_enqueue_step(st, ws, en->id, m.step_id, en->seq + 1, m.next_run_at, e);
     if (!rc && applied)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc || !applied) {
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
         return rc;
     }
     *ran = true;
@@ -618,7 +620,7 @@ static void announce_hot(struct store *st, const char *ws, const char *contact_i
     struct contact c;
     struct errinfo e;
     errinfo_clear(&e);
-    if (st->ops->contact_get(st, ws, contact_id, a, &c, &e) != 0)
+    if (store_contact_get(st, ws, contact_id, a, &c, &e) != 0)
         return;
     struct buf b;
     struct jw w;
@@ -693,7 +695,7 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
     if (!ws[0] || parse_payload(j->payload, enr_id, step_id, &seq) != 0)
         return failf(e, ERR_INVALID, "drip_step: the payload names no enrollment step");
     struct enrollment en;
-    int rc = st->ops->enrollment_get(st, ws, enr_id, a, &en, e);
+    int rc = store_enrollment_get(st, ws, enr_id, a, &en, e);
     if (rc == ERR_NOT_FOUND)
         return 0;
     if (rc)
@@ -705,7 +707,7 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
         return 0;
     }
     char cstatus[16];
-    if ((rc = st->ops->campaign_status(st, ws, en.campaign_id, cstatus, e)))
+    if ((rc = store_campaign_status(st, ws, en.campaign_id, cstatus, e)))
         return rc == ERR_NOT_FOUND ? 0 : rc;
     struct outcome o = {.variant = -1, .meta = json_object()};
     bool ran = false;
@@ -724,7 +726,7 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
         json_decref(o.meta);
         return 0;
     }
-    rc = st->ops->campaign_step_get(st, ws, step_id, a, &step, e);
+    rc = store_campaign_step_get(st, ws, step_id, a, &step, e);
     if (rc == ERR_NOT_FOUND) {
         snprintf(step.id, sizeof(step.id), "%s", step_id);
         snprintf(step.type, sizeof(step.type), "%s", "");
@@ -740,7 +742,7 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
     }
     struct contact ct;
     if (!rc)
-        rc = st->ops->contact_get(st, ws, en.contact_id, a, &ct, e);
+        rc = store_contact_get(st, ws, en.contact_id, a, &ct, e);
     if (rc) {
         json_decref(o.meta);
         return rc == ERR_NOT_FOUND ? 0 : rc;

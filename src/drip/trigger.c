@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "drip/drip_int.h"
+#include "store/campaigns.h"
 
 enum { TRIGGER_TAG_MAX = 50 };
 
@@ -96,13 +97,13 @@ static int fire(struct store *st, const char *ws, const char *contact_id, const 
     arena_init(&a, stack, sizeof(stack));
     struct campaign *rows;
     size_t n;
-    int rc = st->ops->campaign_triggered(st, ws, ev->type, &a, &rows, &n, e);
+    int rc = store_campaign_triggered(st, ws, ev->type, &a, &rows, &n, e);
     for (size_t i = 0; !rc && i < n; i++) {
         if (!matches(ev, rows[i].trigger))
             continue;
         struct campaign_step *steps;
         size_t nsteps;
-        rc = st->ops->campaign_steps(st, ws, rows[i].id, &a, &steps, &nsteps, e);
+        rc = store_campaign_steps(st, ws, rows[i].id, &a, &steps, &nsteps, e);
         if (rc || nsteps == 0)
             continue;
         const char *ids[1] = {contact_id};

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/jobs.h"
 
 enum {
     BACKOFF_BASE_MS = 1000,
@@ -137,8 +138,8 @@ int queue_enqueue(struct store *st, const struct job_spec *spec, int64_t *id, bo
     };
     int64_t id_;
     bool created_;
-    return st->ops->job_insert(st, spec->workspace_id, &j, now, id ? id : &id_,
-                               created ? created : &created_, e);
+    return store_job_insert(st, spec->workspace_id, &j, now, id ? id : &id_,
+                            created ? created : &created_, e);
 }
 
 static void write_lock(struct queue *q)
@@ -317,8 +318,8 @@ static int worker_step(struct worker *w, size_t max, int *ran, struct errinfo *e
     struct job_row rows[BATCH_MAX];
     size_t n = 0;
     write_lock(q);
-    int rc = q->st->ops->job_claim(q->st, w->done, w->ndone, q->name, now, JOB_LEASE_MS, lost_first,
-                                   want, &a, rows, &n, e);
+    int rc = store_job_claim(q->st, w->done, w->ndone, q->name, now, JOB_LEASE_MS, lost_first, want,
+                             &a, rows, &n, e);
     write_unlock(q);
     if (rc) {
         arena_release(&a);
@@ -365,8 +366,8 @@ static void worker_flush(struct worker *w)
     size_t n = 0;
     struct job_row none[1];
     write_lock(q);
-    int rc = q->st->ops->job_claim(q->st, w->done, w->ndone, q->name, clock_now_ms(), JOB_LEASE_MS,
-                                   false, 0, NULL, none, &n, &e);
+    int rc = store_job_claim(q->st, w->done, w->ndone, q->name, clock_now_ms(), JOB_LEASE_MS, false,
+                             0, NULL, none, &n, &e);
     write_unlock(q);
     if (rc)
         log_warn("job.finish_failed", "cannot record the outcome of %zu jobs: %s", w->ndone, e.msg);
@@ -404,7 +405,7 @@ int64_t queue_purge(struct queue *q, int64_t now, struct errinfo *e)
     for (int i = 0; i < PURGE_BATCHES; i++) {
         int64_t n = 0;
         write_lock(q);
-        int rc = q->st->ops->job_purge(q->st, now - q->retention_ms, PURGE_BATCH, &n, e);
+        int rc = store_job_purge(q->st, now - q->retention_ms, PURGE_BATCH, &n, e);
         write_unlock(q);
         if (rc)
             return total ? total : -rc;

@@ -19,6 +19,7 @@
 #include "mail/inbox.h"
 #include "mail/ingest.h"
 #include "net/httpc.h"
+#include "store/integrations.h"
 
 enum {
     TOKEN_MAX = 4096, /* an OAuth token as text */
@@ -546,7 +547,7 @@ int gmail_connect(const struct gmail_env *env, const char *workspace_id, const c
 
     struct integration *rows;
     size_t n;
-    rc = env->store->ops->integration_list(env->store, workspace_id, "gmail", a, &rows, &n, e);
+    rc = store_integration_list(env->store, workspace_id, "gmail", a, &rows, &n, e);
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
@@ -571,7 +572,7 @@ int gmail_connect(const struct gmail_env *env, const char *workspace_id, const c
     if (!rc)
         rc = seal(env, out, refresh_token, a, &out->refresh_enc, &out->refresh_enc_len, e);
     if (!rc)
-        rc = env->store->ops->integration_put(env->store, workspace_id, out, now, e);
+        rc = store_integration_put(env->store, workspace_id, out, now, e);
     return rc;
 }
 
@@ -881,7 +882,7 @@ int gmail_sync(const struct gmail_env *env, struct ai *ai, struct integration *i
         log_warn("gmail.sync_failed", "mailbox %s: %s", in->id, e->msg);
     }
     if (!src)
-        src = env->store->ops->integration_put(env->store, in->workspace_id, in, now, &se);
+        src = store_integration_put(env->store, in->workspace_id, in, now, &se);
     if (src && !rc)
         rc = failf(e, src, "%s", se.msg);
     else if (src)

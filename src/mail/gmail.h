@@ -17,6 +17,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "store/integrations.h"
 #include "store/store.h"
 
 #define GMAIL_API_URL_DEFAULT "https://gmail.googleapis.com"

@@ -35,6 +35,9 @@
 #include "drip/drip.h"
 #include "mail/ingest.h"
 #include "mail/mime.h"
+#include "store/campaigns.h"
+#include "store/contacts.h"
+#include "store/emails.h"
 
 enum {
     ARENA_FIRST = 256 * 1024, /* most messages fit: no malloc per message */
@@ -116,8 +119,7 @@ struct ingest *ingest_new(struct store *st, struct ai *ai, const struct ingest_o
 
     char **members;
     size_t nmembers;
-    int rc =
-        st->ops->workspace_member_emails(st, g->workspace_id, &g->keep, &members, &nmembers, e);
+    int rc = store_workspace_member_emails(st, g->workspace_id, &g->keep, &members, &nmembers, e);
     if (rc) {
         ingest_free(g);
         return NULL;
@@ -242,7 +244,7 @@ static void announce_batch(struct ingest *g, uint64_t stored, size_t contacts)
     for (size_t i = 0; i < g->nhot; i++) {
         struct contact c;
         struct errinfo e = {0};
-        if (g->st->ops->contact_get(g->st, g->workspace_id, g->hot[i].id, &g->msg, &c, &e) != 0)
+        if (store_contact_get(g->st, g->workspace_id, g->hot[i].id, &g->msg, &c, &e) != 0)
             continue; /* deleted meanwhile */
         jw_init(&w, &b);
         jw_obj_begin(&w);
@@ -274,9 +276,9 @@ int ingest_flush(struct ingest *g, struct errinfo *e)
         arena_release(&g->msg);
     }
     if (!rc)
-        rc = g->st->ops->tx_commit(g->st, e);
+        rc = store_tx_commit(g->st, e);
     if (rc)
-        g->st->ops->tx_rollback(g->st);
+        store_tx_rollback(g->st);
     if (rc) {
         g->stats.imported -= g->pending_stored;
         alerts_drop_pending();
@@ -437,8 +439,8 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
     row->processed_at = now;
     bool created = false;
     if (p->who) {
-        int rc = st->ops->contact_link(st, g->workspace_id, p->who->email, p->who->name, p->title,
-                                       p->company, now, row->contact_id, &created, e);
+        int rc = store_contact_link(st, g->workspace_id, p->who->email, p->who->name, p->title,
+                                    p->company, now, row->contact_id, &created, e);
         /* Campaigns triggered by a new contact enroll it in this batch. */
         if (!rc && created)
             rc = drip_on_contact_created(st, g->workspace_id, row->contact_id, NULL, e);
@@ -447,7 +449,7 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
     }
     crypto_uuid7(now, row->id);
     bool inserted;
-    int rc = st->ops->email_insert(st, g->workspace_id, row, &inserted, e);
+    int rc = store_email_insert(st, g->workspace_id, row, &inserted, e);
     if (rc)
         return rc;
     if (created)
@@ -459,8 +461,8 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
             return rc;
         if (row->intent_bits & (INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST)) {
             bool changed;
-            rc = st->ops->contact_status_advance(st, g->workspace_id, row->contact_id, "lead", now,
-                                                 &changed, e);
+            rc = store_contact_status_advance(st, g->workspace_id, row->contact_id, "lead", now,
+                                              &changed, e);
             if (rc)
                 return rc;
         }
@@ -468,7 +470,7 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
         /* A reply: a campaign waiting until the contact replies looks now. */
         int64_t woken = 0;
         if (strcmp(row->direction, "inbound") == 0)
-            rc = st->ops->enrollment_wake(st, g->workspace_id, row->contact_id, now, &woken, e);
+            rc = store_enrollment_wake(st, g->workspace_id, row->contact_id, now, &woken, e);
         if (rc)
             return rc;
     }
@@ -494,10 +496,10 @@ static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
     }
     int rc = 0;
     if (!g->in_tx) {
-        if ((rc = g->st->ops->tx_begin(g->st, e)))
+        if ((rc = store_tx_begin(g->st, e)))
             return rc;
-        if ((rc = g->st->ops->tx_lock_workspace(g->st, g->workspace_id, e))) {
-            g->st->ops->tx_rollback(g->st);
+        if ((rc = store_tx_lock_workspace(g->st, g->workspace_id, e))) {
+            store_tx_rollback(g->st);
             return rc;
         }
         g->in_tx = true;
@@ -505,7 +507,7 @@ static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
     rc = commit(g, p, e);
     if (rc < 0) {
         /* The database failed: the open batch is lost, and said so. */
-        g->st->ops->tx_rollback(g->st);
+        store_tx_rollback(g->st);
         alerts_drop_pending();
         g->stats.imported -= g->pending_stored;
         batch_reset(g);

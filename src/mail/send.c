@@ -21,6 +21,9 @@
 #include "jobs/queue.h"
 #include "mail/send_int.h"
 #include "mail/track.h"
+#include "store/campaigns.h"
+#include "store/contacts.h"
+#include "store/sending.h"
 
 enum { SEND_MAX_PROVIDERS = 3, SUBJECT_MAX = 998 };
 
@@ -200,7 +203,7 @@ static void record_attempt(struct store *st, const char *workspace_id, const cha
              : rc == ERR_INVALID ? "permanent"
                                  : "temporary");
     struct errinfo we;
-    if (st->ops->send_attempt_add(st, workspace_id, sent_email_id, &at, &we) != 0)
+    if (store_send_attempt_add(st, workspace_id, sent_email_id, &at, &we) != 0)
         log_warn("email.attempt_not_recorded", "send attempt of %s by %s not recorded: %s",
                  sent_email_id, provider, we.msg);
 }
@@ -265,7 +268,7 @@ static int check_item(const struct outbox_item *it, struct errinfo *e)
 static int queue_in_tx(struct store *st, const struct outbox_item *it, const struct sent_email *row,
                        char id[STORE_ID_LEN], bool *created, struct errinfo *e)
 {
-    int rc = st->ops->sent_email_insert(st, it->workspace_id, row, id, created, e);
+    int rc = store_sent_email_insert(st, it->workspace_id, row, id, created, e);
     if (rc || !*created)
         return rc;
     char payload[64], key[64];
@@ -281,7 +284,7 @@ static int queue_in_tx(struct store *st, const struct outbox_item *it, const str
     bool job_created = false;
     rc = queue_enqueue(st, &spec, &job_id, &job_created, e);
     if (!rc)
-        rc = st->ops->sent_email_set_job(st, it->workspace_id, id, job_id, e);
+        rc = store_sent_email_set_job(st, it->workspace_id, id, job_id, e);
     return rc;
 }
 
@@ -300,7 +303,7 @@ int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_I
     const char *from_name, *from_addr;
     rc = send_parse_from(it->from, &a, &from_name, &from_addr, e);
     if (!rc)
-        rc = st->ops->contact_get(st, it->workspace_id, it->contact_id, &a, &ct, e);
+        rc = store_contact_get(st, it->workspace_id, it->contact_id, &a, &ct, e);
     if (!rc && ct.unsubscribed_at)
         rc = failf(e, ERR_FORBIDDEN, "the contact has unsubscribed");
     if (rc) {
@@ -325,17 +328,17 @@ int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_I
     row.content_id = it->content_id;
     row.created_at = clock_now_ms();
 
-    bool own = !st->ops->tx_active(st);
-    if (own && (rc = st->ops->tx_begin(st, e))) {
+    bool own = !store_tx_active(st);
+    if (own && (rc = store_tx_begin(st, e))) {
         arena_release(&a);
         return rc;
     }
     rc = queue_in_tx(st, it, &row, id, created, e);
     if (own) {
         if (rc)
-            st->ops->tx_rollback(st);
-        else if ((rc = st->ops->tx_commit(st, e)))
-            st->ops->tx_rollback(st);
+            store_tx_rollback(st);
+        else if ((rc = store_tx_commit(st, e)))
+            store_tx_rollback(st);
     }
     if (rc)
         *created = false;
@@ -350,8 +353,8 @@ static int finish(struct store *st, const char *ws, const struct sent_email *row
                   int64_t sent_at, struct errinfo *e)
 {
     bool changed;
-    int rc = st->ops->sent_email_finish(st, ws, row->id, status, provider, pmid, error, sent_at,
-                                        &changed, e);
+    int rc = store_sent_email_finish(st, ws, row->id, status, provider, pmid, error, sent_at,
+                                     &changed, e);
     if (rc)
         return rc;
     struct log_line l;
@@ -375,7 +378,7 @@ static int already_sent(struct store *st, const char *ws, const struct sent_emai
     *done = false;
     struct send_attempt *at;
     size_t n;
-    int rc = st->ops->send_attempt_list(st, ws, row->id, a, &at, &n, e);
+    int rc = store_send_attempt_list(st, ws, row->id, a, &at, &n, e);
     for (size_t i = 0; !rc && i < n; i++) {
         if (strcmp(at[i].outcome, "sent") == 0) {
             *done = true;
@@ -395,20 +398,19 @@ static int bounce(struct store *st, const char *ws, const struct sent_email *row
                   const char *provider, const char *error, struct errinfo *e)
 {
     int64_t now = clock_now_ms(), cancelled = 0;
-    int rc = st->ops->tx_begin(st, e);
+    int rc = store_tx_begin(st, e);
     if (rc)
         return rc;
     rc = finish(st, ws, row, "refused", provider, NULL, error, 0, e);
     if (!rc && row->contact_id[0])
-        rc = st->ops->email_event_add(st, ws, row->id, row->contact_id, "bounce", NULL, NULL, NULL,
-                                      NULL, now, e);
+        rc = store_email_event_add(st, ws, row->id, row->contact_id, "bounce", NULL, NULL, NULL,
+                                   NULL, now, e);
     if (!rc && row->contact_id[0])
-        rc = st->ops->enrollment_cancel(st, ws, row->contact_id, NULL, "bounced", now, &cancelled,
-                                        e);
+        rc = store_enrollment_cancel(st, ws, row->contact_id, NULL, "bounced", now, &cancelled, e);
     if (!rc)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc)
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
     return rc;
 }
 
@@ -427,7 +429,7 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
         return failf(e, ERR_INVALID, "send_email: the payload names no sent email");
 
     struct sent_email row;
-    int rc = st->ops->sent_email_get(st, ws, id, a, &row, e);
+    int rc = store_sent_email_get(st, ws, id, a, &row, e);
     if (rc == ERR_NOT_FOUND)
         return 0; /* deleted with its workspace: nothing to send */
     if (rc)
@@ -441,7 +443,7 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
     struct contact ct;
     if (!row.contact_id[0])
         return finish(st, ws, &row, "refused", NULL, NULL, "the contact was deleted", 0, e);
-    rc = st->ops->contact_get(st, ws, row.contact_id, a, &ct, e);
+    rc = store_contact_get(st, ws, row.contact_id, a, &ct, e);
     if (rc == ERR_NOT_FOUND)
         return finish(st, ws, &row, "refused", NULL, NULL, "the contact was deleted", 0, e);
     if (rc)

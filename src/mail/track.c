@@ -17,6 +17,9 @@
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "store/campaigns.h"
+#include "store/contacts.h"
+#include "store/sending.h"
 
 enum {
     TOKEN_VERSION = 1,
@@ -557,19 +560,18 @@ int track_record(struct store *st, const struct track_claim *c, const struct tra
         return failf(e, ERR_INVALID, "only opens and clicks are recorded here");
     char contact[STORE_ID_LEN];
     int64_t sent_at;
-    int rc =
-        st->ops->sent_email_tracking(st, c->workspace_id, c->sent_email_id, contact, &sent_at, e);
+    int rc = store_sent_email_tracking(st, c->workspace_id, c->sent_email_id, contact, &sent_at, e);
     if (rc)
         return rc;
     const char *why = track_bot_reason(r, sent_at, now);
     if (bot_reason)
         *bot_reason = why;
     char ua[UA_MAX + 1];
-    if ((rc = st->ops->tx_begin(st, e)))
+    if ((rc = store_tx_begin(st, e)))
         return rc;
-    rc = st->ops->email_event_add(st, c->workspace_id, c->sent_email_id, contact,
-                                  c->kind == TRACK_OPEN ? "open" : "click", c->url,
-                                  ua_stored(r->user_agent, ua), r->ip, why, now, e);
+    rc = store_email_event_add(st, c->workspace_id, c->sent_email_id, contact,
+                               c->kind == TRACK_OPEN ? "open" : "click", c->url,
+                               ua_stored(r->user_agent, ua), r->ip, why, now, e);
     int previous = 0;
     struct score sc = {0};
     bool hot = false;
@@ -587,12 +589,12 @@ int track_record(struct store *st, const struct track_claim *c, const struct tra
          * not at its next hourly check. */
         int64_t woken = 0;
         if (!rc)
-            rc = st->ops->enrollment_wake(st, c->workspace_id, contact, now, &woken, e);
+            rc = store_enrollment_wake(st, c->workspace_id, contact, now, &woken, e);
     }
     if (!rc)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc) {
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
         alerts_drop_pending();
         return rc;
     }
@@ -610,23 +612,23 @@ int track_unsubscribe(struct store *st, const struct track_claim *c, const struc
     if (c->kind != TRACK_UNSUBSCRIBE)
         return failf(e, ERR_INVALID, "not an unsubscribe link");
     char ua[UA_MAX + 1];
-    int rc = st->ops->tx_begin(st, e);
+    int rc = store_tx_begin(st, e);
     if (rc)
         return rc;
-    rc = st->ops->contact_unsubscribe(st, c->workspace_id, c->contact_id, now, changed, e);
+    rc = store_contact_unsubscribe(st, c->workspace_id, c->contact_id, now, changed, e);
     /* Drip campaigns stop in the same transaction (DESIGN.md §6 "Drip"). */
     int64_t cancelled = 0;
     if (!rc)
-        rc = st->ops->enrollment_cancel(st, c->workspace_id, c->contact_id, NULL, "unsubscribed",
-                                        now, &cancelled, e);
+        rc = store_enrollment_cancel(st, c->workspace_id, c->contact_id, NULL, "unsubscribed", now,
+                                     &cancelled, e);
     if (!rc && *changed)
-        rc = st->ops->email_event_add(st, c->workspace_id, c->sent_email_id, c->contact_id,
-                                      "unsubscribe", NULL, ua_stored(r->user_agent, ua), r->ip,
-                                      NULL, now, e);
+        rc = store_email_event_add(st, c->workspace_id, c->sent_email_id, c->contact_id,
+                                   "unsubscribe", NULL, ua_stored(r->user_agent, ua), r->ip, NULL,
+                                   now, e);
     if (!rc)
-        rc = st->ops->tx_commit(st, e);
+        rc = store_tx_commit(st, e);
     if (rc) {
-        st->ops->tx_rollback(st);
+        store_tx_rollback(st);
         *changed = false;
     }
     return rc;

@@ -14,6 +14,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/alerts.h"
+#include "store/auth.h"
+#include "store/campaigns.h"
+#include "store/contacts.h"
+#include "store/emails.h"
+#include "store/integrations.h"
+#include "store/jobs.h"
+#include "store/sending.h"
 #include "store/store.h"
 
 enum {

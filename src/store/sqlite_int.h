@@ -8,6 +8,14 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "store/alerts.h"
+#include "store/auth.h"
+#include "store/campaigns.h"
+#include "store/contacts.h"
+#include "store/emails.h"
+#include "store/integrations.h"
+#include "store/jobs.h"
+#include "store/sending.h"
 #include "store/store.h"
 
 enum { SQ_BUSY_MS = 5000, SQ_CACHE_SLOTS = 128 };

@@ -2,6 +2,7 @@
  * Backend selection by database URL.
  */
 #include "store/store.h"
+#include "store/auth.h"
 
 #include <stdio.h>
 #include <string.h>

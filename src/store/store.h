@@ -15,7 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ai/score.h"
 #include "base/arena.h"
 #include "base/err.h"
 
@@ -23,142 +22,7 @@ struct store;
 
 enum { STORE_ID_LEN = 37, STORE_EMAIL_MAX = 321, STORE_NAME_MAX = 201 };
 
-/* A contact as stored; tags is a JSON array text (arena memory). */
-struct contact {
-    char id[STORE_ID_LEN];
-    char workspace_id[STORE_ID_LEN];
-    char email[STORE_EMAIL_MAX];
-    char name[STORE_NAME_MAX];
-    char company[STORE_NAME_MAX];
-    char job_title[STORE_NAME_MAX];
-    char status[16];
-    const char *tags;
-    const char *score_reasons; /* JSON array of strings (arena memory) */
-    int ai_score;
-    double score_engagement, score_sentiment, score_intent, score_role, score_status;
-    double sentiment;
-    bool has_sentiment;
-    int64_t last_interaction, unsubscribed_at, created_at, updated_at;
-};
-
-/* Fields to write on create or update; a field is written when its bit is
- * in set (a NULL value then clears it). */
-enum contact_field {
-    CF_EMAIL = 1 << 0,
-    CF_NAME = 1 << 1,
-    CF_COMPANY = 1 << 2,
-    CF_JOB_TITLE = 1 << 3,
-    CF_STATUS = 1 << 4,
-    CF_TAGS = 1 << 5,
-};
-
-struct contact_fields {
-    unsigned set;
-    const char *email, *name, *company, *job_title, *status;
-    const char *tags; /* JSON array text */
-};
-
-enum contact_sort {
-    CS_CREATED,
-    CS_UPDATED,
-    CS_SCORE,
-    CS_NAME,
-    CS_EMAIL,
-    CS_LAST_INTERACTION,
-    CS_COUNT
-};
-
-struct contact_query {
-    const char *status; /* NULL: any */
-    int min_score;      /* -1: none */
-    int max_score;      /* -1: none */
-    const char *tag;    /* NULL: any */
-    const char *text;   /* full-text search over email, name, company, title */
-    enum contact_sort sort;
-    bool desc;
-    int limit, offset;
-};
-
-/* An email as stored; strings are arena memory ("" or NULL when absent). */
-struct email_row {
-    char id[STORE_ID_LEN];
-    char contact_id[STORE_ID_LEN]; /* "" when linked to no contact */
-    const char *message_id, *in_reply_to, *thread_id;
-    const char *from_email, *from_name;
-    const char *to_emails; /* JSON array of addresses */
-    const char *subject, *body_text;
-    const char *direction; /* inbound | outbound */
-    const char *source;    /* import | upload | gmail | demo */
-    unsigned intent_bits;  /* enum intent (ai/ai.h) */
-    const char *sentiment; /* positive | neutral | negative; NULL before analysis */
-    double sentiment_score;
-    const char *urgency;  /* low | medium | high */
-    const char *provider; /* the analyzer that produced the fields above */
-    int attachments;
-    int64_t received_at, processed_at, created_at;
-};
-
-struct email_query {
-    const char *contact_id; /* NULL: any */
-    const char *intent;     /* NULL: any; one intent name */
-    const char *sentiment;  /* NULL: any */
-    const char *text;       /* substring of subject or sender; NULL: none */
-    int limit, offset;      /* newest first */
-};
-
-/* Counts for the dashboard's overview. */
-struct workspace_stats {
-    int64_t contacts, hot, warm, cold;
-    int64_t emails, emails_week, emails_unprocessed;
-    int64_t campaigns, campaigns_active;
-    int64_t drafts_pending;
-};
-
-/* A contact on the hot-leads list, with its newest email. */
-struct hot_lead {
-    struct contact c;
-    char last_email_id[STORE_ID_LEN]; /* "" when the contact has no email */
-    const char *last_subject;
-    int64_t last_email_at;
-    unsigned last_intents;
-};
-
-/* One change of a contact's score. */
-struct score_change {
-    int score, previous;
-    double engagement, sentiment, intent, role, status;
-    const char *reason;
-    int64_t at;
-};
-
-/* An open, click, unsubscribe or bounce of a sent email, as a contact's
- * timeline shows it (the subject is the sent email's, NULL when it is gone). */
-struct email_event {
-    int64_t id;
-    char kind[16];
-    const char *sent_email_id, *subject, *url, *user_agent, *bot_reason;
-    bool is_bot;
-    int64_t at;
-};
-
-/* A connected mailbox (Gmail); tokens are sealed with the secret key before
- * they reach the store (the store never sees them in clear). */
-struct integration {
-    char id[STORE_ID_LEN];
-    char workspace_id[STORE_ID_LEN];
-    char user_id[STORE_ID_LEN];
-    char provider[16]; /* "gmail" */
-    char account_email[STORE_EMAIL_MAX];
-    const uint8_t *access_enc, *refresh_enc; /* arena memory; NULL when absent */
-    size_t access_enc_len, refresh_enc_len;
-    int64_t token_expires_at;
-    char history_id[32]; /* "" before the first full sync */
-    int64_t last_sync_at;
-    char status[16]; /* connected | error | disconnected */
-    char last_error[256];
-    int64_t created_at, updated_at;
-};
-
+/* Passed by value in the ops table, so defined here (store/sending.h has the rest). */
 /* The states of a generated draft (ai/content.h), as bits for "one of". */
 enum content_status {
     CONTENT_DRAFT = 1 << 0,
@@ -167,317 +31,48 @@ enum content_status {
     CONTENT_SENT = 1 << 3,
 };
 
-/* A generated draft as stored; strings are arena memory. */
-struct content {
-    char id[STORE_ID_LEN];
-    char workspace_id[STORE_ID_LEN];
-    char contact_id[STORE_ID_LEN];
-    char status[16];      /* draft | approved | rejected | sent */
-    const char *subjects; /* JSON array of the proposed subject lines */
-    const char *subject;  /* the chosen one */
-    const char *body;
-    const char *call_to_action;       /* "" when none */
-    const char *provider;             /* offline | anthropic */
-    const char *reason;               /* hot_lead | warm_lead | requested */
-    int score_at_draft;               /* -1 when unknown */
-    char sent_email_id[STORE_ID_LEN]; /* "" until sent */
-    char reviewed_by[STORE_ID_LEN];   /* the user who approved, rejected or sent it; "" */
-    int64_t reviewed_at, created_at, updated_at;
-    /* Of the contact, for the review queue (read, never written). */
-    const char *contact_email, *contact_name;
-    /* Of the sent email, once sent: queued | sent | failed | refused, the
-     * provider that took it, when ("" and 0 before). */
-    const char *delivery_status, *delivery_provider;
-    int64_t delivered_at;
-};
-
-struct content_query {
-    unsigned status;        /* enum content_status bits; 0: any */
-    const char *contact_id; /* NULL: any */
-    int limit, offset;      /* newest first */
-};
-
-/* Roles of a user in an organization, ordered by what they may do. */
-enum role { ROLE_NONE = 0, ROLE_VIEWER = 1, ROLE_MEMBER = 2, ROLE_ADMIN = 3, ROLE_OWNER = 4 };
-
-const char *role_name(int role);
-/* ROLE_NONE for an unknown name. */
-int role_parse(const char *name);
-
-struct user {
-    char id[STORE_ID_LEN];
-    char email[STORE_EMAIL_MAX];
-    char name[STORE_NAME_MAX];
-    char avatar_url[513];
-    int64_t created_at;
-    int64_t last_login_at; /* 0: never */
-};
-
-struct org_row {
-    char id[STORE_ID_LEN];
-    char name[STORE_NAME_MAX];
-    int role;
-};
-
-struct ws_row {
-    char id[STORE_ID_LEN];
-    char org_id[STORE_ID_LEN];
-    char name[STORE_NAME_MAX];
-    int role;
-};
-
-struct session_row {
-    char id_hash[65]; /* hex SHA-256 of the cookie value */
-    char user_id[STORE_ID_LEN];
-    char csrf[48];
-    int64_t created_at, last_seen_at, expires_at, revoked_at;
-    char user_agent[256];
-    char ip[64];
-};
-
-struct oauth_state {
-    char nonce[64];
-    char verifier[128];
-    char next[512];
-    int64_t expires_at;
-    char purpose[16];                /* "signin" (default when "") or "gmail" */
-    char workspace_id[STORE_ID_LEN]; /* gmail: the workspace to connect */
-    char user_id[STORE_ID_LEN];      /* gmail: who started it */
-};
-
-struct api_token {
-    char id[STORE_ID_LEN];
-    char workspace_id[STORE_ID_LEN];
-    char user_id[STORE_ID_LEN];
-    char name[101];
-    int64_t created_at, last_used_at, revoked_at;
-};
-
-/* An outgoing email (mail/send.h); strings are arena memory (NULL when absent). */
-struct sent_email {
-    char id[STORE_ID_LEN];
-    char contact_id[STORE_ID_LEN]; /* "" when the contact was deleted */
-    const char *idempotency_key, *message_id;
-    const char *from_email, *to_email, *subject, *body_text, *body_html;
-    char status[16]; /* queued | sent | failed | refused */
-    const char *provider, *provider_message_id, *error, *content_id;
-    int64_t job_id; /* 0: none */
-    int64_t created_at, sent_at;
-};
-
-struct sent_email_query {
-    const char *contact_id; /* NULL: any */
-    const char *status;     /* NULL: any */
-    int limit, offset;      /* newest first */
-};
-
-/* One provider's try at an outgoing email. */
-struct send_attempt {
-    char provider[16];
-    char outcome[16]; /* sent | temporary | permanent */
-    int status;       /* HTTP status or SMTP reply code; 0: none */
-    const char *provider_message_id, *error;
-    int64_t started_at, finished_at;
-};
-
-/* A job as stored (jobs/queue.h); strings are arena memory. */
-struct job_row {
-    int64_t id;
-    char workspace_id[STORE_ID_LEN]; /* "" for a system job */
-    char kind[32];
-    char status[8];         /* queued | running | done | failed | dead */
-    const char *payload;    /* JSON object text */
-    const char *last_error; /* NULL when none */
-    int attempts, max_attempts;
-    int64_t run_at, started_at, finished_at, created_at, updated_at; /* 0: none */
-};
-
-/* A job to insert (jobs/queue.h checks the values first). */
-struct job_new {
-    const char *kind;
-    const char *payload;         /* JSON object text */
-    const char *idempotency_key; /* NULL: none */
-    int64_t run_at;
-    int max_attempts;
-};
-
-/* How a claimed job ended. It is written only while the worker still holds
- * the lease (locked_by and attempts match the row); applied tells whether it was. */
-struct job_finish {
-    int64_t id;
-    const char *worker;
-    int attempts;
-    const char *status; /* done | queued (again at run_at) | dead */
-    int64_t run_at;
-    const char *error; /* last_error; NULL: none */
-    bool applied;      /* out */
-};
-
-/* A drip campaign (drip/drip.h); trigger is JSON text or NULL (arena memory). */
-struct campaign {
-    char id[STORE_ID_LEN];
-    char name[STORE_NAME_MAX];
-    char status[16]; /* draft | active | paused | archived */
-    const char *trigger;
-    bool allow_reenroll;
-    int64_t steps, enrollments, active; /* counts, for the API */
-    int64_t created_at, updated_at;
-};
-
-/* Fields of a campaign to write; a field is written when its bit is in set. */
-enum campaign_field { CAMPF_NAME = 1 << 0, CAMPF_TRIGGER = 1 << 1, CAMPF_REENROLL = 1 << 2 };
-
-struct campaign_fields {
-    unsigned set;
-    const char *name;
-    const char *trigger; /* JSON text; NULL clears */
-    bool allow_reenroll;
-};
-
-/* One step of a campaign; the ids of the steps that follow are "" for the end. */
-struct campaign_step {
-    char id[STORE_ID_LEN];
-    int position;
-    char type[16];      /* email | wait | condition | tag | score | webhook */
-    const char *config; /* JSON object text (arena memory) */
-    char next_id[STORE_ID_LEN];
-    char true_id[STORE_ID_LEN];
-    char false_id[STORE_ID_LEN];
-};
-
-/* A contact's walk through a campaign. */
-struct enrollment {
-    char id[STORE_ID_LEN];
-    char campaign_id[STORE_ID_LEN];
-    char contact_id[STORE_ID_LEN];
-    char status[16];                    /* active | completed | cancelled | failed */
-    char current_step_id[STORE_ID_LEN]; /* "" when finished */
-    int64_t seq;                        /* counts step executions: the job that may run next */
-    int64_t step_started_at, next_run_at;
-    char last_email_id[STORE_ID_LEN]; /* the newest email a step sent; "" */
-    int variant;                      /* the last email variant chosen; -1: none */
-    const char *reason;               /* why it ended early (arena memory); NULL */
-    const char *contact_email;        /* for lists (arena memory) */
-    int generation;
-    int64_t enrolled_at, updated_at, finished_at;
-};
-
-/* How an enrollment moves on (store_ops.enrollment_move). */
-struct enrollment_move {
-    const char *status;  /* the new status */
-    const char *step_id; /* the new current step; NULL or "": none */
-    int64_t step_started_at, next_run_at;
-    const char *last_email_id; /* NULL: unchanged */
-    int variant;               /* -1: unchanged */
-    const char *reason;        /* NULL: none */
-};
-
-/* One execution of a step, as logged. */
-struct exec_log {
-    int64_t id;
-    char enrollment_id[STORE_ID_LEN];
-    char contact_id[STORE_ID_LEN];
-    char step_id[STORE_ID_LEN];
-    char step_type[16];
-    char status[16];      /* success | failed | skipped */
-    const char *error;    /* NULL when none */
-    const char *metadata; /* JSON object text */
-    char sent_email_id[STORE_ID_LEN];
-    int64_t created_at;
-};
-
-/* What each step of a campaign did: distinct enrollments per outcome. */
-struct step_metrics {
-    char step_id[STORE_ID_LEN];
-    int position;
-    char type[16];
-    int64_t executed, failed, skipped, sent, opened, clicked, replied;
-};
-
-/* What a contact did with an email a campaign sent (bots left out). */
-struct email_engagement {
-    bool opened, clicked, replied;
-};
-
-/* An alert rule (alerts/alerts.h); channels is a JSON array text (arena memory). */
-struct alert_rule {
-    char id[STORE_ID_LEN];
-    char name[STORE_NAME_MAX];
-    char trigger[16]; /* new_hot_lead | score_above | ... | job_dead */
-    bool has_threshold;
-    double threshold;
-    const char *channels;
-    bool enabled;
-    int64_t created_at, updated_at;
-};
-
-/* Fields of a rule to write; a field is written when its bit is in set. */
-enum alert_rule_field {
-    ARF_NAME = 1 << 0,
-    ARF_TRIGGER = 1 << 1,
-    ARF_THRESHOLD = 1 << 2,
-    ARF_CHANNELS = 1 << 3,
-    ARF_ENABLED = 1 << 4,
-};
-
-struct alert_rule_fields {
-    unsigned set;
-    const char *name, *trigger;
-    bool has_threshold; /* false: NULL */
-    double threshold;
-    const char *channels; /* JSON array text */
-    bool enabled;
-};
-
-/* An alert as stored; strings are arena memory. */
-struct alert_row {
-    char id[STORE_ID_LEN];
-    char rule_id[STORE_ID_LEN]; /* "" once the rule is deleted */
-    const char *rule_name, *trigger, *dedup_key, *subject, *title, *body;
-    const char *data; /* JSON object text */
-    char severity[16];
-    char status[16]; /* open | acked | resolved */
-    int64_t suppressed;
-    int64_t window_start, created_at, acked_at, resolved_at;
-    char acked_by[STORE_ID_LEN], resolved_by[STORE_ID_LEN]; /* "" when none */
-};
-
-/* A new alert for alert_open (id filled in by the caller). */
-struct alert_new {
-    char id[STORE_ID_LEN];
-    const char *rule_id, *rule_name, *trigger, *dedup_key, *subject, *title, *body, *data;
-    const char *severity;
-    int64_t latency_us; /* the processor's time on the event that opened it */
-};
-
-/* One delivery attempt of an alert on a channel. */
-struct alert_delivery {
-    int64_t id;
-    char alert_id[STORE_ID_LEN];
-    char channel[16]; /* email | slack | webhook | in_app */
-    const char *target;
-    int attempt;
-    char status[16]; /* delivered | failed (retried) | dead (the last attempt failed) */
-    const char *error;
-    int response_code;  /* 0: none */
-    int64_t latency_ms; /* delivered: from the alert's creation; -1 otherwise */
-    int64_t at;
-};
-
-/* What alerts did in a workspace since a time (GET /api/alerts/metrics). */
-enum { ALERT_CHANNELS = 4, ALERT_LATENCY_BUCKETS = 8 };
-struct alert_stats {
-    int64_t alerts, suppressed;
-    int64_t open, acked, resolved;
-    int64_t delivered[ALERT_CHANNELS], failed[ALERT_CHANNELS]; /* email, slack, webhook, in_app */
-    int64_t attempts;
-    /* Delivery latency (the alert's creation to delivered): counts at or
-     * below 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms, then +Inf
-     * (cumulative, as Prometheus buckets). */
-    int64_t latency_buckets[ALERT_LATENCY_BUCKETS + 1];
-    int64_t latency_count, latency_p95_ms; /* -1 when nothing was delivered */
-};
-
+/* The rows of each aggregate (store/contacts.h, store/jobs.h, ...). */
+struct activity;
+struct alert_delivery;
+struct alert_new;
+struct alert_row;
+struct alert_rule;
+struct alert_rule_fields;
+struct alert_stats;
+struct api_token;
+struct campaign;
+struct campaign_fields;
+struct campaign_step;
+struct contact;
+struct contact_fields;
+struct contact_query;
+struct content;
+struct content_query;
+struct email_engagement;
+struct email_event;
+struct email_query;
+struct email_row;
+struct enrollment;
+struct enrollment_move;
+struct exec_log;
+struct hot_lead;
+struct integration;
+struct job_finish;
+struct job_new;
+struct job_row;
+struct oauth_state;
+struct org_row;
+struct score;
+struct score_change;
+struct send_attempt;
+struct sent_email;
+struct sent_email_query;
+struct session_row;
+struct step_metrics;
+struct store_ops;
+struct user;
+struct workspace_stats;
+struct ws_row;
 struct json_t; /* jansson's */
 
 /* export_rows hands each row to this (store/bulk.h: what a row holds); it
@@ -969,6 +564,12 @@ extern const struct store_ops store_pg_ops;
  */
 struct store *store_open(const char *url, struct errinfo *e);
 
+/* The backend's name: "sqlite" or "postgres". */
+static inline const char *store_name(const struct store *st)
+{
+    return st->ops->name;
+}
+
 static inline void store_close(struct store *st)
 {
     if (st)
@@ -988,6 +589,44 @@ static inline int store_schema_version(struct store *st, int *have, int *known, 
 static inline int store_ping(struct store *st, struct errinfo *e)
 {
     return st->ops->ping(st, e);
+}
+
+static inline int store_export_rows(struct store *st, store_row_fn row, void *arg,
+                                    struct errinfo *e)
+{
+    return st->ops->export_rows(st, row, arg, e);
+}
+
+static inline int store_import_rows(struct store *st, store_next_fn next, void *arg,
+                                    struct errinfo *e)
+{
+    return st->ops->import_rows(st, next, arg, e);
+}
+
+static inline int store_tx_begin(struct store *st, struct errinfo *e)
+{
+    return st->ops->tx_begin(st, e);
+}
+
+static inline int store_tx_commit(struct store *st, struct errinfo *e)
+{
+    return st->ops->tx_commit(st, e);
+}
+
+static inline void store_tx_rollback(struct store *st)
+{
+    st->ops->tx_rollback(st);
+}
+
+static inline int store_tx_lock_workspace(struct store *st, const char *workspace_id,
+                                          struct errinfo *e)
+{
+    return st->ops->tx_lock_workspace(st, workspace_id, e);
+}
+
+static inline bool store_tx_active(struct store *st)
+{
+    return st->ops->tx_active(st);
 }
 
 /* The directory that holds the database's files ("." when none), into out. */

@@ -14,6 +14,9 @@
 #include "ai/anthropic_int.h"
 #include "ai/content.h"
 #include "ai/score.h"
+#include "store/auth.h"
+#include "store/contacts.h"
+#include "store/sending.h"
 #include "unit/unit.h"
 
 /* ---- the offline drafter ------------------------------------------------------ */
@@ -401,9 +404,9 @@ static void save_score(struct fix *f, int total, int64_t now)
     memset(&s, 0, sizeof(s));
     s.total = total;
     int previous;
-    assert_int_equal(f->st->ops->contact_score_save(f->st, f->ws, f->contact, &s, "[]", now,
-                                                    &previous, NULL, &f->e),
-                     0);
+    assert_int_equal(
+        store_contact_score_save(f->st, f->ws, f->contact, &s, "[]", now, &previous, NULL, &f->e),
+        0);
 }
 
 static void test_one_job_per_crossing(void **state)
@@ -418,11 +421,11 @@ static void test_one_job_per_crossing(void **state)
     assert_int_equal(count(f, jobs), 1);
     /* Inside a transaction that rolls back, nothing stays. */
     save_score(f, 50, 2000);
-    assert_int_equal(f->st->ops->tx_begin(f->st, &f->e), 0);
+    assert_int_equal(store_tx_begin(f->st, &f->e), 0);
     save_score(f, 90, 3000);
     assert_int_equal(content_enqueue_draft(f->st, f->ws, f->contact, 90, CONTENT_REASON_HOT, &f->e),
                      0);
-    f->st->ops->tx_rollback(f->st);
+    store_tx_rollback(f->st);
     assert_int_equal(count(f, jobs), 1);
     /* A new crossing: a second job, once. */
     save_score(f, 92, 4000);

@@ -7,6 +7,7 @@
 
 #include "ai/ai.h"
 #include "ai/score.h"
+#include "store/contacts.h"
 #include "unit/unit.h"
 
 enum { DAY = 24 * 60 * 60 * 1000 };

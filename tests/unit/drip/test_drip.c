@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "drip/drip.h"
+#include "store/campaigns.h"
 #include "unit/unit.h"
 
 /* Steps "s0".."s<n-1>" of the given types; links set by the test. */

@@ -16,6 +16,7 @@
 
 #include "base/clock.h"
 #include "jobs/queue.h"
+#include "store/jobs.h"
 #include "unit/unit.h"
 
 enum { T0 = 1700000000000LL };
@@ -148,14 +149,14 @@ static int rec_fn(void *ctx, struct store *st, const struct job *j, struct arena
 static void test_enqueue_in_rolled_back_transaction_leaves_no_job(void **state)
 {
     struct fix *f = *state;
-    assert_int_equal(f->st->ops->tx_begin(f->st, &f->e), 0);
+    assert_int_equal(store_tx_begin(f->st, &f->e), 0);
     enqueue(f, "k", 0, 0);
-    f->st->ops->tx_rollback(f->st);
+    store_tx_rollback(f->st);
     assert_int_equal(db_int(f, "SELECT COUNT(*) FROM jobs"), 0);
 
-    assert_int_equal(f->st->ops->tx_begin(f->st, &f->e), 0);
+    assert_int_equal(store_tx_begin(f->st, &f->e), 0);
     enqueue(f, "k", 0, 0);
-    assert_int_equal(f->st->ops->tx_commit(f->st, &f->e), 0);
+    assert_int_equal(store_tx_commit(f->st, &f->e), 0);
     assert_int_equal(db_int(f, "SELECT COUNT(*) FROM jobs"), 1);
     assert_int_equal(db_int(f, "SELECT max_attempts FROM jobs"), JOB_MAX_ATTEMPTS_DEFAULT);
 }
@@ -337,9 +338,8 @@ static void test_abandoned_lease_is_reclaimed_and_late_finish_ignored(void **sta
     arena_init(&a, NULL, 0);
     struct job_row row;
     size_t n = 0;
-    assert_int_equal(f->st->ops->job_claim(f->st, NULL, 0, "old", T0, JOB_LEASE_MS, false, 1, &a,
-                                           &row, &n, &f->e),
-                     0);
+    assert_int_equal(
+        store_job_claim(f->st, NULL, 0, "old", T0, JOB_LEASE_MS, false, 1, &a, &row, &n, &f->e), 0);
     assert_int_equal(n, 1);
     assert_int_equal(row.id, id);
     assert_int_equal(row.attempts, 1);
@@ -362,8 +362,7 @@ static void test_abandoned_lease_is_reclaimed_and_late_finish_ignored(void **sta
     struct job_finish late = {
         .id = id, .worker = "old", .attempts = 1, .status = "dead", .error = "late"};
     bool applied = true;
-    assert_int_equal(f->st->ops->job_finish(f->st, &late, T0 + JOB_LEASE_MS + 2, &applied, &f->e),
-                     0);
+    assert_int_equal(store_job_finish(f->st, &late, T0 + JOB_LEASE_MS + 2, &applied, &f->e), 0);
     assert_false(applied);
     assert_string_equal(db_text(f, "SELECT status FROM jobs", buf, sizeof(buf)), "done");
     assert_string_equal(db_text(f, "SELECT COALESCE(last_error, '') FROM jobs", buf, sizeof(buf)),
@@ -380,9 +379,8 @@ static void test_lease_lost_on_last_attempt_is_dead(void **state)
     arena_init(&a, NULL, 0);
     struct job_row row;
     size_t n = 0;
-    assert_int_equal(f->st->ops->job_claim(f->st, NULL, 0, "old", T0, JOB_LEASE_MS, false, 1, &a,
-                                           &row, &n, &f->e),
-                     0);
+    assert_int_equal(
+        store_job_claim(f->st, NULL, 0, "old", T0, JOB_LEASE_MS, false, 1, &a, &row, &n, &f->e), 0);
     assert_int_equal(n, 1);
     struct rec r = {0};
     struct queue *q = new_queue(f, 1, "new");
@@ -427,14 +425,14 @@ static void *produce(void *arg)
     struct producer *p = arg;
     struct errinfo e;
     for (int i = p->from; i < p->to; i += 50) {
-        if (p->f->st->ops->tx_begin(p->f->st, &e) != 0)
+        if (store_tx_begin(p->f->st, &e) != 0)
             return "tx_begin failed";
         for (int k = i; k < i + 50 && k < p->to; k++) {
             struct job_spec s = {.kind = "count", .payload = "{}"};
             if (queue_enqueue(p->f->st, &s, NULL, NULL, &e) != 0)
                 return "enqueue failed";
         }
-        if (p->f->st->ops->tx_commit(p->f->st, &e) != 0)
+        if (store_tx_commit(p->f->st, &e) != 0)
             return "tx_commit failed";
         queue_kick(p->q);
     }
@@ -446,12 +444,12 @@ static void test_threads_run_each_job_exactly_once(void **state)
     struct fix *f = *state;
     struct counts *c = calloc(1, sizeof(*c));
     /* Half enqueued before the workers start, half while they run. */
-    assert_int_equal(f->st->ops->tx_begin(f->st, &f->e), 0);
+    assert_int_equal(store_tx_begin(f->st, &f->e), 0);
     for (int i = 0; i < MANY / 2; i++) {
         struct job_spec s = {.kind = "count", .payload = "{}"};
         assert_int_equal(queue_enqueue(f->st, &s, NULL, NULL, &f->e), 0);
     }
-    assert_int_equal(f->st->ops->tx_commit(f->st, &f->e), 0);
+    assert_int_equal(store_tx_commit(f->st, &f->e), 0);
     struct queue *q = new_queue(f, 4, NULL);
     queue_register(q, "count", count_fn, c);
     assert_int_equal(queue_start(q, &f->e), 0);
@@ -555,8 +553,7 @@ static void test_list_retry_and_discard(void **state)
     struct job_row *rows;
     size_t n;
     int64_t total;
-    const struct store_ops *ops = f->st->ops;
-    assert_int_equal(ops->job_list(f->st, "wa", NULL, 10, 0, &a, &rows, &n, &total, &f->e), 0);
+    assert_int_equal(store_job_list(f->st, "wa", NULL, 10, 0, &a, &rows, &n, &total, &f->e), 0);
     assert_int_equal(total, 3);
     assert_int_equal(n, 3);
     assert_int_equal(rows[0].id, queued_id); /* newest first */
@@ -564,26 +561,27 @@ static void test_list_retry_and_discard(void **state)
     assert_string_equal(rows[1].status, "failed");
     assert_string_equal(rows[2].status, "dead");
     assert_string_equal(rows[2].last_error, "no handler for kind nobody in this process");
-    assert_int_equal(ops->job_list(f->st, "wa", "failed", 10, 0, &a, &rows, &n, &total, &f->e), 0);
+    assert_int_equal(store_job_list(f->st, "wa", "failed", 10, 0, &a, &rows, &n, &total, &f->e), 0);
     assert_true(n == 1 && rows[0].id == failed_id);
-    assert_int_equal(ops->job_list(f->st, "wa", "queued", 10, 0, &a, &rows, &n, &total, &f->e), 0);
+    assert_int_equal(store_job_list(f->st, "wa", "queued", 10, 0, &a, &rows, &n, &total, &f->e), 0);
     assert_true(n == 1 && rows[0].id == queued_id);
-    assert_int_equal(ops->job_list(f->st, "wb", NULL, 10, 0, &a, &rows, &n, &total, &f->e), 0);
+    assert_int_equal(store_job_list(f->st, "wb", NULL, 10, 0, &a, &rows, &n, &total, &f->e), 0);
     assert_true(n == 0 && total == 0);
 
     struct job_row j;
-    assert_int_equal(ops->job_retry(f->st, "wb", dead_id, T0 + 5, &a, &j, &f->e), ERR_NOT_FOUND);
-    assert_int_equal(ops->job_retry(f->st, "wa", queued_id, T0 + 5, &a, &j, &f->e), ERR_CONFLICT);
-    assert_int_equal(ops->job_retry(f->st, "wa", dead_id, T0 + 5, &a, &j, &f->e), 0);
+    assert_int_equal(store_job_retry(f->st, "wb", dead_id, T0 + 5, &a, &j, &f->e), ERR_NOT_FOUND);
+    assert_int_equal(store_job_retry(f->st, "wa", queued_id, T0 + 5, &a, &j, &f->e), ERR_CONFLICT);
+    assert_int_equal(store_job_retry(f->st, "wa", dead_id, T0 + 5, &a, &j, &f->e), 0);
     assert_string_equal(j.status, "queued");
     assert_int_equal(j.attempts, 0);
     assert_int_equal(j.run_at, T0 + 5);
-    assert_int_equal(ops->job_discard(f->st, "wa", failed_id, T0 + 6, &a, &j, &f->e), 0);
+    assert_int_equal(store_job_discard(f->st, "wa", failed_id, T0 + 6, &a, &j, &f->e), 0);
     assert_string_equal(j.status, "done");
     assert_string_equal(j.last_error, "discarded");
     assert_int_equal(j.finished_at, T0 + 6);
-    assert_int_equal(ops->job_discard(f->st, "wa", failed_id, T0 + 7, &a, &j, &f->e), ERR_CONFLICT);
-    assert_int_equal(ops->job_discard(f->st, "wb", failed_id, T0 + 7, &a, &j, &f->e),
+    assert_int_equal(store_job_discard(f->st, "wa", failed_id, T0 + 7, &a, &j, &f->e),
+                     ERR_CONFLICT);
+    assert_int_equal(store_job_discard(f->st, "wb", failed_id, T0 + 7, &a, &j, &f->e),
                      ERR_NOT_FOUND);
     arena_release(&a);
 }

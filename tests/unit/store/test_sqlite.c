@@ -73,7 +73,7 @@ static void test_migrate_file(void **state)
 {
     struct fix *f = *state;
     struct store *st = open_ok(f, f->url);
-    assert_string_equal(st->ops->name, "sqlite");
+    assert_string_equal(store_name(st), "sqlite");
     int have = -1, known = -1, applied = -1;
     assert_int_equal(store_schema_version(st, &have, &known, &f->e), 0);
     assert_int_equal(have, 0);

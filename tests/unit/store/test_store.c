@@ -2,6 +2,7 @@
  * Tests for src/store/store.c: the data directory derived from a database
  * URL (where leadflow.key goes) and the role names.
  */
+#include "store/auth.h"
 #include "store/store.h"
 #include "unit/unit.h"
 

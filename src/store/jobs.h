@@ -1,0 +1,83 @@
+/*
+ * Store: the durable job queue (jobs/queue.h is its user-facing API): the rows as callers see them and the
+ * store_* calls (each op's contract is at its slot in struct store_ops,
+ * store/store.h). Include this, never call st->ops directly.
+ */
+#ifndef LEADFLOW_STORE_JOBS_H
+#define LEADFLOW_STORE_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+/* A job as stored (jobs/queue.h); strings are arena memory. */
+struct job_row {
+    int64_t id;
+    char workspace_id[STORE_ID_LEN]; /* "" for a system job */
+    char kind[32];
+    char status[8];         /* queued | running | done | failed | dead */
+    const char *payload;    /* JSON object text */
+    const char *last_error; /* NULL when none */
+    int attempts, max_attempts;
+    int64_t run_at, started_at, finished_at, created_at, updated_at; /* 0: none */
+};
+
+/* A job to insert (jobs/queue.h checks the values first). */
+struct job_new {
+    const char *kind;
+    const char *payload;         /* JSON object text */
+    const char *idempotency_key; /* NULL: none */
+    int64_t run_at;
+    int max_attempts;
+};
+
+/* How a claimed job ended. It is written only while the worker still holds
+ * the lease (locked_by and attempts match the row); applied tells whether it was. */
+struct job_finish {
+    int64_t id;
+    const char *worker;
+    int attempts;
+    const char *status; /* done | queued (again at run_at) | dead */
+    int64_t run_at;
+    const char *error; /* last_error; NULL: none */
+    bool applied;      /* out */
+};
+
+static inline int store_job_insert(struct store *st, const char *workspace_id, const struct job_new *j, int64_t now, int64_t *id, bool *created, struct errinfo *e)
+{
+    return st->ops->job_insert(st, workspace_id, j, now, id, created, e);
+}
+
+static inline int store_job_claim(struct store *st, struct job_finish *done, size_t ndone, const char *worker, int64_t now, int64_t lease_ms, bool lost_first, size_t max, struct arena *a, struct job_row *out, size_t *n, struct errinfo *e)
+{
+    return st->ops->job_claim(st, done, ndone, worker, now, lease_ms, lost_first, max, a, out, n, e);
+}
+
+static inline int store_job_finish(struct store *st, const struct job_finish *f, int64_t now, bool *applied, struct errinfo *e)
+{
+    return st->ops->job_finish(st, f, now, applied, e);
+}
+
+static inline int store_job_list(struct store *st, const char *workspace_id, const char *status, int limit, int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total, struct errinfo *e)
+{
+    return st->ops->job_list(st, workspace_id, status, limit, offset, a, rows, n, total, e);
+}
+
+static inline int store_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now, struct arena *a, struct job_row *out, struct errinfo *e)
+{
+    return st->ops->job_retry(st, workspace_id, id, now, a, out, e);
+}
+
+static inline int store_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now, struct arena *a, struct job_row *out, struct errinfo *e)
+{
+    return st->ops->job_discard(st, workspace_id, id, now, a, out, e);
+}
+
+static inline int store_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted, struct errinfo *e)
+{
+    return st->ops->job_purge(st, before, limit, deleted, e);
+}
+
+#endif
