@@ -1,7 +1,7 @@
 /*
- * Store: drip campaigns, steps, enrollments and execution logs: the rows as callers see them and the
- * store_* calls (each op's contract is at its slot in struct store_ops,
- * store/store.h). Include this, never call st->ops directly.
+ * Store: drip campaigns, steps, enrollments and execution logs: the rows as callers see them and
+ * the store_* calls (each op's contract is at its slot in struct store_ops, store/store.h).
+ * Include this, never call st->ops directly.
  */
 #ifndef LEADFLOW_STORE_CAMPAIGNS_H
 #define LEADFLOW_STORE_CAMPAIGNS_H

@@ -1,7 +1,7 @@
 /*
- * Store: contacts, their activity, scores and score history, hot leads, timeline events: the rows as callers see them and the
- * store_* calls (each op's contract is at its slot in struct store_ops,
- * store/store.h). Include this, never call st->ops directly.
+ * Store: contacts, their activity, scores and score history, hot leads, timeline events: the rows
+ * as callers see them and the store_* calls (each op's contract is at its slot in struct
+ * store_ops, store/store.h). Include this, never call st->ops directly.
  */
 #ifndef LEADFLOW_STORE_CONTACTS_H
 #define LEADFLOW_STORE_CONTACTS_H

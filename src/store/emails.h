@@ -1,6 +1,6 @@
 /*
- * Store: processed emails and the workspace counters built from them: the rows as callers see them and the
- * store_* calls (each op's contract is at its slot in struct store_ops,
+ * Store: processed emails and the workspace counters built from them: the rows as callers see
+ * them and the store_* calls (each op's contract is at its slot in struct store_ops,
  * store/store.h). Include this, never call st->ops directly.
  */
 #ifndef LEADFLOW_STORE_EMAILS_H

@@ -1,7 +1,7 @@
 /*
- * Store: connected mailboxes (Gmail) with their sealed tokens: the rows as callers see them and the
- * store_* calls (each op's contract is at its slot in struct store_ops,
- * store/store.h). Include this, never call st->ops directly.
+ * Store: connected mailboxes (Gmail) with their sealed tokens: the rows as callers see them and
+ * the store_* calls (each op's contract is at its slot in struct store_ops, store/store.h).
+ * Include this, never call st->ops directly.
  */
 #ifndef LEADFLOW_STORE_INTEGRATIONS_H
 #define LEADFLOW_STORE_INTEGRATIONS_H

@@ -1,6 +1,6 @@
 /*
- * Store: the durable job queue (jobs/queue.h is its user-facing API): the rows as callers see them and the
- * store_* calls (each op's contract is at its slot in struct store_ops,
+ * Store: the durable job queue (jobs/queue.h is its user-facing API): the rows as callers see
+ * them and the store_* calls (each op's contract is at its slot in struct store_ops,
  * store/store.h). Include this, never call st->ops directly.
  */
 #ifndef LEADFLOW_STORE_JOBS_H

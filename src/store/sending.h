@@ -1,6 +1,6 @@
 /*
- * Store: outgoing emails, provider attempts, tracking events and generated drafts: the rows as callers see them and the
- * store_* calls (each op's contract is at its slot in struct store_ops,
+ * Store: outgoing emails, provider attempts, tracking events and generated drafts: the rows as
+ * callers see them and the store_* calls (each op's contract is at its slot in struct store_ops,
  * store/store.h). Include this, never call st->ops directly.
  */
 #ifndef LEADFLOW_STORE_SENDING_H
