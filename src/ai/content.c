@@ -16,7 +16,6 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "jobs/queue.h"
-#include "mail/send.h"
 #include "store/contacts.h"
 #include "store/emails.h"
 #include "store/sending.h"
@@ -263,44 +262,6 @@ int content_enqueue_draft(struct store *st, const char *workspace_id, const char
         log_info("content.enqueued", "draft job %lld for contact %s of workspace %s", (long long)id,
                  contact_id, workspace_id);
     return rc;
-}
-
-int content_send(struct store *st, const char *workspace_id, const char *id, const char *user_id,
-                 struct arena *a, struct content *out, struct errinfo *e)
-{
-    int rc = store_tx_begin(st, e);
-    if (rc)
-        return rc;
-    rc = store_content_get(st, workspace_id, id, a, out, e);
-    if (!rc && strcmp(out->status, "approved") != 0)
-        rc = failf(e, ERR_CONFLICT, "a draft that is %s cannot be sent; approve it first",
-                   out->status);
-    char key[64];
-    snprintf(key, sizeof(key), "content:%s", id);
-    char sent_id[STORE_ID_LEN] = "";
-    bool created = false;
-    if (!rc) {
-        struct outbox_item it = {
-            .workspace_id = workspace_id,
-            .contact_id = out->contact_id,
-            .subject = out->subject,
-            .text = out->body,
-            .html = NULL,
-            .idempotency_key = key,
-            .content_id = id,
-        };
-        rc = outbox_queue(st, &it, sent_id, &created, e);
-    }
-    if (!rc)
-        rc = store_content_transition(st, workspace_id, id, CONTENT_APPROVED, CONTENT_SENT, user_id,
-                                      sent_id, clock_now_ms(), e);
-    if (!rc)
-        rc = store_tx_commit(st, e);
-    if (rc) {
-        store_tx_rollback(st);
-        return rc;
-    }
-    return store_content_get(st, workspace_id, id, a, out, e);
 }
 
 /* ---- the background job ---------------------------------------------------- */

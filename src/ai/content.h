@@ -4,7 +4,7 @@
  * role, company, status, score and its reasons, recent emails), stored as
  * drafts for a person to edit, approve, reject or send. A contact crossing
  * into hot enqueues one "draft_content" job per crossing; the API drafts on
- * request. Sending goes through the outbox (mail/send.h), once per draft.
+ * request. Sending goes through the outbox (mail/send.h outbox_send_draft).
  */
 #ifndef LEADFLOW_AI_CONTENT_H
 #define LEADFLOW_AI_CONTENT_H
@@ -71,16 +71,6 @@ int content_has_open_draft(struct store *st, const char *workspace_id, const cha
  */
 int content_enqueue_draft(struct store *st, const char *workspace_id, const char *contact_id,
                           int score, const char *reason, struct errinfo *e);
-
-/*
- * Sends an approved draft: in one transaction, queues the email in the
- * outbox (idempotency key "content:<id>", to the draft's contact) and marks
- * the draft sent with the outbox row's id and user_id as reviewer. out gets
- * the updated row. ERR_NOT_FOUND; ERR_CONFLICT when the draft is not
- * approved; ERR_FORBIDDEN when the contact has unsubscribed.
- */
-int content_send(struct store *st, const char *workspace_id, const char *id, const char *user_id,
-                 struct arena *a, struct content *out, struct errinfo *e);
 
 /* Registers the "draft_content" job handler (ai and cfg borrowed for the queue's life). */
 void content_register(struct queue *q, struct ai *ai, const struct config *cfg);

@@ -506,44 +506,16 @@ static int rules_for(struct store *st, const char *ws, unsigned mask, struct are
 
 /* ---- publishing after the commit -------------------------------------------------------- */
 
-struct pending {
+/* An "alert" event waiting for the commit of the alert it announces. */
+struct alert_event {
     char ws[STORE_ID_LEN];
-    char *json;
+    char json[];
 };
 
-static _Thread_local struct pending *pend;
-static _Thread_local size_t npend, cappend;
-
-static void pending_add(const char *ws, const char *json)
+static void alert_event_publish(void *data)
 {
-    if (npend == cappend) {
-        cappend = cappend ? cappend * 2 : 8;
-        pend = xrealloc(pend, cappend * sizeof(*pend));
-    }
-    snprintf(pend[npend].ws, sizeof(pend[npend].ws), "%s", ws);
-    pend[npend++].json = xstrdup(json);
-}
-
-static void pending_clear(bool publish)
-{
-    for (size_t i = 0; i < npend; i++) {
-        if (publish)
-            events_publish(pend[i].ws, "alert", pend[i].json);
-        free(pend[i].json);
-    }
-    free(pend);
-    pend = NULL;
-    npend = cappend = 0;
-}
-
-void alerts_publish_pending(void)
-{
-    pending_clear(true);
-}
-
-void alerts_drop_pending(void)
-{
-    pending_clear(false);
+    const struct alert_event *ev = data;
+    events_publish(ev->ws, "alert", ev->json);
 }
 
 /* ---- opening alerts ------------------------------------------------------------------------ */
@@ -679,7 +651,11 @@ static int fire(struct store *st, const char *ws, const struct crule *r, const s
     struct buf b;
     buf_init(&b, EVENT_JSON_MAX);
     event_json(&b, &in, now);
-    pending_add(ws, buf_str(&b));
+    size_t len = strlen(buf_str(&b)) + 1;
+    struct alert_event *ev_out = arena_alloc(a, sizeof(*ev_out) + len);
+    snprintf(ev_out->ws, sizeof(ev_out->ws), "%s", ws);
+    memcpy(ev_out->json, buf_str(&b), len);
+    store_after_commit(st, alert_event_publish, ev_out, sizeof(*ev_out) + len);
     buf_release(&b);
     observe(mono_s() - t0);
     log_info("alert.opened", "alert %s (%s, rule %s) for %s: %s", in.id, in.trigger, r->id,
@@ -687,28 +663,34 @@ static int fire(struct store *st, const char *ws, const struct crule *r, const s
     return 0;
 }
 
-static int tx_open(struct store *st, bool *own, struct errinfo *e)
-{
-    *own = !store_tx_active(st);
-    return *own ? store_tx_begin(st, e) : 0;
-}
+/* The rules of one event, fired in one transaction. */
+struct firing {
+    const char *ws;
+    const struct crule *rules;
+    size_t n;
+    bool (*match)(const struct crule *r, const void *arg);
+    const void *arg;
+    void (*describe)(const struct crule *r, const void *arg, struct arena *a, struct event *ev);
+    double t0;
+    struct arena *a;
+};
 
-static int tx_close(struct store *st, bool own, int rc, struct errinfo *e)
+static int fire_all(struct store *st, void *arg, struct errinfo *e)
 {
-    if (!own)
-        return rc;
-    if (!rc)
-        rc = store_tx_commit(st, e);
-    if (rc) {
-        store_tx_rollback(st);
-        alerts_drop_pending();
-    } else {
-        alerts_publish_pending();
+    const struct firing *f = arg;
+    int rc = 0;
+    for (size_t i = 0; i < f->n && !rc; i++) {
+        if (!f->match(&f->rules[i], f->arg))
+            continue;
+        struct event ev = {0};
+        f->describe(&f->rules[i], f->arg, f->a, &ev);
+        rc = fire(st, f->ws, &f->rules[i], &ev, f->t0, f->a, e);
     }
     return rc;
 }
 
-/* Runs fire for each rule of rules that match(rule, arg) says fires, in a transaction. */
+/* Runs fire for each rule of rules that match(rule, arg) says fires, in a
+ * transaction (the caller's, when it has one open). */
 static int fire_matching(struct store *st, const char *ws, const struct crule *rules, size_t n,
                          bool (*match)(const struct crule *r, const void *arg), const void *arg,
                          void (*describe)(const struct crule *r, const void *arg, struct arena *a,
@@ -720,18 +702,8 @@ static int fire_matching(struct store *st, const char *ws, const struct crule *r
         any = match(&rules[i], arg);
     if (!any)
         return 0;
-    bool own;
-    int rc = tx_open(st, &own, e);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (!match(&rules[i], arg))
-            continue;
-        struct event ev = {0};
-        describe(&rules[i], arg, a, &ev);
-        rc = fire(st, ws, &rules[i], &ev, t0, a, e);
-    }
-    return tx_close(st, own, rc, e);
+    struct firing f = {ws, rules, n, match, arg, describe, t0, a};
+    return store_tx_run(st, fire_all, &f, e);
 }
 
 /* One kind of event: the triggers it can fire; prepare (may be NULL) reads

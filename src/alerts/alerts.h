@@ -78,9 +78,9 @@ void alerts_rules_changed(void);
 
 /*
  * The hooks. Each runs inside the caller's open transaction when there is
- * one (then call alerts_publish_pending after the commit, or
- * alerts_drop_pending after a rollback), else in a transaction of its own
- * (and publishes itself). Return 0 or the store's error.
+ * one, else in a transaction of its own; a new alert's event is published
+ * once that commits (store_after_commit). Return 0 or the store's error.
+ * Contact changes reach the first two through crm/crm.h only.
  */
 /* A contact's score changed from previous to score (new_hot_lead,
  * score_above and score_below fire on crossings, not on every change). */
@@ -94,11 +94,6 @@ int alerts_on_send_failure(struct store *st, const char *workspace_id, struct er
 /* A job died (the queue's dead-job hook; alert deliveries are left out). */
 void alerts_on_job_dead(void *ctx, struct store *st, const char *workspace_id, int64_t id,
                         const char *kind, const char *error);
-
-/* Publishes the alerts this thread opened in a transaction that committed. */
-void alerts_publish_pending(void);
-/* Forgets them (the transaction rolled back). */
-void alerts_drop_pending(void);
 
 /*
  * Registers the alert_deliver handler with the configured attempts'

@@ -256,4 +256,6 @@ void alerts_register(struct queue *q, const struct config *cfg, struct send_chai
     queue_register(q, ALERT_JOB_KIND, deliver_job, chain);
     queue_set_backoff(q, ALERT_JOB_KIND, cfg->alert_backoff_ms);
     queue_on_dead(q, alerts_on_job_dead, NULL);
+    if (chain)
+        send_chain_on_failure(chain, alerts_on_send_failure);
 }

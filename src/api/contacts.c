@@ -11,7 +11,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/clock.h"
-#include "drip/drip.h"
+#include "crm/crm.h"
 #include "http/reply.h"
 #include "store/contacts.h"
 
@@ -200,22 +200,8 @@ static int contacts_create(struct http_req *req, struct http_reply *rep, struct 
     struct contact c;
     struct store *st = ctx->store;
     const char *ws = req->auth->workspace_id;
-    /* Campaigns triggered by a new contact (or by its tags) enroll it in
-     * the same transaction. */
-    if ((rc = store_tx_begin(st, e)))
-        return rc;
-    rc = store_contact_create(st, ws, &f, clock_now_ms(), req->arena, &c, e);
-    if (!rc)
-        rc = drip_on_contact_created(st, ws, c.id, NULL, e);
-    if (!rc)
-        rc = drip_on_tags(st, ws, c.id, NULL, c.tags, NULL, e);
-    if (!rc)
-        rc = store_tx_commit(st, e);
-    if (rc) {
-        store_tx_rollback(st);
-        return rc;
-    }
-    return reply_contact(rep, 201, &c);
+    rc = crm_contact_create(st, ws, &f, "api", clock_now_ms(), req->arena, &c, e);
+    return rc ? rc : reply_contact(rep, 201, &c);
 }
 
 static int contacts_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -246,27 +232,8 @@ static int contacts_patch(struct http_req *req, struct http_reply *rep, struct e
         return rc;
     struct store *st = ctx->store;
     const char *ws = req->auth->workspace_id;
-    if (!(f.set & CF_TAGS)) {
-        rc = store_contact_update(st, ws, id, &f, clock_now_ms(), req->arena, &c, e);
-        return rc ? rc : reply_contact(rep, 200, &c);
-    }
-    /* New tags enroll the contact into campaigns triggered by them, in the
-     * same transaction. */
-    struct contact before;
-    if ((rc = store_tx_begin(st, e)))
-        return rc;
-    rc = store_contact_get(st, ws, id, req->arena, &before, e);
-    if (!rc)
-        rc = store_contact_update(st, ws, id, &f, clock_now_ms(), req->arena, &c, e);
-    if (!rc)
-        rc = drip_on_tags(st, ws, id, before.tags, c.tags, NULL, e);
-    if (!rc)
-        rc = store_tx_commit(st, e);
-    if (rc) {
-        store_tx_rollback(st);
-        return rc;
-    }
-    return reply_contact(rep, 200, &c);
+    rc = crm_contact_update(st, ws, id, &f, "api", clock_now_ms(), req->arena, &c, e);
+    return rc ? rc : reply_contact(rep, 200, &c);
 }
 
 static int contacts_delete(struct http_req *req, struct http_reply *rep, struct errinfo *e)

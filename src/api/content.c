@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "http/reply.h"
 #include "jobs/queue.h"
+#include "mail/send.h"
 #include "store/contacts.h"
 #include "store/sending.h"
 
@@ -344,8 +345,8 @@ static int content_send_route(struct http_req *req, struct http_reply *rep, stru
     struct content c;
     int rc = api_path_id(req, "draft", id, e);
     if (!rc)
-        rc = content_send(ctx->store, req->auth->workspace_id, id, req->auth->user_id, req->arena,
-                          &c, e);
+        rc = outbox_send_draft(ctx->store, req->auth->workspace_id, id, req->auth->user_id,
+                               req->arena, &c, e);
     if (rc)
         return rc;
     if (ctx->queue)

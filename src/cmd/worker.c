@@ -111,7 +111,8 @@ int cmd_worker(int argc, char **argv)
         events_set_sink(bus_publish, bus);
     if (once) {
         int n = queue_run_due(q, 0, &e);
-        int64_t purged = n < 0 ? 0 : queue_purge(q, clock_now_ms(), &e);
+        int64_t purged = 0;
+        int prc = n < 0 ? 0 : queue_purge(q, clock_now_ms(), &purged, &e);
         queue_free(q);
         events_set_sink(NULL, NULL);
         bus_close(bus);
@@ -119,7 +120,7 @@ int cmd_worker(int argc, char **argv)
         ai_free(ai);
         store_close(st);
         config_release(&cfg);
-        if (n < 0 || purged < 0) {
+        if (n < 0 || prc != 0) {
             fprintf(stderr, "leadflow: %s\n", e.msg);
             return 1;
         }

@@ -472,17 +472,32 @@ int drip_graph_check(const struct campaign_step *steps, size_t n, struct errinfo
 
 /* ---- status changes ------------------------------------------------------------------ */
 
-static int in_tx(struct store *st, struct errinfo *e)
-{
-    return store_tx_begin(st, e);
-}
+/* A campaign's status change with what goes with it, in one transaction. */
+struct status_change {
+    const char *ws, *id;
+    bool resume;
+    struct arena *a;
+};
 
-static int end_tx(struct store *st, int rc, struct errinfo *e)
+static int activate_tx(struct store *st, void *arg, struct errinfo *e)
 {
-    if (!rc)
-        rc = store_tx_commit(st, e);
-    if (rc)
-        store_tx_rollback(st);
+    const struct status_change *x = arg;
+    int rc =
+        store_campaign_set_status(st, x->ws, x->id, "draft,paused", "active", clock_now_ms(), e);
+    /* Jobs that ran while the campaign was paused left their enrollment
+     * where it was with a new seq: each gets its step's job again. */
+    for (int page = 0; !rc && x->resume; page++) {
+        struct enrollment *rows;
+        size_t m;
+        int64_t total;
+        rc = store_enrollment_list(st, x->ws, x->id, "active", 200, page * 200, x->a, &rows, &m,
+                                   &total, e);
+        for (size_t i = 0; !rc && i < m; i++)
+            rc = drip_enqueue_step(st, x->ws, rows[i].id, rows[i].current_step_id, rows[i].seq,
+                                   rows[i].next_run_at, e);
+        if (m < 200)
+            break;
+    }
     return rc;
 }
 
@@ -507,29 +522,10 @@ int drip_activate(struct store *st, const char *workspace_id, const char *id, st
         arena_release(&a);
         return rc;
     }
-    bool resume = strcmp(c.status, "paused") == 0;
-    if ((rc = in_tx(st, e))) {
-        arena_release(&a);
-        return rc;
-    }
-    rc = store_campaign_set_status(st, workspace_id, id, "draft,paused", "active", clock_now_ms(),
-                                   e);
-    /* Jobs that ran while the campaign was paused left their enrollment
-     * where it was with a new seq: each gets its step's job again. */
-    for (int page = 0; !rc && resume; page++) {
-        struct enrollment *rows;
-        size_t m;
-        int64_t total;
-        rc = store_enrollment_list(st, workspace_id, id, "active", 200, page * 200, &a, &rows, &m,
-                                   &total, e);
-        for (size_t i = 0; !rc && i < m; i++)
-            rc = drip_enqueue_step(st, workspace_id, rows[i].id, rows[i].current_step_id,
-                                   rows[i].seq, rows[i].next_run_at, e);
-        if (m < 200)
-            break;
-    }
+    struct status_change x = {workspace_id, id, strcmp(c.status, "paused") == 0, &a};
+    rc = store_tx_run(st, activate_tx, &x, e);
     arena_release(&a);
-    return end_tx(st, rc, e);
+    return rc;
 }
 
 int drip_pause(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
@@ -537,16 +533,18 @@ int drip_pause(struct store *st, const char *workspace_id, const char *id, struc
     return store_campaign_set_status(st, workspace_id, id, "active", "paused", clock_now_ms(), e);
 }
 
+static int archive_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct status_change *x = arg;
+    int64_t now = clock_now_ms(), n = 0;
+    int rc = store_campaign_set_status(st, x->ws, x->id, "draft,active,paused", "archived", now, e);
+    return rc ? rc : store_enrollment_cancel(st, x->ws, NULL, x->id, "archived", now, &n, e);
+}
+
 int drip_archive(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
 {
-    int rc = in_tx(st, e);
-    if (rc)
-        return rc;
-    int64_t now = clock_now_ms(), n = 0;
-    rc = store_campaign_set_status(st, workspace_id, id, "draft,active,paused", "archived", now, e);
-    if (!rc)
-        rc = store_enrollment_cancel(st, workspace_id, NULL, id, "archived", now, &n, e);
-    return end_tx(st, rc, e);
+    struct status_change x = {workspace_id, id, false, NULL};
+    return store_tx_run(st, archive_tx, &x, e);
 }
 
 /* ---- enrollment ---------------------------------------------------------------------- */
@@ -612,6 +610,22 @@ int drip_enroll_in_tx(struct store *st, const char *ws, const struct campaign *c
     return 0;
 }
 
+struct enroll {
+    const char *ws;
+    const struct campaign *c;
+    const struct campaign_step *first;
+    const char *const *ids;
+    size_t n;
+    struct drip_enroll_result *out;
+    struct arena *a;
+};
+
+static int enroll_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct enroll *x = arg;
+    return drip_enroll_in_tx(st, x->ws, x->c, x->first, x->ids, x->n, x->out, x->a, e);
+}
+
 int drip_enroll(struct store *st, const char *workspace_id, const char *campaign_id,
                 const char *const *contact_ids, size_t n, struct drip_enroll_result *out,
                 struct errinfo *e)
@@ -630,9 +644,9 @@ int drip_enroll(struct store *st, const char *workspace_id, const char *campaign
         rc = store_campaign_steps(st, workspace_id, campaign_id, &a, &steps, &nsteps, e);
     if (!rc && nsteps == 0)
         rc = failf(e, ERR_CONFLICT, "the campaign has no steps");
-    if (!rc && !(rc = in_tx(st, e))) {
-        rc = drip_enroll_in_tx(st, workspace_id, &c, &steps[0], contact_ids, n, out, &a, e);
-        rc = end_tx(st, rc, e);
+    if (!rc) {
+        struct enroll x = {workspace_id, &c, &steps[0], contact_ids, n, out, &a};
+        rc = store_tx_run(st, enroll_tx, &x, e);
     }
     arena_release(&a);
     return rc;

@@ -20,6 +20,7 @@
 #include "base/events.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "crm/crm.h"
 #include "drip/drip_int.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
@@ -43,7 +44,6 @@ struct outcome {
     const char *next_step;  /* "" or NULL: none, the enrollment ends as end_status */
     const char *end_status; /* completed | cancelled | failed */
     const char *reason;
-    int hot;   /* a score step made the contact hot: its new score; 0: no */
     bool hold; /* stay at this step until hold_until */
     bool park; /* hold without a job: the campaign is paused */
     int64_t hold_until;
@@ -467,10 +467,8 @@ static int apply_tags(struct store *st, const char *ws, const char *contact_id, 
     char *text = json_dumps(tags, JSON_COMPACT);
     struct contact_fields f = {.set = CF_TAGS, .tags = text};
     struct contact out;
-    rc = store_contact_update(st, ws, contact_id, &f, clock_now_ms(), a, &out, e);
     /* Campaigns triggered by a tag this step added enroll the contact. */
-    if (!rc)
-        rc = drip_on_tags(st, ws, contact_id, ct.tags, text, NULL, e);
+    rc = crm_contact_update(st, ws, contact_id, &f, "a tag step", clock_now_ms(), a, &out, e);
     json_object_set(o->meta, "tags", tags);
     json_decref(tags);
     free(text);
@@ -493,14 +491,15 @@ static int effects(struct drip_ctx *ctx, struct store *st, const char *ws,
         json_object_set_new(o->meta, "before", json_integer(before));
         json_object_set_new(o->meta, "after", json_integer(after));
         o->status = "success";
-        /* What a rise in score does elsewhere: score_above triggers, and a
-         * crossing into hot gets its draft job (committed with the step). */
-        if (!rc)
-            rc = drip_on_score(st, ws, en->contact_id, before, after, NULL, e);
-        if (!rc && before < SCORE_HOT && after >= SCORE_HOT) {
-            rc = content_enqueue_draft(st, ws, en->contact_id, after, CONTENT_REASON_HOT, e);
-            o->hot = after;
-        }
+        /* What a change of score does elsewhere commits with the step. */
+        struct crm_change c = {.workspace_id = ws,
+                               .contact_id = en->contact_id,
+                               .what = CRM_SCORE,
+                               .score_before = before,
+                               .score_after = after,
+                               .source = "a score step"};
+        if (!rc && before != after)
+            rc = crm_contact_changed(st, &c, e);
         return rc;
     }
     if (strcmp(step->type, "email") != 0 || !o->subject)
@@ -538,11 +537,77 @@ static int effects(struct drip_ctx *ctx, struct store *st, const char *ws,
     return 0;
 }
 
+/* One step's outcome, written in one transaction. */
+struct step_commit {
+    struct drip_ctx *ctx;
+    const char *ws;
+    const struct enrollment *en;
+    const struct campaign_step *step, *next;
+    json_t *cfg;
+    struct arena *a;
+    struct outcome *o;
+    bool has_next;
+    bool *ran; /* set when the move applied (the outcome is the run's) */
+};
+
+static int commit_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct step_commit *x = arg;
+    const struct enrollment *en = x->en;
+    const struct campaign_step *step = x->step;
+    struct outcome *o = x->o;
+    const char *ws = x->ws;
+    int64_t now = clock_now_ms();
+    struct enrollment cur;
+    int rc = store_enrollment_get(st, ws, en->id, x->a, &cur, e);
+    if (rc == ERR_NOT_FOUND || (!rc && (strcmp(cur.status, "active") != 0 || cur.seq != en->seq)))
+        return STORE_TX_UNDO; /* it moved on meanwhile: this run must change nothing */
+    if (!rc && !o->hold)
+        rc = effects(x->ctx, st, ws, en, step, x->cfg, x->a, o, e);
+    if (!rc && o->status) {
+        char *meta = json_dumps(o->meta, JSON_COMPACT);
+        struct exec_log l = {.status = "", .error = o->error, .metadata = meta};
+        snprintf(l.enrollment_id, sizeof(l.enrollment_id), "%s", en->id);
+        snprintf(l.step_id, sizeof(l.step_id), "%s", step->id);
+        snprintf(l.step_type, sizeof(l.step_type), "%s", step->type);
+        snprintf(l.status, sizeof(l.status), "%s", o->status);
+        snprintf(l.sent_email_id, sizeof(l.sent_email_id), "%s", o->sent_id);
+        l.created_at = now;
+        rc = store_exec_log_add(st, ws, en->campaign_id, &l, e);
+        free(meta);
+    }
+    bool has_next = x->has_next && !(o->end_status && strcmp(o->end_status, "completed") != 0);
+    struct enrollment_move m = {.variant = o->variant, .reason = o->reason};
+    if (o->hold) {
+        m.status = "active";
+        m.step_id = step->id;
+        m.step_started_at = en->step_started_at;
+        m.next_run_at = o->hold_until;
+    } else if (has_next) {
+        m.status = "active";
+        m.step_id = x->next->id;
+        m.step_started_at = now;
+        m.next_run_at = drip_step_run_at(x->next, now);
+    } else {
+        m.status = o->end_status ? o->end_status : "completed";
+    }
+    if (o->sent_id[0])
+        m.last_email_id = o->sent_id;
+    bool applied = false;
+    if (!rc)
+        rc = store_enrollment_move(st, ws, en->id, en->seq, &m, now, &applied, e);
+    if (!rc && applied && ((o->hold && !o->park) || has_next))
+        rc = drip_enqueue_step(st, ws, en->id, m.step_id, en->seq + 1, m.next_run_at, e);
+    if (!rc && !applied)
+        return STORE_TX_UNDO;
+    *x->ran = !rc;
+    return rc;
+}
+
 static int commit_step(struct drip_ctx *ctx, struct store *st, const char *ws,
                        const struct enrollment *en, const struct campaign_step *step, json_t *cfg,
                        struct arena *a, struct outcome *o, bool *ran, struct errinfo *e)
 {
-    int64_t now = clock_now_ms();
     *ran = false;
     struct campaign_step next;
     bool has_next = !o->hold && o->next_step && o->next_step[0];
@@ -556,88 +621,11 @@ static int commit_step(struct drip_ctx *ctx, struct store *st, const char *ws,
             return rc;
         }
     }
-    int rc = store_tx_begin(st, e);
-    if (rc)
-        return rc;
-    struct enrollment cur;
-    rc = store_enrollment_get(st, ws, en->id, a, &cur, e);
-    if (rc == ERR_NOT_FOUND || (!rc && (strcmp(cur.status, "active") != 0 || cur.seq != en->seq))) {
-        store_tx_rollback(st); /* it moved on meanwhile: this run must change nothing */
-        return 0;
-    }
-    if (!rc && !o->hold)
-        rc = effects(ctx, st, ws, en, step, cfg, a, o, e);
-    if (!rc && o->status) {
-        char *meta = json_dumps(o->meta, JSON_COMPACT);
-        struct exec_log l = {.status = "", .error = o->error, .metadata = meta};
-        snprintf(l.enrollment_id, sizeof(l.enrollment_id), "%s", en->id);
-        snprintf(l.step_id, sizeof(l.step_id), "%s", step->id);
-        snprintf(l.step_type, sizeof(l.step_type), "%s", step->type);
-        snprintf(l.status, sizeof(l.status), "%s", o->status);
-        snprintf(l.sent_email_id, sizeof(l.sent_email_id), "%s", o->sent_id);
-        l.created_at = now;
-        rc = store_exec_log_add(st, ws, en->campaign_id, &l, e);
-        free(meta);
-    }
-    has_next = has_next && !(o->end_status && strcmp(o->end_status, "completed") != 0);
-    struct enrollment_move m = {.variant = o->variant, .reason = o->reason};
-    if (o->hold) {
-        m.status = "active";
-        m.step_id = step->id;
-        m.step_started_at = en->step_started_at;
-        m.next_run_at = o->hold_until;
-    } else if (has_next) {
-        m.status = "active";
-        m.step_id = next.id;
-        m.step_started_at = now;
-        m.next_run_at = drip_step_run_at(&next, now);
-    } else {
-        m.status = o->end_status ? o->end_status : "completed";
-    }
-    if (o->sent_id[0])
-        m.last_email_id = o->sent_id;
-    bool applied = false;
-    if (!rc)
-        rc = store_enrollment_move(st, ws, en->id, en->seq, &m, now, &applied, e);
-    if (!rc && applied && ((o->hold && !o->park) || has_next))
-        rc = drip_enqueue_step(st, ws, en->id, m.step_id, en->seq + 1, m.next_run_at, e);
-    if (!rc && applied)
-        rc = store_tx_commit(st, e);
-    if (rc || !applied) {
-        store_tx_rollback(st);
-        return rc;
-    }
-    *ran = true;
-    return 0;
+    struct step_commit x = {ctx, ws, en, step, &next, cfg, a, o, has_next, ran};
+    return store_tx_run(st, commit_tx, &x, e);
 }
 
 /* ---- the handler ------------------------------------------------------------------------ */
-
-/* After the commit: the live dashboards hear of a new hot lead, as from the pipeline. */
-static void announce_hot(struct store *st, const char *ws, const char *contact_id, int score,
-                         struct arena *a)
-{
-    struct contact c;
-    struct errinfo e;
-    errinfo_clear(&e);
-    if (store_contact_get(st, ws, contact_id, a, &c, &e) != 0)
-        return;
-    struct buf b;
-    struct jw w;
-    buf_init(&b, 4096);
-    jw_init(&w, &b);
-    jw_obj_begin(&w);
-    jw_kstr(&w, "contactId", c.id);
-    jw_kstr(&w, "email", c.email);
-    jw_kstr(&w, "name", c.name);
-    jw_kint(&w, "score", score);
-    jw_obj_end(&w);
-    if (jw_finish(&w) == 0)
-        events_publish(ws, "hot_lead", buf_str(&b));
-    buf_release(&b);
-    log_info("drip.hot_lead", "contact %s became a hot lead (score %d) after a score step",
-             contact_id, score);
-}
 
 static int parse_payload(const char *payload, char enr[STORE_ID_LEN], char step[STORE_ID_LEN],
                          int64_t *seq)
@@ -751,8 +739,6 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
     rc = execute(ctx, st, j, &en, &step, cfg, &ct, a, &o, e);
     if (!rc)
         rc = commit_step(ctx, st, ws, &en, &step, cfg, a, &o, &ran, e);
-    if (!rc && ran && o.hot)
-        announce_hot(st, ws, en.contact_id, o.hot, a);
     if (!rc && ran && o.status) {
         struct log_line l;
         if (log_begin(&l, LOG_INFO, "drip.step")) {

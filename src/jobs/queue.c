@@ -397,26 +397,27 @@ int queue_run_due(struct queue *q, int max, struct errinfo *e)
     return rc ? rc : n;
 }
 
-int64_t queue_purge(struct queue *q, int64_t now, struct errinfo *e)
+int queue_purge(struct queue *q, int64_t now, int64_t *deleted, struct errinfo *e)
 {
+    *deleted = 0;
     if (q->retention_ms <= 0)
         return 0;
-    int64_t total = 0;
+    int rc = 0;
     for (int i = 0; i < PURGE_BATCHES; i++) {
         int64_t n = 0;
         write_lock(q);
-        int rc = store_job_purge(q->st, now - q->retention_ms, PURGE_BATCH, &n, e);
+        rc = store_job_purge(q->st, now - q->retention_ms, PURGE_BATCH, &n, e);
         write_unlock(q);
         if (rc)
-            return total ? total : -rc;
-        total += n;
+            break;
+        *deleted += n;
         if (n < PURGE_BATCH)
             break;
     }
-    if (total > 0)
+    if (*deleted > 0)
         log_info("jobs.purged", "deleted %lld done jobs finished over %lld hours ago",
-                 (long long)total, (long long)(q->retention_ms / 3600000));
-    return total;
+                 (long long)*deleted, (long long)(q->retention_ms / 3600000));
+    return rc;
 }
 
 /* One idle worker a minute deletes expired done jobs. */
@@ -434,7 +435,8 @@ static void maybe_purge(struct queue *q)
         return;
     struct errinfo e;
     errinfo_clear(&e);
-    if (queue_purge(q, clock_now_ms(), &e) < 0)
+    int64_t deleted;
+    if (queue_purge(q, clock_now_ms(), &deleted, &e) != 0)
         log_warn("jobs.purge_failed", "cannot delete expired jobs: %s", e.msg);
 }
 

@@ -105,10 +105,11 @@ int queue_run_due(struct queue *q, int max, struct errinfo *e);
 
 /*
  * Deletes the done jobs that finished more than retention_ms before now, in
- * batches; returns how many (0 when retention is off). Idle workers call it
+ * batches; *deleted counts them (0 when retention is off), also when a
+ * later batch failed. Returns 0 or the store's error. Idle workers call it
  * once a minute; `leadflow worker --once` at the end of its pass.
  */
-int64_t queue_purge(struct queue *q, int64_t now, struct errinfo *e);
+int queue_purge(struct queue *q, int64_t now, int64_t *deleted, struct errinfo *e);
 
 /* Backoff before attempt n+1 after n failures: base * 2^(n-1), capped, with
  * +-20% jitter. Exposed for tests. */

@@ -21,10 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ai/content.h"
-#include "ai/rescore.h"
 #include "ai/score.h"
-#include "alerts/alerts.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/events.h"
@@ -32,7 +29,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
-#include "drip/drip.h"
+#include "crm/crm.h"
 #include "mail/ingest.h"
 #include "mail/mime.h"
 #include "store/campaigns.h"
@@ -75,12 +72,6 @@ struct ingest {
     /* Contacts touched by the open batch (open addressing; "" = free). */
     char touched[TOUCHED_SLOTS][STORE_ID_LEN];
     size_t ntouched;
-    /* Contacts the open batch made hot: announced once it commits. */
-    struct hot_crossing {
-        char id[STORE_ID_LEN];
-        int score;
-    } * hot;
-    size_t nhot, hotcap;
     struct ingest_stats stats;
 };
 
@@ -151,33 +142,22 @@ static void touch(struct ingest *g, const char *id)
     }
 }
 
-/* Recomputes and saves one contact's score; a contact that crossed into
- * hot gets one draft job, in the batch's transaction. */
+/* Recomputes and saves one contact's score, in the batch's transaction
+ * (what a new hot lead sets off commits with it: crm/crm.h). */
 static int rescore(struct ingest *g, const char *contact_id, int64_t now, struct errinfo *e)
 {
     struct score sc;
     int previous;
-    int rc = score_refresh(g->st, g->workspace_id, contact_id, now, &g->msg, &sc, &previous, e);
+    int rc = crm_rescore(g->st, g->workspace_id, contact_id, g->o.source, now, &g->msg, &sc,
+                         &previous, e);
     if (rc == ERR_NOT_FOUND)
         return 0; /* deleted meanwhile */
     if (rc)
         return rc;
     if (previous != sc.total)
         g->stats.scores_changed++;
-    if (previous < SCORE_HOT && sc.total >= SCORE_HOT) {
-        rc = content_enqueue_draft(g->st, g->workspace_id, contact_id, sc.total, CONTENT_REASON_HOT,
-                                   e);
-        if (rc)
-            return rc;
-        if (g->o.on_hot)
-            g->o.on_hot(g->o.arg, g->workspace_id, contact_id, sc.total);
-        if (g->nhot == g->hotcap) {
-            g->hotcap = g->hotcap ? g->hotcap * 2 : 16;
-            g->hot = xrealloc(g->hot, g->hotcap * sizeof(*g->hot));
-        }
-        snprintf(g->hot[g->nhot].id, sizeof(g->hot[g->nhot].id), "%s", contact_id);
-        g->hot[g->nhot++].score = sc.total;
-    }
+    if (crm_became_hot(previous, sc.total) && g->o.on_hot)
+        g->o.on_hot(g->o.arg, g->workspace_id, contact_id, sc.total);
     return 0;
 }
 
@@ -189,78 +169,32 @@ static void batch_reset(struct ingest *g)
     g->pending_stored = 0;
     memset(g->touched, 0, sizeof(g->touched));
     g->ntouched = 0;
-    g->nhot = 0;
-}
-
-/* The events of one committed batch, built before any is published. */
-struct batch_events {
-    struct buf text; /* each event's data, NUL-terminated, one after the other */
-    size_t n, cap;
-    struct {
-        const char *type;
-        size_t off;
-    } * ev;
-};
-
-/* Keeps the JSON object w wrote into b as the data of an event of type. */
-static void batch_event_add(struct batch_events *be, const char *type, struct jw *w, struct buf *b)
-{
-    size_t off = be->text.len;
-    if (jw_finish(w) == 0 && buf_append(&be->text, b->data, b->len + 1) == 0) {
-        if (be->n == be->cap) {
-            be->cap = be->cap ? be->cap * 2 : 8;
-            be->ev = xrealloc(be->ev, be->cap * sizeof(*be->ev));
-        }
-        be->ev[be->n].type = type;
-        be->ev[be->n++].off = off;
-    }
-    buf_reset(b);
 }
 
 /*
- * Tells the live dashboards what a committed batch did (only after the
- * commit: nothing is announced that a rollback could take back):
- * email_processed with the count, and hot_lead for each contact it made hot.
- * Every event is built first (the contacts are read), then all are
- * published back to back, so that the hub can send them to each client in
- * one write.
+ * Tells the live dashboards what a committed batch did: email_processed
+ * with the count. Registered when the batch begins, so it comes before the
+ * hot_lead events of the contacts the batch made hot (crm/hot.c), all
+ * published back to back after the commit (nothing is announced that a
+ * rollback could take back).
  */
-static void announce_batch(struct ingest *g, uint64_t stored, size_t contacts)
+static void announce_batch(void *data)
 {
-    struct batch_events be = {0};
-    buf_init(&be.text, (size_t)1 << 26);
+    struct ingest *g = *(struct ingest **)data;
+    if (g->pending_stored == 0)
+        return;
     struct buf b;
     struct jw w;
     buf_init(&b, 4096);
-    if (stored > 0) {
-        jw_init(&w, &b);
-        jw_obj_begin(&w);
-        jw_kint(&w, "count", (int64_t)stored);
-        jw_kint(&w, "contacts", (int64_t)contacts);
-        jw_kstr(&w, "source", g->o.source);
-        jw_obj_end(&w);
-        batch_event_add(&be, "email_processed", &w, &b);
-    }
-    for (size_t i = 0; i < g->nhot; i++) {
-        struct contact c;
-        struct errinfo e = {0};
-        if (store_contact_get(g->st, g->workspace_id, g->hot[i].id, &g->msg, &c, &e) != 0)
-            continue; /* deleted meanwhile */
-        jw_init(&w, &b);
-        jw_obj_begin(&w);
-        jw_kstr(&w, "contactId", c.id);
-        jw_kstr(&w, "email", c.email);
-        jw_kstr(&w, "name", c.name);
-        jw_kint(&w, "score", g->hot[i].score);
-        jw_obj_end(&w);
-        batch_event_add(&be, "hot_lead", &w, &b);
-        arena_release(&g->msg);
-    }
-    for (size_t i = 0; i < be.n; i++)
-        events_publish(g->workspace_id, be.ev[i].type, be.text.data + be.ev[i].off);
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kint(&w, "count", (int64_t)g->pending_stored);
+    jw_kint(&w, "contacts", (int64_t)g->ntouched);
+    jw_kstr(&w, "source", g->o.source);
+    jw_obj_end(&w);
+    if (jw_finish(&w) == 0)
+        events_publish(g->workspace_id, "email_processed", buf_str(&b));
     buf_release(&b);
-    buf_release(&be.text);
-    free(be.ev);
 }
 
 int ingest_flush(struct ingest *g, struct errinfo *e)
@@ -277,14 +211,9 @@ int ingest_flush(struct ingest *g, struct errinfo *e)
     }
     if (!rc)
         rc = store_tx_commit(g->st, e);
-    if (rc)
-        store_tx_rollback(g->st);
     if (rc) {
+        store_tx_rollback(g->st);
         g->stats.imported -= g->pending_stored;
-        alerts_drop_pending();
-    } else {
-        announce_batch(g, g->pending_stored, g->ntouched);
-        alerts_publish_pending();
     }
     batch_reset(g);
     if (!rc && g->o.on_batch)
@@ -441,9 +370,14 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
     if (p->who) {
         int rc = store_contact_link(st, g->workspace_id, p->who->email, p->who->name, p->title,
                                     p->company, now, row->contact_id, &created, e);
-        /* Campaigns triggered by a new contact enroll it in this batch. */
-        if (!rc && created)
-            rc = drip_on_contact_created(st, g->workspace_id, row->contact_id, NULL, e);
+        if (!rc && created) {
+            struct crm_change c = {.workspace_id = g->workspace_id,
+                                   .contact_id = row->contact_id,
+                                   .what = CRM_CREATED,
+                                   .source = g->o.source,
+                                   .now = now};
+            rc = crm_contact_changed(st, &c, e);
+        }
         if (rc)
             return rc;
     }
@@ -457,7 +391,13 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
     if (!inserted)
         return 0;
     if (row->contact_id[0]) {
-        if ((rc = alerts_on_email(st, g->workspace_id, row, e)))
+        struct crm_change c = {.workspace_id = g->workspace_id,
+                               .contact_id = row->contact_id,
+                               .what = CRM_EMAIL,
+                               .email = row,
+                               .source = g->o.source,
+                               .now = now};
+        if ((rc = crm_contact_changed(st, &c, e)))
             return rc;
         if (row->intent_bits & (INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST)) {
             bool changed;
@@ -467,12 +407,6 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
                 return rc;
         }
         touch(g, row->contact_id);
-        /* A reply: a campaign waiting until the contact replies looks now. */
-        int64_t woken = 0;
-        if (strcmp(row->direction, "inbound") == 0)
-            rc = store_enrollment_wake(st, g->workspace_id, row->contact_id, now, &woken, e);
-        if (rc)
-            return rc;
     }
     return 1;
 }
@@ -503,12 +437,12 @@ static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
             return rc;
         }
         g->in_tx = true;
+        store_after_commit(g->st, announce_batch, &g, sizeof(g));
     }
     rc = commit(g, p, e);
     if (rc < 0) {
         /* The database failed: the open batch is lost, and said so. */
         store_tx_rollback(g->st);
-        alerts_drop_pending();
         g->stats.imported -= g->pending_stored;
         batch_reset(g);
         return rc == ERR_CONFLICT || rc == ERR_INVALID ? ERR_DB : rc;
@@ -706,6 +640,5 @@ void ingest_free(struct ingest *g)
     arena_release(&g->msg);
     arena_release(&g->keep);
     slot_free(g->slot);
-    free(g->hot);
     free(g);
 }

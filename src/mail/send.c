@@ -12,12 +12,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "alerts/alerts.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
+#include "crm/crm.h"
 #include "jobs/queue.h"
 #include "mail/send_int.h"
 #include "mail/track.h"
@@ -135,8 +135,14 @@ int send_parse_from(const char *from, struct arena *a, const char **name, const 
 struct send_chain {
     struct sender *s[SEND_MAX_PROVIDERS];
     size_t n;
-    const struct config *cfg; /* set by outbox_register */
+    const struct config *cfg;   /* set by outbox_register */
+    send_failure_fn on_failure; /* set by send_chain_on_failure; may be NULL */
 };
+
+void send_chain_on_failure(struct send_chain *c, send_failure_fn fn)
+{
+    c->on_failure = fn;
+}
 
 struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e)
 {
@@ -265,10 +271,21 @@ static int check_item(const struct outbox_item *it, struct errinfo *e)
     return 0;
 }
 
-static int queue_in_tx(struct store *st, const struct outbox_item *it, const struct sent_email *row,
-                       char id[STORE_ID_LEN], bool *created, struct errinfo *e)
+/* The outbox row and its send_email job, written together. */
+struct queued {
+    const struct outbox_item *it;
+    const struct sent_email *row;
+    char *id;
+    bool *created;
+};
+
+static int queue_tx(struct store *st, void *arg, struct errinfo *e)
 {
-    int rc = store_sent_email_insert(st, it->workspace_id, row, id, created, e);
+    const struct queued *x = arg;
+    const struct outbox_item *it = x->it;
+    char *id = x->id;
+    bool *created = x->created;
+    int rc = store_sent_email_insert(st, it->workspace_id, x->row, id, created, e);
     if (rc || !*created)
         return rc;
     char payload[64], key[64];
@@ -328,22 +345,57 @@ int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_I
     row.content_id = it->content_id;
     row.created_at = clock_now_ms();
 
-    bool own = !store_tx_active(st);
-    if (own && (rc = store_tx_begin(st, e))) {
-        arena_release(&a);
-        return rc;
-    }
-    rc = queue_in_tx(st, it, &row, id, created, e);
-    if (own) {
-        if (rc)
-            store_tx_rollback(st);
-        else if ((rc = store_tx_commit(st, e)))
-            store_tx_rollback(st);
-    }
+    struct queued x = {it, &row, id, created};
+    rc = store_tx_run(st, queue_tx, &x, e);
     if (rc)
         *created = false;
     arena_release(&a);
     return rc;
+}
+
+/* An approved draft's email and the draft's new state, written together. */
+struct draft_send {
+    const char *ws, *id, *user_id;
+    struct arena *a;
+    struct content *out;
+};
+
+static int draft_send_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct draft_send *x = arg;
+    struct content *out = x->out;
+    int rc = store_content_get(st, x->ws, x->id, x->a, out, e);
+    if (!rc && strcmp(out->status, "approved") != 0)
+        rc = failf(e, ERR_CONFLICT, "a draft that is %s cannot be sent; approve it first",
+                   out->status);
+    if (rc)
+        return rc;
+    char key[64];
+    snprintf(key, sizeof(key), "content:%s", x->id);
+    char sent_id[STORE_ID_LEN] = "";
+    bool created = false;
+    struct outbox_item it = {
+        .workspace_id = x->ws,
+        .contact_id = out->contact_id,
+        .subject = out->subject,
+        .text = out->body,
+        .html = NULL,
+        .idempotency_key = key,
+        .content_id = x->id,
+    };
+    rc = outbox_queue(st, &it, sent_id, &created, e);
+    if (!rc)
+        rc = store_content_transition(st, x->ws, x->id, CONTENT_APPROVED, CONTENT_SENT, x->user_id,
+                                      sent_id, clock_now_ms(), e);
+    return rc;
+}
+
+int outbox_send_draft(struct store *st, const char *workspace_id, const char *id,
+                      const char *user_id, struct arena *a, struct content *out, struct errinfo *e)
+{
+    struct draft_send x = {workspace_id, id, user_id, a, out};
+    int rc = store_tx_run(st, draft_send_tx, &x, e);
+    return rc ? rc : store_content_get(st, workspace_id, id, a, out, e);
 }
 
 /* ---- the send_email job ------------------------------------------------------ */
@@ -392,26 +444,36 @@ static int already_sent(struct store *st, const char *ws, const struct sent_emai
 /*
  * A provider refused the email for good (a bad address, a hard bounce): in
  * one transaction the row is refused, a bounce event is recorded and the
- * contact's active drip enrollments are cancelled.
+ * contact's change reported (its active drip enrollments end).
  */
+struct refusal {
+    const char *ws;
+    const struct sent_email *row;
+    const char *provider, *error;
+};
+
+static int bounce_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct refusal *x = arg;
+    int64_t now = clock_now_ms();
+    int rc = finish(st, x->ws, x->row, "refused", x->provider, NULL, x->error, 0, e);
+    if (rc || !x->row->contact_id[0])
+        return rc;
+    rc = store_email_event_add(st, x->ws, x->row->id, x->row->contact_id, "bounce", NULL, NULL,
+                               NULL, NULL, now, e);
+    struct crm_change c = {.workspace_id = x->ws,
+                           .contact_id = x->row->contact_id,
+                           .what = CRM_BOUNCE,
+                           .source = "a bounce",
+                           .now = now};
+    return rc ? rc : crm_contact_changed(st, &c, e);
+}
+
 static int bounce(struct store *st, const char *ws, const struct sent_email *row,
                   const char *provider, const char *error, struct errinfo *e)
 {
-    int64_t now = clock_now_ms(), cancelled = 0;
-    int rc = store_tx_begin(st, e);
-    if (rc)
-        return rc;
-    rc = finish(st, ws, row, "refused", provider, NULL, error, 0, e);
-    if (!rc && row->contact_id[0])
-        rc = store_email_event_add(st, ws, row->id, row->contact_id, "bounce", NULL, NULL, NULL,
-                                   NULL, now, e);
-    if (!rc && row->contact_id[0])
-        rc = store_enrollment_cancel(st, ws, row->contact_id, NULL, "bounced", now, &cancelled, e);
-    if (!rc)
-        rc = store_tx_commit(st, e);
-    if (rc)
-        store_tx_rollback(st);
-    return rc;
+    struct refusal x = {ws, row, provider, error};
+    return store_tx_run(st, bounce_tx, &x, e);
 }
 
 static int send_job(void *ctx, struct store *st, const struct job *j, struct arena *a,
@@ -477,9 +539,9 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
     struct errinfo se;
     errinfo_clear(&se);
     rc = send_chain_send(c, st, ws, row.id, &m, &r, &se);
-    if (rc) {
+    if (rc && c->on_failure) {
         struct errinfo ae;
-        if (alerts_on_send_failure(st, ws, &ae) != 0)
+        if (c->on_failure(st, ws, &ae) != 0)
             log_warn("email.alert_failed", "send failures of %s not checked: %s", ws, ae.msg);
     }
     if (rc == 0)

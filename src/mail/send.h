@@ -22,6 +22,7 @@
 
 #include "base/config.h"
 #include "base/err.h"
+#include "store/sending.h"
 #include "store/store.h"
 
 struct queue;
@@ -65,6 +66,9 @@ struct send_chain;
  * provider is valid (every send then fails with a clear message). */
 struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e);
 void send_chain_free(struct send_chain *c);
+/* Told of every email that no provider took (alerts watch the failure rate). */
+typedef int (*send_failure_fn)(struct store *st, const char *workspace_id, struct errinfo *e);
+void send_chain_on_failure(struct send_chain *c, send_failure_fn fn);
 /* How many providers are configured. */
 size_t send_chain_size(const struct send_chain *c);
 
@@ -111,6 +115,16 @@ int send_parse_from(const char *from, struct arena *a, const char **name, const 
  * handler sends an email at most once per row: a row already sent or
  * refused is skipped, and the provider gets the row's id as idempotency key.
  */
+/*
+ * Sends an approved draft (ai/content.h): in one transaction, queues the
+ * email in the outbox (idempotency key "content:<id>", to the draft's
+ * contact) and marks the draft sent with the outbox row's id and user_id as
+ * reviewer. out gets the updated row. ERR_NOT_FOUND; ERR_CONFLICT when the
+ * draft is not approved; ERR_FORBIDDEN when the contact has unsubscribed.
+ */
+int outbox_send_draft(struct store *st, const char *workspace_id, const char *id,
+                      const char *user_id, struct arena *a, struct content *out, struct errinfo *e);
+
 void outbox_register(struct queue *q, struct send_chain *chain, const struct config *cfg);
 
 #endif

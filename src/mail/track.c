@@ -11,12 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ai/content.h"
-#include "ai/rescore.h"
-#include "alerts/alerts.h"
 #include "base/buf.h"
 #include "base/crypto.h"
 #include "base/log.h"
+#include "crm/crm.h"
 #include "store/campaigns.h"
 #include "store/contacts.h"
 #include "store/sending.h"
@@ -553,6 +551,38 @@ static const char *ua_stored(const char *ua, char buf[UA_MAX + 1])
     return buf;
 }
 
+/* One open or click, written in one transaction. */
+struct record {
+    const struct track_claim *c;
+    const struct track_request *r;
+    const char *contact, *why;
+    int64_t now;
+    struct arena *a;
+};
+
+static int record_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct record *x = arg;
+    const struct track_claim *c = x->c;
+    char ua[UA_MAX + 1];
+    int rc = store_email_event_add(st, c->workspace_id, c->sent_email_id, x->contact,
+                                   c->kind == TRACK_OPEN ? "open" : "click", c->url,
+                                   ua_stored(x->r->user_agent, ua), x->r->ip, x->why, x->now, e);
+    /* Only people count: a bot's open or click changes nothing else. */
+    if (rc || x->why || !x->contact[0])
+        return rc;
+    const char *source = c->kind == TRACK_OPEN ? "an open" : "a click";
+    rc = crm_rescore(st, c->workspace_id, x->contact, source, x->now, x->a, NULL, NULL, e);
+    if (rc == ERR_NOT_FOUND)
+        return 0; /* deleted meanwhile */
+    struct crm_change ch = {.workspace_id = c->workspace_id,
+                            .contact_id = x->contact,
+                            .what = c->kind == TRACK_OPEN ? CRM_OPEN : CRM_CLICK,
+                            .source = source,
+                            .now = x->now};
+    return rc ? rc : crm_contact_changed(st, &ch, e);
+}
+
 int track_record(struct store *st, const struct track_claim *c, const struct track_request *r,
                  int64_t now, struct arena *a, const char **bot_reason, struct errinfo *e)
 {
@@ -566,43 +596,36 @@ int track_record(struct store *st, const struct track_claim *c, const struct tra
     const char *why = track_bot_reason(r, sent_at, now);
     if (bot_reason)
         *bot_reason = why;
+    struct record x = {c, r, contact, why, now, a};
+    return store_tx_run(st, record_tx, &x, e);
+}
+
+/* One unsubscribe, written in one transaction. */
+struct unsub {
+    const struct track_claim *c;
+    const struct track_request *r;
+    int64_t now;
+    bool *changed;
+};
+
+static int unsubscribe_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct unsub *x = arg;
+    const struct track_claim *c = x->c;
+    int rc = store_contact_unsubscribe(st, c->workspace_id, c->contact_id, x->now, x->changed, e);
+    if (rc)
+        return rc;
+    struct crm_change ch = {.workspace_id = c->workspace_id,
+                            .contact_id = c->contact_id,
+                            .what = CRM_UNSUBSCRIBE,
+                            .source = "an unsubscribe",
+                            .now = x->now};
+    if ((rc = crm_contact_changed(st, &ch, e)) || !*x->changed)
+        return rc;
     char ua[UA_MAX + 1];
-    if ((rc = store_tx_begin(st, e)))
-        return rc;
-    rc = store_email_event_add(st, c->workspace_id, c->sent_email_id, contact,
-                               c->kind == TRACK_OPEN ? "open" : "click", c->url,
-                               ua_stored(r->user_agent, ua), r->ip, why, now, e);
-    int previous = 0;
-    struct score sc = {0};
-    bool hot = false;
-    if (!rc && !why && contact[0]) {
-        rc = score_refresh(st, c->workspace_id, contact, now, a, &sc, &previous, e);
-        if (rc == ERR_NOT_FOUND) {
-            rc = 0; /* deleted meanwhile */
-        } else if (!rc && previous < SCORE_HOT && sc.total >= SCORE_HOT) {
-            /* In the same transaction: the draft job commits with the score. */
-            hot = true;
-            rc = content_enqueue_draft(st, c->workspace_id, contact, sc.total, CONTENT_REASON_HOT,
-                                       e);
-        }
-        /* A campaign waiting until this contact opens or clicks looks now,
-         * not at its next hourly check. */
-        int64_t woken = 0;
-        if (!rc)
-            rc = store_enrollment_wake(st, c->workspace_id, contact, now, &woken, e);
-    }
-    if (!rc)
-        rc = store_tx_commit(st, e);
-    if (rc) {
-        store_tx_rollback(st);
-        alerts_drop_pending();
-        return rc;
-    }
-    alerts_publish_pending();
-    if (hot)
-        log_info("track.hot_lead", "contact %s became a hot lead (score %d) after an %s", contact,
-                 sc.total, c->kind == TRACK_OPEN ? "open" : "click");
-    return 0;
+    return store_email_event_add(st, c->workspace_id, c->sent_email_id, c->contact_id,
+                                 "unsubscribe", NULL, ua_stored(x->r->user_agent, ua), x->r->ip,
+                                 NULL, x->now, e);
 }
 
 int track_unsubscribe(struct store *st, const struct track_claim *c, const struct track_request *r,
@@ -611,25 +634,9 @@ int track_unsubscribe(struct store *st, const struct track_claim *c, const struc
     *changed = false;
     if (c->kind != TRACK_UNSUBSCRIBE)
         return failf(e, ERR_INVALID, "not an unsubscribe link");
-    char ua[UA_MAX + 1];
-    int rc = store_tx_begin(st, e);
+    struct unsub x = {c, r, now, changed};
+    int rc = store_tx_run(st, unsubscribe_tx, &x, e);
     if (rc)
-        return rc;
-    rc = store_contact_unsubscribe(st, c->workspace_id, c->contact_id, now, changed, e);
-    /* Drip campaigns stop in the same transaction (DESIGN.md §6 "Drip"). */
-    int64_t cancelled = 0;
-    if (!rc)
-        rc = store_enrollment_cancel(st, c->workspace_id, c->contact_id, NULL, "unsubscribed", now,
-                                     &cancelled, e);
-    if (!rc && *changed)
-        rc = store_email_event_add(st, c->workspace_id, c->sent_email_id, c->contact_id,
-                                   "unsubscribe", NULL, ua_stored(r->user_agent, ua), r->ip, NULL,
-                                   now, e);
-    if (!rc)
-        rc = store_tx_commit(st, e);
-    if (rc) {
-        store_tx_rollback(st);
         *changed = false;
-    }
     return rc;
 }

@@ -47,37 +47,48 @@ struct workspace_stats {
     int64_t drafts_pending;
 };
 
-static inline int store_email_insert(struct store *st, const char *workspace_id, const struct email_row *row, bool *inserted, struct errinfo *e)
+static inline int store_email_insert(struct store *st, const char *workspace_id,
+                                     const struct email_row *row, bool *inserted, struct errinfo *e)
 {
     return st->ops->email_insert(st, workspace_id, row, inserted, e);
 }
 
-static inline int store_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a, struct email_row *out, struct errinfo *e)
+static inline int store_email_get(struct store *st, const char *workspace_id, const char *id,
+                                  struct arena *a, struct email_row *out, struct errinfo *e)
 {
     return st->ops->email_get(st, workspace_id, id, a, out, e);
 }
 
-static inline int store_email_list(struct store *st, const char *workspace_id, const struct email_query *q, struct arena *a, struct email_row **rows, size_t *n, int64_t *total, struct errinfo *e)
+static inline int store_email_list(struct store *st, const char *workspace_id,
+                                   const struct email_query *q, struct arena *a,
+                                   struct email_row **rows, size_t *n, int64_t *total,
+                                   struct errinfo *e)
 {
     return st->ops->email_list(st, workspace_id, q, a, rows, n, total, e);
 }
 
-static inline int store_email_latest(struct store *st, const char *workspace_id, const char *contact_id, struct arena *a, struct email_row *out, struct errinfo *e)
+static inline int store_email_latest(struct store *st, const char *workspace_id,
+                                     const char *contact_id, struct arena *a, struct email_row *out,
+                                     struct errinfo *e)
 {
     return st->ops->email_latest(st, workspace_id, contact_id, a, out, e);
 }
 
-static inline int store_workspace_member_emails(struct store *st, const char *workspace_id, struct arena *a, char ***emails, size_t *n, struct errinfo *e)
+static inline int store_workspace_member_emails(struct store *st, const char *workspace_id,
+                                                struct arena *a, char ***emails, size_t *n,
+                                                struct errinfo *e)
 {
     return st->ops->workspace_member_emails(st, workspace_id, a, emails, n, e);
 }
 
-static inline int store_workspace_stats(struct store *st, const char *workspace_id, int64_t now, struct workspace_stats *out, struct errinfo *e)
+static inline int store_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
+                                        struct workspace_stats *out, struct errinfo *e)
 {
     return st->ops->workspace_stats(st, workspace_id, now, out, e);
 }
 
-static inline int store_workspace_version(struct store *st, const char *workspace_id, int64_t *version, struct errinfo *e)
+static inline int store_workspace_version(struct store *st, const char *workspace_id,
+                                          int64_t *version, struct errinfo *e)
 {
     return st->ops->workspace_version(st, workspace_id, version, e);
 }

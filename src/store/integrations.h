@@ -30,17 +30,21 @@ struct integration {
     int64_t created_at, updated_at;
 };
 
-static inline int store_integration_put(struct store *st, const char *workspace_id, struct integration *in, int64_t now, struct errinfo *e)
+static inline int store_integration_put(struct store *st, const char *workspace_id,
+                                        struct integration *in, int64_t now, struct errinfo *e)
 {
     return st->ops->integration_put(st, workspace_id, in, now, e);
 }
 
-static inline int store_integration_get(struct store *st, const char *workspace_id, const char *id, struct arena *a, struct integration *out, struct errinfo *e)
+static inline int store_integration_get(struct store *st, const char *workspace_id, const char *id,
+                                        struct arena *a, struct integration *out, struct errinfo *e)
 {
     return st->ops->integration_get(st, workspace_id, id, a, out, e);
 }
 
-static inline int store_integration_list(struct store *st, const char *workspace_id, const char *provider, struct arena *a, struct integration **rows, size_t *n, struct errinfo *e)
+static inline int store_integration_list(struct store *st, const char *workspace_id,
+                                         const char *provider, struct arena *a,
+                                         struct integration **rows, size_t *n, struct errinfo *e)
 {
     return st->ops->integration_list(st, workspace_id, provider, a, rows, n, e);
 }

@@ -45,37 +45,51 @@ struct job_finish {
     bool applied;      /* out */
 };
 
-static inline int store_job_insert(struct store *st, const char *workspace_id, const struct job_new *j, int64_t now, int64_t *id, bool *created, struct errinfo *e)
+static inline int store_job_insert(struct store *st, const char *workspace_id,
+                                   const struct job_new *j, int64_t now, int64_t *id, bool *created,
+                                   struct errinfo *e)
 {
     return st->ops->job_insert(st, workspace_id, j, now, id, created, e);
 }
 
-static inline int store_job_claim(struct store *st, struct job_finish *done, size_t ndone, const char *worker, int64_t now, int64_t lease_ms, bool lost_first, size_t max, struct arena *a, struct job_row *out, size_t *n, struct errinfo *e)
+static inline int store_job_claim(struct store *st, struct job_finish *done, size_t ndone,
+                                  const char *worker, int64_t now, int64_t lease_ms,
+                                  bool lost_first, size_t max, struct arena *a, struct job_row *out,
+                                  size_t *n, struct errinfo *e)
 {
-    return st->ops->job_claim(st, done, ndone, worker, now, lease_ms, lost_first, max, a, out, n, e);
+    return st->ops->job_claim(st, done, ndone, worker, now, lease_ms, lost_first, max, a, out, n,
+                              e);
 }
 
-static inline int store_job_finish(struct store *st, const struct job_finish *f, int64_t now, bool *applied, struct errinfo *e)
+static inline int store_job_finish(struct store *st, const struct job_finish *f, int64_t now,
+                                   bool *applied, struct errinfo *e)
 {
     return st->ops->job_finish(st, f, now, applied, e);
 }
 
-static inline int store_job_list(struct store *st, const char *workspace_id, const char *status, int limit, int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total, struct errinfo *e)
+static inline int store_job_list(struct store *st, const char *workspace_id, const char *status,
+                                 int limit, int offset, struct arena *a, struct job_row **rows,
+                                 size_t *n, int64_t *total, struct errinfo *e)
 {
     return st->ops->job_list(st, workspace_id, status, limit, offset, a, rows, n, total, e);
 }
 
-static inline int store_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now, struct arena *a, struct job_row *out, struct errinfo *e)
+static inline int store_job_retry(struct store *st, const char *workspace_id, int64_t id,
+                                  int64_t now, struct arena *a, struct job_row *out,
+                                  struct errinfo *e)
 {
     return st->ops->job_retry(st, workspace_id, id, now, a, out, e);
 }
 
-static inline int store_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now, struct arena *a, struct job_row *out, struct errinfo *e)
+static inline int store_job_discard(struct store *st, const char *workspace_id, int64_t id,
+                                    int64_t now, struct arena *a, struct job_row *out,
+                                    struct errinfo *e)
 {
     return st->ops->job_discard(st, workspace_id, id, now, a, out, e);
 }
 
-static inline int store_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted, struct errinfo *e)
+static inline int store_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted,
+                                  struct errinfo *e)
 {
     return st->ops->job_purge(st, before, limit, deleted, e);
 }

@@ -69,79 +69,115 @@ struct send_attempt {
     int64_t started_at, finished_at;
 };
 
-static inline int store_sent_email_insert(struct store *st, const char *workspace_id, const struct sent_email *row, char id[STORE_ID_LEN], bool *created, struct errinfo *e)
+static inline int store_sent_email_insert(struct store *st, const char *workspace_id,
+                                          const struct sent_email *row, char id[STORE_ID_LEN],
+                                          bool *created, struct errinfo *e)
 {
     return st->ops->sent_email_insert(st, workspace_id, row, id, created, e);
 }
 
-static inline int store_sent_email_set_job(struct store *st, const char *workspace_id, const char *id, int64_t job_id, struct errinfo *e)
+static inline int store_sent_email_set_job(struct store *st, const char *workspace_id,
+                                           const char *id, int64_t job_id, struct errinfo *e)
 {
     return st->ops->sent_email_set_job(st, workspace_id, id, job_id, e);
 }
 
-static inline int store_sent_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a, struct sent_email *out, struct errinfo *e)
+static inline int store_sent_email_get(struct store *st, const char *workspace_id, const char *id,
+                                       struct arena *a, struct sent_email *out, struct errinfo *e)
 {
     return st->ops->sent_email_get(st, workspace_id, id, a, out, e);
 }
 
-static inline int store_sent_email_list(struct store *st, const char *workspace_id, const struct sent_email_query *q, struct arena *a, struct sent_email **rows, size_t *n, int64_t *total, struct errinfo *e)
+static inline int store_sent_email_list(struct store *st, const char *workspace_id,
+                                        const struct sent_email_query *q, struct arena *a,
+                                        struct sent_email **rows, size_t *n, int64_t *total,
+                                        struct errinfo *e)
 {
     return st->ops->sent_email_list(st, workspace_id, q, a, rows, n, total, e);
 }
 
-static inline int store_sent_email_finish(struct store *st, const char *workspace_id, const char *id, const char *status, const char *provider, const char *provider_message_id, const char *error, int64_t sent_at, bool *changed, struct errinfo *e)
+static inline int store_sent_email_finish(struct store *st, const char *workspace_id,
+                                          const char *id, const char *status, const char *provider,
+                                          const char *provider_message_id, const char *error,
+                                          int64_t sent_at, bool *changed, struct errinfo *e)
 {
-    return st->ops->sent_email_finish(st, workspace_id, id, status, provider, provider_message_id, error, sent_at, changed, e);
+    return st->ops->sent_email_finish(st, workspace_id, id, status, provider, provider_message_id,
+                                      error, sent_at, changed, e);
 }
 
-static inline int store_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id, const struct send_attempt *at, struct errinfo *e)
+static inline int store_send_attempt_add(struct store *st, const char *workspace_id,
+                                         const char *sent_email_id, const struct send_attempt *at,
+                                         struct errinfo *e)
 {
     return st->ops->send_attempt_add(st, workspace_id, sent_email_id, at, e);
 }
 
-static inline int store_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id, struct arena *a, struct send_attempt **rows, size_t *n, struct errinfo *e)
+static inline int store_send_attempt_list(struct store *st, const char *workspace_id,
+                                          const char *sent_email_id, struct arena *a,
+                                          struct send_attempt **rows, size_t *n, struct errinfo *e)
 {
     return st->ops->send_attempt_list(st, workspace_id, sent_email_id, a, rows, n, e);
 }
 
-static inline int store_content_insert(struct store *st, const char *workspace_id, struct content *c, int64_t now, struct errinfo *e)
+static inline int store_content_insert(struct store *st, const char *workspace_id,
+                                       struct content *c, int64_t now, struct errinfo *e)
 {
     return st->ops->content_insert(st, workspace_id, c, now, e);
 }
 
-static inline int store_content_get(struct store *st, const char *workspace_id, const char *id, struct arena *a, struct content *out, struct errinfo *e)
+static inline int store_content_get(struct store *st, const char *workspace_id, const char *id,
+                                    struct arena *a, struct content *out, struct errinfo *e)
 {
     return st->ops->content_get(st, workspace_id, id, a, out, e);
 }
 
-static inline int store_content_list(struct store *st, const char *workspace_id, const struct content_query *q, struct arena *a, struct content **rows, size_t *n, int64_t *total, struct errinfo *e)
+static inline int store_content_list(struct store *st, const char *workspace_id,
+                                     const struct content_query *q, struct arena *a,
+                                     struct content **rows, size_t *n, int64_t *total,
+                                     struct errinfo *e)
 {
     return st->ops->content_list(st, workspace_id, q, a, rows, n, total, e);
 }
 
-static inline int store_content_edit(struct store *st, const char *workspace_id, const char *id, const char *subject, const char *body, const char *call_to_action, int64_t now, struct errinfo *e)
+static inline int store_content_edit(struct store *st, const char *workspace_id, const char *id,
+                                     const char *subject, const char *body,
+                                     const char *call_to_action, int64_t now, struct errinfo *e)
 {
     return st->ops->content_edit(st, workspace_id, id, subject, body, call_to_action, now, e);
 }
 
-static inline int store_content_transition(struct store *st, const char *workspace_id, const char *id, unsigned from, enum content_status to, const char *reviewed_by, const char *sent_email_id, int64_t now, struct errinfo *e)
+static inline int store_content_transition(struct store *st, const char *workspace_id,
+                                           const char *id, unsigned from, enum content_status to,
+                                           const char *reviewed_by, const char *sent_email_id,
+                                           int64_t now, struct errinfo *e)
 {
-    return st->ops->content_transition(st, workspace_id, id, from, to, reviewed_by, sent_email_id, now, e);
+    return st->ops->content_transition(st, workspace_id, id, from, to, reviewed_by, sent_email_id,
+                                       now, e);
 }
 
-static inline int store_content_hot_crossing(struct store *st, const char *workspace_id, const char *contact_id, int min_score, int64_t *history_id, struct errinfo *e)
+static inline int store_content_hot_crossing(struct store *st, const char *workspace_id,
+                                             const char *contact_id, int min_score,
+                                             int64_t *history_id, struct errinfo *e)
 {
     return st->ops->content_hot_crossing(st, workspace_id, contact_id, min_score, history_id, e);
 }
 
-static inline int store_sent_email_tracking(struct store *st, const char *workspace_id, const char *sent_email_id, char contact_id[STORE_ID_LEN], int64_t *sent_at, struct errinfo *e)
+static inline int store_sent_email_tracking(struct store *st, const char *workspace_id,
+                                            const char *sent_email_id,
+                                            char contact_id[STORE_ID_LEN], int64_t *sent_at,
+                                            struct errinfo *e)
 {
     return st->ops->sent_email_tracking(st, workspace_id, sent_email_id, contact_id, sent_at, e);
 }
 
-static inline int store_email_event_add(struct store *st, const char *workspace_id, const char *sent_email_id, const char *contact_id, const char *kind, const char *url, const char *user_agent, const char *ip, const char *bot_reason, int64_t now, struct errinfo *e)
+static inline int store_email_event_add(struct store *st, const char *workspace_id,
+                                        const char *sent_email_id, const char *contact_id,
+                                        const char *kind, const char *url, const char *user_agent,
+                                        const char *ip, const char *bot_reason, int64_t now,
+                                        struct errinfo *e)
 {
-    return st->ops->email_event_add(st, workspace_id, sent_email_id, contact_id, kind, url, user_agent, ip, bot_reason, now, e);
+    return st->ops->email_event_add(st, workspace_id, sent_email_id, contact_id, kind, url,
+                                    user_agent, ip, bot_reason, now, e);
 }
 
 #endif

@@ -603,20 +603,38 @@ static inline int store_import_rows(struct store *st, store_next_fn next, void *
     return st->ops->import_rows(st, next, arg, e);
 }
 
-static inline int store_tx_begin(struct store *st, struct errinfo *e)
-{
-    return st->ops->tx_begin(st, e);
-}
+/*
+ * Transactions on the calling thread's connection (store/tx.c). Work that
+ * must only happen once the change is durable (a live event, a log line that
+ * announces it) is registered with store_after_commit: it runs right after
+ * the commit, in the order registered, and is dropped on rollback.
+ */
+int store_tx_begin(struct store *st, struct errinfo *e);
+/* Commits, then runs the after-commit work; on failure nothing runs (roll back). */
+int store_tx_commit(struct store *st, struct errinfo *e);
+/* Rolls back and drops the after-commit work. */
+void store_tx_rollback(struct store *st);
 
-static inline int store_tx_commit(struct store *st, struct errinfo *e)
-{
-    return st->ops->tx_commit(st, e);
-}
+/* What store_tx_run runs: 0, an error that rolls the transaction back, or
+ * STORE_TX_UNDO to roll it back with no error (nothing was to be done). */
+enum { STORE_TX_UNDO = 1 };
+typedef int (*store_tx_fn)(struct store *st, void *arg, struct errinfo *e);
+/*
+ * Runs fn in a transaction: begun, committed (0) or rolled back (fn's or the
+ * commit's error), with the after-commit work run or dropped. Inside the
+ * thread's open transaction fn simply runs in it, and the outer commit
+ * decides. Returns fn's error, or the store's (0 after STORE_TX_UNDO).
+ */
+int store_tx_run(struct store *st, store_tx_fn fn, void *arg, struct errinfo *e);
 
-static inline void store_tx_rollback(struct store *st)
-{
-    st->ops->tx_rollback(st);
-}
+/* After-commit work: data is a copy of size bytes of the caller's, freed after. */
+typedef void (*store_hook_fn)(void *data);
+/*
+ * Runs fn(copy of data) once the thread's open transaction commits, or
+ * forgets it on rollback; with no transaction open (the change was
+ * committed on its own), runs it at once.
+ */
+void store_after_commit(struct store *st, store_hook_fn fn, const void *data, size_t size);
 
 static inline int store_tx_lock_workspace(struct store *st, const char *workspace_id,
                                           struct errinfo *e)

@@ -57,6 +57,7 @@ extern const struct unit_group unit_mail_send;
 extern const struct unit_group unit_store_pg_bus;
 extern const struct unit_group unit_store_sqlite;
 extern const struct unit_group unit_store_store;
+extern const struct unit_group unit_store_tx;
 extern const struct unit_group unit_ws_conn;
 extern const struct unit_group unit_ws_handshake;
 extern const struct unit_group unit_ws_hub;

@@ -14,6 +14,7 @@
 #include "ai/anthropic_int.h"
 #include "ai/content.h"
 #include "ai/score.h"
+#include "mail/send.h"
 #include "store/auth.h"
 #include "store/contacts.h"
 #include "store/sending.h"
@@ -485,7 +486,8 @@ static void test_draft_and_transitions(void **state)
                      0);
     assert_int_equal(o->content_edit(f->st, f->ws, c.id, "Again", NULL, NULL, 9, &f->e),
                      ERR_CONFLICT);
-    assert_int_equal(content_send(f->st, f->ws, c.id, "user-2", &f->a, &got, &f->e), ERR_CONFLICT);
+    assert_int_equal(outbox_send_draft(f->st, f->ws, c.id, "user-2", &f->a, &got, &f->e),
+                     ERR_CONFLICT);
     assert_int_equal(content_has_open_draft(f->st, f->ws, f->contact, &open, &f->e), 0);
     assert_false(open);
     assert_int_equal(content_status_parse("rejected"), CONTENT_REJECTED);

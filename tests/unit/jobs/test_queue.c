@@ -531,6 +531,39 @@ static void add_workspace(struct fix *f, const char *id)
     db_exec(f, sql);
 }
 
+/* A purge the database refuses is an error with its reason (not a count of
+ * deleted jobs), and the jobs deleted before it are still counted. */
+static void test_purge_failure_is_an_error(void **state)
+{
+    struct fix *f = *state;
+    clock_set_fake(T0);
+    for (int i = 0; i < 3; i++)
+        enqueue(f, "k", T0 - 10, 0);
+    struct rec r = {0};
+    struct queue_opts o = {.store = f->st, .workers = 1, .poll_ms = 20, .retention_ms = 1000};
+    struct queue *q = queue_new(&o);
+    queue_register(q, "k", rec_fn, &r);
+    assert_int_equal(queue_run_due(q, 0, &f->e), 3);
+
+    int64_t deleted = -1;
+    assert_int_equal(queue_purge(q, T0 + 500, &deleted, &f->e), 0);
+    assert_int_equal(deleted, 0); /* not expired yet */
+    db_exec(f, "CREATE TRIGGER no_purge BEFORE DELETE ON jobs"
+               " BEGIN SELECT RAISE(ABORT, 'purge refused here'); END");
+    deleted = -1;
+    errinfo_clear(&f->e);
+    int rc = queue_purge(q, T0 + 60000, &deleted, &f->e);
+    assert_true(rc < 0);
+    assert_int_equal(deleted, 0);
+    assert_non_null(strstr(f->e.msg, "purge refused here"));
+    db_exec(f, "DROP TRIGGER no_purge");
+    errinfo_clear(&f->e);
+    assert_int_equal(queue_purge(q, T0 + 60000, &deleted, &f->e), 0);
+    assert_int_equal(deleted, 3);
+    queue_free(q);
+    assert_int_equal(db_int(f, "SELECT COUNT(*) FROM jobs"), 0);
+}
+
 static void test_list_retry_and_discard(void **state)
 {
     struct fix *f = *state;
@@ -604,6 +637,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_free_waits_for_running_handler, setup, teardown),
     cmocka_unit_test(test_backoff_doubles_with_jitter_and_a_cap),
     cmocka_unit_test_setup_teardown(test_list_retry_and_discard, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_purge_failure_is_an_error, setup, teardown),
 };
 
 UNIT_GROUP(unit_jobs_queue, "jobs/queue", tests);
