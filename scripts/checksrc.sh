@@ -4,6 +4,8 @@
 #  - raw malloc/calloc/realloc/strdup only in src/base/ (elsewhere: xmalloc & co);
 #  - each third-party library is included by its one adapter file;
 #  - domain code (base, store) never includes HTTP headers;
+#  - a folder includes only the folders below it in the table of layers
+#    (docs/architecture.md), so no two folders depend on each other;
 #  - every source file opens with a comment saying what it is for.
 # Prints each violation as file:line: reason and exits 1 if there is any.
 set -u
@@ -52,6 +54,50 @@ check_include 'openssl/[a-z]+\.h' 'src/base/crypto\.c'
 while IFS= read -r hit; do
     [ -n "$hit" ] && report "$hit: base/ and store/ must not include http/ headers"
 done < <(grep -nE '^#include "http/' $(grep -E '^src/(base|store)/' <<<"$files"))
+
+# Layers, bottom first: each folder of src/ and the folders it may include.
+# A folder may name only folders above it in this list, so there is no cycle.
+layers=(
+    "base:"
+    "net:base"
+    "store:base"
+    "jobs:base store"
+    "ai:base net store jobs"
+    "crm:base store jobs ai"
+    "mail:base net store jobs ai crm"
+    "drip:base net store jobs ai crm mail"
+    "alerts:base net store jobs ai crm mail drip"
+    "http:base"
+    "ws:base http"
+    "auth:base net store http"
+    "api:base net store jobs ai crm mail drip alerts http ws auth"
+    "cmd:base net store jobs ai crm mail drip alerts http ws auth api"
+)
+declare -A allowed=()
+seen=" "
+for entry in "${layers[@]}"; do
+    dir=${entry%%:*}
+    for dep in ${entry#*:}; do
+        [[ $seen == *" $dep "* ]] || report "scripts/checksrc.sh: layer $dir names $dep, which is not below it"
+    done
+    allowed[$dir]=" ${entry#*:} "
+    seen="$seen$dir "
+done
+for f in $files; do
+    dir=${f#src/}
+    [[ $dir == */* ]] || continue # src/main.c: the top, may include anything
+    dir=${dir%%/*}
+    if [ -z "${allowed[$dir]+x}" ]; then
+        report "$f:1: folder src/$dir/ is not in the table of layers (scripts/checksrc.sh)"
+        continue
+    fi
+    while IFS=: read -r line dep; do
+        [ -z "$line" ] && continue
+        [ "$dep" = "$dir" ] && continue
+        [[ ${allowed[$dir]} == *" $dep "* ]] ||
+            report "$f:$line: src/$dir/ may not include $dep/ (layers: scripts/checksrc.sh)"
+    done < <(grep -noE '^#include "[a-z_]+/' "$f" | sed -E 's/^([0-9]+):#include "([a-z_]+)\//\1:\2/')
+done
 
 # Every file opens with a comment.
 for f in $files; do

@@ -17,18 +17,7 @@
 #include "base/arena.h"
 #include "base/config.h"
 #include "base/err.h"
-
-/* Intents of an email; several may apply (a bit set). */
-enum intent {
-    INTENT_MEETING_REQUEST = 1 << 0,
-    INTENT_QUESTION = 1 << 1,
-    INTENT_COMPLAINT = 1 << 2,
-    INTENT_FEATURE_REQUEST = 1 << 3,
-    INTENT_PRICING_INQUIRY = 1 << 4,
-    INTENT_GENERAL = 1 << 5,
-    INTENT_FOLLOW_UP = 1 << 6,
-};
-enum { INTENT_COUNT = 7 };
+#include "store/emails.h"
 
 enum sentiment { SENTIMENT_NEGATIVE = -1, SENTIMENT_NEUTRAL = 0, SENTIMENT_POSITIVE = 1 };
 enum urgency { URGENCY_LOW = 0, URGENCY_MEDIUM = 1, URGENCY_HIGH = 2 };
@@ -41,10 +30,6 @@ struct analysis {
     const char *provider;   /* "offline" or "anthropic" (static text) */
 };
 
-/* The name of one intent bit ("meeting_request"), or NULL. */
-const char *intent_name(unsigned bit);
-/* The bit of a name, or 0. */
-unsigned intent_parse(const char *name);
 const char *sentiment_name(int s);
 int sentiment_parse(const char *name); /* -2 when unknown */
 const char *urgency_name(int u);

@@ -12,6 +12,23 @@
 
 #include "store/store.h"
 
+/* Intents of an email; several may apply (a bit set). */
+enum intent {
+    INTENT_MEETING_REQUEST = 1 << 0,
+    INTENT_QUESTION = 1 << 1,
+    INTENT_COMPLAINT = 1 << 2,
+    INTENT_FEATURE_REQUEST = 1 << 3,
+    INTENT_PRICING_INQUIRY = 1 << 4,
+    INTENT_GENERAL = 1 << 5,
+    INTENT_FOLLOW_UP = 1 << 6,
+};
+enum { INTENT_COUNT = 7 };
+
+/* The name of one intent bit ("meeting_request"), or NULL. */
+const char *intent_name(unsigned bit);
+/* The bit of a name, or 0. */
+unsigned intent_parse(const char *name);
+
 /* An email as stored; strings are arena memory ("" or NULL when absent). */
 struct email_row {
     char id[STORE_ID_LEN];

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ai/ai.h"
-#include "ai/score.h"
 #include "base/crypto.h"
 #include "store/pg_contacts.h"
 #include "store/pg_emails.h"

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ai/ai.h"
 #include "base/crypto.h"
 #include "store/sqlite_contacts.h"
 #include "store/sqlite_emails.h"
