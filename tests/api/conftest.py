@@ -57,6 +57,7 @@ PG_READY = {
     "test_campaigns.py",
     "test_contacts.py",
     "test_content.py",
+    "test_crm_matrix.py",
     "test_drip_crash.py",
     "test_emails.py",
     "test_export.py",
