@@ -28,7 +28,8 @@ static const struct unit_group *const groups[] = {
     &unit_http_reply,   &unit_http_router,  &unit_http_static, &unit_jobs_queue,
     &unit_mail_inbox,   &unit_mail_mime,    &unit_mail_track,  &unit_mail_send,
     &unit_store_pg_bus, &unit_store_sqlite, &unit_store_store, &unit_ws_conn,
-    &unit_ws_handshake, &unit_ws_hub,       &unit_drip_drip,   &unit_drip_webhook,
+    &unit_ws_handshake, &unit_ws_hub,       &unit_drip_drip,   &unit_drip_step,
+    &unit_drip_webhook,
 };
 
 enum {

@@ -43,6 +43,7 @@ extern const struct unit_group unit_base_json;
 extern const struct unit_group unit_base_log;
 extern const struct unit_group unit_base_str;
 extern const struct unit_group unit_drip_drip;
+extern const struct unit_group unit_drip_step;
 extern const struct unit_group unit_drip_webhook;
 extern const struct unit_group unit_http_http;
 extern const struct unit_group unit_http_metrics;
