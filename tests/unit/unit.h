@@ -33,6 +33,7 @@ extern const struct unit_group unit_ai_content;
 extern const struct unit_group unit_ai_offline;
 extern const struct unit_group unit_ai_score;
 extern const struct unit_group unit_ai_signature;
+extern const struct unit_group unit_alerts_channel;
 extern const struct unit_group unit_base_arena;
 extern const struct unit_group unit_base_buf;
 extern const struct unit_group unit_base_clock;
