@@ -1,7 +1,8 @@
 /*
  * The table of alert channels (alerts/channel.h) and what the channels
  * share: the lookup by name, the URL check, and a JSON POST through the
- * SSRF guard. A new channel is one file and one line here.
+ * SSRF guard. A new channel is one file (alerts/channel_<name>.c) and its
+ * line here, in the declarations and in the table.
  */
 #include "alerts/channel.h"
 
@@ -13,6 +14,12 @@
 #include "net/httpc.h"
 
 enum { REPLY_MAX = 64 * 1024 };
+
+/* One line each here and in the table (as nginx's module list). */
+extern const struct alert_channel channel_email;
+extern const struct alert_channel channel_slack;
+extern const struct alert_channel channel_webhook;
+extern const struct alert_channel channel_inapp;
 
 const struct alert_channel *const channel_kinds[] = {
     &channel_email,

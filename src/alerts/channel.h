@@ -62,11 +62,10 @@ struct alert_channel {
     void (*deliver)(const struct channel_send *s, struct channel_attempt *at);
 };
 
-/* The channels, in the order the API lists them (alerts/channel.c). */
+/* The channels, in the order the API lists them (alerts/channel.c); each
+ * is defined in its file as "const struct alert_channel channel_<name>". */
 extern const struct alert_channel *const channel_kinds[];
 extern const size_t channel_nkinds;
-
-extern const struct alert_channel channel_email, channel_slack, channel_webhook, channel_inapp;
 
 /* The channel named name, or NULL (name may be NULL). */
 const struct alert_channel *channel_find(const char *name);

@@ -1,13 +1,22 @@
 /*
  * The table of drip step kinds (drip/step.h) and what the kinds share: the
  * lookup by name, config field checks, and the engagement of the
- * enrollment's last email. A new kind is one file and one line here.
+ * enrollment's last email. A new kind is one file (drip/step_<name>.c)
+ * and its line here, in the declarations and in the table.
  */
 #include "drip/step.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+
+/* One line each here and in the table (as nginx's module list). */
+extern const struct step_kind step_email;
+extern const struct step_kind step_wait;
+extern const struct step_kind step_condition;
+extern const struct step_kind step_tag;
+extern const struct step_kind step_score;
+extern const struct step_kind step_webhook;
 
 const struct step_kind *const step_kinds[] = {
     &step_email, &step_wait, &step_condition, &step_tag, &step_score, &step_webhook,

@@ -81,12 +81,10 @@ struct step_kind {
     int64_t (*run_at)(struct json_t *config, int64_t now);
 };
 
-/* The kinds, in the order the API lists them (drip/step.c). */
+/* The kinds, in the order the API lists them (drip/step.c); each is
+ * defined in its file as "const struct step_kind step_<name>". */
 extern const struct step_kind *const step_kinds[];
 extern const size_t step_nkinds;
-
-extern const struct step_kind step_email, step_wait, step_condition, step_tag, step_score,
-    step_webhook;
 
 /* The kind named name, or NULL (name may be NULL). */
 const struct step_kind *step_kind_find(const char *name);

