@@ -18,13 +18,13 @@
 #include "ai/ai.h"
 #include "ai/score.h"
 #include "alerts/alerts_int.h"
+#include "alerts/channel.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/events.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
-#include "base/str.h"
 #include "jobs/queue.h"
 #include "store/alerts.h"
 #include "store/contacts.h"
@@ -32,9 +32,6 @@
 
 enum {
     NAME_MAX_LEN = 200,
-    URL_MAX = 2048,
-    SECRET_MIN = 16,
-    SECRET_MAX = 256,
     RULES_TTL_MS = 1000, /* a cached rule list is checked against the store this often */
     CACHE_BUCKETS = 256,
     EVENT_JSON_MAX = 64 * 1024,
@@ -43,8 +40,6 @@ enum {
 static const char *const trigger_names[ALERT_TRIGGERS] = {
     "new_hot_lead", "score_above", "score_below",   "sentiment_drop",
     "complaint",    "reply",       "send_failures", "job_dead"};
-
-const char *const alert_channel_names[ALERT_CHANNELS] = {"email", "slack", "webhook", "in_app"};
 
 const char *alert_trigger_name(int trigger)
 {
@@ -55,14 +50,6 @@ int alert_trigger_parse(const char *name)
 {
     for (int i = 0; name && i < ALERT_TRIGGERS; i++)
         if (strcmp(name, trigger_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-int alert_channel_index(const char *name)
-{
-    for (int i = 0; name && i < ALERT_CHANNELS; i++)
-        if (strcmp(name, alert_channel_names[i]) == 0)
             return i;
     return -1;
 }
@@ -90,14 +77,14 @@ enum { PROC_BUCKETS = sizeof(proc_bounds) / sizeof(proc_bounds[0]) };
 
 static struct {
     _Atomic uint64_t events, processed, suppressed;
-    _Atomic uint64_t delivered[ALERT_CHANNELS], failed[ALERT_CHANNELS];
+    _Atomic uint64_t delivered[CHANNEL_KINDS_MAX], failed[CHANNEL_KINDS_MAX];
     _Atomic uint64_t buckets[PROC_BUCKETS + 1];
     _Atomic uint64_t sum_ns, count;
 } counters;
 
 void alerts_count_delivery(int channel, bool delivered)
 {
-    if (channel < 0 || channel >= ALERT_CHANNELS)
+    if (channel < 0 || (size_t)channel >= channel_nkinds)
         return;
     atomic_fetch_add_explicit(delivered ? &counters.delivered[channel] : &counters.failed[channel],
                               1, memory_order_relaxed);
@@ -136,15 +123,15 @@ int alerts_metrics_render(const void *arg, struct buf *out)
                      (unsigned long long)atomic_load(&counters.suppressed));
     rc |= buf_puts(out, "# HELP leadflow_alerts_delivered_total Alert deliveries that succeeded.\n"
                         "# TYPE leadflow_alerts_delivered_total counter\n");
-    for (int i = 0; i < ALERT_CHANNELS; i++)
+    for (size_t i = 0; i < channel_nkinds; i++)
         rc |= buf_printf(out, "leadflow_alerts_delivered_total{channel=\"%s\"} %llu\n",
-                         alert_channel_names[i],
+                         channel_kinds[i]->name,
                          (unsigned long long)atomic_load(&counters.delivered[i]));
     rc |= buf_puts(out, "# HELP leadflow_alerts_failed_total Alert delivery attempts that failed.\n"
                         "# TYPE leadflow_alerts_failed_total counter\n");
-    for (int i = 0; i < ALERT_CHANNELS; i++)
+    for (size_t i = 0; i < channel_nkinds; i++)
         rc |= buf_printf(out, "leadflow_alerts_failed_total{channel=\"%s\"} %llu\n",
-                         alert_channel_names[i],
+                         channel_kinds[i]->name,
                          (unsigned long long)atomic_load(&counters.failed[i]));
     rc |= buf_puts(out, "# HELP leadflow_alerts_processing_seconds Time the alert processor took "
                         "on an event that matched a rule.\n"
@@ -170,8 +157,8 @@ int alerts_metrics_render(const void *arg, struct buf *out)
 int alerts_health(const struct alert_stats *s, double *error_rate)
 {
     int64_t failed = 0;
-    for (int i = 0; i < ALERT_CHANNELS; i++)
-        failed += s->failed[i];
+    for (size_t i = 0; i < s->nchannels; i++)
+        failed += s->channels[i].failed;
     double rate = s->attempts > 0 ? 100.0 * (double)failed / (double)s->attempts : 0;
     if (error_rate)
         *error_rate = rate;
@@ -184,15 +171,33 @@ int alerts_health(const struct alert_stats *s, double *error_rate)
     return (int)lround(((double)latency + err) / 2.0);
 }
 
-/* ---- rules from JSON ------------------------------------------------------------------ */
-
-static bool is_http_url(const char *s)
+void alerts_stats_channel(const struct alert_stats *s, const char *channel, int64_t *delivered,
+                          int64_t *failed)
 {
-    return s && (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) &&
-           strlen(s) <= URL_MAX && !strpbrk(s, " \t\r\n");
+    *delivered = *failed = 0;
+    for (size_t i = 0; i < s->nchannels; i++)
+        if (strcmp(s->channels[i].channel, channel) == 0) {
+            *delivered = s->channels[i].delivered;
+            *failed = s->channels[i].failed;
+        }
 }
 
-/* Checks channels (a JSON array) and writes its compact form into a. */
+/* ---- rules from JSON ------------------------------------------------------------------ */
+
+/* A secret on a channel without one: the message names those that take one. */
+static int no_secret(const char *field, struct errinfo *e)
+{
+    char names[128];
+    size_t len = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < channel_nkinds && len < sizeof(names); i++)
+        if (channel_kinds[i]->has_secret)
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", len ? " or " : "",
+                                    channel_kinds[i]->name);
+    return failf(e, ERR_INVALID, "%s: only a %s channel takes a secret", field, names);
+}
+
+/* Checks channels (a JSON array), each through its kind, and writes its compact form into a. */
 static int read_channels(json_t *v, struct arena *a, const char **out, struct errinfo *e)
 {
     if (!json_is_array(v) || json_array_size(v) > ALERT_CHANNELS_MAX)
@@ -204,58 +209,26 @@ static int read_channels(json_t *v, struct arena *a, const char **out, struct er
     int rc = 0;
     json_array_foreach(v, i, ch)
     {
+        char f[32], tf[40];
+        snprintf(f, sizeof(f), "channels[%zu]", i);
+        snprintf(tf, sizeof(tf), "%s.type", f);
         const char *type = json_string_value(json_object_get(ch, "type"));
-        if (!json_is_object(ch) || alert_channel_index(type) < 0) {
-            rc = failf(e, ERR_INVALID,
-                       "channels[%zu].type must be one of email, slack, webhook, in_app", i);
+        const struct alert_channel *kind = NULL;
+        if (!json_is_object(ch))
+            type = NULL;
+        if ((rc = channel_lookup(type, tf, &kind, e)))
             break;
-        }
         json_t *tv = json_object_get(ch, "target");
-        const char *target = json_string_value(tv);
-        if (tv && !json_is_null(tv) && !target) {
-            rc = failf(e, ERR_INVALID, "channels[%zu].target must be a string", i);
+        if (tv && !json_is_null(tv) && !json_is_string(tv)) {
+            rc = failf(e, ERR_INVALID, "%s.target must be a string", f);
             break;
         }
         json_t *c = json_object();
         json_object_set_new(c, "type", json_string(type));
-        if (strcmp(type, "slack") == 0 || strcmp(type, "webhook") == 0) {
-            if (!is_http_url(target)) {
-                rc = failf(e, ERR_INVALID,
-                           "channels[%zu].target must be the http or https URL to POST to", i);
-                json_decref(c);
-                break;
-            }
-            json_object_set_new(c, "target", json_string(target));
-        } else if (strcmp(type, "email") == 0) {
-            if (target && *target && !str_is_email(target)) {
-                rc = failf(e, ERR_INVALID,
-                           "channels[%zu].target must be an email address (or absent: the "
-                           "workspace's members)",
-                           i);
-                json_decref(c);
-                break;
-            }
-            if (target && *target)
-                json_object_set_new(c, "target", json_string(target));
-        } else if (target && *target) {
-            rc = failf(e, ERR_INVALID, "channels[%zu]: an in_app channel takes no target", i);
-            json_decref(c);
-            break;
-        }
         json_t *sv = json_object_get(ch, "secret");
-        if (strcmp(type, "webhook") == 0) {
-            const char *secret = json_string_value(sv);
-            if (!secret || strlen(secret) < SECRET_MIN || strlen(secret) > SECRET_MAX) {
-                rc = failf(e, ERR_INVALID,
-                           "channels[%zu].secret must be %d to %d characters (the key of the "
-                           "HMAC-SHA256 signature)",
-                           i, SECRET_MIN, SECRET_MAX);
-                json_decref(c);
-                break;
-            }
-            json_object_set_new(c, "secret", json_string(secret));
-        } else if (sv && !json_is_null(sv)) {
-            rc = failf(e, ERR_INVALID, "channels[%zu]: only a webhook channel takes a secret", i);
+        if (!(rc = kind->validate(ch, c, f, e)) && !kind->has_secret && sv && !json_is_null(sv))
+            rc = no_secret(f, e);
+        if (rc) {
             json_decref(c);
             break;
         }
@@ -570,7 +543,8 @@ static void event_json(struct buf *b, const struct alert_new *in, int64_t now)
 /*
  * Queues the channels of a new alert: one alert_deliver job per channel
  * that leaves the process (keyed by alert and channel index, so it is
- * queued once), and in_app recorded as delivered.
+ * queued once), and those delivered in the process (in_app) recorded as
+ * delivered.
  */
 static int queue_channels(struct store *st, const char *ws, const struct crule *r,
                           const char *alert_id, int64_t now, struct arena *a, struct errinfo *e)
@@ -582,13 +556,13 @@ static int queue_channels(struct store *st, const char *ws, const struct crule *
     json_array_foreach(chans, i, ch)
     {
         const char *type = json_string_value(json_object_get(ch, "type"));
-        int ci = alert_channel_index(type);
+        int ci = channel_index(type);
         if (ci < 0)
             continue;
-        if (strcmp(type, "in_app") == 0) {
+        if (channel_kinds[ci]->in_process) {
             struct alert_delivery d = {.attempt = 1, .latency_ms = 0, .at = now};
             snprintf(d.alert_id, sizeof(d.alert_id), "%s", alert_id);
-            snprintf(d.channel, sizeof(d.channel), "in_app");
+            snprintf(d.channel, sizeof(d.channel), "%s", channel_kinds[ci]->name);
             snprintf(d.status, sizeof(d.status), "delivered");
             if ((rc = store_alert_delivery_add(st, ws, &d, e)))
                 break;

@@ -2,8 +2,9 @@
  * Real-time alerts (DESIGN.md §6 "Alerts"). Rules of a workspace name a
  * trigger (new_hot_lead, score_above, score_below, sentiment_drop,
  * complaint, reply, send_failures, job_dead), an optional threshold and
- * delivery channels (email, slack, webhook, in_app). The pipeline, the
- * sender and the job queue report events through the alerts_on_* hooks;
+ * delivery channels (email, slack, webhook, in_app: alerts/channel.h).
+ * The pipeline, the sender and the job queue report events through the
+ * alerts_on_* hooks;
  * an event that matches an enabled rule becomes an alert unless the rule
  * already alerted on the same subject (a contact, or a metric name) within
  * the dedup window (LEADFLOW_ALERT_DEDUP_MS, 5 minutes): then it is counted
@@ -108,7 +109,8 @@ int alerts_metrics_render(const void *arg, struct buf *out);
  * the failed share of delivery attempts in percent. */
 int alerts_health(const struct alert_stats *s, double *error_rate);
 
-/* Channel names in the order of alert_stats' arrays. */
-extern const char *const alert_channel_names[ALERT_CHANNELS];
+/* The attempts on channel (a name) in s: delivered and failed, 0 when none. */
+void alerts_stats_channel(const struct alert_stats *s, const char *channel, int64_t *delivered,
+                          int64_t *failed);
 
 #endif

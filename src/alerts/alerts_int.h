@@ -1,6 +1,6 @@
 /*
- * Private to src/alerts/: the process's settings, the delivery counters
- * and channel names shared by the processor and the delivery handler.
+ * Private to src/alerts/: the process's settings and the delivery counters
+ * shared by the processor, the delivery handler and the channels.
  */
 #ifndef LEADFLOW_ALERTS_ALERTS_INT_H
 #define LEADFLOW_ALERTS_ALERTS_INT_H
@@ -20,9 +20,7 @@ struct alerts_settings {
 
 extern struct alerts_settings alerts_cfg;
 
-/* The index of a channel name in alert_channel_names, or -1. */
-int alert_channel_index(const char *name);
-/* Counts one delivery attempt of a channel for /metrics. */
+/* Counts one delivery attempt of a channel (its index in channel_kinds) for /metrics. */
 void alerts_count_delivery(int channel, bool delivered);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alerts/alerts.h"
+#include "alerts/channel.h"
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/clock.h"
@@ -270,15 +271,19 @@ static int alerts_metrics(struct http_req *req, struct http_reply *rep, struct e
     jw_kint(&w, "acked", s.acked);
     jw_kint(&w, "resolved", s.resolved);
     jw_obj_end(&w);
+    /* Every channel of the table, in its order, 0 when it had no attempts. */
+    int64_t delivered[CHANNEL_KINDS_MAX], failed[CHANNEL_KINDS_MAX];
+    for (size_t i = 0; i < channel_nkinds; i++)
+        alerts_stats_channel(&s, channel_kinds[i]->name, &delivered[i], &failed[i]);
     jw_key(&w, "delivered");
     jw_obj_begin(&w);
-    for (int i = 0; i < ALERT_CHANNELS; i++)
-        jw_kint(&w, alert_channel_names[i], s.delivered[i]);
+    for (size_t i = 0; i < channel_nkinds; i++)
+        jw_kint(&w, channel_kinds[i]->name, delivered[i]);
     jw_obj_end(&w);
     jw_key(&w, "failed");
     jw_obj_begin(&w);
-    for (int i = 0; i < ALERT_CHANNELS; i++)
-        jw_kint(&w, alert_channel_names[i], s.failed[i]);
+    for (size_t i = 0; i < channel_nkinds; i++)
+        jw_kint(&w, channel_kinds[i]->name, failed[i]);
     jw_obj_end(&w);
     jw_kint(&w, "attempts", s.attempts);
     jw_key(&w, "errorRate");

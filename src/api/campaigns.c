@@ -14,6 +14,7 @@
 #include "auth/auth.h"
 #include "base/clock.h"
 #include "drip/drip.h"
+#include "drip/step.h"
 #include "http/reply.h"
 #include "jobs/queue.h"
 #include "store/campaigns.h"
@@ -255,7 +256,8 @@ static int reply_steps(struct http_req *req, struct http_reply *rep, int status,
         jw_key(&w, "config");
         const char *cfg = drip_config_public(s, req->arena); /* secrets masked */
         jw_raw(&w, cfg, strlen(cfg));
-        if (strcmp(s->type, "condition") == 0) {
+        const struct step_kind *kind = step_kind_find(s->type);
+        if (kind && kind->branches) {
             write_ref(&w, "true", s->true_id, steps, n);
             write_ref(&w, "false", s->false_id, steps, n);
         } else {

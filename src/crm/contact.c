@@ -3,6 +3,7 @@
  * and what it sets off (crm/crm.h) in one transaction.
  */
 #include "crm/crm.h"
+#include "store/contacts.h"
 
 struct write {
     const char *ws, *id;

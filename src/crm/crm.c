@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/json.h"
+#include "store/contacts.h"
 
 enum { DAY_MS = 24 * 60 * 60 * 1000, REASONS_JSON_MAX = 4096, SCORE_ACTIVITY_MAX = 500 };
 

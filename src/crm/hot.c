@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "crm/crm.h"
+#include "store/contacts.h"
 
 enum { EVENT_MAX = 4096 };
 

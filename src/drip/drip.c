@@ -1,7 +1,8 @@
 /*
  * Drip campaigns, the parts the API calls: building and checking a step
- * list, the campaign's status changes, and enrollment (drip/drip.h). The
- * job handler that walks an enrollment is in drip/run.c.
+ * list (each config checked by its kind, drip/step.h), the campaign's
+ * status changes, and enrollment (drip/drip.h). The job handler that walks
+ * an enrollment is in drip/run.c.
  */
 #include "drip/drip.h"
 
@@ -13,270 +14,16 @@
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "drip/drip_int.h"
+#include "drip/step.h"
 #include "jobs/queue.h"
 #include "store/campaigns.h"
 #include "store/contacts.h"
 
-static const char *const step_types[] = {"email", "wait", "condition", "tag", "score", "webhook"};
-static const char *const cond_kinds[] = {"score_above", "score_below", "has_tag",
-                                         "opened",      "clicked",     "replied"};
-static const char *const merge_fields[] = {
-    "first_name", "name", "company", "email", "unsubscribe_url", "personalized_intro"};
-
-static bool one_of(const char *s, const char *const *list, size_t n)
+/* Whether steps of this type go on by true and false (a condition). */
+static bool branches(const char *type)
 {
-    for (size_t i = 0; s && i < n; i++)
-        if (strcmp(s, list[i]) == 0)
-            return true;
-    return false;
-}
-
-#define ONE_OF(s, list) one_of(s, list, sizeof(list) / sizeof(list[0]))
-
-/* ---- step configs ------------------------------------------------------------- */
-
-/* A required or optional string of at most max bytes, no NUL. */
-static int cfg_string(json_t *cfg, const char *field, const char *key, bool required, size_t max,
-                      const char **out, struct errinfo *e)
-{
-    *out = NULL;
-    json_t *v = json_object_get(cfg, key);
-    if (!v || json_is_null(v))
-        return required ? failf(e, ERR_INVALID, "%s.%s is required", field, key) : 0;
-    const char *s = json_string_value(v);
-    if (!s)
-        return failf(e, ERR_INVALID, "%s.%s must be a string", field, key);
-    if (strlen(s) != json_string_length(v))
-        return failf(e, ERR_INVALID, "%s.%s must not contain NUL characters", field, key);
-    if (strlen(s) > max)
-        return failf(e, ERR_INVALID, "%s.%s is longer than %zu bytes", field, key, max);
-    *out = s;
-    return 0;
-}
-
-/* An integer in [lo, hi]; *present says whether the key was there. */
-static int cfg_int(json_t *cfg, const char *field, const char *key, int64_t lo, int64_t hi,
-                   bool *present, int64_t *out, struct errinfo *e)
-{
-    json_t *v = json_object_get(cfg, key);
-    *present = v && !json_is_null(v);
-    if (!*present)
-        return 0;
-    if (!json_is_integer(v))
-        return failf(e, ERR_INVALID, "%s.%s must be an integer", field, key);
-    *out = json_integer_value(v);
-    if (*out < lo || *out > hi)
-        return failf(e, ERR_INVALID, "%s.%s must be between %lld and %lld", field, key,
-                     (long long)lo, (long long)hi);
-    return 0;
-}
-
-/* Every {{field}} of a template must be one we fill in. */
-static int check_template(const char *t, const char *field, const char *key, struct errinfo *e)
-{
-    for (const char *p = strstr(t, "{{"); p; p = strstr(p + 2, "{{")) {
-        const char *end = strstr(p + 2, "}}");
-        if (!end)
-            return failf(e, ERR_INVALID, "%s.%s has a {{ without a closing }}", field, key);
-        char name[32];
-        size_t len = (size_t)(end - p - 2);
-        while (len > 0 && p[2] == ' ')
-            p++, len--;
-        while (len > 0 && p[1 + len] == ' ')
-            len--;
-        if (len == 0 || len >= sizeof(name))
-            return failf(e, ERR_INVALID, "%s.%s has an empty or unknown merge field", field, key);
-        memcpy(name, p + 2, len);
-        name[len] = '\0';
-        if (!ONE_OF(name, merge_fields))
-            return failf(e, ERR_INVALID,
-                         "%s.%s uses the unknown merge field {{%s}} (known: first_name, name, "
-                         "company, email, unsubscribe_url, personalized_intro)",
-                         field, key, name);
-    }
-    return 0;
-}
-
-static int check_email_parts(json_t *cfg, const char *field, struct errinfo *e)
-{
-    const char *subject, *body;
-    int rc = cfg_string(cfg, field, "subject", true, DRIP_SUBJECT_MAX, &subject, e);
-    if (!rc)
-        rc = cfg_string(cfg, field, "body", true, DRIP_BODY_MAX, &body, e);
-    if (rc)
-        return rc;
-    if (!*subject)
-        return failf(e, ERR_INVALID, "%s.subject must not be empty", field);
-    if (strpbrk(subject, "\r\n"))
-        return failf(e, ERR_INVALID, "%s.subject must not contain line breaks", field);
-    if (strstr(subject, "unsubscribe_url"))
-        return failf(e, ERR_INVALID, "%s.subject must not hold {{unsubscribe_url}}", field);
-    if (!strstr(body, "{{unsubscribe_url}}"))
-        return failf(e, ERR_INVALID, "%s.body must contain {{unsubscribe_url}}", field);
-    rc = check_template(subject, field, "subject", e);
-    return rc ? rc : check_template(body, field, "body", e);
-}
-
-static int check_email(json_t *cfg, const char *f, struct errinfo *e)
-{
-    int rc = check_email_parts(cfg, f, e);
-    if (rc)
-        return rc;
-    json_t *p = json_object_get(cfg, "personalize");
-    if (p && !json_is_boolean(p))
-        return failf(e, ERR_INVALID, "%s.personalize must be true or false", f);
-    json_t *vs = json_object_get(cfg, "variants");
-    if (!vs || json_is_null(vs))
-        return 0;
-    if (!json_is_array(vs) || json_array_size(vs) < 1 || json_array_size(vs) > 10)
-        return failf(e, ERR_INVALID, "%s.variants must be an array of 1 to 10 variants", f);
-    size_t i;
-    json_t *v;
-    json_array_foreach(vs, i, v)
-    {
-        char name[96];
-        snprintf(name, sizeof(name), "%s.variants[%zu]", f, i);
-        if (!json_is_object(v))
-            return failf(e, ERR_INVALID, "%s must be an object", name);
-        if ((rc = check_email_parts(v, name, e)))
-            return rc;
-        bool has;
-        int64_t w = 1;
-        if ((rc = cfg_int(v, name, "weight", 1, 1000, &has, &w, e)))
-            return rc;
-    }
-    return 0;
-}
-
-static int check_wait(json_t *cfg, const char *f, struct errinfo *e)
-{
-    bool has_d, has_t;
-    int64_t d = 0, t = 0;
-    int rc = cfg_int(cfg, f, "duration_ms", 1, DRIP_WAIT_MAX_MS, &has_d, &d, e);
-    if (!rc)
-        rc = cfg_int(cfg, f, "timeout_ms", 1, DRIP_WAIT_MAX_MS, &has_t, &t, e);
-    const char *until;
-    if (!rc)
-        rc = cfg_string(cfg, f, "until", false, 16, &until, e);
-    if (rc)
-        return rc;
-    if (until) {
-        static const char *const kinds[] = {"opened", "clicked", "replied"};
-        if (!ONE_OF(until, kinds))
-            return failf(e, ERR_INVALID, "%s.until must be one of opened, clicked, replied", f);
-        if (!has_t)
-            return failf(e, ERR_INVALID, "%s.timeout_ms is required with until", f);
-        if (has_d)
-            return failf(e, ERR_INVALID, "%s: give duration_ms or until, not both", f);
-        return 0;
-    }
-    if (!has_d)
-        return failf(e, ERR_INVALID, "%s.duration_ms is required (or until with timeout_ms)", f);
-    if (has_t)
-        return failf(e, ERR_INVALID, "%s.timeout_ms goes with until", f);
-    return 0;
-}
-
-static int check_condition(json_t *cfg, const char *f, struct errinfo *e)
-{
-    const char *kind;
-    int rc = cfg_string(cfg, f, "kind", true, 32, &kind, e);
-    if (rc)
-        return rc;
-    if (!ONE_OF(kind, cond_kinds))
-        return failf(e, ERR_INVALID,
-                     "%s.kind must be one of score_above, score_below, has_tag, opened, "
-                     "clicked, replied",
-                     f);
-    json_t *v = json_object_get(cfg, "value");
-    if (strcmp(kind, "score_above") == 0 || strcmp(kind, "score_below") == 0) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100)
-            return failf(e, ERR_INVALID, "%s.value must be a score from 0 to 100", f);
-    } else if (strcmp(kind, "has_tag") == 0) {
-        const char *tag;
-        if ((rc = cfg_string(cfg, f, "value", true, 50, &tag, e)))
-            return rc;
-        if (!*tag)
-            return failf(e, ERR_INVALID, "%s.value must name a tag", f);
-    }
-    return 0;
-}
-
-static int check_tag_list(json_t *cfg, const char *f, const char *key, size_t *count,
-                          struct errinfo *e)
-{
-    json_t *v = json_object_get(cfg, key);
-    *count = 0;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_array(v) || json_array_size(v) > 50)
-        return failf(e, ERR_INVALID, "%s.%s must be an array of at most 50 tags", f, key);
-    size_t i;
-    json_t *t;
-    json_array_foreach(v, i, t)
-    {
-        const char *s = json_string_value(t);
-        if (!s || !*s || strlen(s) > 50 || strlen(s) != json_string_length(t))
-            return failf(e, ERR_INVALID, "%s.%s[%zu] must be a tag of 1 to 50 characters", f, key,
-                         i);
-    }
-    *count = json_array_size(v);
-    return 0;
-}
-
-static int check_tag(json_t *cfg, const char *f, struct errinfo *e)
-{
-    size_t add, rm;
-    int rc = check_tag_list(cfg, f, "add", &add, e);
-    if (!rc)
-        rc = check_tag_list(cfg, f, "remove", &rm, e);
-    if (!rc && add + rm == 0)
-        rc = failf(e, ERR_INVALID, "%s needs add or remove with at least one tag", f);
-    return rc;
-}
-
-static int check_score(json_t *cfg, const char *f, struct errinfo *e)
-{
-    bool has;
-    int64_t d = 0;
-    int rc = cfg_int(cfg, f, "delta", -100, 100, &has, &d, e);
-    if (!rc && (!has || d == 0))
-        rc = failf(e, ERR_INVALID, "%s.delta must be a non-zero integer from -100 to 100", f);
-    return rc;
-}
-
-static int check_webhook(json_t *cfg, const char *f, struct errinfo *e)
-{
-    const char *url, *secret;
-    int rc = cfg_string(cfg, f, "url", true, 2048, &url, e);
-    if (!rc)
-        rc = cfg_string(cfg, f, "secret", true, 256, &secret, e);
-    if (rc)
-        return rc;
-    if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)
-        return failf(e, ERR_INVALID, "%s.url must be an http or https URL", f);
-    if (strpbrk(url, " \t\r\n\"<>\\"))
-        return failf(e, ERR_INVALID, "%s.url is not a valid URL", f);
-    if (strlen(secret) < 16)
-        return failf(e, ERR_INVALID, "%s.secret must have at least 16 characters", f);
-    bool has;
-    int64_t t;
-    return cfg_int(cfg, f, "timeout_ms", 100, 30000, &has, &t, e);
-}
-
-static int check_config(const char *type, json_t *cfg, const char *f, struct errinfo *e)
-{
-    if (strcmp(type, "email") == 0)
-        return check_email(cfg, f, e);
-    if (strcmp(type, "wait") == 0)
-        return check_wait(cfg, f, e);
-    if (strcmp(type, "condition") == 0)
-        return check_condition(cfg, f, e);
-    if (strcmp(type, "tag") == 0)
-        return check_tag(cfg, f, e);
-    if (strcmp(type, "score") == 0)
-        return check_score(cfg, f, e);
-    return check_webhook(cfg, f, e);
+    const struct step_kind *k = step_kind_find(type);
+    return k && k->branches;
 }
 
 /* ---- building a step list ----------------------------------------------------------- */
@@ -348,16 +95,18 @@ int drip_steps_build(struct json_t *steps, struct arena *a, struct campaign_step
         const char *type = json_string_value(json_object_get(s, "type"));
         if (!type)
             return failf(e, ERR_INVALID, "%s.type is required", f);
-        if (!ONE_OF(type, step_types))
-            return failf(e, ERR_INVALID,
-                         "%s.type must be one of email, wait, condition, tag, score, webhook", f);
+        const struct step_kind *kind;
+        char tf[40];
+        snprintf(tf, sizeof(tf), "%s.type", f);
+        int rc = step_kind_lookup(type, tf, &kind, e);
+        if (rc)
+            return rc;
         json_t *cfg = json_object_get(s, "config");
         if (!json_is_object(cfg))
             return failf(e, ERR_INVALID, "%s.config must be an object", f);
         char cf[40];
         snprintf(cf, sizeof(cf), "%s.config", f);
-        int rc = check_config(type, cfg, cf, e);
-        if (rc)
+        if ((rc = kind->validate(cfg, cf, e)))
             return rc;
         struct campaign_step *r = &rows[i];
         crypto_uuid(r->id);
@@ -373,7 +122,7 @@ int drip_steps_build(struct json_t *steps, struct arena *a, struct campaign_step
         char f[32];
         snprintf(f, sizeof(f), "steps[%zu]", i);
         struct campaign_step *r = &rows[i];
-        bool cond = strcmp(r->type, "condition") == 0;
+        bool cond = branches(r->type);
         int pos;
         int rc = 0;
         if (cond) {
@@ -455,7 +204,7 @@ int drip_graph_check(const struct campaign_step *steps, size_t n, struct errinfo
     if (n == 0)
         return failf(e, ERR_INVALID, "the campaign has no steps");
     for (size_t i = 0; i < n; i++)
-        if (strcmp(steps[i].type, "condition") == 0 && steps[i].next_id[0])
+        if (branches(steps[i].type) && steps[i].next_id[0])
             return failf(e, ERR_INVALID, "step %zu: a condition goes on by true and false", i);
     unsigned char color[DRIP_STEPS_MAX + 1] = {0};
     if (n > DRIP_STEPS_MAX)
@@ -568,11 +317,11 @@ int drip_enqueue_step(struct store *st, const char *workspace_id, const char *en
 
 int64_t drip_step_run_at(const struct campaign_step *s, int64_t now)
 {
-    if (strcmp(s->type, "wait") != 0)
+    const struct step_kind *k = step_kind_find(s->type);
+    if (!k || !k->run_at)
         return now;
     json_t *cfg = json_loads(s->config, 0, NULL);
-    json_t *d = json_object_get(cfg, "duration_ms");
-    int64_t at = json_is_integer(d) ? now + json_integer_value(d) : now;
+    int64_t at = k->run_at(cfg, now);
     json_decref(cfg);
     return at;
 }
@@ -660,7 +409,7 @@ int drip_cancel_contact(struct store *st, const char *workspace_id, const char *
                                    e);
 }
 
-/* ---- webhook secrets through the API ------------------------------------------------- */
+/* ---- secrets through the API ------------------------------------------------- */
 
 int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *old, size_t n,
                             struct errinfo *e)
@@ -671,7 +420,8 @@ int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *ol
     {
         json_t *cfg = json_object_get(s, "config");
         const char *type = json_string_value(json_object_get(s, "type"));
-        if (!json_is_object(cfg) || !type || strcmp(type, "webhook") != 0)
+        const struct step_kind *kind = step_kind_find(type);
+        if (!json_is_object(cfg) || !kind || !kind->has_secret)
             continue;
         json_object_del(cfg, "secretSet"); /* what GET adds; never stored */
         const char *secret = json_string_value(json_object_get(cfg, "secret"));
@@ -681,7 +431,7 @@ int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *ol
         const struct campaign_step *from = NULL;
         for (size_t k = 0; k < n && !from; k++) {
             bool same = id ? strcmp(old[k].id, id) == 0 : old[k].position == (int)i;
-            if (same && strcmp(old[k].type, "webhook") == 0)
+            if (same && strcmp(old[k].type, kind->name) == 0)
                 from = &old[k];
         }
         json_t *stored = from ? json_loads(from->config, 0, NULL) : NULL;
@@ -689,10 +439,10 @@ int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *ol
         if (!json_is_string(keep)) {
             json_decref(stored);
             return failf(e, ERR_INVALID,
-                         "steps[%zu].config.secret is the mask %s but %s: send the secret itself",
-                         i, DRIP_SECRET_MASK,
-                         id ? "no stored webhook step has that id"
-                            : "no stored webhook step is at that position");
+                         "steps[%zu].config.secret is the mask %s but no stored %s step %s: "
+                         "send the secret itself",
+                         i, DRIP_SECRET_MASK, kind->name,
+                         id ? "has that id" : "is at that position");
         }
         json_object_set(cfg, "secret", keep);
         json_decref(stored);
@@ -702,7 +452,8 @@ int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *ol
 
 const char *drip_config_public(const struct campaign_step *s, struct arena *a)
 {
-    if (strcmp(s->type, "webhook") != 0)
+    const struct step_kind *k = step_kind_find(s->type);
+    if (!k || !k->has_secret)
         return s->config;
     json_t *cfg = json_loads(s->config, 0, NULL);
     if (!json_is_object(cfg)) {

@@ -27,7 +27,7 @@ int drip_enroll_in_tx(struct store *st, const char *ws, const struct campaign *c
                       const struct campaign_step *first, const char *const *ids, size_t n,
                       struct drip_enroll_result *out, struct arena *a, struct errinfo *e);
 
-/* When a step entered at now runs: now + duration_ms for a timed wait, else now. */
+/* When a step entered at now runs: as its kind says (a timed wait: now + duration_ms), else now. */
 int64_t drip_step_run_at(const struct campaign_step *s, int64_t now);
 
 #endif

@@ -67,7 +67,7 @@ struct alert_new {
 struct alert_delivery {
     int64_t id;
     char alert_id[STORE_ID_LEN];
-    char channel[16]; /* email | slack | webhook | in_app */
+    char channel[16]; /* a channel's name (alerts/channel.h) */
     const char *target;
     int attempt;
     char status[16]; /* delivered | failed (retried) | dead (the last attempt failed) */
@@ -78,11 +78,19 @@ struct alert_delivery {
 };
 
 /* What alerts did in a workspace since a time (GET /api/alerts/metrics). */
-enum { ALERT_CHANNELS = 4, ALERT_LATENCY_BUCKETS = 8 };
+enum { ALERT_STATS_CHANNELS = 16, ALERT_LATENCY_BUCKETS = 8 };
+/* The delivery attempts of one channel (as alert_deliveries names it). */
+struct alert_channel_stats {
+    char channel[16];
+    int64_t delivered, failed; /* failed: failed or dead */
+};
 struct alert_stats {
     int64_t alerts, suppressed;
     int64_t open, acked, resolved;
-    int64_t delivered[ALERT_CHANNELS], failed[ALERT_CHANNELS]; /* email, slack, webhook, in_app */
+    /* One row per channel that has attempts in the window, in no set
+     * order; channels past ALERT_STATS_CHANNELS count in attempts only. */
+    struct alert_channel_stats channels[ALERT_STATS_CHANNELS];
+    size_t nchannels;
     int64_t attempts;
     /* Delivery latency (the alert's creation to delivered): counts at or
      * below 100, 250, 500, 1000, 2500, 5000, 10000, 30000 ms, then +Inf

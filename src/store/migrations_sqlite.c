@@ -582,6 +582,53 @@ const struct migration sqlite_migrations[] = {
      "BEGIN\n"
      "  SELECT RAISE(ABORT, 'a job stays in its workspace');\n"
      "END;\n"},
+    /* Step types and alert channels are checked by their tables in C
+     * (drip/step.c, alerts/channel.c), the one list of them: the CHECKs
+     * of 9 and 11 that repeated the names go. SQLite cannot drop a CHECK,
+     * so each table is rebuilt as it was without it (no other table refers
+     * to either, nor does any trigger), and its indexes made again. */
+    {14, "step types and alert channels: checked in C only",
+     "CREATE TABLE campaign_steps_new (\n"
+     "  id TEXT PRIMARY KEY,\n"
+     "  campaign_id TEXT NOT NULL REFERENCES drip_campaigns(id) ON DELETE CASCADE,\n"
+     "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+     "  position INTEGER NOT NULL CHECK (position >= 0),\n"
+     "  step_type TEXT NOT NULL,\n"
+     "  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),\n"
+     "  next_step_id TEXT,\n"
+     "  true_step_id TEXT,\n"
+     "  false_step_id TEXT,\n"
+     "  UNIQUE (campaign_id, position)\n"
+     ") STRICT;\n"
+     "INSERT INTO campaign_steps_new (id, campaign_id, workspace_id, position, step_type, config,\n"
+     "    next_step_id, true_step_id, false_step_id)\n"
+     "  SELECT id, campaign_id, workspace_id, position, step_type, config, next_step_id,\n"
+     "    true_step_id, false_step_id FROM campaign_steps;\n"
+     "DROP TABLE campaign_steps;\n"
+     "ALTER TABLE campaign_steps_new RENAME TO campaign_steps;\n"
+     "CREATE INDEX campaign_steps_campaign ON campaign_steps(workspace_id, campaign_id, "
+     "position);\n"
+     "CREATE TABLE alert_deliveries_new (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+     "  alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,\n"
+     "  channel TEXT NOT NULL,\n"
+     "  target TEXT,\n"
+     "  attempt INTEGER NOT NULL CHECK (attempt >= 1),\n"
+     "  status TEXT NOT NULL CHECK (status IN ('delivered','failed','dead')),\n"
+     "  error TEXT,\n"
+     "  response_code INTEGER,\n"
+     "  latency_ms INTEGER,\n"
+     "  at INTEGER NOT NULL\n"
+     ") STRICT;\n"
+     "INSERT INTO alert_deliveries_new (id, workspace_id, alert_id, channel, target, attempt,\n"
+     "    status, error, response_code, latency_ms, at)\n"
+     "  SELECT id, workspace_id, alert_id, channel, target, attempt, status, error,\n"
+     "    response_code, latency_ms, at FROM alert_deliveries;\n"
+     "DROP TABLE alert_deliveries;\n"
+     "ALTER TABLE alert_deliveries_new RENAME TO alert_deliveries;\n"
+     "CREATE INDEX alert_deliveries_alert ON alert_deliveries(workspace_id, alert_id, id);\n"
+     "CREATE INDEX alert_deliveries_recent ON alert_deliveries(workspace_id, at);\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

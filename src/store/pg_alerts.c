@@ -486,15 +486,6 @@ static const char sql_stats_p95[] =
     "SELECT latency_ms FROM alert_deliveries WHERE workspace_id = $1 AND at >= $2"
     " AND latency_ms IS NOT NULL ORDER BY latency_ms LIMIT 1 OFFSET $3";
 
-static int channel_index(const char *ch)
-{
-    static const char *const names[ALERT_CHANNELS] = {"email", "slack", "webhook", "in_app"};
-    for (int i = 0; i < ALERT_CHANNELS; i++)
-        if (strcmp(ch, names[i]) == 0)
-            return i;
-    return -1;
-}
-
 int pg_alert_stats(struct store *base, const char *workspace_id, int64_t since,
                    struct alert_stats *out, struct errinfo *e)
 {
@@ -519,10 +510,11 @@ int pg_alert_stats(struct store *base, const char *workspace_id, int64_t since,
     if ((rc = pg_exec(&x, sql_stats_deliveries, &p, &r, "counting alert deliveries", e)))
         return pg_leave(&x, rc, e);
     for (int i = 0; i < PQntuples(r); i++) {
-        int ch = channel_index(PQgetvalue(r, i, 0));
-        if (ch >= 0) {
-            out->delivered[ch] = pg_col_i64(r, i, 1);
-            out->failed[ch] = pg_col_i64(r, i, 2);
+        if (out->nchannels < ALERT_STATS_CHANNELS) {
+            struct alert_channel_stats *ch = &out->channels[out->nchannels++];
+            pg_col_copy(r, i, 0, ch->channel, sizeof(ch->channel));
+            ch->delivered = pg_col_i64(r, i, 1);
+            ch->failed = pg_col_i64(r, i, 2);
         }
         out->attempts += pg_col_i64(r, i, 3);
         for (int b = 0; b < ALERT_LATENCY_BUCKETS; b++)

@@ -444,15 +444,6 @@ static const char sql_stats_p95[] =
     "SELECT latency_ms FROM alert_deliveries WHERE workspace_id = ?1 AND at >= ?2"
     " AND latency_ms IS NOT NULL ORDER BY latency_ms LIMIT 1 OFFSET ?3";
 
-static int channel_index(const char *ch)
-{
-    static const char *const names[ALERT_CHANNELS] = {"email", "slack", "webhook", "in_app"};
-    for (int i = 0; i < ALERT_CHANNELS; i++)
-        if (strcmp(ch, names[i]) == 0)
-            return i;
-    return -1;
-}
-
 int sq_alert_stats(struct store *base, const char *workspace_id, int64_t since,
                    struct alert_stats *out, struct errinfo *e)
 {
@@ -482,10 +473,11 @@ int sq_alert_stats(struct store *base, const char *workspace_id, int64_t since,
     sq_bind_str(st, 1, workspace_id);
     sqlite3_bind_int64(st, 2, since);
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        int ch = channel_index((const char *)sqlite3_column_text(st, 0));
-        if (ch >= 0) {
-            out->delivered[ch] = sqlite3_column_int64(st, 1);
-            out->failed[ch] = sqlite3_column_int64(st, 2);
+        if (out->nchannels < ALERT_STATS_CHANNELS) {
+            struct alert_channel_stats *ch = &out->channels[out->nchannels++];
+            sq_col_copy(st, 0, ch->channel, sizeof(ch->channel));
+            ch->delivered = sqlite3_column_int64(st, 1);
+            ch->failed = sqlite3_column_int64(st, 2);
         }
         out->attempts += sqlite3_column_int64(st, 3);
         for (int b = 0; b < ALERT_LATENCY_BUCKETS; b++)
