@@ -38,13 +38,6 @@ static void on_reject(void *arg, const char *origin, const struct errinfo *why)
     }
 }
 
-static void on_hot(void *arg, const char *workspace_id, const char *contact_id, int score)
-{
-    (void)arg;
-    log_msg(LOG_INFO, "lead.hot", "contact %s of workspace %s is now a hot lead (%d)", contact_id,
-            workspace_id, score);
-}
-
 static int emails_import(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     const struct api_ctx *ctx = req->ctx;
@@ -61,7 +54,6 @@ static int emails_import(struct http_req *req, struct http_reply *rep, struct er
         .workspace_id = req->auth->workspace_id,
         .source = "upload",
         .on_reject = on_reject,
-        .on_hot = on_hot,
         .arg = u,
     };
     struct ingest *g = ingest_new(ctx->store, ctx->ai, &o, e);

@@ -156,8 +156,6 @@ static int rescore(struct ingest *g, const char *contact_id, int64_t now, struct
         return rc;
     if (previous != sc.total)
         g->stats.scores_changed++;
-    if (crm_became_hot(previous, sc.total) && g->o.on_hot)
-        g->o.on_hot(g->o.arg, g->workspace_id, contact_id, sc.total);
     return 0;
 }
 

@@ -36,8 +36,6 @@ struct ingest_opts {
     void (*on_reject)(void *arg, const char *origin, const struct errinfo *why);
     /* Called after each batch commits. */
     void (*on_batch)(void *arg, const struct ingest_stats *st);
-    /* Called for a contact whose score crossed into hot (>= SCORE_HOT). */
-    void (*on_hot)(void *arg, const char *workspace_id, const char *contact_id, int score);
     void *arg;
 };
 
