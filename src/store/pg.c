@@ -12,8 +12,10 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/crypto.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/db.h"
 #include "store/migrations.h"
 #include "store/pg_alerts.h"
 #include "store/pg_auth.h"
@@ -27,6 +29,8 @@
 #include "store/pg_jobs.h"
 #include "store/pg_send.h"
 #include "store/pg_track.h"
+
+#define PG_UNIQUE_VIOLATION "23505"
 
 /* Serializes concurrent `leadflow migrate` runs (pg_advisory_xact_lock key). */
 #define PG_MIGRATE_LOCK "7462021"
@@ -212,6 +216,7 @@ struct pipe {
     const char *prep_sql; /* ... and its text */
     int prep_index;       /* which query of the pipeline the prepare is */
     int result_index;     /* the query whose result pipe_end hands back (-1: the last) */
+    bool unique;          /* the failure was a unique violation */
 };
 
 static void pipe_begin(struct pipe *pp, struct pg_conn *c)
@@ -288,8 +293,10 @@ static int pipe_end(struct pipe *pp, PGresult **last, const char *what, struct e
         if (pp->prep_slot >= 0 && i == pp->prep_index && st == PGRES_COMMAND_OK)
             pp->c->prepared[pp->prep_slot] = pp->prep_sql;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (!rc && st != PGRES_PIPELINE_ABORTED)
+            if (!rc && st != PGRES_PIPELINE_ABORTED) {
                 rc = pg_fail(e, db, r, what);
+                pp->unique = strcmp(pg_sqlstate(r), PG_UNIQUE_VIOLATION) == 0;
+            }
             PQclear(r);
         } else if (i == want && last) {
             keep = r;
@@ -315,8 +322,9 @@ static int pipe_end(struct pipe *pp, PGresult **last, const char *what, struct e
     return 0;
 }
 
-int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresult **res,
-            const char *what, struct errinfo *e)
+/* pg_exec, and *unique (may be NULL) tells a unique violation. */
+static int exec_prepared(struct pg_ctx *x, const char *sql, const struct pg_params *p,
+                         PGresult **res, const char *what, bool *unique, struct errinfo *e)
 {
     *res = NULL;
     char name[16];
@@ -328,11 +336,19 @@ int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresu
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         rc = pg_fail(e, x->c->db, r, what);
+        if (unique)
+            *unique = strcmp(pg_sqlstate(r), PG_UNIQUE_VIOLATION) == 0;
         PQclear(r);
         return rc;
     }
     *res = r;
     return 0;
+}
+
+int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresult **res,
+            const char *what, struct errinfo *e)
+{
+    return exec_prepared(x, sql, p, res, what, NULL, e);
 }
 
 /* The rows a statement changed (INSERT, UPDATE, DELETE) or returned. */
@@ -854,8 +870,236 @@ static int pg_migrate(struct store *base, int *applied, struct errinfo *e)
     return 0;
 }
 
+/* ---- the cursor (store/db.h) ---- */
+
+/* libpq hands back whole results: a step moves through the rows of one. */
+struct pg_cur {
+    struct pg_ctx x;     /* the op's connection (unless one) */
+    struct pg_conn *one; /* DB_ONE outside the thread's transaction: a pooled
+                            connection, the statement pipelined with the setting */
+    const char *one_ws;  /* ... the workspace to set */
+    bool one_ran;        /* ... its statement went out */
+    const char *sql;     /* PostgreSQL's text of the prepared statement */
+    struct pg_params p;  /* its parameters, p.n of them */
+    PGresult *res;       /* its result once run */
+    int row;             /* the row a step is at */
+    bool ran;            /* it ran (res is its result) */
+    char *owned[4];      /* parameter texts to free with the statement */
+    int nowned;
+};
+
+_Static_assert(sizeof(struct pg_cur) <= DB_CUR_STATE, "struct pg_cur fits struct db_cur");
+
+static struct pg_cur *pg_cur(struct db_cur *c)
+{
+    return (struct pg_cur *)c->u.bytes;
+}
+
+static void cur_clear(struct pg_cur *q)
+{
+    PQclear(q->res);
+    q->res = NULL;
+    for (int i = 0; i < q->nowned; i++)
+        free(q->owned[i]);
+    q->nowned = 0;
+    q->ran = false;
+}
+
+static int cur_enter(struct db_cur *c, const char *workspace_id, enum db_mode mode)
+{
+    struct pg_store *s = (struct pg_store *)c->st;
+    struct pg_cur *q = pg_cur(c);
+    memset(q, 0, sizeof(*q));
+    /* One statement of a workspace: setting and statement in one round trip
+     * (see once_pipelined). */
+    if (mode == DB_ONE && workspace_id && !pthread_getspecific(s->tx_key)) {
+        q->one_ws = workspace_id;
+        return pool_take(s, &q->one, c->e);
+    }
+    return pg_enter(s, workspace_id, mode == DB_TX, &q->x, c->e);
+}
+
+static int cur_leave(struct db_cur *c, int rc)
+{
+    struct pg_cur *q = pg_cur(c);
+    cur_clear(q);
+    if (q->one) {
+        pool_give((struct pg_store *)c->st, q->one);
+        q->one = NULL;
+        return rc;
+    }
+    return pg_leave(&q->x, rc, c->e);
+}
+
+static int cur_prepare(struct db_cur *c, struct db_sql *sql)
+{
+    struct pg_cur *q = pg_cur(c);
+    cur_clear(q);
+    if (q->one && q->one_ran)
+        return failf(c->e, ERR_INTERNAL, "%s: a second statement in a one-statement op", c->what);
+    int n;
+    q->sql = db_sql_pg(sql, &n);
+    if (n > PG_PARAMS_MAX)
+        return failf(c->e, ERR_INTERNAL, "%s: too many parameters", c->what);
+    memset(q->p.v, 0, sizeof(q->p.v));
+    q->p.n = n;
+    return 0;
+}
+
+static void cur_bind_str(struct db_cur *c, int i, const char *s)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (i >= 1 && i <= q->p.n)
+        q->p.v[i - 1] = s;
+}
+
+static void cur_bind_i64(struct db_cur *c, int i, int64_t v)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (i < 1 || i > q->p.n)
+        return;
+    snprintf(q->p.buf[i - 1], sizeof(q->p.buf[0]), "%lld", (long long)v);
+    q->p.v[i - 1] = q->p.buf[i - 1];
+}
+
+static void cur_bind_dbl(struct db_cur *c, int i, double v)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (i < 1 || i > q->p.n)
+        return;
+    snprintf(q->p.buf[i - 1], sizeof(q->p.buf[0]), "%.17g", v);
+    q->p.v[i - 1] = q->p.buf[i - 1];
+}
+
+static void cur_bind_bool(struct db_cur *c, int i, bool v)
+{
+    cur_bind_str(c, i, v ? "true" : "false");
+}
+
+/* Parameters travel as text: bytes go in as bytea's hex input form. */
+static void cur_bind_blob(struct db_cur *c, int i, const uint8_t *p, size_t n)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (!p || q->nowned == (int)(sizeof(q->owned) / sizeof(q->owned[0]))) {
+        cur_bind_str(c, i, NULL);
+        return;
+    }
+    char *hex = xmalloc(2 * n + 3);
+    hex[0] = '\\';
+    hex[1] = 'x';
+    crypto_hex(p, n, hex + 2);
+    q->owned[q->nowned++] = hex;
+    cur_bind_str(c, i, hex);
+}
+
+static int cur_step(struct db_cur *c)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (q->ran) {
+        if (q->row < PQntuples(q->res))
+            q->row++;
+        return q->row < PQntuples(q->res) ? DB_ROW : DB_DONE;
+    }
+    int rc;
+    if (q->one) {
+        struct pipe pp;
+        pipe_begin(&pp, q->one);
+        pipe_setting(&pp, "leadflow.workspace_id", q->one_ws);
+        pipe_prepared(&pp, q->sql, &q->p);
+        q->one_ran = true;
+        rc = pipe_end(&pp, &q->res, c->what, c->e);
+        c->unique = pp.unique;
+    } else {
+        rc = exec_prepared(&q->x, q->sql, &q->p, &q->res, c->what, &c->unique, c->e);
+    }
+    if (rc)
+        return rc;
+    q->ran = true;
+    q->row = 0;
+    return PQntuples(q->res) > 0 ? DB_ROW : DB_DONE;
+}
+
+static const char *cur_col_text(struct db_cur *c, int i, size_t *len)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (PQgetisnull(q->res, q->row, i)) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = (size_t)PQgetlength(q->res, q->row, i);
+    return PQgetvalue(q->res, q->row, i);
+}
+
+static int64_t cur_col_i64(struct db_cur *c, int i)
+{
+    return pg_col_i64(pg_cur(c)->res, pg_cur(c)->row, i);
+}
+
+static double cur_col_dbl(struct db_cur *c, int i)
+{
+    return pg_col_dbl(pg_cur(c)->res, pg_cur(c)->row, i);
+}
+
+static bool cur_col_bool(struct db_cur *c, int i)
+{
+    return pg_col_bool(pg_cur(c)->res, pg_cur(c)->row, i);
+}
+
+static bool cur_col_null(struct db_cur *c, int i)
+{
+    return pg_col_null(pg_cur(c)->res, pg_cur(c)->row, i);
+}
+
+static const uint8_t *cur_col_blob(struct db_cur *c, int i, struct arena *a, size_t *n)
+{
+    struct pg_cur *q = pg_cur(c);
+    *n = 0;
+    if (PQgetisnull(q->res, q->row, i))
+        return NULL;
+    size_t len = 0;
+    unsigned char *raw =
+        PQunescapeBytea((const unsigned char *)PQgetvalue(q->res, q->row, i), &len);
+    uint8_t *copy = arena_alloc(a, len ? len : 1);
+    if (raw && len)
+        memcpy(copy, raw, len);
+    if (raw)
+        PQfreemem(raw);
+    else
+        len = 0;
+    *n = len;
+    return copy;
+}
+
+static int64_t cur_changes(struct db_cur *c)
+{
+    struct pg_cur *q = pg_cur(c);
+    return q->res ? rows_of(q->res) : 0;
+}
+
+static const struct db_ops pg_db_ops = {
+    .enter = cur_enter,
+    .leave = cur_leave,
+    .prepare = cur_prepare,
+    .bind_str = cur_bind_str,
+    .bind_i64 = cur_bind_i64,
+    .bind_dbl = cur_bind_dbl,
+    .bind_bool = cur_bind_bool,
+    .bind_blob = cur_bind_blob,
+    .step = cur_step,
+    .col_text = cur_col_text,
+    .col_i64 = cur_col_i64,
+    .col_dbl = cur_col_dbl,
+    .col_bool = cur_col_bool,
+    .col_null = cur_col_null,
+    .col_blob = cur_col_blob,
+    .changes = cur_changes,
+};
+
 const struct store_ops store_pg_ops = {
     .name = "postgres",
+    .db = &pg_db_ops,
     .open = pg_open,
     .close = pg_close,
     .migrate = pg_migrate,

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/db.h"
 #include "store/migrations.h"
 #include "store/sqlite_alerts.h"
 #include "store/sqlite_auth.h"
@@ -450,8 +451,181 @@ int sq_read_all(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct aren
     return rc;
 }
 
+/* ---- the cursor (store/db.h) ---- */
+
+struct sq_cur {
+    struct sq_conn *conn;
+    sqlite3_stmt *st; /* the prepared statement, NULL before the first */
+    bool tx;          /* this op began a transaction that leave ends */
+};
+
+_Static_assert(sizeof(struct sq_cur) <= DB_CUR_STATE, "struct sq_cur fits struct db_cur");
+
+static struct sq_cur *sq_cur(struct db_cur *c)
+{
+    return (struct sq_cur *)c->u.bytes;
+}
+
+static int cur_enter(struct db_cur *c, const char *workspace_id, enum db_mode mode)
+{
+    (void)workspace_id; /* every statement names it: SQLite has no row security */
+    struct sq_store *s = (struct sq_store *)c->st;
+    struct sq_cur *q = sq_cur(c);
+    memset(q, 0, sizeof(*q));
+    int rc = sq_conn_get(s, &q->conn, c->e);
+    if (rc)
+        return rc;
+    /* BEGIN IMMEDIATE takes the write lock first, so the op never fails to
+     * upgrade a read lock halfway; inside tx_begin the caller's holds it. */
+    if (mode == DB_TX && sqlite3_get_autocommit(q->conn->db)) {
+        rc = sq_exec(s, "BEGIN IMMEDIATE", c->e);
+        if (rc)
+            return rc;
+        q->tx = true;
+    }
+    return 0;
+}
+
+static int cur_leave(struct db_cur *c, int rc)
+{
+    struct sq_cur *q = sq_cur(c);
+    if (q->st)
+        sq_done(q->st);
+    q->st = NULL;
+    if (q->tx) {
+        struct sq_store *s = (struct sq_store *)c->st;
+        struct errinfo ignored;
+        if (rc)
+            sq_exec(s, "ROLLBACK", &ignored);
+        else if ((rc = sq_exec(s, "COMMIT", c->e)) != 0)
+            sq_exec(s, "ROLLBACK", &ignored);
+        q->tx = false;
+    }
+    return rc;
+}
+
+static int cur_prepare(struct db_cur *c, struct db_sql *sql)
+{
+    struct sq_cur *q = sq_cur(c);
+    if (q->st)
+        sq_done(q->st);
+    q->st = NULL;
+    return sq_stmt((struct sq_store *)c->st, sql->text, &q->st, NULL, c->e);
+}
+
+static void cur_bind_str(struct db_cur *c, int i, const char *s)
+{
+    sq_bind_str(sq_cur(c)->st, i, s);
+}
+
+static void cur_bind_i64(struct db_cur *c, int i, int64_t v)
+{
+    sqlite3_bind_int64(sq_cur(c)->st, i, v);
+}
+
+static void cur_bind_dbl(struct db_cur *c, int i, double v)
+{
+    sqlite3_bind_double(sq_cur(c)->st, i, v);
+}
+
+static void cur_bind_bool(struct db_cur *c, int i, bool v)
+{
+    sqlite3_bind_int(sq_cur(c)->st, i, v);
+}
+
+static void cur_bind_blob(struct db_cur *c, int i, const uint8_t *p, size_t n)
+{
+    if (p)
+        sqlite3_bind_blob64(sq_cur(c)->st, i, p, n, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(sq_cur(c)->st, i);
+}
+
+static int cur_step(struct db_cur *c)
+{
+    struct sq_cur *q = sq_cur(c);
+    int src = sqlite3_step(q->st);
+    if (src == SQLITE_ROW)
+        return DB_ROW;
+    if (src == SQLITE_DONE)
+        return DB_DONE;
+    /* As PostgreSQL's unique_violation: a primary key is unique too. */
+    int ext = sqlite3_extended_errcode(q->conn->db);
+    c->unique = ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY;
+    return sq_fail(c->e, q->conn->db, src, c->what);
+}
+
+static const char *cur_col_text(struct db_cur *c, int i, size_t *len)
+{
+    sqlite3_stmt *st = sq_cur(c)->st;
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    if (len)
+        *len = v ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    return v;
+}
+
+static int64_t cur_col_i64(struct db_cur *c, int i)
+{
+    return sqlite3_column_int64(sq_cur(c)->st, i);
+}
+
+static double cur_col_dbl(struct db_cur *c, int i)
+{
+    return sqlite3_column_double(sq_cur(c)->st, i);
+}
+
+static bool cur_col_bool(struct db_cur *c, int i)
+{
+    return sqlite3_column_int(sq_cur(c)->st, i) != 0;
+}
+
+static bool cur_col_null(struct db_cur *c, int i)
+{
+    return sqlite3_column_type(sq_cur(c)->st, i) == SQLITE_NULL;
+}
+
+static const uint8_t *cur_col_blob(struct db_cur *c, int i, struct arena *a, size_t *n)
+{
+    sqlite3_stmt *st = sq_cur(c)->st;
+    *n = 0;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NULL;
+    const void *p = sqlite3_column_blob(st, i);
+    size_t len = (size_t)sqlite3_column_bytes(st, i);
+    uint8_t *copy = arena_alloc(a, len ? len : 1);
+    if (len)
+        memcpy(copy, p, len);
+    *n = len;
+    return copy;
+}
+
+static int64_t cur_changes(struct db_cur *c)
+{
+    return sqlite3_changes64(sq_cur(c)->conn->db);
+}
+
+static const struct db_ops sq_db_ops = {
+    .enter = cur_enter,
+    .leave = cur_leave,
+    .prepare = cur_prepare,
+    .bind_str = cur_bind_str,
+    .bind_i64 = cur_bind_i64,
+    .bind_dbl = cur_bind_dbl,
+    .bind_bool = cur_bind_bool,
+    .bind_blob = cur_bind_blob,
+    .step = cur_step,
+    .col_text = cur_col_text,
+    .col_i64 = cur_col_i64,
+    .col_dbl = cur_col_dbl,
+    .col_bool = cur_col_bool,
+    .col_null = cur_col_null,
+    .col_blob = cur_col_blob,
+    .changes = cur_changes,
+};
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .db = &sq_db_ops,
     .open = sq_open,
     .close = sq_close,
     .migrate = sq_migrate,
