@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "store/db.h"
+#include "store/db_ops.h"
 #include "store/migrations.h"
 #include "store/pg_alerts.h"
 #include "store/pg_auth.h"
@@ -25,7 +26,6 @@
 #include "store/pg_content.h"
 #include "store/pg_emails.h"
 #include "store/pg_int.h"
-#include "store/pg_integrations.h"
 #include "store/pg_jobs.h"
 #include "store/pg_send.h"
 #include "store/pg_track.h"
@@ -1120,5 +1120,5 @@ const struct store_ops store_pg_ops = {
     PG_SEND_OPS,
     PG_TRACK_OPS,
     PG_CAMPAIGN_OPS,
-    PG_INTEGRATION_OPS,
+    DB_INTEGRATION_OPS,
 };

@@ -16,6 +16,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "store/db.h"
+#include "store/db_ops.h"
 #include "store/migrations.h"
 #include "store/sqlite_alerts.h"
 #include "store/sqlite_auth.h"
@@ -25,7 +26,6 @@
 #include "store/sqlite_content.h"
 #include "store/sqlite_emails.h"
 #include "store/sqlite_int.h"
-#include "store/sqlite_integrations.h"
 #include "store/sqlite_jobs.h"
 #include "store/sqlite_send.h"
 #include "store/sqlite_track.h"
@@ -639,7 +639,7 @@ const struct store_ops store_sqlite_ops = {
     SQ_JOB_OPS,
     SQ_TRACK_OPS,
     SQ_SEND_OPS,
-    SQ_INTEGRATION_OPS,
+    DB_INTEGRATION_OPS,
     SQ_CAMPAIGN_OPS,
     SQ_ALERT_OPS,
 };
