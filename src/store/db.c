@@ -10,9 +10,9 @@
 #include "base/mem.h"
 #include "store/db.h"
 
-/* Copies text, ?N becoming $N when mark is '?' (outside quoted literals and
- * names), into out (may be NULL: only counts); returns the highest N. */
-static int placeholders(const char *text, char mark, char *out)
+/* Copies text, ?N becoming $N (outside quoted literals and names), into
+ * out; returns the highest N of ?N and $N. */
+static int placeholders(const char *text, char *out)
 {
     int max = 0;
     char quote = 0;
@@ -23,17 +23,15 @@ static int placeholders(const char *text, char mark, char *out)
                 quote = 0;
         } else if (ch == '\'' || ch == '"') {
             quote = ch;
-        } else if (ch == mark && p[1] >= '0' && p[1] <= '9') {
+        } else if ((ch == '?' || ch == '$') && p[1] >= '0' && p[1] <= '9') {
             int n = (int)strtol(p + 1, NULL, 10);
             if (n > max)
                 max = n;
             ch = '$';
         }
-        if (out)
-            *out++ = ch;
+        *out++ = ch;
     }
-    if (out)
-        *out = '\0';
+    *out = '\0';
     return max;
 }
 
@@ -46,20 +44,13 @@ const char *db_sql_pg(struct db_sql *sql, int *nparams)
     }
     /* First use: threads may race here; one text wins, the others are freed.
      * The count is the same whoever computes it. */
-    int n;
-    if (sql->pg) {
-        n = placeholders(sql->pg, '$', NULL);
-        atomic_store(&sql->pg_nparams, n + 1);
-        const char *expected = NULL;
-        atomic_compare_exchange_strong(&sql->pg_derived, &expected, sql->pg);
-    } else {
-        char *copy = xmalloc(strlen(sql->text) + 1);
-        n = placeholders(sql->text, '?', copy);
-        atomic_store(&sql->pg_nparams, n + 1);
-        const char *expected = NULL;
-        if (!atomic_compare_exchange_strong(&sql->pg_derived, &expected, copy))
-            free(copy);
-    }
+    const char *from = sql->pg ? sql->pg : sql->text;
+    char *copy = xmalloc(strlen(from) + 1);
+    int n = placeholders(from, copy);
+    atomic_store(&sql->pg_nparams, n + 1);
+    const char *expected = NULL;
+    if (!atomic_compare_exchange_strong(&sql->pg_derived, &expected, copy))
+        free(copy);
     *nparams = n;
     return atomic_load_explicit(&sql->pg_derived, memory_order_acquire);
 }

@@ -20,9 +20,10 @@
 
 /*
  * A statement. text is the SQLite form, with ?N placeholders; pg is
- * PostgreSQL's form ($N) where it differs, else NULL: PostgreSQL then runs
- * text with ?N turned into $N (derived once, at first use). Declare each
- * one static: its address names the statement prepared on each connection.
+ * PostgreSQL's form where it differs, else NULL. PostgreSQL runs its form
+ * with ?N turned into $N (derived once, at first use; $N may be written as
+ * such). Declare each one static: its address names the statement prepared
+ * on each connection.
  */
 struct db_sql {
     const char *text;
@@ -63,6 +64,9 @@ struct db_cur;
 /* Each backend's cursor (struct store_ops.db). Column and parameter numbers:
  * columns from 0, parameters from 1 (as ?N). */
 struct db_ops {
+    /* Which database: for what the two spell differently beyond SQL text
+     * (the words of a full-text query). */
+    enum db_kind { DB_SQLITE, DB_PG } kind;
     int (*enter)(struct db_cur *c, const char *workspace_id, enum db_mode mode);
     int (*leave)(struct db_cur *c, int rc);
     int (*prepare)(struct db_cur *c, struct db_sql *sql);

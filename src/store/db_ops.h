@@ -16,6 +16,41 @@ int db_integration_get(struct store *st, const char *workspace_id, const char *i
 int db_integration_list(struct store *st, const char *workspace_id, const char *provider,
                         struct arena *a, struct integration **rows, size_t *n, struct errinfo *e);
 
+/* contacts.c */
+struct db_cur;
+
+/* The columns of struct contact (contacts aliased c), in db_contact_row's
+ * order; _OF with another prefix ("": unqualified, for RETURNING). */
+#define DB_CONTACT_COLS_OF(t)                                                                      \
+    t "id, " t "workspace_id, " t "email, COALESCE(" t "name,''), COALESCE(" t "company,''),"      \
+      " COALESCE(" t "job_title,''), " t "status, CAST(" t "tags AS TEXT), " t "ai_score, " t      \
+      "score_engagement, " t "score_sentiment, " t "score_intent, " t "score_role, " t             \
+      "score_status, " t "sentiment, COALESCE(" t "last_interaction,0), COALESCE(" t               \
+      "unsubscribed_at,0), " t "created_at, " t "updated_at, CAST(" t "score_reasons AS TEXT)"
+#define DB_CONTACT_COLS DB_CONTACT_COLS_OF("c.")
+enum { DB_CONTACT_NCOLS = 20 };
+
+/* Reads a row of DB_CONTACT_COLS (first) into ct; strings in a. */
+void db_contact_row(struct db_cur *c, struct arena *a, struct contact *ct);
+
+int db_contact_create(struct store *st, const char *workspace_id, const struct contact_fields *f,
+                      int64_t now, struct arena *a, struct contact *out, struct errinfo *e);
+int db_contact_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                   struct contact *out, struct errinfo *e);
+int db_contact_update(struct store *st, const char *workspace_id, const char *id,
+                      const struct contact_fields *f, int64_t now, struct arena *a,
+                      struct contact *out, struct errinfo *e);
+int db_contact_delete(struct store *st, const char *workspace_id, const char *id,
+                      struct errinfo *e);
+int db_contact_list(struct store *st, const char *workspace_id, const struct contact_query *q,
+                    struct arena *a, struct contact **rows, size_t *n, int64_t *total,
+                    struct errinfo *e);
+
+#define DB_CONTACT_OPS                                                                             \
+    .contact_create = db_contact_create, .contact_get = db_contact_get,                            \
+    .contact_update = db_contact_update, .contact_delete = db_contact_delete,                      \
+    .contact_list = db_contact_list
+
 #define DB_INTEGRATION_OPS                                                                         \
     .integration_put = db_integration_put, .integration_get = db_integration_get,                  \
     .integration_list = db_integration_list

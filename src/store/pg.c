@@ -22,7 +22,6 @@
 #include "store/pg_auth.h"
 #include "store/pg_bulk.h"
 #include "store/pg_campaigns.h"
-#include "store/pg_contacts.h"
 #include "store/pg_content.h"
 #include "store/pg_emails.h"
 #include "store/pg_int.h"
@@ -1079,6 +1078,7 @@ static int64_t cur_changes(struct db_cur *c)
 }
 
 static const struct db_ops pg_db_ops = {
+    .kind = DB_PG,
     .enter = cur_enter,
     .leave = cur_leave,
     .prepare = cur_prepare,
@@ -1112,7 +1112,7 @@ const struct store_ops store_pg_ops = {
     .tx_active = pg_tx_active,
     PG_BULK_OPS,
     PG_AUTH_OPS,
-    PG_CONTACT_OPS,
+    DB_CONTACT_OPS,
     PG_EMAIL_OPS,
     PG_JOB_OPS,
     PG_ALERT_OPS,

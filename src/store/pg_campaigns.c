@@ -8,6 +8,7 @@
  * in one), else runs in its own.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/crypto.h"
@@ -821,4 +822,94 @@ int pg_contact_score_adjust(struct store *base, const char *workspace_id, const 
         PQclear(r);
     }
     return pg_leave(&x, rc, e);
+}
+
+/* ---- what creating or tagging a contact needs ---- */
+
+static const char sql_triggered[] =
+    "SELECT id, name, status, trigger::text, allow_reenroll, created_at, updated_at"
+    " FROM drip_campaigns"
+    " WHERE workspace_id = $1 AND trigger->>'type' = $2 AND status = 'active'"
+    " ORDER BY created_at, id COLLATE \"C\"";
+
+int pg_campaign_triggered(struct store *base, const char *workspace_id, const char *type,
+                          struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e)
+{
+    struct pg_params p = {0};
+    pg_p_str(&p, workspace_id);
+    pg_p_str(&p, type);
+    PGresult *r;
+    *rows = NULL;
+    *n = 0;
+    int rc = pg_once((struct pg_store *)base, workspace_id, sql_triggered, &p, &r,
+                     "reading triggered campaigns", e);
+    if (rc)
+        return rc;
+    int nt = PQntuples(r);
+    *rows = pg_rows(a, r, sizeof(**rows));
+    for (int i = 0; i < nt; i++) {
+        struct campaign *c = &(*rows)[i];
+        pg_col_copy(r, i, 0, c->id, sizeof(c->id));
+        pg_col_copy(r, i, 1, c->name, sizeof(c->name));
+        pg_col_copy(r, i, 2, c->status, sizeof(c->status));
+        c->trigger = pg_col_opt(r, i, 3, a);
+        c->allow_reenroll = pg_col_bool(r, i, 4);
+        c->created_at = pg_col_i64(r, i, 5);
+        c->updated_at = pg_col_i64(r, i, 6);
+    }
+    *n = (size_t)nt;
+    PQclear(r);
+    return 0;
+}
+
+/* The drip job of each active enrollment of the contact waiting at a "wait
+ * until" step (its idempotency key names the enrollment, step and sequence). */
+static const char sql_wake[] =
+    "UPDATE jobs SET run_at = $3, updated_at = $3 WHERE idempotency_key IN ("
+    "  SELECT 'drip:' || n.id || ':' || n.current_step_id || ':' || n.step_seq"
+    "  FROM campaign_enrollments n JOIN campaign_steps s"
+    "   ON s.workspace_id = n.workspace_id AND s.id = n.current_step_id"
+    "  WHERE n.workspace_id = $1 AND n.contact_id = $2 AND n.status = 'active'"
+    "   AND s.step_type = 'wait' AND s.config->>'until' IS NOT NULL)"
+    " AND workspace_id = $1 AND status = 'queued' AND run_at > $3";
+
+int pg_enrollment_wake(struct store *base, const char *workspace_id, const char *contact_id,
+                       int64_t now, int64_t *n, struct errinfo *e)
+{
+    struct pg_params p = {0};
+    pg_p_str(&p, workspace_id);
+    pg_p_str(&p, contact_id);
+    pg_p_i64(&p, now);
+    PGresult *r;
+    *n = 0;
+    int rc = pg_once((struct pg_store *)base, workspace_id, sql_wake, &p, &r,
+                     "waking waiting enrollments", e);
+    if (rc)
+        return rc;
+    *n = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static const char sql_cancel[] =
+    "UPDATE campaign_enrollments SET status = 'cancelled', reason = $4, current_step_id = NULL,"
+    " next_run_at = NULL, step_seq = step_seq + 1, updated_at = $5, finished_at = $5"
+    " WHERE workspace_id = $1 AND status = 'active' AND ($2::text IS NULL OR contact_id = $2)"
+    " AND ($3::text IS NULL OR campaign_id = $3)";
+
+int pg_enrollment_cancel(struct store *base, const char *workspace_id, const char *contact_id,
+                         const char *campaign_id, const char *reason, int64_t now, int64_t *n,
+                         struct errinfo *e)
+{
+    *n = 0;
+    if (!contact_id && !campaign_id)
+        return failf(e, ERR_INVALID, "cancelling enrollments needs a contact or a campaign");
+    struct pg_params p = {0};
+    pg_p_str(&p, workspace_id);
+    pg_p_str(&p, contact_id);
+    pg_p_str(&p, campaign_id);
+    pg_p_str(&p, reason);
+    pg_p_i64(&p, now);
+    return pg_once_run((struct pg_store *)base, workspace_id, sql_cancel, &p, n,
+                       "cancelling enrollments", e);
 }

@@ -55,11 +55,21 @@ int pg_contact_score_adjust(struct store *st, const char *workspace_id, const ch
 int pg_campaign_status(struct store *st, const char *workspace_id, const char *id, char status[16],
                        struct errinfo *e);
 
+int pg_campaign_triggered(struct store *st, const char *workspace_id, const char *type,
+                          struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e);
+int pg_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
+                       int64_t now, int64_t *n, struct errinfo *e);
+int pg_enrollment_cancel(struct store *st, const char *workspace_id, const char *contact_id,
+                         const char *campaign_id, const char *reason, int64_t now, int64_t *n,
+                         struct errinfo *e);
+
 #define PG_CAMPAIGN_OPS                                                                            \
-    .campaign_create = pg_campaign_create, .campaign_get = pg_campaign_get,                        \
-    .campaign_list = pg_campaign_list, .campaign_update = pg_campaign_update,                      \
-    .campaign_delete = pg_campaign_delete, .campaign_set_status = pg_campaign_set_status,          \
-    .campaign_steps = pg_campaign_steps, .campaign_step_get = pg_campaign_step_get,                \
+    .campaign_create = pg_campaign_create, .campaign_triggered = pg_campaign_triggered,            \
+    .enrollment_wake = pg_enrollment_wake, .enrollment_cancel = pg_enrollment_cancel,              \
+    .campaign_get = pg_campaign_get, .campaign_list = pg_campaign_list,                            \
+    .campaign_update = pg_campaign_update, .campaign_delete = pg_campaign_delete,                  \
+    .campaign_set_status = pg_campaign_set_status, .campaign_steps = pg_campaign_steps,            \
+    .campaign_step_get = pg_campaign_step_get,                                                     \
     .campaign_steps_replace = pg_campaign_steps_replace,                                           \
     .enrollment_insert = pg_enrollment_insert, .enrollment_get = pg_enrollment_get,                \
     .enrollment_list = pg_enrollment_list, .enrollment_move = pg_enrollment_move,                  \

@@ -13,9 +13,43 @@
 #include "ai/ai.h"
 #include "ai/score.h"
 #include "base/crypto.h"
-#include "store/pg_contacts.h"
 #include "store/pg_emails.h"
 #include "store/pg_int.h"
+
+/* The columns of struct contact (contacts aliased c), in pg_contact_row's order. */
+#define PG_CONTACT_COLS                                                                            \
+    "c.id, c.workspace_id, c.email, COALESCE(c.name,''), COALESCE(c.company,''),"                  \
+    " COALESCE(c.job_title,''), c.status, c.tags::text, c.ai_score, c.score_engagement,"           \
+    " c.score_sentiment, c.score_intent, c.score_role, c.score_status, c.sentiment,"               \
+    " COALESCE(c.last_interaction,0), COALESCE(c.unsubscribed_at,0), c.created_at, c.updated_at,"  \
+    " c.score_reasons::text"
+enum { PG_CONTACT_NCOLS = 20 };
+
+/* Reads row i of r (PG_CONTACT_COLS first) into c; strings in a. */
+static void pg_contact_row(const PGresult *r, int i, struct arena *a, struct contact *c)
+{
+    pg_col_copy(r, i, 0, c->id, sizeof(c->id));
+    pg_col_copy(r, i, 1, c->workspace_id, sizeof(c->workspace_id));
+    pg_col_copy(r, i, 2, c->email, sizeof(c->email));
+    pg_col_copy(r, i, 3, c->name, sizeof(c->name));
+    pg_col_copy(r, i, 4, c->company, sizeof(c->company));
+    pg_col_copy(r, i, 5, c->job_title, sizeof(c->job_title));
+    pg_col_copy(r, i, 6, c->status, sizeof(c->status));
+    c->tags = pg_col_null(r, i, 7) ? arena_strdup(a, "[]") : pg_col_dup(r, i, 7, a);
+    c->ai_score = (int)pg_col_i64(r, i, 8);
+    c->score_engagement = pg_col_dbl(r, i, 9);
+    c->score_sentiment = pg_col_dbl(r, i, 10);
+    c->score_intent = pg_col_dbl(r, i, 11);
+    c->score_role = pg_col_dbl(r, i, 12);
+    c->score_status = pg_col_dbl(r, i, 13);
+    c->has_sentiment = !pg_col_null(r, i, 14);
+    c->sentiment = pg_col_dbl(r, i, 14);
+    c->last_interaction = pg_col_i64(r, i, 15);
+    c->unsubscribed_at = pg_col_i64(r, i, 16);
+    c->created_at = pg_col_i64(r, i, 17);
+    c->updated_at = pg_col_i64(r, i, 18);
+    c->score_reasons = pg_col_dup(r, i, 19, a);
+}
 
 static const char *nonempty(const char *s)
 {

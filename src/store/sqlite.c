@@ -22,7 +22,6 @@
 #include "store/sqlite_auth.h"
 #include "store/sqlite_bulk.h"
 #include "store/sqlite_campaigns.h"
-#include "store/sqlite_contacts.h"
 #include "store/sqlite_content.h"
 #include "store/sqlite_emails.h"
 #include "store/sqlite_int.h"
@@ -605,6 +604,7 @@ static int64_t cur_changes(struct db_cur *c)
 }
 
 static const struct db_ops sq_db_ops = {
+    .kind = DB_SQLITE,
     .enter = cur_enter,
     .leave = cur_leave,
     .prepare = cur_prepare,
@@ -633,7 +633,7 @@ const struct store_ops store_sqlite_ops = {
     .ping = sq_ping,
     SQ_BULK_OPS,
     SQ_AUTH_OPS,
-    SQ_CONTACT_OPS,
+    DB_CONTACT_OPS,
     SQ_EMAIL_OPS,
     SQ_CONTENT_OPS,
     SQ_JOB_OPS,

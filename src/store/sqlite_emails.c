@@ -9,8 +9,44 @@
 
 #include "ai/ai.h"
 #include "base/crypto.h"
-#include "store/sqlite_contacts.h"
 #include "store/sqlite_emails.h"
+
+/* The columns every contact query selects, for reading with sq_contact_row(). */
+#define SQ_CONTACT_COLS                                                                            \
+    "c.id, c.workspace_id, c.email, COALESCE(c.name,''), COALESCE(c.company,''),"                  \
+    " COALESCE(c.job_title,''), c.status, c.tags, c.ai_score, c.score_engagement,"                 \
+    " c.score_sentiment, c.score_intent, c.score_role, c.score_status, c.sentiment,"               \
+    " COALESCE(c.last_interaction,0), COALESCE(c.unsubscribed_at,0), c.created_at, c.updated_at,"  \
+    " c.score_reasons"
+
+enum { SQ_CONTACT_NCOLS = 20 };
+
+/* Reads one row of SQ_CONTACT_COLS into c (strings that vary in size go to a). */
+static void sq_contact_row(sqlite3_stmt *st, struct arena *a, struct contact *c)
+{
+    sq_col_copy(st, 0, c->id, sizeof(c->id));
+    sq_col_copy(st, 1, c->workspace_id, sizeof(c->workspace_id));
+    sq_col_copy(st, 2, c->email, sizeof(c->email));
+    sq_col_copy(st, 3, c->name, sizeof(c->name));
+    sq_col_copy(st, 4, c->company, sizeof(c->company));
+    sq_col_copy(st, 5, c->job_title, sizeof(c->job_title));
+    sq_col_copy(st, 6, c->status, sizeof(c->status));
+    const char *tags = (const char *)sqlite3_column_text(st, 7);
+    c->tags = arena_strdup(a, tags ? tags : "[]");
+    c->ai_score = sqlite3_column_int(st, 8);
+    c->score_engagement = sqlite3_column_double(st, 9);
+    c->score_sentiment = sqlite3_column_double(st, 10);
+    c->score_intent = sqlite3_column_double(st, 11);
+    c->score_role = sqlite3_column_double(st, 12);
+    c->score_status = sqlite3_column_double(st, 13);
+    c->has_sentiment = sqlite3_column_type(st, 14) != SQLITE_NULL;
+    c->sentiment = sqlite3_column_double(st, 14);
+    c->last_interaction = sqlite3_column_int64(st, 15);
+    c->unsubscribed_at = sqlite3_column_int64(st, 16);
+    c->created_at = sqlite3_column_int64(st, 17);
+    c->updated_at = sqlite3_column_int64(st, 18);
+    c->score_reasons = sq_col_dup(st, 19, a);
+}
 
 int sq_tx_begin(struct store *base, struct errinfo *e)
 {
