@@ -51,6 +51,32 @@ int db_contact_list(struct store *st, const char *workspace_id, const struct con
     .contact_update = db_contact_update, .contact_delete = db_contact_delete,                      \
     .contact_list = db_contact_list
 
+/* sending.c */
+int db_sent_email_insert(struct store *st, const char *workspace_id, const struct sent_email *row,
+                         char id[STORE_ID_LEN], bool *created, struct errinfo *e);
+int db_sent_email_set_job(struct store *st, const char *workspace_id, const char *id,
+                          int64_t job_id, struct errinfo *e);
+int db_sent_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                      struct sent_email *out, struct errinfo *e);
+int db_sent_email_list(struct store *st, const char *workspace_id, const struct sent_email_query *q,
+                       struct arena *a, struct sent_email **rows, size_t *n, int64_t *total,
+                       struct errinfo *e);
+int db_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
+                         const char *status, const char *provider, const char *provider_message_id,
+                         const char *error, int64_t sent_at, bool *changed, struct errinfo *e);
+int db_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
+                        const struct send_attempt *at, struct errinfo *e);
+int db_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id,
+                         struct arena *a, struct send_attempt **rows, size_t *n, struct errinfo *e);
+int db_send_attempt_counts(struct store *st, const char *workspace_id, int64_t since,
+                           int64_t *total, int64_t *failed, struct errinfo *e);
+
+#define DB_SEND_OPS                                                                                \
+    .sent_email_insert = db_sent_email_insert, .sent_email_set_job = db_sent_email_set_job,        \
+    .sent_email_get = db_sent_email_get, .sent_email_list = db_sent_email_list,                    \
+    .sent_email_finish = db_sent_email_finish, .send_attempt_add = db_send_attempt_add,            \
+    .send_attempt_list = db_send_attempt_list, .send_attempt_counts = db_send_attempt_counts
+
 #define DB_INTEGRATION_OPS                                                                         \
     .integration_put = db_integration_put, .integration_get = db_integration_get,                  \
     .integration_list = db_integration_list

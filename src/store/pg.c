@@ -26,7 +26,6 @@
 #include "store/pg_emails.h"
 #include "store/pg_int.h"
 #include "store/pg_jobs.h"
-#include "store/pg_send.h"
 #include "store/pg_track.h"
 
 #define PG_UNIQUE_VIOLATION "23505"
@@ -1117,7 +1116,7 @@ const struct store_ops store_pg_ops = {
     PG_JOB_OPS,
     PG_ALERT_OPS,
     PG_CONTENT_OPS,
-    PG_SEND_OPS,
+    DB_SEND_OPS,
     PG_TRACK_OPS,
     PG_CAMPAIGN_OPS,
     DB_INTEGRATION_OPS,

@@ -26,7 +26,6 @@
 #include "store/sqlite_emails.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_jobs.h"
-#include "store/sqlite_send.h"
 #include "store/sqlite_track.h"
 
 static const char sql_ping[] = "SELECT 1";
@@ -450,6 +449,16 @@ int sq_read_all(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct aren
     return rc;
 }
 
+/* Whether the thread's connection is inside a transaction (tx_begin). */
+static bool sq_tx_active(struct store *base)
+{
+    struct sq_conn *c;
+    struct errinfo ignored;
+    if (sq_conn_get((struct sq_store *)base, &c, &ignored) != 0)
+        return false;
+    return !sqlite3_get_autocommit(c->db);
+}
+
 /* ---- the cursor (store/db.h) ---- */
 
 struct sq_cur {
@@ -638,7 +647,8 @@ const struct store_ops store_sqlite_ops = {
     SQ_CONTENT_OPS,
     SQ_JOB_OPS,
     SQ_TRACK_OPS,
-    SQ_SEND_OPS,
+    DB_SEND_OPS,
+    .tx_active = sq_tx_active,
     DB_INTEGRATION_OPS,
     SQ_CAMPAIGN_OPS,
     SQ_ALERT_OPS,

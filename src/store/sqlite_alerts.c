@@ -513,29 +513,3 @@ int sq_alert_stats(struct store *base, const char *workspace_id, int64_t since,
     sq_done(st);
     return rc;
 }
-
-static const char sql_send_counts[] =
-    "SELECT COUNT(*), COALESCE(SUM(outcome <> 'sent'), 0) FROM send_attempts"
-    " WHERE workspace_id = ?1 AND finished_at >= ?2";
-
-int sq_send_attempt_counts(struct store *base, const char *workspace_id, int64_t since,
-                           int64_t *total, int64_t *failed, struct errinfo *e)
-{
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    *total = *failed = 0;
-    int rc = sq_stmt((struct sq_store *)base, sql_send_counts, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sqlite3_bind_int64(st, 2, since);
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        *total = sqlite3_column_int64(st, 0);
-        *failed = sqlite3_column_int64(st, 1);
-    } else {
-        rc = sq_fail(e, c->db, src, "counting send attempts");
-    }
-    sq_done(st);
-    return rc;
-}

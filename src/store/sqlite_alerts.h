@@ -40,8 +40,6 @@ int sq_alert_delivery_list(struct store *st, const char *workspace_id, const cha
                            struct errinfo *e);
 int sq_alert_stats(struct store *st, const char *workspace_id, int64_t since,
                    struct alert_stats *out, struct errinfo *e);
-int sq_send_attempt_counts(struct store *st, const char *workspace_id, int64_t since,
-                           int64_t *total, int64_t *failed, struct errinfo *e);
 
 #define SQ_ALERT_OPS                                                                               \
     .alert_rule_create = sq_alert_rule_create, .alert_rule_get = sq_alert_rule_get,                \
@@ -49,7 +47,6 @@ int sq_send_attempt_counts(struct store *st, const char *workspace_id, int64_t s
     .alert_rule_delete = sq_alert_rule_delete, .alert_rules_version = sq_alert_rules_version,      \
     .alert_open = sq_alert_open, .alert_get = sq_alert_get, .alert_list = sq_alert_list,           \
     .alert_transition = sq_alert_transition, .alert_delivery_add = sq_alert_delivery_add,          \
-    .alert_delivery_list = sq_alert_delivery_list, .alert_stats = sq_alert_stats,                  \
-    .send_attempt_counts = sq_send_attempt_counts
+    .alert_delivery_list = sq_alert_delivery_list, .alert_stats = sq_alert_stats
 
 #endif
