@@ -51,6 +51,43 @@ int db_contact_list(struct store *st, const char *workspace_id, const struct con
     .contact_update = db_contact_update, .contact_delete = db_contact_delete,                      \
     .contact_list = db_contact_list
 
+/* content.c */
+int db_content_insert(struct store *st, const char *workspace_id, struct content *in, int64_t now,
+                      struct errinfo *e);
+int db_content_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                   struct content *out, struct errinfo *e);
+int db_content_list(struct store *st, const char *workspace_id, const struct content_query *q,
+                    struct arena *a, struct content **rows, size_t *n, int64_t *total,
+                    struct errinfo *e);
+int db_content_edit(struct store *st, const char *workspace_id, const char *id, const char *subject,
+                    const char *body, const char *call_to_action, int64_t now, struct errinfo *e);
+int db_content_transition(struct store *st, const char *workspace_id, const char *id, unsigned from,
+                          enum content_status to, const char *reviewed_by,
+                          const char *sent_email_id, int64_t now, struct errinfo *e);
+int db_content_hot_crossing(struct store *st, const char *workspace_id, const char *contact_id,
+                            int min_score, int64_t *history_id, struct errinfo *e);
+
+#define DB_CONTENT_OPS                                                                             \
+    .content_insert = db_content_insert, .content_get = db_content_get,                            \
+    .content_list = db_content_list, .content_edit = db_content_edit,                              \
+    .content_transition = db_content_transition, .content_hot_crossing = db_content_hot_crossing
+
+/* track.c */
+int db_sent_email_tracking(struct store *st, const char *workspace_id, const char *sent_email_id,
+                           char contact_id[STORE_ID_LEN], int64_t *sent_at, struct errinfo *e);
+int db_email_event_add(struct store *st, const char *workspace_id, const char *sent_email_id,
+                       const char *contact_id, const char *kind, const char *url,
+                       const char *user_agent, const char *ip, const char *bot_reason, int64_t now,
+                       struct errinfo *e);
+int db_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
+                           int64_t now, bool *changed, struct errinfo *e);
+int db_contact_events(struct store *st, const char *workspace_id, const char *contact_id, int limit,
+                      struct arena *a, struct email_event **rows, size_t *n, struct errinfo *e);
+
+#define DB_TRACK_OPS                                                                               \
+    .sent_email_tracking = db_sent_email_tracking, .email_event_add = db_email_event_add,          \
+    .contact_events = db_contact_events, .contact_unsubscribe = db_contact_unsubscribe
+
 /* sending.c */
 int db_sent_email_insert(struct store *st, const char *workspace_id, const struct sent_email *row,
                          char id[STORE_ID_LEN], bool *created, struct errinfo *e);

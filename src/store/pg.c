@@ -22,11 +22,9 @@
 #include "store/pg_auth.h"
 #include "store/pg_bulk.h"
 #include "store/pg_campaigns.h"
-#include "store/pg_content.h"
 #include "store/pg_emails.h"
 #include "store/pg_int.h"
 #include "store/pg_jobs.h"
-#include "store/pg_track.h"
 
 #define PG_UNIQUE_VIOLATION "23505"
 
@@ -1115,9 +1113,9 @@ const struct store_ops store_pg_ops = {
     PG_EMAIL_OPS,
     PG_JOB_OPS,
     PG_ALERT_OPS,
-    PG_CONTENT_OPS,
+    DB_CONTENT_OPS,
     DB_SEND_OPS,
-    PG_TRACK_OPS,
+    DB_TRACK_OPS,
     PG_CAMPAIGN_OPS,
     DB_INTEGRATION_OPS,
 };

@@ -355,29 +355,6 @@ int pg_contact_score_history(struct store *base, const char *workspace_id, const
     return 0;
 }
 
-static const char sql_crossing[] =
-    "SELECT id FROM score_history WHERE workspace_id = $1 AND contact_id = $2"
-    " AND previous < $3 AND score >= $3 ORDER BY created_at DESC, id DESC LIMIT 1";
-
-int pg_content_hot_crossing(struct store *base, const char *workspace_id, const char *contact_id,
-                            int min_score, int64_t *history_id, struct errinfo *e)
-{
-    *history_id = 0;
-    struct pg_params p = {0};
-    pg_p_str(&p, workspace_id);
-    pg_p_str(&p, contact_id);
-    pg_p_i64(&p, min_score);
-    PGresult *r;
-    int rc = pg_once((struct pg_store *)base, workspace_id, sql_crossing, &p, &r,
-                     "reading score history", e);
-    if (rc)
-        return rc;
-    if (PQntuples(r) > 0)
-        *history_id = pg_col_i64(r, 0, 0);
-    PQclear(r);
-    return 0;
-}
-
 /* The contact's newest email beside each lead; the total before LIMIT (a
  * window over the filtered rows). NULL interactions sort last going down, as
  * on SQLite. */

@@ -22,8 +22,6 @@ int pg_contact_status_advance(struct store *st, const char *workspace_id, const 
 int pg_contact_score_history(struct store *st, const char *workspace_id, const char *contact_id,
                              int limit, struct arena *a, struct score_change **rows, size_t *n,
                              struct errinfo *e);
-int pg_content_hot_crossing(struct store *st, const char *workspace_id, const char *contact_id,
-                            int min_score, int64_t *history_id, struct errinfo *e);
 int pg_hot_leads(struct store *st, const char *workspace_id, int min_score, int limit, int offset,
                  struct arena *a, struct hot_lead **rows, size_t *n, int64_t *total,
                  struct errinfo *e);
@@ -45,8 +43,7 @@ int pg_workspace_version(struct store *st, const char *workspace_id, int64_t *ve
     .contact_link = pg_contact_link, .contact_activity = pg_contact_activity,                      \
     .contact_score_save = pg_contact_score_save,                                                   \
     .contact_status_advance = pg_contact_status_advance,                                           \
-    .contact_score_history = pg_contact_score_history,                                             \
-    .content_hot_crossing = pg_content_hot_crossing, .hot_leads = pg_hot_leads,                    \
+    .contact_score_history = pg_contact_score_history, .hot_leads = pg_hot_leads,                  \
     .email_insert = pg_email_insert, .email_get = pg_email_get, .email_list = pg_email_list,       \
     .email_latest = pg_email_latest, .workspace_stats = pg_workspace_stats,                        \
     .workspace_version = pg_workspace_version

@@ -22,11 +22,9 @@
 #include "store/sqlite_auth.h"
 #include "store/sqlite_bulk.h"
 #include "store/sqlite_campaigns.h"
-#include "store/sqlite_content.h"
 #include "store/sqlite_emails.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_jobs.h"
-#include "store/sqlite_track.h"
 
 static const char sql_ping[] = "SELECT 1";
 static const char sql_version[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
@@ -644,9 +642,9 @@ const struct store_ops store_sqlite_ops = {
     SQ_AUTH_OPS,
     DB_CONTACT_OPS,
     SQ_EMAIL_OPS,
-    SQ_CONTENT_OPS,
+    DB_CONTENT_OPS,
     SQ_JOB_OPS,
-    SQ_TRACK_OPS,
+    DB_TRACK_OPS,
     DB_SEND_OPS,
     .tx_active = sq_tx_active,
     DB_INTEGRATION_OPS,
