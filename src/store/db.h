@@ -55,6 +55,10 @@ enum db_mode {
     /* Several statements in one transaction on both (SQLite: BEGIN IMMEDIATE,
      * unless the thread is inside tx_begin). */
     DB_TX,
+    /* Several statements, in one transaction on PostgreSQL even without a
+     * workspace, so that what db_set sets holds for all of them; on SQLite
+     * as DB_MANY (no settings, no lock taken). */
+    DB_SETTINGS,
 };
 
 enum { DB_DONE = 0, DB_ROW = 1, DB_CUR_STATE = 1024 };
@@ -84,6 +88,9 @@ struct db_ops {
     /* A copy in a; NULL with *n = 0 for NULL. */
     const uint8_t *(*col_blob)(struct db_cur *c, int i, struct arena *a, size_t *n);
     int64_t (*changes)(struct db_cur *c); /* rows the last statement changed */
+    /* Sets leadflow.<name> for the rest of the transaction (PostgreSQL's
+     * row security reads it); nothing on SQLite. */
+    int (*set)(struct db_cur *c, const char *name, const char *value);
 };
 
 /*
@@ -212,6 +219,13 @@ static inline const uint8_t *db_col_blob(struct db_cur *c, int i, struct arena *
 static inline int64_t db_changes(struct db_cur *c)
 {
     return c->ops->changes(c);
+}
+
+/* Sets leadflow.<name> (e.g. "workspace_id") for the rest of the op's
+ * transaction (DB_TX or DB_SETTINGS, or a workspace given to db_enter). */
+static inline int db_set(struct db_cur *c, const char *name, const char *value)
+{
+    return c->ops->set(c, name, value);
 }
 
 /* Whether the last step failed on a unique constraint (else ERR_CONFLICT

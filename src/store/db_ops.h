@@ -16,6 +16,69 @@ int db_integration_get(struct store *st, const char *workspace_id, const char *i
 int db_integration_list(struct store *st, const char *workspace_id, const char *provider,
                         struct arena *a, struct integration **rows, size_t *n, struct errinfo *e);
 
+/* auth.c */
+int db_user_create(struct store *st, const char *email, const char *name, int64_t now,
+                   struct user *out, struct errinfo *e);
+int db_user_by_email(struct store *st, const char *email, struct user *out, struct errinfo *e);
+int db_user_by_id(struct store *st, const char *id, struct user *out, struct errinfo *e);
+int db_user_oidc_login(struct store *st, const char *issuer, const char *subject, const char *email,
+                       const char *name, const char *picture, int64_t now, struct user *out,
+                       struct errinfo *e);
+int db_user_list(struct store *st, struct arena *a, struct user **rows, size_t *n,
+                 struct errinfo *e);
+int db_user_bootstrap(struct store *st, const char *user_id, const char *org_name, int64_t now,
+                      bool *created, struct errinfo *e);
+int db_user_orgs(struct store *st, const char *user_id, struct arena *a, struct org_row **rows,
+                 size_t *n, struct errinfo *e);
+int db_user_workspaces(struct store *st, const char *user_id, struct arena *a, struct ws_row **rows,
+                       size_t *n, struct errinfo *e);
+int db_member_role(struct store *st, const char *workspace_id, const char *user_id, int *role,
+                   struct errinfo *e);
+int db_workspace_owner(struct store *st, const char *workspace_id, char user_id[STORE_ID_LEN],
+                       struct errinfo *e);
+int db_workspace_member_emails(struct store *st, const char *workspace_id, struct arena *a,
+                               char ***emails, size_t *n, struct errinfo *e);
+int db_session_create(struct store *st, const struct session_row *s, struct errinfo *e);
+int db_session_get(struct store *st, const char *id_hash, struct session_row *out,
+                   struct errinfo *e);
+int db_session_touch(struct store *st, const char *id_hash, int64_t seen, int64_t expires,
+                     struct errinfo *e);
+int db_session_revoke(struct store *st, const char *user_id, const char *id_hash, int64_t now,
+                      struct errinfo *e);
+int db_session_list(struct store *st, const char *user_id, int64_t now, struct arena *a,
+                    struct session_row **rows, size_t *n, struct errinfo *e);
+int db_oauth_state_put(struct store *st, const char *state_hash, const struct oauth_state *s,
+                       struct errinfo *e);
+int db_oauth_state_take(struct store *st, const char *state_hash, struct oauth_state *out,
+                        struct errinfo *e);
+int db_login_link_put(struct store *st, const char *token_hash, const char *user_id, int64_t now,
+                      int64_t expires, struct errinfo *e);
+int db_login_link_take(struct store *st, const char *token_hash, int64_t now,
+                       char user_id[STORE_ID_LEN], struct errinfo *e);
+int db_api_token_create(struct store *st, const char *workspace_id, const char *user_id,
+                        const char *name, const char *token_hash, int64_t now,
+                        struct api_token *out, struct errinfo *e);
+int db_api_token_find(struct store *st, const char *token_hash, struct api_token *out,
+                      struct errinfo *e);
+int db_api_token_revoke(struct store *st, const char *workspace_id, const char *id, int64_t now,
+                        struct errinfo *e);
+int db_api_token_list(struct store *st, const char *workspace_id, struct arena *a,
+                      struct api_token **rows, size_t *n, struct errinfo *e);
+
+#define DB_AUTH_OPS                                                                                \
+    .user_create = db_user_create, .user_by_email = db_user_by_email, .user_by_id = db_user_by_id, \
+    .user_oidc_login = db_user_oidc_login, .user_list = db_user_list,                              \
+    .user_bootstrap = db_user_bootstrap, .user_orgs = db_user_orgs,                                \
+    .user_workspaces = db_user_workspaces, .member_role = db_member_role,                          \
+    .workspace_owner = db_workspace_owner, .workspace_member_emails = db_workspace_member_emails,  \
+    .session_create = db_session_create, .session_get = db_session_get,                            \
+    .session_touch = db_session_touch, .session_revoke = db_session_revoke,                        \
+    .session_list = db_session_list, .oauth_state_put = db_oauth_state_put,                        \
+    .oauth_state_take = db_oauth_state_take, .login_link_put = db_login_link_put,                  \
+    .login_link_take = db_login_link_take, .api_token_create = db_api_token_create,                \
+    .api_token_find = db_api_token_find, .api_token_revoke = db_api_token_revoke,                  \
+    .api_token_list = db_api_token_list
+
 /* contacts.c */
 struct db_cur;
 

@@ -19,7 +19,6 @@
 #include "store/db_ops.h"
 #include "store/migrations.h"
 #include "store/pg_alerts.h"
-#include "store/pg_auth.h"
 #include "store/pg_bulk.h"
 #include "store/pg_campaigns.h"
 #include "store/pg_emails.h"
@@ -912,7 +911,7 @@ static int cur_enter(struct db_cur *c, const char *workspace_id, enum db_mode mo
         q->one_ws = workspace_id;
         return pool_take(s, &q->one, c->e);
     }
-    return pg_enter(s, workspace_id, mode == DB_TX, &q->x, c->e);
+    return pg_enter(s, workspace_id, mode == DB_TX || mode == DB_SETTINGS, &q->x, c->e);
 }
 
 static int cur_leave(struct db_cur *c, int rc)
@@ -1074,6 +1073,14 @@ static int64_t cur_changes(struct db_cur *c)
     return q->res ? rows_of(q->res) : 0;
 }
 
+static int cur_set(struct db_cur *c, const char *name, const char *value)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (q->one)
+        return failf(c->e, ERR_INTERNAL, "a setting in a one-statement op");
+    return pg_set_local(&q->x, name, value, c->e);
+}
+
 static const struct db_ops pg_db_ops = {
     .kind = DB_PG,
     .enter = cur_enter,
@@ -1092,6 +1099,7 @@ static const struct db_ops pg_db_ops = {
     .col_null = cur_col_null,
     .col_blob = cur_col_blob,
     .changes = cur_changes,
+    .set = cur_set,
 };
 
 const struct store_ops store_pg_ops = {
@@ -1108,7 +1116,7 @@ const struct store_ops store_pg_ops = {
     .tx_lock_workspace = pg_tx_lock_workspace,
     .tx_active = pg_tx_active,
     PG_BULK_OPS,
-    PG_AUTH_OPS,
+    DB_AUTH_OPS,
     DB_CONTACT_OPS,
     PG_EMAIL_OPS,
     PG_JOB_OPS,

@@ -19,7 +19,6 @@
 #include "store/db_ops.h"
 #include "store/migrations.h"
 #include "store/sqlite_alerts.h"
-#include "store/sqlite_auth.h"
 #include "store/sqlite_bulk.h"
 #include "store/sqlite_campaigns.h"
 #include "store/sqlite_emails.h"
@@ -610,6 +609,14 @@ static int64_t cur_changes(struct db_cur *c)
     return sqlite3_changes64(sq_cur(c)->conn->db);
 }
 
+static int cur_set(struct db_cur *c, const char *name, const char *value)
+{
+    (void)c;
+    (void)name;
+    (void)value;
+    return 0;
+}
+
 static const struct db_ops sq_db_ops = {
     .kind = DB_SQLITE,
     .enter = cur_enter,
@@ -628,6 +635,7 @@ static const struct db_ops sq_db_ops = {
     .col_null = cur_col_null,
     .col_blob = cur_col_blob,
     .changes = cur_changes,
+    .set = cur_set,
 };
 
 const struct store_ops store_sqlite_ops = {
@@ -639,7 +647,7 @@ const struct store_ops store_sqlite_ops = {
     .schema_version = sq_schema_version,
     .ping = sq_ping,
     SQ_BULK_OPS,
-    SQ_AUTH_OPS,
+    DB_AUTH_OPS,
     DB_CONTACT_OPS,
     SQ_EMAIL_OPS,
     DB_CONTENT_OPS,

@@ -670,41 +670,6 @@ int sq_email_list(struct store *base, const char *workspace_id, const struct ema
     return rc;
 }
 
-static const char sql_member_emails[] =
-    "SELECT u.email FROM workspaces w JOIN user_organizations uo ON uo.org_id = w.org_id"
-    " JOIN user_profiles u ON u.id = uo.user_id WHERE w.id = ?1 ORDER BY u.email";
-
-int sq_workspace_member_emails(struct store *base, const char *workspace_id, struct arena *a,
-                               char ***emails, size_t *n, struct errinfo *e)
-{
-    struct sq_store *s = (struct sq_store *)base;
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    *emails = NULL;
-    *n = 0;
-    int rc = sq_stmt(s, sql_member_emails, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **grown = arena_alloc(a, ncap * sizeof(*grown));
-            if (*n)
-                memcpy(grown, *emails, *n * sizeof(*grown));
-            *emails = grown;
-            cap = ncap;
-        }
-        (*emails)[(*n)++] = (char *)sq_col_dup(st, 0, a);
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, "reading members");
-    sq_done(st);
-    return rc;
-}
-
 /* Counts kept by triggers (migration 5); the week from daily buckets. */
 static const char sql_stats[] = "SELECT contacts, hot, warm, emails, emails_unprocessed,"
                                 " (SELECT COALESCE(SUM(emails), 0) FROM workspace_email_days d"

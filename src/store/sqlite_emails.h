@@ -38,8 +38,6 @@ int sq_email_list(struct store *st, const char *workspace_id, const struct email
                   struct errinfo *e);
 int sq_email_latest(struct store *st, const char *workspace_id, const char *contact_id,
                     struct arena *a, struct email_row *out, struct errinfo *e);
-int sq_workspace_member_emails(struct store *st, const char *workspace_id, struct arena *a,
-                               char ***emails, size_t *n, struct errinfo *e);
 int sq_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
                        struct workspace_stats *out, struct errinfo *e);
 
@@ -53,7 +51,7 @@ int sq_workspace_version(struct store *st, const char *workspace_id, int64_t *ve
     .contact_status_advance = sq_contact_status_advance,                                           \
     .contact_score_history = sq_contact_score_history, .hot_leads = sq_hot_leads,                  \
     .email_insert = sq_email_insert, .email_get = sq_email_get, .email_list = sq_email_list,       \
-    .email_latest = sq_email_latest, .workspace_member_emails = sq_workspace_member_emails,        \
-    .workspace_stats = sq_workspace_stats, .workspace_version = sq_workspace_version
+    .email_latest = sq_email_latest, .workspace_stats = sq_workspace_stats,                        \
+    .workspace_version = sq_workspace_version
 
 #endif
