@@ -8,6 +8,48 @@
 
 #include "store/store.h"
 
+/* emails.c */
+int db_contact_link(struct store *st, const char *workspace_id, const char *email, const char *name,
+                    const char *job_title, const char *company, int64_t now, char id[STORE_ID_LEN],
+                    bool *created, struct errinfo *e);
+int db_contact_activity(struct store *st, const char *workspace_id, const char *contact_id,
+                        int64_t since_ms, size_t max, struct arena *a, struct activity **acts,
+                        size_t *n, char job_title[STORE_NAME_MAX], char status[16],
+                        struct errinfo *e);
+int db_contact_score_save(struct store *st, const char *workspace_id, const char *contact_id,
+                          const struct score *s, const char *reasons_json, int64_t now,
+                          int *previous, int *total, struct errinfo *e);
+int db_contact_status_advance(struct store *st, const char *workspace_id, const char *contact_id,
+                              const char *status, int64_t now, bool *changed, struct errinfo *e);
+int db_contact_score_history(struct store *st, const char *workspace_id, const char *contact_id,
+                             int limit, struct arena *a, struct score_change **rows, size_t *n,
+                             struct errinfo *e);
+int db_hot_leads(struct store *st, const char *workspace_id, int min_score, int limit, int offset,
+                 struct arena *a, struct hot_lead **rows, size_t *n, int64_t *total,
+                 struct errinfo *e);
+int db_email_insert(struct store *st, const char *workspace_id, const struct email_row *row,
+                    bool *inserted, struct errinfo *e);
+int db_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                 struct email_row *out, struct errinfo *e);
+int db_email_list(struct store *st, const char *workspace_id, const struct email_query *q,
+                  struct arena *a, struct email_row **rows, size_t *n, int64_t *total,
+                  struct errinfo *e);
+int db_email_latest(struct store *st, const char *workspace_id, const char *contact_id,
+                    struct arena *a, struct email_row *out, struct errinfo *e);
+int db_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
+                       struct workspace_stats *out, struct errinfo *e);
+int db_workspace_version(struct store *st, const char *workspace_id, int64_t *version,
+                         struct errinfo *e);
+
+#define DB_EMAIL_OPS                                                                               \
+    .contact_link = db_contact_link, .contact_activity = db_contact_activity,                      \
+    .contact_score_save = db_contact_score_save,                                                   \
+    .contact_status_advance = db_contact_status_advance,                                           \
+    .contact_score_history = db_contact_score_history, .hot_leads = db_hot_leads,                  \
+    .email_insert = db_email_insert, .email_get = db_email_get, .email_list = db_email_list,       \
+    .email_latest = db_email_latest, .workspace_stats = db_workspace_stats,                        \
+    .workspace_version = db_workspace_version
+
 /* integrations.c */
 int db_integration_put(struct store *st, const char *workspace_id, struct integration *in,
                        int64_t now, struct errinfo *e);

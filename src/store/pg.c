@@ -21,7 +21,6 @@
 #include "store/pg_alerts.h"
 #include "store/pg_bulk.h"
 #include "store/pg_campaigns.h"
-#include "store/pg_emails.h"
 #include "store/pg_int.h"
 #include "store/pg_jobs.h"
 
@@ -1118,7 +1117,7 @@ const struct store_ops store_pg_ops = {
     PG_BULK_OPS,
     DB_AUTH_OPS,
     DB_CONTACT_OPS,
-    PG_EMAIL_OPS,
+    DB_EMAIL_OPS,
     PG_JOB_OPS,
     PG_ALERT_OPS,
     DB_CONTENT_OPS,

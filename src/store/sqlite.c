@@ -21,7 +21,6 @@
 #include "store/sqlite_alerts.h"
 #include "store/sqlite_bulk.h"
 #include "store/sqlite_campaigns.h"
-#include "store/sqlite_emails.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_jobs.h"
 
@@ -446,6 +445,31 @@ int sq_read_all(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct aren
     return rc;
 }
 
+static int sq_tx_begin(struct store *base, struct errinfo *e)
+{
+    return sq_exec((struct sq_store *)base, "BEGIN IMMEDIATE", e);
+}
+
+static int sq_tx_commit(struct store *base, struct errinfo *e)
+{
+    return sq_exec((struct sq_store *)base, "COMMIT", e);
+}
+
+static void sq_tx_rollback(struct store *base)
+{
+    struct errinfo ignored;
+    sq_exec((struct sq_store *)base, "ROLLBACK", &ignored);
+}
+
+/* BEGIN IMMEDIATE holds the database's one write lock already. */
+static int sq_tx_lock_workspace(struct store *base, const char *workspace_id, struct errinfo *e)
+{
+    (void)base;
+    (void)workspace_id;
+    (void)e;
+    return 0;
+}
+
 /* Whether the thread's connection is inside a transaction (tx_begin). */
 static bool sq_tx_active(struct store *base)
 {
@@ -649,7 +673,11 @@ const struct store_ops store_sqlite_ops = {
     SQ_BULK_OPS,
     DB_AUTH_OPS,
     DB_CONTACT_OPS,
-    SQ_EMAIL_OPS,
+    DB_EMAIL_OPS,
+    .tx_begin = sq_tx_begin,
+    .tx_commit = sq_tx_commit,
+    .tx_rollback = sq_tx_rollback,
+    .tx_lock_workspace = sq_tx_lock_workspace,
     DB_CONTENT_OPS,
     SQ_JOB_OPS,
     DB_TRACK_OPS,
