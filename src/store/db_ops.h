@@ -58,6 +58,47 @@ int db_integration_get(struct store *st, const char *workspace_id, const char *i
 int db_integration_list(struct store *st, const char *workspace_id, const char *provider,
                         struct arena *a, struct integration **rows, size_t *n, struct errinfo *e);
 
+/* alerts.c */
+int db_alert_rule_create(struct store *st, const char *workspace_id,
+                         const struct alert_rule_fields *f, int64_t now, struct arena *a,
+                         struct alert_rule *out, struct errinfo *e);
+int db_alert_rule_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                      struct alert_rule *out, struct errinfo *e);
+int db_alert_rule_list(struct store *st, const char *workspace_id, bool enabled_only,
+                       struct arena *a, struct alert_rule **rows, size_t *n, struct errinfo *e);
+int db_alert_rule_update(struct store *st, const char *workspace_id, const char *id,
+                         const struct alert_rule_fields *f, int64_t now, struct errinfo *e);
+int db_alert_rule_delete(struct store *st, const char *workspace_id, const char *id,
+                         struct errinfo *e);
+int db_alert_rules_version(struct store *st, const char *workspace_id, int64_t *version,
+                           struct errinfo *e);
+int db_alert_open(struct store *st, const char *workspace_id, const struct alert_new *in,
+                  int64_t now, int64_t window_ms, bool *opened, char alert_id[STORE_ID_LEN],
+                  struct errinfo *e);
+int db_alert_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                 struct alert_row *out, struct errinfo *e);
+int db_alert_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                  int offset, struct arena *a, struct alert_row **rows, size_t *n, int64_t *total,
+                  struct errinfo *e);
+int db_alert_transition(struct store *st, const char *workspace_id, const char *id,
+                        const char *from, const char *to, const char *user_id, int64_t now,
+                        struct errinfo *e);
+int db_alert_delivery_add(struct store *st, const char *workspace_id,
+                          const struct alert_delivery *d, struct errinfo *e);
+int db_alert_delivery_list(struct store *st, const char *workspace_id, const char *alert_id,
+                           struct arena *a, struct alert_delivery **rows, size_t *n,
+                           struct errinfo *e);
+int db_alert_stats(struct store *st, const char *workspace_id, int64_t since,
+                   struct alert_stats *out, struct errinfo *e);
+
+#define DB_ALERT_OPS                                                                               \
+    .alert_rule_create = db_alert_rule_create, .alert_rule_get = db_alert_rule_get,                \
+    .alert_rule_list = db_alert_rule_list, .alert_rule_update = db_alert_rule_update,              \
+    .alert_rule_delete = db_alert_rule_delete, .alert_rules_version = db_alert_rules_version,      \
+    .alert_open = db_alert_open, .alert_get = db_alert_get, .alert_list = db_alert_list,           \
+    .alert_transition = db_alert_transition, .alert_delivery_add = db_alert_delivery_add,          \
+    .alert_delivery_list = db_alert_delivery_list, .alert_stats = db_alert_stats
+
 /* auth.c */
 int db_user_create(struct store *st, const char *email, const char *name, int64_t now,
                    struct user *out, struct errinfo *e);

@@ -18,7 +18,6 @@
 #include "store/db.h"
 #include "store/db_ops.h"
 #include "store/migrations.h"
-#include "store/pg_alerts.h"
 #include "store/pg_bulk.h"
 #include "store/pg_campaigns.h"
 #include "store/pg_int.h"
@@ -1119,7 +1118,7 @@ const struct store_ops store_pg_ops = {
     DB_CONTACT_OPS,
     DB_EMAIL_OPS,
     PG_JOB_OPS,
-    PG_ALERT_OPS,
+    DB_ALERT_OPS,
     DB_CONTENT_OPS,
     DB_SEND_OPS,
     DB_TRACK_OPS,

@@ -18,7 +18,6 @@
 #include "store/db.h"
 #include "store/db_ops.h"
 #include "store/migrations.h"
-#include "store/sqlite_alerts.h"
 #include "store/sqlite_bulk.h"
 #include "store/sqlite_campaigns.h"
 #include "store/sqlite_int.h"
@@ -685,5 +684,5 @@ const struct store_ops store_sqlite_ops = {
     .tx_active = sq_tx_active,
     DB_INTEGRATION_OPS,
     SQ_CAMPAIGN_OPS,
-    SQ_ALERT_OPS,
+    DB_ALERT_OPS,
 };
