@@ -162,6 +162,75 @@ int db_api_token_list(struct store *st, const char *workspace_id, struct arena *
     .api_token_find = db_api_token_find, .api_token_revoke = db_api_token_revoke,                  \
     .api_token_list = db_api_token_list
 
+/* campaigns.c */
+int db_campaign_create(struct store *st, const char *workspace_id, const struct campaign_fields *f,
+                       int64_t now, struct arena *a, struct campaign *out, struct errinfo *e);
+int db_campaign_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                    struct campaign *out, struct errinfo *e);
+int db_campaign_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                     int offset, struct arena *a, struct campaign **rows, size_t *n, int64_t *total,
+                     struct errinfo *e);
+int db_campaign_update(struct store *st, const char *workspace_id, const char *id,
+                       const struct campaign_fields *f, int64_t now, struct errinfo *e);
+int db_campaign_delete(struct store *st, const char *workspace_id, const char *id,
+                       struct errinfo *e);
+int db_campaign_set_status(struct store *st, const char *workspace_id, const char *id,
+                           const char *from, const char *to, int64_t now, struct errinfo *e);
+int db_campaign_steps(struct store *st, const char *workspace_id, const char *campaign_id,
+                      struct arena *a, struct campaign_step **rows, size_t *n, struct errinfo *e);
+int db_campaign_step_get(struct store *st, const char *workspace_id, const char *step_id,
+                         struct arena *a, struct campaign_step *out, struct errinfo *e);
+int db_campaign_steps_replace(struct store *st, const char *workspace_id, const char *campaign_id,
+                              const struct campaign_step *steps, size_t n, int64_t now,
+                              struct errinfo *e);
+int db_enrollment_insert(struct store *st, const char *workspace_id, const char *campaign_id,
+                         const char *contact_id, bool allow_reenroll, const char *first_step,
+                         int64_t next_run_at, int64_t now, char id[STORE_ID_LEN],
+                         const char **reason, struct errinfo *e);
+int db_enrollment_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                      struct enrollment *out, struct errinfo *e);
+int db_enrollment_list(struct store *st, const char *workspace_id, const char *campaign_id,
+                       const char *status, int limit, int offset, struct arena *a,
+                       struct enrollment **rows, size_t *n, int64_t *total, struct errinfo *e);
+int db_enrollment_move(struct store *st, const char *workspace_id, const char *id, int64_t seq,
+                       const struct enrollment_move *m, int64_t now, bool *applied,
+                       struct errinfo *e);
+int db_exec_log_add(struct store *st, const char *workspace_id, const char *campaign_id,
+                    const struct exec_log *l, struct errinfo *e);
+int db_exec_log_list(struct store *st, const char *workspace_id, const char *campaign_id,
+                     const char *enrollment_id, int limit, int offset, struct arena *a,
+                     struct exec_log **rows, size_t *n, int64_t *total, struct errinfo *e);
+int db_campaign_metrics(struct store *st, const char *workspace_id, const char *campaign_id,
+                        struct arena *a, struct step_metrics **rows, size_t *n, struct errinfo *e);
+int db_email_engagement(struct store *st, const char *workspace_id, const char *sent_email_id,
+                        struct email_engagement *out, struct errinfo *e);
+int db_contact_score_adjust(struct store *st, const char *workspace_id, const char *contact_id,
+                            int delta, int64_t now, int *before, int *after, struct errinfo *e);
+int db_campaign_status(struct store *st, const char *workspace_id, const char *id, char status[16],
+                       struct errinfo *e);
+
+int db_campaign_triggered(struct store *st, const char *workspace_id, const char *type,
+                          struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e);
+int db_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
+                       int64_t now, int64_t *n, struct errinfo *e);
+int db_enrollment_cancel(struct store *st, const char *workspace_id, const char *contact_id,
+                         const char *campaign_id, const char *reason, int64_t now, int64_t *n,
+                         struct errinfo *e);
+
+#define DB_CAMPAIGN_OPS                                                                            \
+    .campaign_create = db_campaign_create, .campaign_get = db_campaign_get,                        \
+    .campaign_list = db_campaign_list, .campaign_update = db_campaign_update,                      \
+    .campaign_delete = db_campaign_delete, .campaign_set_status = db_campaign_set_status,          \
+    .campaign_steps = db_campaign_steps, .campaign_step_get = db_campaign_step_get,                \
+    .campaign_steps_replace = db_campaign_steps_replace,                                           \
+    .enrollment_insert = db_enrollment_insert, .enrollment_get = db_enrollment_get,                \
+    .enrollment_list = db_enrollment_list, .enrollment_move = db_enrollment_move,                  \
+    .enrollment_cancel = db_enrollment_cancel, .exec_log_add = db_exec_log_add,                    \
+    .exec_log_list = db_exec_log_list, .campaign_metrics = db_campaign_metrics,                    \
+    .email_engagement = db_email_engagement, .contact_score_adjust = db_contact_score_adjust,      \
+    .campaign_status = db_campaign_status, .campaign_triggered = db_campaign_triggered,            \
+    .enrollment_wake = db_enrollment_wake
+
 /* contacts.c */
 struct db_cur;
 

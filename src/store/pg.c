@@ -19,7 +19,6 @@
 #include "store/db_ops.h"
 #include "store/migrations.h"
 #include "store/pg_bulk.h"
-#include "store/pg_campaigns.h"
 #include "store/pg_int.h"
 #include "store/pg_jobs.h"
 
@@ -1122,6 +1121,6 @@ const struct store_ops store_pg_ops = {
     DB_CONTENT_OPS,
     DB_SEND_OPS,
     DB_TRACK_OPS,
-    PG_CAMPAIGN_OPS,
+    DB_CAMPAIGN_OPS,
     DB_INTEGRATION_OPS,
 };

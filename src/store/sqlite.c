@@ -19,7 +19,6 @@
 #include "store/db_ops.h"
 #include "store/migrations.h"
 #include "store/sqlite_bulk.h"
-#include "store/sqlite_campaigns.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_jobs.h"
 
@@ -683,6 +682,6 @@ const struct store_ops store_sqlite_ops = {
     DB_SEND_OPS,
     .tx_active = sq_tx_active,
     DB_INTEGRATION_OPS,
-    SQ_CAMPAIGN_OPS,
+    DB_CAMPAIGN_OPS,
     DB_ALERT_OPS,
 };
