@@ -303,6 +303,17 @@ int db_contact_events(struct store *st, const char *workspace_id, const char *co
     .sent_email_tracking = db_sent_email_tracking, .email_event_add = db_email_event_add,          \
     .contact_events = db_contact_events, .contact_unsubscribe = db_contact_unsubscribe
 
+/* jobs.c */
+int db_job_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
+                struct errinfo *e);
+int db_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now,
+                 struct arena *a, struct job_row *out, struct errinfo *e);
+int db_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now,
+                   struct arena *a, struct job_row *out, struct errinfo *e);
+
+#define DB_JOB_OPS .job_list = db_job_list, .job_retry = db_job_retry, .job_discard = db_job_discard
+
 /* sending.c */
 int db_sent_email_insert(struct store *st, const char *workspace_id, const struct sent_email *row,
                          char id[STORE_ID_LEN], bool *created, struct errinfo *e);

@@ -1117,6 +1117,7 @@ const struct store_ops store_pg_ops = {
     DB_CONTACT_OPS,
     DB_EMAIL_OPS,
     PG_JOB_OPS,
+    DB_JOB_OPS,
     DB_ALERT_OPS,
     DB_CONTENT_OPS,
     DB_SEND_OPS,

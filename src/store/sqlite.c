@@ -678,6 +678,7 @@ const struct store_ops store_sqlite_ops = {
     .tx_lock_workspace = sq_tx_lock_workspace,
     DB_CONTENT_OPS,
     SQ_JOB_OPS,
+    DB_JOB_OPS,
     DB_TRACK_OPS,
     DB_SEND_OPS,
     .tx_active = sq_tx_active,
