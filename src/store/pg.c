@@ -2,8 +2,9 @@
  * The PostgreSQL backend of struct store_ops (libpq): a small pool of
  * connections per process, statements prepared per connection on first use,
  * a transaction per op that touches workspace data with leadflow.workspace_id
- * set inside it (Row Level Security: migrations_pg.c), and the migration
- * runner. This is the only file that opens connections; pg_*.c hold the ops.
+ * set inside it (Row Level Security: migrations_pg.c), the cursor the
+ * shared ops are written over (store/db.h), and the migration runner. This is
+ * the only file that opens connections; pg_*.c hold what only PostgreSQL does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -364,69 +365,6 @@ int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t
     return 0;
 }
 
-/*
- * A statement of a workspace on a pooled connection: the setting and the
- * statement in one pipeline, so one round trip (an implicit transaction
- * instead of BEGIN, set_config, the statement and COMMIT: four).
- */
-static int once_pipelined(struct pg_store *s, const char *workspace_id, const char *sql,
-                          const struct pg_params *p, PGresult **res, const char *what,
-                          struct errinfo *e)
-{
-    struct pg_conn *c;
-    int rc = pool_take(s, &c, e);
-    if (rc)
-        return rc;
-    struct pipe pp;
-    pipe_begin(&pp, c);
-    pipe_setting(&pp, "leadflow.workspace_id", workspace_id);
-    pipe_prepared(&pp, sql, p);
-    rc = pipe_end(&pp, res, what, e);
-    pool_give(s, c);
-    return rc;
-}
-
-int pg_once_run(struct pg_store *s, const char *workspace_id, const char *sql,
-                const struct pg_params *p, int64_t *rows, const char *what, struct errinfo *e)
-{
-    if (workspace_id && !pthread_getspecific(s->tx_key)) {
-        PGresult *r;
-        int rc = once_pipelined(s, workspace_id, sql, p, &r, what, e);
-        if (rc)
-            return rc;
-        if (rows) {
-            *rows = rows_of(r);
-        }
-        PQclear(r);
-        return 0;
-    }
-    struct pg_ctx x;
-    int rc = pg_enter(s, workspace_id, false, &x, e);
-    if (rc)
-        return rc;
-    rc = pg_run(&x, sql, p, rows, what, e);
-    return pg_leave(&x, rc, e);
-}
-
-int pg_once(struct pg_store *s, const char *workspace_id, const char *sql,
-            const struct pg_params *p, PGresult **res, const char *what, struct errinfo *e)
-{
-    struct pg_ctx x;
-    *res = NULL;
-    if (workspace_id && !pthread_getspecific(s->tx_key))
-        return once_pipelined(s, workspace_id, sql, p, res, what, e);
-    int rc = pg_enter(s, workspace_id, false, &x, e);
-    if (rc)
-        return rc;
-    rc = pg_exec(&x, sql, p, res, what, e);
-    rc = pg_leave(&x, rc, e);
-    if (rc && *res) {
-        PQclear(*res);
-        *res = NULL;
-    }
-    return rc;
-}
-
 int pg_exec_set(struct pg_ctx *x, const char *name, const char *value, bool unset_after,
                 const char *sql, const struct pg_params *p, PGresult **res, const char *what,
                 struct errinfo *e)
@@ -448,11 +386,6 @@ void pg_p_str(struct pg_params *p, const char *s)
         p->v[p->n++] = s;
 }
 
-void pg_p_opt(struct pg_params *p, const char *s)
-{
-    pg_p_str(p, s && *s ? s : NULL);
-}
-
 void pg_p_i64(struct pg_params *p, int64_t v)
 {
     if (p->n >= PG_PARAMS_MAX)
@@ -460,20 +393,6 @@ void pg_p_i64(struct pg_params *p, int64_t v)
     snprintf(p->buf[p->n], sizeof(p->buf[0]), "%lld", (long long)v);
     p->v[p->n] = p->buf[p->n];
     p->n++;
-}
-
-void pg_p_dbl(struct pg_params *p, double v)
-{
-    if (p->n >= PG_PARAMS_MAX)
-        return;
-    snprintf(p->buf[p->n], sizeof(p->buf[0]), "%.17g", v);
-    p->v[p->n] = p->buf[p->n];
-    p->n++;
-}
-
-void pg_p_bool(struct pg_params *p, bool v)
-{
-    pg_p_str(p, v ? "true" : "false");
 }
 
 void pg_col_copy(const PGresult *r, int row, int col, char *out, size_t n)
@@ -511,12 +430,6 @@ bool pg_col_null(const PGresult *r, int row, int col)
 const char *pg_col_opt(const PGresult *r, int row, int col, struct arena *a)
 {
     return PQgetisnull(r, row, col) ? NULL : pg_col_dup(r, row, col, a);
-}
-
-void *pg_rows(struct arena *a, const PGresult *r, size_t size)
-{
-    int nt = PQntuples(r);
-    return arena_calloc(a, size * (size_t)(nt > 0 ? nt : 1));
 }
 
 /* ---- transactions and the workspace setting ---- */
@@ -902,8 +815,10 @@ static int cur_enter(struct db_cur *c, const char *workspace_id, enum db_mode mo
     struct pg_store *s = (struct pg_store *)c->st;
     struct pg_cur *q = pg_cur(c);
     memset(q, 0, sizeof(*q));
-    /* One statement of a workspace: setting and statement in one round trip
-     * (see once_pipelined). */
+    /* One statement of a workspace on a pooled connection: the setting and
+     * the statement go out in one pipeline at the first step, one round trip
+     * in an implicit transaction instead of four (BEGIN, set_config, the
+     * statement, COMMIT). */
     if (mode == DB_ONE && workspace_id && !pthread_getspecific(s->tx_key)) {
         q->one_ws = workspace_id;
         return pool_take(s, &q->one, c->e);

@@ -1,8 +1,8 @@
 /*
  * The SQLite backend of struct store_ops: one connection per thread (opened
  * on first use, closed when the thread ends), WAL journal, foreign keys on,
- * a busy timeout, and a cache of prepared statements per connection.
- * This is the only file that includes sqlite3.h.
+ * a busy timeout, a cache of prepared statements per connection, and the
+ * cursor the shared ops are written over (store/db.h).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -349,96 +349,10 @@ void sq_bind_str(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-void sq_bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-    sq_bind_str(st, i, s && *s ? s : NULL);
-}
-
 int sq_run(sqlite3_stmt *st, struct sq_conn *c, const char *what, struct errinfo *e)
 {
     int src = sqlite3_step(st);
     int rc = src == SQLITE_DONE ? 0 : sq_fail(e, c->db, src, what);
-    sq_done(st);
-    return rc;
-}
-
-int sq_run_one(sqlite3_stmt *st, struct sq_conn *c, const char *what, const char *noun,
-               struct errinfo *e)
-{
-    int src = sqlite3_step(st);
-    int rc = 0;
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, what);
-    else if (sqlite3_changes(c->db) == 0)
-        rc = failf(e, ERR_NOT_FOUND, "%s not found", noun);
-    sq_done(st);
-    return rc;
-}
-
-int sq_read_one(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct arena *a, void *out,
-                const char *what, const char *noun, struct errinfo *e)
-{
-    int rc = 0;
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        read(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "%s not found", noun)
-                                : sq_fail(e, c->db, src, what);
-    sq_done(st);
-    return rc;
-}
-
-int sq_get_by_id(struct sq_store *s, const char *sql, const char *workspace_id, const char *id,
-                 sq_row_fn read, struct arena *a, void *out, const char *what, const char *noun,
-                 struct errinfo *e)
-{
-    sqlite3_stmt *st;
-    struct sq_conn *c;
-    int rc = sq_stmt(s, sql, &st, &c, e);
-    if (rc)
-        return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    return sq_read_one(st, c, read, a, out, what, noun, e);
-}
-
-void sq_row_int(sqlite3_stmt *st, struct arena *a, void *out)
-{
-    (void)a;
-    *(int *)out = sqlite3_column_int(st, 0);
-}
-
-void *sq_grow(struct arena *a, void **rows, size_t n, size_t *cap, size_t sz)
-{
-    if (n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        void *grown = arena_alloc(a, ncap * sz);
-        if (n)
-            memcpy(grown, *rows, n * sz);
-        *rows = grown;
-        *cap = ncap;
-    }
-    char *slot = (char *)*rows + n * sz;
-    memset(slot, 0, sz);
-    return slot;
-}
-
-int sq_read_all(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct arena *a, void **rows,
-                size_t sz, size_t *n, int total_col, int64_t *total, const char *what,
-                struct errinfo *e)
-{
-    int rc = 0;
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        read(st, a, sq_grow(a, rows, *n, &cap, sz));
-        if (total)
-            *total = sqlite3_column_int64(st, total_col);
-        (*n)++;
-    }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, what);
     sq_done(st);
     return rc;
 }
