@@ -189,24 +189,24 @@ int db_alert_rules_version(struct store *st, const char *workspace_id, int64_t *
  * now: ours (?5) when we opened it. (SQLite writes one transaction at a
  * time, so the window, the alert and the count need no more than that.)
  */
-static struct db_sql sql_window =
-    DB_SQL("INSERT INTO alert_windows (workspace_id, dedup_key, window_start, window_end, alert_id)"
-           " VALUES (?1, ?2, ?3, ?3 + ?4, ?5)"
-           " ON CONFLICT (workspace_id, dedup_key) DO UPDATE SET"
-           " window_start = CASE WHEN excluded.window_start >= window_end"
-           "   THEN excluded.window_start ELSE window_start END,"
-           " window_end = CASE WHEN excluded.window_start >= window_end"
-           "   THEN excluded.window_end ELSE window_end END,"
-           " alert_id = CASE WHEN excluded.window_start >= window_end"
-           "   THEN excluded.alert_id ELSE alert_id END"
-           " RETURNING alert_id");
-static struct db_sql sql_alert_insert = DB_SQL(
+static struct db_sql sql_window = DB_SQL_SQLITE(
+    "INSERT INTO alert_windows (workspace_id, dedup_key, window_start, window_end, alert_id)"
+    " VALUES (?1, ?2, ?3, ?3 + ?4, ?5)"
+    " ON CONFLICT (workspace_id, dedup_key) DO UPDATE SET"
+    " window_start = CASE WHEN excluded.window_start >= window_end"
+    "   THEN excluded.window_start ELSE window_start END,"
+    " window_end = CASE WHEN excluded.window_start >= window_end"
+    "   THEN excluded.window_end ELSE window_end END,"
+    " alert_id = CASE WHEN excluded.window_start >= window_end"
+    "   THEN excluded.alert_id ELSE alert_id END"
+    " RETURNING alert_id");
+static struct db_sql sql_alert_insert = DB_SQL_SQLITE(
     "INSERT INTO alerts (id, workspace_id, rule_id, rule_name, trigger, dedup_key, window_start,"
     " subject, title, body, data, severity, latency_us, created_at)"
     " VALUES (?1, ?2, (SELECT id FROM alert_rules WHERE workspace_id = ?2 AND id = ?3), ?4, ?5,"
     " ?6, ?7, ?8, ?9, ?10, COALESCE(?11, '{}'), ?12, ?13, ?7)");
-static struct db_sql sql_alert_suppress =
-    DB_SQL("UPDATE alerts SET suppressed = suppressed + 1 WHERE workspace_id = ?1 AND id = ?2");
+static struct db_sql sql_alert_suppress = DB_SQL_SQLITE(
+    "UPDATE alerts SET suppressed = suppressed + 1 WHERE workspace_id = ?1 AND id = ?2");
 
 static int open_sqlite(struct db_cur *c, const char *workspace_id, const struct alert_new *in,
                        int64_t now, int64_t window_ms, bool *opened, char alert_id[STORE_ID_LEN])
@@ -259,28 +259,28 @@ static int open_sqlite(struct db_cur *c, const char *workspace_id, const struct 
  * matters in a long batch: each rewrite of a row in one transaction makes
  * the next lookup of it walk one version more.)
  */
-static struct db_sql sql_open =
-    DB_SQL("WITH w AS (INSERT INTO alert_windows AS aw"
-           " (workspace_id, dedup_key, window_start, window_end, alert_id)"
-           " VALUES (?1, ?2, ?3::bigint, ?3::bigint + ?4::bigint, ?5)"
-           " ON CONFLICT (workspace_id, dedup_key) DO UPDATE SET"
-           " window_start = excluded.window_start, window_end = excluded.window_end,"
-           " alert_id = excluded.alert_id WHERE excluded.window_start >= aw.window_end"
-           " RETURNING alert_id),"
-           " ins AS (INSERT INTO alerts (id, workspace_id, rule_id, rule_name, trigger, dedup_key,"
-           " window_start, subject, title, body, data, severity, latency_us, created_at)"
-           " SELECT ?5::text, ?1::text,"
-           " (SELECT id FROM alert_rules WHERE workspace_id = ?1 AND id = ?6::text), ?7::text,"
-           " ?8::text, ?2::text, ?3::bigint, ?9::text, ?10::text, ?11::text,"
-           " COALESCE(?12::jsonb, '{}'), ?13::text, ?14::bigint, ?3::bigint"
-           " FROM w WHERE w.alert_id = ?5 RETURNING id)"
-           " SELECT COUNT(*) FROM ins");
+static struct db_sql sql_open = DB_SQL_PG(
+    "WITH w AS (INSERT INTO alert_windows AS aw"
+    " (workspace_id, dedup_key, window_start, window_end, alert_id)"
+    " VALUES (?1, ?2, ?3::bigint, ?3::bigint + ?4::bigint, ?5)"
+    " ON CONFLICT (workspace_id, dedup_key) DO UPDATE SET"
+    " window_start = excluded.window_start, window_end = excluded.window_end,"
+    " alert_id = excluded.alert_id WHERE excluded.window_start >= aw.window_end"
+    " RETURNING alert_id),"
+    " ins AS (INSERT INTO alerts (id, workspace_id, rule_id, rule_name, trigger, dedup_key,"
+    " window_start, subject, title, body, data, severity, latency_us, created_at)"
+    " SELECT ?5::text, ?1::text,"
+    " (SELECT id FROM alert_rules WHERE workspace_id = ?1 AND id = ?6::text), ?7::text,"
+    " ?8::text, ?2::text, ?3::bigint, ?9::text, ?10::text, ?11::text,"
+    " COALESCE(?12::jsonb, '{}'), ?13::text, ?14::bigint, ?3::bigint"
+    " FROM w WHERE w.alert_id = ?5 RETURNING id)"
+    " SELECT COUNT(*) FROM ins");
 /*
  * Within the window: the owner counts one more suppressed event. A statement
  * of its own, so its snapshot is taken once we hold the window's lock: it
  * sees the window as the last writer left it, and that writer's alert.
  */
-static struct db_sql sql_suppress = DB_SQL(
+static struct db_sql sql_suppress = DB_SQL_PG(
     "WITH o AS (SELECT alert_id FROM alert_windows WHERE workspace_id = ?1 AND dedup_key = ?2),"
     " u AS (UPDATE alerts a SET suppressed = a.suppressed + 1 FROM o"
     " WHERE a.workspace_id = ?1 AND a.id = o.alert_id)"

@@ -797,14 +797,14 @@ int db_email_engagement(struct store *st, const char *workspace_id, const char *
 static struct db_sql sql_score_of = DB_SQL2(SCORE_OF, SCORE_OF " FOR UPDATE");
 
 /* SQLite: the update returns the components the history row records. */
-static struct db_sql sql_adjust = DB_SQL(
+static struct db_sql sql_adjust = DB_SQL_SQLITE(
     "UPDATE contacts SET score_campaign = MAX(-100, MIN(100, score_campaign + ?3)),"
     " ai_score = MAX(0, MIN(100, CAST(ROUND(score_engagement + score_sentiment + score_intent"
     "  + score_role + score_status) AS INTEGER) + MAX(-100, MIN(100, score_campaign + ?3)))),"
     " updated_at = ?4 WHERE workspace_id = ?1 AND id = ?2"
     " RETURNING ai_score, score_engagement, score_sentiment, score_intent, score_role,"
     " score_status");
-static struct db_sql sql_adjust_history = DB_SQL(
+static struct db_sql sql_adjust_history = DB_SQL_SQLITE(
     "INSERT INTO score_history (workspace_id, contact_id, score, previous, engagement, sentiment,"
     " intent, role, status, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
     " 'campaign score step', ?10)");
@@ -817,7 +817,7 @@ static struct db_sql sql_adjust_history = DB_SQL(
  */
 #define POINTS "GREATEST(-100, LEAST(100, score_campaign + ?3::int))"
 #define COMPUTED "(score_engagement + score_sentiment + score_intent + score_role + score_status)"
-static struct db_sql sql_adjust_pg = DB_SQL(
+static struct db_sql sql_adjust_pg = DB_SQL_PG(
     "WITH u AS (UPDATE contacts SET score_campaign = " POINTS ","
     " ai_score = GREATEST(0, LEAST(100, trunc(" COMPUTED " + sign(" COMPUTED ") * 0.5)::int"
     "  + " POINTS ")), updated_at = ?4::bigint WHERE workspace_id = ?1 AND id = ?2"

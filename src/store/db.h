@@ -40,6 +40,16 @@ struct db_sql {
     {                                                                                              \
         .text = (sqlite_text), .pg = (pg_text)                                                     \
     }
+/* A statement of one database only (an op that keeps a path per database);
+ * preparing it on the other is ERR_INTERNAL. */
+#define DB_SQL_SQLITE(sqlite_text)                                                                 \
+    {                                                                                              \
+        .text = (sqlite_text), .pg = ""                                                            \
+    }
+#define DB_SQL_PG(pg_text)                                                                         \
+    {                                                                                              \
+        .text = NULL, .pg = (pg_text)                                                              \
+    }
 
 /* PostgreSQL's text of sql and its number of parameters (derived on first use). */
 const char *db_sql_pg(struct db_sql *sql, int *nparams);

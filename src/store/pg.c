@@ -846,6 +846,8 @@ static int cur_prepare(struct db_cur *c, struct db_sql *sql)
         return failf(c->e, ERR_INTERNAL, "%s: a second statement in a one-statement op", c->what);
     int n;
     q->sql = db_sql_pg(sql, &n);
+    if (!*q->sql)
+        return failf(c->e, ERR_INTERNAL, "%s: a SQLite statement on PostgreSQL", c->what);
     if (n > PG_PARAMS_MAX)
         return failf(c->e, ERR_INTERNAL, "%s: too many parameters", c->what);
     memset(q->p.v, 0, sizeof(q->p.v));

@@ -451,6 +451,8 @@ static int cur_prepare(struct db_cur *c, struct db_sql *sql)
     if (q->st)
         sq_done(q->st);
     q->st = NULL;
+    if (!sql->text)
+        return failf(c->e, ERR_INTERNAL, "%s: a PostgreSQL statement on SQLite", c->what);
     return sq_stmt((struct sq_store *)c->st, sql->text, &q->st, NULL, c->e);
 }
 

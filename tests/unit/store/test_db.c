@@ -24,6 +24,8 @@ static struct db_sql sql_list = DB_SQL("SELECT id, n, x, b, note, data, COUNT(*)
                                        " ORDER BY id");
 static struct db_sql sql_bump = DB_SQL("UPDATE db_cur_test SET n = n + 1 WHERE id = ?1");
 static struct db_sql sql_quoted = DB_SQL("SELECT '?1', ?1");
+static struct db_sql sql_only_sqlite = DB_SQL_SQLITE("SELECT 1");
+static struct db_sql sql_only_pg = DB_SQL_PG("SELECT 1");
 
 struct row {
     char id[8];
@@ -159,6 +161,16 @@ static void exercise(const char *url)
     assert_string_equal(db_col_text(&c, 0), "?1");
     assert_string_equal(db_col_text(&c, 1), "x");
     assert_int_equal(db_step(&c), DB_DONE);
+    assert_int_equal(db_leave(&c, 0), 0);
+
+    /* A statement of the other database is refused, this one's runs. */
+    bool sqlite = strcmp(store_name(st), "sqlite") == 0;
+    assert_int_equal(db_enter(&c, st, NULL, DB_MANY, &e), 0);
+    assert_int_equal(db_prepare(&c, sqlite ? &sql_only_pg : &sql_only_sqlite, "other"),
+                     ERR_INTERNAL);
+    assert_int_equal(db_prepare(&c, sqlite ? &sql_only_sqlite : &sql_only_pg, "own"), 0);
+    assert_int_equal(db_step(&c), DB_ROW);
+    assert_int_equal(db_col_i64(&c, 0), 1);
     assert_int_equal(db_leave(&c, 0), 0);
     arena_release(&a);
     store_close(st);
