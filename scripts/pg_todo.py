@@ -5,7 +5,9 @@ stub fails with ERR_UNSUPPORTED "not available on PostgreSQL yet: <op>", so a
 caller gets a clear error instead of a NULL function pointer.
 
 An op counts as implemented when some src/store/pg*.[ch] file other than the
-generated ones names it in an initializer (".op = pg_..."). Run it again after
+generated ones names it in an initializer (".op = pg_..."), or when
+src/store/db_ops.h does (".op = db_...": written once for both backends over
+the cursor of src/store/db.h). Run it again after
 implementing an op, or when store.h gains one: pg_open refuses to start while
 a slot of the table is empty. With every op implemented it writes nothing;
 when it writes the files again, add `#include "store/pg_todo.h"` and
@@ -38,6 +40,8 @@ def implemented():
         if os.path.basename(path).startswith("pg_todo."):
             continue
         names |= set(re.findall(r"\.(\w+)\s*=\s*pg_\w+", open(path).read()))
+    shared = open(os.path.join(ROOT, "src/store/db_ops.h")).read()
+    names |= set(re.findall(r"\.(\w+)\s*=\s*db_\w+", shared))
     return names
 
 

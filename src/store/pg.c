@@ -2,8 +2,9 @@
  * The PostgreSQL backend of struct store_ops (libpq): a small pool of
  * connections per process, statements prepared per connection on first use,
  * a transaction per op that touches workspace data with leadflow.workspace_id
- * set inside it (Row Level Security: migrations_pg.c), and the migration
- * runner. This is the only file that opens connections; pg_*.c hold the ops.
+ * set inside it (Row Level Security: migrations_pg.c), the cursor the
+ * shared ops are written over (store/db.h), and the migration runner. This is
+ * the only file that opens connections; pg_*.c hold what only PostgreSQL does.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,21 +13,17 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/crypto.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/db.h"
+#include "store/db_ops.h"
 #include "store/migrations.h"
-#include "store/pg_alerts.h"
-#include "store/pg_auth.h"
 #include "store/pg_bulk.h"
-#include "store/pg_campaigns.h"
-#include "store/pg_contacts.h"
-#include "store/pg_content.h"
-#include "store/pg_emails.h"
 #include "store/pg_int.h"
-#include "store/pg_integrations.h"
 #include "store/pg_jobs.h"
-#include "store/pg_send.h"
-#include "store/pg_track.h"
+
+#define PG_UNIQUE_VIOLATION "23505"
 
 /* Serializes concurrent `leadflow migrate` runs (pg_advisory_xact_lock key). */
 #define PG_MIGRATE_LOCK "7462021"
@@ -212,6 +209,7 @@ struct pipe {
     const char *prep_sql; /* ... and its text */
     int prep_index;       /* which query of the pipeline the prepare is */
     int result_index;     /* the query whose result pipe_end hands back (-1: the last) */
+    bool unique;          /* the failure was a unique violation */
 };
 
 static void pipe_begin(struct pipe *pp, struct pg_conn *c)
@@ -288,8 +286,10 @@ static int pipe_end(struct pipe *pp, PGresult **last, const char *what, struct e
         if (pp->prep_slot >= 0 && i == pp->prep_index && st == PGRES_COMMAND_OK)
             pp->c->prepared[pp->prep_slot] = pp->prep_sql;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-            if (!rc && st != PGRES_PIPELINE_ABORTED)
+            if (!rc && st != PGRES_PIPELINE_ABORTED) {
                 rc = pg_fail(e, db, r, what);
+                pp->unique = strcmp(pg_sqlstate(r), PG_UNIQUE_VIOLATION) == 0;
+            }
             PQclear(r);
         } else if (i == want && last) {
             keep = r;
@@ -315,8 +315,9 @@ static int pipe_end(struct pipe *pp, PGresult **last, const char *what, struct e
     return 0;
 }
 
-int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresult **res,
-            const char *what, struct errinfo *e)
+/* pg_exec, and *unique (may be NULL) tells a unique violation. */
+static int exec_prepared(struct pg_ctx *x, const char *sql, const struct pg_params *p,
+                         PGresult **res, const char *what, bool *unique, struct errinfo *e)
 {
     *res = NULL;
     char name[16];
@@ -328,11 +329,19 @@ int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresu
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         rc = pg_fail(e, x->c->db, r, what);
+        if (unique)
+            *unique = strcmp(pg_sqlstate(r), PG_UNIQUE_VIOLATION) == 0;
         PQclear(r);
         return rc;
     }
     *res = r;
     return 0;
+}
+
+int pg_exec(struct pg_ctx *x, const char *sql, const struct pg_params *p, PGresult **res,
+            const char *what, struct errinfo *e)
+{
+    return exec_prepared(x, sql, p, res, what, NULL, e);
 }
 
 /* The rows a statement changed (INSERT, UPDATE, DELETE) or returned. */
@@ -356,69 +365,6 @@ int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t
     return 0;
 }
 
-/*
- * A statement of a workspace on a pooled connection: the setting and the
- * statement in one pipeline, so one round trip (an implicit transaction
- * instead of BEGIN, set_config, the statement and COMMIT: four).
- */
-static int once_pipelined(struct pg_store *s, const char *workspace_id, const char *sql,
-                          const struct pg_params *p, PGresult **res, const char *what,
-                          struct errinfo *e)
-{
-    struct pg_conn *c;
-    int rc = pool_take(s, &c, e);
-    if (rc)
-        return rc;
-    struct pipe pp;
-    pipe_begin(&pp, c);
-    pipe_setting(&pp, "leadflow.workspace_id", workspace_id);
-    pipe_prepared(&pp, sql, p);
-    rc = pipe_end(&pp, res, what, e);
-    pool_give(s, c);
-    return rc;
-}
-
-int pg_once_run(struct pg_store *s, const char *workspace_id, const char *sql,
-                const struct pg_params *p, int64_t *rows, const char *what, struct errinfo *e)
-{
-    if (workspace_id && !pthread_getspecific(s->tx_key)) {
-        PGresult *r;
-        int rc = once_pipelined(s, workspace_id, sql, p, &r, what, e);
-        if (rc)
-            return rc;
-        if (rows) {
-            *rows = rows_of(r);
-        }
-        PQclear(r);
-        return 0;
-    }
-    struct pg_ctx x;
-    int rc = pg_enter(s, workspace_id, false, &x, e);
-    if (rc)
-        return rc;
-    rc = pg_run(&x, sql, p, rows, what, e);
-    return pg_leave(&x, rc, e);
-}
-
-int pg_once(struct pg_store *s, const char *workspace_id, const char *sql,
-            const struct pg_params *p, PGresult **res, const char *what, struct errinfo *e)
-{
-    struct pg_ctx x;
-    *res = NULL;
-    if (workspace_id && !pthread_getspecific(s->tx_key))
-        return once_pipelined(s, workspace_id, sql, p, res, what, e);
-    int rc = pg_enter(s, workspace_id, false, &x, e);
-    if (rc)
-        return rc;
-    rc = pg_exec(&x, sql, p, res, what, e);
-    rc = pg_leave(&x, rc, e);
-    if (rc && *res) {
-        PQclear(*res);
-        *res = NULL;
-    }
-    return rc;
-}
-
 int pg_exec_set(struct pg_ctx *x, const char *name, const char *value, bool unset_after,
                 const char *sql, const struct pg_params *p, PGresult **res, const char *what,
                 struct errinfo *e)
@@ -440,11 +386,6 @@ void pg_p_str(struct pg_params *p, const char *s)
         p->v[p->n++] = s;
 }
 
-void pg_p_opt(struct pg_params *p, const char *s)
-{
-    pg_p_str(p, s && *s ? s : NULL);
-}
-
 void pg_p_i64(struct pg_params *p, int64_t v)
 {
     if (p->n >= PG_PARAMS_MAX)
@@ -452,20 +393,6 @@ void pg_p_i64(struct pg_params *p, int64_t v)
     snprintf(p->buf[p->n], sizeof(p->buf[0]), "%lld", (long long)v);
     p->v[p->n] = p->buf[p->n];
     p->n++;
-}
-
-void pg_p_dbl(struct pg_params *p, double v)
-{
-    if (p->n >= PG_PARAMS_MAX)
-        return;
-    snprintf(p->buf[p->n], sizeof(p->buf[0]), "%.17g", v);
-    p->v[p->n] = p->buf[p->n];
-    p->n++;
-}
-
-void pg_p_bool(struct pg_params *p, bool v)
-{
-    pg_p_str(p, v ? "true" : "false");
 }
 
 void pg_col_copy(const PGresult *r, int row, int col, char *out, size_t n)
@@ -503,12 +430,6 @@ bool pg_col_null(const PGresult *r, int row, int col)
 const char *pg_col_opt(const PGresult *r, int row, int col, struct arena *a)
 {
     return PQgetisnull(r, row, col) ? NULL : pg_col_dup(r, row, col, a);
-}
-
-void *pg_rows(struct arena *a, const PGresult *r, size_t size)
-{
-    int nt = PQntuples(r);
-    return arena_calloc(a, size * (size_t)(nt > 0 ? nt : 1));
 }
 
 /* ---- transactions and the workspace setting ---- */
@@ -854,8 +775,250 @@ static int pg_migrate(struct store *base, int *applied, struct errinfo *e)
     return 0;
 }
 
+/* ---- the cursor (store/db.h) ---- */
+
+/* libpq hands back whole results: a step moves through the rows of one. */
+struct pg_cur {
+    struct pg_ctx x;     /* the op's connection (unless one) */
+    struct pg_conn *one; /* DB_ONE outside the thread's transaction: a pooled
+                            connection, the statement pipelined with the setting */
+    const char *one_ws;  /* ... the workspace to set */
+    bool one_ran;        /* ... its statement went out */
+    const char *sql;     /* PostgreSQL's text of the prepared statement */
+    struct pg_params p;  /* its parameters, p.n of them */
+    PGresult *res;       /* its result once run */
+    int row;             /* the row a step is at */
+    bool ran;            /* it ran (res is its result) */
+    char *owned[4];      /* parameter texts to free with the statement */
+    int nowned;
+};
+
+_Static_assert(sizeof(struct pg_cur) <= DB_CUR_STATE, "struct pg_cur fits struct db_cur");
+
+static struct pg_cur *pg_cur(struct db_cur *c)
+{
+    return (struct pg_cur *)c->u.bytes;
+}
+
+static void cur_clear(struct pg_cur *q)
+{
+    PQclear(q->res);
+    q->res = NULL;
+    for (int i = 0; i < q->nowned; i++)
+        free(q->owned[i]);
+    q->nowned = 0;
+    q->ran = false;
+}
+
+static int cur_enter(struct db_cur *c, const char *workspace_id, enum db_mode mode)
+{
+    struct pg_store *s = (struct pg_store *)c->st;
+    struct pg_cur *q = pg_cur(c);
+    memset(q, 0, sizeof(*q));
+    /* One statement of a workspace on a pooled connection: the setting and
+     * the statement go out in one pipeline at the first step, one round trip
+     * in an implicit transaction instead of four (BEGIN, set_config, the
+     * statement, COMMIT). */
+    if (mode == DB_ONE && workspace_id && !pthread_getspecific(s->tx_key)) {
+        q->one_ws = workspace_id;
+        return pool_take(s, &q->one, c->e);
+    }
+    return pg_enter(s, workspace_id, mode == DB_TX || mode == DB_SETTINGS, &q->x, c->e);
+}
+
+static int cur_leave(struct db_cur *c, int rc)
+{
+    struct pg_cur *q = pg_cur(c);
+    cur_clear(q);
+    if (q->one) {
+        pool_give((struct pg_store *)c->st, q->one);
+        q->one = NULL;
+        return rc;
+    }
+    return pg_leave(&q->x, rc, c->e);
+}
+
+static int cur_prepare(struct db_cur *c, struct db_sql *sql)
+{
+    struct pg_cur *q = pg_cur(c);
+    cur_clear(q);
+    if (q->one && q->one_ran)
+        return failf(c->e, ERR_INTERNAL, "%s: a second statement in a one-statement op", c->what);
+    int n;
+    q->sql = db_sql_pg(sql, &n);
+    if (!*q->sql)
+        return failf(c->e, ERR_INTERNAL, "%s: a SQLite statement on PostgreSQL", c->what);
+    if (n > PG_PARAMS_MAX)
+        return failf(c->e, ERR_INTERNAL, "%s: too many parameters", c->what);
+    memset(q->p.v, 0, sizeof(q->p.v));
+    q->p.n = n;
+    return 0;
+}
+
+static void cur_bind_str(struct db_cur *c, int i, const char *s)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (i >= 1 && i <= q->p.n)
+        q->p.v[i - 1] = s;
+}
+
+static void cur_bind_i64(struct db_cur *c, int i, int64_t v)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (i < 1 || i > q->p.n)
+        return;
+    snprintf(q->p.buf[i - 1], sizeof(q->p.buf[0]), "%lld", (long long)v);
+    q->p.v[i - 1] = q->p.buf[i - 1];
+}
+
+static void cur_bind_dbl(struct db_cur *c, int i, double v)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (i < 1 || i > q->p.n)
+        return;
+    snprintf(q->p.buf[i - 1], sizeof(q->p.buf[0]), "%.17g", v);
+    q->p.v[i - 1] = q->p.buf[i - 1];
+}
+
+static void cur_bind_bool(struct db_cur *c, int i, bool v)
+{
+    cur_bind_str(c, i, v ? "true" : "false");
+}
+
+/* Parameters travel as text: bytes go in as bytea's hex input form. */
+static void cur_bind_blob(struct db_cur *c, int i, const uint8_t *p, size_t n)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (!p || q->nowned == (int)(sizeof(q->owned) / sizeof(q->owned[0]))) {
+        cur_bind_str(c, i, NULL);
+        return;
+    }
+    char *hex = xmalloc(2 * n + 3);
+    hex[0] = '\\';
+    hex[1] = 'x';
+    crypto_hex(p, n, hex + 2);
+    q->owned[q->nowned++] = hex;
+    cur_bind_str(c, i, hex);
+}
+
+static int cur_step(struct db_cur *c)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (q->ran) {
+        if (q->row < PQntuples(q->res))
+            q->row++;
+        return q->row < PQntuples(q->res) ? DB_ROW : DB_DONE;
+    }
+    int rc;
+    if (q->one) {
+        struct pipe pp;
+        pipe_begin(&pp, q->one);
+        pipe_setting(&pp, "leadflow.workspace_id", q->one_ws);
+        pipe_prepared(&pp, q->sql, &q->p);
+        q->one_ran = true;
+        rc = pipe_end(&pp, &q->res, c->what, c->e);
+        c->unique = pp.unique;
+    } else {
+        rc = exec_prepared(&q->x, q->sql, &q->p, &q->res, c->what, &c->unique, c->e);
+    }
+    if (rc)
+        return rc;
+    q->ran = true;
+    q->row = 0;
+    return PQntuples(q->res) > 0 ? DB_ROW : DB_DONE;
+}
+
+static const char *cur_col_text(struct db_cur *c, int i, size_t *len)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (PQgetisnull(q->res, q->row, i)) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = (size_t)PQgetlength(q->res, q->row, i);
+    return PQgetvalue(q->res, q->row, i);
+}
+
+static int64_t cur_col_i64(struct db_cur *c, int i)
+{
+    return pg_col_i64(pg_cur(c)->res, pg_cur(c)->row, i);
+}
+
+static double cur_col_dbl(struct db_cur *c, int i)
+{
+    return pg_col_dbl(pg_cur(c)->res, pg_cur(c)->row, i);
+}
+
+static bool cur_col_bool(struct db_cur *c, int i)
+{
+    return pg_col_bool(pg_cur(c)->res, pg_cur(c)->row, i);
+}
+
+static bool cur_col_null(struct db_cur *c, int i)
+{
+    return pg_col_null(pg_cur(c)->res, pg_cur(c)->row, i);
+}
+
+static const uint8_t *cur_col_blob(struct db_cur *c, int i, struct arena *a, size_t *n)
+{
+    struct pg_cur *q = pg_cur(c);
+    *n = 0;
+    if (PQgetisnull(q->res, q->row, i))
+        return NULL;
+    size_t len = 0;
+    unsigned char *raw =
+        PQunescapeBytea((const unsigned char *)PQgetvalue(q->res, q->row, i), &len);
+    uint8_t *copy = arena_alloc(a, len ? len : 1);
+    if (raw && len)
+        memcpy(copy, raw, len);
+    if (raw)
+        PQfreemem(raw);
+    else
+        len = 0;
+    *n = len;
+    return copy;
+}
+
+static int64_t cur_changes(struct db_cur *c)
+{
+    struct pg_cur *q = pg_cur(c);
+    return q->res ? rows_of(q->res) : 0;
+}
+
+static int cur_set(struct db_cur *c, const char *name, const char *value)
+{
+    struct pg_cur *q = pg_cur(c);
+    if (q->one)
+        return failf(c->e, ERR_INTERNAL, "a setting in a one-statement op");
+    return pg_set_local(&q->x, name, value, c->e);
+}
+
+static const struct db_ops pg_db_ops = {
+    .kind = DB_PG,
+    .enter = cur_enter,
+    .leave = cur_leave,
+    .prepare = cur_prepare,
+    .bind_str = cur_bind_str,
+    .bind_i64 = cur_bind_i64,
+    .bind_dbl = cur_bind_dbl,
+    .bind_bool = cur_bind_bool,
+    .bind_blob = cur_bind_blob,
+    .step = cur_step,
+    .col_text = cur_col_text,
+    .col_i64 = cur_col_i64,
+    .col_dbl = cur_col_dbl,
+    .col_bool = cur_col_bool,
+    .col_null = cur_col_null,
+    .col_blob = cur_col_blob,
+    .changes = cur_changes,
+    .set = cur_set,
+};
+
 const struct store_ops store_pg_ops = {
     .name = "postgres",
+    .db = &pg_db_ops,
     .open = pg_open,
     .close = pg_close,
     .migrate = pg_migrate,
@@ -867,14 +1030,15 @@ const struct store_ops store_pg_ops = {
     .tx_lock_workspace = pg_tx_lock_workspace,
     .tx_active = pg_tx_active,
     PG_BULK_OPS,
-    PG_AUTH_OPS,
-    PG_CONTACT_OPS,
-    PG_EMAIL_OPS,
+    DB_AUTH_OPS,
+    DB_CONTACT_OPS,
+    DB_EMAIL_OPS,
     PG_JOB_OPS,
-    PG_ALERT_OPS,
-    PG_CONTENT_OPS,
-    PG_SEND_OPS,
-    PG_TRACK_OPS,
-    PG_CAMPAIGN_OPS,
-    PG_INTEGRATION_OPS,
+    DB_JOB_OPS,
+    DB_ALERT_OPS,
+    DB_CONTENT_OPS,
+    DB_SEND_OPS,
+    DB_TRACK_OPS,
+    DB_CAMPAIGN_OPS,
+    DB_INTEGRATION_OPS,
 };

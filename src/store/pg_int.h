@@ -85,10 +85,8 @@ struct pg_params {
 };
 
 void pg_p_str(struct pg_params *p, const char *s); /* s (borrowed) or NULL */
-void pg_p_opt(struct pg_params *p, const char *s); /* NULL when s is NULL or "" */
+/* NULL when s is NULL or "" */
 void pg_p_i64(struct pg_params *p, int64_t v);
-void pg_p_dbl(struct pg_params *p, double v);
-void pg_p_bool(struct pg_params *p, bool v);
 
 /*
  * Runs the statement sql (a static text: its address names the prepared
@@ -112,17 +110,6 @@ int pg_exec_set(struct pg_ctx *x, const char *name, const char *value, bool unse
 int pg_run(struct pg_ctx *x, const char *sql, const struct pg_params *p, int64_t *rows,
            const char *what, struct errinfo *e);
 
-/*
- * One statement as a whole op: pg_enter (workspace_id may be NULL), pg_exec,
- * pg_leave. The result outlives the connection: read it, then PQclear it.
- */
-int pg_once(struct pg_store *s, const char *workspace_id, const char *sql,
-            const struct pg_params *p, PGresult **res, const char *what, struct errinfo *e);
-/* pg_once for a statement whose result is not needed; *rows (may be NULL)
- * gets the number of rows it changed or returned. */
-int pg_once_run(struct pg_store *s, const char *workspace_id, const char *sql,
-                const struct pg_params *p, int64_t *rows, const char *what, struct errinfo *e);
-
 /* Maps a failed result (or connection, when res is NULL) to ERR_*: unique and
  * other integrity violations ERR_CONFLICT, bad data ERR_INVALID, serialization
  * failures, deadlocks and lost connections ERR_TEMPORARY, else ERR_DB. */
@@ -139,8 +126,6 @@ bool pg_col_bool(const PGresult *r, int row, int col);
 bool pg_col_null(const PGresult *r, int row, int col);
 /* A text column in a, NULL for SQL NULL. */
 const char *pg_col_opt(const PGresult *r, int row, int col, struct arena *a);
-/* Room in a for one element of size per row of r (never a zero-size block), zeroed. */
-void *pg_rows(struct arena *a, const PGresult *r, size_t size);
 
 /* An op this backend does not have yet: ERR_UNSUPPORTED (HTTP 501
  * NOT_IMPLEMENTED) "not available on PostgreSQL yet: op". */

@@ -59,37 +59,6 @@ static const char sql_claim_lost[] =
 static const char sql_claim_due[] =
     CLAIM("SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $2 ORDER BY run_at, id");
 
-#define RETRYABLE " AND (status IN ('dead', 'failed') OR (status = 'queued' AND attempts > 0))"
-static const char sql_retry[] =
-    "UPDATE jobs SET status = 'queued', attempts = 0, run_at = $3, locked_by = NULL,"
-    " locked_until = NULL, finished_at = NULL, updated_at = $3"
-    " WHERE workspace_id = $1 AND id = $2" RETRYABLE " RETURNING " JOB_COLS;
-static const char sql_discard[] =
-    "UPDATE jobs SET status = 'done', last_error = 'discarded', locked_by = NULL,"
-    " locked_until = NULL, finished_at = $3, updated_at = $3"
-    " WHERE workspace_id = $1 AND id = $2" RETRYABLE " RETURNING " JOB_COLS;
-static const char sql_exists[] = "SELECT 1 FROM jobs WHERE workspace_id = $1 AND id = $2";
-
-#define LIST(where)                                                                                \
-    "SELECT " JOB_COLS " FROM jobs WHERE workspace_id = $1" where                                  \
-    " ORDER BY id DESC LIMIT $2 OFFSET $3"
-#define COUNT(where) "SELECT COUNT(*) FROM jobs WHERE workspace_id = $1" where
-
-/* The API's statuses and the rows each one means. */
-static const struct {
-    const char *status; /* NULL: any */
-    const char *list, *count;
-} filters[] = {
-    {NULL, LIST(""), COUNT("")},
-    {"queued", LIST(" AND status = 'queued' AND attempts = 0"),
-     COUNT(" AND status = 'queued' AND attempts = 0")},
-    {"running", LIST(" AND status = 'running'"), COUNT(" AND status = 'running'")},
-    {"done", LIST(" AND status = 'done'"), COUNT(" AND status = 'done'")},
-    {"failed", LIST(" AND (status = 'failed' OR (status = 'queued' AND attempts > 0))"),
-     COUNT(" AND (status = 'failed' OR (status = 'queued' AND attempts > 0))")},
-    {"dead", LIST(" AND status = 'dead'"), COUNT(" AND status = 'dead'")},
-};
-
 /* Through the partial index jobs_done: only finished rows are in it. */
 static const char sql_purge[] =
     "WITH old AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'done' AND finished_at < $1"
@@ -301,93 +270,6 @@ int pg_job_finish(struct store *base, const struct job_finish *f, int64_t now, b
     rc = leave_queue(&x, rc, e);
     *applied = rc == 0 && ok;
     return rc;
-}
-
-int pg_job_list(struct store *base, const char *workspace_id, const char *status, int limit,
-                int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
-                struct errinfo *e)
-{
-    *rows = NULL;
-    *n = 0;
-    *total = 0;
-    size_t fi = 0;
-    while (fi < sizeof(filters) / sizeof(filters[0]) &&
-           !(status ? filters[fi].status && strcmp(filters[fi].status, status) == 0
-                    : !filters[fi].status))
-        fi++;
-    if (fi == sizeof(filters) / sizeof(filters[0]))
-        return failf(e, ERR_INVALID, "status must be one of queued, running, done, failed, dead");
-
-    struct pg_ctx x;
-    int rc = pg_enter((struct pg_store *)base, workspace_id, false, &x, e);
-    if (rc)
-        return rc;
-    struct pg_params p = {0};
-    pg_p_str(&p, workspace_id);
-    PGresult *r;
-    rc = pg_exec(&x, filters[fi].count, &p, &r, "counting jobs", e);
-    if (rc)
-        return pg_leave(&x, rc, e);
-    *total = pg_col_i64(r, 0, 0);
-    PQclear(r);
-    if (*total <= offset)
-        return pg_leave(&x, 0, e);
-    pg_p_i64(&p, limit > 0 ? limit : 0);
-    pg_p_i64(&p, offset > 0 ? offset : 0);
-    rc = pg_exec(&x, filters[fi].list, &p, &r, "listing jobs", e);
-    if (rc)
-        return pg_leave(&x, rc, e);
-    int nt = PQntuples(r);
-    *rows = pg_rows(a, r, sizeof(**rows));
-    for (int i = 0; i < nt; i++)
-        read_row(r, i, a, &(*rows)[(*n)++]);
-    PQclear(r);
-    return pg_leave(&x, 0, e);
-}
-
-/* A retry or a discard: the row after the change, else why there was none. */
-static int change_dead(struct pg_store *s, const char *sql, const char *workspace_id, int64_t id,
-                       int64_t now, struct arena *a, struct job_row *out, struct errinfo *e)
-{
-    struct pg_ctx x;
-    int rc = pg_enter(s, workspace_id, false, &x, e);
-    if (rc)
-        return rc;
-    struct pg_params p = {0};
-    pg_p_str(&p, workspace_id);
-    pg_p_i64(&p, id);
-    pg_p_i64(&p, now);
-    PGresult *r;
-    rc = pg_exec(&x, sql, &p, &r, "changing a job", e);
-    if (rc)
-        return pg_leave(&x, rc, e);
-    bool changed = PQntuples(r) > 0;
-    if (changed)
-        read_row(r, 0, a, out);
-    PQclear(r);
-    if (changed)
-        return pg_leave(&x, 0, e);
-    p.n = 2;
-    rc = pg_exec(&x, sql_exists, &p, &r, "reading a job", e);
-    if (!rc) {
-        rc = PQntuples(r) > 0
-                 ? failf(e, ERR_CONFLICT, "only a dead or failed job can be retried or discarded")
-                 : failf(e, ERR_NOT_FOUND, "job not found");
-        PQclear(r);
-    }
-    return pg_leave(&x, rc, e);
-}
-
-int pg_job_retry(struct store *base, const char *workspace_id, int64_t id, int64_t now,
-                 struct arena *a, struct job_row *out, struct errinfo *e)
-{
-    return change_dead((struct pg_store *)base, sql_retry, workspace_id, id, now, a, out, e);
-}
-
-int pg_job_discard(struct store *base, const char *workspace_id, int64_t id, int64_t now,
-                   struct arena *a, struct job_row *out, struct errinfo *e)
-{
-    return change_dead((struct pg_store *)base, sql_discard, workspace_id, id, now, a, out, e);
 }
 
 int pg_job_purge(struct store *base, int64_t before, int limit, int64_t *deleted, struct errinfo *e)

@@ -1,8 +1,8 @@
 /*
  * The SQLite backend of struct store_ops: one connection per thread (opened
  * on first use, closed when the thread ends), WAL journal, foreign keys on,
- * a busy timeout, and a cache of prepared statements per connection.
- * This is the only file that includes sqlite3.h.
+ * a busy timeout, a cache of prepared statements per connection, and the
+ * cursor the shared ops are written over (store/db.h).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -15,19 +15,12 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "store/db.h"
+#include "store/db_ops.h"
 #include "store/migrations.h"
-#include "store/sqlite_alerts.h"
-#include "store/sqlite_auth.h"
 #include "store/sqlite_bulk.h"
-#include "store/sqlite_campaigns.h"
-#include "store/sqlite_contacts.h"
-#include "store/sqlite_content.h"
-#include "store/sqlite_emails.h"
 #include "store/sqlite_int.h"
-#include "store/sqlite_integrations.h"
 #include "store/sqlite_jobs.h"
-#include "store/sqlite_send.h"
-#include "store/sqlite_track.h"
 
 static const char sql_ping[] = "SELECT 1";
 static const char sql_version[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
@@ -356,11 +349,6 @@ void sq_bind_str(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
-void sq_bind_opt(sqlite3_stmt *st, int i, const char *s)
-{
-    sq_bind_str(st, i, s && *s ? s : NULL);
-}
-
 int sq_run(sqlite3_stmt *st, struct sq_conn *c, const char *what, struct errinfo *e)
 {
     int src = sqlite3_step(st);
@@ -369,103 +357,248 @@ int sq_run(sqlite3_stmt *st, struct sq_conn *c, const char *what, struct errinfo
     return rc;
 }
 
-int sq_run_one(sqlite3_stmt *st, struct sq_conn *c, const char *what, const char *noun,
-               struct errinfo *e)
+static int sq_tx_begin(struct store *base, struct errinfo *e)
 {
-    int src = sqlite3_step(st);
-    int rc = 0;
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, what);
-    else if (sqlite3_changes(c->db) == 0)
-        rc = failf(e, ERR_NOT_FOUND, "%s not found", noun);
-    sq_done(st);
-    return rc;
+    return sq_exec((struct sq_store *)base, "BEGIN IMMEDIATE", e);
 }
 
-int sq_read_one(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct arena *a, void *out,
-                const char *what, const char *noun, struct errinfo *e)
+static int sq_tx_commit(struct store *base, struct errinfo *e)
 {
-    int rc = 0;
-    int src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        read(st, a, out);
-    else
-        rc = src == SQLITE_DONE ? failf(e, ERR_NOT_FOUND, "%s not found", noun)
-                                : sq_fail(e, c->db, src, what);
-    sq_done(st);
-    return rc;
+    return sq_exec((struct sq_store *)base, "COMMIT", e);
 }
 
-int sq_get_by_id(struct sq_store *s, const char *sql, const char *workspace_id, const char *id,
-                 sq_row_fn read, struct arena *a, void *out, const char *what, const char *noun,
-                 struct errinfo *e)
+static void sq_tx_rollback(struct store *base)
 {
-    sqlite3_stmt *st;
+    struct errinfo ignored;
+    sq_exec((struct sq_store *)base, "ROLLBACK", &ignored);
+}
+
+/* BEGIN IMMEDIATE holds the database's one write lock already. */
+static int sq_tx_lock_workspace(struct store *base, const char *workspace_id, struct errinfo *e)
+{
+    (void)base;
+    (void)workspace_id;
+    (void)e;
+    return 0;
+}
+
+/* Whether the thread's connection is inside a transaction (tx_begin). */
+static bool sq_tx_active(struct store *base)
+{
     struct sq_conn *c;
-    int rc = sq_stmt(s, sql, &st, &c, e);
+    struct errinfo ignored;
+    if (sq_conn_get((struct sq_store *)base, &c, &ignored) != 0)
+        return false;
+    return !sqlite3_get_autocommit(c->db);
+}
+
+/* ---- the cursor (store/db.h) ---- */
+
+struct sq_cur {
+    struct sq_conn *conn;
+    sqlite3_stmt *st; /* the prepared statement, NULL before the first */
+    bool tx;          /* this op began a transaction that leave ends */
+};
+
+_Static_assert(sizeof(struct sq_cur) <= DB_CUR_STATE, "struct sq_cur fits struct db_cur");
+
+static struct sq_cur *sq_cur(struct db_cur *c)
+{
+    return (struct sq_cur *)c->u.bytes;
+}
+
+static int cur_enter(struct db_cur *c, const char *workspace_id, enum db_mode mode)
+{
+    (void)workspace_id; /* every statement names it: SQLite has no row security */
+    struct sq_store *s = (struct sq_store *)c->st;
+    struct sq_cur *q = sq_cur(c);
+    memset(q, 0, sizeof(*q));
+    int rc = sq_conn_get(s, &q->conn, c->e);
     if (rc)
         return rc;
-    sq_bind_str(st, 1, workspace_id);
-    sq_bind_str(st, 2, id);
-    return sq_read_one(st, c, read, a, out, what, noun, e);
-}
-
-void sq_row_int(sqlite3_stmt *st, struct arena *a, void *out)
-{
-    (void)a;
-    *(int *)out = sqlite3_column_int(st, 0);
-}
-
-void *sq_grow(struct arena *a, void **rows, size_t n, size_t *cap, size_t sz)
-{
-    if (n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        void *grown = arena_alloc(a, ncap * sz);
-        if (n)
-            memcpy(grown, *rows, n * sz);
-        *rows = grown;
-        *cap = ncap;
+    /* BEGIN IMMEDIATE takes the write lock first, so the op never fails to
+     * upgrade a read lock halfway; inside tx_begin the caller's holds it. */
+    if (mode == DB_TX && sqlite3_get_autocommit(q->conn->db)) {
+        rc = sq_exec(s, "BEGIN IMMEDIATE", c->e);
+        if (rc)
+            return rc;
+        q->tx = true;
     }
-    char *slot = (char *)*rows + n * sz;
-    memset(slot, 0, sz);
-    return slot;
+    return 0;
 }
 
-int sq_read_all(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct arena *a, void **rows,
-                size_t sz, size_t *n, int total_col, int64_t *total, const char *what,
-                struct errinfo *e)
+static int cur_leave(struct db_cur *c, int rc)
 {
-    int rc = 0;
-    size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        read(st, a, sq_grow(a, rows, *n, &cap, sz));
-        if (total)
-            *total = sqlite3_column_int64(st, total_col);
-        (*n)++;
+    struct sq_cur *q = sq_cur(c);
+    if (q->st)
+        sq_done(q->st);
+    q->st = NULL;
+    if (q->tx) {
+        struct sq_store *s = (struct sq_store *)c->st;
+        struct errinfo ignored;
+        if (rc)
+            sq_exec(s, "ROLLBACK", &ignored);
+        else if ((rc = sq_exec(s, "COMMIT", c->e)) != 0)
+            sq_exec(s, "ROLLBACK", &ignored);
+        q->tx = false;
     }
-    if (src != SQLITE_DONE)
-        rc = sq_fail(e, c->db, src, what);
-    sq_done(st);
     return rc;
 }
+
+static int cur_prepare(struct db_cur *c, struct db_sql *sql)
+{
+    struct sq_cur *q = sq_cur(c);
+    if (q->st)
+        sq_done(q->st);
+    q->st = NULL;
+    if (!sql->text)
+        return failf(c->e, ERR_INTERNAL, "%s: a PostgreSQL statement on SQLite", c->what);
+    return sq_stmt((struct sq_store *)c->st, sql->text, &q->st, NULL, c->e);
+}
+
+static void cur_bind_str(struct db_cur *c, int i, const char *s)
+{
+    sq_bind_str(sq_cur(c)->st, i, s);
+}
+
+static void cur_bind_i64(struct db_cur *c, int i, int64_t v)
+{
+    sqlite3_bind_int64(sq_cur(c)->st, i, v);
+}
+
+static void cur_bind_dbl(struct db_cur *c, int i, double v)
+{
+    sqlite3_bind_double(sq_cur(c)->st, i, v);
+}
+
+static void cur_bind_bool(struct db_cur *c, int i, bool v)
+{
+    sqlite3_bind_int(sq_cur(c)->st, i, v);
+}
+
+static void cur_bind_blob(struct db_cur *c, int i, const uint8_t *p, size_t n)
+{
+    if (p)
+        sqlite3_bind_blob64(sq_cur(c)->st, i, p, n, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(sq_cur(c)->st, i);
+}
+
+static int cur_step(struct db_cur *c)
+{
+    struct sq_cur *q = sq_cur(c);
+    int src = sqlite3_step(q->st);
+    if (src == SQLITE_ROW)
+        return DB_ROW;
+    if (src == SQLITE_DONE)
+        return DB_DONE;
+    /* As PostgreSQL's unique_violation: a primary key is unique too. */
+    int ext = sqlite3_extended_errcode(q->conn->db);
+    c->unique = ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY;
+    return sq_fail(c->e, q->conn->db, src, c->what);
+}
+
+static const char *cur_col_text(struct db_cur *c, int i, size_t *len)
+{
+    sqlite3_stmt *st = sq_cur(c)->st;
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    if (len)
+        *len = v ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    return v;
+}
+
+static int64_t cur_col_i64(struct db_cur *c, int i)
+{
+    return sqlite3_column_int64(sq_cur(c)->st, i);
+}
+
+static double cur_col_dbl(struct db_cur *c, int i)
+{
+    return sqlite3_column_double(sq_cur(c)->st, i);
+}
+
+static bool cur_col_bool(struct db_cur *c, int i)
+{
+    return sqlite3_column_int(sq_cur(c)->st, i) != 0;
+}
+
+static bool cur_col_null(struct db_cur *c, int i)
+{
+    return sqlite3_column_type(sq_cur(c)->st, i) == SQLITE_NULL;
+}
+
+static const uint8_t *cur_col_blob(struct db_cur *c, int i, struct arena *a, size_t *n)
+{
+    sqlite3_stmt *st = sq_cur(c)->st;
+    *n = 0;
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NULL;
+    const void *p = sqlite3_column_blob(st, i);
+    size_t len = (size_t)sqlite3_column_bytes(st, i);
+    uint8_t *copy = arena_alloc(a, len ? len : 1);
+    if (len)
+        memcpy(copy, p, len);
+    *n = len;
+    return copy;
+}
+
+static int64_t cur_changes(struct db_cur *c)
+{
+    return sqlite3_changes64(sq_cur(c)->conn->db);
+}
+
+static int cur_set(struct db_cur *c, const char *name, const char *value)
+{
+    (void)c;
+    (void)name;
+    (void)value;
+    return 0;
+}
+
+static const struct db_ops sq_db_ops = {
+    .kind = DB_SQLITE,
+    .enter = cur_enter,
+    .leave = cur_leave,
+    .prepare = cur_prepare,
+    .bind_str = cur_bind_str,
+    .bind_i64 = cur_bind_i64,
+    .bind_dbl = cur_bind_dbl,
+    .bind_bool = cur_bind_bool,
+    .bind_blob = cur_bind_blob,
+    .step = cur_step,
+    .col_text = cur_col_text,
+    .col_i64 = cur_col_i64,
+    .col_dbl = cur_col_dbl,
+    .col_bool = cur_col_bool,
+    .col_null = cur_col_null,
+    .col_blob = cur_col_blob,
+    .changes = cur_changes,
+    .set = cur_set,
+};
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .db = &sq_db_ops,
     .open = sq_open,
     .close = sq_close,
     .migrate = sq_migrate,
     .schema_version = sq_schema_version,
     .ping = sq_ping,
     SQ_BULK_OPS,
-    SQ_AUTH_OPS,
-    SQ_CONTACT_OPS,
-    SQ_EMAIL_OPS,
-    SQ_CONTENT_OPS,
+    DB_AUTH_OPS,
+    DB_CONTACT_OPS,
+    DB_EMAIL_OPS,
+    .tx_begin = sq_tx_begin,
+    .tx_commit = sq_tx_commit,
+    .tx_rollback = sq_tx_rollback,
+    .tx_lock_workspace = sq_tx_lock_workspace,
+    DB_CONTENT_OPS,
     SQ_JOB_OPS,
-    SQ_TRACK_OPS,
-    SQ_SEND_OPS,
-    SQ_INTEGRATION_OPS,
-    SQ_CAMPAIGN_OPS,
-    SQ_ALERT_OPS,
+    DB_JOB_OPS,
+    DB_TRACK_OPS,
+    DB_SEND_OPS,
+    .tx_active = sq_tx_active,
+    DB_INTEGRATION_OPS,
+    DB_CAMPAIGN_OPS,
+    DB_ALERT_OPS,
 };

@@ -61,47 +61,12 @@ void sq_col_copy(sqlite3_stmt *st, int i, char *out, size_t n);
 const char *sq_col_dup(sqlite3_stmt *st, int i, struct arena *a);
 /* Binds s (borrowed until the step) or NULL. */
 void sq_bind_str(sqlite3_stmt *st, int i, const char *s);
-/* Binds s, or NULL when s is NULL or empty. */
-void sq_bind_opt(sqlite3_stmt *st, int i, const char *s);
 
 /* Runs sql (no parameters) on the thread's connection. */
 int sq_exec(struct sq_store *s, const char *sql, struct errinfo *e);
 
-/*
- * Helpers for a statement st from sq_stmt() on connection c, its parameters
- * bound. Each steps st, calls sq_done(st) and returns 0 or an ERR_*; "what"
- * names the operation for sq_fail ("reading a campaign"), "noun" the thing
- * for ERR_NOT_FOUND ("campaign" gives "campaign not found").
- */
-
-/* Reads the current row of st into out, a struct of the caller's type;
- * strings that do not fit the struct go in a. */
-typedef void (*sq_row_fn)(sqlite3_stmt *st, struct arena *a, void *out);
-
-/* A write: 0 when st is done, else sq_fail(what). */
+/* Steps st (from sq_stmt() on connection c, its parameters bound) to its
+ * end and calls sq_done(st): 0, or sq_fail(what). */
 int sq_run(sqlite3_stmt *st, struct sq_conn *c, const char *what, struct errinfo *e);
-/* sq_run(), then ERR_NOT_FOUND when the write changed no row. */
-int sq_run_one(sqlite3_stmt *st, struct sq_conn *c, const char *what, const char *noun,
-               struct errinfo *e);
-/* One row read into out by read; ERR_NOT_FOUND when there is none. */
-int sq_read_one(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct arena *a, void *out,
-                const char *what, const char *noun, struct errinfo *e);
-/* sq_read_one() of the static sql with ?1 = workspace_id and ?2 = id (its key). */
-int sq_get_by_id(struct sq_store *s, const char *sql, const char *workspace_id, const char *id,
-                 sq_row_fn read, struct arena *a, void *out, const char *what, const char *noun,
-                 struct errinfo *e);
-/*
- * Every row, each read by read into a new zeroed element (of size sz) of
- * the arena array *rows, counted in *n. When total is not NULL, it is set
- * from the integer column total_col (a COUNT(*) OVER () of a paged list).
- */
-int sq_read_all(sqlite3_stmt *st, struct sq_conn *c, sq_row_fn read, struct arena *a, void **rows,
-                size_t sz, size_t *n, int total_col, int64_t *total, const char *what,
-                struct errinfo *e);
-/* A sq_row_fn: integer column 0 into the int at out. */
-void sq_row_int(sqlite3_stmt *st, struct arena *a, void *out);
-/* Grows the arena array *rows of n elements of size sz (capacity *cap) to
- * hold one more; returns the new element, zeroed. */
-void *sq_grow(struct arena *a, void **rows, size_t n, size_t *cap, size_t sz);
 
 #endif

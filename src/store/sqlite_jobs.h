@@ -14,18 +14,10 @@ int sq_job_claim(struct store *st, struct job_finish *done, size_t ndone, const 
                  struct job_row *out, size_t *n, struct errinfo *e);
 int sq_job_finish(struct store *st, const struct job_finish *f, int64_t now, bool *applied,
                   struct errinfo *e);
-int sq_job_list(struct store *st, const char *workspace_id, const char *status, int limit,
-                int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
-                struct errinfo *e);
-int sq_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now,
-                 struct arena *a, struct job_row *out, struct errinfo *e);
-int sq_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now,
-                   struct arena *a, struct job_row *out, struct errinfo *e);
 int sq_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted, struct errinfo *e);
 
 #define SQ_JOB_OPS                                                                                 \
     .job_insert = sq_job_insert, .job_claim = sq_job_claim, .job_finish = sq_job_finish,           \
-    .job_list = sq_job_list, .job_retry = sq_job_retry, .job_discard = sq_job_discard,             \
     .job_purge = sq_job_purge
 
 #endif

@@ -83,8 +83,13 @@ typedef int (*store_row_fn)(void *arg, const char *table, struct json_t *row, st
  * return stops the load, which then writes nothing. */
 typedef int (*store_next_fn)(void *arg, const char **table, struct json_t **row, struct errinfo *e);
 
+struct db_ops;
+
 struct store_ops {
     const char *name; /* "sqlite", "postgres" */
+    /* The backend's cursor, over which the ops both backends share are
+     * written (store/db.h; private to src/store). */
+    const struct db_ops *db;
     /* Opens the backend for url (the part after the scheme); NULL + e on failure. */
     struct store *(*open)(const char *target, struct errinfo *e);
     void (*close)(struct store *st);
