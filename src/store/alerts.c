@@ -39,9 +39,9 @@ static void read_rule(struct db_cur *c, struct arena *a, void *row)
     " COALESCE(" channels ", '[]'), CAST(?7 AS BOOLEAN), ?8, ?8) RETURNING " RULE_COLS
 static struct db_sql sql_rule_insert = DB_SQL2(RULE_INSERT("?6"), RULE_INSERT("CAST(?6 AS jsonb)"));
 
-int db_alert_rule_create(struct store *st, const char *workspace_id,
-                         const struct alert_rule_fields *f, int64_t now, struct arena *a,
-                         struct alert_rule *out, struct errinfo *e)
+int store_alert_rule_create(struct store *st, const char *workspace_id,
+                            const struct alert_rule_fields *f, int64_t now, struct arena *a,
+                            struct alert_rule *out, struct errinfo *e)
 {
     char id[STORE_ID_LEN];
     crypto_uuid(id);
@@ -69,8 +69,8 @@ int db_alert_rule_create(struct store *st, const char *workspace_id,
 static struct db_sql sql_rule_get =
     DB_SQL("SELECT " RULE_COLS " FROM alert_rules WHERE workspace_id = ?1 AND id = ?2");
 
-int db_alert_rule_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                      struct alert_rule *out, struct errinfo *e)
+int store_alert_rule_get(struct store *st, const char *workspace_id, const char *id,
+                         struct arena *a, struct alert_rule *out, struct errinfo *e)
 {
     memset(out, 0, sizeof(*out));
     return db_get_by_id(st, &sql_rule_get, workspace_id, id, read_rule, a, out,
@@ -81,8 +81,8 @@ static struct db_sql sql_rule_list =
     DB_SQL("SELECT " RULE_COLS " FROM alert_rules WHERE workspace_id = ?1"
            " AND (NOT CAST(?2 AS BOOLEAN) OR enabled) ORDER BY created_at, id");
 
-int db_alert_rule_list(struct store *st, const char *workspace_id, bool enabled_only,
-                       struct arena *a, struct alert_rule **rows, size_t *n, struct errinfo *e)
+int store_alert_rule_list(struct store *st, const char *workspace_id, bool enabled_only,
+                          struct arena *a, struct alert_rule **rows, size_t *n, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -111,8 +111,8 @@ int db_alert_rule_list(struct store *st, const char *workspace_id, bool enabled_
 static struct db_sql sql_rule_update =
     DB_SQL2(RULE_UPDATE("?10"), RULE_UPDATE("CAST(?10 AS jsonb)"));
 
-int db_alert_rule_update(struct store *st, const char *workspace_id, const char *id,
-                         const struct alert_rule_fields *f, int64_t now, struct errinfo *e)
+int store_alert_rule_update(struct store *st, const char *workspace_id, const char *id,
+                            const struct alert_rule_fields *f, int64_t now, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -142,8 +142,8 @@ int db_alert_rule_update(struct store *st, const char *workspace_id, const char 
 static struct db_sql sql_rule_delete =
     DB_SQL("DELETE FROM alert_rules WHERE workspace_id = ?1 AND id = ?2");
 
-int db_alert_rule_delete(struct store *st, const char *workspace_id, const char *id,
-                         struct errinfo *e)
+int store_alert_rule_delete(struct store *st, const char *workspace_id, const char *id,
+                            struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -161,8 +161,8 @@ int db_alert_rule_delete(struct store *st, const char *workspace_id, const char 
 static struct db_sql sql_rules_version =
     DB_SQL("SELECT version FROM alert_rule_versions WHERE workspace_id = ?1");
 
-int db_alert_rules_version(struct store *st, const char *workspace_id, int64_t *version,
-                           struct errinfo *e)
+int store_alert_rules_version(struct store *st, const char *workspace_id, int64_t *version,
+                              struct errinfo *e)
 {
     *version = 0;
     struct db_cur c;
@@ -322,9 +322,9 @@ static int open_pg(struct db_cur *c, const char *workspace_id, const struct aler
     return rc < 0 ? rc : 0;
 }
 
-int db_alert_open(struct store *st, const char *workspace_id, const struct alert_new *in,
-                  int64_t now, int64_t window_ms, bool *opened, char alert_id[STORE_ID_LEN],
-                  struct errinfo *e)
+int store_alert_open(struct store *st, const char *workspace_id, const struct alert_new *in,
+                     int64_t now, int64_t window_ms, bool *opened, char alert_id[STORE_ID_LEN],
+                     struct errinfo *e)
 {
     *opened = false;
     alert_id[0] = '\0';
@@ -372,8 +372,8 @@ static void read_alert(struct db_cur *c, struct arena *a, void *row)
 static struct db_sql sql_alert_get =
     DB_SQL("SELECT " ALERT_COLS " FROM alerts WHERE workspace_id = ?1 AND id = ?2");
 
-int db_alert_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                 struct alert_row *out, struct errinfo *e)
+int store_alert_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                    struct alert_row *out, struct errinfo *e)
 {
     memset(out, 0, sizeof(*out));
     return db_get_by_id(st, &sql_alert_get, workspace_id, id, read_alert, a, out,
@@ -386,9 +386,9 @@ static struct db_sql sql_alert_list =
            " AND (CAST(?2 AS TEXT) IS NULL OR status = ?2) ORDER BY created_at DESC, id DESC"
            " LIMIT ?3 OFFSET ?4");
 
-int db_alert_list(struct store *st, const char *workspace_id, const char *status, int limit,
-                  int offset, struct arena *a, struct alert_row **rows, size_t *n, int64_t *total,
-                  struct errinfo *e)
+int store_alert_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                     int offset, struct arena *a, struct alert_row **rows, size_t *n,
+                     int64_t *total, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -425,9 +425,9 @@ static struct db_sql sql_alert_transition =
 static struct db_sql sql_alert_status =
     DB_SQL("SELECT status FROM alerts WHERE workspace_id = ?1 AND id = ?2");
 
-int db_alert_transition(struct store *st, const char *workspace_id, const char *id,
-                        const char *from, const char *to, const char *user_id, int64_t now,
-                        struct errinfo *e)
+int store_alert_transition(struct store *st, const char *workspace_id, const char *id,
+                           const char *from, const char *to, const char *user_id, int64_t now,
+                           struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_MANY, e);
@@ -465,8 +465,8 @@ static struct db_sql sql_delivery_add = DB_SQL(
     " CAST(?7 AS TEXT), CAST(?8 AS INTEGER), CAST(?9 AS BIGINT), CAST(?10 AS BIGINT)"
     " FROM alerts WHERE workspace_id = ?1 AND id = ?2");
 
-int db_alert_delivery_add(struct store *st, const char *workspace_id,
-                          const struct alert_delivery *d, struct errinfo *e)
+int store_alert_delivery_add(struct store *st, const char *workspace_id,
+                             const struct alert_delivery *d, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -511,9 +511,9 @@ static void read_delivery(struct db_cur *c, struct arena *a, void *row)
     d->at = db_col_i64(c, 9);
 }
 
-int db_alert_delivery_list(struct store *st, const char *workspace_id, const char *alert_id,
-                           struct arena *a, struct alert_delivery **rows, size_t *n,
-                           struct errinfo *e)
+int store_alert_delivery_list(struct store *st, const char *workspace_id, const char *alert_id,
+                              struct arena *a, struct alert_delivery **rows, size_t *n,
+                              struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -547,8 +547,8 @@ static struct db_sql sql_stats_p95 =
     DB_SQL("SELECT latency_ms FROM alert_deliveries WHERE workspace_id = ?1 AND at >= ?2"
            " AND latency_ms IS NOT NULL ORDER BY latency_ms LIMIT 1 OFFSET ?3");
 
-int db_alert_stats(struct store *st, const char *workspace_id, int64_t since,
-                   struct alert_stats *out, struct errinfo *e)
+int store_alert_stats(struct store *st, const char *workspace_id, int64_t since,
+                      struct alert_stats *out, struct errinfo *e)
 {
     memset(out, 0, sizeof(*out));
     out->latency_p95_ms = -1;

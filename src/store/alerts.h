@@ -1,7 +1,6 @@
 /*
  * Store: alert rules, alerts, deliveries and their figures: the rows as callers see them and the
- * store_* calls (each op's contract is at its slot in struct store_ops, store/store.h). Include
- * this, never call st->ops directly.
+ * store_* calls, each with its contract.
  */
 #ifndef LEADFLOW_STORE_ALERTS_H
 #define LEADFLOW_STORE_ALERTS_H
@@ -99,98 +98,68 @@ struct alert_stats {
     int64_t latency_count, latency_p95_ms; /* -1 when nothing was delivered */
 };
 
-static inline int store_alert_rule_create(struct store *st, const char *workspace_id,
-                                          const struct alert_rule_fields *f, int64_t now,
-                                          struct arena *a, struct alert_rule *out,
-                                          struct errinfo *e)
-{
-    return st->ops->alert_rule_create(st, workspace_id, f, now, a, out, e);
-}
+/* Alerts (alerts/alerts.h). Ids are looked up in the workspace. */
+int store_alert_rule_create(struct store *st, const char *workspace_id,
+                            const struct alert_rule_fields *f, int64_t now, struct arena *a,
+                            struct alert_rule *out, struct errinfo *e);
 
-static inline int store_alert_rule_get(struct store *st, const char *workspace_id, const char *id,
-                                       struct arena *a, struct alert_rule *out, struct errinfo *e)
-{
-    return st->ops->alert_rule_get(st, workspace_id, id, a, out, e);
-}
+int store_alert_rule_get(struct store *st, const char *workspace_id, const char *id,
+                         struct arena *a, struct alert_rule *out, struct errinfo *e);
 
-static inline int store_alert_rule_list(struct store *st, const char *workspace_id,
-                                        bool enabled_only, struct arena *a,
-                                        struct alert_rule **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->alert_rule_list(st, workspace_id, enabled_only, a, rows, n, e);
-}
+/* Oldest first; enabled_only leaves disabled rules out. */
+int store_alert_rule_list(struct store *st, const char *workspace_id, bool enabled_only,
+                          struct arena *a, struct alert_rule **rows, size_t *n, struct errinfo *e);
 
-static inline int store_alert_rule_update(struct store *st, const char *workspace_id,
-                                          const char *id, const struct alert_rule_fields *f,
-                                          int64_t now, struct errinfo *e)
-{
-    return st->ops->alert_rule_update(st, workspace_id, id, f, now, e);
-}
+int store_alert_rule_update(struct store *st, const char *workspace_id, const char *id,
+                            const struct alert_rule_fields *f, int64_t now, struct errinfo *e);
 
-static inline int store_alert_rule_delete(struct store *st, const char *workspace_id,
-                                          const char *id, struct errinfo *e)
-{
-    return st->ops->alert_rule_delete(st, workspace_id, id, e);
-}
+int store_alert_rule_delete(struct store *st, const char *workspace_id, const char *id,
+                            struct errinfo *e);
 
-static inline int store_alert_rules_version(struct store *st, const char *workspace_id,
-                                            int64_t *version, struct errinfo *e)
-{
-    return st->ops->alert_rules_version(st, workspace_id, version, e);
-}
+/* A number that changes whenever the workspace's rules do (0: never had any). */
+int store_alert_rules_version(struct store *st, const char *workspace_id, int64_t *version,
+                              struct errinfo *e);
 
-static inline int store_alert_open(struct store *st, const char *workspace_id,
-                                   const struct alert_new *in, int64_t now, int64_t window_ms,
-                                   bool *opened, char alert_id[STORE_ID_LEN], struct errinfo *e)
-{
-    return st->ops->alert_open(st, workspace_id, in, now, window_ms, opened, alert_id, e);
-}
+/*
+ * One event for a rule and subject (in the caller's transaction): the
+ * dedup window of (workspace, in->dedup_key) is opened at now for
+ * window_ms unless one is open; an atomic upsert decides, so concurrent
+ * events open one window. *opened: the alert in was stored; otherwise the
+ * open window's alert counts one more suppressed event and alert_id
+ * names it.
+ */
+int store_alert_open(struct store *st, const char *workspace_id, const struct alert_new *in,
+                     int64_t now, int64_t window_ms, bool *opened, char alert_id[STORE_ID_LEN],
+                     struct errinfo *e);
 
-static inline int store_alert_get(struct store *st, const char *workspace_id, const char *id,
-                                  struct arena *a, struct alert_row *out, struct errinfo *e)
-{
-    return st->ops->alert_get(st, workspace_id, id, a, out, e);
-}
+int store_alert_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                    struct alert_row *out, struct errinfo *e);
 
-static inline int store_alert_list(struct store *st, const char *workspace_id, const char *status,
-                                   int limit, int offset, struct arena *a, struct alert_row **rows,
-                                   size_t *n, int64_t *total, struct errinfo *e)
-{
-    return st->ops->alert_list(st, workspace_id, status, limit, offset, a, rows, n, total, e);
-}
+/* Newest first; status NULL: any. */
+int store_alert_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                     int offset, struct arena *a, struct alert_row **rows, size_t *n,
+                     int64_t *total, struct errinfo *e);
 
-static inline int store_alert_transition(struct store *st, const char *workspace_id, const char *id,
-                                         const char *from, const char *to, const char *user_id,
-                                         int64_t now, struct errinfo *e)
-{
-    return st->ops->alert_transition(st, workspace_id, id, from, to, user_id, now, e);
-}
+/* Moves an alert whose status is one of from (comma-separated) to `to`
+ * (acked | resolved), recording who and when. ERR_NOT_FOUND;
+ * ERR_CONFLICT when its status is not one of from. */
+int store_alert_transition(struct store *st, const char *workspace_id, const char *id,
+                           const char *from, const char *to, const char *user_id, int64_t now,
+                           struct errinfo *e);
 
-static inline int store_alert_delivery_add(struct store *st, const char *workspace_id,
-                                           const struct alert_delivery *d, struct errinfo *e)
-{
-    return st->ops->alert_delivery_add(st, workspace_id, d, e);
-}
+int store_alert_delivery_add(struct store *st, const char *workspace_id,
+                             const struct alert_delivery *d, struct errinfo *e);
 
-static inline int store_alert_delivery_list(struct store *st, const char *workspace_id,
-                                            const char *alert_id, struct arena *a,
-                                            struct alert_delivery **rows, size_t *n,
-                                            struct errinfo *e)
-{
-    return st->ops->alert_delivery_list(st, workspace_id, alert_id, a, rows, n, e);
-}
+/* An alert's attempts, oldest first. */
+int store_alert_delivery_list(struct store *st, const char *workspace_id, const char *alert_id,
+                              struct arena *a, struct alert_delivery **rows, size_t *n,
+                              struct errinfo *e);
 
-static inline int store_alert_stats(struct store *st, const char *workspace_id, int64_t since,
-                                    struct alert_stats *out, struct errinfo *e)
-{
-    return st->ops->alert_stats(st, workspace_id, since, out, e);
-}
+int store_alert_stats(struct store *st, const char *workspace_id, int64_t since,
+                      struct alert_stats *out, struct errinfo *e);
 
-static inline int store_send_attempt_counts(struct store *st, const char *workspace_id,
-                                            int64_t since, int64_t *total, int64_t *failed,
-                                            struct errinfo *e)
-{
-    return st->ops->send_attempt_counts(st, workspace_id, since, total, failed, e);
-}
+/* Send attempts of the workspace since `since`: all and the failed ones. */
+int store_send_attempt_counts(struct store *st, const char *workspace_id, int64_t since,
+                              int64_t *total, int64_t *failed, struct errinfo *e);
 
 #endif

@@ -12,6 +12,7 @@
 #include "store/auth.h"
 #include "store/db.h"
 #include "store/db_ops.h"
+#include "store/emails.h"
 
 /* ---- users ---- */
 
@@ -115,25 +116,25 @@ static int user_insert(struct store *st, struct db_sql *sql, const char *email, 
     return rc ? rc : user_query(st, &sql_user_by_id, id, NULL, out, e);
 }
 
-int db_user_create(struct store *st, const char *email, const char *name, int64_t now,
-                   struct user *out, struct errinfo *e)
+int store_user_create(struct store *st, const char *email, const char *name, int64_t now,
+                      struct user *out, struct errinfo *e)
 {
     return user_insert(st, &sql_user_insert, email, name, NULL, NULL, NULL, now, 0, out, e);
 }
 
-int db_user_by_email(struct store *st, const char *email, struct user *out, struct errinfo *e)
+int store_user_by_email(struct store *st, const char *email, struct user *out, struct errinfo *e)
 {
     return user_query(st, &sql_user_by_email, email, NULL, out, e);
 }
 
-int db_user_by_id(struct store *st, const char *id, struct user *out, struct errinfo *e)
+int store_user_by_id(struct store *st, const char *id, struct user *out, struct errinfo *e)
 {
     return user_query(st, &sql_user_by_id, id, NULL, out, e);
 }
 
-int db_user_oidc_login(struct store *st, const char *issuer, const char *subject, const char *email,
-                       const char *name, const char *picture, int64_t now, struct user *out,
-                       struct errinfo *e)
+int store_user_oidc_login(struct store *st, const char *issuer, const char *subject,
+                          const char *email, const char *name, const char *picture, int64_t now,
+                          struct user *out, struct errinfo *e)
 {
     int rc = user_query(st, &sql_user_by_sub, issuer, subject, out, e);
     if (rc == ERR_NOT_FOUND)
@@ -185,8 +186,8 @@ static int list_by(struct store *st, const char *workspace_id, struct db_sql *sq
     return db_leave(&c, rc);
 }
 
-int db_user_list(struct store *st, struct arena *a, struct user **rows, size_t *n,
-                 struct errinfo *e)
+int store_user_list(struct store *st, struct arena *a, struct user **rows, size_t *n,
+                    struct errinfo *e)
 {
     return list_by(st, NULL, &sql_user_list, NULL, user_row, a, (void **)rows, sizeof(**rows), n,
                    "listing users", e);
@@ -241,8 +242,8 @@ static int insert4(struct db_cur *c, struct db_sql *sql, const char *what, const
     return db_run(c);
 }
 
-int db_user_bootstrap(struct store *st, const char *user_id, const char *org_name, int64_t now,
-                      bool *created, struct errinfo *e)
+int store_user_bootstrap(struct store *st, const char *user_id, const char *org_name, int64_t now,
+                         bool *created, struct errinfo *e)
 {
     *created = false;
     struct db_cur c;
@@ -293,8 +294,8 @@ static void org_row(struct db_cur *c, struct arena *a, void *row)
     o->role = role_parse(db_col_text(c, 2));
 }
 
-int db_user_orgs(struct store *st, const char *user_id, struct arena *a, struct org_row **rows,
-                 size_t *n, struct errinfo *e)
+int store_user_orgs(struct store *st, const char *user_id, struct arena *a, struct org_row **rows,
+                    size_t *n, struct errinfo *e)
 {
     return list_by(st, NULL, &sql_user_orgs, user_id, org_row, a, (void **)rows, sizeof(**rows), n,
                    "listing organizations", e);
@@ -310,8 +311,8 @@ static void ws_row(struct db_cur *c, struct arena *a, void *row)
     w->role = role_parse(db_col_text(c, 3));
 }
 
-int db_user_workspaces(struct store *st, const char *user_id, struct arena *a, struct ws_row **rows,
-                       size_t *n, struct errinfo *e)
+int store_user_workspaces(struct store *st, const char *user_id, struct arena *a,
+                          struct ws_row **rows, size_t *n, struct errinfo *e)
 {
     return list_by(st, NULL, &sql_user_workspaces, user_id, ws_row, a, (void **)rows,
                    sizeof(**rows), n, "listing workspaces", e);
@@ -323,8 +324,8 @@ static void role_row(struct db_cur *c, struct arena *a, void *out)
     *(int *)out = role_parse(db_col_text(c, 0));
 }
 
-int db_member_role(struct store *st, const char *workspace_id, const char *user_id, int *role,
-                   struct errinfo *e)
+int store_member_role(struct store *st, const char *workspace_id, const char *user_id, int *role,
+                      struct errinfo *e)
 {
     *role = ROLE_NONE;
     return read_by(st, &sql_member_role, workspace_id, user_id, role_row, role,
@@ -337,8 +338,8 @@ static void id_row(struct db_cur *c, struct arena *a, void *out)
     db_col_copy(c, 0, out, STORE_ID_LEN);
 }
 
-int db_workspace_owner(struct store *st, const char *workspace_id, char user_id[STORE_ID_LEN],
-                       struct errinfo *e)
+int store_workspace_owner(struct store *st, const char *workspace_id, char user_id[STORE_ID_LEN],
+                          struct errinfo *e)
 {
     return read_by(st, &sql_ws_owner, workspace_id, NULL, id_row, user_id,
                    "finding the workspace owner", "workspace not found", e);
@@ -349,8 +350,8 @@ static void email_row(struct db_cur *c, struct arena *a, void *out)
     *(char **)out = (char *)db_col_dup(c, 0, a);
 }
 
-int db_workspace_member_emails(struct store *st, const char *workspace_id, struct arena *a,
-                               char ***emails, size_t *n, struct errinfo *e)
+int store_workspace_member_emails(struct store *st, const char *workspace_id, struct arena *a,
+                                  char ***emails, size_t *n, struct errinfo *e)
 {
     return list_by(st, NULL, &sql_member_emails, workspace_id, email_row, a, (void **)emails,
                    sizeof(**emails), n, "reading members", e);
@@ -392,7 +393,7 @@ static void session_row(struct db_cur *c, struct arena *a, void *row)
     db_col_copy(c, 8, s->ip, sizeof(s->ip));
 }
 
-int db_session_create(struct store *st, const struct session_row *sr, struct errinfo *e)
+int store_session_create(struct store *st, const struct session_row *sr, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, NULL, DB_ONE, e);
@@ -413,8 +414,8 @@ int db_session_create(struct store *st, const struct session_row *sr, struct err
     return db_leave(&c, rc);
 }
 
-int db_session_get(struct store *st, const char *id_hash, struct session_row *out,
-                   struct errinfo *e)
+int store_session_get(struct store *st, const char *id_hash, struct session_row *out,
+                      struct errinfo *e)
 {
     return read_by(st, &sql_session_get, id_hash, NULL, session_row, out, "reading a session",
                    "no such session", e);
@@ -446,22 +447,22 @@ static int write_by(struct store *st, const char *workspace_id, struct db_sql *s
     return db_leave(&c, rc);
 }
 
-int db_session_touch(struct store *st, const char *id_hash, int64_t seen, int64_t expires,
-                     struct errinfo *e)
+int store_session_touch(struct store *st, const char *id_hash, int64_t seen, int64_t expires,
+                        struct errinfo *e)
 {
     return write_by(st, NULL, &sql_session_touch, 1, id_hash, NULL, 2, seen, expires,
                     "renewing a session", NULL, e);
 }
 
-int db_session_revoke(struct store *st, const char *user_id, const char *id_hash, int64_t now,
-                      struct errinfo *e)
+int store_session_revoke(struct store *st, const char *user_id, const char *id_hash, int64_t now,
+                         struct errinfo *e)
 {
     return write_by(st, NULL, &sql_session_revoke, 2, user_id, id_hash, 1, now, 0,
                     "revoking a session", "session not found", e);
 }
 
-int db_session_list(struct store *st, const char *user_id, int64_t now, struct arena *a,
-                    struct session_row **rows, size_t *n, struct errinfo *e)
+int store_session_list(struct store *st, const char *user_id, int64_t now, struct arena *a,
+                       struct session_row **rows, size_t *n, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -493,8 +494,8 @@ static struct db_sql sql_link_take =
     DB_SQL("UPDATE login_links SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL"
            " AND expires_at > ?2 RETURNING user_id");
 
-int db_oauth_state_put(struct store *st, const char *state_hash, const struct oauth_state *o,
-                       struct errinfo *e)
+int store_oauth_state_put(struct store *st, const char *state_hash, const struct oauth_state *o,
+                          struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, NULL, DB_MANY, e);
@@ -547,8 +548,8 @@ static int take(struct db_cur *c, db_row_fn read, void *out, const char *not_fou
     return db_run(c);
 }
 
-int db_oauth_state_take(struct store *st, const char *state_hash, struct oauth_state *out,
-                        struct errinfo *e)
+int store_oauth_state_take(struct store *st, const char *state_hash, struct oauth_state *out,
+                           struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, NULL, DB_ONE, e);
@@ -562,15 +563,15 @@ int db_oauth_state_take(struct store *st, const char *state_hash, struct oauth_s
     return db_leave(&c, rc);
 }
 
-int db_login_link_put(struct store *st, const char *token_hash, const char *user_id, int64_t now,
-                      int64_t expires, struct errinfo *e)
+int store_login_link_put(struct store *st, const char *token_hash, const char *user_id, int64_t now,
+                         int64_t expires, struct errinfo *e)
 {
     return write_by(st, NULL, &sql_link_put, 2, token_hash, user_id, 2, now, expires,
                     "storing a sign-in link", NULL, e);
 }
 
-int db_login_link_take(struct store *st, const char *token_hash, int64_t now,
-                       char user_id[STORE_ID_LEN], struct errinfo *e)
+int store_login_link_take(struct store *st, const char *token_hash, int64_t now,
+                          char user_id[STORE_ID_LEN], struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, NULL, DB_ONE, e);
@@ -615,9 +616,9 @@ static void token_row(struct db_cur *c, struct arena *a, void *row)
     t->revoked_at = db_col_i64(c, 6);
 }
 
-int db_api_token_create(struct store *st, const char *workspace_id, const char *user_id,
-                        const char *name, const char *token_hash, int64_t now,
-                        struct api_token *out, struct errinfo *e)
+int store_api_token_create(struct store *st, const char *workspace_id, const char *user_id,
+                           const char *name, const char *token_hash, int64_t now,
+                           struct api_token *out, struct errinfo *e)
 {
     memset(out, 0, sizeof(*out));
     crypto_uuid(out->id);
@@ -642,8 +643,8 @@ int db_api_token_create(struct store *st, const char *workspace_id, const char *
     return db_leave(&c, rc);
 }
 
-int db_api_token_find(struct store *st, const char *token_hash, struct api_token *out,
-                      struct errinfo *e)
+int store_api_token_find(struct store *st, const char *token_hash, struct api_token *out,
+                         struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, NULL, DB_SETTINGS, e);
@@ -662,15 +663,15 @@ int db_api_token_find(struct store *st, const char *token_hash, struct api_token
     return db_leave(&c, rc);
 }
 
-int db_api_token_revoke(struct store *st, const char *workspace_id, const char *id, int64_t now,
-                        struct errinfo *e)
+int store_api_token_revoke(struct store *st, const char *workspace_id, const char *id, int64_t now,
+                           struct errinfo *e)
 {
     return write_by(st, workspace_id, &sql_token_revoke, 2, workspace_id, id, 1, now, 0,
                     "revoking an API token", "API token not found", e);
 }
 
-int db_api_token_list(struct store *st, const char *workspace_id, struct arena *a,
-                      struct api_token **rows, size_t *n, struct errinfo *e)
+int store_api_token_list(struct store *st, const char *workspace_id, struct arena *a,
+                         struct api_token **rows, size_t *n, struct errinfo *e)
 {
     return list_by(st, workspace_id, &sql_token_list, workspace_id, token_row, a, (void **)rows,
                    sizeof(**rows), n, "listing API tokens", e);

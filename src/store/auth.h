@@ -1,7 +1,6 @@
 /*
  * Store: users, organizations, memberships, sessions, sign-in states and links, API tokens: the
- * rows as callers see them and the store_* calls (each op's contract is at its slot in struct
- * store_ops, store/store.h). Include this, never call st->ops directly.
+ * rows as callers see them and the store_* calls, each with its contract.
  */
 #ifndef LEADFLOW_STORE_AUTH_H
 #define LEADFLOW_STORE_AUTH_H
@@ -68,147 +67,88 @@ struct api_token {
     int64_t created_at, last_used_at, revoked_at;
 };
 
-static inline int store_user_create(struct store *st, const char *email, const char *name,
-                                    int64_t now, struct user *out, struct errinfo *e)
-{
-    return st->ops->user_create(st, email, name, now, out, e);
-}
+/* Users. ERR_CONFLICT when the email is taken; ERR_NOT_FOUND when absent. */
+int store_user_create(struct store *st, const char *email, const char *name, int64_t now,
+                      struct user *out, struct errinfo *e);
 
-static inline int store_user_by_email(struct store *st, const char *email, struct user *out,
-                                      struct errinfo *e)
-{
-    return st->ops->user_by_email(st, email, out, e);
-}
+int store_user_by_email(struct store *st, const char *email, struct user *out, struct errinfo *e);
 
-static inline int store_user_by_id(struct store *st, const char *id, struct user *out,
-                                   struct errinfo *e)
-{
-    return st->ops->user_by_id(st, id, out, e);
-}
+int store_user_by_id(struct store *st, const char *id, struct user *out, struct errinfo *e);
 
-static inline int store_user_oidc_login(struct store *st, const char *issuer, const char *subject,
-                                        const char *email, const char *name, const char *picture,
-                                        int64_t now, struct user *out, struct errinfo *e)
-{
-    return st->ops->user_oidc_login(st, issuer, subject, email, name, picture, now, out, e);
-}
+/* Finds the user by (issuer, subject), else by email (and links it), else
+ * creates one; records the sign-in time. */
+int store_user_oidc_login(struct store *st, const char *issuer, const char *subject,
+                          const char *email, const char *name, const char *picture, int64_t now,
+                          struct user *out, struct errinfo *e);
 
-static inline int store_user_list(struct store *st, struct arena *a, struct user **rows, size_t *n,
-                                  struct errinfo *e)
-{
-    return st->ops->user_list(st, a, rows, n, e);
-}
+int store_user_list(struct store *st, struct arena *a, struct user **rows, size_t *n,
+                    struct errinfo *e);
 
-static inline int store_user_bootstrap(struct store *st, const char *user_id, const char *org_name,
-                                       int64_t now, bool *created, struct errinfo *e)
-{
-    return st->ops->user_bootstrap(st, user_id, org_name, now, created, e);
-}
+/* First-login bootstrap, idempotent and safe to run concurrently: when the
+ * user belongs to no organization, creates org_name with the user as owner
+ * and a "Default Workspace" in it. *created tells whether it did. */
+int store_user_bootstrap(struct store *st, const char *user_id, const char *org_name, int64_t now,
+                         bool *created, struct errinfo *e);
 
-static inline int store_user_orgs(struct store *st, const char *user_id, struct arena *a,
-                                  struct org_row **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->user_orgs(st, user_id, a, rows, n, e);
-}
+int store_user_orgs(struct store *st, const char *user_id, struct arena *a, struct org_row **rows,
+                    size_t *n, struct errinfo *e);
 
-static inline int store_user_workspaces(struct store *st, const char *user_id, struct arena *a,
-                                        struct ws_row **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->user_workspaces(st, user_id, a, rows, n, e);
-}
+int store_user_workspaces(struct store *st, const char *user_id, struct arena *a,
+                          struct ws_row **rows, size_t *n, struct errinfo *e);
 
-static inline int store_member_role(struct store *st, const char *workspace_id, const char *user_id,
-                                    int *role, struct errinfo *e)
-{
-    return st->ops->member_role(st, workspace_id, user_id, role, e);
-}
+/* The user's role in the workspace's organization; ERR_NOT_FOUND when the
+ * workspace does not exist or the user is not a member (the same answer). */
+int store_member_role(struct store *st, const char *workspace_id, const char *user_id, int *role,
+                      struct errinfo *e);
 
-static inline int store_workspace_owner(struct store *st, const char *workspace_id,
-                                        char user_id[STORE_ID_LEN], struct errinfo *e)
-{
-    return st->ops->workspace_owner(st, workspace_id, user_id, e);
-}
+/* The first owner of the workspace's organization; ERR_NOT_FOUND when the
+ * workspace does not exist. */
+int store_workspace_owner(struct store *st, const char *workspace_id, char user_id[STORE_ID_LEN],
+                          struct errinfo *e);
 
-static inline int store_session_create(struct store *st, const struct session_row *s,
-                                       struct errinfo *e)
-{
-    return st->ops->session_create(st, s, e);
-}
+/* Sessions, keyed by the hash of the cookie value. */
+int store_session_create(struct store *st, const struct session_row *s, struct errinfo *e);
 
-static inline int store_session_get(struct store *st, const char *id_hash, struct session_row *out,
-                                    struct errinfo *e)
-{
-    return st->ops->session_get(st, id_hash, out, e);
-}
+int store_session_get(struct store *st, const char *id_hash, struct session_row *out,
+                      struct errinfo *e);
 
-static inline int store_session_touch(struct store *st, const char *id_hash, int64_t seen,
-                                      int64_t expires, struct errinfo *e)
-{
-    return st->ops->session_touch(st, id_hash, seen, expires, e);
-}
+int store_session_touch(struct store *st, const char *id_hash, int64_t seen, int64_t expires,
+                        struct errinfo *e);
 
-static inline int store_session_revoke(struct store *st, const char *user_id, const char *id_hash,
-                                       int64_t now, struct errinfo *e)
-{
-    return st->ops->session_revoke(st, user_id, id_hash, now, e);
-}
+/* Revokes one of user_id's sessions; ERR_NOT_FOUND when it is not theirs. */
+int store_session_revoke(struct store *st, const char *user_id, const char *id_hash, int64_t now,
+                         struct errinfo *e);
 
-static inline int store_session_list(struct store *st, const char *user_id, int64_t now,
-                                     struct arena *a, struct session_row **rows, size_t *n,
-                                     struct errinfo *e)
-{
-    return st->ops->session_list(st, user_id, now, a, rows, n, e);
-}
+/* The user's live (unrevoked, unexpired) sessions. */
+int store_session_list(struct store *st, const char *user_id, int64_t now, struct arena *a,
+                       struct session_row **rows, size_t *n, struct errinfo *e);
 
-static inline int store_oauth_state_put(struct store *st, const char *state_hash,
-                                        const struct oauth_state *s, struct errinfo *e)
-{
-    return st->ops->oauth_state_put(st, state_hash, s, e);
-}
+/* OAuth sign-in attempts: put, then take once (deleted when taken). */
+int store_oauth_state_put(struct store *st, const char *state_hash, const struct oauth_state *s,
+                          struct errinfo *e);
 
-static inline int store_oauth_state_take(struct store *st, const char *state_hash,
-                                         struct oauth_state *out, struct errinfo *e)
-{
-    return st->ops->oauth_state_take(st, state_hash, out, e);
-}
+int store_oauth_state_take(struct store *st, const char *state_hash, struct oauth_state *out,
+                           struct errinfo *e);
 
-static inline int store_login_link_put(struct store *st, const char *token_hash,
-                                       const char *user_id, int64_t now, int64_t expires,
-                                       struct errinfo *e)
-{
-    return st->ops->login_link_put(st, token_hash, user_id, now, expires, e);
-}
+/* One-time sign-in links: take succeeds once, before expiry. */
+int store_login_link_put(struct store *st, const char *token_hash, const char *user_id, int64_t now,
+                         int64_t expires, struct errinfo *e);
 
-static inline int store_login_link_take(struct store *st, const char *token_hash, int64_t now,
-                                        char user_id[STORE_ID_LEN], struct errinfo *e)
-{
-    return st->ops->login_link_take(st, token_hash, now, user_id, e);
-}
+int store_login_link_take(struct store *st, const char *token_hash, int64_t now,
+                          char user_id[STORE_ID_LEN], struct errinfo *e);
 
-static inline int store_api_token_create(struct store *st, const char *workspace_id,
-                                         const char *user_id, const char *name,
-                                         const char *token_hash, int64_t now, struct api_token *out,
-                                         struct errinfo *e)
-{
-    return st->ops->api_token_create(st, workspace_id, user_id, name, token_hash, now, out, e);
-}
+/* API tokens, stored by hash; each belongs to one workspace. */
+int store_api_token_create(struct store *st, const char *workspace_id, const char *user_id,
+                           const char *name, const char *token_hash, int64_t now,
+                           struct api_token *out, struct errinfo *e);
 
-static inline int store_api_token_find(struct store *st, const char *token_hash,
-                                       struct api_token *out, struct errinfo *e)
-{
-    return st->ops->api_token_find(st, token_hash, out, e);
-}
+int store_api_token_find(struct store *st, const char *token_hash, struct api_token *out,
+                         struct errinfo *e);
 
-static inline int store_api_token_revoke(struct store *st, const char *workspace_id, const char *id,
-                                         int64_t now, struct errinfo *e)
-{
-    return st->ops->api_token_revoke(st, workspace_id, id, now, e);
-}
+int store_api_token_revoke(struct store *st, const char *workspace_id, const char *id, int64_t now,
+                           struct errinfo *e);
 
-static inline int store_api_token_list(struct store *st, const char *workspace_id, struct arena *a,
-                                       struct api_token **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->api_token_list(st, workspace_id, a, rows, n, e);
-}
+int store_api_token_list(struct store *st, const char *workspace_id, struct arena *a,
+                         struct api_token **rows, size_t *n, struct errinfo *e);
 
 #endif

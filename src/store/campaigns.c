@@ -11,6 +11,7 @@
 
 #include "base/crypto.h"
 #include "store/campaigns.h"
+#include "store/contacts.h"
 #include "store/db.h"
 #include "store/db_ops.h"
 
@@ -61,8 +62,9 @@ static struct db_sql sql_campaign_insert =
 static struct db_sql sql_campaign_get = DB_SQL("SELECT " CAMPAIGN_COLS " FROM drip_campaigns c"
                                                " WHERE c.workspace_id = ?1 AND c.id = ?2");
 
-int db_campaign_create(struct store *st, const char *workspace_id, const struct campaign_fields *f,
-                       int64_t now, struct arena *a, struct campaign *out, struct errinfo *e)
+int store_campaign_create(struct store *st, const char *workspace_id,
+                          const struct campaign_fields *f, int64_t now, struct arena *a,
+                          struct campaign *out, struct errinfo *e)
 {
     char id[STORE_ID_LEN];
     crypto_uuid(id);
@@ -90,8 +92,8 @@ int db_campaign_create(struct store *st, const char *workspace_id, const struct 
     return db_leave(&c, rc);
 }
 
-int db_campaign_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                    struct campaign *out, struct errinfo *e)
+int store_campaign_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                       struct campaign *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_campaign_get, workspace_id, id, read_campaign, a, out,
                         "reading a campaign", "campaign", e);
@@ -104,9 +106,9 @@ int db_campaign_get(struct store *st, const char *workspace_id, const char *id, 
     " ORDER BY c.created_at DESC, c.id" id_order " DESC LIMIT ?3 OFFSET ?4"
 static struct db_sql sql_campaign_list = DB_SQL2(CAMPAIGN_LIST(""), CAMPAIGN_LIST(PG_ID_ORDER));
 
-int db_campaign_list(struct store *st, const char *workspace_id, const char *status, int limit,
-                     int offset, struct arena *a, struct campaign **rows, size_t *n, int64_t *total,
-                     struct errinfo *e)
+int store_campaign_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                        int offset, struct arena *a, struct campaign **rows, size_t *n,
+                        int64_t *total, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -135,8 +137,8 @@ int db_campaign_list(struct store *st, const char *workspace_id, const char *sta
 static struct db_sql sql_campaign_update =
     DB_SQL2(CAMPAIGN_UPDATE("?6"), CAMPAIGN_UPDATE("CAST(?6 AS jsonb)"));
 
-int db_campaign_update(struct store *st, const char *workspace_id, const char *id,
-                       const struct campaign_fields *f, int64_t now, struct errinfo *e)
+int store_campaign_update(struct store *st, const char *workspace_id, const char *id,
+                          const struct campaign_fields *f, int64_t now, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -162,8 +164,8 @@ int db_campaign_update(struct store *st, const char *workspace_id, const char *i
 static struct db_sql sql_campaign_delete =
     DB_SQL("DELETE FROM drip_campaigns WHERE workspace_id = ?1 AND id = ?2");
 
-int db_campaign_delete(struct store *st, const char *workspace_id, const char *id,
-                       struct errinfo *e)
+int store_campaign_delete(struct store *st, const char *workspace_id, const char *id,
+                          struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -205,8 +207,8 @@ static struct db_sql sql_campaign_status =
     DB_SQL2(CAMPAIGN_STATUS("instr(',' || ?3 || ',', ',' || status || ',') > 0"),
             CAMPAIGN_STATUS("status = ANY (string_to_array(CAST(?3 AS TEXT), ','))"));
 
-int db_campaign_set_status(struct store *st, const char *workspace_id, const char *id,
-                           const char *from, const char *to, int64_t now, struct errinfo *e)
+int store_campaign_set_status(struct store *st, const char *workspace_id, const char *id,
+                              const char *from, const char *to, int64_t now, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_MANY, e);
@@ -230,8 +232,8 @@ int db_campaign_set_status(struct store *st, const char *workspace_id, const cha
     return db_leave(&c, rc);
 }
 
-int db_campaign_status(struct store *st, const char *workspace_id, const char *id, char status[16],
-                       struct errinfo *e)
+int store_campaign_status(struct store *st, const char *workspace_id, const char *id,
+                          char status[16], struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -264,8 +266,8 @@ static struct db_sql sql_steps =
     DB_SQL("SELECT " STEP_COLS " FROM campaign_steps"
            " WHERE workspace_id = ?1 AND campaign_id = ?2 ORDER BY position");
 
-int db_campaign_steps(struct store *st, const char *workspace_id, const char *campaign_id,
-                      struct arena *a, struct campaign_step **rows, size_t *n, struct errinfo *e)
+int store_campaign_steps(struct store *st, const char *workspace_id, const char *campaign_id,
+                         struct arena *a, struct campaign_step **rows, size_t *n, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -285,8 +287,8 @@ int db_campaign_steps(struct store *st, const char *workspace_id, const char *ca
 static struct db_sql sql_step_get =
     DB_SQL("SELECT " STEP_COLS " FROM campaign_steps WHERE workspace_id = ?1 AND id = ?2");
 
-int db_campaign_step_get(struct store *st, const char *workspace_id, const char *step_id,
-                         struct arena *a, struct campaign_step *out, struct errinfo *e)
+int store_campaign_step_get(struct store *st, const char *workspace_id, const char *step_id,
+                            struct arena *a, struct campaign_step *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_step_get, workspace_id, step_id, read_step, a, out,
                         "reading a step", "step", e);
@@ -348,9 +350,9 @@ static int steps_guard(struct db_cur *c, const char *workspace_id, const char *c
     return 0;
 }
 
-int db_campaign_steps_replace(struct store *st, const char *workspace_id, const char *campaign_id,
-                              const struct campaign_step *steps, size_t n, int64_t now,
-                              struct errinfo *e)
+int store_campaign_steps_replace(struct store *st, const char *workspace_id,
+                                 const char *campaign_id, const struct campaign_step *steps,
+                                 size_t n, int64_t now, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_TX, e);
@@ -405,10 +407,10 @@ static struct db_sql sql_enroll_insert =
 
 enum { ENROLL_TRIES = 3 };
 
-int db_enrollment_insert(struct store *st, const char *workspace_id, const char *campaign_id,
-                         const char *contact_id, bool allow_reenroll, const char *first_step,
-                         int64_t next_run_at, int64_t now, char id[STORE_ID_LEN],
-                         const char **reason, struct errinfo *e)
+int store_enrollment_insert(struct store *st, const char *workspace_id, const char *campaign_id,
+                            const char *contact_id, bool allow_reenroll, const char *first_step,
+                            int64_t next_run_at, int64_t now, char id[STORE_ID_LEN],
+                            const char **reason, struct errinfo *e)
 {
     *reason = NULL;
     id[0] = '\0';
@@ -494,8 +496,8 @@ static struct db_sql sql_enrollment_get =
     DB_SQL("SELECT " ENROLLMENT_COLS " FROM campaign_enrollments n"
            " WHERE n.workspace_id = ?1 AND n.id = ?2");
 
-int db_enrollment_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                      struct enrollment *out, struct errinfo *e)
+int store_enrollment_get(struct store *st, const char *workspace_id, const char *id,
+                         struct arena *a, struct enrollment *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_enrollment_get, workspace_id, id, read_enrollment, a, out,
                         "reading an enrollment", "enrollment", e);
@@ -509,9 +511,9 @@ int db_enrollment_get(struct store *st, const char *workspace_id, const char *id
 static struct db_sql sql_enrollment_list =
     DB_SQL2(ENROLLMENT_LIST(""), ENROLLMENT_LIST(PG_ID_ORDER));
 
-int db_enrollment_list(struct store *st, const char *workspace_id, const char *campaign_id,
-                       const char *status, int limit, int offset, struct arena *a,
-                       struct enrollment **rows, size_t *n, int64_t *total, struct errinfo *e)
+int store_enrollment_list(struct store *st, const char *workspace_id, const char *campaign_id,
+                          const char *status, int limit, int offset, struct arena *a,
+                          struct enrollment **rows, size_t *n, int64_t *total, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -542,9 +544,9 @@ static struct db_sql sql_enrollment_move = DB_SQL(
     " WHERE workspace_id = ?1 AND id = ?2 AND step_seq = CAST(?3 AS BIGINT)"
     " AND status = 'active'");
 
-int db_enrollment_move(struct store *st, const char *workspace_id, const char *id, int64_t seq,
-                       const struct enrollment_move *m, int64_t now, bool *applied,
-                       struct errinfo *e)
+int store_enrollment_move(struct store *st, const char *workspace_id, const char *id, int64_t seq,
+                          const struct enrollment_move *m, int64_t now, bool *applied,
+                          struct errinfo *e)
 {
     *applied = false;
     struct db_cur c;
@@ -577,9 +579,9 @@ static struct db_sql sql_cancel = DB_SQL(
     " AND (CAST(?2 AS TEXT) IS NULL OR contact_id = ?2)"
     " AND (CAST(?3 AS TEXT) IS NULL OR campaign_id = ?3)");
 
-int db_enrollment_cancel(struct store *st, const char *workspace_id, const char *contact_id,
-                         const char *campaign_id, const char *reason, int64_t now, int64_t *n,
-                         struct errinfo *e)
+int store_enrollment_cancel(struct store *st, const char *workspace_id, const char *contact_id,
+                            const char *campaign_id, const char *reason, int64_t now, int64_t *n,
+                            struct errinfo *e)
 {
     *n = 0;
     if (!contact_id && !campaign_id)
@@ -610,8 +612,8 @@ int db_enrollment_cancel(struct store *st, const char *workspace_id, const char 
     " NULLIF(?9, ''), CAST(?10 AS BIGINT))"
 static struct db_sql sql_log_add = DB_SQL2(LOG_ADD("?8"), LOG_ADD("CAST(?8 AS jsonb)"));
 
-int db_exec_log_add(struct store *st, const char *workspace_id, const char *campaign_id,
-                    const struct exec_log *l, struct errinfo *e)
+int store_exec_log_add(struct store *st, const char *workspace_id, const char *campaign_id,
+                       const struct exec_log *l, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -660,9 +662,9 @@ static void read_exec_log(struct db_cur *c, struct arena *a, void *row)
     l->created_at = db_col_i64(c, 9);
 }
 
-int db_exec_log_list(struct store *st, const char *workspace_id, const char *campaign_id,
-                     const char *enrollment_id, int limit, int offset, struct arena *a,
-                     struct exec_log **rows, size_t *n, int64_t *total, struct errinfo *e)
+int store_exec_log_list(struct store *st, const char *workspace_id, const char *campaign_id,
+                        const char *enrollment_id, int limit, int offset, struct arena *a,
+                        struct exec_log **rows, size_t *n, int64_t *total, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -737,8 +739,9 @@ static void read_step_metrics(struct db_cur *c, struct arena *a, void *row)
     m->replied = db_col_i64(c, 9);
 }
 
-int db_campaign_metrics(struct store *st, const char *workspace_id, const char *campaign_id,
-                        struct arena *a, struct step_metrics **rows, size_t *n, struct errinfo *e)
+int store_campaign_metrics(struct store *st, const char *workspace_id, const char *campaign_id,
+                           struct arena *a, struct step_metrics **rows, size_t *n,
+                           struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -766,8 +769,8 @@ static struct db_sql sql_engagement =
            "  AND r.direction = 'inbound' AND r.received_at > m.sent_at)"
            " FROM sent_emails m WHERE m.workspace_id = ?1 AND m.id = ?2");
 
-int db_email_engagement(struct store *st, const char *workspace_id, const char *sent_email_id,
-                        struct email_engagement *out, struct errinfo *e)
+int store_email_engagement(struct store *st, const char *workspace_id, const char *sent_email_id,
+                           struct email_engagement *out, struct errinfo *e)
 {
     memset(out, 0, sizeof(*out));
     struct db_cur c;
@@ -885,8 +888,8 @@ static void int_row(struct db_cur *c, struct arena *a, void *out)
     *(int *)out = db_col_int(c, 0);
 }
 
-int db_contact_score_adjust(struct store *st, const char *workspace_id, const char *contact_id,
-                            int delta, int64_t now, int *before, int *after, struct errinfo *e)
+int store_contact_score_adjust(struct store *st, const char *workspace_id, const char *contact_id,
+                               int delta, int64_t now, int *before, int *after, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_MANY, e);
@@ -920,8 +923,8 @@ static struct db_sql sql_triggered = DB_SQL2(
     " WHERE workspace_id = ?1 AND trigger->>'type' = ?2 AND status = 'active'"
     " ORDER BY created_at, id" PG_ID_ORDER);
 
-int db_campaign_triggered(struct store *st, const char *workspace_id, const char *type,
-                          struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e)
+int store_campaign_triggered(struct store *st, const char *workspace_id, const char *type,
+                             struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -953,8 +956,8 @@ static struct db_sql sql_wake =
     DB_SQL2(WAKE("json_extract(s.config, '$.until')", "+workspace_id", "+status", "+run_at"),
             WAKE("s.config->>'until'", "workspace_id", "status", "run_at"));
 
-int db_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
-                       int64_t now, int64_t *n, struct errinfo *e)
+int store_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
+                          int64_t now, int64_t *n, struct errinfo *e)
 {
     *n = 0;
     struct db_cur c;

@@ -1,7 +1,6 @@
 /*
  * Store: drip campaigns, steps, enrollments and execution logs: the rows as callers see them and
- * the store_* calls (each op's contract is at its slot in struct store_ops, store/store.h).
- * Include this, never call st->ops directly.
+ * the store_* calls, each with its contract.
  */
 #ifndef LEADFLOW_STORE_CAMPAIGNS_H
 #define LEADFLOW_STORE_CAMPAIGNS_H
@@ -98,157 +97,108 @@ struct email_engagement {
     bool opened, clicked, replied;
 };
 
-static inline int store_campaign_create(struct store *st, const char *workspace_id,
-                                        const struct campaign_fields *f, int64_t now,
-                                        struct arena *a, struct campaign *out, struct errinfo *e)
-{
-    return st->ops->campaign_create(st, workspace_id, f, now, a, out, e);
-}
+/* Drip campaigns (drip/drip.h). Every id is looked up in the workspace:
+ * another workspace's id is ERR_NOT_FOUND like a missing one. */
+int store_campaign_create(struct store *st, const char *workspace_id,
+                          const struct campaign_fields *f, int64_t now, struct arena *a,
+                          struct campaign *out, struct errinfo *e);
 
-static inline int store_campaign_get(struct store *st, const char *workspace_id, const char *id,
-                                     struct arena *a, struct campaign *out, struct errinfo *e)
-{
-    return st->ops->campaign_get(st, workspace_id, id, a, out, e);
-}
+int store_campaign_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                       struct campaign *out, struct errinfo *e);
 
-static inline int store_campaign_list(struct store *st, const char *workspace_id,
-                                      const char *status, int limit, int offset, struct arena *a,
-                                      struct campaign **rows, size_t *n, int64_t *total,
-                                      struct errinfo *e)
-{
-    return st->ops->campaign_list(st, workspace_id, status, limit, offset, a, rows, n, total, e);
-}
+/* Newest first; status NULL: any. */
+int store_campaign_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                        int offset, struct arena *a, struct campaign **rows, size_t *n,
+                        int64_t *total, struct errinfo *e);
 
-static inline int store_campaign_update(struct store *st, const char *workspace_id, const char *id,
-                                        const struct campaign_fields *f, int64_t now,
-                                        struct errinfo *e)
-{
-    return st->ops->campaign_update(st, workspace_id, id, f, now, e);
-}
+int store_campaign_update(struct store *st, const char *workspace_id, const char *id,
+                          const struct campaign_fields *f, int64_t now, struct errinfo *e);
 
-static inline int store_campaign_delete(struct store *st, const char *workspace_id, const char *id,
-                                        struct errinfo *e)
-{
-    return st->ops->campaign_delete(st, workspace_id, id, e);
-}
+/* Deletes the campaign with its steps, enrollments and logs. */
+int store_campaign_delete(struct store *st, const char *workspace_id, const char *id,
+                          struct errinfo *e);
 
-static inline int store_campaign_set_status(struct store *st, const char *workspace_id,
-                                            const char *id, const char *from, const char *to,
-                                            int64_t now, struct errinfo *e)
-{
-    return st->ops->campaign_set_status(st, workspace_id, id, from, to, now, e);
-}
+/* Moves the status to `to` when it is one of from (comma-separated
+ * names); ERR_CONFLICT otherwise, with the current status in e. */
+int store_campaign_set_status(struct store *st, const char *workspace_id, const char *id,
+                              const char *from, const char *to, int64_t now, struct errinfo *e);
 
-static inline int store_campaign_steps(struct store *st, const char *workspace_id,
-                                       const char *campaign_id, struct arena *a,
-                                       struct campaign_step **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->campaign_steps(st, workspace_id, campaign_id, a, rows, n, e);
-}
+/* The steps in position order. */
+int store_campaign_steps(struct store *st, const char *workspace_id, const char *campaign_id,
+                         struct arena *a, struct campaign_step **rows, size_t *n,
+                         struct errinfo *e);
 
-static inline int store_campaign_step_get(struct store *st, const char *workspace_id,
-                                          const char *step_id, struct arena *a,
-                                          struct campaign_step *out, struct errinfo *e)
-{
-    return st->ops->campaign_step_get(st, workspace_id, step_id, a, out, e);
-}
+int store_campaign_step_get(struct store *st, const char *workspace_id, const char *step_id,
+                            struct arena *a, struct campaign_step *out, struct errinfo *e);
 
-static inline int store_campaign_steps_replace(struct store *st, const char *workspace_id,
-                                               const char *campaign_id,
-                                               const struct campaign_step *steps, size_t n,
-                                               int64_t now, struct errinfo *e)
-{
-    return st->ops->campaign_steps_replace(st, workspace_id, campaign_id, steps, n, now, e);
-}
+/* Replaces every step (ids filled in by the caller) in one transaction
+ * (or the caller's). ERR_CONFLICT when the campaign has active
+ * enrollments or is archived. */
+int store_campaign_steps_replace(struct store *st, const char *workspace_id,
+                                 const char *campaign_id, const struct campaign_step *steps,
+                                 size_t n, int64_t now, struct errinfo *e);
 
-static inline int store_enrollment_insert(struct store *st, const char *workspace_id,
-                                          const char *campaign_id, const char *contact_id,
-                                          bool allow_reenroll, const char *first_step,
-                                          int64_t next_run_at, int64_t now, char id[STORE_ID_LEN],
-                                          const char **reason, struct errinfo *e)
-{
-    return st->ops->enrollment_insert(st, workspace_id, campaign_id, contact_id, allow_reenroll,
-                                      first_step, next_run_at, now, id, reason, e);
-}
+/* Enrolls a contact: *reason is NULL when enrolled (id filled in), else
+ * why not ("already_enrolled", "already_active"), with nothing written.
+ * Runs on the calling thread's connection (inside the caller's
+ * transaction). */
+int store_enrollment_insert(struct store *st, const char *workspace_id, const char *campaign_id,
+                            const char *contact_id, bool allow_reenroll, const char *first_step,
+                            int64_t next_run_at, int64_t now, char id[STORE_ID_LEN],
+                            const char **reason, struct errinfo *e);
 
-static inline int store_enrollment_get(struct store *st, const char *workspace_id, const char *id,
-                                       struct arena *a, struct enrollment *out, struct errinfo *e)
-{
-    return st->ops->enrollment_get(st, workspace_id, id, a, out, e);
-}
+int store_enrollment_get(struct store *st, const char *workspace_id, const char *id,
+                         struct arena *a, struct enrollment *out, struct errinfo *e);
 
-static inline int store_enrollment_list(struct store *st, const char *workspace_id,
-                                        const char *campaign_id, const char *status, int limit,
-                                        int offset, struct arena *a, struct enrollment **rows,
-                                        size_t *n, int64_t *total, struct errinfo *e)
-{
-    return st->ops->enrollment_list(st, workspace_id, campaign_id, status, limit, offset, a, rows,
-                                    n, total, e);
-}
+/* A campaign's enrollments, newest first; status NULL: any. */
+int store_enrollment_list(struct store *st, const char *workspace_id, const char *campaign_id,
+                          const char *status, int limit, int offset, struct arena *a,
+                          struct enrollment **rows, size_t *n, int64_t *total, struct errinfo *e);
 
-static inline int store_enrollment_move(struct store *st, const char *workspace_id, const char *id,
-                                        int64_t seq, const struct enrollment_move *m, int64_t now,
-                                        bool *applied, struct errinfo *e)
-{
-    return st->ops->enrollment_move(st, workspace_id, id, seq, m, now, applied, e);
-}
+/* Moves an enrollment on when it is still active at step execution seq
+ * (its seq then becomes seq + 1); *applied says whether it was. */
+int store_enrollment_move(struct store *st, const char *workspace_id, const char *id, int64_t seq,
+                          const struct enrollment_move *m, int64_t now, bool *applied,
+                          struct errinfo *e);
 
-static inline int store_enrollment_cancel(struct store *st, const char *workspace_id,
-                                          const char *contact_id, const char *campaign_id,
-                                          const char *reason, int64_t now, int64_t *n,
-                                          struct errinfo *e)
-{
-    return st->ops->enrollment_cancel(st, workspace_id, contact_id, campaign_id, reason, now, n, e);
-}
+/* Ends every active enrollment of the contact (or of the campaign, when
+ * campaign_id is given) as cancelled with reason; *n counts them. */
+int store_enrollment_cancel(struct store *st, const char *workspace_id, const char *contact_id,
+                            const char *campaign_id, const char *reason, int64_t now, int64_t *n,
+                            struct errinfo *e);
 
-static inline int store_exec_log_add(struct store *st, const char *workspace_id,
-                                     const char *campaign_id, const struct exec_log *l,
-                                     struct errinfo *e)
-{
-    return st->ops->exec_log_add(st, workspace_id, campaign_id, l, e);
-}
+int store_exec_log_add(struct store *st, const char *workspace_id, const char *campaign_id,
+                       const struct exec_log *l, struct errinfo *e);
 
-static inline int store_exec_log_list(struct store *st, const char *workspace_id,
-                                      const char *campaign_id, const char *enrollment_id, int limit,
-                                      int offset, struct arena *a, struct exec_log **rows,
-                                      size_t *n, int64_t *total, struct errinfo *e)
-{
-    return st->ops->exec_log_list(st, workspace_id, campaign_id, enrollment_id, limit, offset, a,
-                                  rows, n, total, e);
-}
+/* Newest first; enrollment_id NULL: every enrollment of the campaign. */
+int store_exec_log_list(struct store *st, const char *workspace_id, const char *campaign_id,
+                        const char *enrollment_id, int limit, int offset, struct arena *a,
+                        struct exec_log **rows, size_t *n, int64_t *total, struct errinfo *e);
 
-static inline int store_campaign_metrics(struct store *st, const char *workspace_id,
-                                         const char *campaign_id, struct arena *a,
-                                         struct step_metrics **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->campaign_metrics(st, workspace_id, campaign_id, a, rows, n, e);
-}
+int store_campaign_metrics(struct store *st, const char *workspace_id, const char *campaign_id,
+                           struct arena *a, struct step_metrics **rows, size_t *n,
+                           struct errinfo *e);
 
-static inline int store_email_engagement(struct store *st, const char *workspace_id,
-                                         const char *sent_email_id, struct email_engagement *out,
-                                         struct errinfo *e)
-{
-    return st->ops->email_engagement(st, workspace_id, sent_email_id, out, e);
-}
+/* Opens, clicks (people, not bots) of the sent email, and inbound emails
+ * from its contact received after it was sent. */
+int store_email_engagement(struct store *st, const char *workspace_id, const char *sent_email_id,
+                           struct email_engagement *out, struct errinfo *e);
 
-static inline int store_campaign_status(struct store *st, const char *workspace_id, const char *id,
-                                        char status[16], struct errinfo *e)
-{
-    return st->ops->campaign_status(st, workspace_id, id, status, e);
-}
+/* A campaign's status alone (the step handler's check; campaign_get
+ * also counts steps and enrollments). ERR_NOT_FOUND. */
+int store_campaign_status(struct store *st, const char *workspace_id, const char *id,
+                          char status[16], struct errinfo *e);
 
-static inline int store_campaign_triggered(struct store *st, const char *workspace_id,
-                                           const char *type, struct arena *a,
-                                           struct campaign **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->campaign_triggered(st, workspace_id, type, a, rows, n, e);
-}
+/* The active campaigns whose trigger has this type (id, status, trigger
+ * and allow_reenroll filled in; no counts), on the calling thread's
+ * connection. */
+int store_campaign_triggered(struct store *st, const char *workspace_id, const char *type,
+                             struct arena *a, struct campaign **rows, size_t *n, struct errinfo *e);
 
-static inline int store_enrollment_wake(struct store *st, const char *workspace_id,
-                                        const char *contact_id, int64_t now, int64_t *n,
-                                        struct errinfo *e)
-{
-    return st->ops->enrollment_wake(st, workspace_id, contact_id, now, n, e);
-}
+/* Brings the job of every active enrollment of the contact that waits at
+ * a "wait until" step forward to now (the step looks again at once);
+ * *n counts them. On the calling thread's connection. */
+int store_enrollment_wake(struct store *st, const char *workspace_id, const char *contact_id,
+                          int64_t now, int64_t *n, struct errinfo *e);
 
 #endif

@@ -133,8 +133,8 @@ static void contact_row(struct db_cur *c, struct arena *a, void *row)
     db_contact_row(c, a, row);
 }
 
-int db_contact_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                   struct contact *out, struct errinfo *e)
+int store_contact_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                      struct contact *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_get, workspace_id, id, contact_row, a, out, "reading a contact",
                         "contact", e);
@@ -152,8 +152,8 @@ static int write_fail(struct db_cur *c, int rc, const char *email)
     return failf(c->e, ERR_INVALID, "a contact field has a value the database refuses");
 }
 
-int db_contact_create(struct store *st, const char *workspace_id, const struct contact_fields *f,
-                      int64_t now, struct arena *a, struct contact *out, struct errinfo *e)
+int store_contact_create(struct store *st, const char *workspace_id, const struct contact_fields *f,
+                         int64_t now, struct arena *a, struct contact *out, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -177,9 +177,9 @@ int db_contact_create(struct store *st, const char *workspace_id, const struct c
     return db_leave(&c, rc);
 }
 
-int db_contact_update(struct store *st, const char *workspace_id, const char *id,
-                      const struct contact_fields *f, int64_t now, struct arena *a,
-                      struct contact *out, struct errinfo *e)
+int store_contact_update(struct store *st, const char *workspace_id, const char *id,
+                         const struct contact_fields *f, int64_t now, struct arena *a,
+                         struct contact *out, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -202,7 +202,8 @@ int db_contact_update(struct store *st, const char *workspace_id, const char *id
     return db_leave(&c, rc);
 }
 
-int db_contact_delete(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
+int store_contact_delete(struct store *st, const char *workspace_id, const char *id,
+                         struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -270,9 +271,9 @@ static const char *fts_query(struct arena *a, const char *text)
     return o ? out : NULL;
 }
 
-int db_contact_list(struct store *st, const char *workspace_id, const struct contact_query *q,
-                    struct arena *a, struct contact **rows, size_t *n, int64_t *total,
-                    struct errinfo *e)
+int store_contact_list(struct store *st, const char *workspace_id, const struct contact_query *q,
+                       struct arena *a, struct contact **rows, size_t *n, int64_t *total,
+                       struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;

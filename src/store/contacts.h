@@ -1,7 +1,6 @@
 /*
  * Store: contacts, their activity, scores and score history, hot leads, timeline events: the rows
- * as callers see them and the store_* calls (each op's contract is at its slot in struct
- * store_ops, store/store.h). Include this, never call st->ops directly.
+ * as callers see them and the store_* calls, each with its contract.
  */
 #ifndef LEADFLOW_STORE_CONTACTS_H
 #define LEADFLOW_STORE_CONTACTS_H
@@ -127,110 +126,79 @@ struct email_event {
     int64_t at;
 };
 
-static inline int store_contact_create(struct store *st, const char *workspace_id,
-                                       const struct contact_fields *f, int64_t now, struct arena *a,
-                                       struct contact *out, struct errinfo *e)
-{
-    return st->ops->contact_create(st, workspace_id, f, now, a, out, e);
-}
+/* Contacts of a workspace. ERR_CONFLICT when the email is taken in the
+ * workspace; ERR_NOT_FOUND for an id that is not in the workspace. */
+int store_contact_create(struct store *st, const char *workspace_id, const struct contact_fields *f,
+                         int64_t now, struct arena *a, struct contact *out, struct errinfo *e);
 
-static inline int store_contact_get(struct store *st, const char *workspace_id, const char *id,
-                                    struct arena *a, struct contact *out, struct errinfo *e)
-{
-    return st->ops->contact_get(st, workspace_id, id, a, out, e);
-}
+int store_contact_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                      struct contact *out, struct errinfo *e);
 
-static inline int store_contact_update(struct store *st, const char *workspace_id, const char *id,
-                                       const struct contact_fields *f, int64_t now, struct arena *a,
-                                       struct contact *out, struct errinfo *e)
-{
-    return st->ops->contact_update(st, workspace_id, id, f, now, a, out, e);
-}
+int store_contact_update(struct store *st, const char *workspace_id, const char *id,
+                         const struct contact_fields *f, int64_t now, struct arena *a,
+                         struct contact *out, struct errinfo *e);
 
-static inline int store_contact_delete(struct store *st, const char *workspace_id, const char *id,
-                                       struct errinfo *e)
-{
-    return st->ops->contact_delete(st, workspace_id, id, e);
-}
+int store_contact_delete(struct store *st, const char *workspace_id, const char *id,
+                         struct errinfo *e);
 
-static inline int store_contact_list(struct store *st, const char *workspace_id,
-                                     const struct contact_query *q, struct arena *a,
-                                     struct contact **rows, size_t *n, int64_t *total,
-                                     struct errinfo *e)
-{
-    return st->ops->contact_list(st, workspace_id, q, a, rows, n, total, e);
-}
+/* A page of contacts matching q, and the number matching in all. */
+int store_contact_list(struct store *st, const char *workspace_id, const struct contact_query *q,
+                       struct arena *a, struct contact **rows, size_t *n, int64_t *total,
+                       struct errinfo *e);
 
-static inline int store_contact_link(struct store *st, const char *workspace_id, const char *email,
-                                     const char *name, const char *job_title, const char *company,
-                                     int64_t now, char id[STORE_ID_LEN], bool *created,
-                                     struct errinfo *e)
-{
-    return st->ops->contact_link(st, workspace_id, email, name, job_title, company, now, id,
-                                 created, e);
-}
+/*
+ * The workspace's contact with this email, created when absent (with the
+ * name, job title and company given; an existing contact's empty name,
+ * title or company is filled in, never overwritten). *created says which.
+ */
+int store_contact_link(struct store *st, const char *workspace_id, const char *email,
+                       const char *name, const char *job_title, const char *company, int64_t now,
+                       char id[STORE_ID_LEN], bool *created, struct errinfo *e);
 
-static inline int store_contact_activity(struct store *st, const char *workspace_id,
-                                         const char *contact_id, int64_t since_ms, size_t max,
-                                         struct arena *a, struct activity **acts, size_t *n,
-                                         char job_title[STORE_NAME_MAX], char status[16],
-                                         struct errinfo *e)
-{
-    return st->ops->contact_activity(st, workspace_id, contact_id, since_ms, max, a, acts, n,
-                                     job_title, status, e);
-}
+/* The contact's activity since since_ms, newest first (at most max rows),
+ * with its job title and status (into the given buffers). */
+int store_contact_activity(struct store *st, const char *workspace_id, const char *contact_id,
+                           int64_t since_ms, size_t max, struct arena *a, struct activity **acts,
+                           size_t *n, char job_title[STORE_NAME_MAX], char status[16],
+                           struct errinfo *e);
 
-static inline int store_contact_score_save(struct store *st, const char *workspace_id,
-                                           const char *contact_id, const struct score *s,
-                                           const char *reasons_json, int64_t now, int *previous,
-                                           int *total, struct errinfo *e)
-{
-    return st->ops->contact_score_save(st, workspace_id, contact_id, s, reasons_json, now, previous,
-                                       total, e);
-}
+/* Stores the five components, total and reasons (a JSON array); writes a
+ * score_history row when the total changed. *previous gets the old total
+ * and *total (may be NULL) the stored one: s->total plus the contact's
+ * campaign points, within 0..100. */
+int store_contact_score_save(struct store *st, const char *workspace_id, const char *contact_id,
+                             const struct score *s, const char *reasons_json, int64_t now,
+                             int *previous, int *total, struct errinfo *e);
 
-static inline int store_contact_status_advance(struct store *st, const char *workspace_id,
-                                               const char *contact_id, const char *status,
-                                               int64_t now, bool *changed, struct errinfo *e)
-{
-    return st->ops->contact_status_advance(st, workspace_id, contact_id, status, now, changed, e);
-}
+/* Moves the status forward (contact < prospect < lead < customer; it never
+ * moves back); *changed says whether it did. */
+int store_contact_status_advance(struct store *st, const char *workspace_id, const char *contact_id,
+                                 const char *status, int64_t now, bool *changed, struct errinfo *e);
 
-static inline int store_contact_score_history(struct store *st, const char *workspace_id,
-                                              const char *contact_id, int limit, struct arena *a,
-                                              struct score_change **rows, size_t *n,
-                                              struct errinfo *e)
-{
-    return st->ops->contact_score_history(st, workspace_id, contact_id, limit, a, rows, n, e);
-}
+int store_contact_score_history(struct store *st, const char *workspace_id, const char *contact_id,
+                                int limit, struct arena *a, struct score_change **rows, size_t *n,
+                                struct errinfo *e);
 
-static inline int store_hot_leads(struct store *st, const char *workspace_id, int min_score,
-                                  int limit, int offset, struct arena *a, struct hot_lead **rows,
-                                  size_t *n, int64_t *total, struct errinfo *e)
-{
-    return st->ops->hot_leads(st, workspace_id, min_score, limit, offset, a, rows, n, total, e);
-}
+/* Contacts with ai_score >= min_score, best first (ties: latest interaction). */
+int store_hot_leads(struct store *st, const char *workspace_id, int min_score, int limit,
+                    int offset, struct arena *a, struct hot_lead **rows, size_t *n, int64_t *total,
+                    struct errinfo *e);
 
-static inline int store_contact_events(struct store *st, const char *workspace_id,
-                                       const char *contact_id, int limit, struct arena *a,
-                                       struct email_event **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->contact_events(st, workspace_id, contact_id, limit, a, rows, n, e);
-}
+/* The contact's email events, newest first (at most limit); ERR_NOT_FOUND
+ * when the contact is not in the workspace. */
+int store_contact_events(struct store *st, const char *workspace_id, const char *contact_id,
+                         int limit, struct arena *a, struct email_event **rows, size_t *n,
+                         struct errinfo *e);
 
-static inline int store_contact_unsubscribe(struct store *st, const char *workspace_id,
-                                            const char *contact_id, int64_t now, bool *changed,
-                                            struct errinfo *e)
-{
-    return st->ops->contact_unsubscribe(st, workspace_id, contact_id, now, changed, e);
-}
+/* Sets the contact's unsubscribed_at unless it is set (*changed says
+ * whether it was); ERR_NOT_FOUND when the contact is not in the workspace. */
+int store_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
+                              int64_t now, bool *changed, struct errinfo *e);
 
-static inline int store_contact_score_adjust(struct store *st, const char *workspace_id,
-                                             const char *contact_id, int delta, int64_t now,
-                                             int *before, int *after, struct errinfo *e)
-{
-    return st->ops->contact_score_adjust(st, workspace_id, contact_id, delta, now, before, after,
-                                         e);
-}
+/* Adds delta to the contact's campaign points (kept in -100..100 and
+ * added to the computed score, within 0..100) and stores the new total
+ * (score_history gets a row when it changed). */
+int store_contact_score_adjust(struct store *st, const char *workspace_id, const char *contact_id,
+                               int delta, int64_t now, int *before, int *after, struct errinfo *e);
 
 #endif

@@ -110,8 +110,8 @@ static void content_row(struct db_cur *c, struct arena *a, void *row)
     g->delivered_at = db_col_i64(c, 20);
 }
 
-int db_content_insert(struct store *st, const char *workspace_id, struct content *in, int64_t now,
-                      struct errinfo *e)
+int store_content_insert(struct store *st, const char *workspace_id, struct content *in,
+                         int64_t now, struct errinfo *e)
 {
     crypto_uuid(in->id);
     snprintf(in->workspace_id, sizeof(in->workspace_id), "%s", workspace_id);
@@ -144,8 +144,8 @@ int db_content_insert(struct store *st, const char *workspace_id, struct content
     return 0;
 }
 
-int db_content_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                   struct content *out, struct errinfo *e)
+int store_content_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                      struct content *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_get, workspace_id, id, content_row, a, out, "reading a draft",
                         "draft", e);
@@ -158,9 +158,9 @@ static void bind_filter(struct db_cur *c, const char *workspace_id, const struct
     db_bind_str(c, 3, q->contact_id);
 }
 
-int db_content_list(struct store *st, const char *workspace_id, const struct content_query *q,
-                    struct arena *a, struct content **rows, size_t *n, int64_t *total,
-                    struct errinfo *e)
+int store_content_list(struct store *st, const char *workspace_id, const struct content_query *q,
+                       struct arena *a, struct content **rows, size_t *n, int64_t *total,
+                       struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -222,8 +222,9 @@ static int update(struct db_cur *c, bool *changed)
     return db_leave(c, rc);
 }
 
-int db_content_edit(struct store *st, const char *workspace_id, const char *id, const char *subject,
-                    const char *body, const char *call_to_action, int64_t now, struct errinfo *e)
+int store_content_edit(struct store *st, const char *workspace_id, const char *id,
+                       const char *subject, const char *body, const char *call_to_action,
+                       int64_t now, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -243,9 +244,9 @@ int db_content_edit(struct store *st, const char *workspace_id, const char *id, 
     return changed ? 0 : why_unchanged(st, workspace_id, id, "edited", e);
 }
 
-int db_content_transition(struct store *st, const char *workspace_id, const char *id, unsigned from,
-                          enum content_status to, const char *reviewed_by,
-                          const char *sent_email_id, int64_t now, struct errinfo *e)
+int store_content_transition(struct store *st, const char *workspace_id, const char *id,
+                             unsigned from, enum content_status to, const char *reviewed_by,
+                             const char *sent_email_id, int64_t now, struct errinfo *e)
 {
     const char *name = status_name(to);
     if (!name)
@@ -275,8 +276,8 @@ int db_content_transition(struct store *st, const char *workspace_id, const char
     return why_unchanged(st, workspace_id, id, action, e);
 }
 
-int db_content_hot_crossing(struct store *st, const char *workspace_id, const char *contact_id,
-                            int min_score, int64_t *history_id, struct errinfo *e)
+int store_content_hot_crossing(struct store *st, const char *workspace_id, const char *contact_id,
+                               int min_score, int64_t *history_id, struct errinfo *e)
 {
     *history_id = 0;
     struct db_cur c;

@@ -61,9 +61,9 @@ static int link_find(struct db_cur *c, const char *workspace_id, const char *ema
     return DB_ROW;
 }
 
-int db_contact_link(struct store *st, const char *workspace_id, const char *email, const char *name,
-                    const char *job_title, const char *company, int64_t now, char id[STORE_ID_LEN],
-                    bool *created, struct errinfo *e)
+int store_contact_link(struct store *st, const char *workspace_id, const char *email,
+                       const char *name, const char *job_title, const char *company, int64_t now,
+                       char id[STORE_ID_LEN], bool *created, struct errinfo *e)
 {
     name = nonempty(name);
     job_title = nonempty(job_title);
@@ -155,10 +155,10 @@ static void activity_row(struct db_cur *c, struct arena *a, void *row)
     act->sentiment_score = db_col_dbl(c, 3);
 }
 
-int db_contact_activity(struct store *st, const char *workspace_id, const char *contact_id,
-                        int64_t since_ms, size_t max, struct arena *a, struct activity **acts,
-                        size_t *n, char job_title[STORE_NAME_MAX], char status[16],
-                        struct errinfo *e)
+int store_contact_activity(struct store *st, const char *workspace_id, const char *contact_id,
+                           int64_t since_ms, size_t max, struct arena *a, struct activity **acts,
+                           size_t *n, char job_title[STORE_NAME_MAX], char status[16],
+                           struct errinfo *e)
 {
     *acts = NULL;
     *n = 0;
@@ -217,9 +217,9 @@ static void int_row(struct db_cur *c, struct arena *a, void *out)
     *(int *)out = db_col_int(c, 0);
 }
 
-int db_contact_score_save(struct store *st, const char *workspace_id, const char *contact_id,
-                          const struct score *sc, const char *reasons_json, int64_t now,
-                          int *previous, int *total_out, struct errinfo *e)
+int store_contact_score_save(struct store *st, const char *workspace_id, const char *contact_id,
+                             const struct score *sc, const char *reasons_json, int64_t now,
+                             int *previous, int *total_out, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_MANY, e);
@@ -287,8 +287,8 @@ static struct db_sql sql_status_advance =
     DB_SQL("UPDATE contacts SET status = ?3, updated_at = ?4 WHERE workspace_id = ?1 AND id = ?2"
            " AND " STATUS_RANK("status") " < " STATUS_RANK("CAST(?3 AS TEXT)"));
 
-int db_contact_status_advance(struct store *st, const char *workspace_id, const char *contact_id,
-                              const char *status, int64_t now, bool *changed, struct errinfo *e)
+int store_contact_status_advance(struct store *st, const char *workspace_id, const char *contact_id,
+                                 const char *status, int64_t now, bool *changed, struct errinfo *e)
 {
     *changed = false;
     struct db_cur c;
@@ -326,9 +326,9 @@ static void change_row(struct db_cur *c, struct arena *a, void *row)
     r->at = db_col_i64(c, 8);
 }
 
-int db_contact_score_history(struct store *st, const char *workspace_id, const char *contact_id,
-                             int limit, struct arena *a, struct score_change **rows, size_t *n,
-                             struct errinfo *e)
+int store_contact_score_history(struct store *st, const char *workspace_id, const char *contact_id,
+                                int limit, struct arena *a, struct score_change **rows, size_t *n,
+                                struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -391,9 +391,9 @@ static void last_email_split(struct db_cur *c, int i, struct arena *a, struct ho
     h->last_subject = arena_strdup(a, t3 + 1);
 }
 
-int db_hot_leads(struct store *st, const char *workspace_id, int min_score, int limit, int offset,
-                 struct arena *a, struct hot_lead **rows, size_t *n, int64_t *total,
-                 struct errinfo *e)
+int store_hot_leads(struct store *st, const char *workspace_id, int min_score, int limit,
+                    int offset, struct arena *a, struct hot_lead **rows, size_t *n, int64_t *total,
+                    struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -472,8 +472,8 @@ static void intents_json(unsigned bits, char *out, size_t n)
     out[len] = '\0';
 }
 
-int db_email_insert(struct store *st, const char *workspace_id, const struct email_row *r,
-                    bool *inserted, struct errinfo *e)
+int store_email_insert(struct store *st, const char *workspace_id, const struct email_row *r,
+                       bool *inserted, struct errinfo *e)
 {
     char intents[160];
     *inserted = false;
@@ -554,15 +554,15 @@ static struct db_sql sql_email_latest =
     DB_SQL("SELECT " EMAIL_COLS " FROM emails WHERE workspace_id = ?1 AND contact_id = ?2"
            " ORDER BY received_at DESC LIMIT 1");
 
-int db_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                 struct email_row *out, struct errinfo *e)
+int store_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                    struct email_row *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_email_get, workspace_id, id, email_row_read, a, out,
                         "reading an email", "email", e);
 }
 
-int db_email_latest(struct store *st, const char *workspace_id, const char *contact_id,
-                    struct arena *a, struct email_row *out, struct errinfo *e)
+int store_email_latest(struct store *st, const char *workspace_id, const char *contact_id,
+                       struct arena *a, struct email_row *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_email_latest, workspace_id, contact_id, email_row_read, a, out,
                         "reading an email", "email", e);
@@ -617,9 +617,9 @@ static const char *like_pattern(const char *text, struct arena *a)
     return p;
 }
 
-int db_email_list(struct store *st, const char *workspace_id, const struct email_query *q,
-                  struct arena *a, struct email_row **rows, size_t *n, int64_t *total,
-                  struct errinfo *e)
+int store_email_list(struct store *st, const char *workspace_id, const struct email_query *q,
+                     struct arena *a, struct email_row **rows, size_t *n, int64_t *total,
+                     struct errinfo *e)
 {
     const char *like = like_pattern(q->text, a);
     *rows = NULL;
@@ -665,8 +665,8 @@ static struct db_sql sql_stats = DB_SQL("SELECT contacts, hot, warm, emails, ema
 static struct db_sql sql_version =
     DB_SQL("SELECT version FROM workspace_counts WHERE workspace_id = ?1");
 
-int db_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
-                       struct workspace_stats *out, struct errinfo *e)
+int store_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
+                          struct workspace_stats *out, struct errinfo *e)
 {
     memset(out, 0, sizeof(*out));
     struct db_cur c;
@@ -696,8 +696,8 @@ int db_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
     return db_leave(&c, rc);
 }
 
-int db_workspace_version(struct store *st, const char *workspace_id, int64_t *version,
-                         struct errinfo *e)
+int store_workspace_version(struct store *st, const char *workspace_id, int64_t *version,
+                            struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);

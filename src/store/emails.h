@@ -1,7 +1,6 @@
 /*
  * Store: processed emails and the workspace counters built from them: the rows as callers see
- * them and the store_* calls (each op's contract is at its slot in struct store_ops,
- * store/store.h). Include this, never call st->ops directly.
+ * them and the store_* calls, each with its contract.
  */
 #ifndef LEADFLOW_STORE_EMAILS_H
 #define LEADFLOW_STORE_EMAILS_H
@@ -64,50 +63,31 @@ struct workspace_stats {
     int64_t drafts_pending;
 };
 
-static inline int store_email_insert(struct store *st, const char *workspace_id,
-                                     const struct email_row *row, bool *inserted, struct errinfo *e)
-{
-    return st->ops->email_insert(st, workspace_id, row, inserted, e);
-}
+/* Emails. insert: *inserted is false when (workspace, message_id) exists. */
+int store_email_insert(struct store *st, const char *workspace_id, const struct email_row *row,
+                       bool *inserted, struct errinfo *e);
 
-static inline int store_email_get(struct store *st, const char *workspace_id, const char *id,
-                                  struct arena *a, struct email_row *out, struct errinfo *e)
-{
-    return st->ops->email_get(st, workspace_id, id, a, out, e);
-}
+int store_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                    struct email_row *out, struct errinfo *e);
 
-static inline int store_email_list(struct store *st, const char *workspace_id,
-                                   const struct email_query *q, struct arena *a,
-                                   struct email_row **rows, size_t *n, int64_t *total,
-                                   struct errinfo *e)
-{
-    return st->ops->email_list(st, workspace_id, q, a, rows, n, total, e);
-}
+int store_email_list(struct store *st, const char *workspace_id, const struct email_query *q,
+                     struct arena *a, struct email_row **rows, size_t *n, int64_t *total,
+                     struct errinfo *e);
 
-static inline int store_email_latest(struct store *st, const char *workspace_id,
-                                     const char *contact_id, struct arena *a, struct email_row *out,
-                                     struct errinfo *e)
-{
-    return st->ops->email_latest(st, workspace_id, contact_id, a, out, e);
-}
+/* The newest email of a contact (subject and time), for lead cards. */
+int store_email_latest(struct store *st, const char *workspace_id, const char *contact_id,
+                       struct arena *a, struct email_row *out, struct errinfo *e);
 
-static inline int store_workspace_member_emails(struct store *st, const char *workspace_id,
-                                                struct arena *a, char ***emails, size_t *n,
-                                                struct errinfo *e)
-{
-    return st->ops->workspace_member_emails(st, workspace_id, a, emails, n, e);
-}
+/* Email addresses of the workspace's members: mail from them is outbound. */
+int store_workspace_member_emails(struct store *st, const char *workspace_id, struct arena *a,
+                                  char ***emails, size_t *n, struct errinfo *e);
 
-static inline int store_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
-                                        struct workspace_stats *out, struct errinfo *e)
-{
-    return st->ops->workspace_stats(st, workspace_id, now, out, e);
-}
+int store_workspace_stats(struct store *st, const char *workspace_id, int64_t now,
+                          struct workspace_stats *out, struct errinfo *e);
 
-static inline int store_workspace_version(struct store *st, const char *workspace_id,
-                                          int64_t *version, struct errinfo *e)
-{
-    return st->ops->workspace_version(st, workspace_id, version, e);
-}
+/* A number that changes whenever the workspace's contacts or emails do:
+ * replies built from them can be reused while it stays the same. */
+int store_workspace_version(struct store *st, const char *workspace_id, int64_t *version,
+                            struct errinfo *e);
 
 #endif

@@ -68,8 +68,8 @@ static void integration_row(struct db_cur *c, struct arena *a, void *row)
     in->updated_at = db_col_i64(c, 13);
 }
 
-int db_integration_put(struct store *st, const char *workspace_id, struct integration *in,
-                       int64_t now, struct errinfo *e)
+int store_integration_put(struct store *st, const char *workspace_id, struct integration *in,
+                          int64_t now, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -106,15 +106,15 @@ int db_integration_put(struct store *st, const char *workspace_id, struct integr
     return rc;
 }
 
-int db_integration_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                       struct integration *out, struct errinfo *e)
+int store_integration_get(struct store *st, const char *workspace_id, const char *id,
+                          struct arena *a, struct integration *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_get, workspace_id, id, integration_row, a, out,
                         "reading a mailbox connection", "integration", e);
 }
 
-int db_integration_list(struct store *st, const char *workspace_id, const char *provider,
-                        struct arena *a, struct integration **rows, size_t *n, struct errinfo *e)
+int store_integration_list(struct store *st, const char *workspace_id, const char *provider,
+                           struct arena *a, struct integration **rows, size_t *n, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;

@@ -1,7 +1,6 @@
 /*
  * Store: connected mailboxes (Gmail) with their sealed tokens: the rows as callers see them and
- * the store_* calls (each op's contract is at its slot in struct store_ops, store/store.h).
- * Include this, never call st->ops directly.
+ * the store_* calls, each with its contract.
  */
 #ifndef LEADFLOW_STORE_INTEGRATIONS_H
 #define LEADFLOW_STORE_INTEGRATIONS_H
@@ -30,23 +29,16 @@ struct integration {
     int64_t created_at, updated_at;
 };
 
-static inline int store_integration_put(struct store *st, const char *workspace_id,
-                                        struct integration *in, int64_t now, struct errinfo *e)
-{
-    return st->ops->integration_put(st, workspace_id, in, now, e);
-}
+/* Connected mailboxes. put inserts or updates by (workspace, provider,
+ * account_email) and fills in->id; get/list only see the workspace's own. */
+int store_integration_put(struct store *st, const char *workspace_id, struct integration *in,
+                          int64_t now, struct errinfo *e);
 
-static inline int store_integration_get(struct store *st, const char *workspace_id, const char *id,
-                                        struct arena *a, struct integration *out, struct errinfo *e)
-{
-    return st->ops->integration_get(st, workspace_id, id, a, out, e);
-}
+int store_integration_get(struct store *st, const char *workspace_id, const char *id,
+                          struct arena *a, struct integration *out, struct errinfo *e);
 
-static inline int store_integration_list(struct store *st, const char *workspace_id,
-                                         const char *provider, struct arena *a,
-                                         struct integration **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->integration_list(st, workspace_id, provider, a, rows, n, e);
-}
+int store_integration_list(struct store *st, const char *workspace_id, const char *provider,
+                           struct arena *a, struct integration **rows, size_t *n,
+                           struct errinfo *e);
 
 #endif

@@ -70,9 +70,9 @@ static void read_row(struct db_cur *c, struct arena *a, void *row)
     out->updated_at = db_col_i64(c, 12);
 }
 
-int db_job_list(struct store *st, const char *workspace_id, const char *status, int limit,
-                int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
-                struct errinfo *e)
+int store_job_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                   int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
+                   struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -135,14 +135,14 @@ static int change_dead(struct store *st, struct db_sql *sql, const char *workspa
     return db_leave(&c, rc);
 }
 
-int db_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now,
-                 struct arena *a, struct job_row *out, struct errinfo *e)
+int store_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now,
+                    struct arena *a, struct job_row *out, struct errinfo *e)
 {
     return change_dead(st, &sql_retry, workspace_id, id, now, a, out, e);
 }
 
-int db_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now,
-                   struct arena *a, struct job_row *out, struct errinfo *e)
+int store_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now,
+                      struct arena *a, struct job_row *out, struct errinfo *e)
 {
     return change_dead(st, &sql_discard, workspace_id, id, now, a, out, e);
 }

@@ -1,7 +1,7 @@
 /*
  * Store: the durable job queue (jobs/queue.h is its user-facing API): the rows as callers see
- * them and the store_* calls (each op's contract is at its slot in struct store_ops,
- * store/store.h). Include this, never call st->ops directly.
+ * them and the store_* calls. Insert, claim, finish and purge are written per backend (SKIP
+ * LOCKED, the queue's row policy): their contracts are at their slots in struct store_ops.
  */
 #ifndef LEADFLOW_STORE_JOBS_H
 #define LEADFLOW_STORE_JOBS_H
@@ -67,26 +67,23 @@ static inline int store_job_finish(struct store *st, const struct job_finish *f,
     return st->ops->job_finish(st, f, now, applied, e);
 }
 
-static inline int store_job_list(struct store *st, const char *workspace_id, const char *status,
-                                 int limit, int offset, struct arena *a, struct job_row **rows,
-                                 size_t *n, int64_t *total, struct errinfo *e)
-{
-    return st->ops->job_list(st, workspace_id, status, limit, offset, a, rows, n, total, e);
-}
+/* A page of the workspace's jobs, newest first, as the API shows them: a
+ * queued job that has failed before is "failed" (waiting for its retry).
+ * status NULL: any; else queued | running | done | failed | dead. */
+int store_job_list(struct store *st, const char *workspace_id, const char *status, int limit,
+                   int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
+                   struct errinfo *e);
 
-static inline int store_job_retry(struct store *st, const char *workspace_id, int64_t id,
-                                  int64_t now, struct arena *a, struct job_row *out,
-                                  struct errinfo *e)
-{
-    return st->ops->job_retry(st, workspace_id, id, now, a, out, e);
-}
+/* A dead or failed job: retry queues it now with attempts 0; discard
+ * ends it as done with last_error "discarded" (the row stays until the
+ * retention ends, so its idempotency key stays taken). out is the job after the change.
+ * ERR_NOT_FOUND when the job is not the workspace's; ERR_CONFLICT when
+ * it is neither dead nor failed. */
+int store_job_retry(struct store *st, const char *workspace_id, int64_t id, int64_t now,
+                    struct arena *a, struct job_row *out, struct errinfo *e);
 
-static inline int store_job_discard(struct store *st, const char *workspace_id, int64_t id,
-                                    int64_t now, struct arena *a, struct job_row *out,
-                                    struct errinfo *e)
-{
-    return st->ops->job_discard(st, workspace_id, id, now, a, out, e);
-}
+int store_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now,
+                      struct arena *a, struct job_row *out, struct errinfo *e);
 
 static inline int store_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted,
                                   struct errinfo *e)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/alerts.h"
 #include "store/db.h"
 #include "store/db_ops.h"
 #include "store/sending.h"
@@ -20,8 +21,9 @@ static struct db_sql sql_insert =
 static struct db_sql sql_by_key =
     DB_SQL("SELECT id FROM sent_emails WHERE workspace_id = ?1 AND idempotency_key = ?2");
 
-int db_sent_email_insert(struct store *st, const char *workspace_id, const struct sent_email *row,
-                         char id[STORE_ID_LEN], bool *created, struct errinfo *e)
+int store_sent_email_insert(struct store *st, const char *workspace_id,
+                            const struct sent_email *row, char id[STORE_ID_LEN], bool *created,
+                            struct errinfo *e)
 {
     *created = false;
     struct db_cur c;
@@ -68,8 +70,8 @@ int db_sent_email_insert(struct store *st, const char *workspace_id, const struc
 static struct db_sql sql_set_job =
     DB_SQL("UPDATE sent_emails SET job_id = ?3 WHERE workspace_id = ?1 AND id = ?2");
 
-int db_sent_email_set_job(struct store *st, const char *workspace_id, const char *id,
-                          int64_t job_id, struct errinfo *e)
+int store_sent_email_set_job(struct store *st, const char *workspace_id, const char *id,
+                             int64_t job_id, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -116,8 +118,8 @@ static void read_sent(struct db_cur *c, struct arena *a, void *row)
 static struct db_sql sql_get =
     DB_SQL("SELECT " SENT_COLS " FROM sent_emails WHERE workspace_id = ?1 AND id = ?2");
 
-int db_sent_email_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
-                      struct sent_email *out, struct errinfo *e)
+int store_sent_email_get(struct store *st, const char *workspace_id, const char *id,
+                         struct arena *a, struct sent_email *out, struct errinfo *e)
 {
     return db_get_by_id(st, &sql_get, workspace_id, id, read_sent, a, out, "reading a sent email",
                         "sent email", e);
@@ -131,9 +133,9 @@ static struct db_sql sql_list = DB_SQL("SELECT " SENT_COLS ", COUNT(*) OVER ()" 
                                        " ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5");
 static struct db_sql sql_count = DB_SQL("SELECT COUNT(*)" SENT_FILTER);
 
-int db_sent_email_list(struct store *st, const char *workspace_id, const struct sent_email_query *q,
-                       struct arena *a, struct sent_email **rows, size_t *n, int64_t *total,
-                       struct errinfo *e)
+int store_sent_email_list(struct store *st, const char *workspace_id,
+                          const struct sent_email_query *q, struct arena *a,
+                          struct sent_email **rows, size_t *n, int64_t *total, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -170,9 +172,10 @@ static struct db_sql sql_finish =
            " error = ?6, sent_at = NULLIF(CAST(?7 AS BIGINT), 0) WHERE workspace_id = ?1"
            " AND id = ?2 AND status NOT IN ('sent', 'refused')");
 
-int db_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
-                         const char *status, const char *provider, const char *provider_message_id,
-                         const char *error, int64_t sent_at, bool *changed, struct errinfo *e)
+int store_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
+                            const char *status, const char *provider,
+                            const char *provider_message_id, const char *error, int64_t sent_at,
+                            bool *changed, struct errinfo *e)
 {
     *changed = false;
     struct db_cur c;
@@ -199,8 +202,8 @@ static struct db_sql sql_attempt_add =
            " provider_message_id, error, started_at, finished_at)"
            " VALUES (?1, ?2, ?3, ?4, NULLIF(CAST(?5 AS INTEGER), 0), ?6, ?7, ?8, ?9)");
 
-int db_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
-                        const struct send_attempt *at, struct errinfo *e)
+int store_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
+                           const struct send_attempt *at, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -238,8 +241,9 @@ static void read_attempt(struct db_cur *c, struct arena *a, void *row)
     at->finished_at = db_col_i64(c, 6);
 }
 
-int db_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id,
-                         struct arena *a, struct send_attempt **rows, size_t *n, struct errinfo *e)
+int store_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id,
+                            struct arena *a, struct send_attempt **rows, size_t *n,
+                            struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;
@@ -260,8 +264,8 @@ static struct db_sql sql_attempt_counts =
     DB_SQL("SELECT COUNT(*), COUNT(*) FILTER (WHERE outcome <> 'sent') FROM send_attempts"
            " WHERE workspace_id = ?1 AND finished_at >= ?2");
 
-int db_send_attempt_counts(struct store *st, const char *workspace_id, int64_t since,
-                           int64_t *total, int64_t *failed, struct errinfo *e)
+int store_send_attempt_counts(struct store *st, const char *workspace_id, int64_t since,
+                              int64_t *total, int64_t *failed, struct errinfo *e)
 {
     *total = *failed = 0;
     struct db_cur c;

@@ -1,7 +1,6 @@
 /*
  * Store: outgoing emails, provider attempts, tracking events and generated drafts: the rows as
- * callers see them and the store_* calls (each op's contract is at its slot in struct store_ops,
- * store/store.h). Include this, never call st->ops directly.
+ * callers see them and the store_* calls, each with its contract.
  */
 #ifndef LEADFLOW_STORE_SENDING_H
 #define LEADFLOW_STORE_SENDING_H
@@ -11,6 +10,14 @@
 #include <stdint.h>
 
 #include "store/store.h"
+
+/* The states of a generated draft (ai/content.h), as bits for "one of". */
+enum content_status {
+    CONTENT_DRAFT = 1 << 0,
+    CONTENT_APPROVED = 1 << 1,
+    CONTENT_REJECTED = 1 << 2,
+    CONTENT_SENT = 1 << 3,
+};
 
 /* A generated draft as stored; strings are arena memory. */
 struct content {
@@ -69,115 +76,82 @@ struct send_attempt {
     int64_t started_at, finished_at;
 };
 
-static inline int store_sent_email_insert(struct store *st, const char *workspace_id,
-                                          const struct sent_email *row, char id[STORE_ID_LEN],
-                                          bool *created, struct errinfo *e)
-{
-    return st->ops->sent_email_insert(st, workspace_id, row, id, created, e);
-}
+/* Inserts row (id filled in by the caller) unless (workspace,
+ * idempotency_key) exists: then *created is false and id gets the
+ * existing row's id. */
+int store_sent_email_insert(struct store *st, const char *workspace_id,
+                            const struct sent_email *row, char id[STORE_ID_LEN], bool *created,
+                            struct errinfo *e);
 
-static inline int store_sent_email_set_job(struct store *st, const char *workspace_id,
-                                           const char *id, int64_t job_id, struct errinfo *e)
-{
-    return st->ops->sent_email_set_job(st, workspace_id, id, job_id, e);
-}
+int store_sent_email_set_job(struct store *st, const char *workspace_id, const char *id,
+                             int64_t job_id, struct errinfo *e);
 
-static inline int store_sent_email_get(struct store *st, const char *workspace_id, const char *id,
-                                       struct arena *a, struct sent_email *out, struct errinfo *e)
-{
-    return st->ops->sent_email_get(st, workspace_id, id, a, out, e);
-}
+int store_sent_email_get(struct store *st, const char *workspace_id, const char *id,
+                         struct arena *a, struct sent_email *out, struct errinfo *e);
 
-static inline int store_sent_email_list(struct store *st, const char *workspace_id,
-                                        const struct sent_email_query *q, struct arena *a,
-                                        struct sent_email **rows, size_t *n, int64_t *total,
-                                        struct errinfo *e)
-{
-    return st->ops->sent_email_list(st, workspace_id, q, a, rows, n, total, e);
-}
+int store_sent_email_list(struct store *st, const char *workspace_id,
+                          const struct sent_email_query *q, struct arena *a,
+                          struct sent_email **rows, size_t *n, int64_t *total, struct errinfo *e);
 
-static inline int store_sent_email_finish(struct store *st, const char *workspace_id,
-                                          const char *id, const char *status, const char *provider,
-                                          const char *provider_message_id, const char *error,
-                                          int64_t sent_at, bool *changed, struct errinfo *e)
-{
-    return st->ops->sent_email_finish(st, workspace_id, id, status, provider, provider_message_id,
-                                      error, sent_at, changed, e);
-}
+/* Records an outcome: status, provider, provider message id, error and
+ * sent_at (NULL or 0 store NULL). A row already sent or refused is left
+ * alone (*changed false): an outcome is final. */
+int store_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
+                            const char *status, const char *provider,
+                            const char *provider_message_id, const char *error, int64_t sent_at,
+                            bool *changed, struct errinfo *e);
 
-static inline int store_send_attempt_add(struct store *st, const char *workspace_id,
-                                         const char *sent_email_id, const struct send_attempt *at,
-                                         struct errinfo *e)
-{
-    return st->ops->send_attempt_add(st, workspace_id, sent_email_id, at, e);
-}
+int store_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
+                           const struct send_attempt *at, struct errinfo *e);
 
-static inline int store_send_attempt_list(struct store *st, const char *workspace_id,
-                                          const char *sent_email_id, struct arena *a,
-                                          struct send_attempt **rows, size_t *n, struct errinfo *e)
-{
-    return st->ops->send_attempt_list(st, workspace_id, sent_email_id, a, rows, n, e);
-}
+/* The email's attempts, oldest first. */
+int store_send_attempt_list(struct store *st, const char *workspace_id, const char *sent_email_id,
+                            struct arena *a, struct send_attempt **rows, size_t *n,
+                            struct errinfo *e);
 
-static inline int store_content_insert(struct store *st, const char *workspace_id,
-                                       struct content *c, int64_t now, struct errinfo *e)
-{
-    return st->ops->content_insert(st, workspace_id, c, now, e);
-}
+/* Stores a new draft (status draft): fills c->id, created_at, updated_at
+ * from now; ERR_NOT_FOUND when the contact is not in the workspace. */
+int store_content_insert(struct store *st, const char *workspace_id, struct content *c, int64_t now,
+                         struct errinfo *e);
 
-static inline int store_content_get(struct store *st, const char *workspace_id, const char *id,
-                                    struct arena *a, struct content *out, struct errinfo *e)
-{
-    return st->ops->content_get(st, workspace_id, id, a, out, e);
-}
+int store_content_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
+                      struct content *out, struct errinfo *e);
 
-static inline int store_content_list(struct store *st, const char *workspace_id,
-                                     const struct content_query *q, struct arena *a,
-                                     struct content **rows, size_t *n, int64_t *total,
-                                     struct errinfo *e)
-{
-    return st->ops->content_list(st, workspace_id, q, a, rows, n, total, e);
-}
+/* A page of drafts matching q, newest first, and the number matching in all. */
+int store_content_list(struct store *st, const char *workspace_id, const struct content_query *q,
+                       struct arena *a, struct content **rows, size_t *n, int64_t *total,
+                       struct errinfo *e);
 
-static inline int store_content_edit(struct store *st, const char *workspace_id, const char *id,
-                                     const char *subject, const char *body,
-                                     const char *call_to_action, int64_t now, struct errinfo *e)
-{
-    return st->ops->content_edit(st, workspace_id, id, subject, body, call_to_action, now, e);
-}
+/* Changes the subject, body and call to action (NULL: unchanged) of a
+ * draft or an approved draft, which becomes a draft again. ERR_NOT_FOUND;
+ * ERR_CONFLICT in any other status. */
+int store_content_edit(struct store *st, const char *workspace_id, const char *id,
+                       const char *subject, const char *body, const char *call_to_action,
+                       int64_t now, struct errinfo *e);
 
-static inline int store_content_transition(struct store *st, const char *workspace_id,
-                                           const char *id, unsigned from, enum content_status to,
-                                           const char *reviewed_by, const char *sent_email_id,
-                                           int64_t now, struct errinfo *e)
-{
-    return st->ops->content_transition(st, workspace_id, id, from, to, reviewed_by, sent_email_id,
-                                       now, e);
-}
+/* Moves a draft whose status is one of from (enum content_status bits) to
+ * status to, recording the reviewer (may be NULL) and the sent email (may
+ * be NULL). ERR_NOT_FOUND; ERR_CONFLICT when the status is not one of from. */
+int store_content_transition(struct store *st, const char *workspace_id, const char *id,
+                             unsigned from, enum content_status to, const char *reviewed_by,
+                             const char *sent_email_id, int64_t now, struct errinfo *e);
 
-static inline int store_content_hot_crossing(struct store *st, const char *workspace_id,
-                                             const char *contact_id, int min_score,
-                                             int64_t *history_id, struct errinfo *e)
-{
-    return st->ops->content_hot_crossing(st, workspace_id, contact_id, min_score, history_id, e);
-}
+/* The id of the contact's newest score_history row that crossed into
+ * hot (previous < min_score <= score); 0 when there is none. */
+int store_content_hot_crossing(struct store *st, const char *workspace_id, const char *contact_id,
+                               int min_score, int64_t *history_id, struct errinfo *e);
 
-static inline int store_sent_email_tracking(struct store *st, const char *workspace_id,
-                                            const char *sent_email_id,
-                                            char contact_id[STORE_ID_LEN], int64_t *sent_at,
-                                            struct errinfo *e)
-{
-    return st->ops->sent_email_tracking(st, workspace_id, sent_email_id, contact_id, sent_at, e);
-}
+/* The sent email's contact ("" when it has none) and the time a provider
+ * accepted it (0 before that); ERR_NOT_FOUND when not in the workspace. */
+int store_sent_email_tracking(struct store *st, const char *workspace_id, const char *sent_email_id,
+                              char contact_id[STORE_ID_LEN], int64_t *sent_at, struct errinfo *e);
 
-static inline int store_email_event_add(struct store *st, const char *workspace_id,
-                                        const char *sent_email_id, const char *contact_id,
-                                        const char *kind, const char *url, const char *user_agent,
-                                        const char *ip, const char *bot_reason, int64_t now,
-                                        struct errinfo *e)
-{
-    return st->ops->email_event_add(st, workspace_id, sent_email_id, contact_id, kind, url,
-                                    user_agent, ip, bot_reason, now, e);
-}
+/* Appends an email_events row; kind is open|click|unsubscribe|bounce,
+ * bot_reason NULL for a person (is_bot follows it). A sent email or a
+ * contact no longer in the workspace is stored as NULL. */
+int store_email_event_add(struct store *st, const char *workspace_id, const char *sent_email_id,
+                          const char *contact_id, const char *kind, const char *url,
+                          const char *user_agent, const char *ip, const char *bot_reason,
+                          int64_t now, struct errinfo *e);
 
 #endif

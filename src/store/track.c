@@ -14,8 +14,8 @@
 static struct db_sql sql_sent = DB_SQL("SELECT COALESCE(contact_id,''), COALESCE(sent_at,0)"
                                        " FROM sent_emails WHERE workspace_id = ?1 AND id = ?2");
 
-int db_sent_email_tracking(struct store *st, const char *workspace_id, const char *sent_email_id,
-                           char contact_id[STORE_ID_LEN], int64_t *sent_at, struct errinfo *e)
+int store_sent_email_tracking(struct store *st, const char *workspace_id, const char *sent_email_id,
+                              char contact_id[STORE_ID_LEN], int64_t *sent_at, struct errinfo *e)
 {
     contact_id[0] = '\0';
     *sent_at = 0;
@@ -51,10 +51,10 @@ static struct db_sql sql_event_add = DB_SQL(
     " (SELECT id FROM contacts WHERE workspace_id = ?1 AND id = ?3),"
     " ?4, ?5, ?6, ?7, CAST(?8 AS TEXT) IS NOT NULL, ?8, ?9)");
 
-int db_email_event_add(struct store *st, const char *workspace_id, const char *sent_email_id,
-                       const char *contact_id, const char *kind, const char *url,
-                       const char *user_agent, const char *ip, const char *bot_reason, int64_t now,
-                       struct errinfo *e)
+int store_email_event_add(struct store *st, const char *workspace_id, const char *sent_email_id,
+                          const char *contact_id, const char *kind, const char *url,
+                          const char *user_agent, const char *ip, const char *bot_reason,
+                          int64_t now, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -96,8 +96,8 @@ static int contact_exists(struct db_cur *c, const char *workspace_id, const char
     return rc < 0 ? rc : 0;
 }
 
-int db_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
-                           int64_t now, bool *changed, struct errinfo *e)
+int store_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
+                              int64_t now, bool *changed, struct errinfo *e)
 {
     *changed = false;
     struct db_cur c;
@@ -141,8 +141,9 @@ static void read_event(struct db_cur *c, struct arena *a, void *row)
     v->at = db_col_i64(c, 8);
 }
 
-int db_contact_events(struct store *st, const char *workspace_id, const char *contact_id, int limit,
-                      struct arena *a, struct email_event **rows, size_t *n, struct errinfo *e)
+int store_contact_events(struct store *st, const char *workspace_id, const char *contact_id,
+                         int limit, struct arena *a, struct email_event **rows, size_t *n,
+                         struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;

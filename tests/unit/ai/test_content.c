@@ -353,13 +353,12 @@ static int setup_store(void **state)
     int applied;
     assert_int_equal(store_migrate(f->st, &applied, &f->e), 0);
     struct user u;
-    const struct store_ops *o = f->st->ops;
-    assert_int_equal(o->user_create(f->st, "owner@acme.example", "Owner", 1, &u, &f->e), 0);
+    assert_int_equal(store_user_create(f->st, "owner@acme.example", "Owner", 1, &u, &f->e), 0);
     bool created;
-    assert_int_equal(o->user_bootstrap(f->st, u.id, "Acme", 1, &created, &f->e), 0);
+    assert_int_equal(store_user_bootstrap(f->st, u.id, "Acme", 1, &created, &f->e), 0);
     struct ws_row *ws;
     size_t n;
-    assert_int_equal(o->user_workspaces(f->st, u.id, &f->a, &ws, &n, &f->e), 0);
+    assert_int_equal(store_user_workspaces(f->st, u.id, &f->a, &ws, &n, &f->e), 0);
     assert_int_equal(n, 1);
     snprintf(f->ws, sizeof(f->ws), "%s", ws[0].id);
     struct contact_fields cf = {.set = CF_EMAIL | CF_NAME | CF_COMPANY | CF_JOB_TITLE,
@@ -368,7 +367,7 @@ static int setup_store(void **state)
                                 .company = "Acme Robotics",
                                 .job_title = "CTO"};
     struct contact c;
-    assert_int_equal(o->contact_create(f->st, f->ws, &cf, 1, &f->a, &c, &f->e), 0);
+    assert_int_equal(store_contact_create(f->st, f->ws, &cf, 1, &f->a, &c, &f->e), 0);
     snprintf(f->contact, sizeof(f->contact), "%s", c.id);
     *state = f;
     return 0;
@@ -442,13 +441,12 @@ static void test_one_job_per_crossing(void **state)
 static void test_draft_and_transitions(void **state)
 {
     struct fix *f = *state;
-    const struct store_ops *o = f->st->ops;
     struct content c;
     assert_int_equal(content_draft(f->st, f->ws, f->contact, ai_offline_new(),
                                    CONTENT_REASON_REQUESTED, &f->a, &c, &f->e),
                      0);
     struct content got;
-    assert_int_equal(o->content_get(f->st, f->ws, c.id, &f->a, &got, &f->e), 0);
+    assert_int_equal(store_content_get(f->st, f->ws, c.id, &f->a, &got, &f->e), 0);
     assert_string_equal(got.status, "draft");
     assert_string_equal(got.reason, "requested");
     assert_string_equal(got.provider, "offline");
@@ -463,28 +461,29 @@ static void test_draft_and_transitions(void **state)
     assert_true(open);
     /* Another workspace does not see it. */
     assert_int_equal(
-        o->content_get(f->st, "00000000-0000-4000-8000-000000000000", c.id, &f->a, &got, &f->e),
+        store_content_get(f->st, "00000000-0000-4000-8000-000000000000", c.id, &f->a, &got, &f->e),
         ERR_NOT_FOUND);
-    assert_int_equal(o->content_transition(f->st, "00000000-0000-4000-8000-000000000000", c.id,
-                                           CONTENT_DRAFT, CONTENT_APPROVED, NULL, NULL, 5, &f->e),
+    assert_int_equal(store_content_transition(f->st, "00000000-0000-4000-8000-000000000000", c.id,
+                                              CONTENT_DRAFT, CONTENT_APPROVED, NULL, NULL, 5,
+                                              &f->e),
                      ERR_NOT_FOUND);
 
-    assert_int_equal(o->content_transition(f->st, f->ws, c.id, CONTENT_DRAFT, CONTENT_APPROVED,
-                                           "user-1", NULL, 5, &f->e),
+    assert_int_equal(store_content_transition(f->st, f->ws, c.id, CONTENT_DRAFT, CONTENT_APPROVED,
+                                              "user-1", NULL, 5, &f->e),
                      0);
-    assert_int_equal(o->content_transition(f->st, f->ws, c.id, CONTENT_DRAFT, CONTENT_APPROVED,
-                                           "user-1", NULL, 6, &f->e),
+    assert_int_equal(store_content_transition(f->st, f->ws, c.id, CONTENT_DRAFT, CONTENT_APPROVED,
+                                              "user-1", NULL, 6, &f->e),
                      ERR_CONFLICT);
     assert_contains(f->e.msg, "approved");
-    assert_int_equal(o->content_edit(f->st, f->ws, c.id, "New", NULL, NULL, 7, &f->e), 0);
-    assert_int_equal(o->content_get(f->st, f->ws, c.id, &f->a, &got, &f->e), 0);
+    assert_int_equal(store_content_edit(f->st, f->ws, c.id, "New", NULL, NULL, 7, &f->e), 0);
+    assert_int_equal(store_content_get(f->st, f->ws, c.id, &f->a, &got, &f->e), 0);
     assert_string_equal(got.status, "draft");
     assert_string_equal(got.subject, "New");
     assert_string_equal(got.reviewed_by, "");
-    assert_int_equal(o->content_transition(f->st, f->ws, c.id, CONTENT_DRAFT | CONTENT_APPROVED,
-                                           CONTENT_REJECTED, "user-2", NULL, 8, &f->e),
+    assert_int_equal(store_content_transition(f->st, f->ws, c.id, CONTENT_DRAFT | CONTENT_APPROVED,
+                                              CONTENT_REJECTED, "user-2", NULL, 8, &f->e),
                      0);
-    assert_int_equal(o->content_edit(f->st, f->ws, c.id, "Again", NULL, NULL, 9, &f->e),
+    assert_int_equal(store_content_edit(f->st, f->ws, c.id, "Again", NULL, NULL, 9, &f->e),
                      ERR_CONFLICT);
     assert_int_equal(outbox_send_draft(f->st, f->ws, c.id, "user-2", &f->a, &got, &f->e),
                      ERR_CONFLICT);
