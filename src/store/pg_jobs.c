@@ -28,10 +28,12 @@ static const char sql_insert[] =
     " created_at, updated_at) VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $7)"
     " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
 static const char sql_by_key[] = "SELECT id FROM jobs WHERE idempotency_key = $1";
+/* A job that ends done keeps no error of an earlier attempt (as in SQLite). */
 static const char sql_finish[] =
     "UPDATE jobs SET status = $4::text,"
     " run_at = CASE WHEN $4::text = 'queued' THEN $5::bigint ELSE run_at END,"
-    " last_error = COALESCE($6::text, last_error), locked_by = NULL, locked_until = NULL,"
+    " last_error = CASE WHEN $4::text = 'done' THEN $6::text"
+    " ELSE COALESCE($6::text, last_error) END, locked_by = NULL, locked_until = NULL,"
     " finished_at = CASE WHEN $4::text = 'queued' THEN NULL ELSE $7::bigint END,"
     " updated_at = $7::bigint"
     " WHERE id = $1 AND status = 'running' AND locked_by = $2 AND attempts = $3";

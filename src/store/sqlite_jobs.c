@@ -27,9 +27,12 @@ static const char sql_by_key[] = "SELECT id FROM jobs WHERE idempotency_key = ?1
 static const char sql_begin[] = "BEGIN IMMEDIATE";
 static const char sql_commit[] = "COMMIT";
 static const char sql_rollback[] = "ROLLBACK";
+/* A job that ends done keeps no error of an earlier attempt: the job list
+ * would show a success as a failure. */
 static const char sql_finish[] =
     "UPDATE jobs SET status = ?4, run_at = CASE WHEN ?4 = 'queued' THEN ?5 ELSE run_at END,"
-    " last_error = COALESCE(?6, last_error), locked_by = NULL, locked_until = NULL,"
+    " last_error = CASE WHEN ?4 = 'done' THEN ?6 ELSE COALESCE(?6, last_error) END,"
+    " locked_by = NULL, locked_until = NULL,"
     " finished_at = CASE WHEN ?4 = 'queued' THEN NULL ELSE ?7 END, updated_at = ?7"
     " WHERE id = ?1 AND status = 'running' AND locked_by = ?2 AND attempts = ?3";
 static const char sql_expire[] =

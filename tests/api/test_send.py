@@ -193,6 +193,12 @@ def test_all_down_retried_until_recovery(launcher, sendgrid, resend):
     assert row["provider"] == "resend"
     assert len(row["attempts"]) >= 4 and row["attempts"][-1]["outcome"] == "sent"
     assert list(resend.delivered()) == [sid]
+    # The job that succeeded on a retry no longer shows the old error.
+    deadline = time.monotonic() + 10
+    while tu.db_query(srv, "SELECT status, last_error FROM jobs WHERE kind = 'send_email'") != \
+            [("done", None)]:
+        assert time.monotonic() < deadline, tu.db_query(srv, "SELECT status, last_error FROM jobs")
+        time.sleep(0.05)
 
 
 def test_smtp_message(launcher, sink):

@@ -265,6 +265,9 @@ static void test_retry_with_backoff_then_success(void **state)
     assert_int_equal(queue_run_due(q, 0, &f->e), 1); /* attempt 3 succeeds */
     queue_free(q);
     assert_string_equal(db_text(f, "SELECT status FROM jobs", buf, sizeof(buf)), "done");
+    /* A job that succeeded has no error to show, whatever its earlier attempts said. */
+    assert_string_equal(
+        db_text(f, "SELECT COALESCE(last_error, 'none') FROM jobs", buf, sizeof(buf)), "none");
     assert_int_equal(db_int(f, "SELECT attempts FROM jobs"), 3);
     assert_int_equal(db_int(f, "SELECT finished_at FROM jobs"), run_at2);
     assert_int_equal(r.calls, 3);
