@@ -1350,8 +1350,15 @@ int mime_build(const struct send_msg *m, int64_t date_ms, struct arena *a, const
     if (m->message_id)
         g_mime_message_set_message_id(msg, m->message_id);
     if (m->list_unsubscribe_url) {
-        char *v = arena_printf(a, "<%s>", m->list_unsubscribe_url);
-        g_mime_object_set_header(mo, "List-Unsubscribe", v, NULL);
+        /* RFC 2369 wants the literal <URL>; GMime takes the value as free text
+         * and would RFC 2047-encode and fold it, which mail clients and
+         * one-click unsubscribers (RFC 8058) do not decode. The raw value is
+         * written as is (checked above: no '>' or space in the URL). */
+        g_mime_object_set_header(mo, "List-Unsubscribe", "", NULL);
+        GMimeHeader *h =
+            g_mime_header_list_get_header(g_mime_object_get_header_list(mo), "List-Unsubscribe");
+        if (h)
+            g_mime_header_set_raw_value(h, arena_printf(a, " <%s>\n", m->list_unsubscribe_url));
         g_mime_object_set_header(mo, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click", NULL);
     }
 

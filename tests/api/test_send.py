@@ -11,6 +11,7 @@ exactly once.
 import email
 import email.policy
 import os
+import re
 import sys
 import time
 
@@ -218,6 +219,10 @@ def test_smtp_message(launcher, sink):
     assert msg["Message-ID"] == f"<{row['messageId']}>"
     assert msg["Date"]
     assert msg["List-Unsubscribe"].startswith("<http") and msg["List-Unsubscribe"].endswith(">")
+    # Written as the literal <URL> on one line (RFC 2369), not RFC 2047-encoded.
+    head = raw.split(b"\r\n\r\n")[0].decode("ascii")
+    (line,) = [h for h in head.split("\r\n") if h.lower().startswith("list-unsubscribe:")]
+    assert re.fullmatch(r"List-Unsubscribe: <https?://[^\s<>]+/u/[A-Za-z0-9_-]+>", line), line
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg.get_content_type() == "multipart/alternative"
     parts = [p.get_content_type() for p in msg.iter_parts()]
