@@ -37,7 +37,38 @@ int send_http_outcome(long status)
         return 0;
     if (status == 429 || status >= 500 || status < 400)
         return ERR_TEMPORARY;
+    /* A refused key (401), an account or sender the provider will not send
+     * for (403), a wrong endpoint (404, 405) or a proxy wanting credentials
+     * (407) is this provider's failure, not the recipient's: the next
+     * provider may well send it, and it must never count as a bounce. */
+    if (status == 401 || status == 403 || status == 404 || status == 405 || status == 407)
+        return ERR_TEMPORARY;
     return ERR_INVALID;
+}
+
+bool send_error_names_sender(const char *body, size_t len)
+{
+    if (!body || !len)
+        return false;
+    json_t *root = json_loadb(body, len, 0, NULL);
+    bool sender = false;
+    /* SendGrid names the field of each error: "from", "from.email", ... */
+    json_t *errs = json_object_get(root, "errors");
+    size_t i;
+    json_t *one;
+    json_array_foreach(errs, i, one)
+    {
+        const char *field = json_string_value(json_object_get(one, "field"));
+        sender = sender ||
+                 (field && strncmp(field, "from", 4) == 0 && (field[4] == '\0' || field[4] == '.'));
+    }
+    /* Resend says it in the message: "Invalid `from` field", "The example.com
+     * domain is not verified". */
+    const char *msg = json_string_value(json_object_get(root, "message"));
+    if (msg && (strstr(msg, "`from`") || strstr(msg, "not verified")))
+        sender = true;
+    json_decref(root);
+    return sender;
 }
 
 void send_error_message(const char *body, size_t len, char *out, size_t n)

@@ -1,9 +1,10 @@
 /*
  * Sending email: providers behind struct send_ops (SendGrid v3, Resend,
  * SMTP through libcurl), tried in LEADFLOW_SEND_ORDER over the configured
- * ones. A temporary failure (connection error, time-out, 5xx, 429) falls
- * through to the next provider; a permanent one (the recipient refused, a
- * 4xx naming the request) stops the chain. Every attempt is written to
+ * ones. A provider's failure (connection error, time-out, 5xx, 429, a
+ * refused key, account or sender) falls through to the next provider; a
+ * permanent one (the recipient refused, a 4xx naming the request) stops the
+ * chain and only that is a bounce. Every attempt is written to
  * send_attempts. Messages are built with GMime (multipart/alternative,
  * encoded headers; no header injection).
  *

@@ -28,10 +28,17 @@ int send_resend_body(const struct send_msg *m, struct buf *out);
 int send_format_address(struct buf *b, const char *name, const char *address);
 
 /*
- * The outcome of a provider's HTTP status: 0 for 2xx, ERR_TEMPORARY for
- * 429, 5xx and anything unexpected, ERR_INVALID (permanent) for other 4xx.
+ * The outcome of a provider's HTTP status: 0 for 2xx; ERR_TEMPORARY (try
+ * the next provider) for 429, 5xx, anything unexpected, and the provider's
+ * own refusals: 401, 403 (key, account, sender), 404, 405 and 407;
+ * ERR_INVALID (permanent: the recipient or the message) for other 4xx.
  */
 int send_http_outcome(long status);
+
+/* Whether a provider's JSON error body blames the sender (SendGrid's
+ * errors[].field "from...", Resend's message on `from` or an unverified
+ * domain): a configuration error, not the recipient's refusal. */
+bool send_error_names_sender(const char *body, size_t len);
 
 /* The error message inside a provider's JSON error body (SendGrid's
  * errors[0].message, Resend's message), copied into out; "" when none. */

@@ -116,6 +116,9 @@ static int sendgrid_send(struct sender *s, const struct send_msg *m, struct send
     } else {
         char why[160];
         send_error_message(resp.body.data, resp.body.len, why, sizeof(why));
+        /* A bad sender is how the account is set up: another provider may take it. */
+        if (rc == ERR_INVALID && send_error_names_sender(resp.body.data, resp.body.len))
+            rc = ERR_TEMPORARY;
         failf(e, rc, "sendgrid: HTTP %ld%s%s", resp.status, why[0] ? ": " : "", why);
     }
     httpc_resp_release(&resp);

@@ -60,7 +60,11 @@ static int smtp_send(struct sender *s, const struct send_msg *m, struct send_res
                  m->message_id ? m->message_id : "");
         return 0;
     }
-    return failf(e, code >= 500 && code < 600 ? ERR_INVALID : ERR_TEMPORARY, "smtp: %s", he.msg);
+    /* 530, 534, 535 and 538 refuse our credentials, not the recipient:
+     * the server's failure, like a 4xx. */
+    bool auth = code == 530 || code == 534 || code == 535 || code == 538;
+    return failf(e, code >= 500 && code < 600 && !auth ? ERR_INVALID : ERR_TEMPORARY, "smtp: %s",
+                 he.msg);
 }
 
 static void smtp_free(struct sender *s)

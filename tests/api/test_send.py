@@ -364,3 +364,30 @@ def test_an_approved_draft_goes_through_the_chain(launcher, sendgrid, resend):
     assert got["delivery"]["sentAt"]
     (req,) = [q for q in resend.recorded() if q.status == 200]
     assert req.json["subject"] == draft["subject"]
+
+
+def test_revoked_sendgrid_key_falls_to_resend_without_a_bounce(launcher, sendgrid, resend):
+    """SendGrid answering 401 is SendGrid's failure: the next provider sends the
+    email, the recipient gets no bounce and keeps their campaigns."""
+    env = env_for(sendgrid, resend)
+    env["LEADFLOW_SENDGRID_API_KEY"] = "SG.revoked"  # the fake answers 401
+    srv = launcher.start(env=env)
+    t, c = setup_tenant(srv)
+    camp = ok(api(srv, "POST", "/api/campaigns", t.token_creds, ws=t.workspace_id,
+                  body={"name": "Nurture"}), 201)
+    base = f"/api/campaigns/{camp['id']}"
+    ok(api(srv, "POST", base + "/steps", t.token_creds, ws=t.workspace_id,
+           body={"steps": [{"type": "wait", "config": {"duration_ms": 86400000}}]}))
+    ok(api(srv, "POST", base + "/activate", t.token_creds, ws=t.workspace_id))
+    ok(api(srv, "POST", base + "/enroll", t.token_creds, ws=t.workspace_id,
+           body={"contactIds": [c["id"]]}))
+
+    row = wait_status(srv, t, send(srv, t, c)["id"], {"sent", "refused", "failed"})
+    assert row["status"] == "sent" and row["provider"] == "resend", row
+    assert [(a["provider"], a["outcome"], a["status"]) for a in row["attempts"]] == \
+        [("sendgrid", "temporary", 401), ("resend", "sent", 200)]
+    assert "401" in row["attempts"][0]["error"]
+    assert tu.db_query(srv, "SELECT COUNT(*) FROM email_events WHERE kind = 'bounce'") == \
+        [(0,)]
+    (en,) = ok(api(srv, "GET", base + "/enrollments", t.token_creds, ws=t.workspace_id))
+    assert en["status"] == "active"

@@ -238,6 +238,17 @@ static void test_http_outcome(void **state)
     assert_int_equal(send_http_outcome(429), ERR_TEMPORARY);
     assert_int_equal(send_http_outcome(500), ERR_TEMPORARY);
     assert_int_equal(send_http_outcome(503), ERR_TEMPORARY);
+    /* The provider's own refusals: the next provider is tried, no bounce. */
+    assert_int_equal(send_http_outcome(401), ERR_TEMPORARY);
+    assert_int_equal(send_http_outcome(403), ERR_TEMPORARY);
+    assert_int_equal(send_http_outcome(404), ERR_TEMPORARY);
+    const char sg[] = "{\"errors\":[{\"message\":\"bad\",\"field\":\"from.email\"}]}";
+    const char rs[] = "{\"name\":\"validation_error\",\"message\":\"Invalid `from` field.\"}";
+    const char to[] = "{\"errors\":[{\"message\":\"bad\",\"field\":\"personalizations.0.to\"}]}";
+    assert_true(send_error_names_sender(sg, strlen(sg)));
+    assert_true(send_error_names_sender(rs, strlen(rs)));
+    assert_false(send_error_names_sender(to, strlen(to)));
+    assert_false(send_error_names_sender("", 0));
 }
 
 static void test_error_message(void **state)
