@@ -1,5 +1,5 @@
 /*
- * The email channel: the alert as a plain-text message through the send
+ * The email channel: the alert as a text and HTML message through the send
  * providers, to the channel's address or, without one, to every member of
  * the workspace. A bad address is permanent; a provider failure is tried
  * again with the job's backoff.
@@ -49,22 +49,23 @@ static void email_deliver(const struct channel_send *s, struct channel_attempt *
         at->permanent = true;
         return;
     }
-    const char *from_name = NULL, *from_addr = "noreply@localhost";
-    if (alerts_cfg.cfg)
-        send_parse_from(alerts_cfg.cfg->mail_from, a, &from_name, &from_addr, &e);
-    const char *domain = strrchr(from_addr, '@');
+    /* Composed as every email is (the configured From, text and HTML parts);
+     * members are not contacts, so nothing is tracked. */
+    struct send_msg base = {0};
+    const char *text = arena_printf(a, "%s\n\n%s\n\nSeverity: %s\nRule: %s\n", al->title,
+                                    al->body ? al->body : "", al->severity, al->rule_name);
+    if (send_compose(alerts_cfg.cfg, text, NULL, NULL, a, &base, &e) != 0) {
+        at->error = arena_strdup(a, e.msg);
+        at->permanent = true;
+        return;
+    }
+    const char *domain = strrchr(base.from_email, '@');
     for (size_t i = 0; i < n; i++) {
-        struct send_msg m = {
-            .from_email = from_addr,
-            .from_name = from_name,
-            .to_email = to[i],
-            .subject = arena_printf(a, "[leadflow alert] %s", al->title),
-            .text = arena_printf(a, "%s\n\n%s\n\nSeverity: %s\nRule: %s\n", al->title,
-                                 al->body ? al->body : "", al->severity, al->rule_name),
-            .idempotency_key = arena_printf(a, "alert-%s-%zu-%d", al->id, i, attempt),
-            .message_id = arena_printf(a, "alert-%s-%zu-%d%s", al->id, i, attempt,
-                                       domain ? domain : "@localhost"),
-        };
+        struct send_msg m = base;
+        m.to_email = to[i];
+        m.subject = arena_printf(a, "[leadflow alert] %s", al->title);
+        m.idempotency_key = arena_printf(a, "alert-%s-%zu-%d", al->id, i, attempt);
+        m.message_id = arena_printf(a, "alert-%s-%zu-%d%s", al->id, i, attempt, domain);
         struct send_result r;
         errinfo_clear(&e);
         int rc = send_chain_send(s->chain, NULL, ws, NULL, &m, &r, &e);

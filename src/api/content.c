@@ -345,8 +345,8 @@ static int content_send_route(struct http_req *req, struct http_reply *rep, stru
     struct content c;
     int rc = api_path_id(req, "draft", id, e);
     if (!rc)
-        rc = outbox_send_draft(ctx->store, req->auth->workspace_id, id, req->auth->user_id,
-                               req->arena, &c, e);
+        rc = outbox_send_draft(ctx->store, ctx->cfg, req->auth->workspace_id, id,
+                               req->auth->user_id, req->arena, &c, e);
     if (rc)
         return rc;
     if (ctx->queue)

@@ -47,7 +47,7 @@ static int outbox_send(struct http_req *req, struct http_reply *rep, struct erri
 {
     const struct api_ctx *ctx = req->ctx;
     json_t *b = req->json;
-    struct outbox_item it = {.workspace_id = req->auth->workspace_id, .from = ctx->cfg->mail_from};
+    struct outbox_item it = {.workspace_id = req->auth->workspace_id};
     const char *key;
     int rc = body_string(b, "contactId", true, STORE_ID_LEN - 1, &it.contact_id, e);
     if (!rc)
@@ -72,7 +72,7 @@ static int outbox_send(struct http_req *req, struct http_reply *rep, struct erri
     it.idempotency_key = key;
     char id[STORE_ID_LEN];
     bool created = false;
-    rc = outbox_queue(ctx->store, &it, id, &created, e);
+    rc = outbox_queue(ctx->store, ctx->cfg, &it, id, &created, e);
     if (rc == ERR_NOT_FOUND)
         return failf(e, ERR_NOT_FOUND, "contact not found");
     if (rc)

@@ -35,7 +35,8 @@ struct step_outcome {
     int64_t hold_until;
     int variant; /* -1: none */
     /* email steps: the message, sent through the outbox in the transaction */
-    const char *subject, *text, *html;
+    const char *subject, *text;
+    const char *unsub; /* the unsubscribe URL in the text (kept as text in the HTML part) */
     char sent_id[STORE_ID_LEN];
 };
 

@@ -2,7 +2,7 @@
  * The email step: a subject and a text body with {{merge fields}} (and
  * optional weighted A/B variants, and an AI-written first paragraph), sent
  * through the outbox in the step's transaction with an unsubscribe link;
- * the HTML part is the text with its links made links.
+ * the outbox makes the HTML part from the text (send_compose).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -159,58 +159,6 @@ static const char *merge_fill(const char *t, const struct merge *m, struct arena
     return out;
 }
 
-/* Escaped text with its line breaks kept as <br>. */
-static void html_escape(struct buf *b, const char *s, size_t n)
-{
-    const char *end = s + n;
-    for (const char *nl; (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
-        buf_html_escape(b, s, (size_t)(nl - s));
-        buf_puts(b, "<br>\n");
-    }
-    buf_html_escape(b, s, (size_t)(end - s));
-}
-
-/*
- * The HTML part of a text body: escaped, line breaks kept, http(s) links
- * made links (the send job rewrites them for click tracking). The
- * unsubscribe URL stays text, so that following it is not a click.
- */
-static const char *text_to_html(const char *text, const char *unsub, struct arena *a)
-{
-    struct buf b;
-    buf_init(&b, RENDER_MAX);
-    buf_puts(&b, "<!doctype html><html><body><p>");
-    const char *p = text;
-    while (*p) {
-        const char *h = strstr(p, "http");
-        while (h && strncmp(h, "http://", 7) != 0 && strncmp(h, "https://", 8) != 0)
-            h = strstr(h + 4, "http");
-        if (!h) {
-            html_escape(&b, p, strlen(p));
-            break;
-        }
-        html_escape(&b, p, (size_t)(h - p));
-        size_t len = strcspn(h, " \t\r\n<>\"'");
-        while (len > 0 && strchr(".,;:!?)", h[len - 1]))
-            len--;
-        bool is_unsub = unsub && strlen(unsub) == len && strncmp(h, unsub, len) == 0;
-        if (!is_unsub && track_url_ok(h, len)) {
-            buf_puts(&b, "<a href=\"");
-            html_escape(&b, h, len);
-            buf_puts(&b, "\">");
-            html_escape(&b, h, len);
-            buf_puts(&b, "</a>");
-        } else {
-            html_escape(&b, h, len ? len : 4);
-        }
-        p = h + (len ? len : 4);
-    }
-    buf_puts(&b, "</p></body></html>");
-    const char *out = arena_strndup(a, b.data ? b.data : "", b.len);
-    buf_release(&b);
-    return out;
-}
-
 /* A stable pick by weight among the variants, from the enrollment and step. */
 static int pick_variant(json_t *variants, const char *enrollment_id, const char *step_id)
 {
@@ -303,7 +251,7 @@ static int email_run(struct step_run *r, struct errinfo *e)
     }
     o->subject = merge_fill(json_string_value(json_object_get(src, "subject")), &m, a);
     o->text = merge_fill(body, &m, a);
-    o->html = text_to_html(o->text, m.unsubscribe_url, a);
+    o->unsub = m.unsubscribe_url;
     return 0;
 }
 
@@ -320,14 +268,13 @@ static int email_apply(struct step_run *r, struct errinfo *e)
         .contact_id = r->en->contact_id,
         .subject = o->subject,
         .text = o->text,
-        .html = o->html,
+        .unsubscribe_url = o->unsub,
         .idempotency_key = arena_printf(r->a, "drip:%s:%s", r->en->id, r->step->id),
-        .from = r->cfg->mail_from,
         .id = o->sent_id,
     };
     char id[STORE_ID_LEN];
     bool created;
-    int rc = outbox_queue(r->st, &it, id, &created, e);
+    int rc = outbox_queue(r->st, r->cfg, &it, id, &created, e);
     if (rc == ERR_FORBIDDEN) {
         o->status = "skipped";
         o->error = "the contact has unsubscribed";

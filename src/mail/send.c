@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
@@ -25,7 +26,7 @@
 #include "store/contacts.h"
 #include "store/sending.h"
 
-enum { SEND_MAX_PROVIDERS = 3, SUBJECT_MAX = 998 };
+enum { SEND_MAX_PROVIDERS = 3, SUBJECT_MAX = 998, HTML_MAX = 512 * 1024 };
 
 static const char default_from[] = "leadflow <noreply@localhost>";
 
@@ -158,6 +159,69 @@ int send_parse_from(const char *from, struct arena *a, const char **name, const 
         np++, nlen -= 2;
     *name = nlen ? arena_strndup(a, np, nlen) : NULL;
     *address = addr;
+    return 0;
+}
+
+/* ---- composing: what every email gets --------------------------------------- */
+
+/* Escaped text with its line breaks kept as <br>. */
+static void html_escape(struct buf *b, const char *s, size_t n)
+{
+    const char *end = s + n;
+    for (const char *nl; (nl = memchr(s, '\n', (size_t)(end - s))) != NULL; s = nl + 1) {
+        buf_html_escape(b, s, (size_t)(nl - s));
+        buf_puts(b, "<br>\n");
+    }
+    buf_html_escape(b, s, (size_t)(end - s));
+}
+
+const char *send_text_to_html(const char *text, const char *unsub, struct arena *a)
+{
+    struct buf b;
+    buf_init(&b, HTML_MAX);
+    buf_puts(&b, "<!doctype html><html><body><p>");
+    const char *p = text ? text : "";
+    while (*p) {
+        const char *h = strstr(p, "http");
+        while (h && strncmp(h, "http://", 7) != 0 && strncmp(h, "https://", 8) != 0)
+            h = strstr(h + 4, "http");
+        if (!h) {
+            html_escape(&b, p, strlen(p));
+            break;
+        }
+        html_escape(&b, p, (size_t)(h - p));
+        size_t len = strcspn(h, " \t\r\n<>\"'");
+        while (len > 0 && strchr(".,;:!?)", h[len - 1]))
+            len--;
+        /* The unsubscribe URL stays text, so that following it is not a click. */
+        bool is_unsub = unsub && strlen(unsub) == len && strncmp(h, unsub, len) == 0;
+        if (!is_unsub && track_url_ok(h, len)) {
+            buf_puts(&b, "<a href=\"");
+            html_escape(&b, h, len);
+            buf_puts(&b, "\">");
+            html_escape(&b, h, len);
+            buf_puts(&b, "</a>");
+        } else {
+            html_escape(&b, h, len ? len : 4);
+        }
+        p = h + (len ? len : 4);
+    }
+    buf_puts(&b, "</p></body></html>");
+    const char *out = arena_strndup(a, b.data ? b.data : "", b.len);
+    buf_release(&b);
+    return out;
+}
+
+int send_compose(const struct config *cfg, const char *text, const char *html, const char *unsub,
+                 struct arena *a, struct send_msg *m, struct errinfo *e)
+{
+    int rc = send_parse_from(cfg ? cfg->mail_from : NULL, a, &m->from_name, &m->from_email, e);
+    if (rc)
+        return rc;
+    m->text = text ? text : "";
+    /* Every email has both parts: the HTML part carries the open pixel and
+     * the tracked links, which a text-only email could not. */
+    m->html = html && *html ? html : send_text_to_html(m->text, unsub, a);
     return 0;
 }
 
@@ -336,8 +400,8 @@ static int queue_tx(struct store *st, void *arg, struct errinfo *e)
     return rc;
 }
 
-int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_ID_LEN],
-                 bool *created, struct errinfo *e)
+int outbox_queue(struct store *st, const struct config *cfg, const struct outbox_item *it,
+                 char id[STORE_ID_LEN], bool *created, struct errinfo *e)
 {
     *created = false;
     id[0] = '\0';
@@ -348,8 +412,8 @@ int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_I
     struct arena a;
     arena_init(&a, stack, sizeof(stack));
     struct contact ct;
-    const char *from_name, *from_addr;
-    rc = send_parse_from(it->from, &a, &from_name, &from_addr, e);
+    struct send_msg m = {0};
+    rc = send_compose(cfg, it->text, it->html, it->unsubscribe_url, &a, &m, e);
     if (!rc)
         rc = store_contact_get(st, it->workspace_id, it->contact_id, &a, &ct, e);
     if (!rc && ct.unsubscribed_at)
@@ -366,13 +430,13 @@ int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_I
         crypto_uuid(row.id);
     snprintf(row.contact_id, sizeof(row.contact_id), "%s", it->contact_id);
     row.idempotency_key = it->idempotency_key;
-    const char *domain = strrchr(from_addr, '@') + 1;
+    const char *domain = strrchr(m.from_email, '@') + 1;
     row.message_id = arena_printf(&a, "%s@%s", row.id, domain);
-    row.from_email = from_addr;
+    row.from_email = m.from_email;
     row.to_email = ct.email;
     row.subject = it->subject;
-    row.body_text = it->text;
-    row.body_html = it->html;
+    row.body_text = m.text;
+    row.body_html = m.html;
     row.content_id = it->content_id;
     row.created_at = clock_now_ms();
 
@@ -386,6 +450,7 @@ int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_I
 
 /* An approved draft's email and the draft's new state, written together. */
 struct draft_send {
+    const struct config *cfg;
     const char *ws, *id, *user_id;
     struct arena *a;
     struct content *out;
@@ -410,21 +475,21 @@ static int draft_send_tx(struct store *st, void *arg, struct errinfo *e)
         .contact_id = out->contact_id,
         .subject = out->subject,
         .text = out->body,
-        .html = NULL,
         .idempotency_key = key,
         .content_id = x->id,
     };
-    rc = outbox_queue(st, &it, sent_id, &created, e);
+    rc = outbox_queue(st, x->cfg, &it, sent_id, &created, e);
     if (!rc)
         rc = store_content_transition(st, x->ws, x->id, CONTENT_APPROVED, CONTENT_SENT, x->user_id,
                                       sent_id, clock_now_ms(), e);
     return rc;
 }
 
-int outbox_send_draft(struct store *st, const char *workspace_id, const char *id,
-                      const char *user_id, struct arena *a, struct content *out, struct errinfo *e)
+int outbox_send_draft(struct store *st, const struct config *cfg, const char *workspace_id,
+                      const char *id, const char *user_id, struct arena *a, struct content *out,
+                      struct errinfo *e)
 {
-    struct draft_send x = {workspace_id, id, user_id, a, out};
+    struct draft_send x = {cfg, workspace_id, id, user_id, a, out};
     int rc = store_tx_run(st, draft_send_tx, &x, e);
     return rc ? rc : store_content_get(st, workspace_id, id, a, out, e);
 }

@@ -84,25 +84,44 @@ int send_chain_send(struct send_chain *c, struct store *st, const char *workspac
                     const char *sent_email_id, const struct send_msg *m, struct send_result *r,
                     struct errinfo *e);
 
+/*
+ * The HTML part of a text body (arena memory): escaped, line breaks kept,
+ * http(s) links made links (the send job rewrites them for click tracking).
+ * unsub (may be NULL) stays text, so that following it is not a click.
+ */
+const char *send_text_to_html(const char *text, const char *unsub, struct arena *a);
+
+/*
+ * What every email gets, whoever sends it: m's From from cfg->mail_from
+ * (cfg NULL or no mail_from: the default), its text, and its HTML part
+ * (html, or made from the text when html is NULL or ""). Tracking and the
+ * unsubscribe footer are added once, by the send job (track_render).
+ * ERR_INVALID when the configured From is not an address.
+ */
+int send_compose(const struct config *cfg, const char *text, const char *html, const char *unsub,
+                 struct arena *a, struct send_msg *m, struct errinfo *e);
+
 /* What to send, from the caller's side. */
 struct outbox_item {
     const char *workspace_id;
     const char *contact_id; /* the recipient's contact (unsubscribed contacts are refused) */
-    const char *subject, *text, *html;
+    const char *subject, *text;
+    const char *html;            /* NULL: made from the text (send_compose) */
+    const char *unsubscribe_url; /* one already in the text (kept as text in HTML), or NULL */
     const char *idempotency_key; /* per workspace; the same key is sent once */
     const char *content_id;      /* a generated_content row, or NULL */
-    const char *from; /* "Name <address>" or an address (LEADFLOW_MAIL_FROM); NULL: the default */
-    const char *id;   /* the new row's id (a UUID the caller signed links with); NULL: a new one */
+    const char *id; /* the new row's id (a UUID the caller signed links with); NULL: a new one */
 };
 
 /*
- * Writes the sent_emails row and its send_email job in one transaction (or
- * inside the caller's open one). A repeated idempotency key returns 0 with
- * the existing row's id and *created false. ERR_FORBIDDEN when the contact
- * has unsubscribed.
+ * The one way an email to a contact is built and queued: composes it
+ * (send_compose: the From of cfg, both parts), then writes the sent_emails
+ * row and its send_email job in one transaction (or inside the caller's
+ * open one). A repeated idempotency key returns 0 with the existing row's
+ * id and *created false. ERR_FORBIDDEN when the contact has unsubscribed.
  */
-int outbox_queue(struct store *st, const struct outbox_item *it, char id[STORE_ID_LEN],
-                 bool *created, struct errinfo *e);
+int outbox_queue(struct store *st, const struct config *cfg, const struct outbox_item *it,
+                 char id[STORE_ID_LEN], bool *created, struct errinfo *e);
 
 /*
  * Splits a From value ("Name <address>" or a bare address) into its parts
@@ -118,13 +137,14 @@ int send_parse_from(const char *from, struct arena *a, const char **name, const 
  */
 /*
  * Sends an approved draft (ai/content.h): in one transaction, queues the
- * email in the outbox (idempotency key "content:<id>", to the draft's
+ * email in the outbox (outbox_queue with cfg) (idempotency key "content:<id>", to the draft's
  * contact) and marks the draft sent with the outbox row's id and user_id as
  * reviewer. out gets the updated row. ERR_NOT_FOUND; ERR_CONFLICT when the
  * draft is not approved; ERR_FORBIDDEN when the contact has unsubscribed.
  */
-int outbox_send_draft(struct store *st, const char *workspace_id, const char *id,
-                      const char *user_id, struct arena *a, struct content *out, struct errinfo *e);
+int outbox_send_draft(struct store *st, const struct config *cfg, const char *workspace_id,
+                      const char *id, const char *user_id, struct arena *a, struct content *out,
+                      struct errinfo *e);
 
 void outbox_register(struct queue *q, struct send_chain *chain, const struct config *cfg);
 

@@ -418,9 +418,12 @@ int track_render(const struct config *cfg, const char *workspace_id, const char 
     const char *t = text ? text : "";
     size_t tlen = strlen(t);
     int rc = buf_append(&b, t, tlen);
-    if (!rc && tlen > 0)
+    /* A body that already holds the link (a campaign's {{unsubscribe_url}})
+     * gets no second one: the footer is added once. */
+    bool has_unsub = strstr(t, unsub) != NULL;
+    if (!rc && tlen > 0 && !has_unsub)
         rc = buf_puts(&b, t[tlen - 1] == '\n' ? "\n" : "\n\n");
-    if (!rc)
+    if (!rc && !has_unsub)
         rc = buf_printf(&b, "Unsubscribe: %s\n", unsub);
     if (rc) {
         buf_release(&b);
@@ -446,17 +449,20 @@ int track_render(const struct config *cfg, const char *workspace_id, const char 
         b.len = at;
         if (b.data)
             b.data[at] = '\0';
-        if (!rc)
+        bool html_unsub = strstr(html, unsub) != NULL;
+        if (!rc && !html_unsub)
             rc = buf_puts(&b, "<p style=\"margin:24px 0 0;font-size:12px;color:#6b7280\">"
                               "Unsubscribe: <a href=\"");
-        if (!rc)
+        if (!rc && !html_unsub)
             rc = buf_html_escape(&b, unsub, strlen(unsub));
-        if (!rc)
+        if (!rc && !html_unsub)
             rc = buf_puts(&b, "\" style=\"color:#6b7280\">");
-        if (!rc)
+        if (!rc && !html_unsub)
             rc = buf_html_escape(&b, unsub, strlen(unsub));
+        if (!rc && !html_unsub)
+            rc = buf_puts(&b, "</a></p>");
         if (!rc)
-            rc = buf_puts(&b, "</a></p><img src=\"");
+            rc = buf_puts(&b, "<img src=\"");
         if (!rc)
             rc = buf_html_escape(&b, cfg->public_url, strlen(cfg->public_url));
         if (!rc)

@@ -64,6 +64,9 @@ def test_the_email_channel_sends_through_the_chain(launcher):
         assert rcpts == ["ops@acme.example"] and mail_from == "alerts@acme.example"
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         assert who in str(msg["Subject"]) or who in msg.get_body(("plain",)).get_content()
+        # Composed like every email: the configured From with its name, both parts.
+        assert str(msg["From"]) == "Leadflow <alerts@acme.example>"
+        assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
 
 
 def test_send_failures_over_the_rate_raise_an_alert(launcher):

@@ -316,6 +316,7 @@ def test_email_wait_email_on_a_simulated_week(srv, t, sendgrid):
     assert first[0]["subject"] == "Welcome Bea"
     text = text_of(first[0])
     assert "Hi Bea," in text and "Beta GmbH" in text and "/u/" in text
+    assert text.count("/u/") == 1  # the body's link: no second footer
     assert "{{" not in text
     e = enrollment_of(srv, t, c, a)
     assert e["status"] == "active" and e["lastEmailId"]

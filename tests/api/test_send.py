@@ -391,3 +391,57 @@ def test_revoked_sendgrid_key_falls_to_resend_without_a_bounce(launcher, sendgri
         [(0,)]
     (en,) = ok(api(srv, "GET", base + "/enrollments", t.token_creds, ws=t.workspace_id))
     assert en["status"] == "active"
+
+
+@pytest.mark.parametrize("provider", ["sendgrid", "resend", "smtp"])
+def test_a_hot_leads_approved_draft_arrives_whole(launcher, sendgrid, resend, sink, provider):
+    """Hot lead -> draft -> approve -> send, as it arrives at each provider: the
+    configured From, a text and an HTML part, the open pixel, tracked links and
+    the one-click unsubscribe headers."""
+    fakes = {"sendgrid": dict(sendgrid=sendgrid), "resend": dict(resend=resend),
+             "smtp": dict(sink=sink)}[provider]
+    srv = launcher.start(env=env_for(**fakes))
+    t, c = setup_tenant(srv)
+    tu.set_score(srv, c["id"], 92)
+    r = api(srv, "POST", "/api/content/generate", t.token_creds, ws=t.workspace_id,
+            body={"target": "hot"})
+    (draft,) = ok(r, 201)["drafts"]
+    path = f"/api/content/{draft['id']}"
+    body = draft["body"] + "\n\nOur prices: https://acme.example/pricing\n"
+    ok(api(srv, "PATCH", path, t.token_creds, ws=t.workspace_id, body={"body": body}))
+    ok(api(srv, "POST", path + "/approve", t.token_creds, ws=t.workspace_id))
+    sent = ok(api(srv, "POST", path + "/send", t.token_creds, ws=t.workspace_id))
+    row = wait_status(srv, t, sent["sentEmailId"], {"sent", "refused", "failed"})
+    assert row["status"] == "sent" and row["provider"] == provider, row
+    assert row["from"] == "sales@acme.example"
+
+    if provider == "sendgrid":
+        (req,) = sendgrid.recorded()
+        j = req.json
+        assert j["from"] == {"email": "sales@acme.example", "name": "Acme Sales"}
+        parts = {p["type"]: p["value"] for p in j["content"]}
+        headers = j["headers"]
+    elif provider == "resend":
+        (req,) = resend.recorded()
+        j = req.json
+        assert j["from"] == FROM
+        parts = {"text/plain": j["text"], "text/html": j.get("html")}
+        headers = j["headers"]
+    else:
+        (_, _, raw) = sink.messages[0]
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert msg["From"].addresses[0].addr_spec == "sales@acme.example"
+        assert msg["From"].addresses[0].display_name == "Acme Sales"
+        assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+        parts = {"text/plain": msg.get_body(("plain",)).get_content().replace("\r\n", "\n"),
+                 "text/html": msg.get_body(("html",)).get_content()}
+        headers = {k: str(msg[k]) for k in ("List-Unsubscribe", "List-Unsubscribe-Post")}
+    text, html = parts["text/plain"], parts["text/html"]
+    assert text.startswith(draft["body"][:40]) and "/u/" in text
+    assert html, "no HTML part"
+    assert re.search(r'<img src="http[^"]+/t/o/[A-Za-z0-9_-]+\.gif"', html), html
+    assert re.search(r'href="http[^"]+/t/c/[A-Za-z0-9_-]+"', html), html
+    assert 'href="https://acme.example/pricing"' not in html
+    assert re.fullmatch(r"<https?://[^\s<>]+/u/[A-Za-z0-9_-]+>", headers["List-Unsubscribe"])
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert text.count("/u/") == 1 and html.count("/u/") == 2  # the footer, once

@@ -485,7 +485,7 @@ static void test_draft_and_transitions(void **state)
                      0);
     assert_int_equal(store_content_edit(f->st, f->ws, c.id, "Again", NULL, NULL, 9, &f->e),
                      ERR_CONFLICT);
-    assert_int_equal(outbox_send_draft(f->st, f->ws, c.id, "user-2", &f->a, &got, &f->e),
+    assert_int_equal(outbox_send_draft(f->st, NULL, f->ws, c.id, "user-2", &f->a, &got, &f->e),
                      ERR_CONFLICT);
     assert_int_equal(content_has_open_draft(f->st, f->ws, f->contact, &open, &f->e), 0);
     assert_false(open);
