@@ -11,6 +11,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/clock.h"
+#include "base/str.h"
 #include "crm/crm.h"
 #include "http/reply.h"
 #include "store/contacts.h"
@@ -57,6 +58,11 @@ static int opt_string(json_t *body, const char *key, const char *label, size_t m
         return failf(e, ERR_INVALID, "%s is longer than %zu characters", label, max);
     if (strlen(s) != json_string_length(v))
         return failf(e, ERR_INVALID, "%s must not contain NUL characters", label);
+    /* Every contact field is one line, and names end up in email headers:
+     * refused here rather than found when an email is sent. */
+    if (str_has_control(s, false))
+        return failf(e, ERR_INVALID, "%s must not contain line breaks or control characters",
+                     label);
     f->set |= bit;
     *out = *s ? s : NULL;
     return 0;

@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/crypto.h"
+#include "base/str.h"
 #include "http/reply.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
@@ -62,8 +63,8 @@ static int outbox_send(struct http_req *req, struct http_reply *rep, struct erri
         return rc;
     if (!*it.subject)
         return failf(e, ERR_INVALID, "subject must not be empty");
-    if (strpbrk(it.subject, "\r\n"))
-        return failf(e, ERR_INVALID, "subject must not contain line breaks");
+    if (str_has_control(it.subject, true))
+        return failf(e, ERR_INVALID, "subject must not contain line breaks or control characters");
     char generated[UUID_STR_LEN];
     if (!key || !*key) {
         crypto_uuid(generated);

@@ -90,6 +90,14 @@ void str_copy(char *dst, size_t n, struct str s)
     dst[k] = '\0';
 }
 
+bool str_has_control(const char *s, bool tab_ok)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        if ((*p < 0x20 && !(tab_ok && *p == '\t')) || *p == 0x7f)
+            return true;
+    return false;
+}
+
 bool str_is_email(const char *s)
 {
     const char *at = strchr(s, '@');

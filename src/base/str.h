@@ -34,6 +34,10 @@ bool str_to_i64(struct str s, int64_t min, int64_t max, int64_t *out);
  * most 320 bytes): the check done before storing one. */
 bool str_is_email(const char *s);
 
+/* Whether s holds a control character (C0 or DEL) other than a tab when
+ * tab_ok: what a one-line value (a header, a name) must never carry. */
+bool str_has_control(const char *s, bool tab_ok);
+
 /* Copies s into dst (size n, n > 0) with truncation; always NUL-terminates. */
 void str_copy(char *dst, size_t n, struct str s);
 

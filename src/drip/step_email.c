@@ -12,6 +12,7 @@
 #include "ai/content.h"
 #include "base/buf.h"
 #include "base/crypto.h"
+#include "base/str.h"
 #include "drip/drip.h"
 #include "drip/step.h"
 #include "mail/send.h"
@@ -64,8 +65,9 @@ static int check_email_parts(json_t *cfg, const char *field, struct errinfo *e)
         return rc;
     if (!*subject)
         return failf(e, ERR_INVALID, "%s.subject must not be empty", field);
-    if (strpbrk(subject, "\r\n"))
-        return failf(e, ERR_INVALID, "%s.subject must not contain line breaks", field);
+    if (str_has_control(subject, true))
+        return failf(e, ERR_INVALID,
+                     "%s.subject must not contain line breaks or control characters", field);
     if (strstr(subject, "unsubscribe_url"))
         return failf(e, ERR_INVALID, "%s.subject must not hold {{unsubscribe_url}}", field);
     if (!strstr(body, "{{unsubscribe_url}}"))

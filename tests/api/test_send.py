@@ -445,3 +445,40 @@ def test_a_hot_leads_approved_draft_arrives_whole(launcher, sendgrid, resend, si
     assert re.fullmatch(r"<https?://[^\s<>]+/u/[A-Za-z0-9_-]+>", headers["List-Unsubscribe"])
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert text.count("/u/") == 1 and html.count("/u/") == 2  # the footer, once
+
+
+def test_control_characters_are_refused_where_they_enter(launcher, sendgrid):
+    """A vertical tab in a subject or a line break in a name is refused with 400
+    by the request that brings it, never found when the email is sent."""
+    srv = launcher.start(env=env_for(sendgrid))
+    t, c = setup_tenant(srv)
+
+    def call(method, path, body):
+        return api(srv, method, path, t.token_creds, ws=t.workspace_id, body=body)
+
+    for name in ("Ana\nBcc: x@example.net", "Ana\rM", "Ana\x0bM", "Ana\x7fM"):
+        assert_error(call("POST", "/api/contacts", {"email": tu.unique_email("c"), "name": name}),
+                     400, "VALIDATION_ERROR", "control characters")
+        assert_error(call("PATCH", f"/api/contacts/{c['id']}", {"name": name}),
+                     400, "VALIDATION_ERROR", "control characters")
+    assert_error(call("PATCH", f"/api/contacts/{c['id']}", {"company": "Acme\x0b"}),
+                 400, "VALIDATION_ERROR", "control characters")
+
+    r = send(srv, t, c, subject="Prices\x0bfor you", status=400)
+    assert_error(r, 400, "VALIDATION_ERROR", "control characters")
+    r = send(srv, t, c, subject="Prices\x1bfor you", status=400)
+    assert_error(r, 400, "VALIDATION_ERROR", "control characters")
+
+    r = call("POST", "/api/content/generate", {"target": "contacts", "contactIds": [c["id"]]})
+    (draft,) = ok(r, 201)["drafts"]
+    assert_error(call("PATCH", f"/api/content/{draft['id']}", {"subject": "Hi\x0bthere"}),
+                 400, "VALIDATION_ERROR", "control characters")
+
+    camp = ok(call("POST", "/api/campaigns", {"name": "Nurture"}), 201)
+    body = "Hello {{first_name}}\n\nStop these: {{unsubscribe_url}}"
+    for subject in ("Hi\x0b{{first_name}}", "Hi\x08there"):
+        r = call("POST", f"/api/campaigns/{camp['id']}/steps",
+                 {"steps": [{"type": "email", "config": {"subject": subject, "body": body}}]})
+        assert_error(r, 400, "VALIDATION_ERROR", "control characters")
+    assert sendgrid.recorded() == []
+    assert ok(api(srv, "GET", "/api/emails/sent", t.token_creds, ws=t.workspace_id)) == []

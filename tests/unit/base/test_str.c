@@ -156,6 +156,12 @@ static void test_copy_truncates(void **state)
 static void test_is_email(void **state)
 {
     assert_true(str_is_email("a@b.co"));
+    assert_false(str_has_control("Grüße, Ana", false));
+    assert_true(str_has_control("a\vb", true));
+    assert_true(str_has_control("a\nb", true));
+    assert_true(str_has_control("a\x7f", true));
+    assert_false(str_has_control("a\tb", true));
+    assert_true(str_has_control("a\tb", false));
     assert_true(str_is_email("first.last+tag@mail.example.com"));
     static const char *const bad[] = {
         "",           "plain",     "@b.co",    "a@",       "a@b",         "a@.co",
