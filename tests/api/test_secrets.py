@@ -1,10 +1,13 @@
-"""Webhook targets are checked when saved.
+"""Webhook secrets are write-only and webhook targets are checked when saved.
 
-A step or a channel whose URL names a
+Alert rules show a channel's secret as the mask "********" with "secretSet",
+to every reader (viewers too), as campaign steps do; a PATCH that sends the
+mask back keeps the stored secret. A step or a channel whose URL names a
 private address (IPv4-embedded IPv6 forms included) is refused when it is
 saved, unless LEADFLOW_WEBHOOK_ALLOW_PRIVATE is on; with it on, a webhook to
 an IPv6 loopback literal is delivered.
 """
+import json
 import os
 import socket
 import sys
@@ -13,7 +16,7 @@ import pytest
 
 import tenantutil as tu
 from conftest import Launcher
-from tenantutil import api, assert_error, ok
+from tenantutil import Creds, add_member, add_user, api, assert_error, insert_token, ok
 from test_alerts import alerts, complaint, deliveries_done, import_mbox, sender, wait
 
 _TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -23,6 +26,7 @@ if _TESTS_DIR not in sys.path:
 from fakes.alert_receiver import AlertReceiver  # noqa: E402
 
 SECRET = "alert-webhook-secret-0123456789"
+MASK = "********"
 HOOK = "https://hooks.example.com/leadflow"
 
 
@@ -58,6 +62,76 @@ def webhook_rule(srv, t, target=HOOK, secret=SECRET):
                  "channels": [{"type": "in_app"},
                               {"type": "webhook", "target": target, "secret": secret}]},
                 status=201)
+
+
+def stored_channels(srv, rule_id):
+    [(text,)] = tu.db_query(srv, "SELECT CAST(channels AS TEXT) FROM alert_rules WHERE id = ?",
+                            (rule_id,))
+    return json.loads(text)
+
+
+# -- alert channel secrets ----------------------------------------------------------
+
+
+def test_alert_channel_secrets_are_masked_in_every_answer(strict):
+    t = tu.new_tenant(strict, session=False)
+    r = api(strict, "POST", "/api/alerts/rules", t.token_creds, ws=t.workspace_id,
+            body={"name": "hook", "trigger": "complaint",
+                  "channels": [{"type": "webhook", "target": HOOK, "secret": SECRET}]})
+    assert SECRET.encode() not in r.body
+    created = ok(r, 201)
+    assert created["channels"] == [{"type": "webhook", "target": HOOK, "secret": MASK,
+                                    "secretSet": True}]
+    viewer = add_user(strict, tu.unique_email("viewer"))
+    add_member(strict, viewer.user_id, t.org_id, "viewer")
+    vcreds = Creds("token", token=insert_token(strict, t.workspace_id, viewer.user_id))
+    for creds in (t.token_creds, vcreds):
+        r = api(strict, "GET", "/api/alerts/rules", creds, ws=t.workspace_id)
+        assert SECRET.encode() not in r.body
+        [rule] = ok(r)
+        assert rule["channels"][0]["secret"] == MASK
+    r = api(strict, "PATCH", f"/api/alerts/rules/{created['id']}", t.token_creds,
+            ws=t.workspace_id, body={"name": "renamed"})
+    assert SECRET.encode() not in r.body
+    assert ok(r)["channels"][0]["secret"] == MASK
+    assert stored_channels(strict, created["id"])[0]["secret"] == SECRET
+
+
+def test_patching_the_mask_back_keeps_the_stored_secret(strict):
+    t = tu.new_tenant(strict, session=False)
+    rule = webhook_rule(strict, t)
+    # The channels sent back as the answer gave them, with a new target.
+    channels = rule["channels"]
+    channels[1]["target"] = HOOK + "/v2"
+    r = api(strict, "PATCH", f"/api/alerts/rules/{rule['id']}", t.token_creds,
+            ws=t.workspace_id, body={"channels": channels})
+    assert SECRET.encode() not in r.body
+    assert ok(r)["channels"][1] == {"type": "webhook", "target": HOOK + "/v2", "secret": MASK,
+                                    "secretSet": True}
+    assert stored_channels(strict, rule["id"]) == [
+        {"type": "in_app"}, {"type": "webhook", "target": HOOK + "/v2", "secret": SECRET}]
+    # Reordered: the stored channel with the same target gives it.
+    channels = [channels[1], channels[0]]
+    ok(api(strict, "PATCH", f"/api/alerts/rules/{rule['id']}", t.token_creds,
+           ws=t.workspace_id, body={"channels": channels}))
+    assert stored_channels(strict, rule["id"])[0]["secret"] == SECRET
+    # A new secret replaces it.
+    new = "another-secret-0123456789abcdef"
+    ok(api(strict, "PATCH", f"/api/alerts/rules/{rule['id']}", t.token_creds,
+           ws=t.workspace_id,
+           body={"channels": [{"type": "webhook", "target": HOOK, "secret": new}]}))
+    assert stored_channels(strict, rule["id"]) == [
+        {"type": "webhook", "target": HOOK, "secret": new}]
+    # The mask with nothing to keep is refused.
+    r = api(strict, "POST", "/api/alerts/rules", t.token_creds, ws=t.workspace_id,
+            body={"name": "x", "trigger": "reply",
+                  "channels": [{"type": "webhook", "target": HOOK, "secret": MASK}]})
+    assert_error(r, 400, "VALIDATION_ERROR", "channels[0].secret is the mask")
+    r = api(strict, "PATCH", f"/api/alerts/rules/{rule['id']}", t.token_creds,
+            ws=t.workspace_id,
+            body={"channels": [{"type": "in_app"},
+                               {"type": "webhook", "target": HOOK + "/other", "secret": MASK}]})
+    assert_error(r, 400, "VALIDATION_ERROR", "channels[1].secret is the mask")
 
 
 # -- private targets refused when saved ----------------------------------------------
