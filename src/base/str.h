@@ -34,6 +34,13 @@ bool str_to_i64(struct str s, int64_t min, int64_t max, int64_t *out);
  * most 320 bytes): the check done before storing one. */
 bool str_is_email(const char *s);
 
+/*
+ * The length of s[0..n) without a UTF-8 sequence cut off at its end (a
+ * lead byte with fewer continuation bytes after it than it announces, or
+ * stray continuation bytes): n when s ends with a whole character.
+ */
+size_t str_utf8_whole(const char *s, size_t n);
+
 /* Copies s into dst (size n, n > 0) with truncation; always NUL-terminates. */
 void str_copy(char *dst, size_t n, struct str s);
 
