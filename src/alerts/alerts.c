@@ -197,8 +197,80 @@ static int no_secret(const char *field, struct errinfo *e)
     return failf(e, ERR_INVALID, "%s: only a %s channel takes a secret", field, names);
 }
 
-/* Checks channels (a JSON array), each through its kind, and writes its compact form into a. */
-static int read_channels(json_t *v, struct arena *a, const char **out, struct errinfo *e)
+/*
+ * A channel sent with the mask for its secret (as GET showed it) gets the
+ * stored secret back: of the stored channel of the same type at the same
+ * position, else of the one with the same type and target. stored: the
+ * rule's channels (NULL when creating one).
+ */
+static int keep_secret(json_t *ch, const struct alert_channel *kind, size_t i, const char *stored,
+                       const char *field, struct errinfo *e)
+{
+    json_object_del(ch, "secretSet"); /* what GET adds; never stored */
+    const char *secret = json_string_value(json_object_get(ch, "secret"));
+    if (!kind->has_secret || !secret || strcmp(secret, ALERT_SECRET_MASK) != 0)
+        return 0;
+    json_t *old = stored ? json_loads(stored, 0, NULL) : NULL;
+    json_t *from = json_array_get(old, i);
+    const char *target = json_string_value(json_object_get(ch, "target"));
+    if (!json_equal(json_object_get(from, "type"), json_object_get(ch, "type"))) {
+        from = NULL;
+        size_t k;
+        json_t *o;
+        json_array_foreach(old, k, o)
+        {
+            const char *t = json_string_value(json_object_get(o, "target"));
+            if (!from && json_equal(json_object_get(o, "type"), json_object_get(ch, "type")) &&
+                target && t && strcmp(t, target) == 0)
+                from = o;
+        }
+    }
+    json_t *keep = json_object_get(from, "secret");
+    int rc = 0;
+    if (json_is_string(keep))
+        json_object_set(ch, "secret", keep);
+    else
+        rc = failf(e, ERR_INVALID,
+                   "%s.secret is the mask %s but no stored %s channel is at that position or "
+                   "has that target: send the secret itself",
+                   field, ALERT_SECRET_MASK, kind->name);
+    json_decref(old);
+    return rc;
+}
+
+const char *alerts_channels_public(const char *channels, struct arena *a)
+{
+    json_t *v = json_loads(channels, 0, NULL);
+    if (!json_is_array(v)) {
+        json_decref(v);
+        return channels;
+    }
+    size_t i;
+    json_t *ch;
+    json_array_foreach(v, i, ch)
+    {
+        const struct alert_channel *kind =
+            channel_find(json_string_value(json_object_get(ch, "type")));
+        if (!json_is_object(ch) || !kind || !kind->has_secret)
+            continue;
+        bool set = json_is_string(json_object_get(ch, "secret"));
+        if (set)
+            json_object_set_new(ch, "secret", json_string(ALERT_SECRET_MASK));
+        json_object_set_new(ch, "secretSet", json_boolean(set));
+    }
+    char *text = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    const char *out = arena_strdup(a, text ? text : "[]");
+    free(text);
+    return out;
+}
+
+/*
+ * Checks channels (a JSON array), each through its kind, and writes its
+ * compact form into a. stored: the rule's channels when changing one.
+ */
+static int read_channels(json_t *v, const char *stored, struct arena *a, const char **out,
+                         struct errinfo *e)
 {
     if (!json_is_array(v) || json_array_size(v) > ALERT_CHANNELS_MAX)
         return failf(e, ERR_INVALID, "channels must be an array of at most %d channels",
@@ -223,6 +295,8 @@ static int read_channels(json_t *v, struct arena *a, const char **out, struct er
             rc = failf(e, ERR_INVALID, "%s.target must be a string", f);
             break;
         }
+        if ((rc = keep_secret(ch, kind, i, stored, f, e)))
+            break;
         json_t *c = json_object();
         json_object_set_new(c, "type", json_string(type));
         json_t *sv = json_object_get(ch, "secret");
@@ -289,7 +363,7 @@ int alerts_rule_read(json_t *body, const struct alert_rule *base, struct arena *
         threshold_given = true;
     }
     if ((v = json_object_get(body, "channels"))) {
-        int rc = read_channels(v, a, &f->channels, e);
+        int rc = read_channels(v, base ? base->channels : NULL, a, &f->channels, e);
         if (rc)
             return rc;
         f->set |= ARF_CHANNELS;

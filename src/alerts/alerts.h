@@ -67,12 +67,23 @@ void alerts_configure(const struct config *cfg);
 /*
  * Reads a rule from a JSON body into f: name, trigger, threshold (a number
  * or null), channels (an array of {type, target, secret}) and enabled. With
- * base (a PATCH), absent fields keep base's values and the result is
+ * base (a PATCH), absent fields keep base's values, a channel whose secret
+ * is ALERT_SECRET_MASK keeps base's secret for it, and the result is
  * checked as a whole; without, name and trigger are required. Every
  * problem is ERR_INVALID with a message naming the field. Strings in a.
  */
 int alerts_rule_read(struct json_t *body, const struct alert_rule *base, struct arena *a,
                      struct alert_rule_fields *f, struct errinfo *e);
+
+/* What a rule's answer shows for a channel's secret; PATCHing it back keeps the stored one. */
+#define ALERT_SECRET_MASK "********"
+
+/*
+ * A rule's channels (JSON) as the API shows them: the secret of each
+ * channel that has one (alert_channel.has_secret) is ALERT_SECRET_MASK,
+ * with "secretSet". Returns channels itself or arena memory.
+ */
+const char *alerts_channels_public(const char *channels, struct arena *a);
 
 /* A rule write in this process: caches look at the store's version again. */
 void alerts_rules_changed(void);

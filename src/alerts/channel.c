@@ -67,6 +67,17 @@ bool channel_is_http_url(const char *s)
            strlen(s) <= CHANNEL_URL_MAX && !strpbrk(s, " \t\r\n");
 }
 
+int channel_check_target(const char *target, const char *field, struct errinfo *e)
+{
+    if (!channel_is_http_url(target))
+        return failf(e, ERR_INVALID, "%s.target must be the http or https URL to POST to", field);
+    struct errinfo te;
+    errinfo_clear(&te);
+    if (drip_webhook_check(target, alerts_cfg.allow_private, &te) != 0)
+        return failf(e, ERR_INVALID, "%s.target: %s", field, te.msg);
+    return 0;
+}
+
 void channel_post_json(const char *url, const char *body, const char *const *extra, struct arena *a,
                        struct channel_attempt *at)
 {

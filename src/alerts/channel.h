@@ -83,6 +83,14 @@ int channel_lookup(const char *name, const char *field, const struct alert_chann
 bool channel_is_http_url(const char *s);
 
 /*
+ * The target of a channel that POSTs, when a rule is saved: an http(s) URL
+ * (channel_is_http_url) whose host the SSRF guard does not refuse
+ * (drip_webhook_check, unless LEADFLOW_WEBHOOK_ALLOW_PRIVATE). 0 or
+ * ERR_INVALID naming "<field>.target".
+ */
+int channel_check_target(const char *target, const char *field, struct errinfo *e);
+
+/*
  * POSTs a JSON body to url through drip's SSRF guard (pinned to the address
  * it checked), with extra headers (NULL-terminated, may be NULL). A
  * refused address and a 4xx other than 408/429 are permanent.

@@ -20,8 +20,9 @@ enum { TEXT_MAX = 64 * 1024, SECRET_MIN = 16, SECRET_MAX = 256 };
 static int webhook_validate(json_t *ch, json_t *clean, const char *field, struct errinfo *e)
 {
     const char *target = json_string_value(json_object_get(ch, "target"));
-    if (!channel_is_http_url(target))
-        return failf(e, ERR_INVALID, "%s.target must be the http or https URL to POST to", field);
+    int rc = channel_check_target(target, field, e);
+    if (rc)
+        return rc;
     json_object_set_new(clean, "target", json_string(target));
     const char *secret = json_string_value(json_object_get(ch, "secret"));
     if (!secret || strlen(secret) < SECRET_MIN || strlen(secret) > SECRET_MAX)

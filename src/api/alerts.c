@@ -19,7 +19,8 @@
 
 enum { PAGE_SIZE_DEFAULT = 50, PAGE_SIZE_MAX = 200, METRICS_WINDOW_H = 24 };
 
-static void write_rule(struct jw *w, const struct alert_rule *r)
+/* Every answer with a rule: its channels' secrets are write-only. */
+static void write_rule(struct jw *w, const struct alert_rule *r, struct arena *a)
 {
     jw_obj_begin(w);
     jw_kstr(w, "id", r->id);
@@ -31,7 +32,8 @@ static void write_rule(struct jw *w, const struct alert_rule *r)
     else
         jw_null(w);
     jw_key(w, "channels");
-    jw_raw(w, r->channels, strlen(r->channels));
+    const char *channels = alerts_channels_public(r->channels, a);
+    jw_raw(w, channels, strlen(channels));
     jw_kbool(w, "enabled", r->enabled);
     api_time(w, "createdAt", r->created_at);
     api_time(w, "updatedAt", r->updated_at);
@@ -48,7 +50,7 @@ static int reply_rule(struct http_req *req, struct http_reply *rep, int status, 
         return rc;
     struct jw w;
     reply_ok_begin(rep, status, &w);
-    write_rule(&w, &r);
+    write_rule(&w, &r, req->arena);
     return reply_ok_end(rep, &w);
 }
 
@@ -64,7 +66,7 @@ static int rules_list(struct http_req *req, struct http_reply *rep, struct errin
     struct jw w;
     api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
-        write_rule(&w, &rows[i]);
+        write_rule(&w, &rows[i], req->arena);
     return api_list_end(rep, &w, NULL, 0);
 }
 
@@ -83,7 +85,7 @@ static int rules_create(struct http_req *req, struct http_reply *rep, struct err
     alerts_rules_changed();
     struct jw w;
     reply_ok_begin(rep, 201, &w);
-    write_rule(&w, &r);
+    write_rule(&w, &r, req->arena);
     return reply_ok_end(rep, &w);
 }
 

@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/log.h"
+#include "base/str.h"
 #include "http/reply.h"
 #include "jobs/queue.h"
 #include "mail/inbox.h"
@@ -128,11 +129,7 @@ static void write_snippet(struct jw *w, const char *text)
         }
         out[j++] = (char)ch;
     }
-    while (j > 0 && ((unsigned char)out[j - 1] & 0xC0) == 0x80)
-        j--; /* drop a cut sequence's tail... */
-    if (j > 0 && ((unsigned char)out[j - 1] & 0xC0) == 0xC0)
-        j--; /* ...and its lead byte */
-    jw_strn(w, out, j);
+    jw_strn(w, out, str_utf8_whole(out, j)); /* a character cut at the limit goes */
 }
 
 static void write_email(struct jw *w, const struct email_row *r, bool full)

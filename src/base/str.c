@@ -83,6 +83,20 @@ bool str_to_i64(struct str s, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
+size_t str_utf8_whole(const char *s, size_t n)
+{
+    size_t k = n; /* back over the continuation bytes to the last lead byte */
+    while (k > 0 && n - k < 4 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+        k--;
+    if (k == 0)
+        return 0; /* nothing but continuation bytes */
+    unsigned char lead = (unsigned char)s[k - 1];
+    if (lead < 0xC0)
+        return k; /* ASCII (or a fifth continuation byte): strays after it go */
+    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    return n - (k - 1) < want ? k - 1 : n;
+}
+
 void str_copy(char *dst, size_t n, struct str s)
 {
     size_t k = s.len < n - 1 ? s.len : n - 1;

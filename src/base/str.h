@@ -38,6 +38,13 @@ bool str_is_email(const char *s);
  * tab_ok: what a one-line value (a header, a name) must never carry. */
 bool str_has_control(const char *s, bool tab_ok);
 
+/*
+ * The length of s[0..n) without a UTF-8 sequence cut off at its end (a
+ * lead byte with fewer continuation bytes after it than it announces, or
+ * stray continuation bytes): n when s ends with a whole character.
+ */
+size_t str_utf8_whole(const char *s, size_t n);
+
 /* Copies s into dst (size n, n > 0) with truncation; always NUL-terminates. */
 void str_copy(char *dst, size_t n, struct str s);
 

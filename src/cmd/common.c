@@ -12,6 +12,7 @@
 #include "base/crypto.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
+#include "drip/drip.h"
 #include "store/store.h"
 
 extern char **environ;
@@ -127,6 +128,7 @@ int cmd_load_config(const struct cmd_opts *o, struct config *cfg)
     log_level_parse(cfg->log_level, &lvl);
     log_set_level(lvl);
     alerts_configure(cfg);
+    drip_configure(cfg);
     /* Tests only: a simulated clock that the test moves forward (base/clock.h). */
     const char *clock_file = getenv("LEADFLOW_TEST_CLOCK_FILE");
     if (clock_file && *clock_file) {

@@ -106,13 +106,26 @@ void drip_webhook_signature(const char *secret, const char *timestamp, const cha
 /*
  * Checks a webhook URL for sending: http(s), a host whose every address is
  * public unless allow_private (loopback, private, link-local, CGNAT,
- * unique-local, multicast and unspecified addresses are refused), and
+ * unique-local, multicast and unspecified addresses are refused, and IPv6
+ * forms that carry such an IPv4 address: compatible, mapped, translated,
+ * NAT64, 6to4, Teredo, ISATAP), and
  * writes "host:port:address" for httpc_req.resolve into pin (the address
  * checked is the one connected to). ERR_FORBIDDEN for a refused address,
  * ERR_INVALID for a bad URL, ERR_TEMPORARY when the name does not resolve.
  */
 int drip_webhook_target(const char *url, bool allow_private, char *pin, size_t n,
                         struct errinfo *e);
+
+/*
+ * Checks a webhook URL when a step or an alert channel is saved, asking no
+ * DNS: unless allow_private, a literal address that drip_webhook_target
+ * would refuse, and localhost (RFC 6761), are ERR_FORBIDDEN; a bad URL is
+ * ERR_INVALID. Names are checked again when the webhook is sent.
+ */
+int drip_webhook_check(const char *url, bool allow_private, struct errinfo *e);
+
+/* Takes this process's settings (the webhook guard); call once at start. */
+void drip_configure(const struct config *cfg);
 
 /* ---- triggers (drip/trigger.c) ---------------------------------------------------- */
 

@@ -30,4 +30,7 @@ int drip_enroll_in_tx(struct store *st, const char *ws, const struct campaign *c
 /* When a step entered at now runs: as its kind says (a timed wait: now + duration_ms), else now. */
 int64_t drip_step_run_at(const struct campaign_step *s, int64_t now);
 
+/* LEADFLOW_WEBHOOK_ALLOW_PRIVATE as drip_configure took it (false before). */
+bool drip_private_allowed(void);
+
 #endif

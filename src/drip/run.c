@@ -250,6 +250,7 @@ static int step_job(void *vctx, struct store *st, const struct job *j, struct ar
 void drip_register(struct queue *q, const struct config *cfg, struct ai *ai)
 {
     static struct drip_ctx ctx;
+    drip_configure(cfg);
     ctx.cfg = cfg;
     ctx.ai = ai;
     queue_register(q, DRIP_JOB_KIND, step_job, &ctx);

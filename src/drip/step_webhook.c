@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "drip/drip.h"
+#include "drip/drip_int.h"
 #include "drip/step.h"
 #include "jobs/queue.h"
 #include "net/httpc.h"
@@ -31,6 +32,10 @@ static int webhook_validate(json_t *cfg, const char *f, struct errinfo *e)
         return failf(e, ERR_INVALID, "%s.url must be an http or https URL", f);
     if (strpbrk(url, " \t\r\n\"<>\\"))
         return failf(e, ERR_INVALID, "%s.url is not a valid URL", f);
+    struct errinfo te;
+    errinfo_clear(&te);
+    if (drip_webhook_check(url, drip_private_allowed(), &te) != 0)
+        return failf(e, ERR_INVALID, "%s.url: %s", f, te.msg);
     if (strlen(secret) < 16)
         return failf(e, ERR_INVALID, "%s.secret must have at least 16 characters", f);
     bool has;

@@ -5,7 +5,9 @@
  * checked address pinned for the request (httpc_req.resolve), so a DNS
  * answer that changes between the check and the connection cannot reach
  * an internal address. Redirects are never followed (net/httpc.h): a 3xx
- * counts as a failure.
+ * counts as a failure. IPv6 forms that carry an IPv4 address get the IPv4
+ * rules. A step or a channel is checked when saved too (literal addresses
+ * and localhost; names when sent).
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -13,11 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "base/crypto.h"
 #include "base/mem.h"
-#include "drip/drip.h"
+#include "drip/drip_int.h"
 
 void drip_webhook_signature(const char *secret, const char *timestamp, const char *body,
                             size_t body_len, char *out, size_t n)
@@ -47,6 +50,39 @@ static bool v4_private(const uint8_t *a)
            a[0] >= 224;                                              /* multicast, reserved */
 }
 
+/*
+ * The IPv4 addresses an IPv6 address carries, into v4; returns how many
+ * (0 when none). Every form that reaches an IPv4 host counts, so the IPv4 rules
+ * apply to it: IPv4-compatible ::a.b.c.d (RFC 4291 2.5.5.1, which ::1 and
+ * :: are too), IPv4-mapped ::ffff:a.b.c.d, IPv4-translated
+ * ::ffff:0:a.b.c.d (RFC 2765), NAT64 64:ff9b::/96 (RFC 6052), 6to4
+ * 2002::/16 (RFC 3056), Teredo 2001::/32 (RFC 4380: the server, and the
+ * client stored inverted; private when either is) and ISATAP
+ * ::5efe:a.b.c.d interface ids (RFC 5214).
+ */
+static int v6_embedded_v4(const uint8_t *a, uint8_t v4[3][4])
+{
+    static const uint8_t zero[12] = {0};
+    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
+    int n = 0;
+    if (memcmp(a, zero, 12) == 0 ||                                     /* ::a.b.c.d */
+        (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff) || /* mapped */
+        (memcmp(a, zero, 8) == 0 && a[8] == 0xff && a[9] == 0xff && a[10] == 0 &&
+         a[11] == 0) ||                                                      /* translated */
+        memcmp(a, nat64, 12) == 0 ||                                         /* NAT64 */
+        ((a[8] & 0xfd) == 0 && a[9] == 0 && a[10] == 0x5e && a[11] == 0xfe)) /* ISATAP */
+        memcpy(v4[n++], a + 12, 4);
+    if (a[0] == 0x20 && a[1] == 0x02) /* 6to4 */
+        memcpy(v4[n++], a + 2, 4);
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0) { /* Teredo */
+        memcpy(v4[n++], a + 4, 4);
+        for (int i = 0; i < 4; i++)
+            v4[n][i] = (uint8_t)~a[12 + i];
+        n++;
+    }
+    return n;
+}
+
 static bool addr_private(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET)
@@ -54,37 +90,42 @@ static bool addr_private(const struct sockaddr *sa)
     if (sa->sa_family != AF_INET6)
         return true;
     const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-    static const uint8_t zero[10] = {0};
-    if (memcmp(a, zero, 10) == 0 && a[10] == 0xff && a[11] == 0xff)
-        return v4_private(a + 12); /* ::ffff:a.b.c.d */
-    bool unspecified_or_loopback = memcmp(a, zero, 10) == 0 && a[10] == 0 && a[11] == 0 &&
-                                   a[12] == 0 && a[13] == 0 && a[14] == 0 && a[15] <= 1;
-    return unspecified_or_loopback || (a[0] & 0xfe) == 0xfc || /* fc00::/7 unique local */
-           (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) ||          /* fe80::/10 link-local */
-           a[0] == 0xff ||                                     /* multicast */
-           (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) || /* documentation */
-           (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b);   /* NAT64 */
+    if ((a[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
+        (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+        (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local (deprecated) */
+        a[0] == 0xff ||                            /* multicast */
+        (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) ||        /* documentation */
+        (a[0] == 0x01 && a[1] == 0x00 && memcmp(a + 2, "\0\0\0\0\0\0", 6) == 0)) /* discard */
+        return true;
+    uint8_t v4[3][4];
+    int nv4 = v6_embedded_v4(a, v4);
+    for (int i = 0; i < nv4; i++)
+        if (v4_private(v4[i]))
+            return true;
+    /* The rest of 64:ff9b::/32 is for NAT64 inside a network (RFC 8215). */
+    return nv4 == 0 && a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b;
 }
 
-int drip_webhook_target(const char *url, bool allow_private, char *pin, size_t n, struct errinfo *e)
+/* The host (without brackets) and port of an http(s) URL; *literal6: an IPv6 literal. */
+static int url_host(const char *url, char *host, size_t hn, char *port, size_t pn, bool *literal6,
+                    struct errinfo *e)
 {
     const char *p;
-    const char *port = NULL;
     if (strncmp(url, "https://", 8) == 0) {
         p = url + 8;
-        port = "443";
+        snprintf(port, pn, "443");
     } else if (strncmp(url, "http://", 7) == 0) {
         p = url + 7;
-        port = "80";
+        snprintf(port, pn, "80");
     } else {
         return failf(e, ERR_INVALID, "the webhook URL must be http or https");
     }
     size_t auth = strcspn(p, "/?#");
     if (memchr(p, '@', auth))
         return failf(e, ERR_INVALID, "the webhook URL must not carry credentials");
-    char host[256], portbuf[8];
     const char *hs = p, *he;
-    if (*p == '[') {
+    *literal6 = *p == '[';
+    if (*literal6) {
         he = memchr(p, ']', auth);
         if (!he)
             return failf(e, ERR_INVALID, "the webhook URL has a bad IPv6 host");
@@ -97,31 +138,73 @@ int drip_webhook_target(const char *url, bool allow_private, char *pin, size_t n
         p = he;
     }
     size_t hlen = (size_t)(he - hs);
-    if (hlen == 0 || hlen >= sizeof(host))
+    if (hlen == 0 || hlen >= hn)
         return failf(e, ERR_INVALID, "the webhook URL has no host");
     memcpy(host, hs, hlen);
     host[hlen] = '\0';
     if (*p == ':') {
         size_t plen = strspn(p + 1, "0123456789");
-        if (plen == 0 || plen > 5 || strtol(p + 1, NULL, 10) > 65535)
+        if (plen == 0 || plen >= pn || plen > 5 || strtol(p + 1, NULL, 10) > 65535)
             return failf(e, ERR_INVALID, "the webhook URL has a bad port");
-        memcpy(portbuf, p + 1, plen);
-        portbuf[plen] = '\0';
-        port = portbuf;
+        memcpy(port, p + 1, plen);
+        port[plen] = '\0';
     }
+    return 0;
+}
+
+static int refused(const char *host, struct errinfo *e)
+{
+    return failf(e, ERR_FORBIDDEN,
+                 "the webhook host %s has a private, loopback or link-local address "
+                 "(set LEADFLOW_WEBHOOK_ALLOW_PRIVATE=1 to allow)",
+                 host);
+}
+
+/* RFC 6761 6.3: localhost and every name under it are the loopback. */
+static bool is_localhost(const char *host)
+{
+    size_t n = strlen(host);
+    if (n && host[n - 1] == '.')
+        n--;
+    return (n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(host + n - 10, ".localhost", 10) == 0);
+}
+
+int drip_webhook_check(const char *url, bool allow_private, struct errinfo *e)
+{
+    char host[256], port[8];
+    bool literal6;
+    int rc = url_host(url, host, sizeof(host), port, sizeof(port), &literal6, e);
+    if (rc || allow_private)
+        return rc;
+    if (is_localhost(host))
+        return refused(host, e);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) != 0 || !res)
+        return 0; /* a name: checked when the webhook is sent */
+    if (addr_private(res->ai_addr))
+        rc = refused(host, e);
+    freeaddrinfo(res);
+    return rc;
+}
+
+int drip_webhook_target(const char *url, bool allow_private, char *pin, size_t n, struct errinfo *e)
+{
+    char host[256], port[8];
+    bool literal6;
+    int rc = url_host(url, host, sizeof(host), port, sizeof(port), &literal6, e);
+    if (rc)
+        return rc;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
     struct addrinfo *res = NULL;
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0 || !res)
         return failf(e, ERR_TEMPORARY, "cannot resolve the webhook host %s: %s", host,
                      gai_strerror(gai));
-    int rc = 0;
     for (struct addrinfo *ai = res; ai && !rc; ai = ai->ai_next)
         if (!allow_private && addr_private(ai->ai_addr))
-            rc = failf(e, ERR_FORBIDDEN,
-                       "the webhook host %s has a private, loopback or link-local address "
-                       "(set LEADFLOW_WEBHOOK_ALLOW_PRIVATE=1 to allow)",
-                       host);
+            rc = refused(host, e);
     if (!rc) {
         char addr[INET6_ADDRSTRLEN] = "";
         const struct sockaddr *sa = res->ai_addr;
@@ -129,11 +212,24 @@ int drip_webhook_target(const char *url, bool allow_private, char *pin, size_t n
             inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
         else
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof(addr));
+        /* An IPv6 literal keeps its brackets in the host part too (net/httpc.h). */
         if (sa->sa_family == AF_INET6)
-            snprintf(pin, n, "%s:%s:[%s]", host, port, addr);
+            snprintf(pin, n, literal6 ? "[%s]:%s:[%s]" : "%s:%s:[%s]", host, port, addr);
         else
             snprintf(pin, n, "%s:%s:%s", host, port, addr);
     }
     freeaddrinfo(res);
     return rc;
+}
+
+static bool allow_private_cfg;
+
+void drip_configure(const struct config *cfg)
+{
+    allow_private_cfg = cfg->webhook_allow_private;
+}
+
+bool drip_private_allowed(void)
+{
+    return allow_private_cfg;
 }

@@ -12,6 +12,12 @@
 
 struct static_files;
 
+/* The Content-Security-Policy of every HTML page served. */
+#define STATIC_CSP                                                                                 \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "             \
+    "form-action 'self'"
+
 /* Returns NULL (with the reason in e) when root is not a readable directory. */
 struct static_files *static_files_new(const char *root, struct errinfo *e);
 void static_files_free(struct static_files *sf);

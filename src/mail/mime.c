@@ -342,6 +342,159 @@ static const char *hdr_dup(struct arena *a, const char *s)
     return k ? o : NULL;
 }
 
+/* ---- encoded words (RFC 2047) -------------------------------------------- */
+
+/* One encoded word "=?charset?B|Q?text?=" at p (before end), or false. */
+struct eword {
+    const char *cs, *text, *end; /* charset, encoded text, just past "?=" */
+    size_t cslen, textlen;
+    char enc; /* 'B' or 'Q' */
+};
+
+static bool eword_at(const char *p, const char *end, struct eword *w)
+{
+    if (end - p < 8 || p[0] != '=' || p[1] != '?')
+        return false;
+    const char *q = p + 2, *cs = q;
+    while (q < end && *q != '?' && *q > ' ' && *q < 0x7f)
+        q++;
+    if (q == cs || end - q < 4 || *q != '?' || q[2] != '?')
+        return false;
+    w->cs = cs;
+    w->cslen = (size_t)(q - cs);
+    w->enc = g_ascii_toupper(q[1]);
+    if (w->enc != 'B' && w->enc != 'Q')
+        return false;
+    w->text = q + 3;
+    for (q = w->text; q + 1 < end && !(q[0] == '?' && q[1] == '='); q++)
+        if (*q <= ' ' || *q >= 0x7f)
+            return false;
+    if (q + 1 >= end)
+        return false;
+    w->textlen = (size_t)(q - w->text);
+    w->end = q + 2;
+    return true;
+}
+
+static int hex_val(char c)
+{
+    return g_ascii_isxdigit(c) ? g_ascii_xdigit_value(c) : -1;
+}
+
+/* Appends the bytes an encoded word stands for; each B word is a base64 unit of its own. */
+static void eword_bytes(const struct eword *w, GByteArray *run)
+{
+    if (w->enc == 'B') {
+        guchar *buf = g_malloc(w->textlen / 4 * 3 + 3);
+        gint state = 0;
+        guint save = 0;
+        gsize n = g_base64_decode_step(w->text, w->textlen, buf, &state, &save);
+        g_byte_array_append(run, buf, (guint)n);
+        g_free(buf);
+        return;
+    }
+    for (size_t i = 0; i < w->textlen; i++) {
+        guint8 c = (guint8)w->text[i];
+        int hi, lo;
+        if (c == '_')
+            c = ' ';
+        else if (c == '=' && i + 2 < w->textlen && (hi = hex_val(w->text[i + 1])) >= 0 &&
+                 (lo = hex_val(w->text[i + 2])) >= 0) {
+            c = (guint8)(hi << 4 | lo);
+            i += 2;
+        }
+        g_byte_array_append(run, &c, 1);
+    }
+}
+
+/* The bytes of adjacent words in one charset, converted as one (a character may span words). */
+static void run_flush(struct arena *a, GByteArray *run, char *cs, GString *out)
+{
+    if (run->len == 0)
+        return;
+    char *star = strchr(cs, '*'); /* RFC 2231 language: "utf-8*en" */
+    if (star)
+        *star = '\0';
+    const char *t;
+    size_t tn;
+    to_utf8(a, cs, (const char *)run->data, run->len, &t, &tn);
+    g_string_append_len(out, t, (gssize)tn);
+    g_byte_array_set_size(run, 0);
+}
+
+/*
+ * A header value with its encoded words decoded (RFC 2047 6.2): blanks
+ * between two adjacent encoded words are dropped, and the bytes of
+ * adjacent words in one charset are joined before conversion, so a
+ * character split across words stays whole. Other text is kept (raw
+ * 8-bit as UTF-8, else windows-1252). In a.
+ */
+static const char *words_decode(struct arena *a, const char *raw)
+{
+    const char *p = raw, *end = raw + strlen(raw);
+    GString *out = g_string_sized_new((gsize)(end - p) + 16);
+    GByteArray *run = g_byte_array_new();
+    char cs[64] = "";
+    bool after_word = false;
+    struct eword w;
+    while (p < end) {
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+            const char *q = p;
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n'))
+                q++;
+            if (after_word && eword_at(q, end, &w)) {
+                p = q; /* only blanks between two words: dropped */
+                continue;
+            }
+            run_flush(a, run, cs, out);
+            g_string_append_c(out, ' ');
+            after_word = false;
+            p = q;
+            continue;
+        }
+        if (eword_at(p, end, &w)) {
+            if (w.cslen >= sizeof(cs) || g_ascii_strncasecmp(cs, w.cs, w.cslen) != 0 ||
+                cs[w.cslen] != '\0') {
+                run_flush(a, run, cs, out);
+                snprintf(cs, sizeof(cs), "%.*s", (int)(w.cslen < sizeof(cs) ? w.cslen : 0), w.cs);
+            }
+            eword_bytes(&w, run);
+            after_word = true;
+            p = w.end;
+            continue;
+        }
+        run_flush(a, run, cs, out);
+        after_word = false;
+        const char *q = p;
+        while (q < end && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n' &&
+               !(q > p && q[0] == '=' && q[1] == '?'))
+            q++;
+        if (q == p)
+            q++;
+        const char *t;
+        size_t tn;
+        to_utf8(a, NULL, p, (size_t)(q - p), &t, &tn);
+        g_string_append_len(out, t, (gssize)tn);
+        p = q;
+    }
+    run_flush(a, run, cs, out);
+    g_byte_array_free(run, TRUE);
+    const char *r = arena_strdup(a, out->str);
+    g_string_free(out, TRUE);
+    return r;
+}
+
+/* A header's value, decoded by us when it has encoded words (words_decode), else by GMime. */
+static const char *header_text(struct arena *a, GMimeObject *mo, const char *name,
+                               const char *decoded)
+{
+    GMimeHeader *h = g_mime_header_list_get_header(g_mime_object_get_header_list(mo), name);
+    const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
+    if (!raw || !strstr(raw, "=?"))
+        return decoded;
+    return words_decode(a, raw);
+}
+
 /* ---- HTML to text ------------------------------------------------------- */
 
 /* A growing output buffer in the arena (the old copy stays in the arena). */
@@ -1266,7 +1419,8 @@ int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *ou
         add_mailboxes(a, to, out, 0);
         add_mailboxes(a, cc, out, 0);
     }
-    out->subject = hdr_dup(a, g_mime_message_get_subject(msg));
+    out->subject =
+        hdr_dup(a, header_text(a, (GMimeObject *)msg, "Subject", g_mime_message_get_subject(msg)));
     out->message_id = hdr_dup(a, g_mime_message_get_message_id(msg));
     GMimeObject *mo = (GMimeObject *)msg;
     out->in_reply_to = msg_ids(a, g_mime_object_get_header(mo, "In-Reply-To"), true);

@@ -85,8 +85,12 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *out, struct errinfo 
         hdrs = curl_slist_append(hdrs, rq->headers[i]);
     struct curl_slist *pin = NULL;
     if (rq->resolve) {
-        pin = curl_slist_append(NULL, rq->resolve);
-        curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
+        /* libcurl parses no entry whose host is an IPv6 literal, and needs
+         * none: it connects to the literal the URL names. */
+        if (rq->resolve[0] != '[') {
+            pin = curl_slist_append(NULL, rq->resolve);
+            curl_easy_setopt(c, CURLOPT_RESOLVE, pin);
+        }
         curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
     }
     struct sink s = {&out->body, 0};
@@ -137,7 +141,7 @@ int httpc_do(const struct httpc_req *rq, struct httpc_resp *out, struct errinfo 
             snprintf(out->header_value, sizeof(out->header_value), "%s", h->value);
     }
     curl_slist_free_all(hdrs);
-    if (pin) {
+    if (rq->resolve) {
         curl_easy_setopt(c, CURLOPT_RESOLVE, NULL);
         curl_easy_setopt(c, CURLOPT_NOPROXY, NULL);
         curl_slist_free_all(pin);

@@ -26,7 +26,10 @@ struct httpc_req {
     int reuse; /* non-zero: use the calling thread's cached handle, keeping connections alive */
     /* "host:port:address": connect to address for host:port without asking
      * DNS (CURLOPT_RESOLVE) and through no proxy, so an address checked
-     * before the request is the one used. NULL: normal resolution. */
+     * before the request is the one used. An IPv6 address is in brackets
+     * ("host:443:[::1]"), and so is an IPv6 literal host ("[::1]:443:[::1]"):
+     * the URL names that address already, so only the proxy is bypassed.
+     * NULL: normal resolution. */
     const char *resolve;
 };
 

@@ -4,6 +4,7 @@
  * a busy timeout, a cache of prepared statements per connection, and the
  * cursor the shared ops are written over (store/db.h).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -188,6 +190,15 @@ static struct store *sq_open(const char *target, struct errinfo *e)
         s->path = xstrdup(uri);
     } else {
         s->path = xstrdup(target);
+        /* A new database holds secrets (sealed tokens, session hashes):
+         * create it 0600 before SQLite does (0644 under a usual umask);
+         * its -wal and -shm files take the main file's permissions. An
+         * existing file keeps its mode; a "file:" URI is SQLite's to open. */
+        if (strncmp(target, "file:", 5) != 0) {
+            int fd = open(target, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+            if (fd >= 0)
+                close(fd);
+        }
     }
     pthread_mutex_init(&s->mu, NULL);
     if (pthread_key_create(&s->key, conn_thread_exit) != 0) {

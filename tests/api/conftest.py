@@ -69,6 +69,7 @@ PG_READY = {
     "test_limits.py",
     "test_openapi.py",
     "test_pg_rls.py",
+    "test_secrets.py",
     "test_send.py",
     "test_tenancy.py",
     "test_track.py",

@@ -10,9 +10,11 @@ that file (src/base/clock.h), so `advance()` moves a running server (and
 import hashlib
 import hmac
 import http.server
+import ipaddress
 import json
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -475,8 +477,18 @@ def test_webhook_to_a_private_address_is_refused_without_the_setting(launcher, e
     s = launcher.start(env=e)
     t = tu.new_tenant(s, session=False)
     a = tu.create_contact(s, t, name="SSRF Target")
-    c = campaign(s, t, [{"type": "webhook", "config": {"url": receiver.url,
-                                                       "secret": "s" * 20}}])
+    # A literal address is refused when the step is saved ...
+    c = call(s, t, "POST", "/api/campaigns", {"name": "SSRF"}, status=201)
+    r = api(s, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": [{"type": "webhook", "config": {"url": receiver.url,
+                                                           "secret": "s" * 20}}]})
+    assert_error(r, 400, "VALIDATION_ERROR", "steps[0].config.url")
+    # ... a name when the step runs: this host's name resolves to its loopback.
+    name = socket.gethostname()
+    if not ipaddress.ip_address(socket.gethostbyname(name)).is_private:
+        pytest.skip(f"{name} does not resolve to a private address here")
+    url = receiver.url.replace("127.0.0.1", name)
+    c = campaign(s, t, [{"type": "webhook", "config": {"url": url, "secret": "s" * 20}}])
     before = len(receiver.requests)
     enroll(s, t, c, [a])
     e2 = wait_status(s, t, c, a, "failed")

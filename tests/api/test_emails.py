@@ -152,6 +152,29 @@ def test_upload_over_the_limit_is_413(launcher):
     assert r.status == 201
 
 
+@pytest.mark.parametrize("body", ["Merci pour le café", "会议请求 – 见面", "Sounds good 👍"])
+def test_snippet_keeps_a_last_multibyte_character(server, t, body):
+    """Nothing is cut from a short body, so its last character stays whole."""
+    raw = (b"From: Noe Martin <noe@brightwater.example>\nTo: sales@ourteam.example\n"
+           b"Subject: short\nMessage-ID: <short-" + secrets.token_hex(4).encode() + b"@x>\n"
+           b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+           b"Content-Transfer-Encoding: 8bit\n\n" + body.encode() + b"\n")
+    assert imported(server, t, raw)["imported"] == 1
+    rows, _ = emails(server, t)
+    assert [r["snippet"] for r in rows if r["subject"] == "short"][0] == body
+
+
+def test_long_snippet_is_cut_on_a_character(server, t):
+    body = "é" * 150  # 300 bytes: the 200-byte limit falls between characters
+    raw = (b"From: Noe Martin <noe@brightwater.example>\nTo: sales@ourteam.example\n"
+           b"Subject: long\nMessage-ID: <long-" + secrets.token_hex(4).encode() + b"@x>\n"
+           b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+           b"Content-Transfer-Encoding: 8bit\n\n" + body.encode() + b"\n")
+    assert imported(server, t, raw)["imported"] == 1
+    rows, _ = emails(server, t)
+    assert [r["snippet"] for r in rows if r["subject"] == "long"][0] == "é" * 100
+
+
 def test_truncated_mime_is_stored_not_lost(server, t):
     raw = (b"From: Cut Off <cut@brightwater.example>\nTo: sales@ourteam.example\n"
            b"Subject: cut\nMessage-ID: <cut-" + secrets.token_hex(4).encode() + b"@x>\n"

@@ -1,5 +1,6 @@
 """HTTP behaviour of `leadflow serve`: health, request ids, metrics, routing
 errors and static files (DESIGN.md section 4)."""
+import os
 import re
 import threading
 
@@ -358,6 +359,29 @@ def test_root_serves_index_html(server):
     assert r.body == INDEX_HTML
     assert r.header("X-Content-Type-Options") == "nosniff"
     assert r.header("X-Frame-Options") == "DENY"
+
+
+STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+              "form-action 'self'")
+
+
+def test_pages_carry_a_strict_content_security_policy(server, launcher):
+    for path in ("/", "/sub/page"):
+        assert server.get(path).header("Content-Security-Policy") == STRICT_CSP, path
+    # Not needed on what is not a page.
+    assert server.get("/style.css").header("Content-Security-Policy") is None
+    # The dashboard's own pages, served from web/.
+    web = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "web")
+    srv = launcher.start(web_dir=web)
+    for path in ("/", "/login", "/dashboard/overview", "/dashboard/contacts/x"):
+        r = srv.get(path)
+        assert r.status == 200 and r.header("Content-Type", "").startswith("text/html"), path
+        assert r.header("Content-Security-Policy") == STRICT_CSP, path
+        # Nothing inline for the policy to refuse.
+        html = r.body.decode()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>|<style|\son[a-z]+=|\sstyle=", html), path
 
 
 def test_head_root_has_no_body(server):

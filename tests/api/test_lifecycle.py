@@ -9,6 +9,27 @@ import pytest
 from conftest import PG, STORE_NAME, parse_log_line, pg_cluster
 
 
+@pytest.mark.skipif(PG, reason="SQLite files only")
+def test_database_files_are_created_0600(launcher, run_cli):
+    """The database holds sealed tokens and session hashes: the file, its
+    -wal and its -shm are the owner's only, whatever the umask allows."""
+    old = os.umask(0o022)
+    try:
+        base = launcher.workdir("db-mode")
+        db = os.path.join(base, "migrated.db")
+        assert run_cli("migrate", "--db", f"sqlite:{db}", cwd=base).returncode == 0
+        assert stat.S_IMODE(os.stat(db).st_mode) == 0o600, oct(os.stat(db).st_mode)
+        db = os.path.join(base, "served.db")
+        srv = launcher.start(workdir=base, db=db)
+        assert srv.healthy()
+        for f in (db, db + "-wal", db + "-shm"):
+            assert os.path.exists(f), os.listdir(base)
+            assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, (f, oct(os.stat(f).st_mode))
+        assert srv.stop() == 0
+    finally:
+        os.umask(old)
+
+
 def test_secret_key_file_created_beside_database(launcher):
     """Beside a SQLite file; on PostgreSQL (no file of its own) in the working
     directory."""

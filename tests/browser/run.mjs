@@ -175,6 +175,20 @@ const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 const state = {};
 
+test("pages carry a strict Content-Security-Policy and work under it", async ({ page, srv }) => {
+  for (const path of ["/", "/login", "/dashboard/overview"]) {
+    const r = await page.request.get(srv.base + path, { maxRedirects: 0 });
+    const csp = r.headers()["content-security-policy"] || "";
+    for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"])
+      check(csp.includes(d), `${path}: Content-Security-Policy "${csp}" lacks ${d}`);
+    check(!csp.includes("unsafe-inline") && !csp.includes("unsafe-eval"), `${path}: ${csp} allows inline code`);
+  }
+  await page.goto(`${srv.base}/`);
+  await page.locator("#health", { hasText: /^ok \(leadflow / }).waitFor();
+  const weight = await page.locator("#health").evaluate((el) => getComputedStyle(el).fontWeight);
+  check(weight === "600", `the start page's stylesheet did not apply (font-weight ${weight})`);
+});
+
 test("sign-in page shows the login-link note and ?error= as text", async ({ page, srv }) => {
   const evil = '<img src=x onerror="window.__xss=1">bad link';
   await page.goto(`${srv.base}/login?error=${encodeURIComponent(evil)}`);
@@ -585,6 +599,12 @@ async function main() {
     });
   };
   context.on("page", watch);
+  // A refusal the console might word differently is reported as well.
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
   const page = context.pages()[0] || (await context.newPage());
   watch(page);
   page.setDefaultTimeout(10000);

@@ -1,6 +1,7 @@
 """A fake Slack incoming webhook / generic webhook receiver for the alert
 tests (standard library only): records every POST (headers, body) and
-answers 500 to the first `fail_first` requests, then `status` (200).
+answers 500 to the first `fail_first` requests, then `status` (200). It
+listens on 127.0.0.1, or on `host` (an IPv6 address such as "::1" too).
 
     with AlertReceiver(fail_first=2) as r:
         ... r.url ...; r.wait_for(3); r.requests[-1].json
@@ -9,6 +10,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import socket
 import threading
 import time
 
@@ -31,7 +33,7 @@ class Request:
 
 
 class AlertReceiver:
-    def __init__(self, fail_first=0, status=200, fail_status=500):
+    def __init__(self, fail_first=0, status=200, fail_status=500, host="127.0.0.1"):
         self.fail_first = fail_first
         self.status = status
         self.fail_status = fail_status
@@ -59,8 +61,12 @@ class AlertReceiver:
             def log_message(self, *a):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        server = http.server.ThreadingHTTPServer
+        if ":" in host:  # an IPv6 address: the URL names it in brackets
+            server = type("Server6", (server,), {"address_family": socket.AF_INET6})
+        self.httpd = server((host, 0), Handler)
+        name = f"[{host}]" if ":" in host else host
+        self.url = f"http://{name}:{self.httpd.server_address[1]}/hook"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self):

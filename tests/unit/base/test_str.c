@@ -180,14 +180,38 @@ static void test_is_email(void **state)
     assert_true(str_is_email(local));
 }
 
+static void test_utf8_whole(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t n, want;
+    } cases[] = {
+        {"", 0, 0},
+        {"abc", 3, 3},
+        {"caf\xc3\xa9", 5, 5},       /* ends with a whole é: kept */
+        {"caf\xc3\xa9", 4, 3},       /* é cut after its lead byte */
+        {"\xe4\xbc\x9a", 3, 3},      /* 会 whole */
+        {"\xe4\xbc\x9a", 2, 0},      /* cut after two of three bytes */
+        {"a\xe2\x80\x93", 4, 4},     /* a dash, whole */
+        {"a\xe2\x80\x93", 3, 1},     /* the dash cut */
+        {"\xf0\x9f\x98\x80", 4, 4},  /* an emoji, whole */
+        {"x\xf0\x9f\x98\x80", 4, 1}, /* cut after three of four */
+        {"x\xf0", 2, 1},             /* a lone lead byte at the end */
+        {"\x80\x80", 2, 0},          /* only continuation bytes */
+        {"ab\x80", 3, 2},            /* a stray continuation byte */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t got = str_utf8_whole(cases[i].s, cases[i].n);
+        if (got != cases[i].want)
+            fail_msg("case %zu: %zu, want %zu", i, got, cases[i].want);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_split),
-    cmocka_unit_test(test_split_edges),
-    cmocka_unit_test(test_eq),
-    cmocka_unit_test(test_to_i64),
-    cmocka_unit_test(test_to_i64_rejects),
-    cmocka_unit_test(test_to_i64_range),
-    cmocka_unit_test(test_copy_truncates),
+    cmocka_unit_test(test_utf8_whole),   cmocka_unit_test(test_split),
+    cmocka_unit_test(test_split_edges),  cmocka_unit_test(test_eq),
+    cmocka_unit_test(test_to_i64),       cmocka_unit_test(test_to_i64_rejects),
+    cmocka_unit_test(test_to_i64_range), cmocka_unit_test(test_copy_truncates),
     cmocka_unit_test(test_is_email),
 };
 

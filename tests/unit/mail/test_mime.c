@@ -245,6 +245,59 @@ static void test_rfc2047_words(void **state)
     assert_string_equal(f->m.to[0].name, "J\xc3\xb6rg M\xc3\xbcller");
 }
 
+/* Adjacent words: the blank between them goes (RFC 2047 6.2), so the
+ * dash of the second word follows the space the first one ends with. */
+static void test_rfc2047_adjacent_words(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(parse_sample(f, "rfc2047_adjacent.eml"), 0);
+    assert_string_equal(f->m.subject, "\xe4\xbc\x9a\xe8\xae\xae\xe8\xaf\xb7\xe6\xb1\x82 "
+                                      "\xe2\x80\x93 meeting request");
+}
+
+/* A character split across two B words, and one across two Q words. */
+static void test_rfc2047_split_character(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(parse_sample(f, "rfc2047_split_char.eml"), 0);
+    assert_string_equal(f->m.subject, "\xe4\xbc\x9a\xe8\xae\xae\xe8\xaf\xb7\xe6\xb1\x82 "
+                                      "\xe2\x80\x93 ok");
+}
+
+/* Subjects given inline: what RFC 2047 section 8 shows, and words next to text. */
+static void test_rfc2047_subject_table(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *subject, *want;
+    } cases[] = {
+        {"(=?ISO-8859-1?Q?a?=)", "(a)"},
+        {"(=?ISO-8859-1?Q?a?= b)", "(a b)"},
+        {"(=?ISO-8859-1?Q?a?= =?ISO-8859-1?Q?b?=)", "(ab)"},
+        {"(=?ISO-8859-1?Q?a?=  \n  =?ISO-8859-1?Q?b?=)", "(ab)"},
+        {"(=?ISO-8859-1?Q?a_b?=)", "(a b)"},
+        {"(=?ISO-8859-1?Q?a?= =?ISO-8859-2?Q?_b?=)", "(a b)"},
+        {"Re: =?utf-8?B?Y2Fmw6k=?= and more", "Re: caf\xc3\xa9 and more"},
+        {"=?utf-8?b?w6k=?==?UTF-8?Q?=C3=A9?=", "\xc3\xa9\xc3\xa9"},
+        {"=?iso-8859-1*fr?Q?caf=E9?= =?utf-8?Q?_ok?=", "caf\xc3\xa9 ok"},
+        {"price =?bogus not a word", "price =?bogus not a word"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char raw[512];
+        snprintf(raw, sizeof(raw),
+                 "From: A <a@example.com>\nTo: b@example.com\nSubject: %s\n"
+                 "Message-ID: <t%zu@example.com>\n\nHi.\n",
+                 cases[i].subject, i);
+        struct mail_msg m;
+        struct errinfo e;
+        errinfo_clear(&e);
+        assert_int_equal(mime_parse(raw, strlen(raw), &f->a, &m, &e), 0);
+        if (!m.subject || strcmp(m.subject, cases[i].want) != 0)
+            fail_msg("case %zu: \"%s\", want \"%s\"", i, m.subject ? m.subject : "(null)",
+                     cases[i].want);
+    }
+}
+
 static void test_folded_headers(void **state)
 {
     struct fixture *f = *state;
@@ -485,6 +538,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_latin1_body_and_subject, setup, teardown),
     cmocka_unit_test_setup_teardown(test_windows1252_body, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rfc2047_words, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rfc2047_adjacent_words, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rfc2047_split_character, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rfc2047_subject_table, setup, teardown),
     cmocka_unit_test_setup_teardown(test_folded_headers, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reply_with_quotes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reply_outlook, setup, teardown),
