@@ -156,7 +156,7 @@ static void redirect_uri(const struct oidc *o, char *out, size_t n)
 }
 
 int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **url,
-               struct errinfo *e)
+               const char **state_out, struct errinfo *e)
 {
     if (!oidc_configured(o))
         return failf(e, ERR_UNSUPPORTED, "no sign-in provider is configured");
@@ -200,8 +200,10 @@ int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **u
     rc |= append_param(&b, "nonce", s.nonce, false);
     rc |= append_param(&b, "code_challenge", challenge, false);
     rc |= append_param(&b, "code_challenge_method", "S256", false);
-    if (!rc)
+    if (!rc) {
         *url = arena_strdup(a, buf_str(&b));
+        *state_out = arena_strdup(a, state);
+    }
     buf_release(&b);
     return rc ? failf(e, ERR_INTERNAL, "the authorization URL is too long") : 0;
 }
@@ -374,7 +376,7 @@ int oidc_token_endpoint(struct oidc *o, char *out, size_t n, struct errinfo *e)
 }
 
 int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_state *s,
-                   struct arena *a, const char **url, struct errinfo *e)
+                   struct arena *a, const char **url, const char **state_out, struct errinfo *e)
 {
     char authorize[1024];
     int rc = endpoints(o, authorize, NULL, sizeof(authorize), e);
@@ -410,8 +412,10 @@ int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_stat
     rc |= append_param(&b, "code_challenge_method", "S256", false);
     for (const char *const *p = z->params; p && p[0] && p[1]; p += 2)
         rc |= append_param(&b, p[0], p[1], false);
-    if (!rc)
+    if (!rc) {
         *url = arena_strdup(a, buf_str(&b));
+        *state_out = arena_strdup(a, state);
+    }
     buf_release(&b);
     return rc ? failf(e, ERR_INTERNAL, "the authorization URL is too long") : 0;
 }

@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from authutil import (CLIENT_ID, CLIENT_SECRET, LANDING, SESSION_COOKIE, bare_env, decode_jwt,  # noqa: F401
-                      env, fake_idp, http_request, login_error, pkce_challenge, session_cookie)
+from authutil import (CLIENT_ID, CLIENT_SECRET, LANDING, SESSION_COOKIE, STATE_COOKIE,  # noqa: F401
+                      bare_env, cleared_cookie, decode_jwt, env, fake_idp, http_request,
+                      login_error, pkce_challenge, session_cookie)
 
 ADA = {"sub": "google-oauth2|1001", "email": "ada@example.test", "name": "Ada Lovelace",
        "email_verified": True}
@@ -130,9 +131,9 @@ def test_discovery_and_jwks_are_used(env):
 def test_wrong_state_is_refused(env):
     _, cb = env.login_to_callback()
     q = qs(cb)
-    forged = env.public_url + "/auth/callback?" + urlencode(
-        {"code": q["code"], "state": secrets.token_urlsafe(32)})
-    r = env.callback(forged)
+    state = secrets.token_urlsafe(32)
+    forged = env.public_url + "/auth/callback?" + urlencode({"code": q["code"], "state": state})
+    r = env.callback(forged, state_cookie=state)  # bound to this browser, unknown to the server
     env.assert_refused(r, "unknown")
     # leadflow refused before spending the code at the provider.
     assert not env.fake.recorded("/token")
@@ -194,6 +195,50 @@ def test_expired_sign_in_attempt_is_refused(env):
     env.assert_refused(env.callback(cb), "too long")
     assert not env.fake.recorded("/token")
     assert_no_session(env)
+
+
+# -- the state is bound to the browser (login CSRF, RFC 6749 section 10.12) ---
+
+
+def test_state_cookie_is_set_at_login_and_cleared_after_use(env):
+    env.fake.user = dict(ADA)
+    r, az = env.begin_login()  # begin_login checks HttpOnly, SameSite=Lax, Path=/auth, Max-Age
+    attrs = [c for c in r.header_all("Set-Cookie") if c.startswith(STATE_COOKIE + "=")][0]
+    assert "secure" not in attrs.lower(), "Secure on an http:// PUBLIC_URL"
+    assert env.state_cookies[qs(az)["state"]] == qs(az)["state"]
+    r = env.callback(env.authorize(az))
+    assert r.status == 302 and r.header("Location") == LANDING, r
+    session_cookie(r)
+    assert cleared_cookie(r, STATE_COOKIE), r.header_all("Set-Cookie")
+
+
+@pytest.mark.parametrize("whose", ["none", "another browser's"])
+def test_callback_in_another_browser_is_refused(env, whose):
+    # Browser A (the attacker) starts a sign-in and stops at the callback URL;
+    # browser B (the victim) opens it, with no state cookie or its own one.
+    env.fake.user = dict(ADA)
+    _, cb_a = env.login_to_callback()
+    _, az_b = env.begin_login()
+    cookie_b = env.state_cookies[qs(az_b)["state"]]
+    r = env.callback(cb_a, state_cookie=None if whose == "none" else cookie_b)
+    err = env.assert_refused(r, "not started in this browser")
+    assert "start again" in err
+    assert not cleared_cookie(r, STATE_COOKIE), "B's own sign-in must survive the refusal"
+    assert not env.fake.recorded("/token"), "the code was spent for the wrong browser"
+    assert_no_session(env)
+    # The refused attempt did not spend the state: A, holding the cookie,
+    # still completes its own sign-in (and only A could).
+    r = env.callback(cb_a)
+    assert r.status == 302 and r.header("Location") == LANDING, r
+    assert env.live_sessions() == 1
+
+
+def test_provider_error_in_another_browser_shows_no_provider_text(env):
+    env.fake.authorize_error = "access_denied"
+    _, cb = env.login_to_callback()
+    r = env.callback(cb, state_cookie=None)
+    err = env.assert_refused(r, "not started in this browser")
+    assert "access_denied" not in err
 
 
 # -- refusals: the ID token ---------------------------------------------------
