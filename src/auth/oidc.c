@@ -27,6 +27,7 @@ struct oidc {
     pthread_mutex_t mu;
     /* Discovery metadata, cached. */
     char *issuer, *authorize_url, *token_url, *jwks_url;
+    char *userinfo_url; /* NULL when the provider publishes none */
     int64_t meta_at;
     /* The JWKS document, cached. */
     char *jwks;
@@ -50,6 +51,7 @@ void oidc_free(struct oidc *o)
     free(o->authorize_url);
     free(o->token_url);
     free(o->jwks_url);
+    free(o->userinfo_url);
     free(o->jwks);
     pthread_mutex_destroy(&o->mu);
     free(o);
@@ -107,6 +109,8 @@ static int discover_locked(struct oidc *o, struct errinfo *e)
             free(o->authorize_url);
             free(o->token_url);
             free(o->jwks_url);
+            free(o->userinfo_url);
+            o->userinfo_url = dup_field(doc, "userinfo_endpoint");
             o->issuer = iss;
             o->authorize_url = az;
             o->token_url = tok;
@@ -208,10 +212,11 @@ int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **u
     return rc ? failf(e, ERR_INTERNAL, "the authorization URL is too long") : 0;
 }
 
-/* Exchanges the code for tokens; the ID token (arena memory) into *id_token. */
+/* Exchanges the code for tokens; the ID token and the access token (NULL
+ * when none was sent) into *id_token and *access_token (arena memory). */
 static int exchange_code(struct oidc *o, const char *token_url, const char *code,
                          const char *verifier, struct arena *a, const char **id_token,
-                         struct errinfo *e)
+                         const char **access_token, struct errinfo *e)
 {
     char cb[600];
     redirect_uri(o, cb, sizeof(cb));
@@ -248,11 +253,65 @@ static int exchange_code(struct oidc *o, const char *token_url, const char *code
                        err ? err : "no reason given");
         } else {
             const char *t = json_string_value(json_object_get(doc, "id_token"));
+            const char *at = json_string_value(json_object_get(doc, "access_token"));
             if (!t)
                 rc = failf(e, ERR_UNAUTHORIZED, "the provider returned no ID token");
             else
                 *id_token = arena_strdup(a, t);
+            *access_token = at && *at ? arena_strdup(a, at) : NULL;
         }
+    }
+    json_decref(doc);
+    httpc_resp_release(&resp);
+    return rc;
+}
+
+/*
+ * Completes claims from the userinfo endpoint (OpenID Connect Core 5.3) when
+ * the ID token carries no verified email: email, email_verified, name and
+ * picture are taken from there. The answer must be about the same subject
+ * as the ID token (5.3.2), or it could put another person's address on
+ * this sign-in.
+ */
+static int fetch_userinfo(const char *url, const char *access_token, struct arena *a,
+                          struct id_claims *c, struct errinfo *e)
+{
+    const char *authz = arena_printf(a, "Authorization: Bearer %s", access_token);
+    struct httpc_req rq = {.url = url, .headers = {"Accept: application/json", authz}};
+    struct httpc_resp resp;
+    int rc = httpc_do(&rq, &resp, e);
+    json_t *doc = NULL;
+    if (!rc && resp.status != 200)
+        rc = failf(e, resp.status >= 500 ? ERR_TEMPORARY : ERR_UNAUTHORIZED,
+                   "the provider's userinfo endpoint answered %ld", resp.status);
+    if (!rc) {
+        json_error_t jerr;
+        doc = json_loadb(buf_str(&resp.body), resp.body.len, 0, &jerr);
+        if (!json_is_object(doc))
+            rc = failf(e, ERR_UNAUTHORIZED,
+                       "the provider's userinfo answer is not a JSON object (signed or encrypted "
+                       "userinfo is not supported)");
+    }
+    const char *sub = rc ? NULL : json_string_value(json_object_get(doc, "sub"));
+    if (!rc && (!sub || strcmp(sub, c->sub) != 0))
+        rc = failf(e, ERR_UNAUTHORIZED,
+                   "the provider's userinfo is about another subject than the ID token");
+    if (!rc) {
+        const char *email = json_string_value(json_object_get(doc, "email"));
+        json_t *ev = json_object_get(doc, "email_verified");
+        const char *evs = json_string_value(ev);
+        /* Some providers send the boolean as a string. */
+        int verified = json_is_boolean(ev) ? json_is_true(ev) : evs ? strcmp(evs, "true") == 0 : -1;
+        if (email && strchr(email, '@') && strlen(email) < sizeof(c->email)) {
+            snprintf(c->email, sizeof(c->email), "%s", email);
+            c->email_verified = verified;
+        }
+        const char *name = json_string_value(json_object_get(doc, "name"));
+        const char *picture = json_string_value(json_object_get(doc, "picture"));
+        if (name && !c->name[0])
+            snprintf(c->name, sizeof(c->name), "%s", name);
+        if (picture && !c->picture[0])
+            snprintf(c->picture, sizeof(c->picture), "%s", picture);
     }
     json_decref(doc);
     httpc_resp_release(&resp);
@@ -295,15 +354,16 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
 
     pthread_mutex_lock(&o->mu);
     rc = discover_locked(o, e);
-    char token_url[1024] = "", issuer[1024] = "";
+    char token_url[1024] = "", issuer[1024] = "", userinfo_url[1024] = "";
     if (!rc) {
         snprintf(token_url, sizeof(token_url), "%s", o->token_url);
         snprintf(issuer, sizeof(issuer), "%s", o->issuer);
+        snprintf(userinfo_url, sizeof(userinfo_url), "%s", o->userinfo_url ? o->userinfo_url : "");
     }
     pthread_mutex_unlock(&o->mu);
-    const char *id_token = NULL;
+    const char *id_token = NULL, *access_token = NULL;
     if (!rc)
-        rc = exchange_code(o, token_url, code, s.verifier, a, &id_token, e);
+        rc = exchange_code(o, token_url, code, s.verifier, a, &id_token, &access_token, e);
     if (rc)
         return rc;
 
@@ -331,6 +391,15 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
         rc = ERR_UNAUTHORIZED;
     if (rc)
         return rc;
+    /* Providers may leave the email out of the ID token and serve it from
+     * userinfo instead (OpenID Connect Core 5.4). */
+    if ((!claims.email[0] || claims.email_verified != 1) && userinfo_url[0] && access_token) {
+        rc = fetch_userinfo(userinfo_url, access_token, a, &claims, e);
+        if (rc)
+            return rc;
+    }
+    if (!claims.email[0])
+        return failf(e, ERR_UNAUTHORIZED, "the provider gave no email address for this account");
     /* An account may be matched by email, so the address must be verified:
      * an absent claim is refused like a false one. */
     if (claims.email_verified != 1)

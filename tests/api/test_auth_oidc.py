@@ -286,6 +286,44 @@ def test_unverified_email_is_refused(env):
     assert_no_session(env)
 
 
+# -- userinfo (OpenID Connect Core 5.3, 5.4) ----------------------------------
+
+
+def test_email_from_userinfo_when_the_id_token_has_none(env):
+    env.fake.user = dict(ADA)
+    env.fake.userinfo_only = True
+    b = env.sign_in()
+    _, claims = decode_jwt(env.fake.issued[0])
+    assert "email" not in claims and "name" not in claims, claims
+    d = b.me().json["data"]
+    assert d["user"]["email"] == ADA["email"] and d["user"]["name"] == ADA["name"]
+    [ui] = env.fake.recorded("/userinfo")
+    assert ui.status == 200
+    assert ui.headers["Authorization"].startswith("Bearer ya29.")
+
+
+def test_userinfo_is_not_asked_when_the_id_token_suffices(env):
+    env.sign_in(user=ADA)
+    assert not env.fake.recorded("/userinfo")
+
+
+def test_userinfo_about_another_subject_is_refused(env):
+    env.fake.user = dict(ADA)
+    env.fake.userinfo_only = True
+    env.fake.userinfo_sub = "someone-else"
+    _, cb = env.login_to_callback()
+    env.assert_refused(env.callback(cb), "another subject")
+    assert_no_session(env)
+
+
+def test_unverified_email_from_userinfo_is_refused(env):
+    env.fake.user = dict(ADA, email_verified=False)
+    env.fake.userinfo_only = True
+    _, cb = env.login_to_callback()
+    env.assert_refused(env.callback(cb), "verified")
+    assert_no_session(env)
+
+
 # -- refusals: the provider and the configuration ----------------------------
 
 

@@ -9,6 +9,8 @@ Discovery 1.0, OAuth 2.0 RFC 6749 section 4.1, PKCE RFC 7636):
   POST /token                              form-encoded code exchange with PKCE S256,
                                            and grant_type=refresh_token (RFC 6749 section 6)
   GET  /jwks                               the RSA public signing key as a JWK set
+  GET  /userinfo                           claims about the holder of a Bearer access
+                                           token (OpenID Connect Core 5.3)
 
 ID tokens are real RS256 JWS compact serializations signed with an RSA-2048
 key (python3-cryptography). Knobs for a test, all plain attributes:
@@ -20,6 +22,10 @@ key (python3-cryptography). Knobs for a test, all plain attributes:
                   instead of a code (then it resets to None)
   token_fault     one of FAULTS: the next successful /token call returns an
                   ID token spoiled that way (then it resets to None)
+  userinfo_only   True: ID tokens carry only sub of the user's claims (no email,
+                  email_verified, name); /userinfo serves the rest, as some
+                  providers do (OpenID Connect Core 5.4)
+  userinfo_sub    when set, /userinfo names this sub instead of the user's
 
 Offline access (as Google does it): an authorization request with
 access_type=offline gets a refresh token with its code exchange; a refresh
@@ -152,6 +158,8 @@ class FakeOIDCProvider:
                      "name": "Ada Lovelace", "email_verified": True}
         self.authorize_error = None
         self.token_fault = None
+        self.userinfo_only = False
+        self.userinfo_sub = None
         self.requests = []
         self.codes = {}  # code -> dict(client_id, redirect_uri, nonce, challenge, user, ...)
         self.issued = []  # every ID token issued, in order (compact JWS strings)
@@ -213,6 +221,7 @@ class FakeOIDCProvider:
             "authorization_endpoint": self.authorization_endpoint,
             "token_endpoint": self.token_endpoint,
             "jwks_uri": self.jwks_uri,
+            "userinfo_endpoint": f"{self.issuer}/userinfo",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
@@ -354,7 +363,8 @@ class FakeOIDCProvider:
             self.issued.append(id_token)
         scope = grant.get("scope") or "openid email profile"
         body = {
-            "access_token": self._new_access_token(grant["user"].get("email"), scope),
+            "access_token": self._new_access_token(grant["user"].get("email"), scope,
+                                                   grant["user"]),
             "token_type": "Bearer",
             "expires_in": TOKEN_TTL_S,
             "id_token": id_token,
@@ -370,12 +380,24 @@ class FakeOIDCProvider:
 
     # -- offline access ----------------------------------------------------
 
-    def _new_access_token(self, email, scope):
+    def _new_access_token(self, email, scope, user=None):
         tok = "ya29." + secrets.token_urlsafe(32)
         with self._lock:
-            self.access_tokens[tok] = {"email": email, "scope": scope,
+            self.access_tokens[tok] = {"email": email, "scope": scope, "user": user,
                                        "expires_at": time.time() + TOKEN_TTL_S}
         return tok
+
+    def userinfo(self, headers):
+        """Handles GET /userinfo (Bearer access token): (status, headers, body)."""
+        authz = headers.get("Authorization", "")
+        info = self.access_token_info(authz[7:]) if authz.startswith("Bearer ") else None
+        if info is None or not info.get("user"):
+            return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, {
+                "error": "invalid_token"}
+        claims = dict(info["user"])
+        if self.userinfo_sub is not None:
+            claims["sub"] = self.userinfo_sub
+        return 200, {}, claims
 
     def _refresh(self, rt):
         with self._lock:
@@ -417,7 +439,7 @@ class FakeOIDCProvider:
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": self.client_id, "iat": now,
                   "exp": now + TOKEN_TTL_S, "nonce": nonce}
-        claims.update(user)
+        claims.update({"sub": user["sub"]} if self.userinfo_only else user)
         header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
         key = self.key
         if fault == "wrong_aud":
@@ -487,6 +509,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(rec, 200, {}, fake.discovery())
         if route == ("GET", "/jwks"):
             return self._reply(rec, 200, {}, fake.jwks())
+        if route == ("GET", "/userinfo"):
+            return self._reply(rec, *fake.userinfo(self.headers))
         if route == ("GET", "/authorize"):
             return self._reply(rec, *fake.authorize(query))
         if route == ("POST", "/token"):
