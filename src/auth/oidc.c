@@ -76,8 +76,15 @@ static int discover_locked(struct oidc *o, struct errinfo *e)
     int64_t now = clock_now_ms();
     if (o->meta_at && now - o->meta_at < OIDC_META_TTL_MS)
         return 0;
+    /* An issuer may end with "/" (Auth0's do); the well-known path is
+     * appended without doubling it (OpenID Connect Discovery 4), while the
+     * issuer itself is compared below exactly as configured. */
     char url[1024];
-    snprintf(url, sizeof(url), "%s/.well-known/openid-configuration", o->cfg->oidc_issuer);
+    const char *iss_cfg = o->cfg->oidc_issuer;
+    size_t n = strlen(iss_cfg);
+    while (n > 0 && iss_cfg[n - 1] == '/')
+        n--;
+    snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration", (int)n, iss_cfg);
     struct httpc_req rq = {.url = url, .headers = {"Accept: application/json"}};
     struct httpc_resp resp;
     int rc = httpc_do(&rq, &resp, e);

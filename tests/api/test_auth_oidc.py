@@ -324,6 +324,37 @@ def test_unverified_email_from_userinfo_is_refused(env):
     assert_no_session(env)
 
 
+# -- issuer with a trailing slash (OpenID Connect Discovery 4) --------------
+
+
+def test_issuer_with_a_trailing_slash(launcher):
+    from authutil import FakeOIDCProvider, _start
+    with FakeOIDCProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                          trailing_slash=True) as fake:
+        assert fake.issuer.endswith("/")
+        env = _start(launcher, fake)
+        b = env.sign_in(user=ADA)
+        assert b.landing == LANDING
+        assert "/.well-known/openid-configuration" in [r.path for r in fake.recorded()]
+        _, claims = decode_jwt(fake.issued[0])
+        assert claims["iss"] == fake.issuer  # compared exactly as the provider states it
+
+
+def test_issuer_is_compared_exactly(launcher):
+    # Configured without the slash the provider's discovery names: not the same issuer.
+    from authutil import FakeOIDCProvider, _start
+    with FakeOIDCProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                          trailing_slash=True) as fake:
+        issuer = fake.issuer
+        fake.issuer = fake.base  # what _start configures
+        env = _start(launcher, fake)
+        fake.issuer = issuer
+        r = env.srv.request("GET", "/auth/login")
+        env.assert_refused(r, "cannot be reached")
+        env.srv.wait_for_log(lambda r: r.get("event") == "auth.login_failed"
+                             and "another issuer" in r.get("msg", ""))
+
+
 # -- refusals: the provider and the configuration ----------------------------
 
 

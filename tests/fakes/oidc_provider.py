@@ -143,10 +143,14 @@ class FakeOIDCProvider:
     """An OpenID provider on 127.0.0.1 with one registered client.
 
     start() binds a free port and serves from a thread; .issuer is then
-    "http://127.0.0.1:PORT". stop() shuts it down."""
+    "http://127.0.0.1:PORT", or with trailing_slash "http://127.0.0.1:PORT/"
+    (as Auth0 publishes its issuers; discovery stays at
+    /.well-known/openid-configuration, OpenID Connect Discovery 4). stop()
+    shuts it down."""
 
     def __init__(self, client_id="leadflow-test", client_secret="test-secret",
-                 redirect_uris=()):
+                 redirect_uris=(), trailing_slash=False):
+        self.trailing_slash = trailing_slash
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uris = list(redirect_uris)  # exact-match registered redirect URIs
@@ -169,6 +173,7 @@ class FakeOIDCProvider:
         self._httpd = None
         self._thread = None
         self.port = None
+        self.base = None
         self.issuer = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -182,7 +187,8 @@ class FakeOIDCProvider:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.issuer = self.base + ("/" if self.trailing_slash else "")
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -205,15 +211,15 @@ class FakeOIDCProvider:
 
     @property
     def authorization_endpoint(self):
-        return f"{self.issuer}/authorize"
+        return f"{self.base}/authorize"
 
     @property
     def token_endpoint(self):
-        return f"{self.issuer}/token"
+        return f"{self.base}/token"
 
     @property
     def jwks_uri(self):
-        return f"{self.issuer}/jwks"
+        return f"{self.base}/jwks"
 
     def discovery(self):
         return {
@@ -221,7 +227,7 @@ class FakeOIDCProvider:
             "authorization_endpoint": self.authorization_endpoint,
             "token_endpoint": self.token_endpoint,
             "jwks_uri": self.jwks_uri,
-            "userinfo_endpoint": f"{self.issuer}/userinfo",
+            "userinfo_endpoint": f"{self.base}/userinfo",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
