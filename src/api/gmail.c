@@ -123,7 +123,8 @@ static int callback_error(struct http_req *req, struct http_reply *rep, const ch
     return 0;
 }
 
-static void gmail_env(const struct api_ctx *ctx, const char *token_url, struct gmail_env *env)
+static void gmail_env(const struct api_ctx *ctx, const char *token_url, bool basic,
+                      struct gmail_env *env)
 {
     memset(env, 0, sizeof(*env));
     env->store = ctx->store;
@@ -132,6 +133,7 @@ static void gmail_env(const struct api_ctx *ctx, const char *token_url, struct g
     env->client.token_url = token_url;
     env->client.client_id = ctx->cfg->oidc_client_id;
     env->client.client_secret = ctx->cfg->oidc_client_secret;
+    env->client.auth_basic = basic;
 }
 
 static int callback_bound(struct http_req *req, struct http_reply *rep, const char *state)
@@ -169,11 +171,12 @@ static int callback_bound(struct http_req *req, struct http_reply *rep, const ch
                        req->arena, &t, &oe);
     struct integration in;
     char token_url[1024] = "";
+    bool basic = true;
     if (!rc)
-        rc = oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &oe);
+        rc = oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &basic, &oe);
     if (!rc) {
         struct gmail_env env;
-        gmail_env(ctx, token_url, &env);
+        gmail_env(ctx, token_url, basic, &env);
         rc = gmail_connect(&env, s.workspace_id, ai->user_id, t.access_token, t.refresh_token,
                            t.expires_in, req->arena, &in, &oe);
     }
@@ -267,16 +270,17 @@ static int sync_post(struct http_req *req, struct http_reply *rep, struct errinf
         return rc;
 
     char token_url[1024] = "";
+    bool basic = true;
     if (oidc_configured(ctx->oidc)) {
         struct errinfo te;
         errinfo_clear(&te);
-        if (oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &te) != 0) {
+        if (oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &basic, &te) != 0) {
             log_warn("gmail.sync_failed", "no token endpoint: %s", te.msg);
             return failf(e, ERR_TEMPORARY, "the sign-in provider cannot be reached; try again");
         }
     }
     struct gmail_env env;
-    gmail_env(ctx, token_url[0] ? token_url : NULL, &env);
+    gmail_env(ctx, token_url[0] ? token_url : NULL, basic, &env);
     struct ai *own_ai = ctx->ai ? NULL : ai_new(ctx->cfg);
     struct ai *ai = ctx->ai ? ctx->ai : own_ai;
     struct gmail_sync_result *res = arena_calloc(req->arena, n * sizeof(*res));

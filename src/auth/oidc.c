@@ -28,6 +28,7 @@ struct oidc {
     /* Discovery metadata, cached. */
     char *issuer, *authorize_url, *token_url, *jwks_url;
     char *userinfo_url; /* NULL when the provider publishes none */
+    bool auth_basic;    /* client_secret_basic at the token endpoint, else _post */
     int64_t meta_at;
     /* The JWKS document, cached. */
     char *jwks;
@@ -67,6 +68,32 @@ static char *dup_field(json_t *doc, const char *key)
     const char *v = json_string_value(json_object_get(doc, key));
     return v && (strncmp(v, "https://", 8) == 0 || strncmp(v, "http://", 7) == 0) ? xstrdup(v)
                                                                                   : NULL;
+}
+
+/*
+ * Whether to authenticate with HTTP Basic (client_secret_basic) rather than
+ * in the form (client_secret_post): Basic when the provider lists it, or
+ * lists nothing, since it is then the default (OpenID Connect Discovery 3;
+ * RFC 6749 §2.3.1 requires servers to support it).
+ */
+static bool wants_basic(json_t *methods)
+{
+    if (!json_is_array(methods))
+        return true;
+    size_t i;
+    json_t *m;
+    bool post = false;
+    json_array_foreach(methods, i, m)
+    {
+        const char *v = json_string_value(m);
+        if (v && strcmp(v, "client_secret_basic") == 0)
+            return true;
+        if (v && strcmp(v, "client_secret_post") == 0)
+            post = true;
+    }
+    /* Neither listed: a method leadflow does not speak; Basic is what the
+     * RFC makes every server accept, so try it. */
+    return !post;
 }
 
 /* Fetches the discovery document when the cache is empty or stale. Called
@@ -118,6 +145,8 @@ static int discover_locked(struct oidc *o, struct errinfo *e)
             free(o->jwks_url);
             free(o->userinfo_url);
             o->userinfo_url = dup_field(doc, "userinfo_endpoint");
+            o->auth_basic =
+                wants_basic(json_object_get(doc, "token_endpoint_auth_methods_supported"));
             o->issuer = iss;
             o->authorize_url = az;
             o->token_url = tok;
@@ -219,6 +248,49 @@ int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **u
     return rc ? failf(e, ERR_INTERNAL, "the authorization URL is too long") : 0;
 }
 
+/*
+ * POSTs a token request: body holds the grant's parameters; the client's
+ * credentials are added here the way discovery said (Basic or in the form).
+ * The body and header are wiped afterwards: they hold the secret.
+ */
+static int token_post(struct oidc *o, const char *token_url, struct buf *body,
+                      struct httpc_resp *resp, struct errinfo *e)
+{
+    pthread_mutex_lock(&o->mu);
+    bool basic = o->auth_basic;
+    pthread_mutex_unlock(&o->mu);
+    const char *secret = o->cfg->oidc_client_secret;
+    memset(resp, 0, sizeof(*resp)); /* released by the caller even on an early error */
+    struct buf authz;
+    buf_init(&authz, 4096);
+    int rc = 0;
+    if (secret && basic) {
+        rc = httpc_basic_auth(&authz, o->cfg->oidc_client_id, secret);
+    } else {
+        rc = append_param(body, "client_id", o->cfg->oidc_client_id, false);
+        if (secret)
+            rc |= append_param(body, "client_secret", secret, false);
+    }
+    if (rc) {
+        buf_release(&authz);
+        return failf(e, ERR_INVALID, "the client credentials or the code are too long");
+    }
+    struct httpc_req rq = {
+        .method = "POST",
+        .url = token_url,
+        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json",
+                    authz.len ? buf_str(&authz) : NULL},
+        .body = buf_str(body),
+        .body_len = body->len,
+    };
+    rc = httpc_do(&rq, resp, e);
+    crypto_wipe(body->data, body->len);
+    if (authz.data)
+        crypto_wipe(authz.data, authz.len);
+    buf_release(&authz);
+    return rc;
+}
+
 /* Exchanges the code for tokens; the ID token and the access token (NULL
  * when none was sent) into *id_token and *access_token (arena memory). */
 static int exchange_code(struct oidc *o, const char *token_url, const char *code,
@@ -232,23 +304,13 @@ static int exchange_code(struct oidc *o, const char *token_url, const char *code
     int rc = append_param(&body, "grant_type", "authorization_code", true);
     rc |= append_param(&body, "code", code, false);
     rc |= append_param(&body, "redirect_uri", cb, false);
-    rc |= append_param(&body, "client_id", o->cfg->oidc_client_id, false);
-    if (o->cfg->oidc_client_secret)
-        rc |= append_param(&body, "client_secret", o->cfg->oidc_client_secret, false);
     rc |= append_param(&body, "code_verifier", verifier, false);
     if (rc) {
         buf_release(&body);
         return failf(e, ERR_INVALID, "the sign-in code is too long");
     }
-    struct httpc_req rq = {
-        .method = "POST",
-        .url = token_url,
-        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"},
-        .body = buf_str(&body),
-        .body_len = body.len,
-    };
     struct httpc_resp resp;
-    rc = httpc_do(&rq, &resp, e);
+    rc = token_post(o, token_url, &body, &resp, e);
     buf_release(&body);
     json_t *doc = NULL;
     if (!rc) {
@@ -446,9 +508,13 @@ static int endpoints(struct oidc *o, char *authorize, char *token, size_t n, str
     return rc;
 }
 
-int oidc_token_endpoint(struct oidc *o, char *out, size_t n, struct errinfo *e)
+int oidc_token_endpoint(struct oidc *o, char *out, size_t n, bool *basic, struct errinfo *e)
 {
-    return endpoints(o, NULL, out, n, e);
+    int rc = endpoints(o, NULL, out, n, e);
+    pthread_mutex_lock(&o->mu);
+    *basic = o->auth_basic;
+    pthread_mutex_unlock(&o->mu);
+    return rc;
 }
 
 int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_state *s,
@@ -530,23 +596,13 @@ int oidc_exchange(struct oidc *o, const char *code, const char *verifier, const 
     rc = append_param(&body, "grant_type", "authorization_code", true);
     rc |= append_param(&body, "code", code, false);
     rc |= append_param(&body, "redirect_uri", cb, false);
-    rc |= append_param(&body, "client_id", o->cfg->oidc_client_id, false);
-    if (o->cfg->oidc_client_secret)
-        rc |= append_param(&body, "client_secret", o->cfg->oidc_client_secret, false);
     rc |= append_param(&body, "code_verifier", verifier, false);
     if (rc) {
         buf_release(&body);
         return failf(e, ERR_INVALID, "the authorization code is too long");
     }
-    struct httpc_req rq = {
-        .method = "POST",
-        .url = token_url,
-        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"},
-        .body = buf_str(&body),
-        .body_len = body.len,
-    };
     struct httpc_resp resp;
-    rc = httpc_do(&rq, &resp, e);
+    rc = token_post(o, token_url, &body, &resp, e);
     buf_release(&body);
     json_t *doc = NULL;
     if (!rc) {

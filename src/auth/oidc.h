@@ -96,7 +96,9 @@ int oidc_take(struct oidc *o, const char *state, struct oauth_state *out, struct
 int oidc_exchange(struct oidc *o, const char *code, const char *verifier, const char *callback_path,
                   struct arena *a, struct oidc_tokens *out, struct errinfo *e);
 
-/* The provider's token endpoint (from discovery) into out. */
-int oidc_token_endpoint(struct oidc *o, char *out, size_t n, struct errinfo *e);
+/* The provider's token endpoint (from discovery) into out, and in *basic
+ * whether clients authenticate there with HTTP Basic (client_secret_basic)
+ * rather than in the form (client_secret_post). */
+int oidc_token_endpoint(struct oidc *o, char *out, size_t n, bool *basic, struct errinfo *e);
 
 #endif

@@ -337,6 +337,7 @@ def _start(launcher, fake, extra_env=None):
                         "LEADFLOW_OIDC_CLIENT_ID": CLIENT_ID,
                         "LEADFLOW_OIDC_CLIENT_SECRET": CLIENT_SECRET})
             fake.redirect_uris = [public + "/auth/callback"]
+        env.update(extra_env or {})  # a test's settings win over the defaults
         try:
             srv = launcher.start(env=env, args=["--listen", f"127.0.0.1:{port}"], listen=False)
         except pytest.fail.Exception as exc:  # the port was taken in between: try another

@@ -355,6 +355,41 @@ def test_issuer_is_compared_exactly(launcher):
                              and "another issuer" in r.get("msg", ""))
 
 
+# -- client authentication at the token endpoint (RFC 6749 section 2.3.1) -----
+
+
+@pytest.mark.parametrize("listed, used", [
+    (["client_secret_post", "client_secret_basic"], "client_secret_basic"),
+    (None, "client_secret_basic"),  # not listed: the default is client_secret_basic
+    (["client_secret_post"], "client_secret_post"),
+    (["client_secret_basic"], "client_secret_basic"),
+])
+def test_client_authentication_method(env, listed, used):
+    env.fake.token_auth_methods = listed
+    env.sign_in(user=ADA)
+    [tok] = env.fake.recorded("/token")
+    assert tok.status == 200 and tok.auth_method == used
+    if used == "client_secret_basic":
+        assert tok.f("client_secret") is None
+        assert tok.headers["Authorization"].startswith("Basic ")
+    else:
+        assert "Authorization" not in tok.headers
+        assert tok.f("client_id") == CLIENT_ID and tok.f("client_secret") == CLIENT_SECRET
+
+
+def test_basic_credentials_are_form_encoded(launcher):
+    # RFC 6749 section 2.3.1: id and secret are form-urlencoded before base64.
+    import base64
+    from authutil import FakeOIDCProvider, _start
+    odd = "s3cr:et/with+special chars&%"
+    with FakeOIDCProvider(client_id=CLIENT_ID, client_secret=odd) as fake:
+        env = _start(launcher, fake, {"LEADFLOW_OIDC_CLIENT_SECRET": odd})
+        env.sign_in(user=ADA)
+        [tok] = fake.recorded("/token")
+        raw = base64.b64decode(tok.headers["Authorization"][6:]).decode()
+        assert raw.split(":", 1)[1] != odd and ":" not in raw.split(":", 1)[1]
+
+
 # -- refusals: the provider and the configuration ----------------------------
 
 

@@ -424,7 +424,9 @@ def test_expired_access_token_is_refreshed_and_stored(genv, ada):
     refreshes = [r for r in genv.fake.recorded("/token") if r.f("grant_type") == "refresh_token"]
     assert len(refreshes) == 1
     assert refreshes[0].f("refresh_token") in genv.fake.refresh_tokens
-    assert refreshes[0].f("client_id") == CLIENT_ID
+    # Discovery lists client_secret_basic: the refresh authenticates with it, like the exchange.
+    assert refreshes[0].auth_method == "client_secret_basic"
+    assert refreshes[0].f("client_secret") is None
     after = genv.row(ada.ws)
     assert bytes(after["access_token_enc"]) != bytes(before["access_token_enc"])
     assert bytes(after["refresh_token_enc"]) == bytes(before["refresh_token_enc"])

@@ -26,6 +26,11 @@ key (python3-cryptography). Knobs for a test, all plain attributes:
                   email_verified, name); /userinfo serves the rest, as some
                   providers do (OpenID Connect Core 5.4)
   userinfo_sub    when set, /userinfo names this sub instead of the user's
+  token_auth_methods  what discovery lists as token_endpoint_auth_methods_supported
+                  (None: the field is left out, meaning client_secret_basic). The
+                  token endpoint accepts only a listed method, and only one at a
+                  time (RFC 6749 section 2.3); each /token Request records the
+                  method it used in .auth_method
 
 Offline access (as Google does it): an authorization request with
 access_type=offline gets a refresh token with its code exchange; a refresh
@@ -126,6 +131,7 @@ class Request:
         self.status = None
         self.response = None  # parsed JSON body for JSON answers
         self.location = None  # for redirects
+        self.auth_method = None  # /token: client_secret_basic or client_secret_post
 
     def q(self, name):
         v = self.query.get(name)
@@ -164,6 +170,7 @@ class FakeOIDCProvider:
         self.token_fault = None
         self.userinfo_only = False
         self.userinfo_sub = None
+        self.token_auth_methods = ["client_secret_post", "client_secret_basic"]
         self.requests = []
         self.codes = {}  # code -> dict(client_id, redirect_uri, nonce, challenge, user, ...)
         self.issued = []  # every ID token issued, in order (compact JWS strings)
@@ -222,7 +229,7 @@ class FakeOIDCProvider:
         return f"{self.base}/jwks"
 
     def discovery(self):
-        return {
+        doc = {
             "issuer": self.issuer,
             "authorization_endpoint": self.authorization_endpoint,
             "token_endpoint": self.token_endpoint,
@@ -232,11 +239,13 @@ class FakeOIDCProvider:
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": ["openid", "email", "profile"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post",
-                                                      "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": self.token_auth_methods,
             "code_challenge_methods_supported": ["S256"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
         }
+        if self.token_auth_methods is None:
+            del doc["token_endpoint_auth_methods_supported"]
+        return doc
 
     def jwks(self):
         pub = self.key.public_key().public_numbers()
@@ -313,17 +322,29 @@ class FakeOIDCProvider:
         return back({"code": code})
 
     def _client_auth(self, form, headers):
-        """(client_id, client_secret) from client_secret_basic or client_secret_post."""
+        """(method, client_id, client_secret) from client_secret_basic or
+        client_secret_post; method None when both or neither were used."""
         authz = headers.get("Authorization", "")
+        in_form = "client_secret" in form
         if authz.lower().startswith("basic "):
+            if in_form:
+                return None, None, None  # more than one method (RFC 6749 section 2.3)
             try:
-                cid, _, secret = base64.b64decode(authz[6:]).decode().partition(":")
+                cid, _, secret = base64.b64decode(authz[6:], validate=True).decode().partition(":")
             except ValueError:
-                return None, None
-            return unquote_plus(cid), unquote_plus(secret)
-        return form.get("client_id", [None])[0], form.get("client_secret", [None])[0]
+                return None, None, None
+            return "client_secret_basic", unquote_plus(cid), unquote_plus(secret)
+        if not in_form:
+            return None, form.get("client_id", [None])[0], None
+        return "client_secret_post", form.get("client_id", [None])[0], form.get(
+            "client_secret", [None])[0]
 
-    def token(self, form, headers):
+    def _allowed_auth_methods(self):
+        if self.token_auth_methods is None:
+            return ["client_secret_basic"]  # the default (OpenID Connect Discovery 3)
+        return self.token_auth_methods
+
+    def token(self, form, headers, rec=None):
         """Handles POST /token: (status, headers, body)."""
         def one(name):
             v = form.get(name)
@@ -335,7 +356,12 @@ class FakeOIDCProvider:
         if one("grant_type") not in ("authorization_code", "refresh_token"):
             return error(400, "unsupported_grant_type",
                          "only authorization_code and refresh_token are supported")
-        cid, secret = self._client_auth(form, headers)
+        method, cid, secret = self._client_auth(form, headers)
+        if rec is not None:
+            rec.auth_method = method
+        if method not in self._allowed_auth_methods():
+            return error(401, "invalid_client",
+                         f"client authentication {method} is not supported here")
         if cid != self.client_id or secret is None or not secrets.compare_digest(
                 secret.encode(), self.client_secret.encode()):
             return error(401, "invalid_client", "client authentication failed")
@@ -523,7 +549,7 @@ class _Handler(BaseHTTPRequestHandler):
             if ctype != "application/x-www-form-urlencoded":
                 return self._reply(rec, 400, {}, {"error": "invalid_request",
                                                   "error_description": "expected a form body"})
-            return self._reply(rec, *fake.token(form, self.headers))
+            return self._reply(rec, *fake.token(form, self.headers, rec))
         return self._reply(rec, 404, {}, {"error": "not_found"})
 
     def do_GET(self):
