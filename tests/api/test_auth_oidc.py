@@ -393,6 +393,26 @@ def test_basic_credentials_are_form_encoded(launcher):
 # -- refusals: the provider and the configuration ----------------------------
 
 
+def test_plain_http_issuer_off_loopback_is_refused_at_start(tmp_path):
+    import subprocess
+    from conftest import clean_env, leadflow_bin
+    cmd = [leadflow_bin(), "serve", "--listen", "127.0.0.1:0", "--db",
+           f"sqlite:{tmp_path}/x.db"]
+    base = {"LEADFLOW_OIDC_ISSUER": "http://idp.example.com/", "LEADFLOW_OIDC_CLIENT_ID": "c"}
+    r = subprocess.run(cmd, cwd=tmp_path, env=clean_env(base), capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode != 0
+    assert "LEADFLOW_OIDC_ISSUER" in r.stderr and "LEADFLOW_OIDC_ALLOW_HTTP" in r.stderr, r.stderr
+
+
+def test_plain_http_issuer_allowed_by_the_setting(launcher):
+    # The issuer is never reached here: starting is what is checked.
+    srv = launcher.start(env={"LEADFLOW_OIDC_ISSUER": "http://idp.example.com",
+                              "LEADFLOW_OIDC_CLIENT_ID": "c",
+                              "LEADFLOW_OIDC_ALLOW_HTTP": "1"})
+    assert srv.request("GET", "/healthz").status == 200
+
+
 def test_provider_error_access_denied(env):
     env.fake.authorize_error = "access_denied"
     _, cb = env.login_to_callback()
