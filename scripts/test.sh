@@ -4,7 +4,8 @@
 # suite could not run. Suites: unit (cmocka, each test in its own process),
 # api (pytest against the real binary), postgres (the API files ready for
 # PostgreSQL, on a throwaway cluster: scripts/pg.sh), browser (the dashboard in
-# headless chromium through playwright-core; tests/browser/run.mjs).
+# headless chromium through playwright-core; tests/browser/run.mjs), browser-oidc
+# (sign-in through the certified oidc-provider package; tests/browser/oidc.mjs).
 set -u
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,6 +76,14 @@ out=$(LEADFLOW_BIN="$root/$build/leadflow" node tests/browser/run.mjs "$build" 2
 rc=$?
 printf '%s\n' "$out"
 count browser "$(tail -n 1 <<<"$out")"
+[ $rc -eq 0 ] || status=1
+
+echo "== browser sign-in with oidc-provider"
+# A certified OpenID provider (npm oidc-provider) run by tests/browser/oidc.mjs.
+out=$(LEADFLOW_BIN="$root/$build/leadflow" node tests/browser/oidc.mjs "$build" 2>&1)
+rc=$?
+printf '%s\n' "$out"
+count browser-oidc "$(tail -n 1 <<<"$out")"
 [ $rc -eq 0 ] || status=1
 
 echo "$total_pass passed, $total_fail failed"

@@ -19,6 +19,11 @@ enum { SIGNIN_RATE_PER_MIN = 30 };
 
 #define LANDING "/dashboard/overview"
 
+/* The cookie that binds a sign-in's state to the browser that started it;
+ * only /auth/callback needs it back. */
+#define STATE_COOKIE "lf_signin_state"
+#define STATE_COOKIE_PATH "/auth"
+
 /* Runs the bootstrap for a user who just signed in. */
 static int bootstrap(struct store *st, const struct user *u, bool *created, struct errinfo *e)
 {
@@ -60,15 +65,20 @@ static int login_get(struct http_req *req, struct http_reply *rep, struct errinf
                                         "no sign-in provider is configured; ask for a sign-in link "
                                         "(leadflow user login-link EMAIL)");
     const char *next = http_req_query(req, "next");
-    const char *url = NULL;
+    const char *url = NULL, *state = NULL;
     struct errinfo oe;
     errinfo_clear(&oe);
-    int rc = oidc_begin(ctx->oidc, auth_safe_next(next) ? next : LANDING, req->arena, &url, &oe);
+    int rc =
+        oidc_begin(ctx->oidc, auth_safe_next(next) ? next : LANDING, req->arena, &url, &state, &oe);
     if (rc) {
         log_warn("auth.login_failed", "cannot start sign-in: %s", oe.msg);
         return api_redirect_login_error(req, rep, "the sign-in provider cannot be reached");
     }
-    return api_redirect(req, rep, 302, url);
+    api_redirect(req, rep, 302, url);
+    http_reply_header(
+        rep, "Set-Cookie",
+        auth_state_cookie(ctx->cfg, req->arena, STATE_COOKIE, STATE_COOKIE_PATH, state));
+    return 0;
 }
 
 /* Which ways to sign in this server offers, for the sign-in page (public:
@@ -87,18 +97,17 @@ static int providers_get(struct http_req *req, struct http_reply *rep, struct er
     return reply_ok_end(rep, &w);
 }
 
-static int callback_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+/* The callback of a browser proven to have started this sign-in. */
+static int callback_bound(struct http_req *req, struct http_reply *rep, const char *state)
 {
     const struct api_ctx *ctx = req->ctx;
-    if (auth_rate_check(http_req_client_ip(req), SIGNIN_RATE_PER_MIN, e))
-        return ERR_RATE_LIMITED;
     const char *perr = http_req_query(req, "error");
     if (perr) {
         /* The provider's text is shown only for this browser's own attempt,
          * so a crafted link cannot put words on the sign-in page. */
         struct errinfo ce;
         errinfo_clear(&ce);
-        if (oidc_cancel(ctx->oidc, http_req_query(req, "state"), &ce) != 0)
+        if (oidc_cancel(ctx->oidc, state, &ce) != 0)
             return api_redirect_login_error(req, rep, "sign-in was refused; start again");
         const char *desc = http_req_query(req, "error_description");
         char msg[300];
@@ -110,8 +119,7 @@ static int callback_get(struct http_req *req, struct http_reply *rep, struct err
     const char *next = NULL;
     struct errinfo oe;
     errinfo_clear(&oe);
-    int rc = oidc_finish(ctx->oidc, http_req_query(req, "code"), http_req_query(req, "state"),
-                         req->arena, &u, &next, &oe);
+    int rc = oidc_finish(ctx->oidc, http_req_query(req, "code"), state, req->arena, &u, &next, &oe);
     if (rc) {
         log_warn("auth.callback_refused", "sign-in refused: %s", oe.msg);
         return api_redirect_login_error(
@@ -120,6 +128,32 @@ static int callback_get(struct http_req *req, struct http_reply *rep, struct err
     }
     log_info("auth.signed_in", "user %s signed in with the identity provider", u.id);
     return finish_sign_in(req, rep, &u, next);
+}
+
+static int callback_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    if (auth_rate_check(http_req_client_ip(req), SIGNIN_RATE_PER_MIN, e))
+        return ERR_RATE_LIMITED;
+    /* A callback is honoured only in the browser that started the sign-in:
+     * otherwise a link carrying someone else's code and state would sign
+     * this browser in as them (login CSRF). The refusal comes before any
+     * lookup, so it neither spends the state nor tells whether it exists;
+     * the state stays usable by the browser holding the cookie until it
+     * expires. */
+    const char *state = http_req_query(req, "state");
+    if (!auth_state_matches(req, STATE_COOKIE, state)) {
+        log_warn("auth.callback_refused", "sign-in callback without this browser's state cookie");
+        return api_redirect_login_error(req, rep,
+                                        "this sign-in was not started in this browser; start "
+                                        "again from the sign-in page");
+    }
+    int rc = callback_bound(req, rep, state);
+    /* The state is spent now, whatever the outcome. */
+    http_reply_header(
+        rep, "Set-Cookie",
+        auth_state_cookie_clear(ctx->cfg, req->arena, STATE_COOKIE, STATE_COOKIE_PATH));
+    return rc;
 }
 
 static int link_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)

@@ -21,6 +21,11 @@
 #define CALLBACK_PATH "/api/integrations/gmail/callback"
 #define LANDING "/dashboard/overview"
 
+/* Binds a connection's state to the browser that started it (see
+ * auth_state_cookie); only the callback needs it back. */
+#define STATE_COOKIE "lf_gmail_state"
+#define STATE_COOKIE_PATH "/api/integrations/gmail"
+
 static void write_integration(struct jw *w, const struct integration *in)
 {
     jw_obj_begin(w);
@@ -84,15 +89,18 @@ static int authorize_get(struct http_req *req, struct http_reply *rep, struct er
         .callback_path = CALLBACK_PATH,
         .params = params,
     };
-    const char *url = NULL;
+    const char *url = NULL, *state = NULL;
     struct errinfo oe;
     errinfo_clear(&oe);
-    int rc = oidc_authorize(ctx->oidc, &z, &s, req->arena, &url, &oe);
+    int rc = oidc_authorize(ctx->oidc, &z, &s, req->arena, &url, &state, &oe);
     if (rc) {
         log_warn("gmail.authorize_failed", "cannot start a Gmail connection: %s", oe.msg);
         return failf(e, rc == ERR_UNSUPPORTED ? rc : ERR_TEMPORARY,
                      "the sign-in provider cannot be reached; try again");
     }
+    http_reply_header(
+        rep, "Set-Cookie",
+        auth_state_cookie(ctx->cfg, req->arena, STATE_COOKIE, STATE_COOKIE_PATH, state));
     if (!wants_json(req))
         return api_redirect(req, rep, 302, url);
     struct jw w;
@@ -115,7 +123,8 @@ static int callback_error(struct http_req *req, struct http_reply *rep, const ch
     return 0;
 }
 
-static void gmail_env(const struct api_ctx *ctx, const char *token_url, struct gmail_env *env)
+static void gmail_env(const struct api_ctx *ctx, const char *token_url, bool basic,
+                      struct gmail_env *env)
 {
     memset(env, 0, sizeof(*env));
     env->store = ctx->store;
@@ -124,9 +133,10 @@ static void gmail_env(const struct api_ctx *ctx, const char *token_url, struct g
     env->client.token_url = token_url;
     env->client.client_id = ctx->cfg->oidc_client_id;
     env->client.client_secret = ctx->cfg->oidc_client_secret;
+    env->client.auth_basic = basic;
 }
 
-static int callback_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+static int callback_bound(struct http_req *req, struct http_reply *rep, const char *state)
 {
     const struct api_ctx *ctx = req->ctx;
     const struct auth_info *ai = req->auth;
@@ -135,7 +145,7 @@ static int callback_get(struct http_req *req, struct http_reply *rep, struct err
     errinfo_clear(&oe);
     /* The state is taken first (single use), so only this person's own
      * attempt gets the provider's words shown. */
-    if (oidc_take(ctx->oidc, http_req_query(req, "state"), &s, &oe) != 0)
+    if (oidc_take(ctx->oidc, state, &s, &oe) != 0)
         return callback_error(req, rep,
                               "this Gmail connection is unknown, used or expired; start again");
     if (strcmp(s.purpose, "gmail") != 0 || strcmp(s.user_id, ai->user_id) != 0 ||
@@ -161,11 +171,12 @@ static int callback_get(struct http_req *req, struct http_reply *rep, struct err
                        req->arena, &t, &oe);
     struct integration in;
     char token_url[1024] = "";
+    bool basic = true;
     if (!rc)
-        rc = oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &oe);
+        rc = oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &basic, &oe);
     if (!rc) {
         struct gmail_env env;
-        gmail_env(ctx, token_url, &env);
+        gmail_env(ctx, token_url, basic, &env);
         rc = gmail_connect(&env, s.workspace_id, ai->user_id, t.access_token, t.refresh_token,
                            t.expires_in, req->arena, &in, &oe);
     }
@@ -179,6 +190,27 @@ static int callback_get(struct http_req *req, struct http_reply *rep, struct err
     log_info("gmail.connected", "workspace %s connected mailbox %s (%s)", s.workspace_id, in.id,
              in.account_email);
     return api_redirect(req, rep, 302, LANDING "?gmail=connected");
+}
+
+static int callback_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    (void)e;
+    /* Besides the owner check on the stored state, the callback must come
+     * from the browser that started the connection, like a sign-in's. A
+     * refusal here neither spends nor reveals the state. */
+    const char *state = http_req_query(req, "state");
+    if (!auth_state_matches(req, STATE_COOKIE, state)) {
+        log_warn("gmail.callback_refused", "user %s: callback without this browser's state cookie",
+                 req->auth->user_id);
+        return callback_error(req, rep,
+                              "this Gmail connection was not started in this browser; start again");
+    }
+    int rc = callback_bound(req, rep, state);
+    http_reply_header(
+        rep, "Set-Cookie",
+        auth_state_cookie_clear(ctx->cfg, req->arena, STATE_COOKIE, STATE_COOKIE_PATH));
+    return rc;
 }
 
 /* Reads the optional integrationId and maxMessages of a sync request. */
@@ -238,16 +270,17 @@ static int sync_post(struct http_req *req, struct http_reply *rep, struct errinf
         return rc;
 
     char token_url[1024] = "";
+    bool basic = true;
     if (oidc_configured(ctx->oidc)) {
         struct errinfo te;
         errinfo_clear(&te);
-        if (oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &te) != 0) {
+        if (oidc_token_endpoint(ctx->oidc, token_url, sizeof(token_url), &basic, &te) != 0) {
             log_warn("gmail.sync_failed", "no token endpoint: %s", te.msg);
             return failf(e, ERR_TEMPORARY, "the sign-in provider cannot be reached; try again");
         }
     }
     struct gmail_env env;
-    gmail_env(ctx, token_url[0] ? token_url : NULL, &env);
+    gmail_env(ctx, token_url[0] ? token_url : NULL, basic, &env);
     struct ai *own_ai = ctx->ai ? NULL : ai_new(ctx->cfg);
     struct ai *ai = ctx->ai ? ctx->ai : own_ai;
     struct gmail_sync_result *res = arena_calloc(req->arena, n * sizeof(*res));

@@ -61,6 +61,31 @@ const char *auth_cookie_clear(const struct config *cfg)
                          : AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0";
 }
 
+const char *auth_state_cookie(const struct config *cfg, struct arena *a, const char *name,
+                              const char *path, const char *state)
+{
+    return arena_printf(a, "%s=%s; Path=%s; HttpOnly; SameSite=Lax; Max-Age=%d%s", name, state,
+                        path, AUTH_STATE_TTL_S, is_https(cfg) ? "; Secure" : "");
+}
+
+const char *auth_state_cookie_clear(const struct config *cfg, struct arena *a, const char *name,
+                                    const char *path)
+{
+    return arena_printf(a, "%s=; Path=%s; HttpOnly; SameSite=Lax; Max-Age=0%s", name, path,
+                        is_https(cfg) ? "; Secure" : "");
+}
+
+bool auth_state_matches(const struct http_req *req, const char *name, const char *state)
+{
+    const char *cookie = http_req_cookie(req, name);
+    if (!cookie || !state || !*state)
+        return false;
+    size_t n = strlen(state);
+    /* The lengths are not secret (every state has the same one); the
+     * content is compared without an early exit. */
+    return strlen(cookie) == n && crypto_equal(cookie, state, n);
+}
+
 int auth_link_create(struct store *st, const struct config *cfg, const char *email, char *url,
                      size_t n, struct errinfo *e)
 {

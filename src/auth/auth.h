@@ -63,6 +63,27 @@ int auth_session_start(struct store *st, const struct config *cfg, struct http_r
 /* The Set-Cookie value that removes the session cookie. */
 const char *auth_cookie_clear(const struct config *cfg);
 
+/*
+ * Binding of an OAuth state to the browser that started the flow (a guard
+ * against login CSRF, RFC 6749 §10.12): the state itself is kept in a
+ * short-lived HttpOnly, SameSite=Lax cookie (Secure on an https PUBLIC_URL)
+ * named name under path, and the callback must bring it back.
+ *
+ * auth_state_cookie returns the Set-Cookie value that stores state (arena
+ * memory); auth_state_cookie_clear the one that removes it.
+ */
+#define AUTH_STATE_TTL_S 600
+const char *auth_state_cookie(const struct config *cfg, struct arena *a, const char *name,
+                              const char *path, const char *state);
+const char *auth_state_cookie_clear(const struct config *cfg, struct arena *a, const char *name,
+                                    const char *path);
+
+/*
+ * True when the request carries cookie name with exactly the value state
+ * (compared in constant time); false when either is missing or they differ.
+ */
+bool auth_state_matches(const struct http_req *req, const char *name, const char *state);
+
 /* A one-time sign-in URL for email's user (15 minutes, single use) into url. */
 int auth_link_create(struct store *st, const struct config *cfg, const char *email, char *url,
                      size_t n, struct errinfo *e);

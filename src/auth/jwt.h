@@ -14,7 +14,7 @@
 
 struct id_claims {
     char sub[256];
-    char email[320];
+    char email[320]; /* "" when the token carries no usable address */
     char name[200];
     char picture[512];
     int email_verified; /* 1, 0, or -1 when absent */

@@ -27,6 +27,8 @@ struct oidc {
     pthread_mutex_t mu;
     /* Discovery metadata, cached. */
     char *issuer, *authorize_url, *token_url, *jwks_url;
+    char *userinfo_url; /* NULL when the provider publishes none */
+    bool auth_basic;    /* client_secret_basic at the token endpoint, else _post */
     int64_t meta_at;
     /* The JWKS document, cached. */
     char *jwks;
@@ -50,6 +52,7 @@ void oidc_free(struct oidc *o)
     free(o->authorize_url);
     free(o->token_url);
     free(o->jwks_url);
+    free(o->userinfo_url);
     free(o->jwks);
     pthread_mutex_destroy(&o->mu);
     free(o);
@@ -67,6 +70,32 @@ static char *dup_field(json_t *doc, const char *key)
                                                                                   : NULL;
 }
 
+/*
+ * Whether to authenticate with HTTP Basic (client_secret_basic) rather than
+ * in the form (client_secret_post): Basic when the provider lists it, or
+ * lists nothing, since it is then the default (OpenID Connect Discovery 3;
+ * RFC 6749 §2.3.1 requires servers to support it).
+ */
+static bool wants_basic(json_t *methods)
+{
+    if (!json_is_array(methods))
+        return true;
+    size_t i;
+    json_t *m;
+    bool post = false;
+    json_array_foreach(methods, i, m)
+    {
+        const char *v = json_string_value(m);
+        if (v && strcmp(v, "client_secret_basic") == 0)
+            return true;
+        if (v && strcmp(v, "client_secret_post") == 0)
+            post = true;
+    }
+    /* Neither listed: a method leadflow does not speak; Basic is what the
+     * RFC makes every server accept, so try it. */
+    return !post;
+}
+
 /* Fetches the discovery document when the cache is empty or stale. Called
  * with o->mu held. */
 static int discover_locked(struct oidc *o, struct errinfo *e)
@@ -74,8 +103,15 @@ static int discover_locked(struct oidc *o, struct errinfo *e)
     int64_t now = clock_now_ms();
     if (o->meta_at && now - o->meta_at < OIDC_META_TTL_MS)
         return 0;
+    /* An issuer may end with "/" (Auth0's do); the well-known path is
+     * appended without doubling it (OpenID Connect Discovery 4), while the
+     * issuer itself is compared below exactly as configured. */
     char url[1024];
-    snprintf(url, sizeof(url), "%s/.well-known/openid-configuration", o->cfg->oidc_issuer);
+    const char *iss_cfg = o->cfg->oidc_issuer;
+    size_t n = strlen(iss_cfg);
+    while (n > 0 && iss_cfg[n - 1] == '/')
+        n--;
+    snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration", (int)n, iss_cfg);
     struct httpc_req rq = {.url = url, .headers = {"Accept: application/json"}};
     struct httpc_resp resp;
     int rc = httpc_do(&rq, &resp, e);
@@ -107,6 +143,10 @@ static int discover_locked(struct oidc *o, struct errinfo *e)
             free(o->authorize_url);
             free(o->token_url);
             free(o->jwks_url);
+            free(o->userinfo_url);
+            o->userinfo_url = dup_field(doc, "userinfo_endpoint");
+            o->auth_basic =
+                wants_basic(json_object_get(doc, "token_endpoint_auth_methods_supported"));
             o->issuer = iss;
             o->authorize_url = az;
             o->token_url = tok;
@@ -156,7 +196,7 @@ static void redirect_uri(const struct oidc *o, char *out, size_t n)
 }
 
 int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **url,
-               struct errinfo *e)
+               const char **state_out, struct errinfo *e)
 {
     if (!oidc_configured(o))
         return failf(e, ERR_UNSUPPORTED, "no sign-in provider is configured");
@@ -200,16 +240,62 @@ int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **u
     rc |= append_param(&b, "nonce", s.nonce, false);
     rc |= append_param(&b, "code_challenge", challenge, false);
     rc |= append_param(&b, "code_challenge_method", "S256", false);
-    if (!rc)
+    if (!rc) {
         *url = arena_strdup(a, buf_str(&b));
+        *state_out = arena_strdup(a, state);
+    }
     buf_release(&b);
     return rc ? failf(e, ERR_INTERNAL, "the authorization URL is too long") : 0;
 }
 
-/* Exchanges the code for tokens; the ID token (arena memory) into *id_token. */
+/*
+ * POSTs a token request: body holds the grant's parameters; the client's
+ * credentials are added here the way discovery said (Basic or in the form).
+ * The body and header are wiped afterwards: they hold the secret.
+ */
+static int token_post(struct oidc *o, const char *token_url, struct buf *body,
+                      struct httpc_resp *resp, struct errinfo *e)
+{
+    pthread_mutex_lock(&o->mu);
+    bool basic = o->auth_basic;
+    pthread_mutex_unlock(&o->mu);
+    const char *secret = o->cfg->oidc_client_secret;
+    memset(resp, 0, sizeof(*resp)); /* released by the caller even on an early error */
+    struct buf authz;
+    buf_init(&authz, 4096);
+    int rc = 0;
+    if (secret && basic) {
+        rc = httpc_basic_auth(&authz, o->cfg->oidc_client_id, secret);
+    } else {
+        rc = append_param(body, "client_id", o->cfg->oidc_client_id, false);
+        if (secret)
+            rc |= append_param(body, "client_secret", secret, false);
+    }
+    if (rc) {
+        buf_release(&authz);
+        return failf(e, ERR_INVALID, "the client credentials or the code are too long");
+    }
+    struct httpc_req rq = {
+        .method = "POST",
+        .url = token_url,
+        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json",
+                    authz.len ? buf_str(&authz) : NULL},
+        .body = buf_str(body),
+        .body_len = body->len,
+    };
+    rc = httpc_do(&rq, resp, e);
+    crypto_wipe(body->data, body->len);
+    if (authz.data)
+        crypto_wipe(authz.data, authz.len);
+    buf_release(&authz);
+    return rc;
+}
+
+/* Exchanges the code for tokens; the ID token and the access token (NULL
+ * when none was sent) into *id_token and *access_token (arena memory). */
 static int exchange_code(struct oidc *o, const char *token_url, const char *code,
                          const char *verifier, struct arena *a, const char **id_token,
-                         struct errinfo *e)
+                         const char **access_token, struct errinfo *e)
 {
     char cb[600];
     redirect_uri(o, cb, sizeof(cb));
@@ -218,23 +304,13 @@ static int exchange_code(struct oidc *o, const char *token_url, const char *code
     int rc = append_param(&body, "grant_type", "authorization_code", true);
     rc |= append_param(&body, "code", code, false);
     rc |= append_param(&body, "redirect_uri", cb, false);
-    rc |= append_param(&body, "client_id", o->cfg->oidc_client_id, false);
-    if (o->cfg->oidc_client_secret)
-        rc |= append_param(&body, "client_secret", o->cfg->oidc_client_secret, false);
     rc |= append_param(&body, "code_verifier", verifier, false);
     if (rc) {
         buf_release(&body);
         return failf(e, ERR_INVALID, "the sign-in code is too long");
     }
-    struct httpc_req rq = {
-        .method = "POST",
-        .url = token_url,
-        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"},
-        .body = buf_str(&body),
-        .body_len = body.len,
-    };
     struct httpc_resp resp;
-    rc = httpc_do(&rq, &resp, e);
+    rc = token_post(o, token_url, &body, &resp, e);
     buf_release(&body);
     json_t *doc = NULL;
     if (!rc) {
@@ -246,11 +322,65 @@ static int exchange_code(struct oidc *o, const char *token_url, const char *code
                        err ? err : "no reason given");
         } else {
             const char *t = json_string_value(json_object_get(doc, "id_token"));
+            const char *at = json_string_value(json_object_get(doc, "access_token"));
             if (!t)
                 rc = failf(e, ERR_UNAUTHORIZED, "the provider returned no ID token");
             else
                 *id_token = arena_strdup(a, t);
+            *access_token = at && *at ? arena_strdup(a, at) : NULL;
         }
+    }
+    json_decref(doc);
+    httpc_resp_release(&resp);
+    return rc;
+}
+
+/*
+ * Completes claims from the userinfo endpoint (OpenID Connect Core 5.3) when
+ * the ID token carries no verified email: email, email_verified, name and
+ * picture are taken from there. The answer must be about the same subject
+ * as the ID token (5.3.2), or it could put another person's address on
+ * this sign-in.
+ */
+static int fetch_userinfo(const char *url, const char *access_token, struct arena *a,
+                          struct id_claims *c, struct errinfo *e)
+{
+    const char *authz = arena_printf(a, "Authorization: Bearer %s", access_token);
+    struct httpc_req rq = {.url = url, .headers = {"Accept: application/json", authz}};
+    struct httpc_resp resp;
+    int rc = httpc_do(&rq, &resp, e);
+    json_t *doc = NULL;
+    if (!rc && resp.status != 200)
+        rc = failf(e, resp.status >= 500 ? ERR_TEMPORARY : ERR_UNAUTHORIZED,
+                   "the provider's userinfo endpoint answered %ld", resp.status);
+    if (!rc) {
+        json_error_t jerr;
+        doc = json_loadb(buf_str(&resp.body), resp.body.len, 0, &jerr);
+        if (!json_is_object(doc))
+            rc = failf(e, ERR_UNAUTHORIZED,
+                       "the provider's userinfo answer is not a JSON object (signed or encrypted "
+                       "userinfo is not supported)");
+    }
+    const char *sub = rc ? NULL : json_string_value(json_object_get(doc, "sub"));
+    if (!rc && (!sub || strcmp(sub, c->sub) != 0))
+        rc = failf(e, ERR_UNAUTHORIZED,
+                   "the provider's userinfo is about another subject than the ID token");
+    if (!rc) {
+        const char *email = json_string_value(json_object_get(doc, "email"));
+        json_t *ev = json_object_get(doc, "email_verified");
+        const char *evs = json_string_value(ev);
+        /* Some providers send the boolean as a string. */
+        int verified = json_is_boolean(ev) ? json_is_true(ev) : evs ? strcmp(evs, "true") == 0 : -1;
+        if (email && strchr(email, '@') && strlen(email) < sizeof(c->email)) {
+            snprintf(c->email, sizeof(c->email), "%s", email);
+            c->email_verified = verified;
+        }
+        const char *name = json_string_value(json_object_get(doc, "name"));
+        const char *picture = json_string_value(json_object_get(doc, "picture"));
+        if (name && !c->name[0])
+            snprintf(c->name, sizeof(c->name), "%s", name);
+        if (picture && !c->picture[0])
+            snprintf(c->picture, sizeof(c->picture), "%s", picture);
     }
     json_decref(doc);
     httpc_resp_release(&resp);
@@ -293,15 +423,16 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
 
     pthread_mutex_lock(&o->mu);
     rc = discover_locked(o, e);
-    char token_url[1024] = "", issuer[1024] = "";
+    char token_url[1024] = "", issuer[1024] = "", userinfo_url[1024] = "";
     if (!rc) {
         snprintf(token_url, sizeof(token_url), "%s", o->token_url);
         snprintf(issuer, sizeof(issuer), "%s", o->issuer);
+        snprintf(userinfo_url, sizeof(userinfo_url), "%s", o->userinfo_url ? o->userinfo_url : "");
     }
     pthread_mutex_unlock(&o->mu);
-    const char *id_token = NULL;
+    const char *id_token = NULL, *access_token = NULL;
     if (!rc)
-        rc = exchange_code(o, token_url, code, s.verifier, a, &id_token, e);
+        rc = exchange_code(o, token_url, code, s.verifier, a, &id_token, &access_token, e);
     if (rc)
         return rc;
 
@@ -329,6 +460,15 @@ int oidc_finish(struct oidc *o, const char *code, const char *state, struct aren
         rc = ERR_UNAUTHORIZED;
     if (rc)
         return rc;
+    /* Providers may leave the email out of the ID token and serve it from
+     * userinfo instead (OpenID Connect Core 5.4). */
+    if ((!claims.email[0] || claims.email_verified != 1) && userinfo_url[0] && access_token) {
+        rc = fetch_userinfo(userinfo_url, access_token, a, &claims, e);
+        if (rc)
+            return rc;
+    }
+    if (!claims.email[0])
+        return failf(e, ERR_UNAUTHORIZED, "the provider gave no email address for this account");
     /* An account may be matched by email, so the address must be verified:
      * an absent claim is refused like a false one. */
     if (claims.email_verified != 1)
@@ -368,13 +508,17 @@ static int endpoints(struct oidc *o, char *authorize, char *token, size_t n, str
     return rc;
 }
 
-int oidc_token_endpoint(struct oidc *o, char *out, size_t n, struct errinfo *e)
+int oidc_token_endpoint(struct oidc *o, char *out, size_t n, bool *basic, struct errinfo *e)
 {
-    return endpoints(o, NULL, out, n, e);
+    int rc = endpoints(o, NULL, out, n, e);
+    pthread_mutex_lock(&o->mu);
+    *basic = o->auth_basic;
+    pthread_mutex_unlock(&o->mu);
+    return rc;
 }
 
 int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_state *s,
-                   struct arena *a, const char **url, struct errinfo *e)
+                   struct arena *a, const char **url, const char **state_out, struct errinfo *e)
 {
     char authorize[1024];
     int rc = endpoints(o, authorize, NULL, sizeof(authorize), e);
@@ -410,8 +554,10 @@ int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_stat
     rc |= append_param(&b, "code_challenge_method", "S256", false);
     for (const char *const *p = z->params; p && p[0] && p[1]; p += 2)
         rc |= append_param(&b, p[0], p[1], false);
-    if (!rc)
+    if (!rc) {
         *url = arena_strdup(a, buf_str(&b));
+        *state_out = arena_strdup(a, state);
+    }
     buf_release(&b);
     return rc ? failf(e, ERR_INTERNAL, "the authorization URL is too long") : 0;
 }
@@ -450,23 +596,13 @@ int oidc_exchange(struct oidc *o, const char *code, const char *verifier, const 
     rc = append_param(&body, "grant_type", "authorization_code", true);
     rc |= append_param(&body, "code", code, false);
     rc |= append_param(&body, "redirect_uri", cb, false);
-    rc |= append_param(&body, "client_id", o->cfg->oidc_client_id, false);
-    if (o->cfg->oidc_client_secret)
-        rc |= append_param(&body, "client_secret", o->cfg->oidc_client_secret, false);
     rc |= append_param(&body, "code_verifier", verifier, false);
     if (rc) {
         buf_release(&body);
         return failf(e, ERR_INVALID, "the authorization code is too long");
     }
-    struct httpc_req rq = {
-        .method = "POST",
-        .url = token_url,
-        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"},
-        .body = buf_str(&body),
-        .body_len = body.len,
-    };
     struct httpc_resp resp;
-    rc = httpc_do(&rq, &resp, e);
+    rc = token_post(o, token_url, &body, &resp, e);
     buf_release(&body);
     json_t *doc = NULL;
     if (!rc) {

@@ -28,11 +28,12 @@ bool oidc_configured(const struct oidc *o);
 
 /*
  * Starts a sign-in: stores state, nonce and verifier, and returns the
- * provider's authorization URL (arena memory) in *url. next is the local
+ * provider's authorization URL in *url and the state in *state (both arena
+ * memory; the caller binds the state to the browser). next is the local
  * path to land on afterwards (checked by the caller).
  */
 int oidc_begin(struct oidc *o, const char *next, struct arena *a, const char **url,
-               struct errinfo *e);
+               const char **state, struct errinfo *e);
 
 /*
  * Completes a sign-in from the callback's code and state: the state is
@@ -72,12 +73,12 @@ struct oidc_tokens {
 /*
  * Starts an authorization: s->purpose, workspace_id, user_id and next are
  * the caller's; nonce, verifier and expiry are filled in here, and s is
- * stored under a new state. *url (arena memory) is the provider's
- * authorization URL with PKCE S256. ERR_UNSUPPORTED when no provider is
- * configured, ERR_TEMPORARY when its discovery fails.
+ * stored under a new state, returned in *state. *url is the provider's
+ * authorization URL with PKCE S256 (both arena memory). ERR_UNSUPPORTED
+ * when no provider is configured, ERR_TEMPORARY when its discovery fails.
  */
 int oidc_authorize(struct oidc *o, const struct oidc_authz *z, struct oauth_state *s,
-                   struct arena *a, const char **url, struct errinfo *e);
+                   struct arena *a, const char **url, const char **state, struct errinfo *e);
 
 /*
  * Takes the stored attempt for state (single use) whatever its purpose; the
@@ -95,7 +96,9 @@ int oidc_take(struct oidc *o, const char *state, struct oauth_state *out, struct
 int oidc_exchange(struct oidc *o, const char *code, const char *verifier, const char *callback_path,
                   struct arena *a, struct oidc_tokens *out, struct errinfo *e);
 
-/* The provider's token endpoint (from discovery) into out. */
-int oidc_token_endpoint(struct oidc *o, char *out, size_t n, struct errinfo *e);
+/* The provider's token endpoint (from discovery) into out, and in *basic
+ * whether clients authenticate there with HTTP Basic (client_secret_basic)
+ * rather than in the form (client_secret_post). */
+int oidc_token_endpoint(struct oidc *o, char *out, size_t n, bool *basic, struct errinfo *e);
 
 #endif

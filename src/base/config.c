@@ -4,6 +4,7 @@
  */
 #include "base/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
@@ -73,6 +74,10 @@ static const struct cfg_key cfg_keys[] = {
     K(oidc_issuer, CFG_URL, "https://accounts.google.com"),
     K(oidc_client_id, CFG_STR, NULL),
     K(oidc_client_secret, CFG_SECRET, NULL),
+    /* oidc_allow_http: accept an http:// issuer on a host other than
+     * loopback (127.0.0.0/8, ::1, localhost), where tokens and keys would
+     * cross the network in clear. Off by default; config_finish refuses. */
+    K(oidc_allow_http, CFG_BOOL, "false"),
     K(gmail_api_url, CFG_URL, "https://gmail.googleapis.com"),
     K(anthropic_api_key, CFG_SECRET, NULL),
     K(anthropic_api_url, CFG_URL, "https://api.anthropic.com"),
@@ -356,6 +361,46 @@ int config_load_env(struct config *c, char *const *envp, struct errinfo *e)
     return 0;
 }
 
+/* True when url is http:// to a host other than loopback (127.0.0.0/8,
+ * ::1, localhost). */
+static bool plain_http_off_host(const char *url)
+{
+    if (strncasecmp(url, "http://", 7) != 0)
+        return false;
+    const char *h = url + 7;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memchr(h, '@', n);
+    if (at) { /* user:password@host */
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    char host[256];
+    if (h[0] == '[') { /* [IPv6]:port */
+        const char *end = memchr(h, ']', n);
+        if (!end)
+            return true;
+        n = (size_t)(end - h - 1);
+        h++;
+    } else {
+        const char *colon = memchr(h, ':', n);
+        if (colon)
+            n = (size_t)(colon - h);
+    }
+    if (n == 0 || n >= sizeof(host))
+        return true;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0)
+        return false;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) != 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return !IN6_IS_ADDR_LOOPBACK(&a6);
+    return true;
+}
+
 int config_finish(struct config *c, struct errinfo *e)
 {
     if (!parse_listen(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port))
@@ -365,6 +410,15 @@ int config_finish(struct config *c, struct errinfo *e)
                      "anthropic_max_tokens (%lld) must be larger than anthropic_thinking_budget "
                      "(%lld)",
                      (long long)c->anthropic_max_tokens, (long long)c->anthropic_thinking_budget);
+    /* Over plain http the authorization code, the tokens and the signing
+     * keys could be read or replaced on the way; only loopback (tests, a
+     * provider on the same machine) is safe without saying so. */
+    if (c->oidc_issuer && plain_http_off_host(c->oidc_issuer) && !c->oidc_allow_http)
+        return failf(e, ERR_CONFIG,
+                     "oidc_issuer (LEADFLOW_OIDC_ISSUER): \"%s\" is plain http on a host other "
+                     "than loopback; use https, or set LEADFLOW_OIDC_ALLOW_HTTP=1 "
+                     "(oidc_allow_http = true) to accept it",
+                     c->oidc_issuer);
     if (!c->public_url) {
         char url[128];
         snprintf(url, sizeof(url), "http://%s", c->listen);

@@ -38,6 +38,7 @@ struct config {
     char *oidc_issuer;
     char *oidc_client_id;
     char *oidc_client_secret;
+    bool oidc_allow_http; /* accept an http:// issuer off loopback (config_finish) */
     /* providers */
     char *gmail_api_url;
     char *anthropic_api_key;
@@ -84,7 +85,9 @@ int config_load_file(struct config *c, const char *path, struct errinfo *e);
 int config_load_env(struct config *c, char *const *envp, struct errinfo *e);
 
 /* Checks values that depend on each other and derives the rest
- * (listen_host/listen_port, public_url). Returns 0 or ERR_CONFIG. */
+ * (listen_host/listen_port, public_url). Returns 0 or ERR_CONFIG, also for
+ * an http:// oidc_issuer on a host other than loopback unless
+ * oidc_allow_http is set. */
 int config_finish(struct config *c, struct errinfo *e);
 
 /*

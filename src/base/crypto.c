@@ -21,6 +21,18 @@ void crypto_random(void *out, size_t n)
     randombytes_buf(out, n);
 }
 
+size_t crypto_b64(const uint8_t *in, size_t n, char *out, size_t outsize)
+{
+    size_t need = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    if (outsize < need) {
+        if (outsize)
+            out[0] = '\0';
+        return 0;
+    }
+    sodium_bin2base64(out, outsize, in, n, sodium_base64_VARIANT_ORIGINAL);
+    return strlen(out);
+}
+
 size_t crypto_b64url(const uint8_t *in, size_t n, char *out, size_t outsize)
 {
     size_t need = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);

@@ -50,6 +50,10 @@ bool crypto_equal(const void *a, const void *b, size_t n);
 /* Lower-case hex of n bytes into out (size >= 2n+1). */
 void crypto_hex(const uint8_t *in, size_t n, char *out);
 
+/* base64 (RFC 4648 §4, padded); out needs 4*ceil(n/3)+1 bytes. Returns
+ * the length, or 0 (out empty) when out is too small. */
+size_t crypto_b64(const uint8_t *in, size_t n, char *out, size_t outsize);
+
 /* base64url without padding; out needs 4*ceil(n/3)+1 bytes. Returns length. */
 size_t crypto_b64url(const uint8_t *in, size_t n, char *out, size_t outsize);
 

@@ -40,6 +40,7 @@ struct gmail {
     char *access, *refresh;
     int64_t expires_at;
     bool changed;
+    bool auth_basic;
 };
 
 struct gmail *gmail_new(const struct gmail_client_opts *o, const char *access_token,
@@ -54,6 +55,7 @@ struct gmail *gmail_new(const struct gmail_client_opts *o, const char *access_to
     g->token_url = o->token_url ? xstrdup(o->token_url) : NULL;
     g->client_id = o->client_id ? xstrdup(o->client_id) : NULL;
     g->client_secret = o->client_secret ? xstrdup(o->client_secret) : NULL;
+    g->auth_basic = o->auth_basic;
     g->access = xstrdup(access_token ? access_token : "");
     g->refresh = refresh_token && *refresh_token ? xstrdup(refresh_token) : NULL;
     g->expires_at = expires_at;
@@ -128,17 +130,27 @@ int gmail_refresh(struct gmail *g, struct errinfo *e)
     buf_init(&body, 3 * TOKEN_MAX);
     int rc = form_param(&body, "grant_type", "refresh_token");
     rc |= form_param(&body, "refresh_token", g->refresh);
-    rc |= form_param(&body, "client_id", g->client_id);
-    if (g->client_secret)
-        rc |= form_param(&body, "client_secret", g->client_secret);
+    /* The client authenticates the way the provider's discovery asked
+     * (RFC 6749 §2.3.1), as at the code exchange. */
+    struct buf authz;
+    buf_init(&authz, 4096);
+    if (g->client_secret && g->auth_basic) {
+        rc |= httpc_basic_auth(&authz, g->client_id, g->client_secret);
+    } else {
+        rc |= form_param(&body, "client_id", g->client_id);
+        if (g->client_secret)
+            rc |= form_param(&body, "client_secret", g->client_secret);
+    }
     if (rc) {
+        buf_release(&authz);
         buf_release(&body);
         return failf(e, ERR_UNAUTHORIZED, "the stored refresh token is too long");
     }
     struct httpc_req rq = {
         .method = "POST",
         .url = g->token_url,
-        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"},
+        .headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json",
+                    authz.len ? buf_str(&authz) : NULL},
         .body = buf_str(&body),
         .body_len = body.len,
         .timeout_ms = API_TIMEOUT_MS,
@@ -147,6 +159,9 @@ int gmail_refresh(struct gmail *g, struct errinfo *e)
     rc = httpc_do(&rq, &resp, e);
     crypto_wipe(body.data, body.len);
     buf_release(&body);
+    if (authz.data)
+        crypto_wipe(authz.data, authz.len);
+    buf_release(&authz);
     if (rc) {
         char why[ERRINFO_MSG_MAX];
         snprintf(why, sizeof(why), "%s", e->msg);

@@ -35,6 +35,7 @@ struct gmail_client_opts {
     const char *api_url;   /* NULL: GMAIL_API_URL_DEFAULT */
     const char *token_url; /* the provider's token endpoint; NULL: no refresh */
     const char *client_id, *client_secret;
+    bool auth_basic; /* client_secret_basic (HTTP Basic) rather than _post */
 };
 
 struct gmail;

@@ -7,8 +7,12 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "base/crypto.h"
+#include "base/mem.h"
 
 enum { HTTPC_DEFAULT_TIMEOUT_MS = 10000, HTTPC_DEFAULT_MAX = 4 * 1024 * 1024 };
 
@@ -166,6 +170,29 @@ int httpc_form_escape(struct buf *b, const char *s)
         }
     }
     return rc;
+}
+
+int httpc_basic_auth(struct buf *out, const char *client_id, const char *client_secret)
+{
+    struct buf cred;
+    buf_init(&cred, out->max);
+    int rc = httpc_form_escape(&cred, client_id);
+    rc |= buf_putc(&cred, ':');
+    rc |= httpc_form_escape(&cred, client_secret ? client_secret : "");
+    size_t need = 4 * ((cred.len + 2) / 3) + 1;
+    char *b64 = rc ? NULL : xmalloc(need);
+    buf_reset(out);
+    if (b64) {
+        crypto_b64((const uint8_t *)cred.data, cred.len, b64, need);
+        rc = buf_puts(out, "Authorization: Basic ");
+        rc |= buf_puts(out, b64);
+        crypto_wipe(b64, need);
+        free(b64);
+    }
+    if (cred.data)
+        crypto_wipe(cred.data, cred.len);
+    buf_release(&cred);
+    return rc ? ERR_TOO_BIG : 0;
 }
 
 /* ---- SMTP submission ------------------------------------------------------ */

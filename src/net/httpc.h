@@ -57,6 +57,15 @@ void httpc_resp_release(struct httpc_resp *r);
 /* Appends s to b with application/x-www-form-urlencoded escaping. */
 int httpc_form_escape(struct buf *b, const char *s);
 
+/*
+ * The header line "Authorization: Basic ..." of an OAuth client (RFC 6749
+ * §2.3.1: id and secret each form-urlencoded, then joined by ":" and
+ * base64-encoded) into out, replacing what it held. Returns 0, or
+ * ERR_TOO_BIG when the credentials are longer than out's limit. The
+ * caller wipes out after use: it holds the secret.
+ */
+int httpc_basic_auth(struct buf *out, const char *client_id, const char *client_secret);
+
 /* ---- SMTP submission (RFC 5321, RFC 3207 STARTTLS, RFC 4954 AUTH) ---- */
 
 struct httpc_smtp {

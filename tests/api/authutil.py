@@ -33,6 +33,7 @@ if _TESTS_DIR not in sys.path:
 from fakes.oidc_provider import FakeOIDCProvider, decode_jwt, pkce_challenge  # noqa: E402
 
 SESSION_COOKIE = "lf_session"
+STATE_COOKIE = "lf_signin_state"  # binds a sign-in's state to the browser that started it
 CSRF_HEADER = "X-CSRF-Token"
 LANDING = "/dashboard/overview"
 CLIENT_ID = "leadflow-test-client"
@@ -86,6 +87,29 @@ def session_cookie(resp):
     return value
 
 
+def state_cookie(resp, name=STATE_COOKIE, path="/auth"):
+    """The state-binding cookie a response sets, asserting its attributes."""
+    mine = [parse_set_cookie(v) for v in resp.header_all("Set-Cookie")]
+    mine = [c for c in mine if c[0] == name]
+    assert len(mine) == 1, f"expected one {name} Set-Cookie, got {resp.header_all('Set-Cookie')}"
+    _, value, attrs = mine[0]
+    assert value, f"the {name} cookie is empty"
+    assert attrs.get("httponly") is True, attrs
+    assert str(attrs.get("samesite", "")).lower() == "lax", attrs
+    assert attrs.get("path") == path, attrs
+    assert 0 < int(attrs.get("max-age", "0")) <= 900, attrs
+    return value
+
+
+def cleared_cookie(resp, name):
+    """True when resp removes cookie name (an empty value with Max-Age=0)."""
+    for v in resp.header_all("Set-Cookie"):
+        n, value, attrs = parse_set_cookie(v)
+        if n == name and not value and attrs.get("max-age") == "0":
+            return True
+    return False
+
+
 def login_error(resp):
     """The reason in a 302 to /login?error=...; asserts the redirect's shape."""
     assert resp.status == 302, f"expected 302 to /login?error=..., got {resp.status}: {resp.body[:300]!r}"
@@ -106,11 +130,15 @@ class Browser:
         self.env = env
         self.cookie = cookie
         self.csrf = csrf
+        self.cookies = {}  # other cookies this browser holds (name -> value), sent everywhere
 
     def headers(self, csrf=False, extra=None):
         h = {}
+        jar = dict(self.cookies)
         if self.cookie is not None:
-            h["Cookie"] = f"{SESSION_COOKIE}={self.cookie}"
+            jar[SESSION_COOKIE] = self.cookie
+        if jar:
+            h["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
         if csrf:
             h[CSRF_HEADER] = self.csrf
         h.update(extra or {})
@@ -149,6 +177,9 @@ class AuthEnv:
         self.fake = fake
         self.public_url = public_url
         self.db_path = srv.db_path
+        # The state cookie each started sign-in left in "its" browser, by
+        # state: callback() brings it back, as that browser would.
+        self.state_cookies = {}
 
     # -- plain requests ----------------------------------------------------
 
@@ -168,8 +199,12 @@ class AuthEnv:
         path = "/auth/login" + (("?" + urlencode({"next": next_path})) if next_path is not None else "")
         r = self.srv.request("GET", path)
         assert r.status == 302, f"/auth/login answered {r.status}: {r.body[:300]!r}"
-        assert not r.header_all("Set-Cookie"), "starting a sign-in must not set a cookie"
-        return r, r.header("Location")
+        names = [parse_set_cookie(v)[0] for v in r.header_all("Set-Cookie")]
+        assert names == [STATE_COOKIE], f"starting a sign-in sets only the state cookie: {names}"
+        az = r.header("Location")
+        state = parse_qs(urlsplit(az).query).get("state", [None])[0]
+        self.state_cookies[state] = state_cookie(r)
+        return r, az
 
     def authorize(self, authorize_url):
         """Requests the provider's /authorize URL; returns the callback URL it redirects to."""
@@ -177,13 +212,19 @@ class AuthEnv:
         assert r.status == 302, f"the provider refused the authorization request: {r.status} {r.body!r}"
         return r.header("Location")
 
-    def callback(self, callback_url):
-        """GETs leadflow's /auth/callback (absolute URL or path)."""
+    def callback(self, callback_url, state_cookie="same browser"):
+        """GETs leadflow's /auth/callback (absolute URL or path) from the browser
+        that started the sign-in (it brings back that sign-in's state cookie),
+        or with state_cookie: a value to send instead, or None for none."""
         parts = urlsplit(callback_url)
         if parts.netloc:
             assert f"{parts.scheme}://{parts.netloc}" == self.public_url, callback_url
         path = parts.path + ("?" + parts.query if parts.query else "")
-        return self.srv.request("GET", path)
+        if state_cookie == "same browser":
+            state = parse_qs(parts.query).get("state", [None])[0]
+            state_cookie = self.state_cookies.get(state)
+        headers = {"Cookie": f"{STATE_COOKIE}={state_cookie}"} if state_cookie else {}
+        return self.srv.request("GET", path, headers=headers)
 
     def login_to_callback(self, next_path=None):
         """The first two hops: returns (authorize URL, callback URL with code and state)."""
@@ -270,13 +311,15 @@ class AuthEnv:
     # -- refusals ----------------------------------------------------------
 
     def assert_refused(self, resp, *reason_words, cookies=()):
-        """A refused sign-in: 302 /login?error=<readable reason>, no Set-Cookie, and
-        every cookie we hold gets 401. Returns the reason."""
+        """A refused sign-in: 302 /login?error=<readable reason>, no Set-Cookie but
+        the clearing of the state cookie, and every cookie we hold gets 401.
+        Returns the reason."""
         err = login_error(resp)
         for w in reason_words:
             assert w.lower() in err.lower(), f"reason {err!r} does not mention {w!r}"
-        assert not resp.header_all("Set-Cookie"), \
-            f"a refused sign-in set a cookie: {resp.header_all('Set-Cookie')}"
+        set_ = [v for v in resp.header_all("Set-Cookie") if parse_set_cookie(v)[1]
+                or parse_set_cookie(v)[0] != STATE_COOKIE]
+        assert not set_, f"a refused sign-in set a cookie: {set_}"
         for c in cookies:
             assert self.me_status(c) == 401
         return err
@@ -294,6 +337,7 @@ def _start(launcher, fake, extra_env=None):
                         "LEADFLOW_OIDC_CLIENT_ID": CLIENT_ID,
                         "LEADFLOW_OIDC_CLIENT_SECRET": CLIENT_SECRET})
             fake.redirect_uris = [public + "/auth/callback"]
+        env.update(extra_env or {})  # a test's settings win over the defaults
         try:
             srv = launcher.start(env=env, args=["--listen", f"127.0.0.1:{port}"], listen=False)
         except pytest.fail.Exception as exc:  # the port was taken in between: try another

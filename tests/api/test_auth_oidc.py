@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from authutil import (CLIENT_ID, CLIENT_SECRET, LANDING, SESSION_COOKIE, bare_env, decode_jwt,  # noqa: F401
-                      env, fake_idp, http_request, login_error, pkce_challenge, session_cookie)
+from authutil import (CLIENT_ID, CLIENT_SECRET, LANDING, SESSION_COOKIE, STATE_COOKIE,  # noqa: F401
+                      bare_env, cleared_cookie, decode_jwt, env, fake_idp, http_request,
+                      login_error, pkce_challenge, session_cookie)
 
 ADA = {"sub": "google-oauth2|1001", "email": "ada@example.test", "name": "Ada Lovelace",
        "email_verified": True}
@@ -130,9 +131,9 @@ def test_discovery_and_jwks_are_used(env):
 def test_wrong_state_is_refused(env):
     _, cb = env.login_to_callback()
     q = qs(cb)
-    forged = env.public_url + "/auth/callback?" + urlencode(
-        {"code": q["code"], "state": secrets.token_urlsafe(32)})
-    r = env.callback(forged)
+    state = secrets.token_urlsafe(32)
+    forged = env.public_url + "/auth/callback?" + urlencode({"code": q["code"], "state": state})
+    r = env.callback(forged, state_cookie=state)  # bound to this browser, unknown to the server
     env.assert_refused(r, "unknown")
     # leadflow refused before spending the code at the provider.
     assert not env.fake.recorded("/token")
@@ -196,6 +197,50 @@ def test_expired_sign_in_attempt_is_refused(env):
     assert_no_session(env)
 
 
+# -- the state is bound to the browser (login CSRF, RFC 6749 section 10.12) ---
+
+
+def test_state_cookie_is_set_at_login_and_cleared_after_use(env):
+    env.fake.user = dict(ADA)
+    r, az = env.begin_login()  # begin_login checks HttpOnly, SameSite=Lax, Path=/auth, Max-Age
+    attrs = [c for c in r.header_all("Set-Cookie") if c.startswith(STATE_COOKIE + "=")][0]
+    assert "secure" not in attrs.lower(), "Secure on an http:// PUBLIC_URL"
+    assert env.state_cookies[qs(az)["state"]] == qs(az)["state"]
+    r = env.callback(env.authorize(az))
+    assert r.status == 302 and r.header("Location") == LANDING, r
+    session_cookie(r)
+    assert cleared_cookie(r, STATE_COOKIE), r.header_all("Set-Cookie")
+
+
+@pytest.mark.parametrize("whose", ["none", "another browser's"])
+def test_callback_in_another_browser_is_refused(env, whose):
+    # Browser A (the attacker) starts a sign-in and stops at the callback URL;
+    # browser B (the victim) opens it, with no state cookie or its own one.
+    env.fake.user = dict(ADA)
+    _, cb_a = env.login_to_callback()
+    _, az_b = env.begin_login()
+    cookie_b = env.state_cookies[qs(az_b)["state"]]
+    r = env.callback(cb_a, state_cookie=None if whose == "none" else cookie_b)
+    err = env.assert_refused(r, "not started in this browser")
+    assert "start again" in err
+    assert not cleared_cookie(r, STATE_COOKIE), "B's own sign-in must survive the refusal"
+    assert not env.fake.recorded("/token"), "the code was spent for the wrong browser"
+    assert_no_session(env)
+    # The refused attempt did not spend the state: A, holding the cookie,
+    # still completes its own sign-in (and only A could).
+    r = env.callback(cb_a)
+    assert r.status == 302 and r.header("Location") == LANDING, r
+    assert env.live_sessions() == 1
+
+
+def test_provider_error_in_another_browser_shows_no_provider_text(env):
+    env.fake.authorize_error = "access_denied"
+    _, cb = env.login_to_callback()
+    r = env.callback(cb, state_cookie=None)
+    err = env.assert_refused(r, "not started in this browser")
+    assert "access_denied" not in err
+
+
 # -- refusals: the ID token ---------------------------------------------------
 
 
@@ -241,7 +286,131 @@ def test_unverified_email_is_refused(env):
     assert_no_session(env)
 
 
+# -- userinfo (OpenID Connect Core 5.3, 5.4) ----------------------------------
+
+
+def test_email_from_userinfo_when_the_id_token_has_none(env):
+    env.fake.user = dict(ADA)
+    env.fake.userinfo_only = True
+    b = env.sign_in()
+    _, claims = decode_jwt(env.fake.issued[0])
+    assert "email" not in claims and "name" not in claims, claims
+    d = b.me().json["data"]
+    assert d["user"]["email"] == ADA["email"] and d["user"]["name"] == ADA["name"]
+    [ui] = env.fake.recorded("/userinfo")
+    assert ui.status == 200
+    assert ui.headers["Authorization"].startswith("Bearer ya29.")
+
+
+def test_userinfo_is_not_asked_when_the_id_token_suffices(env):
+    env.sign_in(user=ADA)
+    assert not env.fake.recorded("/userinfo")
+
+
+def test_userinfo_about_another_subject_is_refused(env):
+    env.fake.user = dict(ADA)
+    env.fake.userinfo_only = True
+    env.fake.userinfo_sub = "someone-else"
+    _, cb = env.login_to_callback()
+    env.assert_refused(env.callback(cb), "another subject")
+    assert_no_session(env)
+
+
+def test_unverified_email_from_userinfo_is_refused(env):
+    env.fake.user = dict(ADA, email_verified=False)
+    env.fake.userinfo_only = True
+    _, cb = env.login_to_callback()
+    env.assert_refused(env.callback(cb), "verified")
+    assert_no_session(env)
+
+
+# -- issuer with a trailing slash (OpenID Connect Discovery 4) --------------
+
+
+def test_issuer_with_a_trailing_slash(launcher):
+    from authutil import FakeOIDCProvider, _start
+    with FakeOIDCProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                          trailing_slash=True) as fake:
+        assert fake.issuer.endswith("/")
+        env = _start(launcher, fake)
+        b = env.sign_in(user=ADA)
+        assert b.landing == LANDING
+        assert "/.well-known/openid-configuration" in [r.path for r in fake.recorded()]
+        _, claims = decode_jwt(fake.issued[0])
+        assert claims["iss"] == fake.issuer  # compared exactly as the provider states it
+
+
+def test_issuer_is_compared_exactly(launcher):
+    # Configured without the slash the provider's discovery names: not the same issuer.
+    from authutil import FakeOIDCProvider, _start
+    with FakeOIDCProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                          trailing_slash=True) as fake:
+        issuer = fake.issuer
+        fake.issuer = fake.base  # what _start configures
+        env = _start(launcher, fake)
+        fake.issuer = issuer
+        r = env.srv.request("GET", "/auth/login")
+        env.assert_refused(r, "cannot be reached")
+        env.srv.wait_for_log(lambda r: r.get("event") == "auth.login_failed"
+                             and "another issuer" in r.get("msg", ""))
+
+
+# -- client authentication at the token endpoint (RFC 6749 section 2.3.1) -----
+
+
+@pytest.mark.parametrize("listed, used", [
+    (["client_secret_post", "client_secret_basic"], "client_secret_basic"),
+    (None, "client_secret_basic"),  # not listed: the default is client_secret_basic
+    (["client_secret_post"], "client_secret_post"),
+    (["client_secret_basic"], "client_secret_basic"),
+])
+def test_client_authentication_method(env, listed, used):
+    env.fake.token_auth_methods = listed
+    env.sign_in(user=ADA)
+    [tok] = env.fake.recorded("/token")
+    assert tok.status == 200 and tok.auth_method == used
+    if used == "client_secret_basic":
+        assert tok.f("client_secret") is None
+        assert tok.headers["Authorization"].startswith("Basic ")
+    else:
+        assert "Authorization" not in tok.headers
+        assert tok.f("client_id") == CLIENT_ID and tok.f("client_secret") == CLIENT_SECRET
+
+
+def test_basic_credentials_are_form_encoded(launcher):
+    # RFC 6749 section 2.3.1: id and secret are form-urlencoded before base64.
+    import base64
+    from authutil import FakeOIDCProvider, _start
+    odd = "s3cr:et/with+special chars&%"
+    with FakeOIDCProvider(client_id=CLIENT_ID, client_secret=odd) as fake:
+        env = _start(launcher, fake, {"LEADFLOW_OIDC_CLIENT_SECRET": odd})
+        env.sign_in(user=ADA)
+        [tok] = fake.recorded("/token")
+        raw = base64.b64decode(tok.headers["Authorization"][6:]).decode()
+        assert raw.split(":", 1)[1] != odd and ":" not in raw.split(":", 1)[1]
+
+
 # -- refusals: the provider and the configuration ----------------------------
+
+
+def test_plain_http_issuer_off_loopback_is_refused_at_start(tmp_path):
+    import subprocess
+    from conftest import clean_env, leadflow_bin
+    cmd = [leadflow_bin(), "serve", "--listen", "127.0.0.1:0", "--db",
+           f"sqlite:{tmp_path}/x.db"]
+    base = {"LEADFLOW_OIDC_ISSUER": "http://idp.example.com/", "LEADFLOW_OIDC_CLIENT_ID": "c"}
+    r = subprocess.run(cmd, cwd=tmp_path, env=clean_env(base), capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode != 0
+    assert "LEADFLOW_OIDC_ISSUER" in r.stderr and "LEADFLOW_OIDC_ALLOW_HTTP" in r.stderr, r.stderr
+
+
+def test_plain_http_issuer_allowed_by_the_setting(launcher):
+    # The issuer is never reached here: starting is what is checked.
+    srv = launcher.start(env={"LEADFLOW_OIDC_ISSUER": "http://idp.example.com",
+                              "LEADFLOW_OIDC_CLIENT_ID": "c",
+                              "LEADFLOW_OIDC_ALLOW_HTTP": "1"})
+    assert srv.request("GET", "/healthz").status == 200
 
 
 def test_provider_error_access_denied(env):

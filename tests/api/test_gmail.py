@@ -16,11 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from authutil import (
-    CLIENT_ID, CLIENT_SECRET, AuthEnv, FakeOIDCProvider, free_port, login_error,
+    CLIENT_ID, CLIENT_SECRET, STATE_COOKIE, AuthEnv, FakeOIDCProvider, cleared_cookie, free_port,
+    login_error, state_cookie,
 )
 from fakes.gmail_api import READONLY_SCOPE, FakeGmail
 
 CALLBACK = "/api/integrations/gmail/callback"
+GMAIL_STATE_COOKIE = "lf_gmail_state"
 CUSTOMERS = [
     ("Grace Hopper <grace@customer.example>", "Pricing for 50 seats",
      "Hi Ada, what would 50 seats cost per year? Could we meet next week?\n"),
@@ -51,6 +53,8 @@ class GmailEnv(AuthEnv):
         """GET .../authorize; returns the provider URL it redirects to."""
         r = browser.get(f"/api/integrations/gmail/authorize?workspaceId={ws}")
         assert r.status == 302, r
+        browser.cookies[GMAIL_STATE_COOKIE] = state_cookie(r, GMAIL_STATE_COOKIE,
+                                                           "/api/integrations/gmail")
         return r.header("Location")
 
     def connect(self, browser, ws):
@@ -249,6 +253,11 @@ def test_callback_with_provider_error_goes_back_with_the_reason(genv, ada):
 def test_callback_with_another_users_state_is_refused(genv, ada):
     cb = genv.authorize(genv.start_connect(ada, ada.ws))
     bob = second_user(genv)
+    # Bob's browser never started it: refused before the state is looked at.
+    r = bob.get(path_of(cb))
+    assert "not started in this browser" in parse_qs(urlsplit(r.header("Location")).query)["error"][0]
+    # Even with Ada's state cookie, the stored owner check refuses him.
+    bob.cookies[GMAIL_STATE_COOKIE] = ada.cookies[GMAIL_STATE_COOKIE]
     r = bob.get(path_of(cb))
     assert r.status == 302
     loc = urlsplit(r.header("Location"))
@@ -261,9 +270,27 @@ def test_callback_with_another_users_state_is_refused(genv, ada):
     assert genv.scalar("SELECT COUNT(*) FROM email_integrations") == 0
 
 
+def test_callback_needs_the_browsers_state_cookie(genv, ada):
+    cb = genv.authorize(genv.start_connect(ada, ada.ws))
+    cookie = ada.cookies.pop(GMAIL_STATE_COOKIE)
+    r = ada.get(path_of(cb))  # Ada's session, but not the browser that started it
+    assert "not started in this browser" in parse_qs(urlsplit(r.header("Location")).query)["error"][0]
+    assert not cleared_cookie(r, GMAIL_STATE_COOKIE)
+    assert genv.scalar("SELECT COUNT(*) FROM email_integrations") == 0
+    # Refused before the lookup, so the state is not spent: the right browser connects.
+    ada.cookies[GMAIL_STATE_COOKIE] = "x" + cookie[1:]
+    r = ada.get(path_of(cb))
+    assert "not started in this browser" in parse_qs(urlsplit(r.header("Location")).query)["error"][0]
+    ada.cookies[GMAIL_STATE_COOKIE] = cookie
+    r = ada.get(path_of(cb))
+    assert r.header("Location") == "/dashboard/overview?gmail=connected", r.header("Location")
+    assert cleared_cookie(r, GMAIL_STATE_COOKIE)
+
+
 def test_callback_with_a_sign_in_state_is_refused(genv, ada):
     _, cb = genv.login_to_callback()  # a sign-in attempt: code and state for /auth/callback
     q = urlsplit(cb).query
+    ada.cookies[GMAIL_STATE_COOKIE] = parse_qs(q)["state"][0]  # bound, even
     r = ada.get(CALLBACK + "?" + q)
     assert r.status == 302
     assert "not started by you" in parse_qs(urlsplit(r.header("Location")).query)["error"][0]
@@ -275,6 +302,11 @@ def test_a_gmail_state_cannot_sign_anyone_in(genv, ada):
     r = genv.srv.request("GET", "/auth/callback?" + urlsplit(cb).query)
     login_error(r)
     assert not r.header_all("Set-Cookie")
+    # Bound to the browser, too: the purpose check still refuses it.
+    state = parse_qs(urlsplit(cb).query)["state"][0]
+    r = genv.callback("/auth/callback?" + urlsplit(cb).query, state_cookie=state)
+    login_error(r)
+    assert [c for c in r.header_all("Set-Cookie") if c.startswith("lf_session=")] == []
 
 
 def test_callback_without_sign_in_is_401(genv, ada):
@@ -392,7 +424,9 @@ def test_expired_access_token_is_refreshed_and_stored(genv, ada):
     refreshes = [r for r in genv.fake.recorded("/token") if r.f("grant_type") == "refresh_token"]
     assert len(refreshes) == 1
     assert refreshes[0].f("refresh_token") in genv.fake.refresh_tokens
-    assert refreshes[0].f("client_id") == CLIENT_ID
+    # Discovery lists client_secret_basic: the refresh authenticates with it, like the exchange.
+    assert refreshes[0].auth_method == "client_secret_basic"
+    assert refreshes[0].f("client_secret") is None
     after = genv.row(ada.ws)
     assert bytes(after["access_token_enc"]) != bytes(before["access_token_enc"])
     assert bytes(after["refresh_token_enc"]) == bytes(before["refresh_token_enc"])

@@ -9,6 +9,8 @@ Discovery 1.0, OAuth 2.0 RFC 6749 section 4.1, PKCE RFC 7636):
   POST /token                              form-encoded code exchange with PKCE S256,
                                            and grant_type=refresh_token (RFC 6749 section 6)
   GET  /jwks                               the RSA public signing key as a JWK set
+  GET  /userinfo                           claims about the holder of a Bearer access
+                                           token (OpenID Connect Core 5.3)
 
 ID tokens are real RS256 JWS compact serializations signed with an RSA-2048
 key (python3-cryptography). Knobs for a test, all plain attributes:
@@ -20,6 +22,15 @@ key (python3-cryptography). Knobs for a test, all plain attributes:
                   instead of a code (then it resets to None)
   token_fault     one of FAULTS: the next successful /token call returns an
                   ID token spoiled that way (then it resets to None)
+  userinfo_only   True: ID tokens carry only sub of the user's claims (no email,
+                  email_verified, name); /userinfo serves the rest, as some
+                  providers do (OpenID Connect Core 5.4)
+  userinfo_sub    when set, /userinfo names this sub instead of the user's
+  token_auth_methods  what discovery lists as token_endpoint_auth_methods_supported
+                  (None: the field is left out, meaning client_secret_basic). The
+                  token endpoint accepts only a listed method, and only one at a
+                  time (RFC 6749 section 2.3); each /token Request records the
+                  method it used in .auth_method
 
 Offline access (as Google does it): an authorization request with
 access_type=offline gets a refresh token with its code exchange; a refresh
@@ -120,6 +131,7 @@ class Request:
         self.status = None
         self.response = None  # parsed JSON body for JSON answers
         self.location = None  # for redirects
+        self.auth_method = None  # /token: client_secret_basic or client_secret_post
 
     def q(self, name):
         v = self.query.get(name)
@@ -137,10 +149,14 @@ class FakeOIDCProvider:
     """An OpenID provider on 127.0.0.1 with one registered client.
 
     start() binds a free port and serves from a thread; .issuer is then
-    "http://127.0.0.1:PORT". stop() shuts it down."""
+    "http://127.0.0.1:PORT", or with trailing_slash "http://127.0.0.1:PORT/"
+    (as Auth0 publishes its issuers; discovery stays at
+    /.well-known/openid-configuration, OpenID Connect Discovery 4). stop()
+    shuts it down."""
 
     def __init__(self, client_id="leadflow-test", client_secret="test-secret",
-                 redirect_uris=()):
+                 redirect_uris=(), trailing_slash=False):
+        self.trailing_slash = trailing_slash
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uris = list(redirect_uris)  # exact-match registered redirect URIs
@@ -152,6 +168,9 @@ class FakeOIDCProvider:
                      "name": "Ada Lovelace", "email_verified": True}
         self.authorize_error = None
         self.token_fault = None
+        self.userinfo_only = False
+        self.userinfo_sub = None
+        self.token_auth_methods = ["client_secret_post", "client_secret_basic"]
         self.requests = []
         self.codes = {}  # code -> dict(client_id, redirect_uri, nonce, challenge, user, ...)
         self.issued = []  # every ID token issued, in order (compact JWS strings)
@@ -161,6 +180,7 @@ class FakeOIDCProvider:
         self._httpd = None
         self._thread = None
         self.port = None
+        self.base = None
         self.issuer = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -174,7 +194,8 @@ class FakeOIDCProvider:
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
-        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.issuer = self.base + ("/" if self.trailing_slash else "")
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -197,31 +218,34 @@ class FakeOIDCProvider:
 
     @property
     def authorization_endpoint(self):
-        return f"{self.issuer}/authorize"
+        return f"{self.base}/authorize"
 
     @property
     def token_endpoint(self):
-        return f"{self.issuer}/token"
+        return f"{self.base}/token"
 
     @property
     def jwks_uri(self):
-        return f"{self.issuer}/jwks"
+        return f"{self.base}/jwks"
 
     def discovery(self):
-        return {
+        doc = {
             "issuer": self.issuer,
             "authorization_endpoint": self.authorization_endpoint,
             "token_endpoint": self.token_endpoint,
             "jwks_uri": self.jwks_uri,
+            "userinfo_endpoint": f"{self.base}/userinfo",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "scopes_supported": ["openid", "email", "profile"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post",
-                                                      "client_secret_basic"],
+            "token_endpoint_auth_methods_supported": self.token_auth_methods,
             "code_challenge_methods_supported": ["S256"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
         }
+        if self.token_auth_methods is None:
+            del doc["token_endpoint_auth_methods_supported"]
+        return doc
 
     def jwks(self):
         pub = self.key.public_key().public_numbers()
@@ -298,17 +322,29 @@ class FakeOIDCProvider:
         return back({"code": code})
 
     def _client_auth(self, form, headers):
-        """(client_id, client_secret) from client_secret_basic or client_secret_post."""
+        """(method, client_id, client_secret) from client_secret_basic or
+        client_secret_post; method None when both or neither were used."""
         authz = headers.get("Authorization", "")
+        in_form = "client_secret" in form
         if authz.lower().startswith("basic "):
+            if in_form:
+                return None, None, None  # more than one method (RFC 6749 section 2.3)
             try:
-                cid, _, secret = base64.b64decode(authz[6:]).decode().partition(":")
+                cid, _, secret = base64.b64decode(authz[6:], validate=True).decode().partition(":")
             except ValueError:
-                return None, None
-            return unquote_plus(cid), unquote_plus(secret)
-        return form.get("client_id", [None])[0], form.get("client_secret", [None])[0]
+                return None, None, None
+            return "client_secret_basic", unquote_plus(cid), unquote_plus(secret)
+        if not in_form:
+            return None, form.get("client_id", [None])[0], None
+        return "client_secret_post", form.get("client_id", [None])[0], form.get(
+            "client_secret", [None])[0]
 
-    def token(self, form, headers):
+    def _allowed_auth_methods(self):
+        if self.token_auth_methods is None:
+            return ["client_secret_basic"]  # the default (OpenID Connect Discovery 3)
+        return self.token_auth_methods
+
+    def token(self, form, headers, rec=None):
         """Handles POST /token: (status, headers, body)."""
         def one(name):
             v = form.get(name)
@@ -320,7 +356,12 @@ class FakeOIDCProvider:
         if one("grant_type") not in ("authorization_code", "refresh_token"):
             return error(400, "unsupported_grant_type",
                          "only authorization_code and refresh_token are supported")
-        cid, secret = self._client_auth(form, headers)
+        method, cid, secret = self._client_auth(form, headers)
+        if rec is not None:
+            rec.auth_method = method
+        if method not in self._allowed_auth_methods():
+            return error(401, "invalid_client",
+                         f"client authentication {method} is not supported here")
         if cid != self.client_id or secret is None or not secrets.compare_digest(
                 secret.encode(), self.client_secret.encode()):
             return error(401, "invalid_client", "client authentication failed")
@@ -354,7 +395,8 @@ class FakeOIDCProvider:
             self.issued.append(id_token)
         scope = grant.get("scope") or "openid email profile"
         body = {
-            "access_token": self._new_access_token(grant["user"].get("email"), scope),
+            "access_token": self._new_access_token(grant["user"].get("email"), scope,
+                                                   grant["user"]),
             "token_type": "Bearer",
             "expires_in": TOKEN_TTL_S,
             "id_token": id_token,
@@ -370,12 +412,24 @@ class FakeOIDCProvider:
 
     # -- offline access ----------------------------------------------------
 
-    def _new_access_token(self, email, scope):
+    def _new_access_token(self, email, scope, user=None):
         tok = "ya29." + secrets.token_urlsafe(32)
         with self._lock:
-            self.access_tokens[tok] = {"email": email, "scope": scope,
+            self.access_tokens[tok] = {"email": email, "scope": scope, "user": user,
                                        "expires_at": time.time() + TOKEN_TTL_S}
         return tok
+
+    def userinfo(self, headers):
+        """Handles GET /userinfo (Bearer access token): (status, headers, body)."""
+        authz = headers.get("Authorization", "")
+        info = self.access_token_info(authz[7:]) if authz.startswith("Bearer ") else None
+        if info is None or not info.get("user"):
+            return 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, {
+                "error": "invalid_token"}
+        claims = dict(info["user"])
+        if self.userinfo_sub is not None:
+            claims["sub"] = self.userinfo_sub
+        return 200, {}, claims
 
     def _refresh(self, rt):
         with self._lock:
@@ -417,7 +471,7 @@ class FakeOIDCProvider:
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": self.client_id, "iat": now,
                   "exp": now + TOKEN_TTL_S, "nonce": nonce}
-        claims.update(user)
+        claims.update({"sub": user["sub"]} if self.userinfo_only else user)
         header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
         key = self.key
         if fault == "wrong_aud":
@@ -487,13 +541,15 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(rec, 200, {}, fake.discovery())
         if route == ("GET", "/jwks"):
             return self._reply(rec, 200, {}, fake.jwks())
+        if route == ("GET", "/userinfo"):
+            return self._reply(rec, *fake.userinfo(self.headers))
         if route == ("GET", "/authorize"):
             return self._reply(rec, *fake.authorize(query))
         if route == ("POST", "/token"):
             if ctype != "application/x-www-form-urlencoded":
                 return self._reply(rec, 400, {}, {"error": "invalid_request",
                                                   "error_description": "expected a form body"})
-            return self._reply(rec, *fake.token(form, self.headers))
+            return self._reply(rec, *fake.token(form, self.headers, rec))
         return self._reply(rec, 404, {}, {"error": "not_found"})
 
     def do_GET(self):

@@ -418,6 +418,44 @@ static void test_finish(void **state)
     config_release(&c);
 }
 
+static int finish_with_issuer(const char *issuer, const char *allow, struct errinfo *e)
+{
+    struct config c;
+    config_init(&c);
+    errinfo_clear(e);
+    assert_int_equal(config_set(&c, "oidc_issuer", issuer, "t", e), 0);
+    if (allow)
+        assert_int_equal(config_set(&c, "oidc_allow_http", allow, "t", e), 0);
+    int rc = config_finish(&c, e);
+    config_release(&c);
+    return rc;
+}
+
+static void test_finish_plain_http_issuer(void **state)
+{
+    struct fix *f = *state;
+    static const char *const refused[] = {
+        "http://idp.example.com",        "http://idp.example.com/",
+        "http://10.0.0.5:8080/realm",    "http://128.0.0.1",
+        "http://[2001:db8::1]:80/",      "http://127.0.0.1@evil.example",
+        "http://localhost.evil.example",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (finish_with_issuer(refused[i], NULL, &f->e) != ERR_CONFIG)
+            fail_msg("%s was accepted", refused[i]);
+        assert_contains(f->e.msg, "LEADFLOW_OIDC_ISSUER");
+        assert_contains(f->e.msg, "LEADFLOW_OIDC_ALLOW_HTTP");
+        assert_int_equal(finish_with_issuer(refused[i], "1", &f->e), 0);
+    }
+    static const char *const allowed[] = {
+        "https://idp.example.com/", "http://127.0.0.1:4444", "http://127.9.8.7/x",
+        "http://localhost:8080/",   "http://[::1]:9000",     "http://LOCALHOST",
+    };
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (finish_with_issuer(allowed[i], NULL, &f->e) != 0)
+            fail_msg("%s was refused: %s", allowed[i], f->e.msg);
+}
+
 static void test_ensure_secret_creates_then_reads(void **state)
 {
     struct fix *f = *state;
@@ -492,6 +530,7 @@ static void test_ensure_secret_missing_dir(void **state)
 
 static const struct CMUnitTest tests[] = {
     T(test_defaults),
+    T(test_finish_plain_http_issuer),
     T(test_listen),
     T(test_db),
     T(test_urls),

@@ -113,6 +113,23 @@ static bool is_lower_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
+static void test_b64_rfc4648(void **state)
+{
+    (void)state;
+    /* RFC 4648 §10, padded, and the standard alphabet's + and /. */
+    char out[16];
+    assert_int_equal(crypto_b64((const uint8_t *)"fo", 2, out, sizeof(out)), 4);
+    assert_string_equal(out, "Zm8=");
+    assert_int_equal(crypto_b64((const uint8_t *)"foobar", 6, out, sizeof(out)), 8);
+    assert_string_equal(out, "Zm9vYmFy");
+    const uint8_t in[] = {0xfb, 0xff};
+    assert_int_equal(crypto_b64(in, sizeof(in), out, sizeof(out)), 4);
+    assert_string_equal(out, "+/8=");
+    char tiny[4];
+    assert_int_equal(crypto_b64(in, sizeof(in), tiny, sizeof(tiny)), 0);
+    assert_string_equal(tiny, "");
+}
+
 static void test_uuid_format(void **state)
 {
     char prev[UUID_STR_LEN] = "";
@@ -293,6 +310,7 @@ static const struct CMUnitTest tests[] = {
     T(test_token),          T(test_random_fills),
     T(test_b64url_decode),  T(test_seal_round_trip),
     T(test_seal_tamper),    T(test_seal_wrong_ad_or_secret),
+    T(test_b64_rfc4648),
 };
 
 UNIT_GROUP(unit_base_crypto, "base/crypto", tests);
