@@ -253,10 +253,7 @@ const char *alerts_channels_public(const char *channels, struct arena *a)
             channel_find(json_string_value(json_object_get(ch, "type")));
         if (!json_is_object(ch) || !kind || !kind->has_secret)
             continue;
-        bool set = json_is_string(json_object_get(ch, "secret"));
-        if (set)
-            json_object_set_new(ch, "secret", json_string(ALERT_SECRET_MASK));
-        json_object_set_new(ch, "secretSet", json_boolean(set));
+        json_secret_mask(ch);
     }
     char *text = json_dumps(v, JSON_COMPACT);
     json_decref(v);

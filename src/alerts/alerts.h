@@ -28,6 +28,7 @@
 #include "base/buf.h"
 #include "base/config.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "store/alerts.h"
 #include "store/emails.h"
 #include "store/store.h"
@@ -76,7 +77,7 @@ int alerts_rule_read(struct json_t *body, const struct alert_rule *base, struct 
                      struct alert_rule_fields *f, struct errinfo *e);
 
 /* What a rule's answer shows for a channel's secret; PATCHing it back keeps the stored one. */
-#define ALERT_SECRET_MASK "********"
+#define ALERT_SECRET_MASK JSON_SECRET_MASK
 
 /*
  * A rule's channels (JSON) as the API shows them: the secret of each

@@ -1,9 +1,11 @@
 /*
  * Streaming JSON writer (RFC 8259). Strings are validated as UTF-8 while they
  * are escaped; a bad sequence becomes U+FFFD rather than an invalid document.
+ * Also the masking of write-only secrets in a jansson object.
  */
 #include "base/json.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,4 +312,12 @@ int jw_finish(struct jw *w)
     if (w->depth != 0 || w->after_key)
         jw_invalid(w);
     return w->err;
+}
+
+void json_secret_mask(json_t *obj)
+{
+    bool set = json_is_string(json_object_get(obj, "secret"));
+    if (set)
+        json_object_set_new(obj, "secret", json_string(JSON_SECRET_MASK));
+    json_object_set_new(obj, "secretSet", json_boolean(set));
 }

@@ -55,4 +55,11 @@ int json_escape(struct buf *b, const char *s, size_t n);
  * value, a value in an object without a key, a second top-level value). */
 int jw_finish(struct jw *w);
 
+/* How write-only secrets are answered. */
+#define JSON_SECRET_MASK "********"
+struct json_t;
+/* Answers the object's "secret" as JSON_SECRET_MASK (when it has one) and
+ * says whether one is set in "secretSet". */
+void json_secret_mask(struct json_t *obj);
+
 #endif

@@ -460,10 +460,7 @@ const char *drip_config_public(const struct campaign_step *s, struct arena *a)
         json_decref(cfg);
         return s->config;
     }
-    bool set = json_is_string(json_object_get(cfg, "secret"));
-    if (set)
-        json_object_set_new(cfg, "secret", json_string(DRIP_SECRET_MASK));
-    json_object_set_new(cfg, "secretSet", json_boolean(set));
+    json_secret_mask(cfg);
     char *text = json_dumps(cfg, JSON_COMPACT);
     json_decref(cfg);
     const char *out = arena_strdup(a, text ? text : "{}");

@@ -23,6 +23,7 @@
 #include "base/arena.h"
 #include "base/config.h"
 #include "base/err.h"
+#include "base/json.h"
 #include "store/campaigns.h"
 #include "store/store.h"
 
@@ -157,7 +158,7 @@ int drip_on_score(struct store *st, const char *workspace_id, const char *contac
                   int after, int *n, struct errinfo *e);
 
 /* What GET .../steps shows for a webhook's secret; POSTing it back keeps the stored one. */
-#define DRIP_SECRET_MASK "********"
+#define DRIP_SECRET_MASK JSON_SECRET_MASK
 
 /*
  * Before drip_steps_build: each webhook step of steps (the POSTed array)
