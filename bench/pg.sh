@@ -154,7 +154,8 @@ start_server() {
     local url=$1 log=$2 port
     port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     (cd "$TMP" && LEADFLOW_LOG_LEVEL=warn LEADFLOW_SECRET_KEY=bench-secret-key-0123456789abcdef \
-        exec "$BIN" serve --listen "127.0.0.1:$port" --db "$url" 2>"$log" >/dev/null) &
+        LEADFLOW_MAX_CONNECTIONS_PER_IP=0 exec "$BIN" serve --listen "127.0.0.1:$port" --db "$url" \
+        2>"$log" >/dev/null) &
     PIDS+=($!)
     for _ in $(seq 100); do
         if curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; then

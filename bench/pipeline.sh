@@ -89,8 +89,8 @@ WS=$(workspace_of "$DB" leads@leadflow.test)
 python3 "$ROOT/bench/seed_leads.py" "$DB" "$WS" "$CONTACTS"
 TOKEN=$("$BIN" token create --workspace "$WS" --name bench --db "sqlite:$DB" 2>/dev/null)
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-(cd "$TMP" && LEADFLOW_LOG_LEVEL=warn exec "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$DB" \
-    2>"$TMP/serve.log" >/dev/null) &
+(cd "$TMP" && LEADFLOW_LOG_LEVEL=warn LEADFLOW_MAX_CONNECTIONS_PER_IP=0 \
+    exec "$BIN" serve --listen "127.0.0.1:$PORT" --db "sqlite:$DB" 2>"$TMP/serve.log" >/dev/null) &
 PID=$!
 BASE=http://127.0.0.1:$PORT
 for _ in $(seq 100); do

@@ -78,7 +78,7 @@ EOF
 
 # The server: warn level, so 10,000 upgrades do not write 10,000 log lines.
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LEADFLOW_LOG_LEVEL=warn LEADFLOW_PUBLIC_URL="http://127.0.0.1:$PORT" \
+LEADFLOW_LOG_LEVEL=warn LEADFLOW_MAX_CONNECTIONS_PER_IP=0 LEADFLOW_PUBLIC_URL="http://127.0.0.1:$PORT" \
     "$BIN" serve --db "$DB" --listen "127.0.0.1:$PORT" 2>"$TMP/server.log" &
 PID=$!
 for _ in $(seq 100); do

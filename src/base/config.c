@@ -64,6 +64,8 @@ static const struct cfg_key cfg_keys[] = {
     KI(threads, "0", 0, 256),
     KI(max_connections, "1024", 1, 1000000),
     KI(request_timeout, "30", 1, 3600),
+    KI(header_timeout_ms, "10000", 100, 3600000),
+    KI(max_connections_per_ip, "64", 0, 1000000),
     KI(auth_cache_ms, "5000", 0, 60000),
     KI(worker_threads, "2", 0, 256),
     KI(job_poll_ms, "200", 10, 60000),

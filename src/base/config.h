@@ -25,7 +25,9 @@ struct config {
     int64_t max_upload_bytes; /* POST /api/emails/import */
     int64_t threads;          /* 0: one per core */
     int64_t max_connections;
-    int64_t request_timeout;     /* seconds */
+    int64_t request_timeout;        /* seconds without traffic before a connection is closed */
+    int64_t header_timeout_ms;      /* a request head (line + headers) must arrive within this */
+    int64_t max_connections_per_ip; /* open connections from one address; 0: no limit */
     int64_t auth_cache_ms;       /* how long the guard may reuse a credential it read; 0: never */
     int64_t worker_threads;      /* job workers per process */
     int64_t job_poll_ms;         /* how often an idle worker looks for due jobs */

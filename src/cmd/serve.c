@@ -39,6 +39,16 @@ static const char usage[] =
     "  --demo              add a demo organization with a sample mailbox (imported once)\n"
     "                      and print a one-time sign-in link\n"
     "\n"
+    "Connection limits (environment variables; file keys are lower case without the prefix):\n"
+    "  LEADFLOW_MAX_CONNECTIONS         open connections at most (default 1024)\n"
+    "  LEADFLOW_MAX_CONNECTIONS_PER_IP  open connections from one address (default 64; 0: no\n"
+    "                                   limit, e.g. behind a proxy on the same host)\n"
+    "  LEADFLOW_HEADER_TIMEOUT_MS       time a connection has to send a whole request head,\n"
+    "                                   from its opening or its previous request's end\n"
+    "                                   (default 10000)\n"
+    "  LEADFLOW_REQUEST_TIMEOUT         seconds without traffic before a connection is\n"
+    "                                   closed (default 30)\n"
+    "\n"
     "Every setting can also come from a LEADFLOW_* environment variable; see README.md.\n";
 
 /* Everything serve starts, so that one function can stop it in order. */
@@ -243,7 +253,9 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
         .port = s->cfg.listen_port,
         .threads = (unsigned)s->cfg.threads,
         .max_connections = (unsigned)s->cfg.max_connections,
+        .max_per_ip = (unsigned)s->cfg.max_connections_per_ip,
         .timeout_s = (unsigned)s->cfg.request_timeout,
+        .header_timeout_ms = (unsigned)s->cfg.header_timeout_ms,
         .max_body = (size_t)s->cfg.max_body_bytes,
         .upload_path = "/api/emails/import",
         .max_upload = (size_t)s->cfg.max_upload_bytes,

@@ -4,6 +4,14 @@
  * there would lose keep-alive), the middle ones receive body data, the last
  * dispatches through the router and queues the reply. A 101 reply with an
  * upgrade (WebSocket) hands the socket to its new owner once sent.
+ *
+ * Slow clients: the library's own timeout (MHD_OPTION_CONNECTION_TIMEOUT)
+ * only counts time without traffic, which a client sending one byte a second
+ * never reaches. So each connection also carries a deadline for its request
+ * head, armed when it opens and when a request ends (keep-alive), cleared by
+ * the first call of on_request (the head is all in); a reaper thread shuts
+ * down the socket of a connection past its deadline, and the library then
+ * closes it as it would any connection its client hung up.
  */
 #include "http/server.h"
 
@@ -30,12 +38,37 @@
 enum { ARENA_INLINE = 8192, FREELIST_MAX = 64, REPLY_MAX = 64 * 1024 * 1024 };
 #define DRAIN_MAX ((size_t)16 * 1024 * 1024)
 
+/*
+ * One open connection, from the library's start notice to its close notice.
+ * deadline is a CLOCK_MONOTONIC time in ms by which the request head must be
+ * in, or 0 when none runs (a request is being served, or the connection is
+ * upgraded). It is written by the connection's pool thread and by the reaper,
+ * hence atomic; the list is under watch_mu, which the close notice also
+ * takes, so the reaper never shuts down a descriptor the library has closed
+ * (and may have reused).
+ */
+struct conn_watch {
+    struct conn_watch *prev, *next;
+    atomic_llong deadline;
+    int fd;
+    char ip[INET6_ADDRSTRLEN];
+};
+
 struct http_server {
     struct MHD_Daemon *d;
     struct http_server_opts o;
     int port;
     char idprefix[9];
     atomic_ullong seq;
+    /* the head deadline */
+    pthread_mutex_t watch_mu;
+    pthread_cond_t watch_cond; /* wakes the reaper to stop */
+    struct conn_watch *watched;
+    bool reaper_started, stopping;
+    pthread_t reaper;
+    unsigned reaped;       /* closed since the last log line */
+    int64_t reaped_logged; /* when that line was written (ms) */
+    char reaped_ip[INET6_ADDRSTRLEN];
 };
 
 /* An upgrade on its way: from the queued 101 to the handover (or its drop). */
@@ -113,6 +146,15 @@ static void state_put(struct reqstate *s)
     }
 }
 
+static void sockaddr_ip(const struct sockaddr *sa, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
+}
+
 static _Thread_local char client_ip[INET6_ADDRSTRLEN];
 
 static const char *conn_lookup(void *conn, enum http_lookup kind, const char *name)
@@ -120,14 +162,7 @@ static const char *conn_lookup(void *conn, enum http_lookup kind, const char *na
     if (kind == HTTP_LOOKUP_CLIENT_IP) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-        client_ip[0] = '\0';
-        if (sa && sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, client_ip,
-                      sizeof(client_ip));
-        else if (sa && sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, client_ip,
-                      sizeof(client_ip));
+        sockaddr_ip(ci ? ci->client_addr : NULL, client_ip, sizeof(client_ip));
         return client_ip;
     }
     enum MHD_ValueKind k = kind == HTTP_LOOKUP_HEADER  ? MHD_HEADER_KIND
@@ -141,6 +176,112 @@ static double elapsed_s(const struct timespec *t0)
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static struct conn_watch *conn_watch_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Arms (when > 0) or clears the head deadline of conn. */
+static void conn_watch_set(struct http_server *srv, struct MHD_Connection *conn, bool arm)
+{
+    struct conn_watch *w = conn_watch_of(conn);
+    if (w)
+        atomic_store(&w->deadline, arm ? mono_ms() + srv->o.header_timeout_ms : 0);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    struct conn_watch *w = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        w = XNEW(struct conn_watch);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        w->fd = ci ? ci->connect_fd : -1;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        sockaddr_ip(ci ? ci->client_addr : NULL, w->ip, sizeof(w->ip));
+        atomic_init(&w->deadline, mono_ms() + srv->o.header_timeout_ms);
+        pthread_mutex_lock(&srv->watch_mu);
+        w->next = srv->watched;
+        if (w->next)
+            w->next->prev = w;
+        srv->watched = w;
+        pthread_mutex_unlock(&srv->watch_mu);
+        *socket_context = w;
+        return;
+    }
+    if (!w)
+        return;
+    pthread_mutex_lock(&srv->watch_mu);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        srv->watched = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&srv->watch_mu);
+    free(w);
+    *socket_context = NULL;
+}
+
+/* Called with watch_mu held: one line a second at most, with the count. */
+static void reaper_log(struct http_server *srv, int64_t now, bool flush)
+{
+    if (srv->reaped == 0 || (!flush && now - srv->reaped_logged < 1000))
+        return;
+    log_msg(LOG_WARN, "http.header_timeout",
+            "closed %u connection(s) that sent no complete request head within %u ms "
+            "(the last from %s)",
+            srv->reaped, srv->o.header_timeout_ms, srv->reaped_ip);
+    srv->reaped = 0;
+    srv->reaped_logged = now;
+}
+
+/*
+ * Shuts down the sockets of connections past their head deadline. shutdown()
+ * and not close(): the descriptor stays the library's, which sees the end of
+ * the stream in its own loop and closes and frees the connection there.
+ */
+static void *reaper_main(void *arg)
+{
+    struct http_server *srv = arg;
+    unsigned tick = srv->o.header_timeout_ms / 4;
+    tick = tick < 50 ? 50 : tick > 500 ? 500 : tick;
+    pthread_mutex_lock(&srv->watch_mu);
+    while (!srv->stopping) {
+        int64_t now = mono_ms();
+        for (struct conn_watch *w = srv->watched; w; w = w->next) {
+            long long d = atomic_load(&w->deadline);
+            if (d == 0 || d > now || !atomic_compare_exchange_strong(&w->deadline, &d, 0))
+                continue;
+            if (w->fd >= 0)
+                shutdown(w->fd, SHUT_RDWR);
+            srv->reaped++;
+            snprintf(srv->reaped_ip, sizeof(srv->reaped_ip), "%s", w->ip);
+        }
+        reaper_log(srv, now, false);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)tick * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&srv->watch_cond, &srv->watch_mu, &until);
+    }
+    reaper_log(srv, mono_ms(), true);
+    pthread_mutex_unlock(&srv->watch_mu);
+    return NULL;
 }
 
 /*
@@ -284,6 +425,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             st->too_big = true;
         /* A declared length over the limit is refused at once, before any
          * "100 Continue"; the connection is closed after the reply. */
+        conn_watch_set(srv, conn, false); /* the head is in */
         if (!st->too_big)
             return MHD_YES;
     }
@@ -323,11 +465,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
+    struct http_server *srv = cls;
     struct reqstate *st = *con_cls;
     if (!st)
         return;
+    /* Kept alive: the next head has its own deadline (an upgraded socket
+     * belongs to its new owner and has none). */
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !st->upgrade)
+        conn_watch_set(srv, conn, true);
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_CLIENT_ABORT)
         log_msg(LOG_DEBUG, "http.terminated", "request ended early (reason %d)", (int)toe);
     if (st->upgrade) {
@@ -385,6 +530,18 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_msg(LOG_DEBUG, "http.server", "%s", msg);
 }
 
+/* After the daemon: frees what close notices did not (there should be none). */
+static void watch_release(struct http_server *srv)
+{
+    while (srv->watched) {
+        struct conn_watch *w = srv->watched;
+        srv->watched = w->next;
+        free(w);
+    }
+    pthread_cond_destroy(&srv->watch_cond);
+    pthread_mutex_destroy(&srv->watch_mu);
+}
+
 struct http_server *http_server_start(const struct http_server_opts *o, struct errinfo *e)
 {
     struct sockaddr_storage ss;
@@ -415,20 +572,36 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct e
     uint8_t rnd[4];
     crypto_random(rnd, sizeof(rnd));
     crypto_hex(rnd, sizeof(rnd), srv->idprefix);
+    pthread_mutex_init(&srv->watch_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->watch_cond, &ca);
+    pthread_condattr_destroy(&ca);
 
     /* The logger comes first so that MHD reports even option errors through it. */
     srv->d = MHD_start_daemon(
         flags, (uint16_t)o->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, srv, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_SOCK_ADDR, &ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        o->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        srv, MHD_OPTION_END);
     if (!srv->d) {
         failf(e, ERR_IO, "cannot listen on %s:%d (address in use, or not an address of this host)",
               o->host, o->port);
+        watch_release(srv);
         free(srv);
         return NULL;
     }
+    int rc = pthread_create(&srv->reaper, NULL, reaper_main, srv);
+    if (rc != 0) {
+        failf(e, ERR_IO, "cannot start the request head deadline thread: %s", strerror(rc));
+        http_server_stop(srv);
+        return NULL;
+    }
+    srv->reaper_started = true;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : o->port;
     return srv;
@@ -443,6 +616,14 @@ void http_server_stop(struct http_server *s)
 {
     if (!s)
         return;
-    MHD_stop_daemon(s->d);
+    if (s->reaper_started) {
+        pthread_mutex_lock(&s->watch_mu);
+        s->stopping = true;
+        pthread_cond_signal(&s->watch_cond);
+        pthread_mutex_unlock(&s->watch_mu);
+        pthread_join(s->reaper, NULL);
+    }
+    MHD_stop_daemon(s->d); /* every close notice runs in there */
+    watch_release(s);
     free(s);
 }

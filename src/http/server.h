@@ -1,7 +1,8 @@
 /*
  * The HTTP/1.1 server (RFC 9112) on libmicrohttpd: epoll, a thread pool,
- * connection limits and timeouts, a request body limit (413), request ids and
- * access logs. This is the only file that includes the HTTP library.
+ * connection limits (in all and per client address), an inactivity timeout
+ * and a deadline for each request head, a request body limit (413), request
+ * ids and access logs. This is the only file that includes the HTTP library.
  */
 #ifndef LEADFLOW_HTTP_SERVER_H
 #define LEADFLOW_HTTP_SERVER_H
@@ -18,7 +19,12 @@ struct http_server_opts {
     int port;         /* 0 picks a free port (see http_server_port) */
     unsigned threads; /* 0: one per core */
     unsigned max_connections;
-    unsigned timeout_s;
+    unsigned max_per_ip; /* connections from one client address; 0: no limit */
+    unsigned timeout_s;  /* a connection without traffic for this long is closed */
+    /* A connection whose request head (request line and headers) has not all
+     * arrived this long after it opened, or after its previous request ended,
+     * is closed, however slowly it keeps sending. Must be > 0. */
+    unsigned header_timeout_ms;
     size_t max_body;
     const char *upload_path; /* this one path (may be NULL) takes bodies up to max_upload instead */
     size_t max_upload;

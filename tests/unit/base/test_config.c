@@ -75,6 +75,8 @@ static void test_defaults(void **state)
     assert_int_equal(c->threads, 0);
     assert_int_equal(c->max_connections, 1024);
     assert_int_equal(c->request_timeout, 30);
+    assert_int_equal(c->header_timeout_ms, 10000);
+    assert_int_equal(c->max_connections_per_ip, 64);
     assert_string_equal(c->oidc_issuer, "https://accounts.google.com");
     assert_null(c->oidc_client_id);
     assert_null(c->oidc_client_secret);
@@ -232,6 +234,15 @@ static void test_int_ranges(void **state)
     set_bad(f, "request_timeout", "3601");
     set_bad(f, "request_timeout", "99999999999999999999999");
     assert_int_equal(f->c.request_timeout, 3600);
+    set_ok(f, "header_timeout_ms", "100");
+    set_bad(f, "header_timeout_ms", "99");
+    set_bad(f, "header_timeout_ms", "3600001");
+    set_bad(f, "header_timeout_ms", "10s");
+    assert_int_equal(f->c.header_timeout_ms, 100);
+    set_ok(f, "max_connections_per_ip", "0");
+    set_bad(f, "max_connections_per_ip", "-1");
+    set_bad(f, "max_connections_per_ip", "1000001");
+    assert_int_equal(f->c.max_connections_per_ip, 0);
 }
 
 static void test_secret_key(void **state)
