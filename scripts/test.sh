@@ -5,7 +5,10 @@
 # api (pytest against the real binary), postgres (the API files ready for
 # PostgreSQL, on a throwaway cluster: scripts/pg.sh), browser (the dashboard in
 # headless chromium through playwright-core; tests/browser/run.mjs), browser-oidc
-# (sign-in through the certified oidc-provider package; tests/browser/oidc.mjs).
+# (sign-in through the certified oidc-provider package; tests/browser/oidc.mjs),
+# openapi (docs/openapi.yaml through @apidevtools/swagger-parser;
+# tests/openapi/validate.mjs). The API suites also check every reply they get
+# against docs/openapi.yaml (tests/api/openapicheck.py).
 set -u
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +38,14 @@ out=$("$build/unit-tests" 2>&1)
 rc=$?
 printf '%s\n' "$out"
 count unit "$(tail -n 1 <<<"$out")"
+[ $rc -eq 0 ] || status=1
+
+echo "== OpenAPI description"
+# validate.mjs installs @apidevtools/swagger-parser (npm ci) when tests/openapi/node_modules lacks it.
+out=$(node tests/openapi/validate.mjs 2>&1)
+rc=$?
+printf '%s\n' "$out"
+count openapi "$(tail -n 1 <<<"$out")"
 [ $rc -eq 0 ] || status=1
 
 echo "== API tests"

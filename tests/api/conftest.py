@@ -29,6 +29,8 @@ import time
 
 import pytest
 
+import openapicheck
+
 START_TIMEOUT = 10.0  # seconds to wait for "server.listening"
 STOP_TIMEOUT = 10.0  # seconds to wait for the exit after SIGTERM
 CLI_TIMEOUT = 15.0  # seconds a CLI command may take before it counts as hung
@@ -207,6 +209,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                                     + ", ".join(names))
 
 
+@pytest.fixture(autouse=True)
+def openapi_conformance():
+    """Fails a test when a reply it received contradicts docs/openapi.yaml."""
+    openapicheck.reset()
+    yield
+    problems = openapicheck.check_recorded()
+    if problems:
+        pytest.fail("replies that contradict docs/openapi.yaml:\n" + "\n".join(problems),
+                    pytrace=False)
+
+
 def leadflow_bin():
     path = os.environ.get("LEADFLOW_BIN")
     if not path:
@@ -380,6 +393,7 @@ class Server:
             c.request(method, path, body=body, headers=hdrs)
             r = c.getresponse()
             data = r.read()
+            openapicheck.record(method, path, r.status, r.headers, data)
             return Response(r.status, r.reason, r.headers, data)
         finally:
             if own:
