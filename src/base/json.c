@@ -321,3 +321,17 @@ void json_secret_mask(json_t *obj)
         json_object_set_new(obj, "secret", json_string(JSON_SECRET_MASK));
     json_object_set_new(obj, "secretSet", json_boolean(set));
 }
+
+void json_secrets_mask_all(json_t *v)
+{
+    const char *key;
+    json_t *m;
+    size_t i;
+    if (json_is_object(v)) {
+        if (json_object_get(v, "secret"))
+            json_secret_mask(v);
+        json_object_foreach(v, key, m) json_secrets_mask_all(m);
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m) json_secrets_mask_all(m);
+    }
+}

@@ -61,5 +61,7 @@ struct json_t;
 /* Answers the object's "secret" as JSON_SECRET_MASK (when it has one) and
  * says whether one is set in "secretSet". */
 void json_secret_mask(struct json_t *obj);
+/* Masks every object's "secret" in the tree v (a job's payload, say). */
+void json_secrets_mask_all(struct json_t *v);
 
 #endif

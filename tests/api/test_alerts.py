@@ -9,6 +9,7 @@ The clock: LEADFLOW_TEST_CLOCK_FILE makes the server's clock real time plus
 the offset written in the file (see test_campaigns.py).
 """
 import datetime
+import json
 import os
 import sys
 import time
@@ -200,6 +201,11 @@ def test_a_channel_that_keeps_failing_is_dead_after_the_last_attempt(srv, t):
         assert body["workspaceId"] == t.workspace_id
         dead = call(srv, t, "GET", "/api/jobs", params={"status": "dead"})
         assert [j["kind"] for j in dead] == ["alert_deliver"]
+        # The job's payload carries the channel, and its secret stays write-only there too.
+        channel = dead[0]["payload"]["channel"]
+        assert channel["target"] == hook.url
+        assert channel["secret"] == "********" and channel["secretSet"] is True
+        assert SECRET not in json.dumps(dead)
 
 
 def test_a_4xx_answer_is_dead_at_once(srv, t):
