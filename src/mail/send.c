@@ -261,8 +261,10 @@ struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e)
             s = send_sendgrid_new(cfg);
         else if (str_eq_cstr(item, "resend"))
             s = send_resend_new(cfg);
-        else if (str_eq_cstr(item, "smtp"))
-            s = send_smtp_new(cfg);
+        else if (str_eq_cstr(item, "smtp") && send_smtp_new(cfg, &s, e) != 0) {
+            send_chain_free(c);
+            return NULL;
+        }
         if (s && c->n < SEND_MAX_PROVIDERS)
             c->s[c->n++] = s;
         else if (s)
