@@ -37,8 +37,9 @@ int cmd_dkim_record(int argc, char **argv)
     struct dkim_signer *s = NULL;
     rc = dkim_signer_new(&cfg, &s, &e);
     if (!rc && !s)
-        rc = failf(&e, ERR_CONFIG, "no DKIM key: set LEADFLOW_DKIM_KEY_FILE and "
-                                   "LEADFLOW_DKIM_SELECTOR");
+        rc = failf(&e, ERR_CONFIG,
+                   "no DKIM key: set LEADFLOW_DKIM_KEY_FILE and "
+                   "LEADFLOW_DKIM_SELECTOR");
     struct arena a;
     arena_init(&a, NULL, 0);
     const char *name, *addr = NULL;

@@ -27,8 +27,14 @@ struct dkim_signer {
 /* The header fields signed, in h= order (RFC 6376 §5.4.1 recommends these).
  * From is listed once more than it occurs: §8.15 over-signing. */
 static const char *const signed_fields[] = {
-    "From",         "To",           "Subject",          "Date",
-    "Message-ID",   "MIME-Version", "Content-Type",     "List-Unsubscribe",
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "List-Unsubscribe",
     "List-Unsubscribe-Post",
 };
 
@@ -290,8 +296,7 @@ static struct field *find_field(struct field *f, size_t nf, const char *name)
 }
 
 int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len, const char *from_email,
-              int64_t now_s, struct arena *a, const char **out, size_t *outlen,
-              struct errinfo *e)
+              int64_t now_s, struct arena *a, const char **out, size_t *outlen, struct errinfo *e)
 {
     if (len > DKIM_MSG_MAX)
         return failf(e, ERR_TOO_BIG, "dkim: the message is over %d bytes", DKIM_MSG_MAX);
@@ -303,8 +308,8 @@ int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len, const ch
     size_t hlen, body;
     const char *sep = NULL;
     for (size_t i = 0; i + 1 < len; i++)
-        if (msg[i] == '\n' && (msg[i + 1] == '\n' || (msg[i + 1] == '\r' && i + 2 < len &&
-                                                      msg[i + 2] == '\n'))) {
+        if (msg[i] == '\n' &&
+            (msg[i + 1] == '\n' || (msg[i + 1] == '\r' && i + 2 < len && msg[i + 2] == '\n'))) {
             sep = msg + i;
             break;
         }
@@ -351,8 +356,8 @@ int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len, const ch
                         "\tt=%lld; h=%s;\r\n"
                         "\tbh=%s;\r\n"
                         "\tb=",
-                        dkim_signer_algorithm(s), domain, s->selector, (long long)now_s,
-                        names.data, bh64);
+                        dkim_signer_algorithm(s), domain, s->selector, (long long)now_s, names.data,
+                        bh64);
     if (!rc) {
         rc = dkim_canon_header(sig.data, sig.len, &hh);
         if (!rc)
@@ -387,8 +392,7 @@ int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len, const ch
     return rc;
 }
 
-int dkim_record(const struct dkim_signer *s, const char *domain, struct buf *out,
-                struct errinfo *e)
+int dkim_record(const struct dkim_signer *s, const char *domain, struct buf *out, struct errinfo *e)
 {
     uint8_t pub[CRYPTO_PUBKEY_MAX];
     size_t publen;

@@ -61,8 +61,7 @@ int dkim_signer_domain(const struct dkim_signer *s, const char *from_email, char
  * canonical body is held in memory), ERR_INTERNAL when signing fails.
  */
 int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len, const char *from_email,
-              int64_t now_s, struct arena *a, const char **out, size_t *outlen,
-              struct errinfo *e);
+              int64_t now_s, struct arena *a, const char **out, size_t *outlen, struct errinfo *e);
 
 /*
  * Appends the key record to publish for domain, as a zone-file line:

@@ -70,9 +70,9 @@ static void test_body_rfc_example(void **state)
 static void test_body_cases(void **state)
 {
     (void)state;
-    canon_body("", "");                     /* empty stays empty (§3.4.4, errata 3986) */
-    canon_body("\r\n\r\n", "");             /* only empty lines: empty */
-    canon_body(" \t\r\n", "");              /* a line of spaces is empty */
+    canon_body("", "");         /* empty stays empty (§3.4.4, errata 3986) */
+    canon_body("\r\n\r\n", ""); /* only empty lines: empty */
+    canon_body(" \t\r\n", "");  /* a line of spaces is empty */
     canon_body("no final line end", "no final line end\r\n");
     canon_body("a\r\n\r\nb\r\n", "a\r\n\r\nb\r\n"); /* inner empty lines stay */
     canon_body("a \r\n \r\nb\t\r\n\r\n", "a\r\n\r\nb\r\n");
@@ -90,8 +90,7 @@ static char *write_key(const char *text, mode_t mode)
     return path;
 }
 
-static struct dkim_signer *signer(const char *path, const char *domain, struct errinfo *e,
-                                  int *rc)
+static struct dkim_signer *signer(const char *path, const char *domain, struct errinfo *e, int *rc)
 {
     struct config cfg;
     config_init(&cfg);
@@ -126,12 +125,12 @@ static void test_sign_ed25519(void **state)
     arena_init(&a, NULL, 0);
     const char *out;
     size_t len;
-    assert_int_equal(dkim_sign(s, msg, strlen(msg), "a@Example.COM", 1700000000, &a, &out, &len,
-                               &e),
-                     0);
-    assert_true(strncmp(out, "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; "
-                             "d=example.com; s=sel;\r\n\tt=1700000000; h=From:To:Subject:From;\r\n"
-                             "\tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n\tb=",
+    assert_int_equal(
+        dkim_sign(s, msg, strlen(msg), "a@Example.COM", 1700000000, &a, &out, &len, &e), 0);
+    assert_true(strncmp(out,
+                        "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; "
+                        "d=example.com; s=sel;\r\n\tt=1700000000; h=From:To:Subject:From;\r\n"
+                        "\tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n\tb=",
                         strlen("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; "
                                "d=example.com; s=sel;\r\n\tt=1700000000; h=From:To:Subject:From;"
                                "\r\n\tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n\tb=")) ==
@@ -221,12 +220,9 @@ static void test_refused_keys(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_header_rfc_example),
-    cmocka_unit_test(test_header_cases),
-    cmocka_unit_test(test_body_rfc_example),
-    cmocka_unit_test(test_body_cases),
-    cmocka_unit_test(test_sign_ed25519),
-    cmocka_unit_test(test_domain_setting),
+    cmocka_unit_test(test_header_rfc_example), cmocka_unit_test(test_header_cases),
+    cmocka_unit_test(test_body_rfc_example),   cmocka_unit_test(test_body_cases),
+    cmocka_unit_test(test_sign_ed25519),       cmocka_unit_test(test_domain_setting),
     cmocka_unit_test(test_refused_keys),
 };
 
