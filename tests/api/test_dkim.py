@@ -184,3 +184,14 @@ def test_unusable_key_files_are_refused_at_start(launcher, sink, tmp_path):
     env = dkim_env(sink, good)
     del env["LEADFLOW_DKIM_SELECTOR"]
     assert "dkim_selector" in start_refused(launcher, env)
+
+
+def test_a_bad_key_is_refused_even_without_smtp(launcher, sink, tmp_path):
+    env = dkim_env(sink, os.path.join(str(tmp_path), "missing.pem"))
+    del env["LEADFLOW_SMTP_URL"]
+    assert "cannot open" in start_refused(launcher, env)
+    key = make_key(str(tmp_path), "ed25519")
+    env = dkim_env(sink, key)
+    del env["LEADFLOW_SMTP_URL"]
+    srv = launcher.start(env=env)
+    assert srv.logs("send.dkim_unused")

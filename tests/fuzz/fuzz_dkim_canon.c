@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "mail/dkim.h"
 #include "fuzz.h"
+#include "mail/dkim.h"
 
 static bool wsp(char c)
 {
