@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"import-db", cmd_import_db, "load what export wrote into a new, empty database"},
     {"analyze", cmd_analyze, "analyze email files with the configured AI provider"},
     {"routes", cmd_routes, "print the HTTP route table"},
+    {"dkim-record", cmd_dkim_record, "print the DNS TXT record of the DKIM signing key"},
     {"version", cmd_version, "print the version"},
 };
 
@@ -33,7 +34,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: leadflow COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nleadflow COMMAND --help shows the options of a command.\n");
 }
 

@@ -58,6 +58,10 @@ struct config {
     char *send_order;
     char *mail_from;         /* "Name <address>" or an address: the From of sent email */
     int64_t send_timeout_ms; /* per provider request */
+    /* DKIM signing of SMTP mail (mail/dkim.h); off without a key file */
+    char *dkim_key_file; /* PEM private key: RSA (rsa-sha256) or Ed25519 (ed25519-sha256) */
+    char *dkim_selector; /* s=: the key record is SELECTOR._domainkey.DOMAIN */
+    char *dkim_domain;   /* d=; NULL: the From address's domain */
     bool webhook_allow_private;
     /* alerts (alerts/alerts.h) */
     int64_t alert_dedup_ms;     /* one alert per rule and subject in this window */

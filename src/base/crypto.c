@@ -5,11 +5,14 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 
 int crypto_init(void)
 {
@@ -209,5 +212,117 @@ int crypto_open(const char *secret, const uint8_t *sealed, size_t n, const void 
         return ERR_INVALID;
     }
     *outlen = (size_t)plen;
+    return 0;
+}
+
+/* ---- Signing keys ---- */
+
+struct crypto_key {
+    EVP_PKEY *pkey;
+    enum crypto_key_type type;
+    int bits;
+};
+
+int crypto_key_from_pem(const char *pem, size_t n, struct crypto_key **out, struct errinfo *e)
+{
+    *out = NULL;
+    if (n > INT32_MAX)
+        return failf(e, ERR_INVALID, "not a PEM private key (too long)");
+    BIO *bio = BIO_new_mem_buf(pem, (int)n);
+    if (!bio)
+        return failf(e, ERR_INTERNAL, "out of memory reading a key");
+    /* An empty passphrase callback: an encrypted key fails instead of
+     * prompting on the terminal. */
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
+    BIO_free(bio);
+    if (!pk)
+        return failf(e, ERR_INVALID,
+                     "not an unencrypted PEM private key (BEGIN PRIVATE KEY or BEGIN RSA "
+                     "PRIVATE KEY)");
+    enum crypto_key_type type;
+    int bits = EVP_PKEY_get_bits(pk);
+    if (EVP_PKEY_is_a(pk, "RSA")) {
+        type = CRYPTO_KEY_RSA;
+        if (bits < CRYPTO_RSA_MIN_BITS || bits > CRYPTO_RSA_MAX_BITS) {
+            EVP_PKEY_free(pk);
+            return failf(e, ERR_UNSUPPORTED, "an RSA key of %d bits: it must have %d to %d bits",
+                         bits, CRYPTO_RSA_MIN_BITS, CRYPTO_RSA_MAX_BITS);
+        }
+    } else if (EVP_PKEY_is_a(pk, "ED25519")) {
+        type = CRYPTO_KEY_ED25519;
+    } else {
+        const char *name = EVP_PKEY_get0_type_name(pk);
+        int rc = failf(e, ERR_UNSUPPORTED, "a key of type %s: only RSA and Ed25519 keys are used",
+                       name ? name : "unknown");
+        EVP_PKEY_free(pk);
+        return rc;
+    }
+    struct crypto_key *k = xcalloc(1, sizeof(*k));
+    k->pkey = pk;
+    k->type = type;
+    k->bits = bits;
+    *out = k;
+    return 0;
+}
+
+void crypto_key_free(struct crypto_key *k)
+{
+    if (!k)
+        return;
+    EVP_PKEY_free(k->pkey);
+    free(k);
+}
+
+enum crypto_key_type crypto_key_type(const struct crypto_key *k)
+{
+    return k->type;
+}
+
+int crypto_key_bits(const struct crypto_key *k)
+{
+    return k->bits;
+}
+
+int crypto_key_sign_sha256(const struct crypto_key *k, const void *data, size_t n, uint8_t *sig,
+                           size_t sigsize, size_t *siglen, struct errinfo *e)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return failf(e, ERR_INTERNAL, "out of memory signing");
+    int ok;
+    size_t len = sigsize;
+    if (k->type == CRYPTO_KEY_RSA) {
+        ok = EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
+             EVP_DigestSign(ctx, sig, &len, data, n) == 1;
+    } else {
+        /* RFC 8463 §3: Ed25519 signs the SHA-256 digest, not the data. */
+        uint8_t digest[SHA256_LEN];
+        crypto_sha256(data, n, digest);
+        ok = EVP_DigestSignInit(ctx, NULL, NULL, NULL, k->pkey) == 1 &&
+             EVP_DigestSign(ctx, sig, &len, digest, sizeof(digest)) == 1;
+    }
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return failf(e, ERR_INTERNAL, "signing failed");
+    *siglen = len;
+    return 0;
+}
+
+int crypto_key_public(const struct crypto_key *k, uint8_t *out, size_t outsize, size_t *outlen,
+                      struct errinfo *e)
+{
+    if (k->type == CRYPTO_KEY_ED25519) {
+        size_t len = outsize;
+        if (EVP_PKEY_get_raw_public_key(k->pkey, out, &len) != 1)
+            return failf(e, ERR_INTERNAL, "cannot read the Ed25519 public key");
+        *outlen = len;
+        return 0;
+    }
+    int len = i2d_PUBKEY(k->pkey, NULL);
+    if (len <= 0 || (size_t)len > outsize)
+        return failf(e, ERR_INTERNAL, "cannot encode the RSA public key");
+    uint8_t *p = out;
+    i2d_PUBKEY(k->pkey, &p);
+    *outlen = (size_t)len;
     return 0;
 }

@@ -2,7 +2,9 @@
  * Crypto helpers: random tokens and ids (libsodium), SHA-256 and
  * HMAC-SHA256 (OpenSSL, FIPS 180-4 / RFC 2104), constant-time comparison,
  * hex and base64url (RFC 4648 §5) encoding, and sealing secrets at rest with
- * XChaCha20-Poly1305 (libsodium's IETF AEAD construction).
+ * XChaCha20-Poly1305 (libsodium's IETF AEAD construction), and signing
+ * keys for DKIM: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017, RFC 6376 §3.3.1)
+ * and Ed25519 over a SHA-256 digest (RFC 8032, RFC 8463).
  * crypto_init() must run once before any other call (it is thread-safe).
  */
 #ifndef LEADFLOW_BASE_CRYPTO_H
@@ -82,5 +84,49 @@ int crypto_seal(const char *secret, const void *plain, size_t n, const void *ad,
  */
 int crypto_open(const char *secret, const uint8_t *sealed, size_t n, const void *ad, size_t adlen,
                 uint8_t *out, size_t outsize, size_t *outlen);
+
+/* ---- Signing keys (DKIM) ---- */
+
+struct errinfo;
+struct crypto_key; /* opaque: a parsed private key */
+
+enum crypto_key_type { CRYPTO_KEY_RSA = 1, CRYPTO_KEY_ED25519 = 2 };
+
+enum {
+    CRYPTO_RSA_MIN_BITS = 1024, /* RFC 8301 §3.2: shorter keys must not be used */
+    CRYPTO_RSA_MAX_BITS = 8192,
+    CRYPTO_SIG_MAX = CRYPTO_RSA_MAX_BITS / 8, /* bytes of the longest signature */
+    CRYPTO_PUBKEY_MAX = 2048,                 /* bytes of the longest public key */
+};
+
+/*
+ * Parses a PEM private key (PKCS#8 "PRIVATE KEY", or "RSA PRIVATE KEY"), n
+ * bytes at pem, into *out (free with crypto_key_free). Returns 0;
+ * ERR_INVALID when the text is not an unencrypted PEM private key;
+ * ERR_UNSUPPORTED for a key that is neither RSA nor Ed25519, or an RSA key
+ * outside CRYPTO_RSA_MIN_BITS..CRYPTO_RSA_MAX_BITS. The message says which.
+ */
+int crypto_key_from_pem(const char *pem, size_t n, struct crypto_key **out, struct errinfo *e);
+void crypto_key_free(struct crypto_key *k);
+
+enum crypto_key_type crypto_key_type(const struct crypto_key *k);
+int crypto_key_bits(const struct crypto_key *k);
+
+/*
+ * Signs the SHA-256 digest of n bytes at data as DKIM does for the key's
+ * type: RSASSA-PKCS1-v1_5 (rsa-sha256) or PureEdDSA Ed25519 over the 32-byte
+ * digest (ed25519-sha256, RFC 8463 §3). sig needs CRYPTO_SIG_MAX bytes;
+ * *siglen gets the length. Returns 0, or ERR_INTERNAL when the library fails.
+ */
+int crypto_key_sign_sha256(const struct crypto_key *k, const void *data, size_t n, uint8_t *sig,
+                           size_t sigsize, size_t *siglen, struct errinfo *e);
+
+/*
+ * The public half as a DKIM key record's p= wants it (before base64): the
+ * DER SubjectPublicKeyInfo for RSA, the raw 32 bytes for Ed25519 (RFC 8463
+ * §4). out needs CRYPTO_PUBKEY_MAX bytes. Returns 0 or ERR_INTERNAL.
+ */
+int crypto_key_public(const struct crypto_key *k, uint8_t *out, size_t outsize, size_t *outlen,
+                      struct errinfo *e);
 
 #endif

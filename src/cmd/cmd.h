@@ -23,6 +23,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import_db(int argc, char **argv);
+int cmd_dkim_record(int argc, char **argv);
 
 struct store;
 

@@ -49,6 +49,12 @@ static const char usage[] =
     "  LEADFLOW_REQUEST_TIMEOUT         seconds without traffic before a connection is\n"
     "                                   closed (default 30)\n"
     "\n"
+    "DKIM signing of mail sent over SMTP (see leadflow dkim-record):\n"
+    "  LEADFLOW_DKIM_KEY_FILE           PEM private key, RSA (rsa-sha256) or Ed25519\n"
+    "                                   (ed25519-sha256); mode 0600, else refused at start\n"
+    "  LEADFLOW_DKIM_SELECTOR           selector (s=); required with a key file\n"
+    "  LEADFLOW_DKIM_DOMAIN             signing domain (d=; default: the From domain)\n"
+    "\n"
     "Every setting can also come from a LEADFLOW_* environment variable; see README.md.\n";
 
 /* Everything serve starts, so that one function can stop it in order. */

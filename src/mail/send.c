@@ -20,6 +20,7 @@
 #include "base/str.h"
 #include "crm/crm.h"
 #include "jobs/queue.h"
+#include "mail/dkim.h"
 #include "mail/send_int.h"
 #include "mail/track.h"
 #include "store/campaigns.h"
@@ -261,13 +262,30 @@ struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e)
             s = send_sendgrid_new(cfg);
         else if (str_eq_cstr(item, "resend"))
             s = send_resend_new(cfg);
-        else if (str_eq_cstr(item, "smtp"))
-            s = send_smtp_new(cfg);
+        else if (str_eq_cstr(item, "smtp") && send_smtp_new(cfg, &s, e) != 0) {
+            send_chain_free(c);
+            return NULL;
+        }
         if (s && c->n < SEND_MAX_PROVIDERS)
             c->s[c->n++] = s;
         else if (s)
             s->ops->free(s);
     } while (more);
+    /* Only SMTP signs; a key with no SMTP provider is still checked, so a
+     * bad one is found at start and not when SMTP is switched on later. */
+    bool smtp = false;
+    for (size_t i = 0; i < c->n; i++)
+        smtp = smtp || strcmp(c->s[i]->ops->name, "smtp") == 0;
+    if (!smtp && cfg->dkim_key_file && cfg->dkim_key_file[0]) {
+        struct dkim_signer *d;
+        if (dkim_signer_new(cfg, &d, e) != 0) {
+            send_chain_free(c);
+            return NULL;
+        }
+        dkim_signer_free(d);
+        log_warn("send.dkim_unused", "a DKIM key is configured but SMTP is not used: only mail "
+                                     "sent over SMTP is signed");
+    }
     return c;
 }
 

@@ -64,7 +64,10 @@ struct sender {
 struct send_chain;
 
 /* The chain of configured providers in LEADFLOW_SEND_ORDER; a chain with no
- * provider is valid (every send then fails with a clear message). */
+ * provider is valid (every send then fails with a clear message). NULL with
+ * ERR_CONFIG in e when mail_from is not an address or the DKIM settings are
+ * wrong (a key file that cannot be used), checked even when SMTP, the one
+ * provider that signs, is not configured. */
 struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e);
 void send_chain_free(struct send_chain *c);
 /* Told of every email that no provider took (alerts watch the failure rate). */

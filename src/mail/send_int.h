@@ -17,7 +17,9 @@ enum {
 /* Each returns NULL when the provider is not configured (no key or URL). */
 struct sender *send_sendgrid_new(const struct config *cfg);
 struct sender *send_resend_new(const struct config *cfg);
-struct sender *send_smtp_new(const struct config *cfg);
+/* SMTP also returns an error: 0 with *out NULL when smtp_url is not set,
+ * else 0, or ERR_CONFIG when the DKIM settings are wrong (dkim_signer_new). */
+int send_smtp_new(const struct config *cfg, struct sender **out, struct errinfo *e);
 
 /* The JSON bodies of SendGrid v3 POST /v3/mail/send and Resend POST /emails. */
 int send_sendgrid_body(const struct send_msg *m, struct buf *out);

@@ -3,7 +3,8 @@
  * built by GMime (mail/mime.h), STARTTLS is used when an smtp:// server
  * offers it, smtps:// is TLS throughout, and AUTH comes from the URL's user
  * and password. A 5xx reply is permanent; a 4xx reply, a refused connection
- * or a time-out is temporary.
+ * or a time-out is temporary. With a DKIM key configured, the serialised
+ * message is signed (RFC 6376, mail/dkim.h) just before it is sent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "base/arena.h"
 #include "base/clock.h"
 #include "base/mem.h"
+#include "mail/dkim.h"
 #include "mail/mime.h"
 #include "mail/send_int.h"
 #include "net/httpc.h"
@@ -20,6 +22,7 @@ struct smtp {
     struct sender base;
     char *url;
     long timeout_ms;
+    struct dkim_signer *dkim; /* NULL: not signed */
 };
 
 static int smtp_send(struct sender *s, const struct send_msg *m, struct send_result *r,
@@ -31,7 +34,10 @@ static int smtp_send(struct sender *s, const struct send_msg *m, struct send_res
     arena_init(&a, stack, sizeof(stack));
     const char *msg;
     size_t len;
-    int rc = mime_build(m, clock_now_ms(), &a, &msg, &len, e);
+    int64_t now = clock_now_ms();
+    int rc = mime_build(m, now, &a, &msg, &len, e);
+    if (rc == 0 && x->dkim)
+        rc = dkim_sign(x->dkim, msg, len, m->from_email, now / 1000, &a, &msg, &len, e);
     if (rc) {
         arena_release(&a);
         return rc;
@@ -71,6 +77,7 @@ static void smtp_free(struct sender *s)
 {
     struct smtp *x = (struct smtp *)s;
     free(x->url);
+    dkim_signer_free(x->dkim);
     free(x);
 }
 
@@ -80,13 +87,20 @@ static const struct send_ops smtp_ops = {
     .free = smtp_free,
 };
 
-struct sender *send_smtp_new(const struct config *cfg)
+int send_smtp_new(const struct config *cfg, struct sender **out, struct errinfo *e)
 {
+    *out = NULL;
     if (!cfg->smtp_url)
-        return NULL;
+        return 0;
+    struct dkim_signer *dkim;
+    int rc = dkim_signer_new(cfg, &dkim, e);
+    if (rc)
+        return rc;
     struct smtp *x = xcalloc(1, sizeof(*x));
     x->base.ops = &smtp_ops;
     x->url = xstrdup(cfg->smtp_url);
     x->timeout_ms = (long)cfg->send_timeout_ms;
-    return &x->base;
+    x->dkim = dkim;
+    *out = &x->base;
+    return 0;
 }

@@ -60,6 +60,7 @@ PG_READY = {
     "test_contacts.py",
     "test_content.py",
     "test_crm_matrix.py",
+    "test_dkim.py",
     "test_drip_crash.py",
     "test_emails.py",
     "test_export.py",
