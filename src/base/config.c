@@ -70,6 +70,7 @@ static const struct cfg_key cfg_keys[] = {
     KI(worker_threads, "2", 0, 256),
     KI(job_poll_ms, "200", 10, 60000),
     KI(job_retention_hours, "168", 0, 87600),
+    KI(job_lease_ms, "60000", 1000, 3600000),
     KI(ws_max_clients, "20000", 1, 1000000),
     KI(ws_max_queue_bytes, "1048576", 1024, 1073741824),
     KI(ws_ping_ms, "30000", 50, 3600000),
