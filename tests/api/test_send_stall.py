@@ -4,7 +4,8 @@ server stalls on the greeting, on the final reply to DATA, or on QUIT. In
 each case the message reaches the server exactly once (counted by
 Message-ID), and the send_email job ends done: at once, or after a retry
 when the stalled attempt ran out of time before the message was handed
-over. Every network wait of a send is bounded by LEADFLOW_SEND_TIMEOUT_MS.
+over. Every network wait of a send is bounded by LEADFLOW_SEND_TIMEOUT_MS,
+which must be at most a sixth of LEADFLOW_JOB_LEASE_MS.
 """
 import os
 import sys
@@ -78,3 +79,11 @@ def test_slow_smtp_sends_once(launcher, stall, attempts):
         assert smtp.message_ids[0]
         assert send_job(srv) == ("done", attempts)
 
+
+def test_send_timeout_must_stay_below_the_lease(run_cli):
+    r = run_cli("serve", "--listen", "127.0.0.1:0",
+                env={"LEADFLOW_SEND_TIMEOUT_MS": "2000", "LEADFLOW_JOB_LEASE_MS": "6000"})
+    assert r.returncode != 0
+    err = r.stderr
+    assert "send_timeout_ms" in err and "job_lease_ms" in err, err
+    assert "LEADFLOW_SEND_TIMEOUT_MS" in err and "LEADFLOW_JOB_LEASE_MS" in err, err
