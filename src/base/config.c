@@ -70,6 +70,7 @@ static const struct cfg_key cfg_keys[] = {
     KI(worker_threads, "2", 0, 256),
     KI(job_poll_ms, "200", 10, 60000),
     KI(job_retention_hours, "168", 0, 87600),
+    KI(job_lease_ms, "60000", 1000, 3600000),
     KI(ws_max_clients, "20000", 1, 1000000),
     KI(ws_max_queue_bytes, "1048576", 1024, 1073741824),
     KI(ws_ping_ms, "30000", 50, 3600000),
@@ -104,6 +105,9 @@ static const struct cfg_key cfg_keys[] = {
     KI(alert_max_attempts, "3", 1, 20),
     KI(alert_backoff_ms, "1000", 1, 3600000),
 };
+
+/* The send time limit fits this many times in a job's lease (config_finish). */
+enum { SEND_TIMEOUTS_PER_LEASE = 6 };
 
 enum { CFG_NKEYS = sizeof(cfg_keys) / sizeof(cfg_keys[0]) };
 
@@ -415,6 +419,18 @@ int config_finish(struct config *c, struct errinfo *e)
                      "anthropic_max_tokens (%lld) must be larger than anthropic_thinking_budget "
                      "(%lld)",
                      (long long)c->anthropic_max_tokens, (long long)c->anthropic_thinking_budget);
+    /* One send_email attempt tries up to three providers in turn: an HTTP
+     * one waits at most send_timeout_ms, SMTP twice that (the transfer,
+     * then the reply to QUIT), so four times in all. Leases are renewed
+     * every third of one; an attempt that ends within two thirds of the
+     * lease survives a missed renewal without another worker taking the
+     * job (and sending again): 4 * send_timeout_ms <= 2/3 * job_lease_ms. */
+    if (c->send_timeout_ms * SEND_TIMEOUTS_PER_LEASE > c->job_lease_ms)
+        return failf(e, ERR_CONFIG,
+                     "send_timeout_ms (LEADFLOW_SEND_TIMEOUT_MS, %lld) must be at most a sixth of "
+                     "job_lease_ms (LEADFLOW_JOB_LEASE_MS, %lld): a send may wait four times the "
+                     "send timeout, and must end well inside its job's lease",
+                     (long long)c->send_timeout_ms, (long long)c->job_lease_ms);
     /* Over plain http the authorization code, the tokens and the signing
      * keys could be read or replaced on the way; only loopback (tests, a
      * provider on the same machine) is safe without saying so. */

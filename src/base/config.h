@@ -31,6 +31,7 @@ struct config {
     int64_t auth_cache_ms;       /* how long the guard may reuse a credential it read; 0: never */
     int64_t worker_threads;      /* job workers per process */
     int64_t job_poll_ms;         /* how often an idle worker looks for due jobs */
+    int64_t job_lease_ms;        /* a claimed job's lease, renewed while it runs */
     int64_t job_retention_hours; /* finished jobs are deleted this long after; 0: kept */
     /* the WebSocket hub (GET /ws) */
     int64_t ws_max_clients;     /* connected dashboards at most */

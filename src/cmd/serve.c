@@ -117,6 +117,7 @@ static int serve_start_jobs(struct serve_state *s, struct errinfo *e)
         .workers = (unsigned)s->cfg.worker_threads,
         .poll_ms = s->cfg.job_poll_ms,
         .retention_ms = s->cfg.job_retention_hours * 3600000,
+        .lease_ms = s->cfg.job_lease_ms,
     };
     s->queue = queue_new(&qo);
     s->ctx.queue = s->queue;

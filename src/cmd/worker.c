@@ -87,6 +87,7 @@ int cmd_worker(int argc, char **argv)
         .workers = (unsigned)cfg.worker_threads,
         .poll_ms = cfg.job_poll_ms,
         .retention_ms = cfg.job_retention_hours * 3600000,
+        .lease_ms = cfg.job_lease_ms,
     };
     struct queue *q = queue_new(&qo);
     struct errinfo e;

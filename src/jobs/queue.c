@@ -4,7 +4,10 @@
  * run its handler outside any transaction and finish it (done, again later
  * with backoff, or dead). An idle worker sleeps on a condition variable for
  * poll_ms (the scheduler's tick: delayed jobs and retries come due then);
- * queue_kick wakes it at once.
+ * queue_kick wakes it at once. A renewer thread extends the leases of the
+ * jobs this process's workers hold every third of a lease, so a handler that
+ * runs long keeps its job; a process that dies stops renewing, and its jobs
+ * are taken over when their leases run out.
  */
 #include "jobs/queue.h"
 
@@ -34,7 +37,8 @@ enum {
     LOST_CHECK_MS = 1000,   /* a busy worker looks for abandoned jobs first this often */
     BATCH_MAX = 32,         /* jobs claimed in one transaction */
     FAST_MS = 5,            /* a batch whose handlers all took less may grow */
-    LEASE_MARGIN_MS = 5000, /* a claimed job not started this close to its lease's end waits */
+    LEASE_MARGIN_DIV = 12,  /* a claimed job not started in the last 1/12 of its lease waits */
+    RENEW_DIV = 3,          /* leases are renewed every third of a lease */
     PURGE_EVERY_MS = 60000, /* how often an idle worker deletes expired done jobs */
     PURGE_BATCH = 1000,     /* rows per delete, so writers never wait long */
     PURGE_BATCHES = 50,     /* at most this many per pass; the next pass goes on */
@@ -47,10 +51,13 @@ struct handler {
     int64_t backoff_ms; /* 0: BACKOFF_BASE_MS */
 };
 
+struct worker;
+
 struct queue {
     struct store *st;
     unsigned nworkers;
     int64_t poll_ms;
+    int64_t lease_ms;
     int64_t retention_ms;
     char name[WORKER_NAME_MAX];
     struct handler *handlers;
@@ -58,10 +65,15 @@ struct queue {
     queue_dead_fn on_dead;
     void *on_dead_ctx;
 
-    pthread_mutex_t mu; /* guards stopping and kicks */
+    pthread_mutex_t mu; /* guards stopping, kicks, the workers and what they hold */
     pthread_cond_t wake;
     bool stopping;
     uint64_t kicks;
+    struct worker **workers; /* the claiming threads, whose leases the renewer extends */
+    size_t nworkerlist;
+    pthread_t renewer;
+    bool renewing;     /* the renewer thread was started */
+    bool renew_stop;   /* set once the workers are joined: the renewer ends */
     int64_t purged_ms; /* when a worker last deleted expired jobs (monotonic) */
 
     /* SQLite has one writer at a time, and its busy handler sleeps whole
@@ -89,6 +101,10 @@ struct worker {
     char kinds[BATCH_MAX][JOB_KIND_MAX];
     size_t ndone;
     size_t batch;
+    /* The jobs of the current batch: claimed, running or finished with the
+     * finish not yet written. Guarded by q->mu (the renewer reads it). */
+    struct job_held held[BATCH_MAX];
+    size_t nheld;
     int64_t lost_checked_ms; /* when this worker last looked for abandoned jobs first */
 };
 
@@ -160,6 +176,7 @@ struct queue *queue_new(const struct queue_opts *o)
     q->st = o->store;
     q->nworkers = o->workers ? o->workers : WORKERS_DEFAULT;
     q->poll_ms = o->poll_ms > 0 ? o->poll_ms : POLL_MS_DEFAULT;
+    q->lease_ms = o->lease_ms > 0 ? o->lease_ms : JOB_LEASE_MS;
     q->retention_ms = o->retention_ms > 0 ? o->retention_ms : 0;
     q->purged_ms = -PURGE_EVERY_MS;
     if (o->name && *o->name) {
@@ -295,6 +312,38 @@ static void log_lost(const struct job_finish *done, size_t n)
                      (long long)done[i].id, done[i].status);
 }
 
+static void worker_attach(struct worker *w)
+{
+    struct queue *q = w->q;
+    pthread_mutex_lock(&q->mu);
+    q->workers = xrealloc(q->workers, (q->nworkerlist + 1) * sizeof(*q->workers));
+    q->workers[q->nworkerlist++] = w;
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void worker_detach(struct worker *w)
+{
+    struct queue *q = w->q;
+    pthread_mutex_lock(&q->mu);
+    for (size_t i = 0; i < q->nworkerlist; i++) {
+        if (q->workers[i] == w) {
+            q->workers[i] = q->workers[--q->nworkerlist];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* What the worker holds from now on: the n rows it just claimed. */
+static void worker_hold(struct worker *w, const struct job_row *rows, size_t n)
+{
+    pthread_mutex_lock(&w->q->mu);
+    for (size_t i = 0; i < n; i++)
+        w->held[i] = (struct job_held){.id = rows[i].id, .attempts = rows[i].attempts};
+    w->nheld = n;
+    pthread_mutex_unlock(&w->q->mu);
+}
+
 /*
  * Writes the pending finishes and claims the next due jobs (at most max) in
  * one transaction, then runs them in order. *ran counts the jobs that ran.
@@ -318,9 +367,11 @@ static int worker_step(struct worker *w, size_t max, int *ran, struct errinfo *e
     struct job_row rows[BATCH_MAX];
     size_t n = 0;
     write_lock(q);
-    int rc = store_job_claim(q->st, w->done, w->ndone, q->name, now, JOB_LEASE_MS, lost_first, want,
+    int rc = store_job_claim(q->st, w->done, w->ndone, q->name, now, q->lease_ms, lost_first, want,
                              &a, rows, &n, e);
     write_unlock(q);
+    if (!rc)
+        worker_hold(w, rows, n);
     if (rc) {
         arena_release(&a);
         return rc; /* the finishes stay pending: the next step writes them */
@@ -334,7 +385,7 @@ static int worker_step(struct worker *w, size_t max, int *ran, struct errinfo *e
         /* A job that waited behind slow ones in its batch and whose lease is
          * nearly over is left alone: another worker may claim it once the
          * lease runs out, and it must not run twice at once. */
-        if (clock_now_ms() > now + JOB_LEASE_MS - LEASE_MARGIN_MS) {
+        if (clock_now_ms() > now + q->lease_ms - q->lease_ms / LEASE_MARGIN_DIV) {
             log_warn("job.lease_expiring", "job %lld: its lease ends before it could start",
                      (long long)rows[i].id);
             continue;
@@ -366,9 +417,11 @@ static void worker_flush(struct worker *w)
     size_t n = 0;
     struct job_row none[1];
     write_lock(q);
-    int rc = store_job_claim(q->st, w->done, w->ndone, q->name, clock_now_ms(), JOB_LEASE_MS, false,
+    int rc = store_job_claim(q->st, w->done, w->ndone, q->name, clock_now_ms(), q->lease_ms, false,
                              0, NULL, none, &n, &e);
     write_unlock(q);
+    if (!rc)
+        worker_hold(w, NULL, 0);
     if (rc)
         log_warn("job.finish_failed", "cannot record the outcome of %zu jobs: %s", w->ndone, e.msg);
     else
@@ -382,6 +435,7 @@ int queue_run_due(struct queue *q, int max, struct errinfo *e)
 {
     struct worker *w = xcalloc(1, sizeof(*w));
     w->q = q;
+    worker_attach(w);
     int n = 0, rc = 0;
     for (;;) {
         if (max > 0 && n >= max)
@@ -393,6 +447,7 @@ int queue_run_due(struct queue *q, int max, struct errinfo *e)
         n += ran;
     }
     worker_flush(w);
+    worker_detach(w);
     free(w);
     return rc ? rc : n;
 }
@@ -453,6 +508,7 @@ static void *worker_main(void *arg)
     struct worker *w = xcalloc(1, sizeof(*w));
     w->q = arg;
     struct queue *q = w->q;
+    worker_attach(w);
     pthread_mutex_lock(&q->mu);
     uint64_t seen = q->kicks;
     pthread_mutex_unlock(&q->mu);
@@ -483,25 +539,86 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&q->mu);
     }
     worker_flush(w);
+    worker_detach(w);
     free(w);
     return NULL;
+}
+
+/* Extends the leases of every job this process's workers hold, in one write. */
+static void renew_held(struct queue *q)
+{
+    struct job_held held[BATCH_MAX * 8];
+    size_t n = 0;
+    pthread_mutex_lock(&q->mu);
+    for (size_t i = 0; i < q->nworkerlist; i++)
+        for (size_t k = 0; k < q->workers[i]->nheld && n < sizeof(held) / sizeof(held[0]); k++)
+            held[n++] = q->workers[i]->held[k];
+    pthread_mutex_unlock(&q->mu);
+    if (n == 0)
+        return;
+    struct errinfo e;
+    errinfo_clear(&e);
+    int64_t now = clock_now_ms();
+    write_lock(q);
+    int rc = store_job_renew(q->st, q->name, held, n, now, now + q->lease_ms, &e);
+    write_unlock(q);
+    if (rc) {
+        log_warn("job.renew_failed", "cannot renew the leases of %zu jobs: %s", n, e.msg);
+        return;
+    }
+    /* A job that is no longer ours here finished since the copy, or its lease
+     * ran out before this renewal (another worker may be running it). */
+    for (size_t i = 0; i < n; i++)
+        if (!held[i].renewed)
+            log_debug("job.renew_skipped", "job %lld: not renewed (finished or lost)",
+                      (long long)held[i].id);
+}
+
+/* Every lease_ms / RENEW_DIV until the queue stops. */
+static void *renewer_main(void *arg)
+{
+    struct queue *q = arg;
+    int64_t every = q->lease_ms / RENEW_DIV;
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += every / 1000;
+        until.tv_nsec += (long)(every % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&q->mu);
+        while (!q->renew_stop)
+            if (pthread_cond_timedwait(&q->wake, &q->mu, &until) == ETIMEDOUT)
+                break;
+        bool stop = q->renew_stop;
+        pthread_mutex_unlock(&q->mu);
+        if (stop)
+            return NULL;
+        renew_held(q);
+    }
 }
 
 int queue_start(struct queue *q, struct errinfo *e)
 {
     if (q->threads)
         return failf(e, ERR_INTERNAL, "the queue's workers are already running");
+    int err = pthread_create(&q->renewer, NULL, renewer_main, q);
+    if (err != 0)
+        return failf(e, ERR_INTERNAL, "cannot start the lease renewer: %s", strerror(err));
+    q->renewing = true;
     q->threads = xcalloc(q->nworkers, sizeof(*q->threads));
     for (unsigned i = 0; i < q->nworkers; i++) {
-        int err = pthread_create(&q->threads[i], NULL, worker_main, q);
+        err = pthread_create(&q->threads[i], NULL, worker_main, q);
         if (err != 0) {
             failf(e, ERR_INTERNAL, "cannot start a job worker: %s", strerror(err));
             return ERR_INTERNAL; /* queue_free joins the ones that started */
         }
         q->nthreads++;
     }
-    log_info("jobs.started", "%u job workers (%s), polling every %lld ms", q->nworkers, q->name,
-             (long long)q->poll_ms);
+    log_info("jobs.started", "%u job workers (%s), polling every %lld ms, leases of %lld ms",
+             q->nworkers, q->name, (long long)q->poll_ms, (long long)q->lease_ms);
     return 0;
 }
 
@@ -525,7 +642,15 @@ void queue_free(struct queue *q)
     pthread_mutex_unlock(&q->mu);
     for (unsigned i = 0; i < q->nthreads; i++)
         pthread_join(q->threads[i], NULL);
+    /* Last: the handlers that were still running kept their leases. */
+    pthread_mutex_lock(&q->mu);
+    q->renew_stop = true;
+    pthread_cond_broadcast(&q->wake);
+    pthread_mutex_unlock(&q->mu);
+    if (q->renewing)
+        pthread_join(q->renewer, NULL);
     free(q->threads);
+    free(q->workers);
     free(q->handlers);
     pthread_cond_destroy(&q->wake);
     pthread_mutex_destroy(&q->write_mu);

@@ -6,7 +6,8 @@
  * job's kind, and finish them: done, retried later with exponential backoff
  * and jitter, or dead after max_attempts (visible in GET /api/jobs?status=dead,
  * where it can be retried or discarded). A worker that dies leaves its job
- * to be claimed again when the lease runs out, so handlers must be
+ * to be claimed again when the lease runs out (a live worker's leases are
+ * renewed while its handlers run, so only a dead one's run out), so handlers must be
  * idempotent (sends carry idempotency keys). A busy worker claims up to 32
  * quick jobs in one transaction and records their outcomes with its next
  * claim; a claimed job that could not start well inside its lease is left
@@ -24,7 +25,8 @@
 enum {
     JOB_KIND_MAX = 32,
     JOB_MAX_ATTEMPTS_DEFAULT = 5,
-    JOB_LEASE_MS = 60 * 1000, /* a claimed job is another worker's after this */
+    JOB_LEASE_MS =
+        60 * 1000, /* the default lease: a job not renewed is another worker's after this */
 };
 
 /* What to enqueue. payload is a JSON object text (NULL: "{}"). */
@@ -73,6 +75,8 @@ struct queue_opts {
     int64_t poll_ms;      /* how often an idle worker looks for due jobs; 0: 200 */
     const char *name;     /* worker name recorded in locked_by ("host:pid") */
     int64_t retention_ms; /* done jobs are deleted this long after they finished; 0: kept */
+    int64_t lease_ms;     /* a claim's lease, renewed every third of it while the job runs;
+                             0: JOB_LEASE_MS */
 };
 
 struct queue *queue_new(const struct queue_opts *o);

@@ -234,9 +234,16 @@ int httpc_smtp_send(const struct httpc_smtp *m, long *reply_code, struct errinfo
     if (!smtps)
         curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                     m->timeout_ms ? m->timeout_ms : (long)HTTPC_DEFAULT_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    long timeout_ms = m->timeout_ms ? m->timeout_ms : (long)HTTPC_DEFAULT_TIMEOUT_MS;
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
+    /* CURLOPT_TIMEOUT_MS ends the transfer, but not the QUIT that
+     * curl_easy_cleanup sends: libcurl waits for its reply up to the
+     * connection's response timeout (120 s by default), which ignores the
+     * transfer's. Bounding every reply by the same limit (in whole seconds:
+     * libcurl 7.88 has no millisecond form) keeps a send, QUIT included,
+     * under timeout_ms plus that much again. */
+    curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, (timeout_ms + 999) / 1000);
     curl_easy_setopt(c, CURLOPT_MAIL_FROM, m->from);
     curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);

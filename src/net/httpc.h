@@ -74,7 +74,8 @@ struct httpc_smtp {
     const char *const *rcpts; /* envelope recipients (RCPT TO), NULL-terminated */
     const char *message;      /* the RFC 5322 message, CRLF line ends; borrowed */
     size_t message_len;
-    long timeout_ms; /* total; 0 means 10 s */
+    long timeout_ms; /* each reply and the transfer; 0 means 10 s. A send, QUIT included, ends
+                        within twice this (rounded up to a second) */
 };
 
 /*

@@ -45,6 +45,13 @@ struct job_finish {
     bool applied;      /* out */
 };
 
+/* A job a worker is running, whose lease it renews (job_renew). */
+struct job_held {
+    int64_t id;
+    int attempts;
+    bool renewed; /* out */
+};
+
 static inline int store_job_insert(struct store *st, const char *workspace_id,
                                    const struct job_new *j, int64_t now, int64_t *id, bool *created,
                                    struct errinfo *e)
@@ -65,6 +72,12 @@ static inline int store_job_finish(struct store *st, const struct job_finish *f,
                                    bool *applied, struct errinfo *e)
 {
     return st->ops->job_finish(st, f, now, applied, e);
+}
+
+static inline int store_job_renew(struct store *st, const char *worker, struct job_held *held,
+                                  size_t n, int64_t now, int64_t until, struct errinfo *e)
+{
+    return st->ops->job_renew(st, worker, held, n, now, until, e);
 }
 
 /* A page of the workspace's jobs, newest first, as the API shows them: a

@@ -61,6 +61,10 @@ static const char sql_claim_lost[] =
 static const char sql_claim_due[] =
     CLAIM("SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $2 ORDER BY run_at, id");
 
+static const char sql_renew[] =
+    "UPDATE jobs SET locked_until = $4::bigint, updated_at = $5::bigint"
+    " WHERE id = $1 AND status = 'running' AND locked_by = $2 AND attempts = $3";
+
 /* Through the partial index jobs_done: only finished rows are in it. */
 static const char sql_purge[] =
     "WITH old AS MATERIALIZED (SELECT id FROM jobs WHERE status = 'done' AND finished_at < $1"
@@ -271,6 +275,33 @@ int pg_job_finish(struct store *base, const struct job_finish *f, int64_t now, b
     rc = finish_one(&x, f, now, &ok, e);
     rc = leave_queue(&x, rc, e);
     *applied = rc == 0 && ok;
+    return rc;
+}
+
+int pg_job_renew(struct store *base, const char *worker, struct job_held *held, size_t n,
+                 int64_t now, int64_t until, struct errinfo *e)
+{
+    for (size_t i = 0; i < n; i++)
+        held[i].renewed = false;
+    struct pg_ctx x;
+    int rc = enter_queue((struct pg_store *)base, &x, e);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct pg_params p = {0};
+        pg_p_i64(&p, held[i].id);
+        pg_p_str(&p, worker);
+        pg_p_i64(&p, held[i].attempts);
+        pg_p_i64(&p, until);
+        pg_p_i64(&p, now);
+        int64_t rows = 0;
+        rc = pg_run(&x, sql_renew, &p, &rows, "renewing a job's lease", e);
+        held[i].renewed = rc == 0 && rows == 1;
+    }
+    rc = leave_queue(&x, rc, e);
+    if (rc)
+        for (size_t i = 0; i < n; i++)
+            held[i].renewed = false;
     return rc;
 }
 

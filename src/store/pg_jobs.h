@@ -14,10 +14,12 @@ int pg_job_claim(struct store *st, struct job_finish *done, size_t ndone, const 
                  struct job_row *out, size_t *n, struct errinfo *e);
 int pg_job_finish(struct store *st, const struct job_finish *f, int64_t now, bool *applied,
                   struct errinfo *e);
+int pg_job_renew(struct store *st, const char *worker, struct job_held *held, size_t n, int64_t now,
+                 int64_t until, struct errinfo *e);
 int pg_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted, struct errinfo *e);
 
 #define PG_JOB_OPS                                                                                 \
     .job_insert = pg_job_insert, .job_claim = pg_job_claim, .job_finish = pg_job_finish,           \
-    .job_purge = pg_job_purge
+    .job_purge = pg_job_purge, .job_renew = pg_job_renew
 
 #endif

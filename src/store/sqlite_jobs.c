@@ -258,6 +258,47 @@ int sq_job_finish(struct store *base, const struct job_finish *f, int64_t now, b
     return finish_one((struct sq_store *)base, f, now, applied, e);
 }
 
+static const char sql_renew[] =
+    "UPDATE jobs SET locked_until = ?4, updated_at = ?5"
+    " WHERE id = ?1 AND status = 'running' AND locked_by = ?2 AND attempts = ?3";
+
+int sq_job_renew(struct store *base, const char *worker, struct job_held *held, size_t n,
+                 int64_t now, int64_t until, struct errinfo *e)
+{
+    struct sq_store *s = (struct sq_store *)base;
+    for (size_t i = 0; i < n; i++)
+        held[i].renewed = false;
+    int rc = run_plain(s, sql_begin, "starting a lease renewal", e);
+    if (rc)
+        return rc;
+    for (size_t i = 0; !rc && i < n; i++) {
+        sqlite3_stmt *st;
+        struct sq_conn *c;
+        if ((rc = sq_stmt(s, sql_renew, &st, &c, e)))
+            break;
+        sqlite3_bind_int64(st, 1, held[i].id);
+        sq_bind_str(st, 2, worker);
+        sqlite3_bind_int(st, 3, held[i].attempts);
+        sqlite3_bind_int64(st, 4, until);
+        sqlite3_bind_int64(st, 5, now);
+        int src = sqlite3_step(st);
+        if (src == SQLITE_DONE)
+            held[i].renewed = sqlite3_changes(c->db) == 1;
+        else
+            rc = sq_fail(e, c->db, src, "renewing a job's lease");
+        sq_done(st);
+    }
+    if (!rc)
+        rc = run_plain(s, sql_commit, "committing a lease renewal", e);
+    if (rc) {
+        struct errinfo ignored;
+        run_plain(s, sql_rollback, "rolling back a lease renewal", &ignored);
+        for (size_t i = 0; i < n; i++)
+            held[i].renewed = false;
+    }
+    return rc;
+}
+
 /* Through the partial index jobs_done (migration 8): only finished rows are in it. */
 static const char sql_purge[] =
     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status = 'done' AND finished_at < ?1"

@@ -14,10 +14,12 @@ int sq_job_claim(struct store *st, struct job_finish *done, size_t ndone, const 
                  struct job_row *out, size_t *n, struct errinfo *e);
 int sq_job_finish(struct store *st, const struct job_finish *f, int64_t now, bool *applied,
                   struct errinfo *e);
+int sq_job_renew(struct store *st, const char *worker, struct job_held *held, size_t n, int64_t now,
+                 int64_t until, struct errinfo *e);
 int sq_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted, struct errinfo *e);
 
 #define SQ_JOB_OPS                                                                                 \
     .job_insert = sq_job_insert, .job_claim = sq_job_claim, .job_finish = sq_job_finish,           \
-    .job_purge = sq_job_purge
+    .job_purge = sq_job_purge, .job_renew = sq_job_renew
 
 #endif

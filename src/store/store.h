@@ -29,6 +29,7 @@ enum { STORE_ID_LEN = 37, STORE_EMAIL_MAX = 321, STORE_NAME_MAX = 201 };
 
 /* Rows of the ops below (store/jobs.h). */
 struct job_finish;
+struct job_held;
 struct job_new;
 struct job_row;
 struct store_ops;
@@ -114,6 +115,12 @@ struct store_ops {
     /* Applies f alone; *applied is false when the lease was lost. */
     int (*job_finish)(struct store *st, const struct job_finish *f, int64_t now, bool *applied,
                       struct errinfo *e);
+    /* In one short write transaction: extends to until the lease of each of
+     * the n jobs of held that is still running under worker with the same
+     * attempts (locked_by and attempts match), setting its renewed; a job
+     * that finished or was claimed again is left alone. */
+    int (*job_renew)(struct store *st, const char *worker, struct job_held *held, size_t n,
+                     int64_t now, int64_t until, struct errinfo *e);
     /* Deletes up to limit done jobs (discarded ones too) that finished
      * before `before`, oldest first; *deleted says how many. Dead and failed
      * jobs stay until someone retries or discards them. */

@@ -429,6 +429,30 @@ static void test_finish(void **state)
     config_release(&c);
 }
 
+static int finish_with_times(const char *send_ms, const char *lease_ms, struct errinfo *e)
+{
+    struct config c;
+    config_init(&c);
+    errinfo_clear(e);
+    assert_int_equal(config_set(&c, "send_timeout_ms", send_ms, "t", e), 0);
+    assert_int_equal(config_set(&c, "job_lease_ms", lease_ms, "t", e), 0);
+    int rc = config_finish(&c, e);
+    config_release(&c);
+    return rc;
+}
+
+/* A send (four send timeouts at worst) ends within two thirds of its lease. */
+static void test_finish_send_timeout_below_lease(void **state)
+{
+    struct fix *f = *state;
+    assert_int_equal(finish_with_times("10000", "60000", &f->e), 0);
+    assert_int_equal(finish_with_times("1000", "6000", &f->e), 0);
+    assert_int_equal(finish_with_times("1001", "6000", &f->e), ERR_CONFIG);
+    assert_contains(f->e.msg, "send_timeout_ms (LEADFLOW_SEND_TIMEOUT_MS, 1001)");
+    assert_contains(f->e.msg, "job_lease_ms (LEADFLOW_JOB_LEASE_MS, 6000)");
+    assert_int_equal(finish_with_times("20000", "60000", &f->e), ERR_CONFIG);
+}
+
 static int finish_with_issuer(const char *issuer, const char *allow, struct errinfo *e)
 {
     struct config c;
@@ -558,6 +582,7 @@ static const struct CMUnitTest tests[] = {
     T(test_load_env),
     T(test_load_env_errors),
     T(test_finish),
+    T(test_finish_send_timeout_below_lease),
     T(test_ensure_secret_creates_then_reads),
     T(test_ensure_secret_configured_wins),
     T(test_ensure_secret_refuses_short_file),

@@ -476,6 +476,7 @@ static void test_threads_run_each_job_exactly_once(void **state)
 
 struct slow {
     atomic_int started, finished;
+    int sleep_ms; /* 0: 300 */
 };
 
 static int slow_fn(void *ctx, struct store *st, const struct job *j, struct arena *a,
@@ -483,7 +484,7 @@ static int slow_fn(void *ctx, struct store *st, const struct job *j, struct aren
 {
     struct slow *s = ctx;
     atomic_store(&s->started, 1);
-    usleep(300 * 1000);
+    usleep((useconds_t)(s->sleep_ms ? s->sleep_ms : 300) * 1000);
     atomic_store(&s->finished, 1);
     return 0;
 }
@@ -505,6 +506,85 @@ static void test_free_waits_for_running_handler(void **state)
     assert_true(atomic_load(&s.finished));
     char buf[64];
     assert_string_equal(db_text(f, "SELECT status FROM jobs", buf, sizeof(buf)), "done");
+}
+
+/*
+ * A handler that runs for three leases keeps its job: the renewer extends the
+ * lease, so another worker that looks for abandoned jobs finds none, and the
+ * job runs once and ends done.
+ */
+static void test_renewed_lease_is_not_claimable_while_running(void **state)
+{
+    struct fix *f = *state;
+    enum { LEASE = 300 };
+    struct slow s = {0};
+    struct queue_opts o = {
+        .store = f->st, .workers = 1, .poll_ms = 20, .name = "first", .lease_ms = LEASE};
+    struct queue *q = queue_new(&o);
+    queue_register(q, "slow", slow_fn, &s);
+    s.sleep_ms = 3 * LEASE;
+    struct job_spec spec = {.kind = "slow"};
+    assert_int_equal(queue_enqueue(f->st, &spec, NULL, NULL, &f->e), 0);
+    assert_int_equal(queue_start(q, &f->e), 0);
+    queue_kick(q);
+    for (int i = 0; i < 500 && !atomic_load(&s.started); i++)
+        usleep(2 * 1000);
+    assert_true(atomic_load(&s.started));
+    /* Another worker looks for due and abandoned jobs all along. */
+    int tries = 0;
+    while (!atomic_load(&s.finished)) {
+        struct job_row row;
+        size_t n = 9;
+        char stack[1024];
+        struct arena a;
+        arena_init(&a, stack, sizeof(stack));
+        assert_int_equal(store_job_claim(f->st, NULL, 0, "second", clock_now_ms(), LEASE, true, 1,
+                                         &a, &row, &n, &f->e),
+                         0);
+        arena_release(&a);
+        assert_int_equal(n, 0);
+        tries++;
+        usleep(20 * 1000);
+    }
+    queue_free(q);
+    assert_true(tries > 10);
+    char buf[64];
+    assert_string_equal(db_text(f, "SELECT status FROM jobs", buf, sizeof(buf)), "done");
+    assert_int_equal(db_int(f, "SELECT attempts FROM jobs"), 1);
+}
+
+/* A worker that stops renewing (it died) loses its job once the lease runs out. */
+static void test_unrenewed_lease_is_taken_over(void **state)
+{
+    struct fix *f = *state;
+    clock_set_fake(T0);
+    int64_t id = enqueue(f, "slow", 0, 3);
+    struct job_row row;
+    size_t n = 0;
+    char stack[1024];
+    struct arena a;
+    arena_init(&a, stack, sizeof(stack));
+    assert_int_equal(
+        store_job_claim(f->st, NULL, 0, "dead", T0, 1000, false, 1, &a, &row, &n, &f->e), 0);
+    assert_int_equal(n, 1);
+    struct job_held h = {.id = id, .attempts = 1};
+    assert_int_equal(store_job_renew(f->st, "dead", &h, 1, T0 + 500, T0 + 1500, &f->e), 0);
+    assert_true(h.renewed);
+    /* Someone else's name, or a stale attempt, renews nothing. */
+    struct job_held other = {.id = id, .attempts = 1};
+    assert_int_equal(store_job_renew(f->st, "else", &other, 1, T0 + 500, T0 + 9000, &f->e), 0);
+    assert_false(other.renewed);
+    assert_int_equal(
+        store_job_claim(f->st, NULL, 0, "live", T0 + 1200, 1000, true, 1, &a, &row, &n, &f->e), 0);
+    assert_int_equal(n, 0); /* renewed to T0 + 1500 */
+    assert_int_equal(
+        store_job_claim(f->st, NULL, 0, "live", T0 + 1501, 1000, true, 1, &a, &row, &n, &f->e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(row.attempts, 2);
+    h.renewed = true;
+    assert_int_equal(store_job_renew(f->st, "dead", &h, 1, T0 + 1600, T0 + 2600, &f->e), 0);
+    assert_false(h.renewed); /* the lease is the new worker's */
+    arena_release(&a);
 }
 
 static void test_backoff_doubles_with_jitter_and_a_cap(void **state)
@@ -638,6 +718,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_lease_lost_on_last_attempt_is_dead, setup, teardown),
     cmocka_unit_test_setup_teardown(test_threads_run_each_job_exactly_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_free_waits_for_running_handler, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_renewed_lease_is_not_claimable_while_running, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_unrenewed_lease_is_taken_over, setup, teardown),
     cmocka_unit_test(test_backoff_doubles_with_jitter_and_a_cap),
     cmocka_unit_test_setup_teardown(test_list_retry_and_discard, setup, teardown),
     cmocka_unit_test_setup_teardown(test_purge_failure_is_an_error, setup, teardown),
