@@ -27,7 +27,12 @@ static const char usage[] =
     "\n"
     "Analyzes each email file (RFC 5322, .eml) with the configured AI provider and\n"
     "prints one JSON object per line: file, message_id, from, subject, intents,\n"
-    "sentiment, sentiment_score, urgency, provider. The Anthropic API is used when\n"
+    "sentiment, sentiment_score, urgency, provider, automated and reply_text. The\n"
+    "analyzer reads reply_text, the new text of the message (without quoted history,\n"
+    "forwarded messages and the signature), and the subject unless it is a reply's or\n"
+    "a forward's (\"Re:\", \"AW:\", \"Fwd:\"...). An automatic reply (out of office, a\n"
+    "list or bulk mail: automated true) is not analyzed: general, neutral, low, as the\n"
+    "pipeline stores it unscored. The Anthropic API is used when\n"
     "LEADFLOW_ANTHROPIC_API_KEY is set, else the offline analyzer; a failed API call\n"
     "falls back to the offline analyzer (provider \"offline\"). A file that is not an\n"
     "email message is reported on stderr and makes the exit status 1.\n";
@@ -81,6 +86,9 @@ static void print_result(const char *path, const struct mail_msg *m, const struc
     jw_double(&w, an->sentiment_score);
     jw_kstr(&w, "urgency", urgency_name(an->urgency));
     jw_kstr(&w, "provider", an->provider);
+    jw_key(&w, "automated");
+    jw_bool(&w, m->automated);
+    jw_kstr(&w, "reply_text", m->new_text ? m->new_text : "");
     jw_obj_end(&w);
     if (jw_finish(&w) == 0 && buf_putc(&out, '\n') == 0) {
         fwrite(out.data, 1, out.len, stdout);
@@ -103,7 +111,9 @@ static int analyze_one(struct ai *ai, const char *path)
     int rc = read_file(path, &raw, &e);
     if (!rc)
         rc = mime_parse(buf_str(&raw), raw.len, &a, &m, &e);
-    if (!rc)
+    if (!rc && m.automated)
+        an = (struct analysis){.intents = INTENT_GENERAL, .provider = "offline"};
+    else if (!rc)
         rc = ai_analyze(ai, m.subject, m.new_text ? m.new_text : "", &an, &e);
     if (rc)
         fprintf(stderr, "leadflow analyze: %s: %s\n", path, e.msg);
