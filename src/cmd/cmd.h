@@ -20,6 +20,7 @@ int cmd_token(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import_db(int argc, char **argv);
