@@ -261,6 +261,49 @@ def test_out_of_office_subject_alone_marks_an_automatic_reply(server, t):
     assert b["engagement"] == 0 and b["intent"] == 0 and b["sentiment"] == 0
 
 
+BUYER_SIG = "Jordan Avery\nVP of Sales\nNorthwind Freight"
+BUYER_EMAILS = [
+    (6, "Pricing for 200 seats",
+     "Hi,\n\nOur budget is approved for this quarter. Could you send us pricing for 200 seats "
+     "on the annual plan?\n\nBest regards,"),
+    (4, "Contract",
+     "Hi,\n\nCan we set up a meeting this week to discuss the contract? Thursday or Friday works "
+     "for us.\n\nBest regards,"),
+    (2, "Next steps",
+     "Hi,\n\nWe reviewed the contract with legal and are happy with it. What are the next steps "
+     "to sign?\n\nBest regards,"),
+    (0.1, "Order form",
+     "Hi,\n\nPlease send the order form so we can get it signed this week.\n\nBest regards,"),
+]
+
+
+def test_repeated_buying_signals_before_we_answer_make_a_hot_lead(server, t):
+    buyer = addr("buyer")
+    msgs = [message(buyer, body, subject=subject, name="Jordan Avery", signature=BUYER_SIG,
+                    days_ago=days) for days, subject, body in BUYER_EMAILS]
+    res = imported(server, t, mbox(*msgs), content_type="application/mbox")
+    assert res["imported"] == 4
+    c = contact_by_email(server, t, buyer)
+    assert c["jobTitle"] == "VP of Sales"
+    b = c["scoreBreakdown"]
+    assert c["score"] >= 80, (c["score"], b, c["scoreReasons"])
+    assert b["intent"] == 20 and b["role"] == 8
+    assert "wrote 4 times before we answered" in c["scoreReasons"]
+    leads, _ = hot_leads(server, t)
+    assert buyer in [l["contact"]["email"] for l in leads]
+
+
+def test_one_off_mild_interest_is_not_hot(server, t):
+    who = addr("mild")
+    imported(server, t, message(who, "Hi,\n\nDoes your product integrate with Slack? We like "
+                                "what we have seen so far.\n\nThanks,", subject="Slack?",
+                                name="Casey Lin", signature="Casey Lin\nVP of Sales\nAcme"))
+    c = contact_by_email(server, t, who)
+    assert c["score"] < 60, (c["score"], c["scoreBreakdown"])
+    leads, _ = hot_leads(server, t)
+    assert who not in [l["contact"]["email"] for l in leads]
+
+
 def test_hot_leads_are_ranked_with_parts_and_reasons(server, t):
     hot = addr("hot")
     sig = "Morgan Lee\nChief Operating Officer\nBrightwater Logistics"
