@@ -46,10 +46,9 @@ static const char *skip_tags(const char *s)
 /* The length of a reply or forward prefix at s ("Re:", "RE[2]:", "SV :"), or 0. */
 static size_t reply_prefix(const char *s)
 {
-    static const char *const words[] = {"re",  "aw",  "antw", "antwort", "sv",  "vs",   "r",
-                                        "rif", "réf", "ref",  "rv",      "odp", "fwd",  "fw",
-                                        "wg",  "tr",  "enc",  "i",       "vb",  "doorst", "pd",
-                                        "fs",  "res", NULL};
+    static const char *const words[] = {"re",  "aw",  "antw", "antwort", "sv",  "vs", "r",   "rif",
+                                        "réf", "ref", "rv",   "odp",     "fwd", "fw", "wg",  "tr",
+                                        "enc", "i",   "vb",   "doorst",  "pd",  "fs", "res", NULL};
     size_t n = 0;
     while (s[n] && s[n] != ':' && s[n] != ' ' && s[n] != '[' && s[n] != '(' && n < 8)
         n++;
@@ -77,23 +76,45 @@ static size_t reply_prefix(const char *s)
 
 int ai_subject_kind(const char *subject)
 {
-    static const char *const automatic[] = {
-        "automatic reply",         "auto-reply",          "autoreply",
-        "auto reply",              "auto response",       "out of office",
-        "out of the office",       "abwesenheitsnotiz",   "abwesend",
-        "automatische antwort",    "réponse automatique", "absence du bureau",
-        "absent du bureau",        "respuesta automática", "fuera de la oficina",
-        "resposta automática",     "ausente do escritório", "fora do escritório",
-        "risposta automatica",     "fuori sede",          "fuori ufficio",
-        "automatisch antwoord",    "afwezig",             "automatiskt svar",
-        "frånvarande",             "automatisk svar",     "autosvar",
-        "fraværende",              "ikke til stede",      "automatyczna odpowiedź",
-        "poza biurem",             "nieobecność",         NULL};
+    static const char *const automatic[] = {"automatic reply",
+                                            "auto-reply",
+                                            "autoreply",
+                                            "auto reply",
+                                            "auto response",
+                                            "out of office",
+                                            "out of the office",
+                                            "abwesenheitsnotiz",
+                                            "abwesend",
+                                            "automatische antwort",
+                                            "réponse automatique",
+                                            "absence du bureau",
+                                            "absent du bureau",
+                                            "respuesta automática",
+                                            "fuera de la oficina",
+                                            "resposta automática",
+                                            "ausente do escritório",
+                                            "fora do escritório",
+                                            "risposta automatica",
+                                            "fuori sede",
+                                            "fuori ufficio",
+                                            "automatisch antwoord",
+                                            "afwezig",
+                                            "automatiskt svar",
+                                            "frånvarande",
+                                            "automatisk svar",
+                                            "autosvar",
+                                            "fraværende",
+                                            "ikke til stede",
+                                            "automatyczna odpowiedź",
+                                            "poza biurem",
+                                            "nieobecność",
+                                            NULL};
     if (!subject)
         return SUBJECT_NEW;
     const char *s = skip_tags(subject);
+    char c = lower(*s);
     for (const char *const *a = automatic; *a; a++)
-        if (starts_nocase(s, *a))
+        if (**a == c && starts_nocase(s, *a))
             return SUBJECT_AUTO;
     return reply_prefix(s) ? SUBJECT_REPLY : SUBJECT_NEW;
 }

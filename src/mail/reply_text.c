@@ -71,10 +71,15 @@ static bool starts_nocase(struct line l, const char *s)
     return l.n >= n && same_nocase(l.p, s, n);
 }
 
+/* The first byte is compared before the length is taken: most lines start
+ * with none of the list's letters. */
 static bool starts_any(struct line l, const char *const *list)
 {
+    if (l.n == 0)
+        return false;
+    char c = lower(l.p[0]);
     for (; *list; list++)
-        if (starts_nocase(l, *list))
+        if (lower(**list) == c && starts_nocase(l, *list))
             return true;
     return false;
 }
@@ -97,16 +102,16 @@ static bool is_quoted(struct line l)
 /* ---- quote headers ------------------------------------------------------- */
 
 /* Outlook's header fields, by what they hold, in the languages of reply.h. */
-static const char *const field_from[] = {"From", "Von", "De", "Da", "Van", "Från",
-                                         "Fra",  "Od",  "Mittente", NULL};
+static const char *const field_from[] = {"From", "Von", "De", "Da",       "Van",
+                                         "Från", "Fra", "Od", "Mittente", NULL};
 static const char *const field_sent[] = {
-    "Sent",      "Date",      "Gesendet", "Datum",   "Envoyé", "Enviado el", "Enviado",
-    "Enviada",   "Fecha",     "Data",     "Inviato", "Verzonden", "Verstuurd", "Skickat",
-    "Sendt",     "Dato",      "Wysłano",  "Wysłane", "Sent at", NULL};
-static const char *const field_subject[] = {"Subject", "Betreff", "Objet",  "Asunto",
+    "Sent",    "Date",  "Gesendet", "Datum",   "Envoyé",    "Enviado el", "Enviado",
+    "Enviada", "Fecha", "Data",     "Inviato", "Verzonden", "Verstuurd",  "Skickat",
+    "Sendt",   "Dato",  "Wysłano",  "Wysłane", "Sent at",   NULL};
+static const char *const field_subject[] = {"Subject", "Betreff", "Objet",     "Asunto",
                                             "Assunto", "Oggetto", "Onderwerp", "Ämne",
-                                            "Emne",    "Temat",   "Tema", NULL};
-static const char *const field_to[] = {"To",   "An",  "À",  "A",  "Para", "Aan",
+                                            "Emne",    "Temat",   "Tema",      NULL};
+static const char *const field_to[] = {"To",   "An",  "À",  "A",  "Para",  "Aan",
                                        "Till", "Til", "Do", "Cc", "Kopie", NULL};
 
 /* "Name:" (any of names) at the start of the line, maybe bold ("*From:*")
@@ -116,7 +121,12 @@ static bool field_is(struct line l, const char *const *names)
     l = trim(l);
     while (l.n && l.p[0] == '*')
         l.p++, l.n--;
+    if (l.n == 0)
+        return false;
+    char c = lower(l.p[0]);
     for (; *names; names++) {
+        if (lower(**names) != c)
+            continue;
         size_t n = strlen(*names);
         if (l.n <= n || !same_nocase(l.p, *names, n))
             continue;
@@ -143,8 +153,7 @@ static size_t outlook_block(const struct line *L, size_t i, size_t n)
     for (; k < n && k <= i + HEADER_FIELDS_SPAN; k++) {
         if (trim(L[k]).n == 0)
             break;
-        if (field_is(L[k], field_sent) || field_is(L[k], field_subject) ||
-            field_is(L[k], field_to))
+        if (field_is(L[k], field_sent) || field_is(L[k], field_subject) || field_is(L[k], field_to))
             more = true;
     }
     return more ? k - i : 0;
@@ -221,10 +230,9 @@ static bool forward_intro(struct line t)
 /* The verbs of "On <date>, <name> wrote:" in the languages of reply.h. */
 static bool attribution_text(struct line j)
 {
-    static const char *const verbs[] = {"wrote",   "writes",   "schrieb",   "a écrit",
-                                        "escribió", "escreveu", "scritto",  "schreef",
-                                        "skrev",    "pisze",    "napisa",   "geschreven",
-                                        NULL};
+    static const char *const verbs[] = {"wrote",    "writes",     "schrieb", "a écrit", "escribió",
+                                        "escreveu", "scritto",    "schreef", "skrev",   "pisze",
+                                        "napisa",   "geschreven", NULL};
     if (j.n == 0 || j.n > ATTRIB_LEN_MAX || j.p[j.n - 1] != ':')
         return false;
     bool digit_or_at = false;
@@ -242,6 +250,16 @@ static bool attribution_text(struct line j)
  * lines), or 0. The joined text is checked in a small buffer. */
 static size_t attribution_lines(const struct line *L, size_t i, size_t n)
 {
+    /* Most lines are not: none of the next few ends with a colon. */
+    bool colon = false;
+    for (size_t k = i; k < n && k < i + ATTRIB_LINES_MAX && !colon; k++) {
+        struct line t = trim(L[k]);
+        if (t.n == 0)
+            break;
+        colon = t.p[t.n - 1] == ':';
+    }
+    if (!colon)
+        return 0;
     char buf[ATTRIB_LEN_MAX + 1];
     size_t len = 0;
     for (size_t k = i; k < n && k < i + ATTRIB_LINES_MAX; k++) {
@@ -390,8 +408,8 @@ static bool is_signoff(struct line l)
         "saludos", "un saludo", "saludos cordiales", "atentamente", "gracias", "muchas gracias",
         "un abrazo",
         /* Portuguese */
-        "atenciosamente", "cumprimentos", "abraços", "abraço", "obrigado", "obrigada",
-        "att", "grato",
+        "atenciosamente", "cumprimentos", "abraços", "abraço", "obrigado", "obrigada", "att",
+        "grato",
         /* Italian */
         "cordiali saluti", "distinti saluti", "saluti", "grazie", "un saluto", "a presto",
         /* Dutch */
@@ -402,16 +420,16 @@ static bool is_signoff(struct line l)
         "med venlig hilsen", "venlig hilsen", "de bedste hilsner", "hilsen", "tak",
         "med vennlig hilsen", "vennlig hilsen", "takk",
         /* Polish */
-        "pozdrawiam", "z poważaniem", "serdecznie pozdrawiam", "pozdrowienia", "dziękuję",
-        NULL};
+        "pozdrawiam", "z poważaniem", "serdecznie pozdrawiam", "pozdrowienia", "dziękuję", NULL};
     l = trim(l);
     while (l.n && (l.p[l.n - 1] == ',' || l.p[l.n - 1] == '!' || l.p[l.n - 1] == '.' ||
                    l.p[l.n - 1] == ' '))
         l.n--;
     if (l.n == 0 || l.n > 30)
         return false;
+    char c = lower(l.p[0]);
     for (const char *const *p = phrases; *p; p++)
-        if (strlen(*p) == l.n && same_nocase(*p, l.p, l.n))
+        if (**p == c && strlen(*p) == l.n && same_nocase(*p, l.p, l.n))
             return true;
     return false;
 }
@@ -479,9 +497,10 @@ static bool find_signature(const struct line *L, size_t from, size_t cut, size_t
             break;
         }
     }
-    /* "Sent from my iPhone": nothing after it is the sender's new text. */
+    /* "Sent from my iPhone" (after a blank line): nothing after it is the
+     * sender's new text. */
     for (size_t i = from; i < *end; i++) {
-        if (!mobile_line(trim(L[i])))
+        if ((i > from && trim(L[i - 1]).n != 0) || !mobile_line(trim(L[i])))
             continue;
         if (*end == cut)
             *sig_from = i, *sig_to = cut;
