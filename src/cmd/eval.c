@@ -20,11 +20,9 @@
 #include "ai/ai.h"
 #include "base/arena.h"
 #include "base/buf.h"
-#include "base/crypto.h"
 #include "cmd/cmd.h"
 #include "mail/mime.h"
 #include "mail/reply_text.h"
-#include "net/httpc.h"
 
 enum {
     EVAL_MAX_LINE = 4 * 1024 * 1024,  /* bytes of one JSONL line */
@@ -113,7 +111,7 @@ static double ratio(int a, int b)
 }
 
 /* Short column heads for the intents, in the order of the bits. */
-static const char *const heads[INTENT_COUNT + 1] = {"meet", "quest", "compl", "feat",
+static const char *const heads[INTENT_COUNT + 1] = {"meet",  "quest", "compl",  "feat",
                                                     "price", "gen",   "follow", "none"};
 
 static void report(const char *set, const struct tally *t)
@@ -141,7 +139,8 @@ static void report(const char *set, const struct tally *t)
     }
 
     printf("\nintent confusion (rows: labelled; columns: found; a missed label counts\n"
-           "against each label found instead, or none)\n%-16s", "");
+           "against each label found instead, or none)\n%-16s",
+           "");
     for (int j = 0; j <= INTENT_COUNT; j++)
         printf(" %6s", heads[j]);
     printf("\n");
@@ -236,8 +235,7 @@ static int read_line(FILE *f, struct buf *b)
     return got;
 }
 
-static void analyze_text(struct ai *ai, const char *subject, const char *body,
-                         struct analysis *an)
+static void analyze_text(struct ai *ai, const char *subject, const char *body, struct analysis *an)
 {
     struct arena a;
     arena_init(&a, NULL, 0);
@@ -246,26 +244,6 @@ static void analyze_text(struct ai *ai, const char *subject, const char *body,
     struct errinfo e = {0};
     ai_analyze(ai, subject, r.text, an, &e);
     arena_release(&a);
-}
-
-/* Reads path (limit EVAL_MAX_FILE) into b; 0 or -1 with msg. */
-static int read_file(const char *path, const char *name, struct buf *b, char *msg, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(msg, n, "cannot open %.200s: %s", name, strerror(errno));
-        return -1;
-    }
-    char chunk[65536];
-    size_t got;
-    int rc = 0;
-    while (!rc && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (buf_append(b, chunk, got) != 0) {
-            snprintf(msg, n, "%.200s is larger than %d bytes", name, EVAL_MAX_FILE);
-            rc = -1;
-        }
-    fclose(f);
-    return rc;
 }
 
 static void analyze_eml(struct ai *ai, const char *name, const char *raw, size_t len,
@@ -336,10 +314,13 @@ static int run(struct ai *ai, const char *path, const char *folder, struct tally
                 char fp[4096];
                 snprintf(fp, sizeof(fp), "%s/%s", folder, file);
                 raw.len = 0;
-                int rc = read_file(fp, file, &raw, msg, sizeof(msg));
-                if (!rc)
-                    analyze_eml(ai, file, raw.data ? raw.data : "", raw.len, &got, msg,
-                                sizeof(msg), &rc);
+                struct errinfo fe = {0};
+                int rc = cmd_read_file(fp, &raw, &fe);
+                if (rc)
+                    snprintf(msg, sizeof(msg), "%.200s: %s", file, fe.msg);
+                else
+                    analyze_eml(ai, file, raw.data ? raw.data : "", raw.len, &got, msg, sizeof(msg),
+                                &rc);
             }
         }
         if (o)
@@ -410,17 +391,10 @@ int cmd_eval(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct config cfg;
-    int rc = cmd_load_config(&o, &cfg);
-    if (rc) {
-        config_release(&cfg);
-        return rc;
-    }
-    if (crypto_init() != 0 || httpc_global_init() != 0 || mime_init() != 0) {
-        fprintf(stderr, "leadflow eval: cannot initialize the libraries\n");
-        config_release(&cfg);
-        return 1;
-    }
-    struct ai *ai = ai_new(&cfg);
+    int status;
+    struct ai *ai = cmd_open_ai("eval", &o, &cfg, &status);
+    if (!ai)
+        return status;
     static struct tally t;
     memset(&t, 0, sizeof(t));
     int bad = run(ai, folder ? labels : set, folder ? set : NULL, &t);

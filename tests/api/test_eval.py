@@ -144,7 +144,7 @@ def test_folder_of_eml_files(run_cli, tmp_path):
     r = run_cli("eval", "--labels", other, str(d))
     assert r.returncode == 1
     err = r.stderr.splitlines()
-    assert err[0].startswith(f"leadflow eval: {other}:4: cannot open gone.eml"), r.stderr
+    assert err[0].startswith(f"leadflow eval: {other}:4: gone.eml: cannot open"), r.stderr
     assert err[1].startswith(f"leadflow eval: {other}:5: junk.eml: not an email message"), r.stderr
     assert err[2] == (f"leadflow eval: {other}:6: file must be the name of an .eml file in the "
                       "folder")

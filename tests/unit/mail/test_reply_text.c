@@ -8,8 +8,10 @@
  * mime_parse, as mail does in the pipeline; the set fails under 90% exact.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "base/arena.h"
 #include "base/err.h"
@@ -21,21 +23,14 @@
 
 enum { REPLIES_MIN = 60, EXACT_MIN_PERCENT = 90 };
 
-static char *slurp(const char *path, size_t *len)
+/* The file's text (malloc'd), or NULL when it cannot be opened. */
+static char *slurp(const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
         return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, fp), (size_t)n);
-    fclose(fp);
-    p[n] = '\0';
-    if (len)
-        *len = (size_t)n;
+    char *p = unit_read_fd(fd);
+    close(fd);
     return p;
 }
 
@@ -60,11 +55,11 @@ static void test_real_clients(void **state)
             continue;
         char path[512];
         snprintf(path, sizeof(path), "%s/%s", REPLIES_DIR, name);
-        size_t len;
-        char *raw = slurp(path, &len);
+        char *raw = slurp(path);
         assert_non_null(raw);
+        size_t len = strlen(raw);
         snprintf(path, sizeof(path), "%s/%.*s.txt", REPLIES_DIR, (int)(nl - 4), name);
-        char *want = slurp(path, NULL);
+        char *want = slurp(path);
         if (!want)
             fail_msg("%s has no expected text %s", name, path);
         size_t wl = strlen(want);
