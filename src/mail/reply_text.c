@@ -143,20 +143,26 @@ static bool field_is(struct line l, const char *const *names)
 }
 
 /* Outlook's block: "From:" and, within a few lines, when it was sent, the
- * subject or the recipients. Returns the lines of the block, or 0. */
+ * subject or the recipients; a subject line or an address on the "From:"
+ * line tells it from a table in the text ("From: Hamburg / To: Munich /
+ * Date: ..."). Returns the lines of the block, or 0. */
 static size_t outlook_block(const struct line *L, size_t i, size_t n)
 {
     if (!field_is(L[i], field_from))
         return 0;
-    bool more = false;
+    bool more = false, subject = false;
     size_t k = i + 1;
     for (; k < n && k <= i + HEADER_FIELDS_SPAN; k++) {
         if (trim(L[k]).n == 0)
             break;
-        if (field_is(L[k], field_sent) || field_is(L[k], field_subject) || field_is(L[k], field_to))
+        if (field_is(L[k], field_subject))
+            more = subject = true;
+        else if (field_is(L[k], field_sent) || field_is(L[k], field_to))
             more = true;
     }
-    return more ? k - i : 0;
+    if (!more || (!subject && !memchr(L[i].p, '@', L[i].n)))
+        return 0;
+    return k - i;
 }
 
 /* "-----Original Message-----", "---------- Forwarded message ---------",
