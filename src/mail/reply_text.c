@@ -503,16 +503,6 @@ static bool find_signature(const struct line *L, size_t from, size_t cut, size_t
             break;
         }
     }
-    /* "Sent from my iPhone" (after a blank line): nothing after it is the
-     * sender's new text. */
-    for (size_t i = from; i < *end; i++) {
-        if ((i > from && trim(L[i - 1]).n != 0) || !mobile_line(trim(L[i])))
-            continue;
-        if (*end == cut)
-            *sig_from = i, *sig_to = cut;
-        *end = i;
-        return true;
-    }
     if (*end != cut)
         return true;
     /* A sign-off followed by a block of a few short lines (name, title,
@@ -571,6 +561,14 @@ void reply_split(struct arena *a, const char *text, struct reply *out)
         from = cut + hlen;
         cut = quote_start(L, from, nl, &kind, &hlen);
     }
+    /* "Sent from my iPhone" (after a blank line): nothing after it is the
+     * sender's text. It says which app sent the mail, not who wrote it, so
+     * it is not the signature either. */
+    for (size_t i = from; i < cut; i++)
+        if ((i == from || trim(L[i - 1]).n == 0) && mobile_line(trim(L[i]))) {
+            cut = i;
+            break;
+        }
     /* A quoted block at the end (an HTML quote, an attribution quoted by
      * the client) is not part of what is signed. */
     while (cut > from && (trim(L[cut - 1]).n == 0 || is_quoted(L[cut - 1])))

@@ -15,7 +15,7 @@
  * - "-----Original Message-----", "---------- Forwarded message ---------",
  *   "Begin forwarded message:" and their localized forms;
  * - a mobile client's line ("Sent from my iPhone", "Von meinem iPhone
- *   gesendet", "Get Outlook for Android"), which starts the signature;
+ *   gesendet", "Get Outlook for Android"), neither text nor signature;
  * - a "-- " line, or a sign-off ("Best regards,", "Mit freundlichen Grüßen")
  *   followed by a few short lines: the sign-off stays, the block after it is
  *   the signature.

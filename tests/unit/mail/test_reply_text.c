@@ -118,9 +118,20 @@ static void test_rules(void **state)
     /* "From:" alone, without the other fields, is text. */
     assert_string_equal(split(&a, "From: our side, all is ready.\n\nThanks", NULL),
                         "From: our side, all is ready.\n\nThanks");
-    /* A mobile line ends the text and starts the signature. */
+    /* A mobile line ends the text; it is not a signature (no name, no title). */
     assert_string_equal(split(&a, "Yes.\n\nSent from my iPhone\n", &sig), "Yes.");
-    assert_string_equal(sig, "Sent from my iPhone");
+    assert_null(sig);
+    /* ... but a sign-off above it still sets the name block apart. */
+    assert_string_equal(split(&a,
+                              "Yes.\n\nBest,\nJonas Weber\nCTO, Kunde\n\nSent from my "
+                              "iPhone\n",
+                              &sig),
+                        "Yes.\n\nBest,");
+    assert_string_equal(sig, "Jonas Weber\nCTO, Kunde");
+    /* A sentence that starts the same way is text. */
+    static const char long_line[] = "Sure.\n\nSent from my phone while travelling, so I will "
+                                    "answer properly tomorrow when I am back at my desk.";
+    assert_string_equal(split(&a, long_line, NULL), long_line);
     /* A bare forward has no new text. */
     assert_string_equal(
         split(&a, "---------- Forwarded message ---------\nFrom: A <a@x.test>\nDate: Tue\n\nHi",
