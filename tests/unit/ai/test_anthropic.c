@@ -25,7 +25,7 @@ static const char good_json[] = "{\"intents\":[\"pricing_inquiry\",\"meeting_req
 static int parse(const char *text, struct analysis *out, struct errinfo *e)
 {
     errinfo_clear(e);
-    return anthropic_parse_analysis(text, strlen(text), out, e);
+    return remote_parse_analysis(text, strlen(text), "anthropic", out, e);
 }
 
 static void expect_good(const char *text)
@@ -183,7 +183,7 @@ static char *quoted(const char *text)
 static int parse_reply(const char *body, struct analysis *a, struct errinfo *e)
 {
     errinfo_clear(e);
-    return anthropic_parse_reply(body, strlen(body), a, e);
+    return remote_read_analysis(&anthropic_api, body, strlen(body), a, e);
 }
 
 static void test_reply_good(void **state)
@@ -268,14 +268,14 @@ static void test_error_type(void **state)
     char t[48];
     const char *b = "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
                     "\"slow down\"}}";
-    anthropic_error_type(b, strlen(b), t, sizeof(t));
+    remote_error_type(b, strlen(b), t, sizeof(t));
     assert_string_equal(t, "rate_limit_error");
-    anthropic_error_type("<html>", 6, t, sizeof(t));
+    remote_error_type("<html>", 6, t, sizeof(t));
     assert_string_equal(t, "unknown");
     b = "{\"type\":\"error\",\"error\":{\"type\":\"bad\\nline\"}}";
-    anthropic_error_type(b, strlen(b), t, sizeof(t));
+    remote_error_type(b, strlen(b), t, sizeof(t));
     assert_string_equal(t, "unknown");
-    anthropic_error_type("", 0, t, sizeof(t));
+    remote_error_type("", 0, t, sizeof(t));
     assert_string_equal(t, "unknown");
 }
 
@@ -362,19 +362,19 @@ static void test_request_body_injection(void **state)
 
 static void test_request_body_caps(void **state)
 {
-    size_t n = 3 * ANTHROPIC_MAX_TEXT;
+    size_t n = 3 * REMOTE_MAX_TEXT;
     char *text = malloc(n + 1);
     assert_non_null(text);
     for (size_t i = 0; i < n; i++)
         text[i] = "<a>"[i % 3]; /* '<' and '>' grow sixfold when escaped */
     text[n] = '\0';
-    char subject[2 * ANTHROPIC_MAX_SUBJECT];
+    char subject[2 * REMOTE_MAX_SUBJECT];
     memset(subject, 's', sizeof(subject) - 1);
     subject[sizeof(subject) - 1] = '\0';
     json_t *b = body_json(subject, text);
     json_t *d = email_data(b, NULL);
-    assert_int_equal(json_string_length(json_object_get(d, "text")), ANTHROPIC_MAX_TEXT);
-    assert_int_equal(json_string_length(json_object_get(d, "subject")), ANTHROPIC_MAX_SUBJECT);
+    assert_int_equal(json_string_length(json_object_get(d, "text")), REMOTE_MAX_TEXT);
+    assert_int_equal(json_string_length(json_object_get(d, "subject")), REMOTE_MAX_SUBJECT);
     assert_true(json_is_true(json_object_get(d, "truncated")));
     json_decref(d);
     json_decref(b);
@@ -386,58 +386,58 @@ static void test_clean_text(void **state)
     struct buf b;
     buf_init(&b, 1 << 16);
     /* invalid bytes become U+FFFD; controls other than tab and new line go */
-    assert_false(anthropic_clean_text("a\xff"
+    assert_false(remote_clean_text("a\xff"
                                       "b\x01\tc\n\xc3\xa9\xed\xa0\x80",
                                       100, &b));
     assert_string_equal(buf_str(&b), "a\xef\xbf\xbd"
                                      "b\tc\n\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd"
                                      "\xef\xbf\xbd");
     /* a cut never splits a character */
-    assert_true(anthropic_clean_text("ab\xe2\x82\xac", 4, &b));
+    assert_true(remote_clean_text("ab\xe2\x82\xac", 4, &b));
     assert_string_equal(buf_str(&b), "ab");
-    assert_false(anthropic_clean_text("ab\xe2\x82\xac", 5, &b));
+    assert_false(remote_clean_text("ab\xe2\x82\xac", 5, &b));
     assert_string_equal(buf_str(&b), "ab\xe2\x82\xac");
     /* overlong encodings are invalid */
-    assert_false(anthropic_clean_text("\xc0\xaf", 100, &b));
+    assert_false(remote_clean_text("\xc0\xaf", 100, &b));
     assert_string_equal(buf_str(&b), "\xef\xbf\xbd\xef\xbf\xbd");
-    assert_false(anthropic_clean_text(NULL, 10, &b));
+    assert_false(remote_clean_text(NULL, 10, &b));
     assert_string_equal(buf_str(&b), "");
     buf_release(&b);
 }
 
 static void test_retry_schedule(void **state)
 {
-    assert_true(anthropic_status_retryable(429));
-    assert_true(anthropic_status_retryable(500));
-    assert_true(anthropic_status_retryable(503));
-    assert_true(anthropic_status_retryable(529));
-    assert_false(anthropic_status_retryable(400));
-    assert_false(anthropic_status_retryable(401));
-    assert_false(anthropic_status_retryable(404));
-    assert_false(anthropic_status_retryable(413));
-    assert_false(anthropic_status_retryable(200));
+    assert_true(remote_status_retryable(429));
+    assert_true(remote_status_retryable(500));
+    assert_true(remote_status_retryable(503));
+    assert_true(remote_status_retryable(529));
+    assert_false(remote_status_retryable(400));
+    assert_false(remote_status_retryable(401));
+    assert_false(remote_status_retryable(404));
+    assert_false(remote_status_retryable(413));
+    assert_false(remote_status_retryable(200));
 
     uint32_t rnds[] = {0, 1, 12345, 0xffffffffu};
     for (size_t r = 0; r < 4; r++) {
         long prev_max = 0;
         for (int attempt = 0; attempt < 12; attempt++) {
-            long d = anthropic_retry_delay_ms(attempt, -1, rnds[r]);
-            long full = (long)ANTHROPIC_BACKOFF_BASE_MS << (attempt < 5 ? attempt : 5);
-            if (full > ANTHROPIC_BACKOFF_MAX_MS)
-                full = ANTHROPIC_BACKOFF_MAX_MS;
+            long d = remote_retry_delay_ms(attempt, -1, rnds[r]);
+            long full = (long)REMOTE_BACKOFF_BASE_MS << (attempt < 5 ? attempt : 5);
+            if (full > REMOTE_BACKOFF_MAX_MS)
+                full = REMOTE_BACKOFF_MAX_MS;
             assert_true(d >= full / 2 && d <= full);
             assert_true(full >= prev_max);
             prev_max = full;
         }
     }
     /* jitter: different random numbers, different waits */
-    assert_true(anthropic_retry_delay_ms(2, -1, 0) != anthropic_retry_delay_ms(2, -1, 777));
+    assert_true(remote_retry_delay_ms(2, -1, 0) != remote_retry_delay_ms(2, -1, 777));
     /* the server's word wins, unless it asks for too long */
-    assert_int_equal(anthropic_retry_delay_ms(0, 0, 99), 0);
-    assert_int_equal(anthropic_retry_delay_ms(3, 1500, 99), 1500);
-    assert_int_equal(anthropic_retry_delay_ms(0, ANTHROPIC_RETRY_AFTER_MAX_MS, 1),
-                     ANTHROPIC_RETRY_AFTER_MAX_MS);
-    assert_int_equal(anthropic_retry_delay_ms(0, ANTHROPIC_RETRY_AFTER_MAX_MS + 1, 1), -1);
+    assert_int_equal(remote_retry_delay_ms(0, 0, 99), 0);
+    assert_int_equal(remote_retry_delay_ms(3, 1500, 99), 1500);
+    assert_int_equal(remote_retry_delay_ms(0, REMOTE_RETRY_AFTER_MAX_MS, 1),
+                     REMOTE_RETRY_AFTER_MAX_MS);
+    assert_int_equal(remote_retry_delay_ms(0, REMOTE_RETRY_AFTER_MAX_MS + 1, 1), -1);
 }
 
 static void test_new_checks_config(void **state)
