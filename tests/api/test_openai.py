@@ -277,6 +277,16 @@ def test_settings_are_checked(run_cli, tmp_path, fake):
     assert fake.recorded() == []
 
 
+def test_settings_are_listed(run_cli):
+    r = run_cli("serve", "--help")
+    assert r.returncode == 0
+    for key in ("LEADFLOW_AI_PROVIDER", "LEADFLOW_OPENAI_BASE_URL", "LEADFLOW_OPENAI_MODEL",
+                "LEADFLOW_OPENAI_API_KEY", "LEADFLOW_OPENAI_TIMEOUT_MS"):
+        assert key in r.stdout, r.stdout
+    r = run_cli("analyze", "--help")
+    assert r.returncode == 0 and "LEADFLOW_AI_PROVIDER" in r.stdout
+
+
 # -- the server: import pipeline and drafts ------------------------------------------------
 
 
