@@ -42,8 +42,9 @@ char *openai_request_body(const char *model, int64_t max_tokens, const struct re
     json_t *format = json_object();
     if (schema) {
         json_t *js = json_object();
-        json_object_set_new(js, "name", json_string(p->kind == REMOTE_DRAFT ? "follow_up_email"
-                                                                            : "email_analysis"));
+        json_object_set_new(
+            js, "name",
+            json_string(p->kind == REMOTE_DRAFT ? "follow_up_email" : "email_analysis"));
         json_object_set_new(js, "strict", json_true());
         json_object_set_new(js, "schema", remote_schema(p->kind));
         json_object_set_new(format, "type", json_string("json_schema"));

@@ -126,8 +126,7 @@ static bool is_space(char c)
 }
 
 /* Checks the decoded object; fills out only when all of it is right. */
-static int check_analysis(json_t *o, const char *provider, struct analysis *out,
-                          struct errinfo *e)
+static int check_analysis(json_t *o, const char *provider, struct analysis *out, struct errinfo *e)
 {
     if (!json_is_object(o))
         return failf(e, ERR_INVALID, "the analysis is not a JSON object");
@@ -306,7 +305,6 @@ long remote_retry_delay_ms(int attempt, long retry_after_ms, uint32_t rnd)
     return half + (long)(rnd % (uint32_t)(d - half + 1));
 }
 
-
 /* ---- prompts ---------------------------------------------------------------- */
 
 /*
@@ -412,8 +410,8 @@ void remote_prompt_release(struct remote_prompt *p)
 
 /* ---- the model's answer ------------------------------------------------------- */
 
-int remote_parse_analysis(const char *text, size_t len, const char *provider,
-                          struct analysis *out, struct errinfo *e)
+int remote_parse_analysis(const char *text, size_t len, const char *provider, struct analysis *out,
+                          struct errinfo *e)
 {
     json_t *o = model_json(text, len, e);
     if (!o)
@@ -635,8 +633,8 @@ static int remote_call(const struct remote *r, struct remote_call *c, reply_fn p
             res->status = 0;
         } else if (rc == 0) {
             res->status = resp.status;
-            resend = r->api->adapt && r->api->adapt(r, c, resp.status, buf_str(&resp.body),
-                                                    resp.body.len);
+            resend = r->api->adapt &&
+                     r->api->adapt(r, c, resp.status, buf_str(&resp.body), resp.body.len);
             if (resp.status == 200 && !resend) {
                 rc = parse(r->api, buf_str(&resp.body), resp.body.len, out, e);
             } else if (!resend) {

@@ -70,8 +70,8 @@ void remote_prompt_release(struct remote_prompt *p);
  * urgency (a known label). Fills out (provider: the static text given) and
  * returns 0, or ERR_INVALID with the reason in e (out is then untouched).
  */
-int remote_parse_analysis(const char *text, size_t len, const char *provider,
-                          struct analysis *out, struct errinfo *e);
+int remote_parse_analysis(const char *text, size_t len, const char *provider, struct analysis *out,
+                          struct errinfo *e);
 
 /*
  * Reads the draft from the text the model wrote (one JSON object, as for
@@ -146,9 +146,9 @@ struct remote_api {
 struct remote {
     struct ai base; /* first: a struct ai * points here */
     const struct remote_api *api;
-    struct ai *fallback; /* borrowed */
-    char *url;           /* where requests are POSTed */
-    char *auth_header;   /* "Name: KEY", or NULL: the only place the key is kept */
+    struct ai *fallback;      /* borrowed */
+    char *url;                /* where requests are POSTed */
+    char *auth_header;        /* "Name: KEY", or NULL: the only place the key is kept */
     const char *extra_header; /* a static header line the API requires, or NULL */
     char *model;
     int64_t max_tokens;

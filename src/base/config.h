@@ -54,10 +54,10 @@ struct config {
     int64_t anthropic_max_retries;     /* after 429, 5xx and time-outs */
     char *openai_base_url;             /* an OpenAI-compatible server: POST BASE/chat/completions */
     char *openai_model;
-    char *openai_api_key;          /* NULL: no Authorization header (local servers) */
-    int64_t openai_max_tokens;     /* 0: not sent */
-    int64_t openai_timeout_ms;     /* per request */
-    int64_t openai_max_retries;    /* after 429, 5xx and time-outs */
+    char *openai_api_key;       /* NULL: no Authorization header (local servers) */
+    int64_t openai_max_tokens;  /* 0: not sent */
+    int64_t openai_timeout_ms;  /* per request */
+    int64_t openai_max_retries; /* after 429, 5xx and time-outs */
     char *sendgrid_api_key;
     char *sendgrid_api_url;
     char *resend_api_key;

@@ -353,14 +353,10 @@ static void test_unreachable_falls_back(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_reply_good),
-    cmocka_unit_test(test_reply_bad),
-    cmocka_unit_test(test_request_body_shape),
-    cmocka_unit_test(test_request_body_injection),
-    cmocka_unit_test(test_request_body_caps),
-    cmocka_unit_test(test_new_checks_config),
-    cmocka_unit_test(test_config_keys),
-    cmocka_unit_test(test_unreachable_falls_back),
+    cmocka_unit_test(test_reply_good),         cmocka_unit_test(test_reply_bad),
+    cmocka_unit_test(test_request_body_shape), cmocka_unit_test(test_request_body_injection),
+    cmocka_unit_test(test_request_body_caps),  cmocka_unit_test(test_new_checks_config),
+    cmocka_unit_test(test_config_keys),        cmocka_unit_test(test_unreachable_falls_back),
 };
 
 UNIT_GROUP(unit_ai_anthropic, "ai/anthropic", tests);

@@ -171,8 +171,8 @@ static void test_clean_text(void **state)
     buf_init(&b, 1 << 16);
     /* invalid bytes become U+FFFD; controls other than tab and new line go */
     assert_false(remote_clean_text("a\xff"
-                                      "b\x01\tc\n\xc3\xa9\xed\xa0\x80",
-                                      100, &b));
+                                   "b\x01\tc\n\xc3\xa9\xed\xa0\x80",
+                                   100, &b));
     assert_string_equal(buf_str(&b), "a\xef\xbf\xbd"
                                      "b\tc\n\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd"
                                      "\xef\xbf\xbd");
@@ -248,19 +248,18 @@ static void test_schema_says_what_the_parser_takes(void **state)
     assert_true(json_is_false(json_object_get(s, "additionalProperties")));
     assert_int_equal(json_object_size(props), 4);
     assert_int_equal(json_array_size(json_object_get(s, "required")), 4);
-    json_t *intents = json_object_get(json_object_get(json_object_get(props, "intents"), "items"),
-                                      "enum");
+    json_t *intents =
+        json_object_get(json_object_get(json_object_get(props, "intents"), "items"), "enum");
     assert_int_equal(json_array_size(intents), INTENT_COUNT);
     json_t *answer = json_object();
     json_object_set(answer, "intents", intents); /* every intent at once */
-    json_object_set(answer, "sentiment",
-                    json_array_get(json_object_get(json_object_get(props, "sentiment"), "enum"),
-                                   2));
+    json_object_set(
+        answer, "sentiment",
+        json_array_get(json_object_get(json_object_get(props, "sentiment"), "enum"), 2));
     json_object_set(answer, "sentiment_score",
                     json_object_get(json_object_get(props, "sentiment_score"), "minimum"));
     json_object_set(answer, "urgency",
-                    json_array_get(json_object_get(json_object_get(props, "urgency"), "enum"),
-                                   1));
+                    json_array_get(json_object_get(json_object_get(props, "urgency"), "enum"), 1));
     char *text = json_dumps(answer, JSON_COMPACT);
     struct analysis a;
     struct errinfo e;
