@@ -132,34 +132,21 @@ const struct remote_api anthropic_api = {
     .reply_text = anthropic_reply_text,
 };
 
-static void anthropic_free(struct ai *ai)
-{
-    remote_release((struct remote *)ai);
-    free(ai);
-}
-
 static const struct ai_ops anthropic_ops = {
     .name = "anthropic",
     .analyze = remote_analyze,
-    .free = anthropic_free,
+    .free = remote_free,
     .draft = remote_draft,
 };
 
 /* Checks what a call needs; 0 or ERR_CONFIG (the key's value is never shown). */
 static int anthropic_check_config(const struct config *cfg, struct errinfo *e)
 {
-    if (!cfg->anthropic_api_key || !*cfg->anthropic_api_key)
-        return failf(e, ERR_CONFIG, "anthropic_api_key is not set");
-    if (strpbrk(cfg->anthropic_api_key, "\r\n"))
-        return failf(e, ERR_CONFIG, "anthropic_api_key contains a line break");
-    if (strlen(cfg->anthropic_api_key) > REMOTE_MAX_CONFIG_TEXT)
-        return failf(e, ERR_CONFIG, "anthropic_api_key is too long");
-    if (!cfg->anthropic_api_url || !*cfg->anthropic_api_url)
-        return failf(e, ERR_CONFIG, "anthropic_api_url is not set");
-    if (strlen(cfg->anthropic_api_url) > REMOTE_MAX_CONFIG_TEXT)
-        return failf(e, ERR_CONFIG, "anthropic_api_url is too long");
-    if (!cfg->anthropic_model || !*cfg->anthropic_model)
-        return failf(e, ERR_CONFIG, "anthropic_model is not set");
+    int rc;
+    if ((rc = remote_check_setting("anthropic_api_key", cfg->anthropic_api_key, true, e)) ||
+        (rc = remote_check_setting("anthropic_api_url", cfg->anthropic_api_url, true, e)) ||
+        (rc = remote_check_setting("anthropic_model", cfg->anthropic_model, true, e)))
+        return rc;
     if (cfg->anthropic_max_tokens <= cfg->anthropic_thinking_budget)
         return failf(e, ERR_CONFIG,
                      "anthropic_max_tokens (%lld) must exceed anthropic_thinking_budget (%lld)",

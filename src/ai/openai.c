@@ -131,36 +131,21 @@ const struct remote_api openai_api = {
     .adapt = openai_adapt,
 };
 
-static void openai_free(struct ai *ai)
-{
-    remote_release((struct remote *)ai);
-    free(ai);
-}
-
 static const struct ai_ops openai_ops = {
     .name = "openai",
     .analyze = remote_analyze,
-    .free = openai_free,
+    .free = remote_free,
     .draft = remote_draft,
 };
 
 /* Checks what a call needs; 0 or ERR_CONFIG (the key's value is never shown). */
 static int openai_check_config(const struct config *cfg, struct errinfo *e)
 {
-    const char *key = cfg->openai_api_key;
-    if (key && strpbrk(key, "\r\n"))
-        return failf(e, ERR_CONFIG, "openai_api_key contains a line break");
-    if (key && strlen(key) > REMOTE_MAX_CONFIG_TEXT)
-        return failf(e, ERR_CONFIG, "openai_api_key is too long");
-    if (!cfg->openai_base_url || !*cfg->openai_base_url)
-        return failf(e, ERR_CONFIG, "openai_base_url is not set");
-    if (strlen(cfg->openai_base_url) > REMOTE_MAX_CONFIG_TEXT)
-        return failf(e, ERR_CONFIG, "openai_base_url is too long");
-    if (!cfg->openai_model || !*cfg->openai_model)
-        return failf(e, ERR_CONFIG, "openai_model (LEADFLOW_OPENAI_MODEL) is not set");
-    if (strlen(cfg->openai_model) > REMOTE_MAX_CONFIG_TEXT)
-        return failf(e, ERR_CONFIG, "openai_model is too long");
-    return 0;
+    int rc;
+    if ((rc = remote_check_setting("openai_api_key", cfg->openai_api_key, false, e)) ||
+        (rc = remote_check_setting("openai_base_url", cfg->openai_base_url, true, e)))
+        return rc;
+    return remote_check_setting("openai_model (LEADFLOW_OPENAI_MODEL)", cfg->openai_model, true, e);
 }
 
 struct ai *ai_openai_new(const struct config *cfg, struct ai *fallback, struct errinfo *e)

@@ -569,14 +569,27 @@ void remote_init(struct remote *r, const struct ai_ops *ops, const struct remote
     r->model = xstrdup(model);
 }
 
-void remote_release(struct remote *r)
+void remote_free(struct ai *ai)
 {
+    struct remote *r = (struct remote *)ai;
     free(r->url);
     if (r->auth_header) {
         explicit_bzero(r->auth_header, strlen(r->auth_header));
         free(r->auth_header);
     }
     free(r->model);
+    free(r);
+}
+
+int remote_check_setting(const char *name, const char *value, bool required, struct errinfo *e)
+{
+    if (!value || !*value)
+        return required ? failf(e, ERR_CONFIG, "%s is not set", name) : 0;
+    if (strpbrk(value, "\r\n"))
+        return failf(e, ERR_CONFIG, "%s contains a line break", name);
+    if (strlen(value) > REMOTE_MAX_CONFIG_TEXT)
+        return failf(e, ERR_CONFIG, "%s is too long", name);
+    return 0;
 }
 
 static void sleep_ms(long ms)

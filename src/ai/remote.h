@@ -166,8 +166,18 @@ void remote_init(struct remote *r, const struct ai_ops *ops, const struct remote
                  struct ai *fallback, const char *base_url, const char *path,
                  const char *auth_prefix, const char *key, const char *model);
 
-/* Frees what remote_init() set up (the key is wiped first). */
-void remote_release(struct remote *r);
+/* The ai_ops free method of a provider allocated whole (XNEW) with its
+ * struct remote first: frees what remote_init() set up (the key is wiped
+ * first), then the provider. */
+void remote_free(struct ai *ai);
+
+/*
+ * Checks one setting of a provider (name is the config key, for the
+ * message): set when required, no line break (it may go into a header),
+ * at most REMOTE_MAX_CONFIG_TEXT bytes. Returns 0 or ERR_CONFIG; the value
+ * is never shown.
+ */
+int remote_check_setting(const char *name, const char *value, bool required, struct errinfo *e);
 
 /*
  * Reads a 200 reply body through api->reply_text and the strict parsers

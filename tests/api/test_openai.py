@@ -324,14 +324,20 @@ def test_malformed_answer_still_analyzes_the_import(ai_server, fake):
     assert warn["status"] == 200
 
 
-def test_drafts_come_from_the_server(ai_server, fake):
-    t = new_tenant(ai_server, unique_email("oa"), session=False)
-    c = ok(api(ai_server, "POST", "/api/contacts", t.token_creds, ws=t.workspace_id,
-               body={"email": f"{os.urandom(3).hex()}@quillon.example", "name": "Ada Quill",
-                     "company": "Quillon Labs", "jobTitle": "CTO"}), 201)
-    data = ok(api(ai_server, "POST", "/api/content/generate", t.token_creds,
-                  ws=t.workspace_id, body={"target": "contacts", "contactIds": [c["id"]]}), 201)
+def draft_for(srv, name, company, title):
+    """A new contact in a new workspace, and the one draft POST /api/content/generate makes."""
+    t = new_tenant(srv, unique_email("oa"), session=False)
+    c = ok(api(srv, "POST", "/api/contacts", t.token_creds, ws=t.workspace_id,
+               body={"email": f"{os.urandom(3).hex()}@contact.example", "name": name,
+                     "company": company, "jobTitle": title}), 201)
+    data = ok(api(srv, "POST", "/api/content/generate", t.token_creds, ws=t.workspace_id,
+                  body={"target": "contacts", "contactIds": [c["id"]]}), 201)
     [d] = data["drafts"]
+    return d
+
+
+def test_drafts_come_from_the_server(ai_server, fake):
+    d = draft_for(ai_server, "Ada Quill", "Quillon Labs", "CTO")
     assert d["provider"] == "openai"
     assert d["subjects"] == fake.draft_result["subjects"]
     assert d["body"] == fake.draft_result["body"]
@@ -344,13 +350,7 @@ def test_drafts_come_from_the_server(ai_server, fake):
 
 def test_invalid_draft_falls_back_to_the_offline_drafter(ai_server, fake):
     fake.set_mode("schema_invalid")
-    t = new_tenant(ai_server, unique_email("oa"), session=False)
-    c = ok(api(ai_server, "POST", "/api/contacts", t.token_creds, ws=t.workspace_id,
-               body={"email": f"{os.urandom(3).hex()}@harbour.example", "name": "Riley Chen",
-                     "company": "Harbourline Freight", "jobTitle": "VP of Operations"}), 201)
-    data = ok(api(ai_server, "POST", "/api/content/generate", t.token_creds,
-                  ws=t.workspace_id, body={"target": "contacts", "contactIds": [c["id"]]}), 201)
-    [d] = data["drafts"]
+    d = draft_for(ai_server, "Riley Chen", "Harbourline Freight", "VP of Operations")
     assert d["provider"] == "offline"
     assert "Harbourline Freight" in d["body"]
     warn = ai_server.wait_for_log(lambda r: r.get("event") == "ai.openai_fallback"

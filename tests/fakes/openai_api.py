@@ -38,9 +38,9 @@ time on the monotonic clock) for assertions. Standard library only.
 import json
 import re
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fakes.json_api import JsonAPIFake
 
 MODES = ("ok", "fail_then_ok", "always_500", "slow", "malformed", "schema_invalid", "refusal",
          "length")
@@ -132,14 +132,18 @@ def strict_problem(schema, where="schema"):
     return None
 
 
-class FakeOpenAIAPI:
+class FakeOpenAIAPI(JsonAPIFake):
     """The fake on 127.0.0.1 at a free port; start() returns self, .url is the base URL
     (with the /v1 prefix) to put in LEADFLOW_OPENAI_BASE_URL; stop() shuts it down."""
 
+    request_class = Request
+    request_id_header = "x-request-id"
+
     def __init__(self, api_key=None, model=None, prefix="/v1"):
+        super().__init__()
         self.api_key = api_key
         self.model = model
-        self.prefix = prefix
+        self.prefix = self.url_path = prefix
         self.supports_schema = True
         self.mode = "ok"
         self.fail_times = 0
@@ -148,45 +152,7 @@ class FakeOpenAIAPI:
         self.slow_seconds = 3.0
         self.result = dict(DEFAULT_RESULT)
         self.draft_result = dict(DEFAULT_DRAFT)
-        self.requests = []
         self._failed = 0
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = None
-        self._thread = None
-        self.port = None
-        self.url = None
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def start(self):
-        fake = self
-
-        class Handler(_Handler):
-            api = fake
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}{self.prefix}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stopping.set()
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join(5)
-            self._httpd = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- knobs and assertions ----------------------------------------------
 
@@ -203,10 +169,6 @@ class FakeOpenAIAPI:
             self._failed = 0
             if seconds is not None:
                 self.slow_seconds = seconds
-
-    def recorded(self):
-        with self._lock:
-            return list(self.requests)
 
     # -- the protocol ------------------------------------------------------
 
@@ -311,8 +273,7 @@ class FakeOpenAIAPI:
                                            "param": param, "code": code}}
 
     def handle(self, req):
-        with self._lock:
-            self.requests.append(req)
+        self.record(req)
         bad = self.check(req)
         if bad:
             status, msg, param, code = bad
@@ -320,33 +281,3 @@ class FakeOpenAIAPI:
             return self._error(status, msg, param, code)
         return self.answer(req)
 
-
-class _Handler(BaseHTTPRequestHandler):
-    api = None  # set by the subclass made in FakeOpenAIAPI.start()
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
-    def _serve(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n > 0 else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        req = Request(self.command, self.path, headers, body)
-        status, extra, obj = self.api.handle(req)
-        req.status = status
-        data = json.dumps(obj).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("x-request-id", "req_" + secrets.token_hex(8))
-            for k, v in extra.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a time-out test)
-
-    do_POST = _serve
-    do_GET = _serve
