@@ -128,6 +128,7 @@ const struct remote_api anthropic_api = {
     .event = "ai.anthropic_fallback",
     .title = "the Anthropic API",
     .key_setting = "LEADFLOW_ANTHROPIC_API_KEY",
+    .url_setting = "LEADFLOW_ANTHROPIC_API_URL",
     .request = anthropic_request,
     .reply_text = anthropic_reply_text,
 };

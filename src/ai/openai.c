@@ -126,6 +126,7 @@ const struct remote_api openai_api = {
     .event = "ai.openai_fallback",
     .title = "the OpenAI-compatible server",
     .key_setting = "LEADFLOW_OPENAI_API_KEY",
+    .url_setting = "LEADFLOW_OPENAI_BASE_URL",
     .request = openai_request,
     .reply_text = openai_reply_text,
     .adapt = openai_adapt,

@@ -612,11 +612,12 @@ typedef int (*reply_fn)(const struct remote_api *api, const char *body, size_t l
 
 /*
  * One call with retries. Returns 0 with out filled by parse; ERR_CONFIG when
- * the server refused the key (401, 403); else another error. The reason is
+ * the server refused the key (401, 403) or knows no such model or path
+ * (404); else another error. The reason is
  * in e, what happened in res.
  */
-static int remote_call(const struct remote *r, struct remote_call *c, reply_fn parse, void *out,
-                       struct call_result *res, struct errinfo *e)
+static int call_with_retries(const struct remote *r, struct remote_call *c, reply_fn parse,
+                             void *out, struct call_result *res, struct errinfo *e)
 {
     char *body = r->api->request(r, c);
     struct httpc_req rq = {
@@ -656,9 +657,8 @@ static int remote_call(const struct remote *r, struct remote_call *c, reply_fn p
                 retry = remote_status_retryable(resp.status);
                 if (resp.retry_after_s > 0)
                     retry_after_ms = resp.retry_after_s * 1000;
-                int code = resp.status == 401 || resp.status == 403 ? ERR_CONFIG
-                           : retry                                  ? ERR_TEMPORARY
-                                                                    : ERR_INVALID;
+                bool config = resp.status == 401 || resp.status == 403 || resp.status == 404;
+                int code = config ? ERR_CONFIG : retry ? ERR_TEMPORARY : ERR_INVALID;
                 rc = failf(e, code, "HTTP %ld (%s)", resp.status, res->etype);
             }
         }
@@ -685,7 +685,8 @@ static int remote_call(const struct remote *r, struct remote_call *c, reply_fn p
 }
 
 /* The one line that says why a call fell back: a warning, or an error when
- * the server refused the key (a configuration to fix, not a passing fault). */
+ * the server refused the key or knows no such model or path (a configuration
+ * to fix, not a passing fault). */
 static void log_fallback(const struct remote *r, const char *call, int rc,
                          const struct call_result *res, const struct errinfo *err)
 {
@@ -701,7 +702,12 @@ static void log_fallback(const struct remote *r, const char *call, int rc,
         log_str(&l, "error_type", res->etype);
     log_str(&l, "reason", err->msg);
     const char *what = strcmp(call, "draft") == 0 ? "drafter" : "analyzer";
-    if (refused)
+    if (refused && res->status == 404)
+        log_end(&l,
+                "%s has no such model or path: check %s and the model \"%.100s\"; using the "
+                "offline %s",
+                r->api->title, r->api->url_setting, r->model, what);
+    else if (refused)
         log_end(&l, "%s refused the credentials: check %s (%s); using the offline %s",
                 r->api->title, r->api->key_setting, r->auth_header ? "set" : "not set", what);
     else
@@ -736,7 +742,7 @@ int remote_analyze(struct ai *ai, const char *subject, const char *text, struct 
     struct call_result res = {0};
     struct errinfo err;
     errinfo_clear(&err);
-    int rc = remote_call(r, &c, analysis_reply, out, &res, &err);
+    int rc = call_with_retries(r, &c, analysis_reply, out, &res, &err);
     remote_prompt_release(&p);
     if (rc == 0)
         return 0;
@@ -755,7 +761,7 @@ int remote_draft(struct ai *ai, const struct draft_input *in, struct arena *a, s
     struct errinfo err;
     errinfo_clear(&err);
     struct draft_out o = {a, out};
-    int rc = remote_call(r, &c, draft_reply, &o, &res, &err);
+    int rc = call_with_retries(r, &c, draft_reply, &o, &res, &err);
     remote_prompt_release(&p);
     if (rc == 0)
         return 0;

@@ -125,7 +125,8 @@ struct remote_api {
     const char *name;        /* the provider, as results name it: "anthropic" */
     const char *event;       /* the fallback line's event: "ai.anthropic_fallback" */
     const char *title;       /* in log messages: "the Anthropic API" */
-    const char *key_setting; /* named when the server refuses the key */
+    const char *key_setting; /* named when the server refuses the key (401, 403) */
+    const char *url_setting; /* named, with the model, when the server answers 404 */
     /* The JSON body of the request for c (malloc'd, NUL-terminated). */
     char *(*request)(const struct remote *r, const struct remote_call *c);
     /* The model's text from a 200 reply body, appended to text; 0 or

@@ -206,6 +206,16 @@ def test_rejected_key_falls_back_with_a_clear_error(run_cli, tmp_path):
         assert "9" * 30 not in r.stdout + r.stderr
 
 
+def test_unknown_model_falls_back_with_a_clear_error(run_cli, tmp_path, fake):
+    r = analyze(run_cli, tmp_path, fake, LEADFLOW_OPENAI_MODEL="no-such-model")
+    [res] = results(r)
+    assert res["provider"] == "offline"
+    assert [q.status for q in fake.recorded()] == [404]  # not retried
+    [line] = log_lines(r.stderr, "ai.openai_fallback")
+    assert line["level"] == "error" and line["error_type"] == "invalid_request_error"
+    assert "LEADFLOW_OPENAI_BASE_URL" in line["msg"] and "no-such-model" in line["msg"]
+
+
 def test_missing_key_is_reported_as_not_set(run_cli, tmp_path):
     with FakeOpenAIAPI(api_key="sk-needed-" + "b" * 20) as f:
         r = analyze(run_cli, tmp_path, f)

@@ -149,22 +149,6 @@ static void test_analysis_bad_schema(void **state)
         expect_bad(bad[i]);
 }
 
-static void test_error_type(void **state)
-{
-    char t[48];
-    const char *b = "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
-                    "\"slow down\"}}";
-    remote_error_type(b, strlen(b), t, sizeof(t));
-    assert_string_equal(t, "rate_limit_error");
-    remote_error_type("<html>", 6, t, sizeof(t));
-    assert_string_equal(t, "unknown");
-    b = "{\"type\":\"error\",\"error\":{\"type\":\"bad\\nline\"}}";
-    remote_error_type(b, strlen(b), t, sizeof(t));
-    assert_string_equal(t, "unknown");
-    remote_error_type("", 0, t, sizeof(t));
-    assert_string_equal(t, "unknown");
-}
-
 static void test_clean_text(void **state)
 {
     struct buf b;
@@ -224,20 +208,29 @@ static void test_retry_schedule(void **state)
     assert_int_equal(remote_retry_delay_ms(0, REMOTE_RETRY_AFTER_MAX_MS + 1, 1), -1);
 }
 
-/* OpenAI-style error bodies: the type, else a string code. */
-static void test_error_type_code(void **state)
+/* The error type of Anthropic and OpenAI-style error bodies: the type, else a string code,
+ * and only names safe to log. */
+static void test_error_type(void **state)
 {
-    char t[48];
-    const char *b = "{\"error\":{\"message\":\"x\",\"type\":null,\"param\":null,"
-                    "\"code\":\"invalid_api_key\"}}";
-    remote_error_type(b, strlen(b), t, sizeof(t));
-    assert_string_equal(t, "invalid_api_key");
-    b = "{\"error\":{\"message\":\"x\",\"type\":\"server_error\",\"code\":\"Other\"}}";
-    remote_error_type(b, strlen(b), t, sizeof(t));
-    assert_string_equal(t, "server_error");
-    b = "{\"error\":{\"message\":\"x\",\"code\":401}}"; /* a number: not a name */
-    remote_error_type(b, strlen(b), t, sizeof(t));
-    assert_string_equal(t, "unknown");
+    static const struct {
+        const char *body, *want;
+    } cases[] = {
+        {"{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow\"}}",
+         "rate_limit_error"},
+        {"{\"error\":{\"message\":\"x\",\"type\":null,\"code\":\"invalid_api_key\"}}",
+         "invalid_api_key"},
+        {"{\"error\":{\"message\":\"x\",\"type\":\"server_error\",\"code\":\"Other\"}}",
+         "server_error"},
+        {"{\"error\":{\"message\":\"x\",\"code\":401}}", "unknown"}, /* a number */
+        {"{\"type\":\"error\",\"error\":{\"type\":\"bad\\nline\"}}", "unknown"},
+        {"<html>", "unknown"},
+        {"", "unknown"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char t[48];
+        remote_error_type(cases[i].body, strlen(cases[i].body), t, sizeof(t));
+        assert_string_equal(t, cases[i].want);
+    }
 }
 
 /* An analysis built from the schema's own enums and bounds passes the parser. */
@@ -314,7 +307,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_analysis_bad_text),
     cmocka_unit_test(test_analysis_bad_schema),
     cmocka_unit_test(test_error_type),
-    cmocka_unit_test(test_error_type_code),
     cmocka_unit_test(test_schema_says_what_the_parser_takes),
     cmocka_unit_test(test_prompts_keep_data_out_of_the_instructions),
     cmocka_unit_test(test_clean_text),
