@@ -613,8 +613,7 @@ typedef int (*reply_fn)(const struct remote_api *api, const char *body, size_t l
 /*
  * One call with retries. Returns 0 with out filled by parse; ERR_CONFIG when
  * the server refused the key (401, 403) or knows no such model or path
- * (404); else another error. The reason is
- * in e, what happened in res.
+ * (404); else another error. The reason is in e, what happened in res.
  */
 static int call_with_retries(const struct remote *r, struct remote_call *c, reply_fn parse,
                              void *out, struct call_result *res, struct errinfo *e)
@@ -641,6 +640,7 @@ static int call_with_retries(const struct remote *r, struct remote_call *c, repl
         bool retry = false, resend = false;
         long retry_after_ms = -1;
         res->attempts++;
+        res->etype[0] = '\0'; /* what the last reply said, not an earlier one */
         rc = httpc_do(&rq, &resp, e);
         if (rc == ERR_TEMPORARY) {
             retry = true; /* unreachable or timed out: worth another try */
