@@ -88,6 +88,8 @@ class FakeAnthropicAPI(JsonAPIFake):
     to put in LEADFLOW_ANTHROPIC_API_URL; stop() shuts it down."""
 
     request_class = Request
+    modes = MODES
+    error_statuses = tuple(ERROR_TYPES)
 
     def __init__(self, api_key=None):
         super().__init__()
@@ -100,21 +102,6 @@ class FakeAnthropicAPI(JsonAPIFake):
         self.draft_result = dict(DEFAULT_DRAFT)
         self.fence = False
         self._failed = 0
-
-    # -- knobs and assertions ----------------------------------------------
-
-    def set_mode(self, mode, times=0, status=429, seconds=None):
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
-        if status not in ERROR_TYPES:
-            raise ValueError(f"unsupported status {status}")
-        with self._lock:
-            self.mode = mode
-            self.fail_times = times
-            self.fail_status = status
-            self._failed = 0
-            if seconds is not None:
-                self.slow_seconds = seconds
 
     # -- the protocol ------------------------------------------------------
 

@@ -6,7 +6,8 @@ A fake subclasses JsonAPIFake and gives:
                   (headers: a dict of lower-case names); it gets a .status attribute
   handle(req)     -> (status, extra headers dict, body object), the body sent as JSON
   url_path        appended to http://127.0.0.1:PORT to make .url (e.g. "/v1")
-It may set request_id_header (the name of the request id header the real API sends).
+It may set request_id_header (the name of the request id header the real API sends), and
+modes and error_statuses for set_mode(), the knob the fakes of model APIs share.
 Standard library only.
 """
 import json
@@ -19,6 +20,8 @@ class JsonAPIFake:
     request_class = None
     request_id_header = "request-id"
     url_path = ""
+    modes = ()  # what set_mode() accepts
+    error_statuses = ()  # what a "fail_then_ok" mode may answer
 
     def __init__(self):
         self.requests = []
@@ -57,6 +60,23 @@ class JsonAPIFake:
 
     def __exit__(self, *exc):
         self.stop()
+
+    def set_mode(self, mode, times=0, status=429, seconds=None, retry_after=None):
+        """How the next requests are answered: mode (one of .modes); for "fail_then_ok",
+        times failures with status (and Retry-After: retry_after when the fake sends it);
+        for "slow", seconds of delay."""
+        if mode not in self.modes:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {self.modes}")
+        if status not in self.error_statuses:
+            raise ValueError(f"unsupported status {status}")
+        with self._lock:
+            self.mode = mode
+            self.fail_times = times
+            self.fail_status = status
+            self.retry_after = retry_after
+            self._failed = 0
+            if seconds is not None:
+                self.slow_seconds = seconds
 
     def record(self, req):
         with self._lock:

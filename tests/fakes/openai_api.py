@@ -137,6 +137,8 @@ class FakeOpenAIAPI(JsonAPIFake):
     (with the /v1 prefix) to put in LEADFLOW_OPENAI_BASE_URL; stop() shuts it down."""
 
     request_class = Request
+    modes = MODES
+    error_statuses = tuple(ERROR_TYPES)
     request_id_header = "x-request-id"
 
     def __init__(self, api_key=None, model=None, prefix="/v1"):
@@ -153,22 +155,6 @@ class FakeOpenAIAPI(JsonAPIFake):
         self.result = dict(DEFAULT_RESULT)
         self.draft_result = dict(DEFAULT_DRAFT)
         self._failed = 0
-
-    # -- knobs and assertions ----------------------------------------------
-
-    def set_mode(self, mode, times=0, status=429, seconds=None, retry_after=None):
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
-        if status not in ERROR_TYPES:
-            raise ValueError(f"unsupported status {status}")
-        with self._lock:
-            self.mode = mode
-            self.fail_times = times
-            self.fail_status = status
-            self.retry_after = retry_after
-            self._failed = 0
-            if seconds is not None:
-                self.slow_seconds = seconds
 
     # -- the protocol ------------------------------------------------------
 
