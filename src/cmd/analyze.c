@@ -27,9 +27,11 @@ static const char usage[] =
     "\n"
     "Analyzes each email file (RFC 5322, .eml) with the configured AI provider and\n"
     "prints one JSON object per line: file, message_id, from, subject, intents,\n"
-    "sentiment, sentiment_score, urgency, provider. The Anthropic API is used when\n"
-    "LEADFLOW_ANTHROPIC_API_KEY is set, else the offline analyzer; a failed API call\n"
-    "falls back to the offline analyzer (provider \"offline\"). A file that is not an\n"
+    "sentiment, sentiment_score, urgency, provider. LEADFLOW_AI_PROVIDER picks the\n"
+    "provider: offline, anthropic (the Anthropic API; the default when\n"
+    "LEADFLOW_ANTHROPIC_API_KEY is set) or openai (an OpenAI-compatible server at\n"
+    "LEADFLOW_OPENAI_BASE_URL serving LEADFLOW_OPENAI_MODEL). A failed API call falls\n"
+    "back to the offline analyzer (provider \"offline\"). A file that is not an\n"
     "email message is reported on stderr and makes the exit status 1.\n";
 
 /* Reads the whole file into b (limit ANALYZE_MAX_FILE); 0 or ERR_IO/ERR_TOO_BIG. */
