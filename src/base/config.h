@@ -44,6 +44,7 @@ struct config {
     bool oidc_allow_http; /* accept an http:// issuer off loopback (config_finish) */
     /* providers */
     char *gmail_api_url;
+    char *ai_provider; /* offline | anthropic | openai; NULL: anthropic when its key is set */
     char *anthropic_api_key;
     char *anthropic_api_url;
     char *anthropic_model;
@@ -51,6 +52,12 @@ struct config {
     int64_t anthropic_thinking_budget; /* extended-thinking tokens, at least 1024 */
     int64_t anthropic_timeout_ms;      /* per request */
     int64_t anthropic_max_retries;     /* after 429, 5xx and time-outs */
+    char *openai_base_url;             /* an OpenAI-compatible server: POST BASE/chat/completions */
+    char *openai_model;
+    char *openai_api_key;       /* NULL: no Authorization header (local servers) */
+    int64_t openai_max_tokens;  /* 0: not sent */
+    int64_t openai_timeout_ms;  /* per request */
+    int64_t openai_max_retries; /* after 429, 5xx and time-outs */
     char *sendgrid_api_key;
     char *sendgrid_api_url;
     char *resend_api_key;

@@ -29,9 +29,11 @@ static const char usage[] =
     "forwarded messages and the signature), and the subject unless it is a reply's or\n"
     "a forward's (\"Re:\", \"AW:\", \"Fwd:\"...). An automatic reply (out of office, a\n"
     "list or bulk mail: automated true) is not analyzed: general, neutral, low, as the\n"
-    "pipeline stores it unscored. The Anthropic API is used when\n"
-    "LEADFLOW_ANTHROPIC_API_KEY is set, else the offline analyzer; a failed API call\n"
-    "falls back to the offline analyzer (provider \"offline\"). A file that is not an\n"
+    "pipeline stores it unscored. LEADFLOW_AI_PROVIDER picks the\n"
+    "provider: offline, anthropic (the Anthropic API; the default when\n"
+    "LEADFLOW_ANTHROPIC_API_KEY is set) or openai (an OpenAI-compatible server at\n"
+    "LEADFLOW_OPENAI_BASE_URL serving LEADFLOW_OPENAI_MODEL). A failed API call falls\n"
+    "back to the offline analyzer (provider \"offline\"). A file that is not an\n"
     "email message is reported on stderr and makes the exit status 1.\n";
 
 static void kstr_or_null(struct jw *w, const char *key, const char *s)

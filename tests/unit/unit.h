@@ -31,6 +31,8 @@ struct unit_group {
 extern const struct unit_group unit_ai_anthropic;
 extern const struct unit_group unit_ai_content;
 extern const struct unit_group unit_ai_offline;
+extern const struct unit_group unit_ai_openai;
+extern const struct unit_group unit_ai_remote;
 extern const struct unit_group unit_ai_score;
 extern const struct unit_group unit_ai_signature;
 extern const struct unit_group unit_alerts_channel;
