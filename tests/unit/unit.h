@@ -56,6 +56,7 @@ extern const struct unit_group unit_http_static;
 extern const struct unit_group unit_jobs_queue;
 extern const struct unit_group unit_mail_inbox;
 extern const struct unit_group unit_mail_mime;
+extern const struct unit_group unit_mail_reply_text;
 extern const struct unit_group unit_mail_track;
 extern const struct unit_group unit_mail_send;
 extern const struct unit_group unit_mail_dkim;
