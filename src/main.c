@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"export", cmd_export, "write the whole database to stdout, to move it (JSON lines)"},
     {"import-db", cmd_import_db, "load what export wrote into a new, empty database"},
     {"analyze", cmd_analyze, "analyze email files with the configured AI provider"},
+    {"backup", cmd_backup, "copy the SQLite database while the server runs (online backup)"},
     {"routes", cmd_routes, "print the HTTP route table"},
     {"dkim-record", cmd_dkim_record, "print the DNS TXT record of the DKIM signing key"},
     {"version", cmd_version, "print the version"},

@@ -1,0 +1,32 @@
+/*
+ * Online backup of a SQLite database while the server keeps writing to it:
+ * one read transaction pins a snapshot (WAL lets writers go on meanwhile)
+ * and SQLite's backup API copies its pages in steps into a new file, which
+ * takes the target's name only when complete. PostgreSQL has pg_dump.
+ */
+#ifndef LEADFLOW_STORE_BACKUP_H
+#define LEADFLOW_STORE_BACKUP_H
+
+#include <stdbool.h>
+
+#include "base/err.h"
+
+/* Pages copied per step of the backup API. */
+enum { STORE_BACKUP_STEP_PAGES = 1024 };
+
+/* Called after each step with the pages copied so far and the total. */
+typedef void (*store_backup_progress_fn)(void *arg, int done, int total);
+
+/*
+ * Copies the database of db_url ("sqlite:PATH") into dest, a consistent
+ * snapshot of the moment the copy began, with mode 0600. dest is written
+ * under a temporary name beside it, checked (PRAGMA quick_check) and then
+ * moved into place; an existing dest is replaced only when replace is true.
+ * progress (may be NULL) gets each step. Returns 0, ERR_UNSUPPORTED for a
+ * database that is not a SQLite file (the message names pg_dump for
+ * PostgreSQL), ERR_CONFLICT when dest exists, ERR_DB or ERR_IO.
+ */
+int store_backup(const char *db_url, const char *dest, bool replace,
+                 store_backup_progress_fn progress, void *arg, struct errinfo *e);
+
+#endif
