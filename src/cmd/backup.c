@@ -4,11 +4,15 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "base/str.h"
 #include "cmd/cmd.h"
 #include "store/backup.h"
+#include "store/store.h"
 
 static const char usage[] =
     "usage: leadflow backup [--config FILE] [--db URL] [--force] FILE\n"
@@ -16,20 +20,23 @@ static const char usage[] =
     "Copies the SQLite database into FILE (mode 0600) while the server keeps\n"
     "running and writing: the copy is the database as it was when the backup\n"
     "began, checked before it takes the name FILE. Progress goes to stderr.\n"
-    "An existing FILE is refused unless --force is given.\n"
+    "An existing FILE is refused unless --force is given. The secret key\n"
+    "(leadflow.key beside the database) is not in the copy: keep a copy of it\n"
+    "too (it does not change).\n"
     "\n"
     "To restore: stop the server, copy FILE over the database file (and\n"
     "remove the database's -wal and -shm files), start the server.\n"
     "PostgreSQL databases are backed up with pg_dump instead.\n";
 
 struct progress {
+    int step; /* pages per step */
     int shown; /* last tenth printed */
 };
 
 static void on_progress(void *arg, int done, int total)
 {
     struct progress *p = arg;
-    if (total <= STORE_BACKUP_STEP_PAGES || total <= 0)
+    if (total <= p->step || total <= 0)
         return; /* a small database: one step, nothing to follow */
     int tenth = (int)((long long)done * 10 / total);
     if (tenth <= p->shown)
@@ -67,9 +74,19 @@ int cmd_backup(int argc, char **argv)
     }
     struct errinfo e;
     errinfo_clear(&e);
-    struct progress p = {.shown = 0};
+    struct progress p = {.step = STORE_BACKUP_STEP_PAGES, .shown = 0};
+    struct store_backup_opts bo = {.replace = o.force, .progress = on_progress, .arg = &p};
+    /* Tests only: small, slow steps, so that a backup of a small database
+     * spans many writes of the server. */
+    int64_t v;
+    const char *env = getenv("LEADFLOW_TEST_BACKUP_STEP_PAGES");
+    if (env && str_to_i64(str_from(env), 1, 1 << 20, &v))
+        bo.step_pages = p.step = (int)v;
+    env = getenv("LEADFLOW_TEST_BACKUP_PAUSE_MS");
+    if (env && str_to_i64(str_from(env), 0, 10000, &v))
+        bo.pause_ms = (int)v;
     int64_t start = mono_ms();
-    rc = store_backup(cfg.db, o.pos[0], o.force, on_progress, &p, &e);
+    rc = store_backup(cfg.db, o.pos[0], &bo, &e);
     if (rc) {
         fprintf(stderr, "leadflow backup: %s\n", e.msg);
     } else {
@@ -77,6 +94,12 @@ int cmd_backup(int argc, char **argv)
         long long size = stat(o.pos[0], &sb) == 0 ? (long long)sb.st_size : 0;
         fprintf(stderr, "leadflow backup: %s copied to %s (%lld bytes) in %lld ms\n", cfg.db,
                 o.pos[0], size, (long long)(mono_ms() - start));
+        char dir[4096], key[4200];
+        store_data_dir(cfg.db, dir, sizeof(dir));
+        snprintf(key, sizeof(key), "%s/leadflow.key", dir);
+        if (access(key, F_OK) == 0)
+            fprintf(stderr, "leadflow backup: the secret key (%s) is not in the copy: keep a "
+                            "copy of it too\n", key);
     }
     config_release(&cfg);
     return rc ? 1 : 0;

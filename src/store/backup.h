@@ -17,16 +17,24 @@ enum { STORE_BACKUP_STEP_PAGES = 1024 };
 /* Called after each step with the pages copied so far and the total. */
 typedef void (*store_backup_progress_fn)(void *arg, int done, int total);
 
+struct store_backup_opts {
+    bool replace;                      /* overwrite an existing dest */
+    int step_pages;                    /* pages per step; 0: STORE_BACKUP_STEP_PAGES */
+    int pause_ms;                      /* sleep between steps (0: none) */
+    store_backup_progress_fn progress; /* may be NULL */
+    void *arg;
+};
+
 /*
  * Copies the database of db_url ("sqlite:PATH") into dest, a consistent
  * snapshot of the moment the copy began, with mode 0600. dest is written
  * under a temporary name beside it, checked (PRAGMA quick_check) and then
- * moved into place; an existing dest is replaced only when replace is true.
- * progress (may be NULL) gets each step. Returns 0, ERR_UNSUPPORTED for a
+ * moved into place; an existing dest is replaced only when o->replace.
+ * Returns 0, ERR_UNSUPPORTED for a
  * database that is not a SQLite file (the message names pg_dump for
  * PostgreSQL), ERR_CONFLICT when dest exists, ERR_DB or ERR_IO.
  */
-int store_backup(const char *db_url, const char *dest, bool replace,
-                 store_backup_progress_fn progress, void *arg, struct errinfo *e);
+int store_backup(const char *db_url, const char *dest, const struct store_backup_opts *o,
+                 struct errinfo *e);
 
 #endif

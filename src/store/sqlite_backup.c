@@ -42,22 +42,25 @@ static int backup_open_source(const char *path, sqlite3 **out, struct errinfo *e
 
 /* Copies src into the open, empty dst in steps, then checks the copy. */
 static int backup_copy(sqlite3 *src, sqlite3 *dst, const char *dest,
-                       store_backup_progress_fn progress, void *arg, struct errinfo *e)
+                       const struct store_backup_opts *o, struct errinfo *e)
 {
     sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
     if (!b)
         return failf(e, ERR_DB, "%s: cannot start the backup: %s", dest, sqlite3_errmsg(dst));
+    int step = o->step_pages > 0 ? o->step_pages : STORE_BACKUP_STEP_PAGES;
     int rc;
     do {
-        rc = sqlite3_backup_step(b, STORE_BACKUP_STEP_PAGES);
+        rc = sqlite3_backup_step(b, step);
         if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
             sqlite3_sleep(20);
             continue;
         }
-        if (progress && (rc == SQLITE_OK || rc == SQLITE_DONE)) {
+        if (o->progress && (rc == SQLITE_OK || rc == SQLITE_DONE)) {
             int total = sqlite3_backup_pagecount(b);
-            progress(arg, total - sqlite3_backup_remaining(b), total);
+            o->progress(o->arg, total - sqlite3_backup_remaining(b), total);
         }
+        if (rc == SQLITE_OK && o->pause_ms > 0)
+            sqlite3_sleep(o->pause_ms);
     } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE)
@@ -108,8 +111,8 @@ static int backup_publish(const char *tmp, const char *dest, bool replace, struc
     return 0;
 }
 
-int store_backup(const char *db_url, const char *dest, bool replace,
-                 store_backup_progress_fn progress, void *arg, struct errinfo *e)
+int store_backup(const char *db_url, const char *dest, const struct store_backup_opts *o,
+                 struct errinfo *e)
 {
     if (strncmp(db_url, "postgres://", 11) == 0 || strncmp(db_url, "postgresql://", 13) == 0)
         return failf(e, ERR_UNSUPPORTED,
@@ -119,7 +122,7 @@ int store_backup(const char *db_url, const char *dest, bool replace,
         return failf(e, ERR_UNSUPPORTED, "%s: only a SQLite database file can be backed up",
                      db_url);
     const char *path = db_url + 7;
-    if (!replace && access(dest, F_OK) == 0)
+    if (!o->replace && access(dest, F_OK) == 0)
         return failf(e, ERR_CONFLICT, "%s exists (pass --force to replace it)", dest);
     sqlite3 *src = NULL;
     int rc = backup_open_source(path, &src, e);
@@ -141,11 +144,11 @@ int store_backup(const char *db_url, const char *dest, bool replace,
         rc = failf(e, ERR_DB, "%s: cannot open the backup file: %s", tmp,
                    dst ? sqlite3_errmsg(dst) : sqlite3_errstr(orc));
     else
-        rc = backup_copy(src, dst, dest, progress, arg, e);
+        rc = backup_copy(src, dst, dest, o, e);
     if (sqlite3_close(dst) != SQLITE_OK && !rc)
         rc = failf(e, ERR_DB, "%s: cannot close the backup file", tmp);
     if (!rc)
-        rc = backup_publish(tmp, dest, replace, e);
+        rc = backup_publish(tmp, dest, o->replace, e);
     if (rc)
         unlink(tmp);
     else
