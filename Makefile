@@ -41,7 +41,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/leadflow
 SYSCONFDIR ?= /etc
-UNITDIR ?= $(PREFIX)/lib/systemd/system
+# systemd looks in /usr/lib, /usr/local/lib and /etc: elsewhere the unit goes to /etc.
+UNITDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
 CONF := $(DESTDIR)$(SYSCONFDIR)/leadflow/leadflow.conf
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
             -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
@@ -118,6 +119,7 @@ bench: deps
 # existing leadflow.conf is kept; the new one is put beside it as
 # leadflow.conf.new.
 install: $(BIN)
+	@mkdir -p $(BUILD)
 	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR) \
 		$(DESTDIR)$(DATADIR)/demo $(DESTDIR)$(SYSCONFDIR)/leadflow
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/leadflow
