@@ -36,7 +36,10 @@ static void usage(FILE *f)
     fprintf(f, "usage: leadflow COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nleadflow COMMAND --help shows the options of a command.\n");
+    fprintf(f, "\nleadflow COMMAND --help shows the options of a command. Settings come from\n"
+               "--config FILE (else ./leadflow.conf), then LEADFLOW_* variables; `make install`\n"
+               "puts the documented file in /etc/leadflow/leadflow.conf and a systemd unit\n"
+               "that reads it.\n");
 }
 
 int main(int argc, char **argv)

@@ -29,7 +29,7 @@ static const char usage[] =
     "PostgreSQL databases are backed up with pg_dump instead.\n";
 
 struct progress {
-    int step; /* pages per step */
+    int step;  /* pages per step */
     int shown; /* last tenth printed */
 };
 
@@ -98,8 +98,10 @@ int cmd_backup(int argc, char **argv)
         store_data_dir(cfg.db, dir, sizeof(dir));
         snprintf(key, sizeof(key), "%s/leadflow.key", dir);
         if (access(key, F_OK) == 0)
-            fprintf(stderr, "leadflow backup: the secret key (%s) is not in the copy: keep a "
-                            "copy of it too\n", key);
+            fprintf(stderr,
+                    "leadflow backup: the secret key (%s) is not in the copy: keep a "
+                    "copy of it too\n",
+                    key);
     }
     config_release(&cfg);
     return rc ? 1 : 0;

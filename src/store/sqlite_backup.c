@@ -106,8 +106,7 @@ static int backup_publish(const char *tmp, const char *dest, bool replace, struc
             return failf(e, ERR_CONFLICT, "%s exists (pass --force to replace it)", dest);
     }
     if (rename(tmp, dest) != 0)
-        return failf(e, ERR_IO, "%s: cannot move the backup into place: %s", dest,
-                     strerror(errno));
+        return failf(e, ERR_IO, "%s: cannot move the backup into place: %s", dest, strerror(errno));
     return 0;
 }
 

@@ -588,8 +588,8 @@ static void test_conf_template_matches_keys(void **state)
             continue; /* prose ("# ..."), blank, section or active line */
         char *eq = strstr(line, " =");
         if (!eq)
-            fail_msg("%s:%d: \"%s\" is neither \"# text\" nor \"#key = default\"",
-                     CONF_TEMPLATE, lineno, line);
+            fail_msg("%s:%d: \"%s\" is neither \"# text\" nor \"#key = default\"", CONF_TEMPLATE,
+                     lineno, line);
         *eq = '\0';
         const char *key = line + 1;
         const char *value = eq[2] == ' ' ? eq + 3 : eq + 2;
