@@ -26,6 +26,7 @@ static const struct command commands[] = {
     {"import-db", cmd_import_db, "load what export wrote into a new, empty database"},
     {"analyze", cmd_analyze, "analyze email files with the configured AI provider"},
     {"backup", cmd_backup, "copy the SQLite database while the server runs (online backup)"},
+    {"restore", cmd_restore, "put a backup in place of the SQLite database (server stopped)"},
     {"routes", cmd_routes, "print the HTTP route table"},
     {"dkim-record", cmd_dkim_record, "print the DNS TXT record of the DKIM signing key"},
     {"version", cmd_version, "print the version"},

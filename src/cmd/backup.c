@@ -1,6 +1,7 @@
 /*
  * leadflow backup: an online, consistent copy of the SQLite database, taken
- * while the server keeps running (store/backup.h).
+ * while the server keeps running; leadflow restore: puts such a copy back
+ * while the server is stopped (store/backup.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,9 +25,17 @@ static const char usage[] =
     "(leadflow.key beside the database) is not in the copy: keep a copy of it\n"
     "too (it does not change).\n"
     "\n"
-    "To restore: stop the server, copy FILE over the database file (and\n"
-    "remove the database's -wal and -shm files), start the server.\n"
+    "To restore: stop the server, leadflow restore FILE, start the server.\n"
     "PostgreSQL databases are backed up with pg_dump instead.\n";
+
+static const char restore_usage[] =
+    "usage: leadflow restore [--config FILE] [--db URL] FILE\n"
+    "\n"
+    "Replaces the SQLite database with FILE, a copy leadflow backup made\n"
+    "(the database is created when missing). Refuses while the database is\n"
+    "in use: stop the server (and any leadflow worker) first. The database\n"
+    "file keeps its owner and mode; the copy is checked before the command\n"
+    "ends. Put the secret key (leadflow.key) beside it on a new machine.\n";
 
 struct progress {
     int step;  /* pages per step */
@@ -103,6 +112,38 @@ int cmd_backup(int argc, char **argv)
                     "copy of it too\n",
                     key);
     }
+    config_release(&cfg);
+    return rc ? 1 : 0;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+    struct cmd_opts o;
+    int rc = cmd_parse_opts("restore", argc, argv, "config,db", 1, &o);
+    if (rc)
+        return rc;
+    if (o.help) {
+        fputs(restore_usage, stdout);
+        return 0;
+    }
+    if (o.npos != 1) {
+        fprintf(stderr, "leadflow restore: name the backup FILE (see leadflow restore --help)\n");
+        return EXIT_USAGE;
+    }
+    struct config cfg;
+    rc = cmd_load_config(&o, &cfg);
+    if (rc) {
+        config_release(&cfg);
+        return rc;
+    }
+    struct errinfo e;
+    errinfo_clear(&e);
+    rc = store_restore(cfg.db, o.pos[0], &e);
+    if (rc)
+        fprintf(stderr, "leadflow restore: %s\n", e.msg);
+    else
+        fprintf(stderr, "leadflow restore: %s restored from %s; start the server\n", cfg.db,
+                o.pos[0]);
     config_release(&cfg);
     return rc ? 1 : 0;
 }

@@ -25,6 +25,7 @@ int cmd_export(int argc, char **argv);
 int cmd_import_db(int argc, char **argv);
 int cmd_dkim_record(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 struct store;
 

@@ -18,9 +18,9 @@ enum { STORE_BACKUP_STEP_PAGES = 1024 };
 typedef void (*store_backup_progress_fn)(void *arg, int done, int total);
 
 struct store_backup_opts {
-    bool replace;                      /* overwrite an existing dest */
-    int step_pages;                    /* pages per step; 0: STORE_BACKUP_STEP_PAGES */
-    int pause_ms;                      /* sleep between steps (0: none) */
+    bool replace;   /* overwrite an existing dest */
+    int step_pages; /* pages per step; 0: STORE_BACKUP_STEP_PAGES; -1: all at once */
+    int pause_ms;   /* sleep between steps (0: none) */
     store_backup_progress_fn progress; /* may be NULL */
     void *arg;
 };
@@ -36,5 +36,15 @@ struct store_backup_opts {
  */
 int store_backup(const char *db_url, const char *dest, const struct store_backup_opts *o,
                  struct errinfo *e);
+
+/*
+ * Replaces the database of db_url ("sqlite:PATH"; created, mode 0600, when
+ * missing) with the leadflow database in src, through the backup API in
+ * the other direction. Refuses, changing nothing, while any other process
+ * has the database open (a running server): it takes the database's
+ * exclusive lock first, and keeps it until the copy is checked. Returns 0,
+ * ERR_UNSUPPORTED (PostgreSQL: pg_restore), ERR_CONFLICT (in use), ERR_DB.
+ */
+int store_restore(const char *db_url, const char *src, struct errinfo *e);
 
 #endif
