@@ -1,4 +1,4 @@
-"""leadflow backup: an online copy of the SQLite database taken while the
+"""leadflow backup and restore: an online copy of the SQLite database taken while the
 server keeps writing (SQLite's backup API over one read snapshot), restored
 into a new data directory and served again; and its refusals (an existing
 file without --force, a PostgreSQL database, a file that is not a leadflow
@@ -171,4 +171,64 @@ def test_backup_refuses_postgres_and_foreign_files(run_cli, launcher):
     assert not os.path.exists(out)
     assert sorted(os.listdir(d)) == ["other.db"]
     r = run_cli("backup")
+    assert r.returncode == 2 and "FILE" in r.stderr
+
+
+def emails_of(server, t):
+    return sorted(c["email"] for c in all_contacts(server, t))
+
+
+def test_restore_refuses_while_the_server_runs_then_puts_the_backup_back(launcher, run_cli):
+    srv = launcher.start()
+    t = new_tenant(srv, session=False)
+    for i in range(5):
+        create_contact(srv, t, **fields(i))
+    out = os.path.join(launcher.workdir("backup"), "b.db")
+    assert run_cli("backup", "--db", srv.db_url, out).returncode == 0
+    create_contact(srv, t, email="later@backup.test")
+    mode_before = stat.S_IMODE(os.stat(srv.db_path).st_mode)
+
+    r = run_cli("restore", "--db", srv.db_url, out)
+    assert r.returncode == 1
+    assert "in use" in r.stderr and "stop" in r.stderr, r.stderr
+    assert "later@backup.test" in emails_of(srv, t)  # nothing was changed
+    assert srv.stop() == 0
+
+    r = run_cli("restore", "--db", srv.db_url, out)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(srv.db_path).st_mode) == mode_before
+    for suffix in ("-wal", "-shm", "-journal"):
+        assert not os.path.exists(srv.db_path + suffix), suffix
+    again = launcher.start(workdir=srv.workdir, db=srv.db_path)
+    assert emails_of(again, t) == sorted(fields(i)["email"] for i in range(5))
+    assert again.stop() == 0
+
+    # Into a new data directory: the database is made, mode 0600.
+    wd = launcher.workdir("restored")
+    db = os.path.join(wd, "test.db")
+    r = run_cli("restore", "--db", f"sqlite:{db}", out)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+    assert sorted(os.listdir(wd)) == ["test.db"]
+    shutil.copyfile(os.path.join(srv.workdir, "leadflow.key"), os.path.join(wd, "leadflow.key"))
+    fresh = launcher.start(workdir=wd)
+    check_complete(all_contacts(fresh, t))
+    assert len(emails_of(fresh, t)) == 5
+
+
+def test_restore_refuses_what_is_not_a_backup(launcher, run_cli):
+    srv = launcher.start()
+    srv.stop()
+    before = open(srv.db_path, "rb").read()
+    d = launcher.workdir("restore")
+    other = os.path.join(d, "other.db")
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    r = run_cli("restore", "--db", srv.db_url, other)
+    assert r.returncode == 1 and "not a leadflow database" in r.stderr, r.stderr
+    r = run_cli("restore", "--db", srv.db_url, os.path.join(d, "missing.db"))
+    assert r.returncode == 1 and "missing.db" in r.stderr, r.stderr
+    assert open(srv.db_path, "rb").read() == before
+    r = run_cli("restore", "--db", "postgres://leadflow@localhost/leadflow", other)
+    assert r.returncode == 1 and "pg_restore" in r.stderr, r.stderr
+    r = run_cli("restore")
     assert r.returncode == 2 and "FILE" in r.stderr
