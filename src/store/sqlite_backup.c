@@ -147,6 +147,11 @@ static int copy_to_new_file(sqlite3 *src, const char *dest, const struct store_b
                    dst ? sqlite3_errmsg(dst) : sqlite3_errstr(orc));
     else
         rc = backup_copy(src, dst, dest, o, e);
+    /* The copy has the source's WAL flag; a file in rollback mode stands
+     * alone (no -wal or -shm beside it), even on read-only media. The
+     * server turns WAL on again when it opens it. */
+    if (!rc && sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) != SQLITE_OK)
+        rc = failf(e, ERR_DB, "%s: cannot leave WAL mode: %s", dest, sqlite3_errmsg(dst));
     if (sqlite3_close(dst) != SQLITE_OK && !rc)
         rc = failf(e, ERR_DB, "%s: cannot close the new file", tmp);
     if (!rc)

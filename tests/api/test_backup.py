@@ -94,6 +94,8 @@ def test_backup_under_write_load_restores_a_consistent_snapshot(launcher, run_cl
     try:
         assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        # One file that stands alone: rollback journal, no -wal or -shm.
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("delete",)
         emails = [e for (e,) in con.execute(
             "SELECT email FROM contacts WHERE workspace_id = ?", (t.workspace_id,))]
         counted = con.execute("SELECT contacts FROM workspace_counts WHERE workspace_id = ?",
