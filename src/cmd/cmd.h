@@ -25,6 +25,8 @@ int cmd_worker(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import_db(int argc, char **argv);
 int cmd_dkim_record(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 struct store;
 
@@ -40,7 +42,8 @@ struct cmd_opts {
     const char *pos[CMD_MAX_POS]; /* positional arguments, in order */
     int npos;
     bool help;
-    bool demo; /* --demo */
+    bool demo;  /* --demo */
+    bool force; /* --force */
 };
 
 /*

@@ -46,6 +46,7 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
         {"workspace", required_argument, NULL, 'w'},
         {"demo", no_argument, NULL, 'D'},
         {"output", required_argument, NULL, 'o'}, /* also -o */
+        {"force", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -93,6 +94,8 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
             o->workspace = optarg;
         else if (ch == 'D')
             o->demo = true;
+        else if (ch == 'F')
+            o->force = true;
     }
     for (; optind < argc && o->npos < max_pos && o->npos < CMD_MAX_POS; optind++)
         o->pos[o->npos++] = argv[optind];
