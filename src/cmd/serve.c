@@ -31,7 +31,9 @@ static const char usage[] =
     "usage: leadflow serve [--config FILE] [--listen ADDR:PORT] [--db URL] [--demo]\n"
     "\n"
     "Serves the dashboard and the JSON API. The database schema is migrated at\n"
-    "start. Stops cleanly on SIGINT or SIGTERM.\n"
+    "start. Stops cleanly on SIGINT or SIGTERM. On a database without users, prints\n"
+    "a one-time link (valid 60 minutes) whose page creates the first owner and signs\n"
+    "them in; a new one at each start until someone has an account.\n"
     "\n"
     "  --config FILE       INI file (default: ./leadflow.conf when present)\n"
     "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks one)\n"
@@ -274,6 +276,32 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     return s->http ? 0 : ERR_IO;
 }
 
+/*
+ * On a database without users, prints the one-time link that creates the
+ * first owner (a new one at each start, until someone has an account).
+ * Without a configured public URL the link names the port actually bound.
+ */
+static int serve_first_run(struct serve_state *s, struct errinfo *e)
+{
+    char def[300], base[300], url[1024];
+    snprintf(def, sizeof(def), "http://%s", s->cfg.listen);
+    if (strcmp(s->cfg.public_url, def) == 0)
+        snprintf(base, sizeof(base),
+                 strchr(s->cfg.listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d",
+                 s->cfg.listen_host, http_server_port(s->http));
+    else
+        snprintf(base, sizeof(base), "%s", s->cfg.public_url);
+    int rc = auth_first_run_link(s->store, base, url, sizeof(url), e);
+    if (rc || !url[0])
+        return rc;
+    printf("leadflow: no account yet: open %s within %lld minutes to create the owner "
+           "and sign in\n",
+           url, (long long)(AUTH_SETUP_TTL_MS / 60000));
+    fflush(stdout);
+    log_info("setup.link", "no account yet: a first-run link was printed on standard output");
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct cmd_opts o;
@@ -314,6 +342,8 @@ int cmd_serve(int argc, char **argv)
     char link[1024];
     if (!rc && o.demo)
         rc = demo_prepare(s.store, &s.cfg, s.ai, link, sizeof(link), &e);
+    if (!rc && !o.demo)
+        rc = serve_first_run(&s, &e);
     if (rc) {
         fprintf(stderr, "leadflow: %s\n", e.msg);
         serve_stop(&s);

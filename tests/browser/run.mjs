@@ -53,14 +53,15 @@ function cleanEnv(extra) {
   return { ...env, ...extra };
 }
 
-// Starts `leadflow serve --demo` and resolves once it logs server.listening.
-function startServer(work) {
-  const db = `sqlite:${join(work, "test.db")}`;
+// Starts `leadflow serve --demo` (or, with demo false, on an empty database)
+// and resolves once it logs server.listening.
+function startServer(work, demo = true) {
+  const db = `sqlite:${join(work, demo ? "test.db" : "first-run.db")}`;
   const env = cleanEnv({
     LEADFLOW_WEB_DIR: join(ROOT, "web"),
     LEADFLOW_DEMO_MAILBOX: join(ROOT, "data", "demo", "sample.mbox"),
   });
-  const proc = spawn(BIN, ["serve", "--demo", "--db", db, "--listen", "127.0.0.1:0"],
+  const proc = spawn(BIN, ["serve", ...(demo ? ["--demo"] : []), "--db", db, "--listen", "127.0.0.1:0"],
     { cwd: work, env, stdio: ["ignore", "pipe", "pipe"] });
   const log = [];
   const srv = { proc, db, env, work, log, exited: null };
@@ -176,14 +177,14 @@ const test = (name, fn) => tests.push({ name, fn });
 const state = {};
 
 test("pages carry a strict Content-Security-Policy and work under it", async ({ page, srv }) => {
-  for (const path of ["/", "/login", "/dashboard/overview"]) {
+  for (const path of ["/index.html", "/login", "/dashboard/overview"]) {
     const r = await page.request.get(srv.base + path, { maxRedirects: 0 });
     const csp = r.headers()["content-security-policy"] || "";
     for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"])
       check(csp.includes(d), `${path}: Content-Security-Policy "${csp}" lacks ${d}`);
     check(!csp.includes("unsafe-inline") && !csp.includes("unsafe-eval"), `${path}: ${csp} allows inline code`);
   }
-  await page.goto(`${srv.base}/`);
+  await page.goto(`${srv.base}/index.html`);
   await page.locator("#health", { hasText: /^ok \(leadflow / }).waitFor();
   const weight = await page.locator("#health").evaluate((el) => getComputedStyle(el).fontWeight);
   check(weight === "600", `the start page's stylesheet did not apply (font-weight ${weight})`);
@@ -568,6 +569,54 @@ test("signs out", async ({ page, srv }) => {
   await page.waitForURL(/\/login/);
 });
 
+// ---- first run -----------------------------------------------------------------------
+
+const BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+// From an empty database: the link serve prints, the owner form filled in by
+// keyboard, the dashboard reached signed in; the link is refused afterwards.
+// Its own browser, so that its cookies stay away from the demo server's.
+async function firstRunTest(chromium, work) {
+  const name = "first run: the printed link creates the owner and signs them in";
+  const srv = await startServer(work, false);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
+  try {
+    // Standard output and the log come through different pipes.
+    let line;
+    for (let i = 0; i < 50 && !(line = srv.log.find((l) => l.includes("/setup/"))); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    check(line, `serve printed no first-run link:\n${srv.log.join("\n")}`);
+    const url = new URL(line.match(/http:\/\/\S+/)[0]);
+    const page = await browser.newPage({ viewport: LAPTOP });
+    page.setDefaultTimeout(10000);
+    await page.goto(`${srv.base}/`);
+    check(new URL(page.url()).pathname === "/login", `/ went to ${page.url()} before sign-in`);
+    await page.goto(`${srv.base}${url.pathname}`);
+    await page.getByLabel("Your name").waitFor();
+    await shot(page, "first-run");
+    await page.getByLabel("Your name").fill("Ada Owner");
+    await page.getByLabel("Your email").fill("ada@example.test");
+    await page.getByLabel("Your email").press("Enter");
+    await page.waitForURL(/\/dashboard\/overview$/);
+    const me = await page.evaluate(async () => (await fetch("/api/auth/me")).json());
+    check(me.success && me.data.user.email === "ada@example.test", `signed in as ${JSON.stringify(me)}`);
+    check(me.data.workspaces.length === 1 && me.data.workspaces[0].role === "owner", JSON.stringify(me.data.workspaces));
+    await page.goto(`${srv.base}/`);
+    await page.waitForURL(/\/dashboard\/overview$/);
+    const again = await page.goto(`${srv.base}${url.pathname}`);
+    check(again.status() === 404, `the used link answered ${again.status()}`);
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${String(err.message || err).split("\n").join("\n     ")}`);
+  } finally {
+    await browser.close();
+    await stopServer(srv);
+  }
+}
+
 // ---- runner ------------------------------------------------------------------------
 
 async function main() {
@@ -576,6 +625,7 @@ async function main() {
   ensureModules();
   const { chromium } = await import("playwright-core");
   const work = mkdtempSync(join(tmpdir(), "leadflow-browser-"));
+  await firstRunTest(chromium, work);
   let srv;
   try {
     srv = await startServer(work);
@@ -587,8 +637,7 @@ async function main() {
     executablePath: CHROMIUM,
     headless: true,
     viewport: LAPTOP,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: BROWSER_ARGS,
   });
   // Uncaught exceptions and Content-Security-Policy refusals, on every page.
   const pageErrors = [];
