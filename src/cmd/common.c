@@ -41,6 +41,8 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
         {"workspace", required_argument, NULL, 'w'},
         {"demo", no_argument, NULL, 'D'},
         {"output", required_argument, NULL, 'o'}, /* also -o */
+        {"map", required_argument, NULL, 'm'},
+        {"on-duplicate", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -88,6 +90,10 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
             o->workspace = optarg;
         else if (ch == 'D')
             o->demo = true;
+        else if (ch == 'm')
+            o->map = optarg;
+        else if (ch == 'u')
+            o->on_duplicate = optarg;
     }
     for (; optind < argc && o->npos < max_pos && o->npos < CMD_MAX_POS; optind++)
         o->pos[o->npos++] = argv[optind];

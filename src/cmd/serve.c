@@ -229,6 +229,9 @@ static int serve_start_hub(struct serve_state *s, struct errinfo *e)
     return 0;
 }
 
+/* The routes that take files (max_upload_bytes rather than max_body_bytes). */
+static const char *const upload_paths[] = {"/api/emails/import", "/api/contacts/import", NULL};
+
 static int serve_start_http(struct serve_state *s, struct errinfo *e)
 {
     s->router = router_new();
@@ -266,7 +269,7 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
         .timeout_s = (unsigned)s->cfg.request_timeout,
         .header_timeout_ms = (unsigned)s->cfg.header_timeout_ms,
         .max_body = (size_t)s->cfg.max_body_bytes,
-        .upload_path = "/api/emails/import",
+        .upload_paths = upload_paths,
         .max_upload = (size_t)s->cfg.max_upload_bytes,
         .router = s->router,
         .metrics = s->metrics,
