@@ -341,6 +341,35 @@ static int contacts_events(struct http_req *req, struct http_reply *rep, struct 
 
 enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };
 
+/* Unsubscribe or resubscribe from the API or the contact page. */
+static int subscription(struct http_req *req, struct http_reply *rep, bool unsubscribe,
+                        struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const char *ws = req->auth->workspace_id;
+    char id[STORE_ID_LEN];
+    bool changed;
+    int rc = api_path_id(req, "contact", id, e);
+    if (!rc)
+        rc = unsubscribe
+                 ? crm_contact_unsubscribe(ctx->store, ws, id, "api", clock_now_ms(), &changed, e)
+                 : crm_contact_resubscribe(ctx->store, ws, id, clock_now_ms(), &changed, e);
+    struct contact c;
+    if (!rc)
+        rc = store_contact_get(ctx->store, ws, id, req->arena, &c, e);
+    return rc ? rc : reply_contact(rep, 200, &c);
+}
+
+static int contacts_unsubscribe(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return subscription(req, rep, true, e);
+}
+
+static int contacts_resubscribe(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return subscription(req, rep, false, e);
+}
+
 /* POST /api/contacts/import: the body is the CSV file. */
 static int contacts_import(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
@@ -438,6 +467,8 @@ const struct route api_contacts_routes[] = {
     {HTTP_DELETE, "/api/contacts/{id}", WS | ROUTE_WRITE, contacts_delete},
     {HTTP_GET, "/api/contacts/{id}/score-history", WS, contacts_history},
     {HTTP_GET, "/api/contacts/{id}/events", WS, contacts_events},
+    {HTTP_POST, "/api/contacts/{id}/unsubscribe", WS | ROUTE_WRITE, contacts_unsubscribe},
+    {HTTP_POST, "/api/contacts/{id}/resubscribe", WS | ROUTE_WRITE, contacts_resubscribe},
 };
 
 const size_t api_contacts_nroutes = sizeof(api_contacts_routes) / sizeof(api_contacts_routes[0]);

@@ -145,8 +145,8 @@ int csvio_put_cell(struct buf *b, const char *s, char delim)
 {
     if (!s)
         s = "";
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
-                   s[0] == '\r';
+    bool formula =
+        s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
     bool quote = formula || strchr(s, delim) || strpbrk(s, "\"\r\n");
     int rc = 0;
     if (quote)

@@ -17,8 +17,8 @@
 /* One record: n fields, each NUL-terminated (lens[i] bytes, which may hold
  * a NUL of the input). record counts from 1. Returning non-zero stops the
  * parse with that code. Fields live until the call returns. */
-typedef int (*csvio_record_fn)(void *arg, size_t record, char *const *fields,
-                               const size_t *lens, size_t n);
+typedef int (*csvio_record_fn)(void *arg, size_t record, char *const *fields, const size_t *lens,
+                               size_t n);
 
 /* The delimiter of data: the one of ',' ';' tab seen most often in the
  * first record outside quotes (',' when none is). */

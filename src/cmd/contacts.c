@@ -165,8 +165,9 @@ int cmd_contacts(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (!o.workspace || (import && o.npos != 2)) {
-        fprintf(stderr, "leadflow contacts %s: --workspace ID%s required (see leadflow contacts "
-                        "--help)\n",
+        fprintf(stderr,
+                "leadflow contacts %s: --workspace ID%s required (see leadflow contacts "
+                "--help)\n",
                 o.pos[0], import ? " and a FILE are" : " is");
         return EXIT_USAGE;
     }

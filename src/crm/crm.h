@@ -74,6 +74,19 @@ int crm_contact_update(struct store *st, const char *workspace_id, const char *i
                        const struct contact_fields *f, const char *source, int64_t now,
                        struct arena *a, struct contact *out, struct errinfo *e);
 
+/*
+ * Unsubscribes the contact (no more email from campaigns, drafts or sends;
+ * its active enrollments are cancelled) and reports CRM_UNSUBSCRIBE, in
+ * one transaction (the caller's, when open); resubscribe clears it (mail
+ * may be sent again; cancelled enrollments stay cancelled). *changed says
+ * whether the state changed. ERR_NOT_FOUND when the contact is not in the
+ * workspace.
+ */
+int crm_contact_unsubscribe(struct store *st, const char *workspace_id, const char *id,
+                            const char *source, int64_t now, bool *changed, struct errinfo *e);
+int crm_contact_resubscribe(struct store *st, const char *workspace_id, const char *id, int64_t now,
+                            bool *changed, struct errinfo *e);
+
 /* Whether s is a contact status: prospect, lead, customer or contact. */
 bool crm_status_valid(const char *s);
 

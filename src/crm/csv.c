@@ -12,8 +12,8 @@
 #include <strings.h>
 
 #include "base/csvio.h"
-#include "base/mem.h"
 #include "base/json.h"
+#include "base/mem.h"
 #include "base/str.h"
 #include "crm/crm.h"
 #include "store/contacts.h"
@@ -204,7 +204,8 @@ static int read_header(struct import *im, char *const *fields, size_t n)
                 if (strcasecmp(trim(fields[i]), o->map[m].column) == 0)
                     im->col[k] = (int)i;
             if (im->col[k] < 0)
-                return failf(im->e, ERR_INVALID, "map: the column \"%s\" (for %s) is not in the "
+                return failf(im->e, ERR_INVALID,
+                             "map: the column \"%s\" (for %s) is not in the "
                              "header",
                              o->map[m].column, field_names[k]);
         }
@@ -290,8 +291,7 @@ static bool read_row(struct import *im, size_t record, char *const *fields, size
     row->record = record;
     char *cell[CRM_CSV_NFIELDS];
     for (int k = 0; k < CRM_CSV_NFIELDS; k++)
-        cell[k] = im->col[k] >= 0 && (size_t)im->col[k] < n ? trim(fields[im->col[k]])
-                                                           : NULL;
+        cell[k] = im->col[k] >= 0 && (size_t)im->col[k] < n ? trim(fields[im->col[k]]) : NULL;
     const char *email = cell[CRM_CSV_EMAIL];
     if (!email || !*email) {
         reject(im, record, "email is empty");
@@ -344,8 +344,7 @@ struct counts {
 };
 
 /* One row: create, update or skip by its email. */
-static int write_row(struct import *im, const struct row *row, struct counts *n,
-                     struct errinfo *e)
+static int write_row(struct import *im, const struct row *row, struct counts *n, struct errinfo *e)
 {
     char id[STORE_ID_LEN];
     struct contact out;
@@ -365,8 +364,8 @@ static int write_row(struct import *im, const struct row *row, struct counts *n,
     struct contact_fields f = row->f;
     f.set &= ~(unsigned)CF_EMAIL; /* the same address: its case stays as stored */
     if (f.set)
-        rc = crm_contact_update(im->st, im->ws, id, &f, im->o->source, im->o->now,
-                                &im->batch_arena, &out, e);
+        rc = crm_contact_update(im->st, im->ws, id, &f, im->o->source, im->o->now, &im->batch_arena,
+                                &out, e);
     n->updated += rc == 0;
     return rc;
 }

@@ -200,6 +200,11 @@ int store_contact_events(struct store *st, const char *workspace_id, const char 
 int store_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
                               int64_t now, bool *changed, struct errinfo *e);
 
+/* Clears the contact's unsubscribed_at when it is set (*changed says
+ * whether it was); ERR_NOT_FOUND when the contact is not in the workspace. */
+int store_contact_resubscribe(struct store *st, const char *workspace_id, const char *contact_id,
+                              int64_t now, bool *changed, struct errinfo *e);
+
 /* Adds delta to the contact's campaign points (kept in -100..100 and
  * added to the computed score, within 0..100) and stores the new total
  * (score_history gets a row when it changed). */

@@ -450,6 +450,35 @@ test("alerts: a rule, a live alert on the page (as text), acknowledged", async (
   await page.locator("#alerts li.alert-item[data-status=acked]", { hasText: "Grumpy Gus" }).waitFor();
 });
 
+test("alerts: a rule's test notification, marked read and unread", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/alerts`);
+  const row = page.locator("#alert-rules tr", { hasText: "Complaints to the team" });
+  await row.locator("button[data-action=test-rule]").click();
+  await page.locator("#alert-rules + p, p.status-note", { hasText: "Test notification of" }).first().waitFor();
+  const item = page.locator("#alerts li.alert-item", { hasText: "Test notification: Complaints to the team" });
+  await item.waitFor();
+  check(await item.getAttribute("data-read") === "no", "a new alert is not shown unread");
+  await item.locator("button[data-action=read]").click();
+  await page.locator("#toasts .toast", { hasText: "Marked read." }).waitFor();
+  await page.locator('#alerts li.alert-item[data-read="yes"]', { hasText: "Test notification" }).waitFor();
+  await shot(page, "alerts-read");
+  await page.locator('#alerts li.alert-item[data-read="yes"]', { hasText: "Test notification" })
+    .locator("button[data-action=unread]").click();
+  await page.locator('#alerts li.alert-item[data-read="no"]', { hasText: "Test notification" }).waitFor();
+});
+
+test("contact page: unsubscribe and resubscribe", async ({ page, srv }) => {
+  check(state.contactUrl, "no contact page was opened earlier");
+  await page.goto(state.contactUrl);
+  await page.locator("button[data-action=unsubscribe]").click();
+  await page.locator("#toasts .toast", { hasText: "is unsubscribed." }).waitFor();
+  await page.locator("dl.fields dt", { hasText: "Unsubscribed" }).waitFor();
+  await page.locator("button[data-action=resubscribe]").click();
+  await page.locator("#toasts .toast", { hasText: "is subscribed again." }).waitFor();
+  await page.locator("button[data-action=unsubscribe]").waitFor();
+  check(await page.locator("dl.fields dt", { hasText: "Unsubscribed" }).count() === 0, "still shown unsubscribed");
+});
+
 test("campaigns: the builder shows the server's messages, creates, lists and activates", async ({ page, srv }) => {
   await page.goto(`${srv.base}/dashboard/campaigns`);
   await page.locator("h1", { hasText: "Campaigns" }).waitFor();
