@@ -7,7 +7,9 @@
  */
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -152,6 +154,65 @@ int crm_csv_map_parse(const char *spec, struct arena *a, struct crm_csv_map **ma
     return 0;
 }
 
+/* The workspace's contacts by email (ASCII case folded), read once per
+ * import: a lookup per row would cost a query (and on PostgreSQL a scan:
+ * row security keeps the planner off the lower(email) index). */
+struct known {
+    struct known_slot {
+        char *email;
+        char id[STORE_ID_LEN];
+    } * slots;
+    size_t cap, n;
+};
+
+static uint64_t known_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s)) * 1099511628211ULL;
+    return h;
+}
+
+static struct known_slot *known_find(struct known *k, const char *email)
+{
+    if (!k->cap)
+        return NULL;
+    for (size_t i = known_hash(email) & (k->cap - 1);; i = (i + 1) & (k->cap - 1))
+        if (!k->slots[i].email || strcasecmp(k->slots[i].email, email) == 0)
+            return &k->slots[i];
+}
+
+static void known_put(void *arg, const char *email, const char *id)
+{
+    struct known *k = arg;
+    if (2 * (k->n + 1) > k->cap) {
+        struct known old = *k;
+        k->cap = old.cap ? old.cap * 2 : 1024;
+        k->slots = xcalloc(k->cap, sizeof(*k->slots));
+        k->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.slots[i].email) {
+                *known_find(k, old.slots[i].email) = old.slots[i];
+                k->n++;
+            }
+        free(old.slots);
+    }
+    struct known_slot *s = known_find(k, email);
+    if (!s->email) {
+        s->email = xstrdup(email);
+        k->n++;
+    }
+    snprintf(s->id, sizeof(s->id), "%s", id);
+}
+
+static void known_release(struct known *k)
+{
+    for (size_t i = 0; i < k->cap; i++)
+        free(k->slots[i].email);
+    free(k->slots);
+    memset(k, 0, sizeof(*k));
+}
+
 /* One row waiting for its batch. */
 struct row {
     size_t record;
@@ -169,6 +230,7 @@ struct import {
     struct arena batch_arena;
     struct row *rows;
     size_t nrows;
+    struct known known;
     struct errinfo *e;
 };
 
@@ -346,28 +408,36 @@ struct counts {
 /* One row: create, update or skip by its email. */
 static int write_row(struct import *im, const struct row *row, struct counts *n, struct errinfo *e)
 {
-    char id[STORE_ID_LEN];
+    struct known_slot *k = known_find(&im->known, row->email);
     struct contact out;
-    int rc = store_contact_find_email(im->st, im->ws, row->email, id, e);
-    if (rc == ERR_NOT_FOUND) {
+    int rc;
+    if (!k || !k->email) {
         rc = crm_contact_create(im->st, im->ws, &row->f, im->o->source, im->o->now,
                                 &im->batch_arena, &out, e);
-        n->created += rc == 0;
+        if (!rc) {
+            known_put(&im->known, row->email, out.id);
+            n->created++;
+        }
         return rc;
     }
-    if (rc)
-        return rc;
     if (!im->o->update) {
         n->skipped++;
         return 0;
     }
     struct contact_fields f = row->f;
     f.set &= ~(unsigned)CF_EMAIL; /* the same address: its case stays as stored */
-    if (f.set)
-        rc = crm_contact_update(im->st, im->ws, id, &f, im->o->source, im->o->now, &im->batch_arena,
-                                &out, e);
+    rc = f.set ? crm_contact_update(im->st, im->ws, k->id, &f, im->o->source, im->o->now,
+                                    &im->batch_arena, &out, e)
+               : 0;
     n->updated += rc == 0;
     return rc;
+}
+
+/* The map again from the database, after a rollback undid some of it. */
+static int known_load(struct import *im, struct errinfo *e)
+{
+    known_release(&im->known);
+    return store_contact_emails(im->st, im->ws, known_put, &im->known, e);
 }
 
 /* Writes the waiting rows in one transaction; when it fails, each row again
@@ -388,6 +458,8 @@ static int flush(struct import *im)
         store_tx_rollback(im->st);
     if (rc) {
         memset(&n, 0, sizeof(n));
+        if ((rc = known_load(im, &be)))
+            return failf(im->e, rc, "%s", be.msg);
         for (size_t i = 0; i < im->nrows; i++) {
             struct errinfo re;
             errinfo_clear(&re);
@@ -400,8 +472,12 @@ static int flush(struct import *im)
                 store_tx_rollback(im->st);
             if (rrc == ERR_DB || rrc == ERR_INTERNAL || rrc == ERR_IO)
                 return failf(im->e, rrc, "row %zu: %s", im->rows[i].record, re.msg);
-            if (rrc)
+            if (rrc) {
                 reject(im, im->rows[i].record, "%s", re.msg);
+                /* What the rolled-back row put in the map is not so. */
+                if ((rrc = known_load(im, &re)))
+                    return failf(im->e, rrc, "%s", re.msg);
+            }
         }
     }
     im->r->created += n.created;
@@ -451,12 +527,15 @@ int crm_csv_import(struct store *st, const char *workspace_id, const char *data,
     struct import im = {.st = st, .ws = workspace_id, .o = o, .r = r, .report_arena = a, .e = e};
     arena_init(&im.batch_arena, NULL, 0);
     im.rows = xcalloc(CSV_BATCH, sizeof(*im.rows));
-    int rc = csvio_parse(data, len, 0, CSV_MAX_COLUMNS, on_record, &im, e);
+    int rc = known_load(&im, e);
+    if (!rc)
+        rc = csvio_parse(data, len, 0, CSV_MAX_COLUMNS, on_record, &im, e);
     if (!rc)
         rc = flush(&im);
     if (!rc && r->rows == 0 && r->rejected == 0 && im.col[CRM_CSV_EMAIL] < 0)
         rc = failf(e, ERR_INVALID, "the file is empty: a header row is required");
     free(im.rows);
+    known_release(&im.known);
     arena_release(&im.batch_arena);
     return rc;
 }

@@ -140,28 +140,21 @@ int store_contact_get(struct store *st, const char *workspace_id, const char *id
                         "contact", e);
 }
 
-static struct db_sql sql_id_by_email =
-    DB_SQL2("SELECT id FROM contacts WHERE workspace_id = ?1 AND email = ?2",
-            "SELECT id FROM contacts WHERE workspace_id = ?1 AND lower(email) = lower(?2)");
+static struct db_sql sql_emails = DB_SQL("SELECT email, id FROM contacts WHERE workspace_id = ?1");
 
-int store_contact_find_email(struct store *st, const char *workspace_id, const char *email,
-                             char id[STORE_ID_LEN], struct errinfo *e)
+int store_contact_emails(struct store *st, const char *workspace_id, store_email_fn fn, void *arg,
+                         struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
     if (rc)
         return rc;
-    rc = db_prepare(&c, &sql_id_by_email, "finding a contact by email");
+    rc = db_prepare(&c, &sql_emails, "listing contact emails");
     if (!rc) {
         db_bind_str(&c, 1, workspace_id);
-        db_bind_str(&c, 2, email);
-        rc = db_step(&c);
-        if (rc == DB_ROW) {
-            db_col_copy(&c, 0, id, STORE_ID_LEN);
-            rc = 0;
-        } else if (rc == DB_DONE) {
-            rc = failf(e, ERR_NOT_FOUND, "contact not found");
-        }
+        while ((rc = db_step(&c)) == DB_ROW)
+            fn(arg, db_col_text(&c, 0), db_col_text(&c, 1));
+        rc = rc < 0 ? rc : 0;
     }
     return db_leave(&c, rc);
 }

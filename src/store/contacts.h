@@ -131,10 +131,11 @@ struct email_event {
 int store_contact_create(struct store *st, const char *workspace_id, const struct contact_fields *f,
                          int64_t now, struct arena *a, struct contact *out, struct errinfo *e);
 
-/* The id of the workspace's contact with this email (any case);
- * ERR_NOT_FOUND when there is none. */
-int store_contact_find_email(struct store *st, const char *workspace_id, const char *email,
-                             char id[STORE_ID_LEN], struct errinfo *e);
+/* Calls fn(arg, email, id) for every contact of the workspace (the
+ * strings live during the call). */
+typedef void (*store_email_fn)(void *arg, const char *email, const char *id);
+int store_contact_emails(struct store *st, const char *workspace_id, store_email_fn fn, void *arg,
+                         struct errinfo *e);
 
 int store_contact_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
                       struct contact *out, struct errinfo *e);
