@@ -147,7 +147,10 @@ int csvio_put_cell(struct buf *b, const char *s, char delim)
         s = "";
     bool formula =
         s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
-    bool quote = formula || strchr(s, delim) || strpbrk(s, "\"\r\n");
+    size_t n = strlen(s);
+    /* Spaces around an unquoted cell are not kept by readers (nor by ours). */
+    bool quote = formula || strchr(s, delim) || strpbrk(s, "\"\r\n") ||
+                 (n && (s[0] == ' ' || s[n - 1] == ' '));
     int rc = 0;
     if (quote)
         rc |= buf_putc(b, '"');

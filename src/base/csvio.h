@@ -34,8 +34,9 @@ char csvio_detect(const char *data, size_t len);
 int csvio_parse(const char *data, size_t len, char delim, size_t max_fields, csvio_record_fn fn,
                 void *arg, struct errinfo *e);
 
-/* Appends one cell: quoted when it holds the delimiter, a quote, CR or LF;
- * prefixed with ' when it starts with = + - @ tab or CR. */
+/* Appends one cell: quoted when it holds the delimiter, a quote, CR or LF,
+ * or starts or ends with a space; prefixed with ' (and quoted) when it starts
+ * with = + - @ tab or CR. Returns 0 or ERR_TOO_BIG. */
 int csvio_put_cell(struct buf *b, const char *s, char delim);
 
 #endif
