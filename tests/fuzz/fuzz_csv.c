@@ -40,8 +40,7 @@ static int any_record(void *arg, size_t record, char *const *fields, const size_
     return 0;
 }
 
-static int check_record(void *arg, size_t record, char *const *fields, const size_t *lens,
-                        size_t n)
+static int check_record(void *arg, size_t record, char *const *fields, const size_t *lens, size_t n)
 {
     struct seen *s = arg;
     if (record != 1 || s->blank) {
@@ -50,8 +49,8 @@ static int check_record(void *arg, size_t record, char *const *fields, const siz
         return 0;
     }
     if (n != s->nwant)
-        fuzz_fail("a written record reads back with another number of cells",
-                  n ? fields[0] : "", n ? lens[0] : 0);
+        fuzz_fail("a written record reads back with another number of cells", n ? fields[0] : "",
+                  n ? lens[0] : 0);
     for (size_t i = 0; i < n; i++)
         if (strlen(s->want[i]) != lens[i] || memcmp(s->want[i], fields[i], lens[i]) != 0)
             fuzz_fail("a written cell reads back as another", fields[i], lens[i]);
@@ -61,8 +60,7 @@ static int check_record(void *arg, size_t record, char *const *fields, const siz
 
 static bool formula(const char *c)
 {
-    return c[0] == '=' || c[0] == '+' || c[0] == '-' || c[0] == '@' || c[0] == '\t' ||
-           c[0] == '\r';
+    return c[0] == '=' || c[0] == '+' || c[0] == '-' || c[0] == '@' || c[0] == '\t' || c[0] == '\r';
 }
 
 static void round_trip(const uint8_t *data, size_t size)

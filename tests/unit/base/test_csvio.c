@@ -16,7 +16,10 @@ static void test_detect(void **state)
 {
     assert_int_equal(csvio_detect("a,b;c,d\n", 8), ',');
     assert_int_equal(csvio_detect("a;b;c,d\n1,2,3,4,5\n", 19), ';');
-    assert_int_equal(csvio_detect("\xEF\xBB\xBF" "a\tb\tc\n", 9), '\t');
+    assert_int_equal(csvio_detect("\xEF\xBB\xBF"
+                                  "a\tb\tc\n",
+                                  9),
+                     '\t');
     assert_int_equal(csvio_detect("\"a;b;c\",d\n", 10), ','); /* quoted ; do not count */
     assert_int_equal(csvio_detect("email\n", 6), ',');
     assert_int_equal(csvio_detect("", 0), ',');
