@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLEADFLOW_VERSION='"$(VERSION)"' -Isrc \
              $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(WSLAY_CFLAGS) -MMD -MP
-LDLIBS = $(PKG_LIBS) $(WSLAY_LIBS) -lpthread -lm
+LDLIBS = $(PKG_LIBS) $(WSLAY_LIBS) -lcsv -lpthread -lm
 
 SRC := $(sort $(wildcard src/*/*.c))
 OBJ := $(SRC:%.c=$(BUILD)/%.o)

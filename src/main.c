@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"user", cmd_user, "add and list users, print one-time sign-in links"},
     {"token", cmd_token, "create API tokens for scripts"},
     {"import", cmd_import, "import email files (.eml, mbox, Maildir) into a workspace"},
+    {"contacts", cmd_contacts, "import contacts from CSV, export them to CSV"},
     {"export", cmd_export, "write the whole database to stdout, to move it (JSON lines)"},
     {"import-db", cmd_import_db, "load what export wrote into a new, empty database"},
     {"analyze", cmd_analyze, "analyze email files with the configured AI provider"},

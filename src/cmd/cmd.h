@@ -27,6 +27,7 @@ int cmd_import_db(int argc, char **argv);
 int cmd_dkim_record(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
+int cmd_contacts(int argc, char **argv);
 
 struct store;
 
@@ -39,6 +40,8 @@ struct cmd_opts {
     const char *name;             /* --name */
     const char *workspace;        /* --workspace */
     const char *output;           /* -o, --output */
+    const char *map;              /* --map */
+    const char *on_duplicate;     /* --on-duplicate */
     const char *pos[CMD_MAX_POS]; /* positional arguments, in order */
     int npos;
     bool help;

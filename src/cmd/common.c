@@ -47,6 +47,8 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
         {"demo", no_argument, NULL, 'D'},
         {"output", required_argument, NULL, 'o'}, /* also -o */
         {"force", no_argument, NULL, 'F'},
+        {"map", required_argument, NULL, 'm'},
+        {"on-duplicate", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -96,6 +98,10 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
             o->demo = true;
         else if (ch == 'F')
             o->force = true;
+        else if (ch == 'm')
+            o->map = optarg;
+        else if (ch == 'u')
+            o->on_duplicate = optarg;
     }
     for (; optind < argc && o->npos < max_pos && o->npos < CMD_MAX_POS; optind++)
         o->pos[o->npos++] = argv[optind];

@@ -629,6 +629,14 @@ const struct migration sqlite_migrations[] = {
      "ALTER TABLE alert_deliveries_new RENAME TO alert_deliveries;\n"
      "CREATE INDEX alert_deliveries_alert ON alert_deliveries(workspace_id, alert_id, id);\n"
      "CREATE INDEX alert_deliveries_recent ON alert_deliveries(workspace_id, at);\n"},
+    {18, "first run: one-time links that create the first owner; alerts read or unread",
+     "CREATE TABLE setup_links (\n"
+     "  token_hash TEXT PRIMARY KEY,\n"
+     "  created_at INTEGER NOT NULL,\n"
+     "  expires_at INTEGER NOT NULL,\n"
+     "  used_at INTEGER\n"
+     ") STRICT;\n"
+     "ALTER TABLE alerts ADD COLUMN read_at INTEGER;\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

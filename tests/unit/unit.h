@@ -41,6 +41,7 @@ extern const struct unit_group unit_base_buf;
 extern const struct unit_group unit_base_clock;
 extern const struct unit_group unit_base_config;
 extern const struct unit_group unit_base_crypto;
+extern const struct unit_group unit_base_csvio;
 extern const struct unit_group unit_base_err;
 extern const struct unit_group unit_base_json;
 extern const struct unit_group unit_base_log;
