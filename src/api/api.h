@@ -6,6 +6,8 @@
 #ifndef LEADFLOW_API_API_H
 #define LEADFLOW_API_API_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +78,11 @@ int api_list_end(struct http_reply *rep, struct jw *w, const struct api_page *p,
  * one is ERR_NOT_FOUND "<noun> not found", like a missing one. */
 int api_path_id(struct http_req *req, const char *noun, char id[STORE_ID_LEN], struct errinfo *e);
 
+/* A string member of a JSON body: required or optional, at most max bytes,
+ * no NUL; *out NULL when absent. Messages name the member. */
+int api_body_string(json_t *body, const char *key, bool required, size_t max, const char **out,
+                    struct errinfo *e);
+
 /* Adds every route table of the API to rt. */
 void api_register(struct router *rt);
 
@@ -89,6 +96,8 @@ extern const struct route api_emails_routes[];
 extern const size_t api_emails_nroutes;
 extern const struct route api_outbox_routes[];
 extern const size_t api_outbox_nroutes;
+extern const struct route api_suppressions_routes[];
+extern const size_t api_suppressions_nroutes;
 extern const struct route api_agents_routes[];
 extern const size_t api_agents_nroutes;
 extern const struct route api_gmail_routes[];

@@ -23,26 +23,7 @@ enum {
     KEY_MAX = 200,
 };
 
-static const char *const statuses[] = {"queued", "sent", "failed", "refused"};
-
-/* A string member: required or optional, at most max bytes, no NUL. */
-static int body_string(json_t *body, const char *key, bool required, size_t max, const char **out,
-                       struct errinfo *e)
-{
-    *out = NULL;
-    json_t *v = json_object_get(body, key);
-    if (!v || json_is_null(v))
-        return required ? failf(e, ERR_INVALID, "%s is required", key) : 0;
-    const char *s = json_string_value(v);
-    if (!s)
-        return failf(e, ERR_INVALID, "%s must be a string", key);
-    if (strlen(s) != json_string_length(v))
-        return failf(e, ERR_INVALID, "%s must not contain NUL characters", key);
-    if (strlen(s) > max)
-        return failf(e, ERR_INVALID, "%s is longer than %zu bytes", key, max);
-    *out = s;
-    return 0;
-}
+static const char *const statuses[] = {"queued", "sent", "failed", "refused", "suppressed"};
 
 static int outbox_send(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
@@ -50,15 +31,15 @@ static int outbox_send(struct http_req *req, struct http_reply *rep, struct erri
     json_t *b = req->json;
     struct outbox_item it = {.workspace_id = req->auth->workspace_id};
     const char *key;
-    int rc = body_string(b, "contactId", true, STORE_ID_LEN - 1, &it.contact_id, e);
+    int rc = api_body_string(b, "contactId", true, STORE_ID_LEN - 1, &it.contact_id, e);
     if (!rc)
-        rc = body_string(b, "subject", true, 998, &it.subject, e);
+        rc = api_body_string(b, "subject", true, 998, &it.subject, e);
     if (!rc)
-        rc = body_string(b, "text", true, TEXT_MAX, &it.text, e);
+        rc = api_body_string(b, "text", true, TEXT_MAX, &it.text, e);
     if (!rc)
-        rc = body_string(b, "html", false, TEXT_MAX, &it.html, e);
+        rc = api_body_string(b, "html", false, TEXT_MAX, &it.html, e);
     if (!rc)
-        rc = body_string(b, "idempotencyKey", false, KEY_MAX, &key, e);
+        rc = api_body_string(b, "idempotencyKey", false, KEY_MAX, &key, e);
     if (rc)
         return rc;
     if (!*it.subject)
@@ -134,7 +115,8 @@ static int outbox_list(struct http_req *req, struct http_reply *rep, struct erri
         for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
             known = known || strcmp(q.status, statuses[i]) == 0;
         if (!known)
-            return failf(e, ERR_INVALID, "status must be one of queued, sent, failed, refused");
+            return failf(e, ERR_INVALID,
+                         "status must be one of queued, sent, failed, refused, suppressed");
     }
     struct sent_email *rows;
     size_t n;

@@ -38,6 +38,7 @@ struct crm_change {
     const char *tags_before, *tags_after; /* JSON arrays; NULL reads as [] */
     int score_before, score_after;
     const struct email_row *email; /* its analysis and direction */
+    const char *sent_email_id;     /* the email an unsubscribe or a bounce came from; may be NULL */
     const char *source; /* who changed it, for logs: "import", "tracking", "drip", "api" */
     int64_t now;        /* 0: the clock's */
 };
@@ -50,10 +51,11 @@ struct crm_reaction {
 };
 
 /* The reactions, each in the module it belongs to (crm.c lists them). */
-extern const struct crm_reaction drip_reaction;   /* drip/react.c */
-extern const struct crm_reaction alerts_reaction; /* alerts/react.c */
-extern const struct crm_reaction draft_reaction;  /* crm/hot.c */
-extern const struct crm_reaction live_reaction;   /* crm/hot.c */
+extern const struct crm_reaction drip_reaction;     /* drip/react.c */
+extern const struct crm_reaction alerts_reaction;   /* alerts/react.c */
+extern const struct crm_reaction draft_reaction;    /* crm/hot.c */
+extern const struct crm_reaction live_reaction;     /* crm/hot.c */
+extern const struct crm_reaction suppress_reaction; /* mail/suppress.c */
 
 /*
  * Runs every reaction to c on the calling thread's connection: inside the

@@ -307,7 +307,7 @@ static void record_attempt(struct store *st, const char *workspace_id, const cha
                            const char *provider, int rc, const struct send_result *r,
                            const struct errinfo *pe, int64_t started)
 {
-    if (!st)
+    if (!st || !sent_email_id)
         return;
     struct send_attempt at = {
         .status = r->status,
@@ -327,6 +327,27 @@ static void record_attempt(struct store *st, const char *workspace_id, const cha
                  sent_email_id, provider, we.msg);
 }
 
+/* ERR_FORBIDDEN when to is on the workspace's suppression list. */
+static int suppressed(struct store *st, const char *workspace_id, const char *to, struct errinfo *e)
+{
+    if (!st || !workspace_id || !workspace_id[0] || !to)
+        return 0;
+    char stack[1024];
+    struct arena a;
+    arena_init(&a, stack, sizeof(stack));
+    struct suppression s;
+    struct errinfo fe;
+    int rc = store_suppression_find(st, workspace_id, to, &a, &s, &fe);
+    if (rc == 0)
+        rc = failf(e, ERR_FORBIDDEN, "%s is on the suppression list (%s)", to, s.reason);
+    else if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    else
+        rc = failf(e, ERR_TEMPORARY, "%s", fe.msg);
+    arena_release(&a);
+    return rc;
+}
+
 int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
                     const char *sent_email_id, const struct send_msg *m, struct send_result *r,
                     struct errinfo *e)
@@ -338,11 +359,14 @@ int send_chain_send(struct send_chain *c, struct store *st, const char *workspac
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (has_line_break(fields[i]))
             return failf(e, ERR_INVALID, "a header value contains a line break");
+    int rc = suppressed(st, workspace_id, m->to_email, e);
+    if (rc)
+        return rc;
     if (!c || c->n == 0)
         return failf(e, ERR_TEMPORARY,
                      "no email provider is configured (set LEADFLOW_SENDGRID_API_KEY, "
                      "LEADFLOW_RESEND_API_KEY or LEADFLOW_SMTP_URL)");
-    int rc = ERR_TEMPORARY;
+    rc = ERR_TEMPORARY;
     for (size_t i = 0; i < c->n; i++) {
         struct sender *s = c->s[i];
         struct send_result one;
@@ -578,6 +602,7 @@ static int bounce_tx(struct store *st, void *arg, struct errinfo *e)
     struct crm_change c = {.workspace_id = x->ws,
                            .contact_id = x->row->contact_id,
                            .what = CRM_BOUNCE,
+                           .sent_email_id = x->row->id,
                            .source = "a bounce",
                            .now = now};
     return rc ? rc : crm_contact_changed(st, &c, e);
@@ -610,7 +635,8 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
         return 0; /* deleted with its workspace: nothing to send */
     if (rc)
         return rc;
-    if (strcmp(row.status, "sent") == 0 || strcmp(row.status, "refused") == 0)
+    if (strcmp(row.status, "sent") == 0 || strcmp(row.status, "refused") == 0 ||
+        strcmp(row.status, "suppressed") == 0)
         return 0;
     bool done;
     if ((rc = already_sent(st, ws, &row, a, &done, e)) || done)
@@ -653,6 +679,8 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
     struct errinfo se;
     errinfo_clear(&se);
     rc = send_chain_send(c, st, ws, row.id, &m, &r, &se);
+    if (rc == ERR_FORBIDDEN) /* on the suppression list: not sent, not a bounce */
+        return finish(st, ws, &row, "suppressed", NULL, NULL, se.msg, 0, e);
     if (rc && c->on_failure) {
         struct errinfo ae;
         if (c->on_failure(st, ws, &ae) != 0)

@@ -78,10 +78,13 @@ size_t send_chain_size(const struct send_chain *c);
 
 /*
  * Sends m through the chain and writes one send_attempts row per provider
- * tried (for sent_email_id in workspace_id; st may be NULL to record
- * nothing). 0 with r filled when a provider accepted it; ERR_INVALID when
- * one refused it for good (or m itself is wrong: a header value with a line
- * break); else ERR_TEMPORARY with the last provider's error.
+ * tried (for sent_email_id in workspace_id; none when st or sent_email_id
+ * is NULL). First, with st and a workspace, the recipient is looked up on
+ * the workspace's suppression list (mail/suppress.h): ERR_FORBIDDEN when
+ * listed, and no provider is tried. 0 with r filled when a provider
+ * accepted it; ERR_INVALID when one refused it for good (or m itself is
+ * wrong: a header value with a line break); else ERR_TEMPORARY with the
+ * last provider's error.
  */
 int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
                     const char *sent_email_id, const struct send_msg *m, struct send_result *r,

@@ -624,6 +624,7 @@ static int unsubscribe_tx(struct store *st, void *arg, struct errinfo *e)
     struct crm_change ch = {.workspace_id = c->workspace_id,
                             .contact_id = c->contact_id,
                             .what = CRM_UNSUBSCRIBE,
+                            .sent_email_id = c->sent_email_id,
                             .source = "an unsubscribe",
                             .now = x->now};
     if ((rc = crm_contact_changed(st, &ch, e)) || !*x->changed)

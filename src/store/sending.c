@@ -170,7 +170,7 @@ int store_sent_email_list(struct store *st, const char *workspace_id,
 static struct db_sql sql_finish =
     DB_SQL("UPDATE sent_emails SET status = ?3, provider = ?4, provider_message_id = ?5,"
            " error = ?6, sent_at = NULLIF(CAST(?7 AS BIGINT), 0) WHERE workspace_id = ?1"
-           " AND id = ?2 AND status NOT IN ('sent', 'refused')");
+           " AND id = ?2 AND status NOT IN ('sent', 'refused', 'suppressed')");
 
 int store_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
                             const char *status, const char *provider,

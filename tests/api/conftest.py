@@ -76,6 +76,7 @@ PG_READY = {
     "test_send.py",
     "test_send_stall.py",
     "test_slow_clients.py",
+    "test_suppression.py",
     "test_tenancy.py",
     "test_track.py",
     "test_two_nodes.py",
