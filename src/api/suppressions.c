@@ -145,8 +145,8 @@ static int sup_remove(struct http_req *req, struct http_reply *rep, struct errin
         return failf(e, ERR_INVALID, "reason is longer than %d bytes", NOTE_MAX);
     if (str_has_control(why, false))
         return failf(e, ERR_INVALID, "reason must not contain control characters");
-    rc = store_suppression_remove(ctx->store, req->auth->workspace_id, id, why,
-                                  req->auth->user_id, clock_now_ms(), e);
+    rc = store_suppression_remove(ctx->store, req->auth->workspace_id, id, why, req->auth->user_id,
+                                  clock_now_ms(), e);
     if (rc)
         return rc;
     struct jw w;

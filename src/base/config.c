@@ -97,6 +97,10 @@ static const struct cfg_key cfg_keys[] = {
     K(send_order, CFG_SEND_ORDER, "sendgrid,resend,smtp"),
     K(mail_from, CFG_STR, "leadflow <noreply@localhost>"),
     KI(send_timeout_ms, "10000", 100, 600000),
+    /* The circuit breaker of each provider (mail/breaker.h): this many
+     * failures in a row skip it for the cool-down (0: never skipped). */
+    KI(send_breaker_failures, "5", 0, 1000),
+    KI(send_breaker_cooldown_ms, "30000", 100, 3600000),
     K(dkim_key_file, CFG_STR, NULL),
     K(dkim_selector, CFG_STR, NULL),
     K(dkim_domain, CFG_STR, NULL),

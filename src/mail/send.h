@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/config.h"
 #include "base/err.h"
 #include "store/sending.h"
@@ -44,6 +45,11 @@ struct send_result {
     char provider[16];
     char provider_message_id[256];
     int status; /* HTTP status or SMTP reply code of the last attempt */
+    /* Set by a provider that failed: its own configuration is wrong (a
+     * refused key, account or sender: 401, 403, an SMTP 535...), and how
+     * long it asked to be left alone (a 429's Retry-After; 0: not said). */
+    bool config_error;
+    int64_t retry_after_ms;
 };
 
 struct sender;
@@ -70,11 +76,25 @@ struct send_chain;
  * provider that signs, is not configured. */
 struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e);
 void send_chain_free(struct send_chain *c);
-/* Told of every email that no provider took (alerts watch the failure rate). */
-typedef int (*send_failure_fn)(struct store *st, const char *workspace_id, struct errinfo *e);
+/* What the chain tells of a failure: provider NULL for an email that no
+ * provider took (alerts watch the failure rate); else a provider that
+ * refused our configuration (config true), raised as soon as it happens. */
+struct send_failure {
+    const char *provider;
+    int status;        /* its HTTP status or SMTP reply code; 0: none */
+    const char *error; /* its message */
+    bool config;
+};
+typedef int (*send_failure_fn)(struct store *st, const char *workspace_id,
+                               const struct send_failure *f, struct errinfo *e);
 void send_chain_on_failure(struct send_chain *c, send_failure_fn fn);
 /* How many providers are configured. */
 size_t send_chain_size(const struct send_chain *c);
+/* Appends this process's sending figures in Prometheus text: per provider,
+ * the emails sent, failed and bounced, the sends skipped by an open
+ * circuit, and the circuit's state (0 closed, 1 open, 2 half-open). arg is
+ * the chain; 0 or ERR_TOO_BIG. */
+int send_chain_metrics_render(const void *arg, struct buf *out);
 
 /*
  * Sends m through the chain and writes one send_attempts row per provider

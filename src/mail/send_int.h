@@ -37,6 +37,11 @@ int send_format_address(struct buf *b, const char *name, const char *address);
  */
 int send_http_outcome(long status);
 
+/* Fills r's failure class from a provider's HTTP answer: config_error for
+ * 401, 403, 404, 405 and 407 or an error naming the sender (sender true),
+ * retry_after_ms from a 429's Retry-After (seconds). */
+void send_http_fault(long status, long retry_after_s, bool sender, struct send_result *r);
+
 /* Whether a provider's JSON error body blames the sender (SendGrid's
  * errors[].field "from...", Resend's message on `from` or an unverified
  * domain): a configuration error, not the recipient's refusal. */

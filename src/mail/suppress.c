@@ -34,8 +34,7 @@ static int suppress_react(struct store *st, const struct crm_change *c, struct a
     struct suppression s;
     memset(&s, 0, sizeof(s));
     s.email = ct.email;
-    snprintf(s.reason, sizeof(s.reason), "%s",
-             (c->what & CRM_BOUNCE) ? "bounce" : "unsubscribe");
+    snprintf(s.reason, sizeof(s.reason), "%s", (c->what & CRM_BOUNCE) ? "bounce" : "unsubscribe");
     snprintf(s.contact_id, sizeof(s.contact_id), "%s", c->contact_id);
     if (c->sent_email_id)
         snprintf(s.sent_email_id, sizeof(s.sent_email_id), "%s", c->sent_email_id);

@@ -115,13 +115,12 @@ int store_suppression_get(struct store *st, const char *workspace_id, const char
 static struct db_sql sql_list =
     DB_SQL2("SELECT " SUP_COLS ", COUNT(*) OVER ()" SUP_FILTER("instr") SUP_PAGE,
             "SELECT " SUP_COLS ", COUNT(*) OVER ()" SUP_FILTER("strpos") SUP_PAGE);
-static struct db_sql sql_count = DB_SQL2("SELECT COUNT(*)" SUP_FILTER("instr"),
-                                         "SELECT COUNT(*)" SUP_FILTER("strpos"));
+static struct db_sql sql_count =
+    DB_SQL2("SELECT COUNT(*)" SUP_FILTER("instr"), "SELECT COUNT(*)" SUP_FILTER("strpos"));
 
 int store_suppression_list(struct store *st, const char *workspace_id,
                            const struct suppression_query *q, struct arena *a,
-                           struct suppression **rows, size_t *n, int64_t *total,
-                           struct errinfo *e)
+                           struct suppression **rows, size_t *n, int64_t *total, struct errinfo *e)
 {
     *rows = NULL;
     *n = 0;

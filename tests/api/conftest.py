@@ -74,6 +74,7 @@ PG_READY = {
     "test_pg_rls.py",
     "test_secrets.py",
     "test_send.py",
+    "test_send_health.py",
     "test_send_stall.py",
     "test_slow_clients.py",
     "test_suppression.py",
