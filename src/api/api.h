@@ -21,15 +21,17 @@ struct oidc;
 struct ai;
 struct queue;
 struct hub;
+struct send_chain;
 
 struct api_ctx {
     const struct config *cfg; /* borrowed */
     struct store *store;      /* borrowed */
     struct http_metrics *metrics;
     struct oidc *oidc;
-    struct ai *ai;       /* the email analyzer (offline or Anthropic) */
-    struct queue *queue; /* the job queue: handlers enqueue, then kick */
-    struct hub *hub;     /* the WebSocket hub (GET /ws); NULL without one */
+    struct ai *ai;                 /* the email analyzer (offline or Anthropic) */
+    struct queue *queue;           /* the job queue: handlers enqueue, then kick */
+    struct hub *hub;               /* the WebSocket hub (GET /ws); NULL without one */
+    struct send_chain *send_chain; /* the email providers (test sends); NULL without */
     int64_t started_ms;
 };
 
@@ -98,6 +100,8 @@ extern const struct route api_outbox_routes[];
 extern const size_t api_outbox_nroutes;
 extern const struct route api_suppressions_routes[];
 extern const size_t api_suppressions_nroutes;
+extern const struct route api_preview_routes[];
+extern const size_t api_preview_nroutes;
 extern const struct route api_agents_routes[];
 extern const size_t api_agents_nroutes;
 extern const struct route api_gmail_routes[];

@@ -14,6 +14,7 @@
 #include "http/reply.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
+#include "store/contacts.h"
 #include "store/sending.h"
 
 enum {
@@ -21,6 +22,7 @@ enum {
     PAGE_SIZE_MAX = 200,
     TEXT_MAX = 512 * 1024, /* bytes of each body part */
     KEY_MAX = 200,
+    EVENTS_MAX = 100, /* opens and clicks shown with a sent email */
 };
 
 static const char *const statuses[] = {"queued", "sent", "failed", "refused", "suppressed"};
@@ -134,6 +136,37 @@ static int outbox_list(struct http_req *req, struct http_reply *rep, struct erri
     return api_list_end(rep, &w, &pg, total);
 }
 
+/* "opens" and "clicks" (people and bots counted apart) and the newest
+ * of those events. */
+static void write_engagement(struct jw *w, const struct sent_engagement *en)
+{
+    jw_key(w, "opens");
+    jw_obj_begin(w);
+    jw_kint(w, "count", en->opens);
+    jw_kint(w, "botCount", en->bot_opens);
+    api_time(w, "lastAt", en->last_open_at);
+    jw_obj_end(w);
+    jw_key(w, "clicks");
+    jw_obj_begin(w);
+    jw_kint(w, "count", en->clicks);
+    jw_kint(w, "botCount", en->bot_clicks);
+    api_time(w, "lastAt", en->last_click_at);
+    jw_obj_end(w);
+    jw_key(w, "events");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < en->nevents; i++) {
+        const struct email_event *v = &en->events[i];
+        jw_obj_begin(w);
+        jw_kstr(w, "kind", v->kind);
+        jw_kstr(w, "url", v->url && *v->url ? v->url : NULL);
+        jw_kbool(w, "bot", v->is_bot);
+        jw_kstr(w, "botReason", v->bot_reason && *v->bot_reason ? v->bot_reason : NULL);
+        api_time(w, "at", v->at);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
 static int outbox_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     const struct api_ctx *ctx = req->ctx;
@@ -149,6 +182,9 @@ static int outbox_get(struct http_req *req, struct http_reply *rep, struct errin
     size_t n = 0;
     if (!rc)
         rc = store_send_attempt_list(st, ws, id, req->arena, &at, &n, e);
+    struct sent_engagement en;
+    if (!rc)
+        rc = store_sent_email_engagement(st, ws, id, EVENTS_MAX, req->arena, &en, e);
     if (rc)
         return rc;
     struct jw w;
@@ -171,6 +207,7 @@ static int outbox_get(struct http_req *req, struct http_reply *rep, struct errin
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
+    write_engagement(&w, &en);
     jw_obj_end(&w);
     return reply_ok_end(rep, &w);
 }

@@ -257,6 +257,7 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     if (rc)
         return rc;
     /* This process's sending figures (a worker-only process has no /metrics). */
+    s->ctx.send_chain = s->send_chain;
     if (s->send_chain)
         http_metrics_add_section(s->metrics, send_chain_metrics_render, s->send_chain);
     struct http_server_opts o = {

@@ -19,8 +19,8 @@ static int label_value(struct buf *out, const char *s)
 {
     int rc = 0;
     for (; *s && !rc; s++)
-        rc = *s == '\\' ? buf_puts(out, "\\\\")
-             : *s == '"' ? buf_puts(out, "\\\"")
+        rc = *s == '\\'   ? buf_puts(out, "\\\\")
+             : *s == '"'  ? buf_puts(out, "\\\"")
              : *s == '\n' ? buf_puts(out, "\\n")
                           : buf_putc(out, *s);
     return rc;

@@ -67,7 +67,7 @@ void breaker_defer(struct breaker *b, int64_t until)
 enum breaker_state breaker_state(struct breaker *b, int64_t now, int64_t *open_until)
 {
     pthread_mutex_lock(&b->mu);
-    enum breaker_state s = !b->open_until       ? BREAKER_CLOSED
+    enum breaker_state s = !b->open_until        ? BREAKER_CLOSED
                            : now < b->open_until ? BREAKER_OPEN
                                                  : BREAKER_HALF_OPEN;
     if (open_until)

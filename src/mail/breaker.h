@@ -20,7 +20,7 @@ enum breaker_state { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2
 
 struct breaker {
     pthread_mutex_t mu;
-    int threshold;       /* 0: never opens */
+    int threshold; /* 0: never opens */
     int64_t cooldown_ms;
     int failures;        /* in a row */
     int64_t open_until;  /* 0: closed */

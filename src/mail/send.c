@@ -652,6 +652,50 @@ int outbox_send_draft(struct store *st, const struct config *cfg, const char *wo
     return rc ? rc : store_content_get(st, workspace_id, id, a, out, e);
 }
 
+/* ---- previews ------------------------------------------------------------------ */
+
+int send_preview(const struct config *cfg, const char *workspace_id, const char *to_email,
+                 const char *to_name, const char *subject, const char *text, const char *html,
+                 send_fill_fn fill, void *fill_arg, struct arena *a, struct send_msg *m,
+                 struct errinfo *e)
+{
+    memset(m, 0, sizeof(*m));
+    char id[UUID_STR_LEN], nobody[UUID_STR_LEN];
+    crypto_uuid(id);
+    crypto_uuid(nobody);
+    struct track_claim claim = {.kind = TRACK_UNSUBSCRIBE};
+    snprintf(claim.workspace_id, sizeof(claim.workspace_id), "%s", workspace_id);
+    snprintf(claim.sent_email_id, sizeof(claim.sent_email_id), "%s", id);
+    snprintf(claim.contact_id, sizeof(claim.contact_id), "%s", nobody);
+    const char *tok = track_token(cfg, &claim, a);
+    if (!tok || !cfg->public_url)
+        return failf(e, ERR_CONFIG, "previews need public_url and secret_key");
+    const char *unsub = arena_printf(a, "%s/u/%s", cfg->public_url, tok);
+    if (fill) {
+        subject = fill(fill_arg, subject, unsub, a);
+        text = fill(fill_arg, text, unsub, a);
+    }
+    if (!subject || !*subject)
+        return failf(e, ERR_INVALID, "subject is required");
+    if (str_has_control(subject, true))
+        return failf(e, ERR_INVALID, "subject must not contain line breaks or control characters");
+    int rc = send_compose(cfg, text, html, unsub, a, m, e);
+    const char *t = NULL, *h = NULL, *u = NULL;
+    if (!rc)
+        rc = track_render(cfg, workspace_id, id, nobody, m->text, m->html, a, &t, &h, &u, e);
+    if (rc)
+        return rc;
+    m->text = t;
+    m->html = h;
+    m->list_unsubscribe_url = u;
+    m->subject = subject;
+    m->to_email = to_email;
+    m->to_name = to_name && *to_name ? to_name : NULL;
+    m->idempotency_key = arena_strdup(a, id);
+    m->message_id = arena_printf(a, "%s@%s", id, strrchr(m->from_email, '@') + 1);
+    return 0;
+}
+
 /* ---- the send_email job ------------------------------------------------------ */
 
 static int finish(struct store *st, const char *ws, const struct sent_email *row,

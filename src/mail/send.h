@@ -149,6 +149,10 @@ struct outbox_item {
 int outbox_queue(struct store *st, const struct config *cfg, const struct outbox_item *it,
                  char id[STORE_ID_LEN], bool *created, struct errinfo *e);
 
+/* "Name <address>" with the name quoted when RFC 5322 needs it, or the
+ * address alone when name is NULL or "". */
+int send_format_address(struct buf *b, const char *name, const char *address);
+
 /*
  * Splits a From value ("Name <address>" or a bare address) into its parts
  * (arena memory; *name NULL when none). ERR_INVALID when it is not one.
@@ -173,5 +177,26 @@ int outbox_send_draft(struct store *st, const struct config *cfg, const char *wo
                       struct errinfo *e);
 
 void outbox_register(struct queue *q, struct send_chain *chain, const struct config *cfg);
+
+/* Fills merge fields of a template (subject or text) once the unsubscribe
+ * URL is known; arg is the caller's. */
+typedef const char *(*send_fill_fn)(void *arg, const char *tpl, const char *unsubscribe_url,
+                                    struct arena *a);
+
+/*
+ * What an email would look like (a preview, a test send): composed as
+ * outbox_queue composes it (send_compose: From, text and HTML parts) and
+ * tracked as the send job tracks it (track_render: rewritten links, the
+ * pixel, the unsubscribe footer and header), with fill (may be NULL)
+ * applied to subject and text first. Its tracking tokens name a new email
+ * id and no contact (a new random one): following its links records
+ * nothing and unsubscribes no one. to_* are the recipient's. m in a.
+ * ERR_INVALID for a subject with a line break or control character;
+ * ERR_CONFIG without public_url and secret_key.
+ */
+int send_preview(const struct config *cfg, const char *workspace_id, const char *to_email,
+                 const char *to_name, const char *subject, const char *text, const char *html,
+                 send_fill_fn fill, void *fill_arg, struct arena *a, struct send_msg *m,
+                 struct errinfo *e);
 
 #endif

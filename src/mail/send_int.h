@@ -25,10 +25,6 @@ int send_smtp_new(const struct config *cfg, struct sender **out, struct errinfo 
 int send_sendgrid_body(const struct send_msg *m, struct buf *out);
 int send_resend_body(const struct send_msg *m, struct buf *out);
 
-/* "Name <address>" with the name quoted when RFC 5322 needs it, or the
- * address alone when name is NULL or "". */
-int send_format_address(struct buf *b, const char *name, const char *address);
-
 /*
  * The outcome of a provider's HTTP status: 0 for 2xx; ERR_TEMPORARY (try
  * the next provider) for 429, 5xx, anything unexpected, and the provider's

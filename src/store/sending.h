@@ -146,6 +146,20 @@ int store_content_hot_crossing(struct store *st, const char *workspace_id, const
 int store_sent_email_tracking(struct store *st, const char *workspace_id, const char *sent_email_id,
                               char contact_id[STORE_ID_LEN], int64_t *sent_at, struct errinfo *e);
 
+/* The opens and clicks of a sent email: counts of people and of bots, the
+ * last time a person opened or clicked (0: never), and the newest events
+ * (at most limit, newest first; events in a). */
+struct email_event;
+struct sent_engagement {
+    int64_t opens, bot_opens, last_open_at;
+    int64_t clicks, bot_clicks, last_click_at;
+    struct email_event *events;
+    size_t nevents;
+};
+int store_sent_email_engagement(struct store *st, const char *workspace_id,
+                                const char *sent_email_id, int limit, struct arena *a,
+                                struct sent_engagement *out, struct errinfo *e);
+
 /* Appends an email_events row; kind is open|click|unsubscribe|bounce,
  * bot_reason NULL for a person (is_bot follows it). A sent email or a
  * contact no longer in the workspace is stored as NULL. */

@@ -26,7 +26,7 @@ const routes = [
   { re: /^\/dashboard\/alerts\/?$/, view: alerts, nav: "alerts" },
   { re: /^\/dashboard\/campaigns\/?$/, view: campaigns, nav: "campaigns" },
   { re: /^\/dashboard\/campaigns\/([^/]+)\/?$/, view: campaign, nav: "campaigns" },
-  { re: /^\/dashboard\/suppressions\/?$/, view: suppressions, nav: "suppressions" },
+  { re: /^\/dashboard\/suppressions\/?$/, view: suppressions, nav: "emails" },
 ];
 
 const root = document.getElementById("view");

@@ -44,7 +44,8 @@ export async function render(ctx) {
   const results = h("div", { id: "suppression-results" }, note("Loading…"));
   const count = h("p", { class: "sub", "aria-live": "polite" });
   replace(ctx.root,
-    h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Suppression list"), count)),
+    h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Suppression list"), count),
+      h("a", { href: "/dashboard/emails", class: "button button-quiet" }, "← Emails")),
     h("section", { class: "panel", "aria-label": "Add an address" }, addForm),
     filters,
     h("section", { class: "panel panel-flush", "aria-label": "Suppressed addresses" }, results));
