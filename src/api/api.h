@@ -102,6 +102,8 @@ extern const struct route api_suppressions_routes[];
 extern const size_t api_suppressions_nroutes;
 extern const struct route api_preview_routes[];
 extern const size_t api_preview_nroutes;
+extern const struct route api_webhooks_routes[];
+extern const size_t api_webhooks_nroutes;
 extern const struct route api_agents_routes[];
 extern const size_t api_agents_nroutes;
 extern const struct route api_gmail_routes[];

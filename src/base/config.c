@@ -94,6 +94,12 @@ static const struct cfg_key cfg_keys[] = {
     K(resend_api_key, CFG_SECRET, NULL),
     K(resend_api_url, CFG_URL, "https://api.resend.com"),
     K(smtp_url, CFG_SMTP_URL, NULL),
+    /* Providers' event webhooks (mail/events.h): SendGrid's verification
+     * key (base64 DER of its P-256 public key, as its settings show it) and
+     * Resend's signing secret ("whsec_..."). Without one, that provider's
+     * webhook answers 404. */
+    K(sendgrid_webhook_key, CFG_STR, NULL),
+    K(resend_webhook_secret, CFG_SECRET, NULL),
     K(send_order, CFG_SEND_ORDER, "sendgrid,resend,smtp"),
     K(mail_from, CFG_STR, "leadflow <noreply@localhost>"),
     KI(send_timeout_ms, "10000", 100, 600000),

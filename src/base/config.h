@@ -56,6 +56,8 @@ struct config {
     char *resend_api_key;
     char *resend_api_url;
     char *smtp_url;
+    char *sendgrid_webhook_key;  /* base64 DER public key (ECDSA P-256) of the Event Webhook */
+    char *resend_webhook_secret; /* "whsec_..." (Svix) */
     char *send_order;
     char *mail_from;                  /* "Name <address>" or an address: the From of sent email */
     int64_t send_timeout_ms;          /* per provider request */

@@ -29,6 +29,7 @@ enum crm_what {
     CRM_CLICK = 1 << 5,       /* a human clicked a link of one */
     CRM_UNSUBSCRIBE = 1 << 6, /* it unsubscribed */
     CRM_BOUNCE = 1 << 7,      /* a provider refused its address for good */
+    CRM_COMPLAINT = 1 << 8,   /* it reported an email sent to it as spam */
 };
 
 /* One change of one contact; fields not named by what are ignored. */
@@ -38,9 +39,9 @@ struct crm_change {
     const char *tags_before, *tags_after; /* JSON arrays; NULL reads as [] */
     int score_before, score_after;
     const struct email_row *email; /* its analysis and direction */
-    const char *sent_email_id;     /* the email an unsubscribe or a bounce came from; may be NULL */
-    const char *source; /* who changed it, for logs: "import", "tracking", "drip", "api" */
-    int64_t now;        /* 0: the clock's */
+    const char *sent_email_id; /* the email an unsubscribe, bounce or complaint concerns; or NULL */
+    const char *source;        /* who changed it, for logs: "import", "tracking", "drip", "api" */
+    int64_t now;               /* 0: the clock's */
 };
 
 /* A reaction: runs when what & c->what, in the producer's transaction. */

@@ -34,7 +34,10 @@ static int suppress_react(struct store *st, const struct crm_change *c, struct a
     struct suppression s;
     memset(&s, 0, sizeof(s));
     s.email = ct.email;
-    snprintf(s.reason, sizeof(s.reason), "%s", (c->what & CRM_BOUNCE) ? "bounce" : "unsubscribe");
+    snprintf(s.reason, sizeof(s.reason), "%s",
+             (c->what & CRM_BOUNCE)      ? "bounce"
+             : (c->what & CRM_COMPLAINT) ? "complaint"
+                                         : "unsubscribe");
     snprintf(s.contact_id, sizeof(s.contact_id), "%s", c->contact_id);
     if (c->sent_email_id)
         snprintf(s.sent_email_id, sizeof(s.sent_email_id), "%s", c->sent_email_id);
@@ -45,6 +48,6 @@ static int suppress_react(struct store *st, const struct crm_change *c, struct a
 
 const struct crm_reaction suppress_reaction = {
     .name = "suppression list",
-    .what = CRM_UNSUBSCRIBE | CRM_BOUNCE,
+    .what = CRM_UNSUBSCRIBE | CRM_BOUNCE | CRM_COMPLAINT,
     .react = suppress_react,
 };

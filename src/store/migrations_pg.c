@@ -631,7 +631,8 @@ const struct migration pg_migrations[] = {
      "ALTER TABLE alert_deliveries DROP CONSTRAINT alert_deliveries_channel_check;\n"},
     /* The suppression list (see SQLite's 16): one row per address in a
      * workspace, a log of removals, filled from the recorded bounces and
-     * unsubscribes; a sent email may be "suppressed". */
+     * unsubscribes; a sent email may be "suppressed"; providers' events
+     * (complaint, delivered, deferred) find their email by its ids. */
     {16, "suppression list; suppressed emails",
      "CREATE TABLE suppressions (\n"
      "  id text PRIMARY KEY,\n"
@@ -675,6 +676,18 @@ const struct migration pg_migrations[] = {
      "ALTER TABLE sent_emails DROP CONSTRAINT sent_emails_status_check;\n"
      "ALTER TABLE sent_emails ADD CONSTRAINT sent_emails_status_check\n"
      "  CHECK (status IN ('queued','sent','failed','refused','suppressed'));\n"
+     "CREATE INDEX sent_emails_provider_message ON sent_emails(provider, provider_message_id);\n"
+     "ALTER TABLE email_events DROP CONSTRAINT email_events_kind_check;\n"
+     "ALTER TABLE email_events ADD CONSTRAINT email_events_kind_check\n"
+     "  CHECK (kind IN ('open','click','unsubscribe','bounce','complaint','delivered',"
+     "'deferred'));\n"
+     /* A provider's event names the email, not the workspace: whoever
+      * knows the email's id (or the provider's id of it) may read that row,
+      * to find its workspace (as token_by_hash does for API tokens). */
+     "CREATE POLICY sent_by_provider_event ON sent_emails FOR SELECT\n"
+     "  USING (id = current_setting('leadflow.sent_email_id', true)\n"
+     "    OR (provider = current_setting('leadflow.provider', true)\n"
+     "      AND provider_message_id = current_setting('leadflow.provider_message_id', true)));\n"
      "DO $$ DECLARE t text; BEGIN\n"
      "  FOREACH t IN ARRAY ARRAY['suppressions','suppression_removals'] LOOP\n"
      "    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);\n"

@@ -633,9 +633,11 @@ const struct migration sqlite_migrations[] = {
      * spam complaints, unsubscribes, manual entries), one row per address
      * in a workspace, and a log of the entries taken off it. Filled from
      * the bounces and unsubscribes already recorded. A sent email may now
-     * be "suppressed" (not sent because of the list): SQLite cannot alter
-     * a CHECK, so the status column is made again beside the old one (its
-     * CHECK is the column's own, so the old one can be dropped). */
+     * be "suppressed" (not sent because of the list), and the providers'
+     * events add complaint, delivered and deferred to an email's events
+     * (found by the provider's message id). SQLite cannot alter a CHECK, so
+     * each of those columns is made again beside the old one (its CHECK is
+     * the column's own, so the old one can be dropped). */
     {16, "suppression list; suppressed emails",
      "CREATE TABLE suppressions (\n"
      "  id TEXT PRIMARY KEY,\n"
@@ -679,7 +681,16 @@ const struct migration sqlite_migrations[] = {
      "ALTER TABLE sent_emails ADD COLUMN status TEXT NOT NULL DEFAULT 'queued'\n"
      "  CHECK (status IN ('queued','sent','failed','refused','suppressed'));\n"
      "UPDATE sent_emails SET status = status_before;\n"
-     "ALTER TABLE sent_emails DROP COLUMN status_before;\n"},
+     "ALTER TABLE sent_emails DROP COLUMN status_before;\n"
+     "CREATE INDEX sent_emails_provider_message ON sent_emails(provider, provider_message_id);\n"
+     "DROP INDEX email_events_sent;\n"
+     "ALTER TABLE email_events RENAME COLUMN kind TO kind_before;\n"
+     "ALTER TABLE email_events ADD COLUMN kind TEXT NOT NULL DEFAULT 'open'\n"
+     "  CHECK (kind IN ('open','click','unsubscribe','bounce','complaint','delivered',"
+     "'deferred'));\n"
+     "UPDATE email_events SET kind = kind_before;\n"
+     "ALTER TABLE email_events DROP COLUMN kind_before;\n"
+     "CREATE INDEX email_events_sent ON email_events(workspace_id, sent_email_id, kind);\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

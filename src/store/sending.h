@@ -101,6 +101,15 @@ int store_sent_email_finish(struct store *st, const char *workspace_id, const ch
                             const char *provider_message_id, const char *error, int64_t sent_at,
                             bool *changed, struct errinfo *e);
 
+/* Where a provider's event belongs: the sent email whose id is id (when
+ * not NULL), else the one provider took with provider_message_id, in any
+ * workspace. Fills workspace_id, the email's id and its contact ("" when
+ * none). ERR_NOT_FOUND when neither names one. */
+int store_sent_email_locate(struct store *st, const char *id, const char *provider,
+                            const char *provider_message_id, char workspace_id[STORE_ID_LEN],
+                            char sent_email_id[STORE_ID_LEN], char contact_id[STORE_ID_LEN],
+                            struct errinfo *e);
+
 int store_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
                            const struct send_attempt *at, struct errinfo *e);
 

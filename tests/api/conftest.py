@@ -72,6 +72,7 @@ PG_READY = {
     "test_limits.py",
     "test_openapi.py",
     "test_pg_rls.py",
+    "test_provider_events.py",
     "test_secrets.py",
     "test_send.py",
     "test_send_health.py",
