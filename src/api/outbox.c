@@ -136,22 +136,22 @@ static int outbox_list(struct http_req *req, struct http_reply *rep, struct erri
     return api_list_end(rep, &w, &pg, total);
 }
 
+static void write_counts(struct jw *w, const char *key, int64_t people, int64_t bots, int64_t last)
+{
+    jw_key(w, key);
+    jw_obj_begin(w);
+    jw_kint(w, "count", people);
+    jw_kint(w, "botCount", bots);
+    api_time(w, "lastAt", last);
+    jw_obj_end(w);
+}
+
 /* "opens" and "clicks" (people and bots counted apart) and the newest
  * of those events. */
 static void write_engagement(struct jw *w, const struct sent_engagement *en)
 {
-    jw_key(w, "opens");
-    jw_obj_begin(w);
-    jw_kint(w, "count", en->opens);
-    jw_kint(w, "botCount", en->bot_opens);
-    api_time(w, "lastAt", en->last_open_at);
-    jw_obj_end(w);
-    jw_key(w, "clicks");
-    jw_obj_begin(w);
-    jw_kint(w, "count", en->clicks);
-    jw_kint(w, "botCount", en->bot_clicks);
-    api_time(w, "lastAt", en->last_click_at);
-    jw_obj_end(w);
+    write_counts(w, "opens", en->opens, en->bot_opens, en->last_open_at);
+    write_counts(w, "clicks", en->clicks, en->bot_clicks, en->last_click_at);
     jw_key(w, "events");
     jw_arr_begin(w);
     for (size_t i = 0; i < en->nevents; i++) {

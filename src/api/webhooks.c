@@ -42,10 +42,10 @@ static int sendgrid_events(struct http_req *req, struct http_reply *rep, struct 
     if (!key || !*key)
         return failf(e, ERR_NOT_FOUND, "the SendGrid event webhook is not configured");
     const char *body = req->body.data ? req->body.data : "";
-    if (!provider_sendgrid_verify(
-            key, http_req_header(req, "X-Twilio-Email-Event-Webhook-Signature"),
-            http_req_header(req, "X-Twilio-Email-Event-Webhook-Timestamp"), body, req->body.len,
-            clock_now_ms() / 1000))
+    if (!provider_sendgrid_verify(key,
+                                  http_req_header(req, "X-Twilio-Email-Event-Webhook-Signature"),
+                                  http_req_header(req, "X-Twilio-Email-Event-Webhook-Timestamp"),
+                                  body, req->body.len, clock_now_ms() / 1000))
         return failf(e, ERR_UNAUTHORIZED, "the event signature is missing, wrong or stale");
     struct provider_event *evs;
     size_t n;
@@ -60,10 +60,9 @@ static int resend_events(struct http_req *req, struct http_reply *rep, struct er
     if (!secret || !*secret)
         return failf(e, ERR_NOT_FOUND, "the Resend webhook is not configured");
     const char *body = req->body.data ? req->body.data : "";
-    if (!provider_svix_verify(secret, http_req_header(req, "svix-id"),
-                              http_req_header(req, "svix-timestamp"),
-                              http_req_header(req, "svix-signature"), body, req->body.len,
-                              clock_now_ms() / 1000))
+    if (!provider_svix_verify(
+            secret, http_req_header(req, "svix-id"), http_req_header(req, "svix-timestamp"),
+            http_req_header(req, "svix-signature"), body, req->body.len, clock_now_ms() / 1000))
         return failf(e, ERR_UNAUTHORIZED, "the event signature is missing, wrong or stale");
     struct provider_event *evs;
     size_t n;

@@ -140,8 +140,8 @@ int provider_events_sendgrid(const char *body, size_t n, struct arena *a,
     return 0;
 }
 
-int provider_events_resend(const char *body, size_t n, struct arena *a,
-                           struct provider_event **out, size_t *nout, struct errinfo *e)
+int provider_events_resend(const char *body, size_t n, struct arena *a, struct provider_event **out,
+                           size_t *nout, struct errinfo *e)
 {
     *out = NULL;
     *nout = 0;
@@ -196,9 +196,9 @@ static int refusal_tx(struct store *st, void *arg, struct errinfo *e)
 {
     const struct refusal *x = arg;
     bool bounce = x->ev->kind == PEV_BOUNCED;
-    int rc = store_email_event_add(st, x->ws, x->id, x->contact[0] ? x->contact : NULL,
-                                   bounce ? "bounce" : "complaint", NULL, NULL, NULL, NULL, x->at,
-                                   e);
+    int rc =
+        store_email_event_add(st, x->ws, x->id, x->contact[0] ? x->contact : NULL,
+                              bounce ? "bounce" : "complaint", NULL, NULL, NULL, NULL, x->at, e);
     if (rc || !x->contact[0])
         return rc;
     struct crm_change c = {.workspace_id = x->ws,

@@ -65,8 +65,8 @@ bool provider_svix_verify(const char *secret, const char *id, const char *timest
  * the body is not that JSON. */
 int provider_events_sendgrid(const char *body, size_t n, struct arena *a,
                              struct provider_event **out, size_t *nout, struct errinfo *e);
-int provider_events_resend(const char *body, size_t n, struct arena *a,
-                           struct provider_event **out, size_t *nout, struct errinfo *e);
+int provider_events_resend(const char *body, size_t n, struct arena *a, struct provider_event **out,
+                           size_t *nout, struct errinfo *e);
 
 /* Applies one event; *matched false (and 0) when no sent email is its. */
 int provider_event_apply(struct store *st, const struct provider_event *ev, struct arena *a,

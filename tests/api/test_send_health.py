@@ -11,7 +11,7 @@ import pytest
 
 import tenantutil as tu
 from test_http import counter_value, parse_metrics
-from test_send import env_for, resend, send, sendgrid, sent_email, setup_tenant, wait_status  # noqa: F401
+from test_send import env_for, resend, send, sendgrid, setup_tenant, wait_status  # noqa: F401
 from test_suppression import call, wait_for
 
 

@@ -6,13 +6,12 @@ provider and is not a bounce."""
 import time
 import urllib.parse
 
-import pytest
-
 import tenantutil as tu
 from mailutil import imported, mbox, message
 from tenantutil import api, assert_error, ok
 from test_alerts_mail import COMPLAINT
-from test_send import env_for, resend, send, sendgrid, sent_email, setup_tenant, wait_status  # noqa: F401
+from test_campaigns import wait_for
+from test_send import env_for, resend, send, sendgrid, setup_tenant, wait_status  # noqa: F401
 
 
 def call(srv, t, method, path, body=None, status=200, params=None):
@@ -22,17 +21,6 @@ def call(srv, t, method, path, body=None, status=200, params=None):
 
 def listed(srv, t, **params):
     return call(srv, t, "GET", "/api/suppressions", params=params or None)
-
-
-def wait_for(what, fn, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}", pytrace=False)
-        time.sleep(0.05)
 
 
 def to_addresses(provider):
