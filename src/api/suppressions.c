@@ -135,7 +135,10 @@ static int sup_remove(struct http_req *req, struct http_reply *rep, struct errin
 {
     const struct api_ctx *ctx = req->ctx;
     char id[STORE_ID_LEN];
+    struct suppression s;
     int rc = api_path_id(req, "suppressed address", id, e);
+    if (!rc) /* another workspace's entry is a 404, whatever the reason says */
+        rc = store_suppression_get(ctx->store, req->auth->workspace_id, id, req->arena, &s, e);
     if (rc)
         return rc;
     const char *why = http_req_query(req, "reason");
