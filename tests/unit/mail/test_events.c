@@ -23,9 +23,9 @@ static void test_svix_vector(void **state)
     assert_true(provider_svix_verify(svix_secret, svix_id, "1614265330", svix_sig, svix_body, n,
                                      1614265330));
     /* One of several signatures (a key being rotated) is enough. */
-    assert_true(provider_svix_verify(svix_secret, svix_id, "1614265330",
-                                     "v1,AAAA v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-                                     svix_body, n, 1614265330));
+    assert_true(provider_svix_verify(
+        svix_secret, svix_id, "1614265330",
+        "v1,AAAA v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", svix_body, n, 1614265330));
     /* Another body, id, timestamp, or a stale timestamp: refused. */
     assert_false(provider_svix_verify(svix_secret, svix_id, "1614265330", svix_sig,
                                       "{\"test\": 2432232315}", n, 1614265330));
@@ -37,8 +37,8 @@ static void test_svix_vector(void **state)
                                       1614265330 + PROVIDER_EVENT_TOLERANCE_S + 1));
     assert_false(provider_svix_verify(svix_secret, svix_id, "1614265330", "v2,whatever", svix_body,
                                       n, 1614265330));
-    assert_false(provider_svix_verify(svix_secret, svix_id, "1614265330", "", svix_body, n,
-                                      1614265330));
+    assert_false(
+        provider_svix_verify(svix_secret, svix_id, "1614265330", "", svix_body, n, 1614265330));
 }
 
 /* Made with python3-cryptography: a P-256 key's SubjectPublicKeyInfo and
@@ -46,13 +46,13 @@ static void test_svix_vector(void **state)
 static const char sg_key[] =
     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEU6pnVIRkiCjVODVr5N6r65RgVVpH39spbr8K21pZm5r+fBnRLeS9Y1SI"
     "z7anDARRtA5sMM/LWIEBmmOhKYVI1g==";
-static const char sg_sig[] =
-    "MEYCIQDnWIf52tkgA8iQx14Ftc7U6LzUbD5Yt5Zny/erjDL/IQIhAMWnSOG9IZoTgKm82Z8HqcAxZRfhPIj9ycKDnJiFpITA";
+static const char sg_sig[] = "MEYCIQDnWIf52tkgA8iQx14Ftc7U6LzUbD5Yt5Zny/erjDL/"
+                             "IQIhAMWnSOG9IZoTgKm82Z8HqcAxZRfhPIj9ycKDnJiFpITA";
 static const char sg_body[] = "[{\"event\":\"delivered\",\"idempotency_key\":\"x\"}]";
 /* A P-384 key: not the curve SendGrid uses. */
-static const char p384_key[] =
-    "MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEqG3mJD3TV9+eNLGQy9vG8Z0Fr4lHMkgHF2iipUXJj5nMz1XuADXpoExqyYdF91UA"
-    "uTJbuTnxARWt05aME7DsREO/2aHxc0vWm2SIt7yYpE6ljMeqMYWLOdr3Cskel/Tr";
+static const char p384_key[] = "MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEqG3mJD3TV9+"
+                               "eNLGQy9vG8Z0Fr4lHMkgHF2iipUXJj5nMz1XuADXpoExqyYdF91UA"
+                               "uTJbuTnxARWt05aME7DsREO/2aHxc0vWm2SIt7yYpE6ljMeqMYWLOdr3Cskel/Tr";
 
 static void test_sendgrid_vector(void **state)
 {
@@ -60,13 +60,13 @@ static void test_sendgrid_vector(void **state)
     size_t n = strlen(sg_body);
     assert_true(provider_sendgrid_verify(sg_key, sg_sig, "1700000000", sg_body, n, 1700000000));
     assert_false(provider_sendgrid_verify(sg_key, sg_sig, "1700000001", sg_body, n, 1700000000));
-    assert_false(provider_sendgrid_verify(sg_key, sg_sig, "1700000000", sg_body, n - 1,
-                                          1700000000));
+    assert_false(
+        provider_sendgrid_verify(sg_key, sg_sig, "1700000000", sg_body, n - 1, 1700000000));
     assert_false(provider_sendgrid_verify(sg_key, sg_sig, "1700000000", sg_body, n,
                                           1700000000 + PROVIDER_EVENT_TOLERANCE_S + 1));
     assert_false(provider_sendgrid_verify(p384_key, sg_sig, "1700000000", sg_body, n, 1700000000));
-    assert_false(provider_sendgrid_verify("not base64!", sg_sig, "1700000000", sg_body, n,
-                                          1700000000));
+    assert_false(
+        provider_sendgrid_verify("not base64!", sg_sig, "1700000000", sg_body, n, 1700000000));
     assert_false(provider_sendgrid_verify(sg_key, NULL, "1700000000", sg_body, n, 1700000000));
     assert_false(provider_sendgrid_verify(sg_key, sg_sig, NULL, sg_body, n, 1700000000));
 }
