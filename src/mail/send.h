@@ -101,10 +101,14 @@ int send_chain_metrics_render(const void *arg, struct buf *out);
  * tried (for sent_email_id in workspace_id; none when st or sent_email_id
  * is NULL). First, with st and a workspace, the recipient is looked up on
  * the workspace's suppression list (mail/suppress.h): ERR_FORBIDDEN when
- * listed, and no provider is tried. 0 with r filled when a provider
- * accepted it; ERR_INVALID when one refused it for good (or m itself is
- * wrong: a header value with a line break); else ERR_TEMPORARY with the
- * last provider's error.
+ * listed, and no provider is tried. A provider whose circuit is open
+ * (mail/breaker.h: failing in a row, or paused by a 429's Retry-After) is
+ * skipped without a request or an attempt row; a provider's configuration
+ * error is told to the chain's failure hook at once. 0 with r filled when
+ * a provider accepted it; ERR_INVALID when one refused it for good (or m
+ * itself is wrong: a header value with a line break); else ERR_TEMPORARY
+ * with the last provider's error (or, every provider skipped, when the
+ * first one is tried again).
  */
 int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
                     const char *sent_email_id, const struct send_msg *m, struct send_result *r,
