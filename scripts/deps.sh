@@ -13,6 +13,7 @@ PKGS=(
     python3-dkim python3-nacl
     postgresql python3-psycopg2
     wrk curl
+    systemd
     chromium nodejs npm
 )
 

@@ -1,8 +1,9 @@
 /*
  * The AI provider interface. A provider is a struct whose first member is
- * its method table (struct ai_ops). Two providers: the offline analyzer
- * (deterministic rules, no network; always available) and the Anthropic
- * Messages API, which falls back to the offline analyzer when it fails.
+ * its method table (struct ai_ops). Three providers: the offline analyzer
+ * (deterministic rules, no network; always available), the Anthropic
+ * Messages API and any OpenAI-compatible chat completions server; the two
+ * remote ones (ai/remote.h) fall back to the offline analyzer when they fail.
  * Every provider returns the same struct analysis, validated before use.
  * Providers also draft follow-up emails (struct draft) for the content
  * module (ai/content.h).
@@ -27,7 +28,7 @@ struct analysis {
     int sentiment;          /* enum sentiment */
     double sentiment_score; /* in [-1, 1] */
     int urgency;            /* enum urgency */
-    const char *provider;   /* "offline" or "anthropic" (static text) */
+    const char *provider;   /* "offline", "anthropic" or "openai" (static text) */
 };
 
 const char *sentiment_name(int s);
@@ -72,7 +73,7 @@ struct draft {
     const char *subjects[DRAFT_SUBJECTS];
     const char *body;
     const char *call_to_action;
-    const char *provider; /* "offline" or "anthropic" (static text) */
+    const char *provider; /* "offline", "anthropic" or "openai" (static text) */
 };
 
 struct ai;
@@ -126,13 +127,45 @@ struct ai *ai_offline_new(void);
  */
 struct ai *ai_anthropic_new(const struct config *cfg, struct ai *fallback, struct errinfo *e);
 
-/* The provider the configuration asks for: Anthropic when an API key is
- * set, else offline. Never NULL. Thread-safe once made. */
+/*
+ * An OpenAI-compatible chat completions server (base URL, model, optional
+ * key, max_tokens, timeout and retries from cfg); falls back to fallback
+ * (borrowed) when a call fails. NULL with e when the configuration is
+ * incomplete.
+ */
+struct ai *ai_openai_new(const struct config *cfg, struct ai *fallback, struct errinfo *e);
+
+/*
+ * The provider the configuration asks for (ai_provider: offline, anthropic
+ * or openai; when unset, Anthropic if its API key is set, else offline). A
+ * provider whose settings are unusable is logged and replaced by the offline
+ * analyzer. Never NULL. Thread-safe once made.
+ */
 struct ai *ai_new(const struct config *cfg);
 
+enum subject_kind { SUBJECT_NEW, SUBJECT_REPLY, SUBJECT_AUTO };
+
+/*
+ * What a subject line is: SUBJECT_REPLY for a reply's or a forward's ("Re:",
+ * "RE[2]:", "AW:", "SV:", "Fwd:", "WG:", "Odp:", after "[EXTERNAL]"-like
+ * tags), SUBJECT_AUTO for an automatic reply's ("Automatic reply:", "Out of
+ * Office:", "Abwesenheitsnotiz:", "Réponse automatique :"...), else
+ * SUBJECT_NEW (NULL too).
+ */
+int ai_subject_kind(const char *subject);
+
+/*
+ * Analyzes one email with the provider. The subject of a reply or a forward
+ * is not read: it repeats the first subject of the thread, most often ours,
+ * so it says nothing of what the sender asks now ("Re: Can we schedule a
+ * call?" over "Thanks, that answers it."); the new text does. A subject the
+ * sender wrote counts (a provider may weigh it above a body word).
+ */
 static inline int ai_analyze(struct ai *ai, const char *subject, const char *text,
                              struct analysis *out, struct errinfo *e)
 {
+    if (ai_subject_kind(subject) != SUBJECT_NEW)
+        subject = NULL;
     return ai->ops->analyze(ai, subject, text, out, e);
 }
 

@@ -32,6 +32,7 @@ enum cfg_type {
     CFG_LEVEL,
     CFG_SEND_ORDER,
     CFG_SMTP_URL,
+    CFG_AI_PROVIDER,
 };
 
 struct cfg_key {
@@ -82,6 +83,9 @@ static const struct cfg_key cfg_keys[] = {
      * cross the network in clear. Off by default; config_finish refuses. */
     K(oidc_allow_http, CFG_BOOL, "false"),
     K(gmail_api_url, CFG_URL, "https://gmail.googleapis.com"),
+    /* ai_provider: offline | anthropic | openai (the table in ai/ai.c); unset:
+     * anthropic when its key is set, else offline */
+    K(ai_provider, CFG_AI_PROVIDER, NULL),
     K(anthropic_api_key, CFG_SECRET, NULL),
     K(anthropic_api_url, CFG_URL, "https://api.anthropic.com"),
     K(anthropic_model, CFG_STR, "claude-sonnet-4-5"),
@@ -89,6 +93,12 @@ static const struct cfg_key cfg_keys[] = {
     KI(anthropic_thinking_budget, "2048", 1024, 127999),
     KI(anthropic_timeout_ms, "30000", 100, 600000),
     KI(anthropic_max_retries, "2", 0, 10),
+    K(openai_base_url, CFG_URL, "https://api.openai.com/v1"),
+    K(openai_model, CFG_STR, NULL),
+    K(openai_api_key, CFG_SECRET, NULL),
+    KI(openai_max_tokens, "4096", 0, 1000000),
+    KI(openai_timeout_ms, "60000", 100, 600000),
+    KI(openai_max_retries, "2", 0, 10),
     K(sendgrid_api_key, CFG_SECRET, NULL),
     K(sendgrid_api_url, CFG_URL, "https://api.sendgrid.com"),
     K(resend_api_key, CFG_SECRET, NULL),
@@ -127,6 +137,15 @@ static const struct cfg_key *cfg_find(const char *name)
         if (strcmp(cfg_keys[i].name, name) == 0)
             return &cfg_keys[i];
     return NULL;
+}
+
+bool config_key_at(size_t i, const char **name, const char **def)
+{
+    if (i >= CFG_NKEYS)
+        return false;
+    *name = cfg_keys[i].name;
+    *def = cfg_keys[i].def;
+    return true;
 }
 
 bool config_key_is_secret(const char *key)
@@ -287,6 +306,12 @@ int config_set(struct config *c, const char *key, const char *value, const char 
             return failf(e, ERR_CONFIG, "%s: %s: %s is not an smtp:// or smtps:// URL", origin, key,
                          shown);
         break;
+    case CFG_AI_PROVIDER:
+        if (value[0] && strcmp(value, "offline") != 0 && strcmp(value, "anthropic") != 0 &&
+            strcmp(value, "openai") != 0)
+            return failf(e, ERR_CONFIG, "%s: %s: \"%s\" is not one of offline, anthropic, openai",
+                         origin, key, value);
+        break;
     case CFG_SECRET:
         if (strcmp(key, "secret_key") == 0 && value[0] && strlen(value) < 32)
             return failf(e, ERR_CONFIG, "%s: %s: too short (at least 32 characters)", origin, key);
@@ -429,6 +454,14 @@ int config_finish(struct config *c, struct errinfo *e)
                      "anthropic_max_tokens (%lld) must be larger than anthropic_thinking_budget "
                      "(%lld)",
                      (long long)c->anthropic_max_tokens, (long long)c->anthropic_thinking_budget);
+    if (c->ai_provider && strcmp(c->ai_provider, "anthropic") == 0 && !c->anthropic_api_key)
+        return failf(e, ERR_CONFIG,
+                     "ai_provider (LEADFLOW_AI_PROVIDER) is anthropic but anthropic_api_key "
+                     "(LEADFLOW_ANTHROPIC_API_KEY) is not set");
+    if (c->ai_provider && strcmp(c->ai_provider, "openai") == 0 && !c->openai_model)
+        return failf(e, ERR_CONFIG,
+                     "ai_provider (LEADFLOW_AI_PROVIDER) is openai but openai_model "
+                     "(LEADFLOW_OPENAI_MODEL) is not set: name the model the server serves");
     /* One send_email attempt tries up to three providers in turn: an HTTP
      * one waits at most send_timeout_ms, SMTP twice that (the transfer,
      * then the reply to QUIT), so four times in all. Leases are renewed

@@ -8,6 +8,7 @@
 #define LEADFLOW_BASE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -44,6 +45,7 @@ struct config {
     bool oidc_allow_http; /* accept an http:// issuer off loopback (config_finish) */
     /* providers */
     char *gmail_api_url;
+    char *ai_provider; /* offline | anthropic | openai; NULL: anthropic when its key is set */
     char *anthropic_api_key;
     char *anthropic_api_url;
     char *anthropic_model;
@@ -51,6 +53,12 @@ struct config {
     int64_t anthropic_thinking_budget; /* extended-thinking tokens, at least 1024 */
     int64_t anthropic_timeout_ms;      /* per request */
     int64_t anthropic_max_retries;     /* after 429, 5xx and time-outs */
+    char *openai_base_url;             /* an OpenAI-compatible server: POST BASE/chat/completions */
+    char *openai_model;
+    char *openai_api_key;       /* NULL: no Authorization header (local servers) */
+    int64_t openai_max_tokens;  /* 0: not sent */
+    int64_t openai_timeout_ms;  /* per request */
+    int64_t openai_max_retries; /* after 429, 5xx and time-outs */
     char *sendgrid_api_key;
     char *sendgrid_api_url;
     char *resend_api_key;
@@ -107,6 +115,13 @@ int config_finish(struct config *c, struct errinfo *e);
  * configured. Returns 0 or ERR_IO.
  */
 int config_ensure_secret(struct config *c, const char *data_dir, struct errinfo *e);
+
+/*
+ * The i-th key of the table (file spelling) and its default (NULL: unset);
+ * false past the last. The documented dist/leadflow.conf.in is checked
+ * against it (tests/unit/base/test_config.c), so the two cannot drift.
+ */
+bool config_key_at(size_t i, const char **name, const char **def);
 
 /* True when key names a secret (its value is never printed). */
 bool config_key_is_secret(const char *key);

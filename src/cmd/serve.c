@@ -55,6 +55,18 @@ static const char usage[] =
     "  LEADFLOW_DKIM_SELECTOR           selector (s=); required with a key file\n"
     "  LEADFLOW_DKIM_DOMAIN             signing domain (d=; default: the From domain)\n"
     "\n"
+    "AI provider (email analysis and drafts; any failure falls back to the offline one):\n"
+    "  LEADFLOW_AI_PROVIDER             offline, anthropic or openai (default: anthropic\n"
+    "                                   when LEADFLOW_ANTHROPIC_API_KEY is set, else offline)\n"
+    "  LEADFLOW_OPENAI_BASE_URL         an OpenAI-compatible server (default\n"
+    "                                   https://api.openai.com/v1; Ollama:\n"
+    "                                   http://localhost:11434/v1)\n"
+    "  LEADFLOW_OPENAI_MODEL            the model it serves; required with openai\n"
+    "  LEADFLOW_OPENAI_API_KEY          bearer token; optional (local servers need none)\n"
+    "  LEADFLOW_OPENAI_MAX_TOKENS       max_tokens of a request (default 4096; 0: not sent)\n"
+    "  LEADFLOW_OPENAI_TIMEOUT_MS       time limit of one request (default 60000)\n"
+    "  LEADFLOW_OPENAI_MAX_RETRIES      further tries after 429, 5xx, time-outs (default 2)\n"
+    "\n"
     "Every setting can also come from a LEADFLOW_* environment variable; see README.md.\n";
 
 /* Everything serve starts, so that one function can stop it in order. */

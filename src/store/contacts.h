@@ -20,8 +20,9 @@ enum {
     SCORE_REASON_LEN = 96,
 };
 
-/* One thing the contact did, newest first in the input. */
-enum activity_kind { ACT_EMAIL, ACT_REPLY, ACT_OPEN, ACT_CLICK };
+/* One thing the contact did (or, ACT_SENT, an email we sent them), newest
+ * first in the input. */
+enum activity_kind { ACT_EMAIL, ACT_REPLY, ACT_OPEN, ACT_CLICK, ACT_SENT };
 
 struct activity {
     int kind; /* enum activity_kind; bot opens and clicks are left out by the caller */

@@ -29,7 +29,7 @@ struct content {
     const char *subject;  /* the chosen one */
     const char *body;
     const char *call_to_action;       /* "" when none */
-    const char *provider;             /* offline | anthropic */
+    const char *provider;             /* offline | anthropic | openai */
     const char *reason;               /* hot_lead | warm_lead | requested */
     int score_at_draft;               /* -1 when unknown */
     char sent_email_id[STORE_ID_LEN]; /* "" until sent */

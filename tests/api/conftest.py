@@ -69,6 +69,7 @@ PG_READY = {
     "test_import_cli.py",
     "test_jobs.py",
     "test_lifecycle.py",
+    "test_openai.py",
     "test_limits.py",
     "test_openapi.py",
     "test_pg_rls.py",

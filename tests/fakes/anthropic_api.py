@@ -29,8 +29,8 @@ Standard library only.
 """
 import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fakes.json_api import JsonAPIFake
 
 API_VERSION = "2023-06-01"
 MIN_THINKING_BUDGET = 1024  # the documented minimum budget_tokens
@@ -83,11 +83,16 @@ class Request:
         return f"<{self.method} {self.path} -> {self.status}>"
 
 
-class FakeAnthropicAPI:
+class FakeAnthropicAPI(JsonAPIFake):
     """The fake on 127.0.0.1 at a free port; start() returns self, .url is the base URL
     to put in LEADFLOW_ANTHROPIC_API_URL; stop() shuts it down."""
 
+    request_class = Request
+    modes = MODES
+    error_statuses = tuple(ERROR_TYPES)
+
     def __init__(self, api_key=None):
+        super().__init__()
         self.api_key = api_key or "sk-ant-fake-" + secrets.token_hex(16)
         self.mode = "ok"
         self.fail_times = 0
@@ -96,64 +101,7 @@ class FakeAnthropicAPI:
         self.result = dict(DEFAULT_RESULT)
         self.draft_result = dict(DEFAULT_DRAFT)
         self.fence = False
-        self.requests = []
         self._failed = 0
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = None
-        self._thread = None
-        self.port = None
-        self.url = None
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def start(self):
-        fake = self
-
-        class Handler(_Handler):
-            api = fake
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stopping.set()  # wakes "slow" handlers
-        if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join(5)
-            self._httpd = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    # -- knobs and assertions ----------------------------------------------
-
-    def set_mode(self, mode, times=0, status=429, seconds=None):
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
-        if status not in ERROR_TYPES:
-            raise ValueError(f"unsupported status {status}")
-        with self._lock:
-            self.mode = mode
-            self.fail_times = times
-            self.fail_status = status
-            self._failed = 0
-            if seconds is not None:
-                self.slow_seconds = seconds
-
-    def recorded(self):
-        with self._lock:
-            return list(self.requests)
 
     # -- the protocol ------------------------------------------------------
 
@@ -254,42 +202,10 @@ class FakeAnthropicAPI:
                                  "error": {"type": etype, "message": message or etype}}
 
     def handle(self, req):
-        with self._lock:
-            self.requests.append(req)
+        self.record(req)
         bad = self.check(req)
         if bad:
             req.problem = bad[1]
             return self._error(bad[0], bad[1])
         return self.answer(req)
 
-
-class _Handler(BaseHTTPRequestHandler):
-    api = None  # set by the subclass made in FakeAnthropicAPI.start()
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
-    def _serve(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n > 0 else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        req = Request(self.command, self.path, headers, body)
-        status, extra, obj = self.api.handle(req)
-        req.status = status
-        data = json.dumps(obj).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("request-id", "req_" + secrets.token_hex(8))
-            for k, v in extra.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a time-out test)
-
-    do_POST = _serve
-    do_GET = _serve
-    do_PUT = _serve

@@ -31,6 +31,8 @@ struct unit_group {
 extern const struct unit_group unit_ai_anthropic;
 extern const struct unit_group unit_ai_content;
 extern const struct unit_group unit_ai_offline;
+extern const struct unit_group unit_ai_openai;
+extern const struct unit_group unit_ai_remote;
 extern const struct unit_group unit_ai_score;
 extern const struct unit_group unit_ai_signature;
 extern const struct unit_group unit_alerts_channel;
@@ -54,6 +56,7 @@ extern const struct unit_group unit_http_static;
 extern const struct unit_group unit_jobs_queue;
 extern const struct unit_group unit_mail_inbox;
 extern const struct unit_group unit_mail_mime;
+extern const struct unit_group unit_mail_reply_text;
 extern const struct unit_group unit_mail_track;
 extern const struct unit_group unit_mail_send;
 extern const struct unit_group unit_mail_breaker;

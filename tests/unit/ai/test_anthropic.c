@@ -1,9 +1,9 @@
 /*
- * Tests for src/ai/anthropic.c: the strict reading of the model's analysis
- * and of Messages API replies (good and bad bodies), the request body (shape,
- * caps, the email kept inside its delimiters), text cleaning, the retry
- * schedule, configuration checks, and the fallback when the API is
+ * Tests for src/ai/anthropic.c: the reading of Messages API replies (good and
+ * bad bodies), the request body (shape, caps, the email kept inside its
+ * delimiters), configuration checks, and the fallback when the API is
  * unreachable (one warning line, never the key; several threads at once).
+ * What the remote providers share is tested in test_remote.c.
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -21,140 +21,6 @@
 static const char good_json[] = "{\"intents\":[\"pricing_inquiry\",\"meeting_request\"],"
                                 "\"sentiment\":\"positive\",\"sentiment_score\":0.8,"
                                 "\"urgency\":\"high\"}";
-
-static int parse(const char *text, struct analysis *out, struct errinfo *e)
-{
-    errinfo_clear(e);
-    return anthropic_parse_analysis(text, strlen(text), out, e);
-}
-
-static void expect_good(const char *text)
-{
-    struct analysis a;
-    struct errinfo e;
-    memset(&a, 0, sizeof(a));
-    if (parse(text, &a, &e) != 0)
-        fail_msg("refused %s: %s", text, e.msg);
-    assert_string_equal(a.provider, "anthropic");
-    assert_true(a.intents != 0);
-}
-
-static void expect_bad(const char *text)
-{
-    struct analysis a;
-    struct errinfo e;
-    memset(&a, 0x5a, sizeof(a));
-    int rc = parse(text, &a, &e);
-    if (rc != ERR_INVALID)
-        fail_msg("accepted (rc %d): %s", rc, text);
-    assert_int_equal(e.code, ERR_INVALID);
-    assert_true(e.msg[0] != '\0');
-    assert_int_equal(a.intents, 0x5a5a5a5au); /* untouched on failure */
-}
-
-static void test_analysis_good(void **state)
-{
-    struct analysis a;
-    struct errinfo e;
-    assert_int_equal(parse(good_json, &a, &e), 0);
-    assert_int_equal(a.intents, INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST);
-    assert_int_equal(a.sentiment, SENTIMENT_POSITIVE);
-    assert_true(a.sentiment_score > 0.79 && a.sentiment_score < 0.81);
-    assert_int_equal(a.urgency, URGENCY_HIGH);
-    assert_string_equal(a.provider, "anthropic");
-
-    assert_int_equal(parse("{\"intents\":[\"complaint\"],\"sentiment\":\"negative\","
-                           "\"sentiment_score\":-1,\"urgency\":\"low\"}",
-                           &a, &e),
-                     0);
-    assert_int_equal(a.intents, INTENT_COMPLAINT);
-    assert_int_equal(a.sentiment, SENTIMENT_NEGATIVE);
-    assert_true(a.sentiment_score == -1.0);
-    assert_int_equal(a.urgency, URGENCY_LOW);
-}
-
-static void test_analysis_wrappings(void **state)
-{
-    char t[1024];
-    snprintf(t, sizeof(t), "  \n%s\n ", good_json);
-    expect_good(t);
-    snprintf(t, sizeof(t), "```json\n%s\n```", good_json);
-    expect_good(t);
-    snprintf(t, sizeof(t), "```JSON \r\n%s\r\n```\n", good_json);
-    expect_good(t);
-    snprintf(t, sizeof(t), "```\n%s\n```", good_json);
-    expect_good(t);
-    /* every intent name, every label */
-    expect_good("{\"intents\":[\"meeting_request\",\"question\",\"complaint\",\"feature_request\","
-                "\"pricing_inquiry\",\"general\",\"follow_up\"],\"sentiment\":\"neutral\","
-                "\"sentiment_score\":0,\"urgency\":\"medium\"}");
-}
-
-static void test_analysis_bad_text(void **state)
-{
-    char t[1024];
-    expect_bad("");
-    expect_bad("   ");
-    expect_bad("I cannot help with that.");
-    snprintf(t, sizeof(t), "Here you go: %s", good_json);
-    expect_bad(t);
-    snprintf(t, sizeof(t), "%s Hope this helps!", good_json);
-    expect_bad(t);
-    snprintf(t, sizeof(t), "%s%s", good_json, good_json);
-    expect_bad(t);
-    snprintf(t, sizeof(t), "```json %s\n```", good_json); /* no new line after the fence */
-    expect_bad(t);
-    snprintf(t, sizeof(t), "```json\n%s\n``` and more", good_json);
-    expect_bad(t);
-    expect_bad("{\"intents\":[\"question\"],\"sentiment\":\"neutral\""); /* cut short */
-    expect_bad("{intents: [question], sentiment: neutral}");             /* not JSON */
-    expect_bad("[\"question\"]");                                        /* not an object */
-    expect_bad("{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":0,"
-               "\"urgency\":\"low\",\"urgency\":\"high\"}"); /* duplicate key */
-}
-
-static void test_analysis_bad_schema(void **state)
-{
-    static const char *const bad[] = {
-        /* intents */
-        "{\"intents\":[],\"sentiment\":\"neutral\",\"sentiment_score\":0,\"urgency\":\"low\"}",
-        "{\"intents\":[\"buy_now\"],\"sentiment\":\"neutral\",\"sentiment_score\":0,"
-        "\"urgency\":\"low\"}",
-        "{\"intents\":[\"question\",\"Question\"],\"sentiment\":\"neutral\","
-        "\"sentiment_score\":0,\"urgency\":\"low\"}",
-        "{\"intents\":[\"question\",\"question\"],\"sentiment\":\"neutral\","
-        "\"sentiment_score\":0,\"urgency\":\"low\"}",
-        "{\"intents\":\"question\",\"sentiment\":\"neutral\",\"sentiment_score\":0,"
-        "\"urgency\":\"low\"}",
-        "{\"intents\":[1],\"sentiment\":\"neutral\",\"sentiment_score\":0,\"urgency\":\"low\"}",
-        "{\"intents\":[null],\"sentiment\":\"neutral\",\"sentiment_score\":0,\"urgency\":\"low\"}",
-        /* sentiment */
-        "{\"intents\":[\"question\"],\"sentiment\":\"happy\",\"sentiment_score\":0,"
-        "\"urgency\":\"low\"}",
-        "{\"intents\":[\"question\"],\"sentiment\":1,\"sentiment_score\":0,\"urgency\":\"low\"}",
-        /* sentiment_score */
-        "{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":1.5,"
-        "\"urgency\":\"low\"}",
-        "{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":-1.0001,"
-        "\"urgency\":\"low\"}",
-        "{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":\"0.5\","
-        "\"urgency\":\"low\"}",
-        "{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":null,"
-        "\"urgency\":\"low\"}",
-        "{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":true,"
-        "\"urgency\":\"low\"}",
-        /* urgency */
-        "{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":0,"
-        "\"urgency\":\"urgent\"}",
-        "{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":0}",
-        /* keys */
-        "{\"intents\":[\"question\"],\"sentiment\":\"neutral\",\"sentiment_score\":0,"
-        "\"urgency\":\"low\",\"reason\":\"x\"}",
-        "{}",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        expect_bad(bad[i]);
-}
 
 /* A Messages API reply with the given content blocks (JSON text) and stop reason. */
 static char *reply(const char *content, const char *stop)
@@ -183,7 +49,7 @@ static char *quoted(const char *text)
 static int parse_reply(const char *body, struct analysis *a, struct errinfo *e)
 {
     errinfo_clear(e);
-    return anthropic_parse_reply(body, strlen(body), a, e);
+    return remote_read_analysis(&anthropic_api, body, strlen(body), a, e);
 }
 
 static void test_reply_good(void **state)
@@ -261,22 +127,6 @@ static void test_reply_bad(void **state)
         assert_true(e.msg[0] != '\0');
     }
     free(q);
-}
-
-static void test_error_type(void **state)
-{
-    char t[48];
-    const char *b = "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":"
-                    "\"slow down\"}}";
-    anthropic_error_type(b, strlen(b), t, sizeof(t));
-    assert_string_equal(t, "rate_limit_error");
-    anthropic_error_type("<html>", 6, t, sizeof(t));
-    assert_string_equal(t, "unknown");
-    b = "{\"type\":\"error\",\"error\":{\"type\":\"bad\\nline\"}}";
-    anthropic_error_type(b, strlen(b), t, sizeof(t));
-    assert_string_equal(t, "unknown");
-    anthropic_error_type("", 0, t, sizeof(t));
-    assert_string_equal(t, "unknown");
 }
 
 static json_t *body_json(const char *subject, const char *text)
@@ -362,82 +212,23 @@ static void test_request_body_injection(void **state)
 
 static void test_request_body_caps(void **state)
 {
-    size_t n = 3 * ANTHROPIC_MAX_TEXT;
+    size_t n = 3 * REMOTE_MAX_TEXT;
     char *text = malloc(n + 1);
     assert_non_null(text);
     for (size_t i = 0; i < n; i++)
         text[i] = "<a>"[i % 3]; /* '<' and '>' grow sixfold when escaped */
     text[n] = '\0';
-    char subject[2 * ANTHROPIC_MAX_SUBJECT];
+    char subject[2 * REMOTE_MAX_SUBJECT];
     memset(subject, 's', sizeof(subject) - 1);
     subject[sizeof(subject) - 1] = '\0';
     json_t *b = body_json(subject, text);
     json_t *d = email_data(b, NULL);
-    assert_int_equal(json_string_length(json_object_get(d, "text")), ANTHROPIC_MAX_TEXT);
-    assert_int_equal(json_string_length(json_object_get(d, "subject")), ANTHROPIC_MAX_SUBJECT);
+    assert_int_equal(json_string_length(json_object_get(d, "text")), REMOTE_MAX_TEXT);
+    assert_int_equal(json_string_length(json_object_get(d, "subject")), REMOTE_MAX_SUBJECT);
     assert_true(json_is_true(json_object_get(d, "truncated")));
     json_decref(d);
     json_decref(b);
     free(text);
-}
-
-static void test_clean_text(void **state)
-{
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    /* invalid bytes become U+FFFD; controls other than tab and new line go */
-    assert_false(anthropic_clean_text("a\xff"
-                                      "b\x01\tc\n\xc3\xa9\xed\xa0\x80",
-                                      100, &b));
-    assert_string_equal(buf_str(&b), "a\xef\xbf\xbd"
-                                     "b\tc\n\xc3\xa9\xef\xbf\xbd\xef\xbf\xbd"
-                                     "\xef\xbf\xbd");
-    /* a cut never splits a character */
-    assert_true(anthropic_clean_text("ab\xe2\x82\xac", 4, &b));
-    assert_string_equal(buf_str(&b), "ab");
-    assert_false(anthropic_clean_text("ab\xe2\x82\xac", 5, &b));
-    assert_string_equal(buf_str(&b), "ab\xe2\x82\xac");
-    /* overlong encodings are invalid */
-    assert_false(anthropic_clean_text("\xc0\xaf", 100, &b));
-    assert_string_equal(buf_str(&b), "\xef\xbf\xbd\xef\xbf\xbd");
-    assert_false(anthropic_clean_text(NULL, 10, &b));
-    assert_string_equal(buf_str(&b), "");
-    buf_release(&b);
-}
-
-static void test_retry_schedule(void **state)
-{
-    assert_true(anthropic_status_retryable(429));
-    assert_true(anthropic_status_retryable(500));
-    assert_true(anthropic_status_retryable(503));
-    assert_true(anthropic_status_retryable(529));
-    assert_false(anthropic_status_retryable(400));
-    assert_false(anthropic_status_retryable(401));
-    assert_false(anthropic_status_retryable(404));
-    assert_false(anthropic_status_retryable(413));
-    assert_false(anthropic_status_retryable(200));
-
-    uint32_t rnds[] = {0, 1, 12345, 0xffffffffu};
-    for (size_t r = 0; r < 4; r++) {
-        long prev_max = 0;
-        for (int attempt = 0; attempt < 12; attempt++) {
-            long d = anthropic_retry_delay_ms(attempt, -1, rnds[r]);
-            long full = (long)ANTHROPIC_BACKOFF_BASE_MS << (attempt < 5 ? attempt : 5);
-            if (full > ANTHROPIC_BACKOFF_MAX_MS)
-                full = ANTHROPIC_BACKOFF_MAX_MS;
-            assert_true(d >= full / 2 && d <= full);
-            assert_true(full >= prev_max);
-            prev_max = full;
-        }
-    }
-    /* jitter: different random numbers, different waits */
-    assert_true(anthropic_retry_delay_ms(2, -1, 0) != anthropic_retry_delay_ms(2, -1, 777));
-    /* the server's word wins, unless it asks for too long */
-    assert_int_equal(anthropic_retry_delay_ms(0, 0, 99), 0);
-    assert_int_equal(anthropic_retry_delay_ms(3, 1500, 99), 1500);
-    assert_int_equal(anthropic_retry_delay_ms(0, ANTHROPIC_RETRY_AFTER_MAX_MS, 1),
-                     ANTHROPIC_RETRY_AFTER_MAX_MS);
-    assert_int_equal(anthropic_retry_delay_ms(0, ANTHROPIC_RETRY_AFTER_MAX_MS + 1, 1), -1);
 }
 
 static void test_new_checks_config(void **state)
@@ -562,21 +353,10 @@ static void test_unreachable_falls_back(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_analysis_good),
-    cmocka_unit_test(test_analysis_wrappings),
-    cmocka_unit_test(test_analysis_bad_text),
-    cmocka_unit_test(test_analysis_bad_schema),
-    cmocka_unit_test(test_reply_good),
-    cmocka_unit_test(test_reply_bad),
-    cmocka_unit_test(test_error_type),
-    cmocka_unit_test(test_request_body_shape),
-    cmocka_unit_test(test_request_body_injection),
-    cmocka_unit_test(test_request_body_caps),
-    cmocka_unit_test(test_clean_text),
-    cmocka_unit_test(test_retry_schedule),
-    cmocka_unit_test(test_new_checks_config),
-    cmocka_unit_test(test_config_keys),
-    cmocka_unit_test(test_unreachable_falls_back),
+    cmocka_unit_test(test_reply_good),         cmocka_unit_test(test_reply_bad),
+    cmocka_unit_test(test_request_body_shape), cmocka_unit_test(test_request_body_injection),
+    cmocka_unit_test(test_request_body_caps),  cmocka_unit_test(test_new_checks_config),
+    cmocka_unit_test(test_config_keys),        cmocka_unit_test(test_unreachable_falls_back),
 };
 
 UNIT_GROUP(unit_ai_anthropic, "ai/anthropic", tests);

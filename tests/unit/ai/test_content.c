@@ -204,7 +204,7 @@ static char *draft_json(const char *subjects, int words, const char *extra)
 static int parse_draft(const char *text, struct arena *a, struct draft *d, struct errinfo *e)
 {
     errinfo_clear(e);
-    return anthropic_parse_draft(text, strlen(text), a, d, e);
+    return remote_parse_draft(text, strlen(text), "anthropic", a, d, e);
 }
 
 static void test_anthropic_draft_good(void **state)
