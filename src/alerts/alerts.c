@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "jobs/queue.h"
+#include "mail/send.h"
 #include "store/alerts.h"
 #include "store/contacts.h"
 #include "store/emails.h"
@@ -1060,8 +1061,45 @@ static int send_prepare(struct store *st, const char *ws, const struct crule *ru
     return rc;
 }
 
-int alerts_on_send_failure(struct store *st, const char *workspace_id, struct errinfo *e)
+static bool config_match(const struct crule *r, const void *arg)
 {
+    (void)arg;
+    return r->trigger == ALERT_SEND_FAILURES;
+}
+
+static void config_describe(const struct crule *r, const void *arg, struct arena *a,
+                            struct event *ev)
+{
+    (void)r;
+    const struct send_failure *f = arg;
+    ev->subject = arena_printf(a, "send_failures:%s", f->provider);
+    ev->title = arena_printf(a, "The %s provider refuses our configuration", f->provider);
+    ev->body = arena_printf(a,
+                            "%s refused a send (status %d): %s. Check its API key, account and "
+                            "sender; emails go to the next provider meanwhile.",
+                            f->provider, f->status, f->error ? f->error : "no message");
+    struct buf b;
+    struct jw w;
+    buf_init(&b, 4096);
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "provider", f->provider);
+    jw_kint(&w, "status", f->status);
+    jw_kstr(&w, "error", f->error);
+    jw_kbool(&w, "configuration", true);
+    jw_obj_end(&w);
+    ev->data = jw_finish(&w) == 0 ? arena_strdup(a, buf_str(&b)) : "{}";
+    buf_release(&b);
+}
+
+int alerts_on_send_failure(struct store *st, const char *workspace_id, const struct send_failure *f,
+                           struct errinfo *e)
+{
+    if (f && f->config && f->provider) {
+        static const struct event_kind config = {1u << ALERT_SEND_FAILURES, NULL, config_match,
+                                                 config_describe};
+        return fire_event(st, workspace_id, &config, (void *)f, e);
+    }
     static const struct event_kind kind = {1u << ALERT_SEND_FAILURES, send_prepare, send_match,
                                            send_describe};
     struct send_ev s = {0};

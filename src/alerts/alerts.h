@@ -33,6 +33,8 @@
 #include "store/emails.h"
 #include "store/store.h"
 
+struct send_failure; /* mail/send.h */
+
 struct queue;
 struct send_chain;
 struct json_t;
@@ -102,8 +104,12 @@ int alerts_on_score(struct store *st, const char *workspace_id, const char *cont
 /* A new email was stored (complaint, reply, sentiment_drop: inbound mail only). */
 int alerts_on_email(struct store *st, const char *workspace_id, const struct email_row *row,
                     struct errinfo *e);
-/* A send attempt failed: the failure rate of the window is looked at. */
-int alerts_on_send_failure(struct store *st, const char *workspace_id, struct errinfo *e);
+/* Sending failed (mail/send.h): f NULL or without a provider, the failure
+ * rate of the window is looked at; a provider's configuration error (f->config)
+ * fires every send_failures rule at once, whatever its threshold, one alert
+ * per provider in the dedup window. */
+int alerts_on_send_failure(struct store *st, const char *workspace_id, const struct send_failure *f,
+                           struct errinfo *e);
 /* A job died (the queue's dead-job hook; alert deliveries are left out). */
 void alerts_on_job_dead(void *ctx, struct store *st, const char *workspace_id, int64_t id,
                         const char *kind, const char *error);

@@ -2,7 +2,8 @@
  * The email channel: the alert as a text and HTML message through the send
  * providers, to the channel's address or, without one, to every member of
  * the workspace. A bad address is permanent; a provider failure is tried
- * again with the job's backoff.
+ * again with the job's backoff. Addresses on the workspace's suppression
+ * list are skipped (the send chain checks it).
  */
 #include <jansson.h>
 #include <string.h>
@@ -60,6 +61,7 @@ static void email_deliver(const struct channel_send *s, struct channel_attempt *
         return;
     }
     const char *domain = strrchr(base.from_email, '@');
+    size_t sent = 0;
     for (size_t i = 0; i < n; i++) {
         struct send_msg m = base;
         m.to_email = to[i];
@@ -68,13 +70,21 @@ static void email_deliver(const struct channel_send *s, struct channel_attempt *
         m.message_id = arena_printf(a, "alert-%s-%zu-%d%s", al->id, i, attempt, domain);
         struct send_result r;
         errinfo_clear(&e);
-        int rc = send_chain_send(s->chain, NULL, ws, NULL, &m, &r, &e);
+        int rc = send_chain_send(s->chain, s->st, ws, NULL, &m, &r, &e);
         at->status = r.status;
+        if (rc == ERR_FORBIDDEN) /* a suppressed address: the others still get it */
+            continue;
         if (rc) {
             at->error = arena_printf(a, "to %s: %s", to[i], e.msg);
             at->permanent = rc == ERR_INVALID;
             return;
         }
+        sent++;
+    }
+    if (sent == 0) {
+        at->error = "every recipient is on the suppression list";
+        at->permanent = true;
+        return;
     }
     at->ok = true;
 }

@@ -11,6 +11,9 @@ void api_register(struct router *rt)
     router_add(rt, api_contacts_routes, api_contacts_nroutes);
     /* Before the emails table: /api/emails/{id} would take /api/emails/sent. */
     router_add(rt, api_outbox_routes, api_outbox_nroutes);
+    router_add(rt, api_suppressions_routes, api_suppressions_nroutes);
+    router_add(rt, api_preview_routes, api_preview_nroutes);
+    router_add(rt, api_webhooks_routes, api_webhooks_nroutes);
     router_add(rt, api_emails_routes, api_emails_nroutes);
     router_add(rt, api_agents_routes, api_agents_nroutes);
     router_add(rt, api_gmail_routes, api_gmail_nroutes);

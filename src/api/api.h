@@ -6,6 +6,8 @@
 #ifndef LEADFLOW_API_API_H
 #define LEADFLOW_API_API_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,15 +21,17 @@ struct oidc;
 struct ai;
 struct queue;
 struct hub;
+struct send_chain;
 
 struct api_ctx {
     const struct config *cfg; /* borrowed */
     struct store *store;      /* borrowed */
     struct http_metrics *metrics;
     struct oidc *oidc;
-    struct ai *ai;       /* the email analyzer (offline or Anthropic) */
-    struct queue *queue; /* the job queue: handlers enqueue, then kick */
-    struct hub *hub;     /* the WebSocket hub (GET /ws); NULL without one */
+    struct ai *ai;                 /* the email analyzer (offline or Anthropic) */
+    struct queue *queue;           /* the job queue: handlers enqueue, then kick */
+    struct hub *hub;               /* the WebSocket hub (GET /ws); NULL without one */
+    struct send_chain *send_chain; /* the email providers (test sends); NULL without */
     int64_t started_ms;
 };
 
@@ -83,6 +87,11 @@ int api_list_end(struct http_reply *rep, struct jw *w, const struct api_page *p,
  * one is ERR_NOT_FOUND "<noun> not found", like a missing one. */
 int api_path_id(struct http_req *req, const char *noun, char id[STORE_ID_LEN], struct errinfo *e);
 
+/* A string member of a JSON body: required or optional, at most max bytes,
+ * no NUL; *out NULL when absent. Messages name the member. */
+int api_body_string(json_t *body, const char *key, bool required, size_t max, const char **out,
+                    struct errinfo *e);
+
 /* Adds every route table of the API to rt. */
 void api_register(struct router *rt);
 
@@ -96,6 +105,12 @@ extern const struct route api_emails_routes[];
 extern const size_t api_emails_nroutes;
 extern const struct route api_outbox_routes[];
 extern const size_t api_outbox_nroutes;
+extern const struct route api_suppressions_routes[];
+extern const size_t api_suppressions_nroutes;
+extern const struct route api_preview_routes[];
+extern const size_t api_preview_nroutes;
+extern const struct route api_webhooks_routes[];
+extern const size_t api_webhooks_nroutes;
 extern const struct route api_agents_routes[];
 extern const size_t api_agents_nroutes;
 extern const struct route api_gmail_routes[];

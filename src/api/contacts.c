@@ -351,9 +351,9 @@ static int subscription(struct http_req *req, struct http_reply *rep, bool unsub
     bool changed;
     int rc = api_path_id(req, "contact", id, e);
     if (!rc)
-        rc = unsubscribe
-                 ? crm_contact_unsubscribe(ctx->store, ws, id, "api", clock_now_ms(), &changed, e)
-                 : crm_contact_resubscribe(ctx->store, ws, id, clock_now_ms(), &changed, e);
+        rc = unsubscribe ? crm_contact_unsubscribe(ctx->store, ws, id, NULL, "api", clock_now_ms(),
+                                                   &changed, e)
+                         : crm_contact_resubscribe(ctx->store, ws, id, clock_now_ms(), &changed, e);
     struct contact c;
     if (!rc)
         rc = store_contact_get(ctx->store, ws, id, req->arena, &c, e);

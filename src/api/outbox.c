@@ -14,6 +14,7 @@
 #include "http/reply.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
+#include "store/contacts.h"
 #include "store/sending.h"
 
 enum {
@@ -21,28 +22,10 @@ enum {
     PAGE_SIZE_MAX = 200,
     TEXT_MAX = 512 * 1024, /* bytes of each body part */
     KEY_MAX = 200,
+    EVENTS_MAX = 100, /* opens and clicks shown with a sent email */
 };
 
-static const char *const statuses[] = {"queued", "sent", "failed", "refused"};
-
-/* A string member: required or optional, at most max bytes, no NUL. */
-static int body_string(json_t *body, const char *key, bool required, size_t max, const char **out,
-                       struct errinfo *e)
-{
-    *out = NULL;
-    json_t *v = json_object_get(body, key);
-    if (!v || json_is_null(v))
-        return required ? failf(e, ERR_INVALID, "%s is required", key) : 0;
-    const char *s = json_string_value(v);
-    if (!s)
-        return failf(e, ERR_INVALID, "%s must be a string", key);
-    if (strlen(s) != json_string_length(v))
-        return failf(e, ERR_INVALID, "%s must not contain NUL characters", key);
-    if (strlen(s) > max)
-        return failf(e, ERR_INVALID, "%s is longer than %zu bytes", key, max);
-    *out = s;
-    return 0;
-}
+static const char *const statuses[] = {"queued", "sent", "failed", "refused", "suppressed"};
 
 static int outbox_send(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
@@ -50,15 +33,15 @@ static int outbox_send(struct http_req *req, struct http_reply *rep, struct erri
     json_t *b = req->json;
     struct outbox_item it = {.workspace_id = req->auth->workspace_id};
     const char *key;
-    int rc = body_string(b, "contactId", true, STORE_ID_LEN - 1, &it.contact_id, e);
+    int rc = api_body_string(b, "contactId", true, STORE_ID_LEN - 1, &it.contact_id, e);
     if (!rc)
-        rc = body_string(b, "subject", true, 998, &it.subject, e);
+        rc = api_body_string(b, "subject", true, 998, &it.subject, e);
     if (!rc)
-        rc = body_string(b, "text", true, TEXT_MAX, &it.text, e);
+        rc = api_body_string(b, "text", true, TEXT_MAX, &it.text, e);
     if (!rc)
-        rc = body_string(b, "html", false, TEXT_MAX, &it.html, e);
+        rc = api_body_string(b, "html", false, TEXT_MAX, &it.html, e);
     if (!rc)
-        rc = body_string(b, "idempotencyKey", false, KEY_MAX, &key, e);
+        rc = api_body_string(b, "idempotencyKey", false, KEY_MAX, &key, e);
     if (rc)
         return rc;
     if (!*it.subject)
@@ -134,7 +117,8 @@ static int outbox_list(struct http_req *req, struct http_reply *rep, struct erri
         for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
             known = known || strcmp(q.status, statuses[i]) == 0;
         if (!known)
-            return failf(e, ERR_INVALID, "status must be one of queued, sent, failed, refused");
+            return failf(e, ERR_INVALID,
+                         "status must be one of queued, sent, failed, refused, suppressed");
     }
     struct sent_email *rows;
     size_t n;
@@ -152,6 +136,37 @@ static int outbox_list(struct http_req *req, struct http_reply *rep, struct erri
     return api_list_end(rep, &w, &pg, total);
 }
 
+static void write_counts(struct jw *w, const char *key, int64_t people, int64_t bots, int64_t last)
+{
+    jw_key(w, key);
+    jw_obj_begin(w);
+    jw_kint(w, "count", people);
+    jw_kint(w, "botCount", bots);
+    api_time(w, "lastAt", last);
+    jw_obj_end(w);
+}
+
+/* "opens" and "clicks" (people and bots counted apart) and the newest
+ * of those events. */
+static void write_engagement(struct jw *w, const struct sent_engagement *en)
+{
+    write_counts(w, "opens", en->opens, en->bot_opens, en->last_open_at);
+    write_counts(w, "clicks", en->clicks, en->bot_clicks, en->last_click_at);
+    jw_key(w, "events");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < en->nevents; i++) {
+        const struct email_event *v = &en->events[i];
+        jw_obj_begin(w);
+        jw_kstr(w, "kind", v->kind);
+        jw_kstr(w, "url", v->url && *v->url ? v->url : NULL);
+        jw_kbool(w, "bot", v->is_bot);
+        jw_kstr(w, "botReason", v->bot_reason && *v->bot_reason ? v->bot_reason : NULL);
+        api_time(w, "at", v->at);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
 static int outbox_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     const struct api_ctx *ctx = req->ctx;
@@ -167,6 +182,9 @@ static int outbox_get(struct http_req *req, struct http_reply *rep, struct errin
     size_t n = 0;
     if (!rc)
         rc = store_send_attempt_list(st, ws, id, req->arena, &at, &n, e);
+    struct sent_engagement en;
+    if (!rc)
+        rc = store_sent_email_engagement(st, ws, id, EVENTS_MAX, req->arena, &en, e);
     if (rc)
         return rc;
     struct jw w;
@@ -189,6 +207,7 @@ static int outbox_get(struct http_req *req, struct http_reply *rep, struct errin
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
+    write_engagement(&w, &en);
     jw_obj_end(&w);
     return reply_ok_end(rep, &w);
 }

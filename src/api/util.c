@@ -1,6 +1,7 @@
 /*
  * Small helpers shared by the API handlers.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -197,4 +198,22 @@ void api_page_meta(struct jw *w, const struct api_page *p, int64_t total)
     jw_kint(w, "page", p->page);
     jw_kint(w, "pageSize", p->size);
     jw_obj_end(w);
+}
+
+int api_body_string(json_t *body, const char *key, bool required, size_t max, const char **out,
+                    struct errinfo *e)
+{
+    *out = NULL;
+    json_t *v = json_object_get(body, key);
+    if (!v || json_is_null(v))
+        return required ? failf(e, ERR_INVALID, "%s is required", key) : 0;
+    const char *s = json_string_value(v);
+    if (!s)
+        return failf(e, ERR_INVALID, "%s must be a string", key);
+    if (strlen(s) != json_string_length(v))
+        return failf(e, ERR_INVALID, "%s must not contain NUL characters", key);
+    if (strlen(s) > max)
+        return failf(e, ERR_INVALID, "%s is longer than %zu bytes", key, max);
+    *out = s;
+    return 0;
 }

@@ -104,9 +104,19 @@ static const struct cfg_key cfg_keys[] = {
     K(resend_api_key, CFG_SECRET, NULL),
     K(resend_api_url, CFG_URL, "https://api.resend.com"),
     K(smtp_url, CFG_SMTP_URL, NULL),
+    /* Providers' event webhooks (mail/events.h): SendGrid's verification
+     * key (base64 DER of its P-256 public key, as its settings show it) and
+     * Resend's signing secret ("whsec_..."). Without one, that provider's
+     * webhook answers 404. */
+    K(sendgrid_webhook_key, CFG_STR, NULL),
+    K(resend_webhook_secret, CFG_SECRET, NULL),
     K(send_order, CFG_SEND_ORDER, "sendgrid,resend,smtp"),
     K(mail_from, CFG_STR, "leadflow <noreply@localhost>"),
     KI(send_timeout_ms, "10000", 100, 600000),
+    /* The circuit breaker of each provider (mail/breaker.h): this many
+     * failures in a row skip it for the cool-down (0: never skipped). */
+    KI(send_breaker_failures, "5", 0, 1000),
+    KI(send_breaker_cooldown_ms, "30000", 100, 3600000),
     K(dkim_key_file, CFG_STR, NULL),
     K(dkim_selector, CFG_STR, NULL),
     K(dkim_domain, CFG_STR, NULL),

@@ -64,9 +64,13 @@ struct config {
     char *resend_api_key;
     char *resend_api_url;
     char *smtp_url;
+    char *sendgrid_webhook_key;  /* base64 DER public key (ECDSA P-256) of the Event Webhook */
+    char *resend_webhook_secret; /* "whsec_..." (Svix) */
     char *send_order;
-    char *mail_from;         /* "Name <address>" or an address: the From of sent email */
-    int64_t send_timeout_ms; /* per provider request */
+    char *mail_from;                  /* "Name <address>" or an address: the From of sent email */
+    int64_t send_timeout_ms;          /* per provider request */
+    int64_t send_breaker_failures;    /* failures in a row that open a provider's circuit; 0: off */
+    int64_t send_breaker_cooldown_ms; /* how long an open circuit skips the provider */
     /* DKIM signing of SMTP mail (mail/dkim.h); off without a key file */
     char *dkim_key_file; /* PEM private key: RSA (rsa-sha256) or Ed25519 (ed25519-sha256) */
     char *dkim_selector; /* s=: the key record is SELECTOR._domainkey.DOMAIN */

@@ -3,6 +3,7 @@
  */
 #include "base/crypto.h"
 
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -325,4 +326,43 @@ int crypto_key_public(const struct crypto_key *k, uint8_t *out, size_t outsize, 
     i2d_PUBKEY(k->pkey, &p);
     *outlen = (size_t)len;
     return 0;
+}
+
+int crypto_b64_decode(const char *in, size_t n, uint8_t *out, size_t outsize, size_t *outlen)
+{
+    /* The url alphabet's own "-" and "_" are not base64: made invalid. */
+    char *url = xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        url[i] = in[i] == '+'                   ? '-'
+                 : in[i] == '/'                 ? '_'
+                 : in[i] == '-' || in[i] == '_' ? '!'
+                                                : in[i];
+    url[n] = '\0';
+    int rc = crypto_b64url_decode(url, n, out, outsize, outlen);
+    free(url);
+    return rc;
+}
+
+bool crypto_ecdsa_p256_verify(const uint8_t *spki, size_t spki_len, const uint8_t *sig,
+                              size_t sig_len, const void *a, size_t alen, const void *b,
+                              size_t blen)
+{
+    const unsigned char *p = spki;
+    EVP_PKEY *pk = spki_len <= LONG_MAX ? d2i_PUBKEY(NULL, &p, (long)spki_len) : NULL;
+    if (!pk)
+        return false;
+    bool ok = false;
+    char curve[64] = "";
+    size_t clen = 0;
+    EVP_MD_CTX *ctx = NULL;
+    if (EVP_PKEY_is_a(pk, "EC") &&
+        EVP_PKEY_get_utf8_string_param(pk, "group", curve, sizeof(curve), &clen) == 1 &&
+        strcmp(curve, "prime256v1") == 0 && (ctx = EVP_MD_CTX_new()) != NULL)
+        ok = EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL, pk) == 1 &&
+             EVP_DigestVerifyUpdate(ctx, a, alen) == 1 &&
+             EVP_DigestVerifyUpdate(ctx, b, blen) == 1 &&
+             EVP_DigestVerifyFinal(ctx, sig, sig_len) == 1;
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+    return ok;
 }

@@ -65,6 +65,17 @@ size_t crypto_b64url(const uint8_t *in, size_t n, char *out, size_t outsize);
  * ERR_TOO_BIG when out is too small (n * 3 / 4 bytes always suffice).
  */
 int crypto_b64url_decode(const char *in, size_t n, uint8_t *out, size_t outsize, size_t *outlen);
+/* The same for base64 (RFC 4648 §4: "+" and "/"), padding allowed. */
+int crypto_b64_decode(const char *in, size_t n, uint8_t *out, size_t outsize, size_t *outlen);
+
+/*
+ * Whether sig (a DER ECDSA signature) signs the SHA-256 of the bytes of a
+ * followed by those of b, with spki (a DER SubjectPublicKeyInfo of an
+ * elliptic-curve key, P-256 only). false for anything malformed.
+ */
+bool crypto_ecdsa_p256_verify(const uint8_t *spki, size_t spki_len, const uint8_t *sig,
+                              size_t sig_len, const void *a, size_t alen, const void *b,
+                              size_t blen);
 
 /*
  * Seals n bytes of plain for storage: encrypted and authenticated with a key

@@ -261,6 +261,7 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
         log_warn("server.no_web", "%s; the dashboard pages will not be served", we.msg);
     s->metrics = http_metrics_new(s->router);
     http_metrics_add_section(s->metrics, alerts_metrics_render, NULL);
+    http_metrics_add_section(s->metrics, queue_metrics_render, s->store);
     s->ctx.cfg = &s->cfg;
     s->ctx.store = s->store;
     s->ctx.metrics = s->metrics;
@@ -273,6 +274,10 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
         rc = serve_start_jobs(s, e);
     if (rc)
         return rc;
+    /* This process's sending figures (a worker-only process has no /metrics). */
+    s->ctx.send_chain = s->send_chain;
+    if (s->send_chain)
+        http_metrics_add_section(s->metrics, send_chain_metrics_render, s->send_chain);
     struct http_server_opts o = {
         .host = s->cfg.listen_host,
         .port = s->cfg.listen_port,

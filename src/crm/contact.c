@@ -69,7 +69,7 @@ int crm_contact_update(struct store *st, const char *workspace_id, const char *i
 }
 
 struct subscription {
-    const char *ws, *id, *source;
+    const char *ws, *id, *sent_email_id, *source;
     int64_t now;
     bool *changed;
 };
@@ -85,23 +85,44 @@ static int unsubscribe_tx(struct store *st, void *arg, struct errinfo *e)
     struct crm_change c = {.workspace_id = s->ws,
                            .contact_id = s->id,
                            .what = CRM_UNSUBSCRIBE,
+                           .sent_email_id = s->sent_email_id,
                            .source = s->source,
                            .now = s->now};
     return crm_contact_changed(st, &c, e);
 }
 
 int crm_contact_unsubscribe(struct store *st, const char *workspace_id, const char *id,
-                            const char *source, int64_t now, bool *changed, struct errinfo *e)
+                            const char *sent_email_id, const char *source, int64_t now,
+                            bool *changed, struct errinfo *e)
 {
-    struct subscription s = {workspace_id, id, source, now, changed};
+    struct subscription s = {workspace_id, id, sent_email_id, source, now, changed};
     int rc = store_tx_run(st, unsubscribe_tx, &s, e);
     if (rc)
         *changed = false;
     return rc;
 }
 
+static int resubscribe_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct subscription *s = arg;
+    int rc = store_contact_resubscribe(st, s->ws, s->id, s->now, s->changed, e);
+    if (rc || !*s->changed)
+        return rc;
+    /* The unsubscribe's entry on the suppression list goes (mail/suppress.c). */
+    struct crm_change c = {.workspace_id = s->ws,
+                           .contact_id = s->id,
+                           .what = CRM_RESUBSCRIBE,
+                           .source = s->source,
+                           .now = s->now};
+    return crm_contact_changed(st, &c, e);
+}
+
 int crm_contact_resubscribe(struct store *st, const char *workspace_id, const char *id, int64_t now,
                             bool *changed, struct errinfo *e)
 {
-    return store_contact_resubscribe(st, workspace_id, id, now, changed, e);
+    struct subscription s = {workspace_id, id, NULL, "a resubscribe", now, changed};
+    int rc = store_tx_run(st, resubscribe_tx, &s, e);
+    if (rc)
+        *changed = false;
+    return rc;
 }

@@ -12,13 +12,11 @@
 
 enum { DAY_MS = 24 * 60 * 60 * 1000, REASONS_JSON_MAX = 4096, SCORE_ACTIVITY_MAX = 500 };
 
-/* In this order: enrollments first (a score step's campaign sees its
+/* In this order: the suppression list first (no email is queued to an
+ * address that just bounced), enrollments (a score step's campaign sees its
  * triggers), then alerts, the draft job, and the live event last. */
 static const struct crm_reaction *const reactions[] = {
-    &drip_reaction,
-    &alerts_reaction,
-    &draft_reaction,
-    &live_reaction,
+    &suppress_reaction, &drip_reaction, &alerts_reaction, &draft_reaction, &live_reaction,
 };
 
 struct run {

@@ -29,6 +29,8 @@ enum crm_what {
     CRM_CLICK = 1 << 5,       /* a human clicked a link of one */
     CRM_UNSUBSCRIBE = 1 << 6, /* it unsubscribed */
     CRM_BOUNCE = 1 << 7,      /* a provider refused its address for good */
+    CRM_COMPLAINT = 1 << 8,   /* it reported an email sent to it as spam */
+    CRM_RESUBSCRIBE = 1 << 9, /* it asked for email again after an unsubscribe */
 };
 
 /* One change of one contact; fields not named by what are ignored. */
@@ -38,8 +40,9 @@ struct crm_change {
     const char *tags_before, *tags_after; /* JSON arrays; NULL reads as [] */
     int score_before, score_after;
     const struct email_row *email; /* its analysis and direction */
-    const char *source; /* who changed it, for logs: "import", "tracking", "drip", "api" */
-    int64_t now;        /* 0: the clock's */
+    const char *sent_email_id; /* the email an unsubscribe, bounce or complaint concerns; or NULL */
+    const char *source;        /* who changed it, for logs: "import", "tracking", "drip", "api" */
+    int64_t now;               /* 0: the clock's */
 };
 
 /* A reaction: runs when what & c->what, in the producer's transaction. */
@@ -50,10 +53,11 @@ struct crm_reaction {
 };
 
 /* The reactions, each in the module it belongs to (crm.c lists them). */
-extern const struct crm_reaction drip_reaction;   /* drip/react.c */
-extern const struct crm_reaction alerts_reaction; /* alerts/react.c */
-extern const struct crm_reaction draft_reaction;  /* crm/hot.c */
-extern const struct crm_reaction live_reaction;   /* crm/hot.c */
+extern const struct crm_reaction drip_reaction;     /* drip/react.c */
+extern const struct crm_reaction alerts_reaction;   /* alerts/react.c */
+extern const struct crm_reaction draft_reaction;    /* crm/hot.c */
+extern const struct crm_reaction live_reaction;     /* crm/hot.c */
+extern const struct crm_reaction suppress_reaction; /* mail/suppress.c */
 
 /*
  * Runs every reaction to c on the calling thread's connection: inside the
@@ -79,11 +83,12 @@ int crm_contact_update(struct store *st, const char *workspace_id, const char *i
  * its active enrollments are cancelled) and reports CRM_UNSUBSCRIBE, in
  * one transaction (the caller's, when open); resubscribe clears it (mail
  * may be sent again; cancelled enrollments stay cancelled). *changed says
- * whether the state changed. ERR_NOT_FOUND when the contact is not in the
- * workspace.
+ * whether the state changed. sent_email_id names the email whose link was
+ * used, or NULL. ERR_NOT_FOUND when the contact is not in the workspace.
  */
 int crm_contact_unsubscribe(struct store *st, const char *workspace_id, const char *id,
-                            const char *source, int64_t now, bool *changed, struct errinfo *e);
+                            const char *sent_email_id, const char *source, int64_t now,
+                            bool *changed, struct errinfo *e);
 int crm_contact_resubscribe(struct store *st, const char *workspace_id, const char *id, int64_t now,
                             bool *changed, struct errinfo *e);
 

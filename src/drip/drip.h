@@ -174,6 +174,14 @@ int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *ol
  * "secretSet": true. Returns config itself or arena memory. */
 const char *drip_config_public(const struct campaign_step *s, struct arena *a);
 
+struct contact;
+
+/* An email step's template (subject or body) with the contact's merge
+ * fields filled in as the step fills them ({{personalized_intro}} empty),
+ * in a. */
+const char *drip_merge(const struct contact *ct, const char *tpl, const char *unsubscribe_url,
+                       struct arena *a);
+
 /* Registers the "drip_step" job handler (cfg and ai borrowed for the queue's life). */
 void drip_register(struct queue *q, const struct config *cfg, struct ai *ai);
 

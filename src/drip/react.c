@@ -30,10 +30,12 @@ static int drip_react(struct store *st, const struct crm_change *c, struct arena
         rc = store_enrollment_wake(st, ws, id, c->now, &woken, e);
     }
     /* Drip campaigns stop in the same transaction (DESIGN.md §6 "Drip"). */
-    if (!rc && (c->what & (CRM_UNSUBSCRIBE | CRM_BOUNCE))) {
+    if (!rc && (c->what & (CRM_UNSUBSCRIBE | CRM_BOUNCE | CRM_COMPLAINT))) {
         int64_t cancelled = 0;
         rc = store_enrollment_cancel(st, ws, id, NULL,
-                                     (c->what & CRM_UNSUBSCRIBE) ? "unsubscribed" : "bounced",
+                                     (c->what & CRM_UNSUBSCRIBE) ? "unsubscribed"
+                                     : (c->what & CRM_BOUNCE)    ? "bounced"
+                                                                 : "complained",
                                      c->now, &cancelled, e);
     }
     return rc;
@@ -42,6 +44,6 @@ static int drip_react(struct store *st, const struct crm_change *c, struct arena
 const struct crm_reaction drip_reaction = {
     "drip",
     CRM_CREATED | CRM_TAGS | CRM_SCORE | CRM_EMAIL | CRM_OPEN | CRM_CLICK | CRM_UNSUBSCRIBE |
-        CRM_BOUNCE,
+        CRM_BOUNCE | CRM_COMPLAINT,
     drip_react,
 };

@@ -161,6 +161,27 @@ static const char *merge_fill(const char *t, const struct merge *m, struct arena
     return out;
 }
 
+/* The merge fields of a contact; personalized_intro empty. */
+static void merge_of(const struct contact *ct, const char *unsub, struct arena *a, struct merge *m)
+{
+    *m = (struct merge){
+        .name = ct->name[0] ? ct->name : "there",
+        .company = ct->company[0] ? ct->company : "your company",
+        .email = ct->email,
+        .unsubscribe_url = unsub,
+        .intro = "",
+    };
+    m->first_name = arena_strndup(a, m->name, strcspn(m->name, " "));
+}
+
+const char *drip_merge(const struct contact *ct, const char *tpl, const char *unsubscribe_url,
+                       struct arena *a)
+{
+    struct merge m;
+    merge_of(ct, unsubscribe_url, a, &m);
+    return merge_fill(tpl ? tpl : "", &m, a);
+}
+
 /* A stable pick by weight among the variants, from the enrollment and step. */
 static int pick_variant(json_t *variants, const char *enrollment_id, const char *step_id)
 {
@@ -228,15 +249,8 @@ static int email_run(struct step_run *r, struct errinfo *e)
     const char *tok = track_token(r->cfg, &claim, a);
     if (!tok || !r->cfg->public_url)
         return failf(e, ERR_CONFIG, "campaign emails need public_url and secret_key");
-    struct merge m = {
-        .name = ct->name[0] ? ct->name : "there",
-        .company = ct->company[0] ? ct->company : "your company",
-        .email = ct->email,
-        .unsubscribe_url = arena_printf(a, "%s/u/%s", r->cfg->public_url, tok),
-        .intro = "",
-    };
-    size_t first = strcspn(m.name, " ");
-    m.first_name = arena_strndup(a, m.name, first);
+    struct merge m;
+    merge_of(ct, arena_printf(a, "%s/u/%s", r->cfg->public_url, tok), a, &m);
     const char *body = json_string_value(json_object_get(src, "body"));
     if (json_is_true(json_object_get(cfg, "personalize"))) {
         struct contact c2;

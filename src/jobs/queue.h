@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "store/store.h"
 
@@ -114,6 +115,14 @@ int queue_run_due(struct queue *q, int max, struct errinfo *e);
  * once a minute; `leadflow worker --once` at the end of its pass.
  */
 int queue_purge(struct queue *q, int64_t now, int64_t *deleted, struct errinfo *e);
+
+/*
+ * Appends the queue's depth in Prometheus text, read from the database (so
+ * every process's jobs): leadflow_queue_depth (queued), leadflow_jobs_running
+ * and leadflow_jobs_dead, each by kind. arg is the store. 0, ERR_TOO_BIG, or
+ * the store's error (then nothing is appended).
+ */
+int queue_metrics_render(const void *arg, struct buf *out);
 
 /* Backoff before attempt n+1 after n failures: base * 2^(n-1), capped, with
  * +-20% jitter. Exposed for tests. */

@@ -7,6 +7,8 @@
 #include "mail/send.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "base/str.h"
 #include "crm/crm.h"
 #include "jobs/queue.h"
+#include "mail/breaker.h"
 #include "mail/dkim.h"
 #include "mail/send_int.h"
 #include "mail/track.h"
@@ -28,10 +31,19 @@
 #include "store/sending.h"
 
 enum { SEND_MAX_PROVIDERS = 3, SUBJECT_MAX = 998, HTML_MAX = 512 * 1024 };
+/* The longest pause a provider's Retry-After imposes on it. */
+#define SEND_RETRY_AFTER_MAX_MS ((int64_t)3600 * 1000)
 
 static const char default_from[] = "leadflow <noreply@localhost>";
 
 /* ---- helpers the providers share ---------------------------------------- */
+
+void send_http_fault(long status, long retry_after_s, bool sender, struct send_result *r)
+{
+    r->config_error =
+        sender || status == 401 || status == 403 || status == 404 || status == 405 || status == 407;
+    r->retry_after_ms = status == 429 && retry_after_s > 0 ? (int64_t)retry_after_s * 1000 : 0;
+}
 
 int send_http_outcome(long status)
 {
@@ -228,8 +240,15 @@ int send_compose(const struct config *cfg, const char *text, const char *html, c
 
 /* ---- the chain ------------------------------------------------------------ */
 
+/* This process's figures of one provider (for /metrics). */
+struct send_counts {
+    atomic_llong sent, failed, bounced, skipped;
+};
+
 struct send_chain {
     struct sender *s[SEND_MAX_PROVIDERS];
+    struct breaker br[SEND_MAX_PROVIDERS]; /* one circuit per provider, in memory */
+    struct send_counts counts[SEND_MAX_PROVIDERS];
     size_t n;
     const struct config *cfg;   /* set by outbox_register */
     send_failure_fn on_failure; /* set by send_chain_on_failure; may be NULL */
@@ -266,9 +285,11 @@ struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e)
             send_chain_free(c);
             return NULL;
         }
-        if (s && c->n < SEND_MAX_PROVIDERS)
+        if (s && c->n < SEND_MAX_PROVIDERS) {
+            breaker_init(&c->br[c->n], (int)cfg->send_breaker_failures,
+                         cfg->send_breaker_cooldown_ms);
             c->s[c->n++] = s;
-        else if (s)
+        } else if (s)
             s->ops->free(s);
     } while (more);
     /* Only SMTP signs; a key with no SMTP provider is still checked, so a
@@ -293,8 +314,10 @@ void send_chain_free(struct send_chain *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
         c->s[i]->ops->free(c->s[i]);
+        breaker_destroy(&c->br[i]);
+    }
     free(c);
 }
 
@@ -307,7 +330,7 @@ static void record_attempt(struct store *st, const char *workspace_id, const cha
                            const char *provider, int rc, const struct send_result *r,
                            const struct errinfo *pe, int64_t started)
 {
-    if (!st)
+    if (!st || !sent_email_id)
         return;
     struct send_attempt at = {
         .status = r->status,
@@ -327,6 +350,42 @@ static void record_attempt(struct store *st, const char *workspace_id, const cha
                  sent_email_id, provider, we.msg);
 }
 
+/* A provider refused our configuration: raised at once (a send_failures
+ * alert), since every email would fail the same way. */
+static void tell_config_error(const struct send_chain *c, struct store *st, const char *ws,
+                              const char *provider, const struct send_result *r, const char *error)
+{
+    if (!c->on_failure || !st || !ws || !ws[0])
+        return;
+    struct send_failure f = {
+        .provider = provider, .status = r->status, .error = error, .config = true};
+    struct errinfo ae;
+    if (c->on_failure(st, ws, &f, &ae) != 0)
+        log_warn("email.alert_failed", "a configuration error of %s not raised: %s", provider,
+                 ae.msg);
+}
+
+/* ERR_FORBIDDEN when to is on the workspace's suppression list. */
+static int suppressed(struct store *st, const char *workspace_id, const char *to, struct errinfo *e)
+{
+    if (!st || !workspace_id || !workspace_id[0] || !to)
+        return 0;
+    char stack[1024];
+    struct arena a;
+    arena_init(&a, stack, sizeof(stack));
+    struct suppression s;
+    struct errinfo fe;
+    int rc = store_suppression_find(st, workspace_id, to, &a, &s, &fe);
+    if (rc == 0)
+        rc = failf(e, ERR_FORBIDDEN, "%s is on the suppression list (%s)", to, s.reason);
+    else if (rc == ERR_NOT_FOUND)
+        rc = 0;
+    else
+        rc = failf(e, ERR_TEMPORARY, "%s", fe.msg);
+    arena_release(&a);
+    return rc;
+}
+
 int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
                     const char *sent_email_id, const struct send_msg *m, struct send_result *r,
                     struct errinfo *e)
@@ -338,31 +397,112 @@ int send_chain_send(struct send_chain *c, struct store *st, const char *workspac
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         if (has_line_break(fields[i]))
             return failf(e, ERR_INVALID, "a header value contains a line break");
+    int rc = suppressed(st, workspace_id, m->to_email, e);
+    if (rc)
+        return rc;
     if (!c || c->n == 0)
         return failf(e, ERR_TEMPORARY,
                      "no email provider is configured (set LEADFLOW_SENDGRID_API_KEY, "
                      "LEADFLOW_RESEND_API_KEY or LEADFLOW_SMTP_URL)");
-    int rc = ERR_TEMPORARY;
+    rc = ERR_TEMPORARY;
+    size_t tried = 0;
+    int64_t paused_until = 0;
     for (size_t i = 0; i < c->n; i++) {
         struct sender *s = c->s[i];
+        struct breaker *b = &c->br[i];
+        int64_t started = clock_now_ms();
+        if (!breaker_allow(b, started)) {
+            /* Its circuit is open (failing, or a 429 asked for a pause):
+             * skipped without a request, so no email waits on it. */
+            int64_t until = 0;
+            breaker_state(b, started, &until);
+            if (!paused_until || until < paused_until)
+                paused_until = until;
+            atomic_fetch_add(&c->counts[i].skipped, 1);
+            continue;
+        }
+        tried++;
         struct send_result one;
         memset(&one, 0, sizeof(one));
         struct errinfo pe;
         errinfo_clear(&pe);
-        int64_t started = clock_now_ms();
         rc = s->ops->send(s, m, &one, &pe);
         if (rc != 0 && rc != ERR_INVALID)
             rc = ERR_TEMPORARY;
         record_attempt(st, workspace_id, sent_email_id, s->ops->name, rc, &one, &pe, started);
+        int64_t done = clock_now_ms();
+        if (rc == 0 || rc == ERR_INVALID) /* the provider works: it took or refused the email */
+            breaker_success(b);
+        else if (one.retry_after_ms > 0)
+            breaker_defer(b, done + (one.retry_after_ms < SEND_RETRY_AFTER_MAX_MS
+                                         ? one.retry_after_ms
+                                         : SEND_RETRY_AFTER_MAX_MS));
+        else
+            breaker_failure(b, done);
+        atomic_fetch_add(rc == 0             ? &c->counts[i].sent
+                         : rc == ERR_INVALID ? &c->counts[i].bounced
+                                             : &c->counts[i].failed,
+                         1);
         *r = one;
         snprintf(r->provider, sizeof(r->provider), "%s", s->ops->name);
+        if (rc && one.config_error)
+            tell_config_error(c, st, workspace_id, s->ops->name, &one, pe.msg);
         if (rc == 0)
             return 0;
         failf(e, rc, "%s", pe.msg);
         if (rc == ERR_INVALID)
             return rc;
     }
+    if (tried == 0)
+        return failf(
+            e, ERR_TEMPORARY,
+            "every provider is paused (failing, or asked to wait) until %lld ms from now",
+            (long long)(paused_until > clock_now_ms() ? paused_until - clock_now_ms() : 0));
     return rc;
+}
+
+int send_chain_metrics_render(const void *arg, struct buf *out)
+{
+    const struct send_chain *c = arg;
+    if (!c || c->n == 0)
+        return 0;
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } counters[] = {
+        {"leadflow_emails_sent_total", "Emails a provider accepted, by provider.",
+         offsetof(struct send_counts, sent)},
+        {"leadflow_emails_failed_total",
+         "Send attempts that failed for the moment (the provider's failure), by provider.",
+         offsetof(struct send_counts, failed)},
+        {"leadflow_emails_bounced_total",
+         "Emails a provider refused for good (the recipient), by provider.",
+         offsetof(struct send_counts, bounced)},
+        {"leadflow_send_skipped_total",
+         "Sends that skipped a provider because its circuit was open, by provider.",
+         offsetof(struct send_counts, skipped)},
+    };
+    int rc = 0;
+    for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]) && !rc; k++) {
+        rc = buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", counters[k].name,
+                        counters[k].help, counters[k].name);
+        for (size_t i = 0; i < c->n && !rc; i++) {
+            const atomic_llong *v =
+                (const atomic_llong *)((const char *)&c->counts[i] + counters[k].off);
+            rc = buf_printf(out, "%s{provider=\"%s\"} %lld\n", counters[k].name, c->s[i]->ops->name,
+                            (long long)atomic_load(v));
+        }
+    }
+    if (!rc)
+        rc = buf_puts(out, "# HELP leadflow_send_circuit_state The circuit of each provider in "
+                           "this process: 0 closed, 1 open (skipped), 2 half-open (probing).\n"
+                           "# TYPE leadflow_send_circuit_state gauge\n");
+    int64_t now = clock_now_ms();
+    for (size_t i = 0; i < c->n && !rc; i++)
+        rc =
+            buf_printf(out, "leadflow_send_circuit_state{provider=\"%s\"} %d\n", c->s[i]->ops->name,
+                       (int)breaker_state((struct breaker *)&c->br[i], now, NULL));
+    return rc ? ERR_TOO_BIG : 0;
 }
 
 /* ---- the outbox ------------------------------------------------------------ */
@@ -512,6 +652,50 @@ int outbox_send_draft(struct store *st, const struct config *cfg, const char *wo
     return rc ? rc : store_content_get(st, workspace_id, id, a, out, e);
 }
 
+/* ---- previews ------------------------------------------------------------------ */
+
+int send_preview(const struct config *cfg, const char *workspace_id, const char *to_email,
+                 const char *to_name, const char *subject, const char *text, const char *html,
+                 send_fill_fn fill, void *fill_arg, struct arena *a, struct send_msg *m,
+                 struct errinfo *e)
+{
+    memset(m, 0, sizeof(*m));
+    char id[UUID_STR_LEN], nobody[UUID_STR_LEN];
+    crypto_uuid(id);
+    crypto_uuid(nobody);
+    struct track_claim claim = {.kind = TRACK_UNSUBSCRIBE};
+    snprintf(claim.workspace_id, sizeof(claim.workspace_id), "%s", workspace_id);
+    snprintf(claim.sent_email_id, sizeof(claim.sent_email_id), "%s", id);
+    snprintf(claim.contact_id, sizeof(claim.contact_id), "%s", nobody);
+    const char *tok = track_token(cfg, &claim, a);
+    if (!tok || !cfg->public_url)
+        return failf(e, ERR_CONFIG, "previews need public_url and secret_key");
+    const char *unsub = arena_printf(a, "%s/u/%s", cfg->public_url, tok);
+    if (fill) {
+        subject = fill(fill_arg, subject, unsub, a);
+        text = fill(fill_arg, text, unsub, a);
+    }
+    if (!subject || !*subject)
+        return failf(e, ERR_INVALID, "subject is required");
+    if (str_has_control(subject, true))
+        return failf(e, ERR_INVALID, "subject must not contain line breaks or control characters");
+    int rc = send_compose(cfg, text, html, unsub, a, m, e);
+    const char *t = NULL, *h = NULL, *u = NULL;
+    if (!rc)
+        rc = track_render(cfg, workspace_id, id, nobody, m->text, m->html, a, &t, &h, &u, e);
+    if (rc)
+        return rc;
+    m->text = t;
+    m->html = h;
+    m->list_unsubscribe_url = u;
+    m->subject = subject;
+    m->to_email = to_email;
+    m->to_name = to_name && *to_name ? to_name : NULL;
+    m->idempotency_key = arena_strdup(a, id);
+    m->message_id = arena_printf(a, "%s@%s", id, strrchr(m->from_email, '@') + 1);
+    return 0;
+}
+
 /* ---- the send_email job ------------------------------------------------------ */
 
 static int finish(struct store *st, const char *ws, const struct sent_email *row,
@@ -578,6 +762,7 @@ static int bounce_tx(struct store *st, void *arg, struct errinfo *e)
     struct crm_change c = {.workspace_id = x->ws,
                            .contact_id = x->row->contact_id,
                            .what = CRM_BOUNCE,
+                           .sent_email_id = x->row->id,
                            .source = "a bounce",
                            .now = now};
     return rc ? rc : crm_contact_changed(st, &c, e);
@@ -610,7 +795,8 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
         return 0; /* deleted with its workspace: nothing to send */
     if (rc)
         return rc;
-    if (strcmp(row.status, "sent") == 0 || strcmp(row.status, "refused") == 0)
+    if (strcmp(row.status, "sent") == 0 || strcmp(row.status, "refused") == 0 ||
+        strcmp(row.status, "suppressed") == 0)
         return 0;
     bool done;
     if ((rc = already_sent(st, ws, &row, a, &done, e)) || done)
@@ -653,9 +839,11 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
     struct errinfo se;
     errinfo_clear(&se);
     rc = send_chain_send(c, st, ws, row.id, &m, &r, &se);
+    if (rc == ERR_FORBIDDEN) /* on the suppression list: not sent, not a bounce */
+        return finish(st, ws, &row, "suppressed", NULL, NULL, se.msg, 0, e);
     if (rc && c->on_failure) {
         struct errinfo ae;
-        if (c->on_failure(st, ws, &ae) != 0)
+        if (c->on_failure(st, ws, NULL, &ae) != 0)
             log_warn("email.alert_failed", "send failures of %s not checked: %s", ws, ae.msg);
     }
     if (rc == 0)

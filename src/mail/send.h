@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/config.h"
 #include "base/err.h"
 #include "store/sending.h"
@@ -44,6 +45,11 @@ struct send_result {
     char provider[16];
     char provider_message_id[256];
     int status; /* HTTP status or SMTP reply code of the last attempt */
+    /* Set by a provider that failed: its own configuration is wrong (a
+     * refused key, account or sender: 401, 403, an SMTP 535...), and how
+     * long it asked to be left alone (a 429's Retry-After; 0: not said). */
+    bool config_error;
+    int64_t retry_after_ms;
 };
 
 struct sender;
@@ -70,18 +76,39 @@ struct send_chain;
  * provider that signs, is not configured. */
 struct send_chain *send_chain_new(const struct config *cfg, struct errinfo *e);
 void send_chain_free(struct send_chain *c);
-/* Told of every email that no provider took (alerts watch the failure rate). */
-typedef int (*send_failure_fn)(struct store *st, const char *workspace_id, struct errinfo *e);
+/* What the chain tells of a failure: provider NULL for an email that no
+ * provider took (alerts watch the failure rate); else a provider that
+ * refused our configuration (config true), raised as soon as it happens. */
+struct send_failure {
+    const char *provider;
+    int status;        /* its HTTP status or SMTP reply code; 0: none */
+    const char *error; /* its message */
+    bool config;
+};
+typedef int (*send_failure_fn)(struct store *st, const char *workspace_id,
+                               const struct send_failure *f, struct errinfo *e);
 void send_chain_on_failure(struct send_chain *c, send_failure_fn fn);
 /* How many providers are configured. */
 size_t send_chain_size(const struct send_chain *c);
+/* Appends this process's sending figures in Prometheus text: per provider,
+ * the emails sent, failed and bounced, the sends skipped by an open
+ * circuit, and the circuit's state (0 closed, 1 open, 2 half-open). arg is
+ * the chain; 0 or ERR_TOO_BIG. */
+int send_chain_metrics_render(const void *arg, struct buf *out);
 
 /*
  * Sends m through the chain and writes one send_attempts row per provider
- * tried (for sent_email_id in workspace_id; st may be NULL to record
- * nothing). 0 with r filled when a provider accepted it; ERR_INVALID when
- * one refused it for good (or m itself is wrong: a header value with a line
- * break); else ERR_TEMPORARY with the last provider's error.
+ * tried (for sent_email_id in workspace_id; none when st or sent_email_id
+ * is NULL). First, with st and a workspace, the recipient is looked up on
+ * the workspace's suppression list (mail/suppress.h): ERR_FORBIDDEN when
+ * listed, and no provider is tried. A provider whose circuit is open
+ * (mail/breaker.h: failing in a row, or paused by a 429's Retry-After) is
+ * skipped without a request or an attempt row; a provider's configuration
+ * error is told to the chain's failure hook at once. 0 with r filled when
+ * a provider accepted it; ERR_INVALID when one refused it for good (or m
+ * itself is wrong: a header value with a line break); else ERR_TEMPORARY
+ * with the last provider's error (or, every provider skipped, when the
+ * first one is tried again).
  */
 int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
                     const char *sent_email_id, const struct send_msg *m, struct send_result *r,
@@ -126,6 +153,10 @@ struct outbox_item {
 int outbox_queue(struct store *st, const struct config *cfg, const struct outbox_item *it,
                  char id[STORE_ID_LEN], bool *created, struct errinfo *e);
 
+/* "Name <address>" with the name quoted when RFC 5322 needs it, or the
+ * address alone when name is NULL or "". */
+int send_format_address(struct buf *b, const char *name, const char *address);
+
 /*
  * Splits a From value ("Name <address>" or a bare address) into its parts
  * (arena memory; *name NULL when none). ERR_INVALID when it is not one.
@@ -150,5 +181,26 @@ int outbox_send_draft(struct store *st, const struct config *cfg, const char *wo
                       struct errinfo *e);
 
 void outbox_register(struct queue *q, struct send_chain *chain, const struct config *cfg);
+
+/* Fills merge fields of a template (subject or text) once the unsubscribe
+ * URL is known; arg is the caller's. */
+typedef const char *(*send_fill_fn)(void *arg, const char *tpl, const char *unsubscribe_url,
+                                    struct arena *a);
+
+/*
+ * What an email would look like (a preview, a test send): composed as
+ * outbox_queue composes it (send_compose: From, text and HTML parts) and
+ * tracked as the send job tracks it (track_render: rewritten links, the
+ * pixel, the unsubscribe footer and header), with fill (may be NULL)
+ * applied to subject and text first. Its tracking tokens name a new email
+ * id and no contact (a new random one): following its links records
+ * nothing and unsubscribes no one. to_* are the recipient's. m in a.
+ * ERR_INVALID for a subject with a line break or control character;
+ * ERR_CONFIG without public_url and secret_key.
+ */
+int send_preview(const struct config *cfg, const char *workspace_id, const char *to_email,
+                 const char *to_name, const char *subject, const char *text, const char *html,
+                 send_fill_fn fill, void *fill_arg, struct arena *a, struct send_msg *m,
+                 struct errinfo *e);
 
 #endif

@@ -25,10 +25,6 @@ int send_smtp_new(const struct config *cfg, struct sender **out, struct errinfo 
 int send_sendgrid_body(const struct send_msg *m, struct buf *out);
 int send_resend_body(const struct send_msg *m, struct buf *out);
 
-/* "Name <address>" with the name quoted when RFC 5322 needs it, or the
- * address alone when name is NULL or "". */
-int send_format_address(struct buf *b, const char *name, const char *address);
-
 /*
  * The outcome of a provider's HTTP status: 0 for 2xx; ERR_TEMPORARY (try
  * the next provider) for 429, 5xx, anything unexpected, and the provider's
@@ -36,6 +32,11 @@ int send_format_address(struct buf *b, const char *name, const char *address);
  * ERR_INVALID (permanent: the recipient or the message) for other 4xx.
  */
 int send_http_outcome(long status);
+
+/* Fills r's failure class from a provider's HTTP answer: config_error for
+ * 401, 403, 404, 405 and 407 or an error naming the sender (sender true),
+ * retry_after_ms from a 429's Retry-After (seconds). */
+void send_http_fault(long status, long retry_after_s, bool sender, struct send_result *r);
 
 /* Whether a provider's JSON error body blames the sender (SendGrid's
  * errors[].field "from...", Resend's message on `from` or an unverified

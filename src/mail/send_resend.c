@@ -102,8 +102,10 @@ static int resend_send(struct sender *s, const struct send_msg *m, struct send_r
         char why[160];
         send_error_message(resp.body.data, resp.body.len, why, sizeof(why));
         /* A bad sender is how the account is set up: another provider may take it. */
-        if (rc == ERR_INVALID && send_error_names_sender(resp.body.data, resp.body.len))
+        bool sender = send_error_names_sender(resp.body.data, resp.body.len);
+        if (rc == ERR_INVALID && sender)
             rc = ERR_TEMPORARY;
+        send_http_fault(resp.status, resp.retry_after_s, sender, r);
         failf(e, rc, "resend: HTTP %ld%s%s", resp.status, why[0] ? ": " : "", why);
     }
     httpc_resp_release(&resp);

@@ -69,6 +69,7 @@ static int smtp_send(struct sender *s, const struct send_msg *m, struct send_res
     /* 530, 534, 535 and 538 refuse our credentials, not the recipient:
      * the server's failure, like a 4xx. */
     bool auth = code == 530 || code == 534 || code == 535 || code == 538;
+    r->config_error = auth;
     return failf(e, code >= 500 && code < 600 && !auth ? ERR_INVALID : ERR_TEMPORARY, "smtp: %s",
                  he.msg);
 }

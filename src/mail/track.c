@@ -618,8 +618,8 @@ static int unsubscribe_tx(struct store *st, void *arg, struct errinfo *e)
 {
     const struct unsub *x = arg;
     const struct track_claim *c = x->c;
-    int rc = crm_contact_unsubscribe(st, c->workspace_id, c->contact_id, "an unsubscribe", x->now,
-                                     x->changed, e);
+    int rc = crm_contact_unsubscribe(st, c->workspace_id, c->contact_id, c->sent_email_id,
+                                     "an unsubscribe", x->now, x->changed, e);
     if (rc || !*x->changed)
         return rc;
     char ua[UA_MAX + 1];

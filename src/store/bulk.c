@@ -39,6 +39,8 @@ const struct bulk_table bulk_tables[] = {
     {"alerts", 0},
     {"alert_windows", 0},
     {"alert_deliveries", 0},
+    {"suppressions", 0},
+    {"suppression_removals", 0},
 };
 
 const size_t bulk_ntables = sizeof(bulk_tables) / sizeof(bulk_tables[0]);

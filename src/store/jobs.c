@@ -146,3 +146,34 @@ int store_job_discard(struct store *st, const char *workspace_id, int64_t id, in
 {
     return change_dead(st, &sql_discard, workspace_id, id, now, a, out, e);
 }
+
+static struct db_sql sql_depth =
+    DB_SQL("SELECT kind, status, COUNT(*) FROM jobs WHERE status IN ('queued', 'running', 'dead')"
+           " GROUP BY kind, status ORDER BY kind, status");
+
+static void read_depth(struct db_cur *c, struct arena *a, void *row)
+{
+    (void)a;
+    struct job_depth *d = row;
+    db_col_copy(c, 0, d->kind, sizeof(d->kind));
+    db_col_copy(c, 1, d->status, sizeof(d->status));
+    d->count = db_col_i64(c, 2);
+}
+
+int store_job_depth(struct store *st, struct arena *a, struct job_depth **rows, size_t *n,
+                    struct errinfo *e)
+{
+    *rows = NULL;
+    *n = 0;
+    struct db_cur c;
+    int rc = db_enter(&c, st, NULL, DB_SETTINGS, e);
+    if (rc)
+        return rc;
+    /* PostgreSQL's queue policy shows every workspace's jobs to the queue. */
+    rc = db_set(&c, "queue", "on");
+    if (!rc)
+        rc = db_prepare(&c, &sql_depth, "counting jobs");
+    if (!rc)
+        rc = db_read_all(&c, read_depth, a, (void **)rows, sizeof(**rows), n, 0, NULL);
+    return db_leave(&c, rc);
+}

@@ -87,6 +87,18 @@ int store_job_list(struct store *st, const char *workspace_id, const char *statu
                    int offset, struct arena *a, struct job_row **rows, size_t *n, int64_t *total,
                    struct errinfo *e);
 
+/* How many jobs of a kind are in a status, across every workspace. */
+struct job_depth {
+    char kind[32];
+    char status[8]; /* queued | running | dead */
+    int64_t count;
+};
+
+/* The queue's depth for /metrics: the queued, running and dead jobs of
+ * every workspace, counted by kind and status (ordered so). */
+int store_job_depth(struct store *st, struct arena *a, struct job_depth **rows, size_t *n,
+                    struct errinfo *e);
+
 /* A dead or failed job: retry queues it now with attempts 0; discard
  * ends it as done with last_error "discarded" (the row stays until the
  * retention ends, so its idempotency key stays taken). out is the job after the change.

@@ -629,6 +629,68 @@ const struct migration sqlite_migrations[] = {
      "ALTER TABLE alert_deliveries_new RENAME TO alert_deliveries;\n"
      "CREATE INDEX alert_deliveries_alert ON alert_deliveries(workspace_id, alert_id, id);\n"
      "CREATE INDEX alert_deliveries_recent ON alert_deliveries(workspace_id, at);\n"},
+    /* The suppression list: addresses no email goes to (hard bounces,
+     * spam complaints, unsubscribes, manual entries), one row per address
+     * in a workspace, and a log of the entries taken off it. Filled from
+     * the bounces and unsubscribes already recorded. A sent email may now
+     * be "suppressed" (not sent because of the list), and the providers'
+     * events add complaint, delivered and deferred to an email's events
+     * (found by the provider's message id). SQLite cannot alter a CHECK, so
+     * each of those columns is made again beside the old one (its CHECK is
+     * the column's own, so the old one can be dropped). */
+    {16, "suppression list; suppressed emails",
+     "CREATE TABLE suppressions (\n"
+     "  id TEXT PRIMARY KEY,\n"
+     "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+     "  email TEXT NOT NULL CHECK (length(email) BETWEEN 3 AND 320),\n"
+     "  reason TEXT NOT NULL CHECK (reason IN ('bounce','complaint','unsubscribe','manual')),\n"
+     "  note TEXT,\n"
+     "  contact_id TEXT REFERENCES contacts(id) ON DELETE SET NULL,\n"
+     "  sent_email_id TEXT REFERENCES sent_emails(id) ON DELETE SET NULL,\n"
+     "  created_by TEXT,\n"
+     "  created_at INTEGER NOT NULL,\n"
+     "  UNIQUE (workspace_id, email)\n"
+     ") STRICT;\n"
+     "CREATE INDEX suppressions_list ON suppressions(workspace_id, created_at DESC, id);\n"
+     "CREATE TABLE suppression_removals (\n"
+     "  id INTEGER PRIMARY KEY,\n"
+     "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+     "  email TEXT NOT NULL,\n"
+     "  reason TEXT NOT NULL,\n"
+     "  removed_reason TEXT NOT NULL,\n"
+     "  removed_by TEXT,\n"
+     "  suppressed_at INTEGER NOT NULL,\n"
+     "  removed_at INTEGER NOT NULL\n"
+     ") STRICT;\n"
+     "CREATE INDEX suppression_removals_email ON suppression_removals(workspace_id, email);\n"
+     "INSERT INTO suppressions (id, workspace_id, email, reason, contact_id, sent_email_id,\n"
+     "    created_at)\n"
+     "  SELECT lower(hex(randomblob(16))), ev.workspace_id, lower(c.email), 'bounce', c.id,\n"
+     "    ev.sent_email_id, ev.created_at\n"
+     "  FROM email_events ev JOIN contacts c ON c.id = ev.contact_id\n"
+     "    AND c.workspace_id = ev.workspace_id\n"
+     "  WHERE ev.kind = 'bounce' AND c.email LIKE '%_@_%'\n"
+     "  ORDER BY ev.id\n"
+     "  ON CONFLICT (workspace_id, email) DO NOTHING;\n"
+     "INSERT INTO suppressions (id, workspace_id, email, reason, contact_id, created_at)\n"
+     "  SELECT lower(hex(randomblob(16))), workspace_id, lower(email), 'unsubscribe', id,\n"
+     "    unsubscribed_at\n"
+     "  FROM contacts WHERE unsubscribed_at IS NOT NULL AND email LIKE '%_@_%'\n"
+     "  ON CONFLICT (workspace_id, email) DO NOTHING;\n"
+     "ALTER TABLE sent_emails RENAME COLUMN status TO status_before;\n"
+     "ALTER TABLE sent_emails ADD COLUMN status TEXT NOT NULL DEFAULT 'queued'\n"
+     "  CHECK (status IN ('queued','sent','failed','refused','suppressed'));\n"
+     "UPDATE sent_emails SET status = status_before;\n"
+     "ALTER TABLE sent_emails DROP COLUMN status_before;\n"
+     "CREATE INDEX sent_emails_provider_message ON sent_emails(provider, provider_message_id);\n"
+     "DROP INDEX email_events_sent;\n"
+     "ALTER TABLE email_events RENAME COLUMN kind TO kind_before;\n"
+     "ALTER TABLE email_events ADD COLUMN kind TEXT NOT NULL DEFAULT 'open'\n"
+     "  CHECK (kind IN ('open','click','unsubscribe','bounce','complaint','delivered',"
+     "'deferred'));\n"
+     "UPDATE email_events SET kind = kind_before;\n"
+     "ALTER TABLE email_events DROP COLUMN kind_before;\n"
+     "CREATE INDEX email_events_sent ON email_events(workspace_id, sent_email_id, kind);\n"},
     {18, "first run: one-time links that create the first owner; alerts read or unread",
      "CREATE TABLE setup_links (\n"
      "  token_hash TEXT PRIMARY KEY,\n"

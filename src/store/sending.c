@@ -170,7 +170,7 @@ int store_sent_email_list(struct store *st, const char *workspace_id,
 static struct db_sql sql_finish =
     DB_SQL("UPDATE sent_emails SET status = ?3, provider = ?4, provider_message_id = ?5,"
            " error = ?6, sent_at = NULLIF(CAST(?7 AS BIGINT), 0) WHERE workspace_id = ?1"
-           " AND id = ?2 AND status NOT IN ('sent', 'refused')");
+           " AND id = ?2 AND status NOT IN ('sent', 'refused', 'suppressed')");
 
 int store_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
                             const char *status, const char *provider,
@@ -282,6 +282,48 @@ int store_send_attempt_counts(struct store *st, const char *workspace_id, int64_
         *total = db_col_i64(&c, 0);
         *failed = db_col_i64(&c, 1);
         rc = 0;
+    }
+    return db_leave(&c, rc);
+}
+
+static struct db_sql sql_locate =
+    DB_SQL("SELECT workspace_id, id, COALESCE(contact_id, '') FROM sent_emails"
+           " WHERE id = ?1 OR (provider = ?2 AND provider_message_id = ?3) LIMIT 1");
+
+int store_sent_email_locate(struct store *st, const char *id, const char *provider,
+                            const char *provider_message_id, char workspace_id[STORE_ID_LEN],
+                            char sent_email_id[STORE_ID_LEN], char contact_id[STORE_ID_LEN],
+                            struct errinfo *e)
+{
+    workspace_id[0] = sent_email_id[0] = contact_id[0] = '\0';
+    const char *by_id = id && *id ? id : "";
+    const char *by_pmid = provider_message_id ? provider_message_id : "";
+    struct db_cur c;
+    int rc = db_enter(&c, st, NULL, DB_SETTINGS, e);
+    if (rc)
+        return rc;
+    /* PostgreSQL's policy sent_by_provider_event shows the row to whoever
+     * knows one of its ids. */
+    rc = db_set(&c, "sent_email_id", by_id);
+    if (!rc)
+        rc = db_set(&c, "provider", provider ? provider : "");
+    if (!rc)
+        rc = db_set(&c, "provider_message_id", by_pmid);
+    if (!rc)
+        rc = db_prepare(&c, &sql_locate, "finding the email of a provider's event");
+    if (!rc) {
+        db_bind_str(&c, 1, by_id);
+        db_bind_str(&c, 2, provider ? provider : "");
+        db_bind_str(&c, 3, by_pmid[0] ? by_pmid : NULL);
+        rc = db_step(&c);
+        if (rc == DB_ROW) {
+            db_col_copy(&c, 0, workspace_id, STORE_ID_LEN);
+            db_col_copy(&c, 1, sent_email_id, STORE_ID_LEN);
+            db_col_copy(&c, 2, contact_id, STORE_ID_LEN);
+            rc = 0;
+        } else if (rc == DB_DONE) {
+            rc = failf(e, ERR_NOT_FOUND, "no sent email matches the event");
+        }
     }
     return db_leave(&c, rc);
 }

@@ -55,7 +55,7 @@ struct sent_email {
     char contact_id[STORE_ID_LEN]; /* "" when the contact was deleted */
     const char *idempotency_key, *message_id;
     const char *from_email, *to_email, *subject, *body_text, *body_html;
-    char status[16]; /* queued | sent | failed | refused */
+    char status[16]; /* queued | sent | failed | refused | suppressed */
     const char *provider, *provider_message_id, *error, *content_id;
     int64_t job_id; /* 0: none */
     int64_t created_at, sent_at;
@@ -94,12 +94,21 @@ int store_sent_email_list(struct store *st, const char *workspace_id,
                           struct sent_email **rows, size_t *n, int64_t *total, struct errinfo *e);
 
 /* Records an outcome: status, provider, provider message id, error and
- * sent_at (NULL or 0 store NULL). A row already sent or refused is left
- * alone (*changed false): an outcome is final. */
+ * sent_at (NULL or 0 store NULL). A row already sent, refused or
+ * suppressed is left alone (*changed false): an outcome is final. */
 int store_sent_email_finish(struct store *st, const char *workspace_id, const char *id,
                             const char *status, const char *provider,
                             const char *provider_message_id, const char *error, int64_t sent_at,
                             bool *changed, struct errinfo *e);
+
+/* Where a provider's event belongs: the sent email whose id is id (when
+ * not NULL), else the one provider took with provider_message_id, in any
+ * workspace. Fills workspace_id, the email's id and its contact ("" when
+ * none). ERR_NOT_FOUND when neither names one. */
+int store_sent_email_locate(struct store *st, const char *id, const char *provider,
+                            const char *provider_message_id, char workspace_id[STORE_ID_LEN],
+                            char sent_email_id[STORE_ID_LEN], char contact_id[STORE_ID_LEN],
+                            struct errinfo *e);
 
 int store_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
                            const struct send_attempt *at, struct errinfo *e);
@@ -146,6 +155,20 @@ int store_content_hot_crossing(struct store *st, const char *workspace_id, const
 int store_sent_email_tracking(struct store *st, const char *workspace_id, const char *sent_email_id,
                               char contact_id[STORE_ID_LEN], int64_t *sent_at, struct errinfo *e);
 
+/* The opens and clicks of a sent email: counts of people and of bots, the
+ * last time a person opened or clicked (0: never), and the newest events
+ * (at most limit, newest first; events in a). */
+struct email_event;
+struct sent_engagement {
+    int64_t opens, bot_opens, last_open_at;
+    int64_t clicks, bot_clicks, last_click_at;
+    struct email_event *events;
+    size_t nevents;
+};
+int store_sent_email_engagement(struct store *st, const char *workspace_id,
+                                const char *sent_email_id, int limit, struct arena *a,
+                                struct sent_engagement *out, struct errinfo *e);
+
 /* Appends an email_events row; kind is open|click|unsubscribe|bounce,
  * bot_reason NULL for a person (is_bot follows it). A sent email or a
  * contact no longer in the workspace is stored as NULL. */
@@ -153,5 +176,46 @@ int store_email_event_add(struct store *st, const char *workspace_id, const char
                           const char *contact_id, const char *kind, const char *url,
                           const char *user_agent, const char *ip, const char *bot_reason,
                           int64_t now, struct errinfo *e);
+
+/* An address on the workspace's suppression list: no email goes to it. */
+struct suppression {
+    char id[STORE_ID_LEN];
+    const char *email;                /* lower-cased */
+    char reason[16];                  /* bounce | complaint | unsubscribe | manual */
+    const char *note;                 /* NULL when none */
+    char contact_id[STORE_ID_LEN];    /* "" when none */
+    char sent_email_id[STORE_ID_LEN]; /* the email that bounced or was complained of; "" */
+    char created_by[STORE_ID_LEN];    /* the user of a manual entry; "" */
+    int64_t created_at;
+};
+
+struct suppression_query {
+    const char *reason; /* NULL: any */
+    const char *email;  /* NULL: any; a substring of the address */
+    int limit, offset;  /* newest first */
+};
+
+/* Puts s->email (lower-cased by the store) on the list unless it is there
+ * already: then *created is false and s is left as given. s->id is filled
+ * in by the store when empty; created_at 0 is now. */
+int store_suppression_add(struct store *st, const char *workspace_id, struct suppression *s,
+                          bool *created, struct errinfo *e);
+
+/* The entry of an address (any case); ERR_NOT_FOUND when it is not listed. */
+int store_suppression_find(struct store *st, const char *workspace_id, const char *email,
+                           struct arena *a, struct suppression *out, struct errinfo *e);
+
+int store_suppression_get(struct store *st, const char *workspace_id, const char *id,
+                          struct arena *a, struct suppression *out, struct errinfo *e);
+
+int store_suppression_list(struct store *st, const char *workspace_id,
+                           const struct suppression_query *q, struct arena *a,
+                           struct suppression **rows, size_t *n, int64_t *total, struct errinfo *e);
+
+/* Takes the entry off the list and logs why (removed_reason, by user_id,
+ * which may be NULL), in one transaction. ERR_NOT_FOUND. */
+int store_suppression_remove(struct store *st, const char *workspace_id, const char *id,
+                             const char *removed_reason, const char *user_id, int64_t now,
+                             struct errinfo *e);
 
 #endif

@@ -183,3 +183,51 @@ int store_contact_events(struct store *st, const char *workspace_id, const char 
     }
     return db_leave(&c, rc);
 }
+
+static struct db_sql sql_sent_events =
+    DB_SQL("SELECT v.id, v.kind, v.sent_email_id, s.subject, v.url, v.user_agent, v.bot_reason,"
+           " v.is_bot, v.created_at FROM email_events v"
+           " LEFT JOIN sent_emails s ON s.workspace_id = v.workspace_id AND s.id = v.sent_email_id"
+           " WHERE v.workspace_id = ?1 AND v.sent_email_id = ?2 AND v.kind IN ('open', 'click')"
+           " ORDER BY v.created_at DESC, v.id DESC LIMIT ?3");
+static struct db_sql sql_engagement =
+    DB_SQL("SELECT COUNT(*) FILTER (WHERE kind = 'open' AND NOT is_bot),"
+           " COUNT(*) FILTER (WHERE kind = 'open' AND is_bot),"
+           " COALESCE(MAX(created_at) FILTER (WHERE kind = 'open' AND NOT is_bot), 0),"
+           " COUNT(*) FILTER (WHERE kind = 'click' AND NOT is_bot),"
+           " COUNT(*) FILTER (WHERE kind = 'click' AND is_bot),"
+           " COALESCE(MAX(created_at) FILTER (WHERE kind = 'click' AND NOT is_bot), 0)"
+           " FROM email_events WHERE workspace_id = ?1 AND sent_email_id = ?2");
+
+int store_sent_email_engagement(struct store *st, const char *workspace_id,
+                                const char *sent_email_id, int limit, struct arena *a,
+                                struct sent_engagement *out, struct errinfo *e)
+{
+    memset(out, 0, sizeof(*out));
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_MANY, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_engagement, "counting opens and clicks");
+    if (!rc) {
+        db_bind_str(&c, 1, workspace_id);
+        db_bind_str(&c, 2, sent_email_id);
+        if ((rc = db_step(&c)) == DB_ROW) {
+            out->opens = db_col_i64(&c, 0);
+            out->bot_opens = db_col_i64(&c, 1);
+            out->last_open_at = db_col_i64(&c, 2);
+            out->clicks = db_col_i64(&c, 3);
+            out->bot_clicks = db_col_i64(&c, 4);
+            out->last_click_at = db_col_i64(&c, 5);
+            rc = 0;
+        }
+    }
+    if (!rc && !(rc = db_prepare(&c, &sql_sent_events, "listing opens and clicks"))) {
+        db_bind_str(&c, 1, workspace_id);
+        db_bind_str(&c, 2, sent_email_id);
+        db_bind_i64(&c, 3, limit);
+        rc = db_read_all(&c, read_event, a, (void **)&out->events, sizeof(*out->events),
+                         &out->nevents, 0, NULL);
+    }
+    return db_leave(&c, rc);
+}

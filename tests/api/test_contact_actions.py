@@ -54,3 +54,26 @@ def test_subscription_routes_check_workspace_and_csrf(server):
             ws=other.workspace_id, csrf=False)
     assert r.status == 403
     assert call(server, other, "GET", f"/api/contacts/{theirs['id']}")["unsubscribedAt"] is None
+
+
+def test_resubscribe_lifts_only_the_unsubscribes_suppression(server):
+    t = tu.new_tenant(server)
+    c = tu.create_contact(server, t, name="Una Sub")
+    kept = tu.create_contact(server, t, name="Kept Off")
+
+    def entries(email):
+        res = api(server, "GET", "/api/suppressions", t.token_creds, ws=t.workspace_id,
+                  params={"email": email})
+        return [(s["email"], s["reason"]) for s in ok(res, 200)]
+
+    call(server, t, "POST", f"/api/contacts/{c['id']}/unsubscribe")
+    assert entries(c["email"]) == [(c["email"].lower(), "unsubscribe")]
+    call(server, t, "POST", f"/api/contacts/{c['id']}/resubscribe")
+    assert entries(c["email"]) == []
+
+    # A complaint listed by hand outlives the contact's resubscribe.
+    call(server, t, "POST", "/api/suppressions", {"email": kept["email"], "reason": "complaint"},
+         status=201)
+    call(server, t, "POST", f"/api/contacts/{kept['id']}/unsubscribe")
+    call(server, t, "POST", f"/api/contacts/{kept['id']}/resubscribe")
+    assert entries(kept["email"]) == [(kept["email"].lower(), "complaint")]

@@ -11,7 +11,8 @@
 - A tag added, by PATCH /api/contacts/{id} and by a campaign's tag step:
   each enrolls the contact in the campaign triggered by tag_added for it.
 - A contact leaving, by the one-click unsubscribe and by a provider's
-  permanent refusal (a bounce): each cancels its active enrollments.
+  permanent refusal (a bounce): each cancels its active enrollments and
+  puts its address on the suppression list.
 
 Opens and clicks: one open or click alone adds too few points to make a
 cold contact hot, so the contact is first brought to 79 by a score step
@@ -385,3 +386,7 @@ def test_a_leaving_contact_ends_its_enrollments(srv, t, sendgrid, producer):
         assert e["reason"] == reason
         # Only the leaving contact's.
         assert [x["status"] for x in enrollments_of(srv, t, camp, bystander["id"])] == ["active"]
+    # And its address alone is on the suppression list, for the reason it left.
+    listed = call(srv, t, "GET", "/api/suppressions")
+    assert [(x["email"], x["reason"], x["contactId"]) for x in listed] == \
+        [(c["email"].lower(), {"unsubscribed": "unsubscribe", "bounced": "bounce"}[reason], c["id"])]

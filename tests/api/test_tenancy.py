@@ -113,6 +113,13 @@ def make_alert_rule(w):
     return ok(r, 201)["id"]
 
 
+def make_suppression(w):
+    """An address on A's suppression list, with Alpha's secret in its note."""
+    r = api(w.server, "POST", "/api/suppressions", w.a.token_creds, ws=w.a.workspace_id,
+            body={"email": unique_email("alpha-held"), "note": "Confidential Alpha reason"})
+    return ok(r, 201)["id"]
+
+
 def make_alert(w):
     """An open alert of A: a complaint rule, then a complaint through the pipeline."""
     ok(api(w.server, "POST", "/api/alerts/rules", w.a.token_creds, ws=w.a.workspace_id,
@@ -135,6 +142,7 @@ RESOURCES = {
     "/api/tokens/": make_token,
     "/api/jobs/": make_job,
     "/api/auth/sessions/": make_session,
+    "/api/suppressions/": make_suppression,
 }
 
 # Valid bodies for JSON routes, so a request that wrongly got past the tenant
@@ -157,6 +165,8 @@ PAYLOADS = {
     ("POST", "/api/alerts/rules"): lambda: {"name": "Intruder rule", "trigger": "reply"},
     ("PATCH", "/api/alerts/rules/{id}"): lambda: {"name": "Intruder Was Here",
                                                   "enabled": False},
+    ("POST", "/api/suppressions"): lambda: {"email": unique_email("intruder"),
+                                            "note": "Intruder was here"},
 }
 
 

@@ -346,6 +346,37 @@ test("edits a draft and approves it", async ({ page, srv }) => {
   await page.setViewportSize(LAPTOP);
 });
 
+test("previews a draft as it would be sent", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/drafts`);
+  const card = page.locator("li.draft[data-status=draft]").first();
+  await card.waitFor();
+  await card.locator("button[data-action=toggle]").click();
+  await card.locator("button[data-action=preview]").click();
+  const box = card.locator(".email-preview");
+  await box.locator("dt", { hasText: "List-Unsubscribe-Post" }).waitFor();
+  check((await box.locator("pre.body-view").first().textContent()).includes("Unsubscribe: http"),
+    "the preview's text part has no unsubscribe footer");
+  await shot(page, "draft-preview");
+});
+
+test("suppression list: adds an address with a note and removes it saying why", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/emails`);
+  await page.locator("a", { hasText: "Suppression list" }).click();
+  await page.locator("h1", { hasText: "Suppression list" }).waitFor();
+  const address = `held-${Date.now()}@example.test`;
+  await page.locator("#s-email").fill(address);
+  await page.locator("#s-note").fill("asked not to be emailed <b>ever</b>");
+  await page.locator("button", { hasText: "Suppress" }).click();
+  const row = page.locator("tr", { hasText: address });
+  await row.waitFor();
+  check((await row.textContent()).includes("<b>ever</b>"), "the note is not shown as text");
+  await shot(page, "suppressions");
+  page.once("dialog", (d) => d.accept("confirmed by phone"));
+  await row.locator("button", { hasText: "Remove" }).click();
+  await page.locator("#toasts .toast", { hasText: "can be sent to again" }).waitFor();
+  await row.waitFor({ state: "detached" });
+});
+
 test("live client (mocked /ws): toasts, refreshes in place, ignores other workspaces, reconnects", async ({ page, srv }) => {
   // The page's own WebSocket is answered by a stand-in for /ws, so this
   // checks the dashboard's side of the protocol whatever the server does.
@@ -601,7 +632,7 @@ test("keyboard: skip link, labelled controls, visible focus", async ({ page, srv
   await page.keyboard.press("Enter");
   const focused = await page.evaluate(() => `${document.activeElement.tagName}#${document.activeElement.id}.${document.activeElement.className} ${location.href}`);
   check(focused.startsWith("MAIN#view"), `the skip link does not move focus to the content (focus: ${focused})`);
-  for (const path of ["/dashboard/contacts", "/dashboard/emails", "/dashboard/drafts"]) {
+  for (const path of ["/dashboard/contacts", "/dashboard/emails", "/dashboard/drafts", "/dashboard/suppressions"]) {
     await page.goto(srv.base + path);
     await page.locator("h1").waitFor();
     await page.waitForLoadState("networkidle");

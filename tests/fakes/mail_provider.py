@@ -6,7 +6,8 @@ Failure modes (set_mode(mode, times=0)): "ok"; "500" and "429" (answered with
 that status); "timeout" (sleeps .slow_seconds before answering, so the client
 gives up); "down" (stops listening: connections are refused); "permanent"
 (400 for SendGrid, 422 for Resend, with the documented error body). times > 0
-fails that many requests and then goes back to "ok".
+fails that many requests and then goes back to "ok". retry_after (seconds, or
+None) is sent as Retry-After with each 429, as both providers document.
 
 Standard library only.
 """
@@ -48,6 +49,7 @@ class FakeProvider:
         self.fail_times = 0
         self.slow_seconds = 3.0
         self.latency = 0.0  # seconds every request waits before it is handled
+        self.retry_after = None  # seconds, sent as Retry-After with a 429
         self.requests = []
         self.accepted = {}  # idempotency key -> (message id, the JSON accepted)
         self.received_keys = {}  # idempotency key -> how many requests carried it
@@ -149,7 +151,9 @@ class FakeProvider:
             mode = None  # answers (late) as if all went well; the client has given up
         if mode in ("500", "429"):
             st = int(mode)
-            return st, {}, self.error(st, "fake failure" if st == 500 else "too many requests")
+            extra = {"Retry-After": str(self.retry_after)} \
+                if st == 429 and self.retry_after is not None else {}
+            return st, extra, self.error(st, "fake failure" if st == 500 else "too many requests")
         if mode == "permanent":
             st = self.permanent_status
             return st, {}, self.error(st, "the recipient address is not valid")

@@ -60,6 +60,8 @@ extern const struct unit_group unit_mail_mime;
 extern const struct unit_group unit_mail_reply_text;
 extern const struct unit_group unit_mail_track;
 extern const struct unit_group unit_mail_send;
+extern const struct unit_group unit_mail_breaker;
+extern const struct unit_group unit_mail_events;
 extern const struct unit_group unit_mail_dkim;
 extern const struct unit_group unit_store_db;
 extern const struct unit_group unit_store_pg_bus;

@@ -88,7 +88,10 @@ function draftCard(ctx, d, onChange, open) {
   const mainBtn = d.status === "draft"
     ? h("button", { type: "button", class: "button button-good", "data-action": "approve" }, "Approve")
     : h("button", { type: "button", class: "button", "data-action": "send" }, "Send");
+  const previewBtn = h("button", { type: "button", class: "button button-quiet", "data-action": "preview" }, "Preview");
+  const testBtn = h("button", { type: "button", class: "button button-quiet", "data-action": "test-send" }, "Send me a test");
   const buttons = [saveBtn, rejectBtn, mainBtn];
+  const previewBox = h("div", { class: "email-preview", hidden: true, "aria-live": "polite" });
 
   const dirty = () => subj.value !== (d.subject || "") || body.value !== (d.body || "") || cta.value !== (d.callToAction || "");
   const onInput = () => {
@@ -119,7 +122,49 @@ function draftCard(ctx, d, onChange, open) {
     h("div", { class: "field" }, h("label", { for: body.id }, "Body"), body),
     h("div", { class: "field" },
       h("label", { for: cta.id }, "Call to action ", h("span", { class: "hint" }, "(optional)")), cta),
-    h("div", { class: "actions" }, status, buttons));
+    h("div", { class: "actions" }, status, buttons),
+    h("div", { class: "actions" }, previewBtn, testBtn),
+    previewBox);
+
+  // What would be sent, rendered by the server as it sends (the edits so far
+  // included, unsaved): every value shown as text.
+  const previewBody = () => (dirty()
+    ? { contactId: d.contactId, subject: subj.value, text: body.value }
+    : { draftId: d.id });
+  function showPreview(p, extra) {
+    const rows = Object.entries(p.headers || {}).map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v)));
+    previewBox.replaceChildren(
+      ...(extra ? [h("p", { class: "status-note" }, extra)] : []),
+      h("dl", { class: "preview-headers" }, rows),
+      h("pre", { class: "body-view" }, p.text),
+      h("details", {}, h("summary", {}, "HTML part (source)"), h("pre", { class: "body-view" }, p.html)));
+    previewBox.hidden = false;
+  }
+  previewBtn.addEventListener("click", async () => {
+    const problem = check();
+    if (problem) { status.className = "status-note error"; status.textContent = problem; return; }
+    try {
+      showPreview((await api.post("/api/emails/preview", previewBody())).data);
+    } catch (err) {
+      status.className = "status-note error";
+      status.textContent = err.message;
+    }
+  });
+  testBtn.addEventListener("click", async () => {
+    const problem = check();
+    if (problem) { status.className = "status-note error"; status.textContent = problem; return; }
+    testBtn.disabled = true;
+    try {
+      const { data } = await api.post("/api/emails/test-send", previewBody());
+      showPreview(data, data.sent ? `Test sent to ${data.to} via ${data.provider}.` : `The test was not sent: ${data.error}`);
+      ctx.toast(data.sent ? `Test sent to ${data.to}.` : "The test was not sent.", { kind: data.sent ? "good" : "alert" });
+    } catch (err) {
+      status.className = "status-note error";
+      status.textContent = err.message;
+    } finally {
+      testBtn.disabled = false;
+    }
+  });
 
   function busy(on) {
     for (const b of buttons) b.disabled = on || (b === saveBtn && !dirty()) || (b === mainBtn && d.status === "approved" && dirty());

@@ -25,7 +25,8 @@ export async function render(ctx) {
   const results = h("div", { id: "email-results" }, note("Loading…"));
   const count = h("p", { class: "sub", "aria-live": "polite" });
   replace(ctx.root,
-    h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Emails"), count)),
+    h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Emails"), count),
+      h("a", { href: "/dashboard/suppressions", class: "button button-quiet" }, "Suppression list")),
     form,
     h("section", { class: "panel panel-flush", "aria-label": "Emails" }, results));
 
