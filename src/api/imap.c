@@ -173,8 +173,10 @@ static int parse_folders(json_t *b, struct arena *a, struct imap_source *s, stru
             if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e || strchr("\"\\*%", *p))
                 return failf(e, ERR_INVALID,
                              "folders[%zu] must be printable ASCII without \", \\, * or %%", i);
-        json_array_foreach(v, k, g) if (k < i && strcmp(json_string_value(g), name) == 0) return
-            failf(e, ERR_INVALID, "folders[%zu] repeats %s", i, name);
+        json_array_foreach(v, k, g) if (k < i && strcmp(json_string_value(g), name) ==
+                                                     0) return failf(e, ERR_INVALID,
+                                                                     "folders[%zu] repeats %s", i,
+                                                                     name);
     }
     char *text = json_dumps(v, JSON_COMPACT);
     s->folders = arena_strdup(a, text ? text : "[\"INBOX\"]");

@@ -52,8 +52,8 @@ int imap_seal_password(const struct imap_env *env, struct imap_source *s, const 
     return 0;
 }
 
-static int open_password(const struct imap_env *env, const struct imap_source *s,
-                         struct arena *a, char **out, struct errinfo *e)
+static int open_password(const struct imap_env *env, const struct imap_source *s, struct arena *a,
+                         char **out, struct errinfo *e)
 {
     char ad[1024];
     password_ad(s, ad, sizeof(ad));
@@ -329,8 +329,8 @@ int imap_sync(const struct imap_env *env, struct ai *ai, struct imap_source *s, 
     return rc;
 }
 
-int imap_enqueue(struct store *st, const char *workspace_id, const char *source_id,
-                 int64_t *job_id, struct errinfo *e)
+int imap_enqueue(struct store *st, const char *workspace_id, const char *source_id, int64_t *job_id,
+                 struct errinfo *e)
 {
     char payload[STORE_ID_LEN + 32];
     snprintf(payload, sizeof(payload), "{\"sourceId\":\"%s\"}", source_id);

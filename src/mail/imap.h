@@ -60,8 +60,8 @@ int imap_sync(const struct imap_env *env, struct ai *ai, struct imap_source *s, 
               struct imap_sync_result *out, struct errinfo *e);
 
 /* Queues a sync of a source and records the job on it. */
-int imap_enqueue(struct store *st, const char *workspace_id, const char *source_id,
-                 int64_t *job_id, struct errinfo *e);
+int imap_enqueue(struct store *st, const char *workspace_id, const char *source_id, int64_t *job_id,
+                 struct errinfo *e);
 
 struct queue;
 /* Registers the sync job's handler. */

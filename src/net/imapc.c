@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/mem.h"
+
 enum {
     LIST_REPLY_MAX = 32 * 1024 * 1024, /* the UID FLAGS lines of ~800,000 messages */
     STATUS_REPLY_MAX = 64 * 1024,
@@ -44,8 +46,8 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 
 struct imapc *imapc_new(const struct imapc_opts *o, struct errinfo *e)
 {
-    struct imapc *c = calloc(1, sizeof(*c));
-    if (!c || !(c->curl = curl_easy_init())) {
+    struct imapc *c = XNEW(struct imapc);
+    if (!(c->curl = curl_easy_init())) {
         free(c);
         failf(e, ERR_INTERNAL, "cannot create an IMAP client handle");
         return NULL;
@@ -223,8 +225,7 @@ static void parse_fetch(char *text, uint32_t after, size_t max, struct arena *a,
 }
 
 int imapc_list(struct imapc *c, const char *folder, uint32_t uidvalidity, uint32_t after,
-               size_t max, struct arena *a, struct imapc_msg **msgs, size_t *n,
-               struct errinfo *e)
+               size_t max, struct arena *a, struct imapc_msg **msgs, size_t *n, struct errinfo *e)
 {
     *msgs = NULL;
     *n = 0;

@@ -63,8 +63,7 @@ int imapc_status(struct imapc *c, const char *folder, uint32_t *uidvalidity, uin
 
 /* The messages with a UID above after, in UID order, at most max (in a). */
 int imapc_list(struct imapc *c, const char *folder, uint32_t uidvalidity, uint32_t after,
-               size_t max, struct arena *a, struct imapc_msg **msgs, size_t *n,
-               struct errinfo *e);
+               size_t max, struct arena *a, struct imapc_msg **msgs, size_t *n, struct errinfo *e);
 
 /* One message's bytes into raw (reset first; its limit bounds the size:
  * ERR_TOO_BIG over it). */

@@ -15,16 +15,16 @@
     " CAST(folder_state AS TEXT), status, COALESCE(last_error, ''), COALESCE(last_sync_at, 0),"    \
     " COALESCE(last_job_id, 0), created_at, updated_at"
 
-static struct db_sql sql_create = DB_SQL2(
-    "INSERT INTO imap_sources (id, workspace_id, host, port, tls, username, password_enc,"
-    " folders, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-    "INSERT INTO imap_sources (id, workspace_id, host, port, tls, username, password_enc,"
-    " folders, created_at, updated_at) VALUES ($1, $2, $3, $4::integer, $5, $6, $7::bytea,"
-    " $8::jsonb, $9::bigint, $9::bigint)");
+static struct db_sql sql_create =
+    DB_SQL2("INSERT INTO imap_sources (id, workspace_id, host, port, tls, username, password_enc,"
+            " folders, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            "INSERT INTO imap_sources (id, workspace_id, host, port, tls, username, password_enc,"
+            " folders, created_at, updated_at) VALUES ($1, $2, $3, $4::integer, $5, $6, $7::bytea,"
+            " $8::jsonb, $9::bigint, $9::bigint)");
 static struct db_sql sql_get =
     DB_SQL("SELECT " IMAP_COLS " FROM imap_sources WHERE workspace_id = ?1 AND id = ?2");
-static struct db_sql sql_list =
-    DB_SQL("SELECT " IMAP_COLS " FROM imap_sources WHERE workspace_id = ?1 ORDER BY created_at, id");
+static struct db_sql sql_list = DB_SQL(
+    "SELECT " IMAP_COLS " FROM imap_sources WHERE workspace_id = ?1 ORDER BY created_at, id");
 static struct db_sql sql_delete =
     DB_SQL("DELETE FROM imap_sources WHERE workspace_id = ?1 AND id = ?2");
 static struct db_sql sql_save =
@@ -100,8 +100,8 @@ int store_imap_create(struct store *st, const char *workspace_id, struct imap_so
 int store_imap_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
                    struct imap_source *out, struct errinfo *e)
 {
-    return db_get_by_id(st, &sql_get, workspace_id, id, imap_row, a, out,
-                        "reading an IMAP source", "IMAP source", e);
+    return db_get_by_id(st, &sql_get, workspace_id, id, imap_row, a, out, "reading an IMAP source",
+                        "IMAP source", e);
 }
 
 int store_imap_list(struct store *st, const char *workspace_id, struct arena *a,
@@ -123,8 +123,8 @@ int store_imap_list(struct store *st, const char *workspace_id, struct arena *a,
 
 /* One UPDATE or DELETE of a source by (workspace, id); binds ?3.. first. */
 static int by_id(struct store *st, struct db_sql *sql, const char *workspace_id, const char *id,
-                 const char *what, void (*bind)(struct db_cur *c, const void *arg),
-                 const void *arg, struct errinfo *e)
+                 const char *what, void (*bind)(struct db_cur *c, const void *arg), const void *arg,
+                 struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
@@ -141,8 +141,7 @@ static int by_id(struct store *st, struct db_sql *sql, const char *workspace_id,
     return db_leave(&c, rc);
 }
 
-int store_imap_delete(struct store *st, const char *workspace_id, const char *id,
-                      struct errinfo *e)
+int store_imap_delete(struct store *st, const char *workspace_id, const char *id, struct errinfo *e)
 {
     return by_id(st, &sql_delete, workspace_id, id, "deleting an IMAP source", NULL, NULL, e);
 }
@@ -185,6 +184,5 @@ int store_imap_set_job(struct store *st, const char *workspace_id, const char *i
                        int64_t now, struct errinfo *e)
 {
     struct job_args j = {job_id, now};
-    return by_id(st, &sql_set_job, workspace_id, id, "recording an IMAP sync job", bind_job, &j,
-                 e);
+    return by_id(st, &sql_set_job, workspace_id, id, "recording an IMAP sync job", bind_job, &j, e);
 }
