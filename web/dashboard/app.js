@@ -13,6 +13,7 @@ import * as drafts from "./views/drafts.js";
 import * as alerts from "./views/alerts.js";
 import * as campaigns from "./views/campaigns.js";
 import * as campaign from "./views/campaign.js";
+import * as mailboxes from "./views/mailboxes.js";
 
 const routes = [
   { re: /^\/dashboard\/?$/, view: overview, nav: "overview" },
@@ -25,6 +26,7 @@ const routes = [
   { re: /^\/dashboard\/alerts\/?$/, view: alerts, nav: "alerts" },
   { re: /^\/dashboard\/campaigns\/?$/, view: campaigns, nav: "campaigns" },
   { re: /^\/dashboard\/campaigns\/([^/]+)\/?$/, view: campaign, nav: "campaigns" },
+  { re: /^\/dashboard\/mailboxes\/?$/, view: mailboxes, nav: "mailboxes" },
 ];
 
 const root = document.getElementById("view");
