@@ -28,6 +28,7 @@ struct imapc {
     CURL *curl;
     char base[IMAPC_BASE_MAX];
     char user[256];
+    char where[IMAPC_BASE_MAX]; /* host:port, for messages */
     struct buf *sink;
     bool too_big;
     char errbuf[CURL_ERROR_SIZE];
@@ -56,6 +57,8 @@ struct imapc *imapc_new(const struct imapc_opts *o, struct errinfo *e)
     snprintf(c->base, sizeof(c->base), "%s://%s%s%s:%d/", o->tls == IMAPC_TLS ? "imaps" : "imap",
              v6 ? "[" : "", o->host, v6 ? "]" : "", o->port);
     snprintf(c->user, sizeof(c->user), "%s", o->user);
+    snprintf(c->where, sizeof(c->where), "%s%s%s:%d", v6 ? "[" : "", o->host, v6 ? "]" : "",
+             o->port);
     long timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
     CURL *h = c->curl;
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "imap,imaps");
@@ -133,6 +136,11 @@ static int perform(struct imapc *c, const char *url, const char *command, const 
             return failf(e, ERR_CONFLICT, "the UIDVALIDITY of folder %.100s changed",
                          folder ? folder : "");
         return failf(e, ERR_NOT_FOUND, "folder %.100s: %.120s", folder ? folder : "", why);
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+        return failf(e, ERR_TEMPORARY, "the IMAP server %.100s cannot be reached: %.150s", c->where,
+                     why);
     case CURLE_QUOTE_ERROR:
         return failf(e, ERR_INVALID, "the IMAP server refused %.60s", command ? command : "");
     case CURLE_WRITE_ERROR:

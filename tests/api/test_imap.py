@@ -443,3 +443,22 @@ def test_create_validation_list_delete_and_roles(server, dovecot):
     ok(o.call("DELETE", f"{path}/{src['id']}"))
     assert_error(o.call("GET", f"{path}/{src['id']}"), 404, "NOT_FOUND")
     assert [s["id"] for s in ok(o.call("GET", path))] == [tls_src["id"]]
+
+
+def test_unreachable_server_is_retried_with_the_reason_on_the_source(server, dovecot):
+    o = Owner(server)
+    closed = free_port()  # nothing listens there
+    src = o.create(dovecot, port=closed, tls="none")
+    r = ok(o.call("POST", f"/api/integrations/imap/{src['id']}/sync"), 202)
+    deadline = time.monotonic() + JOB_WAIT
+    while True:
+        src = ok(o.call("GET", f"/api/integrations/imap/{src['id']}"))
+        if src["status"] == "error":
+            break
+        assert time.monotonic() < deadline, src
+        time.sleep(0.1)
+    assert f"127.0.0.1:{closed} cannot be reached" in src["lastError"], src
+    jobs = ok(api(server, "GET", "/api/jobs", o.t.token_creds, ws=o.ws, params={"pageSize": 200}))
+    job = next(j for j in jobs if j["id"] == r["jobId"])
+    assert job["status"] in ("failed", "queued", "running"), job  # retried, not dead
+    assert o.emails() == []
