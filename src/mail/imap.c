@@ -192,10 +192,11 @@ static int import_folder(struct run *r, const char *folder, uint32_t uidvalidity
 
 static int sync_folder(struct run *r, const char *folder, struct errinfo *e)
 {
-    uint32_t uidvalidity, uidnext;
-    int rc = imapc_status(r->c, folder, &uidvalidity, &uidnext, e);
+    struct imapc_status fs;
+    int rc = imapc_status(r->c, folder, &fs, e);
     if (rc)
         return rc;
+    uint32_t uidvalidity = fs.uidvalidity;
     json_t *have = json_object_get(r->state, folder);
     uint32_t last = 0;
     if (have && state_u32(have, "uidValidity") == uidvalidity) {
@@ -206,8 +207,9 @@ static int sync_folder(struct run *r, const char *folder, struct errinfo *e)
         r->out->resynced++;
     }
     set_point(r, folder, uidvalidity, last);
-    if (uidnext && last + 1 >= uidnext)
-        return 0; /* nothing new */
+    /* Nothing new (some servers refuse UID FETCH n:* in an empty folder). */
+    if (fs.messages == 0 || (fs.uidnext && last + 1 >= fs.uidnext))
+        return 0;
     struct imapc_msg *msgs;
     size_t n;
     rc = imapc_list(r->c, folder, uidvalidity, last, IMAP_SYNC_MAX + 1, r->a, &msgs, &n, e);

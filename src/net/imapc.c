@@ -172,15 +172,14 @@ static uint32_t item(const char *s, const char *key)
     return 0;
 }
 
-int imapc_status(struct imapc *c, const char *folder, uint32_t *uidvalidity, uint32_t *uidnext,
-                 struct errinfo *e)
+int imapc_status(struct imapc *c, const char *folder, struct imapc_status *out, struct errinfo *e)
 {
-    *uidvalidity = *uidnext = 0;
+    memset(out, 0, sizeof(*out));
     char url[IMAPC_BASE_MAX], cmd[IMAPC_FOLDER_MAX + 64];
     int rc = folder_url(c, NULL, 0, 0, url, sizeof(url), e);
     if (rc)
         return rc;
-    snprintf(cmd, sizeof(cmd), "STATUS \"%s\" (UIDVALIDITY UIDNEXT)", folder);
+    snprintf(cmd, sizeof(cmd), "STATUS \"%s\" (MESSAGES UIDVALIDITY UIDNEXT)", folder);
     struct buf b;
     buf_init(&b, STATUS_REPLY_MAX);
     rc = perform(c, url, cmd, folder, &b, e);
@@ -190,10 +189,11 @@ int imapc_status(struct imapc *c, const char *folder, uint32_t *uidvalidity, uin
         const char *s = strstr(buf_str(&b), "* STATUS ");
         const char *items = s ? strchr(s, '(') : NULL;
         if (items) {
-            *uidvalidity = item(items, "UIDVALIDITY");
-            *uidnext = item(items, "UIDNEXT");
+            out->messages = strstr(items, "MESSAGES ") ? item(items, "MESSAGES") : UINT32_MAX;
+            out->uidvalidity = item(items, "UIDVALIDITY");
+            out->uidnext = item(items, "UIDNEXT");
         }
-        if (!*uidvalidity)
+        if (!out->uidvalidity)
             rc = failf(e, ERR_TEMPORARY, "the IMAP server did not tell the UIDVALIDITY of %.100s",
                        folder);
     }

@@ -57,9 +57,12 @@ void imapc_free(struct imapc *c);
  * e says which in words a person can act on.
  */
 
-/* STATUS folder (UIDVALIDITY UIDNEXT). */
-int imapc_status(struct imapc *c, const char *folder, uint32_t *uidvalidity, uint32_t *uidnext,
-                 struct errinfo *e);
+/* STATUS folder (MESSAGES UIDVALIDITY UIDNEXT); uidnext is 0 and messages
+ * UINT32_MAX when the server leaves them out. */
+struct imapc_status {
+    uint32_t uidvalidity, uidnext, messages;
+};
+int imapc_status(struct imapc *c, const char *folder, struct imapc_status *out, struct errinfo *e);
 
 /* The messages with a UID above after, in UID order, at most max (in a). */
 int imapc_list(struct imapc *c, const char *folder, uint32_t uidvalidity, uint32_t after,

@@ -462,3 +462,24 @@ def test_unreachable_server_is_retried_with_the_reason_on_the_source(server, dov
     job = next(j for j in jobs if j["id"] == r["jobId"])
     assert job["status"] in ("failed", "queued", "running"), job  # retried, not dead
     assert o.emails() == []
+
+
+def test_an_emptied_folder_syncs_to_nothing(server, dovecot):
+    o = Owner(server)
+    folder = "Emptied5"
+    m = dovecot.imap("alice")
+    assert m.create(folder)[0] == "OK"
+    m.logout()
+    dovecot.deliver("alice", folder, [message(1, "gone")])
+    m = dovecot.imap("alice")
+    m.select(folder)
+    m.store("1", "+FLAGS", "\\Deleted")
+    m.expunge()
+    m.logout()
+    src = o.create(dovecot, folders=[folder])
+    job, src = o.sync(src["id"])
+    assert job["status"] == "done", job
+    assert src["status"] == "ok"
+    st = folder_state(src, folder)
+    assert st["uidValidity"] and st["lastUid"] == 0
+    assert o.emails() == []
