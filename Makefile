@@ -18,7 +18,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLEADFLOW_VERSION='"$(VERSION)"' -Isrc \
              $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(WSLAY_CFLAGS) -MMD -MP
-LDLIBS = $(PKG_LIBS) $(WSLAY_LIBS) -lpthread -lm
+LDLIBS = $(PKG_LIBS) $(WSLAY_LIBS) -lcsv -lpthread -lm
 
 SRC := $(sort $(wildcard src/*/*.c))
 OBJ := $(SRC:%.c=$(BUILD)/%.o)
@@ -36,7 +36,18 @@ UNIT_BIN := $(BUILD)/unit-tests
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test unit api check bench format lint clean
+# make install: paths, overridable (make install PREFIX=/usr DESTDIR=/tmp/root).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/leadflow
+SYSCONFDIR ?= /etc
+# systemd looks in /usr/lib, /usr/local/lib and /etc: elsewhere the unit goes to /etc.
+UNITDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,/etc/systemd/system)
+CONF := $(DESTDIR)$(SYSCONFDIR)/leadflow/leadflow.conf
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+            -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+.PHONY: all deps run test unit api check bench format lint clean install uninstall
 
 all: $(BIN)
 
@@ -102,6 +113,37 @@ bench: deps
 	@bench/alerts.sh $(BIN)
 	@bench/drip.sh $(DRIP_BENCH)
 	@bench/pg.sh $(BIN) $(QUEUE_BENCH)
+
+# The binary, the dashboard's files and the demo mailbox, the systemd unit,
+# and the documented configuration file (root only: it holds secrets). An
+# existing leadflow.conf is kept; the new one is put beside it as
+# leadflow.conf.new.
+install: $(BIN)
+	@mkdir -p $(BUILD)
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR) \
+		$(DESTDIR)$(DATADIR)/demo $(DESTDIR)$(SYSCONFDIR)/leadflow
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/leadflow
+	@(cd web && find . -type d) | while read -r d; do \
+		install -d -m 0755 "$(DESTDIR)$(DATADIR)/web/$$d" || exit 1; done
+	@(cd web && find . -type f) | while read -r f; do \
+		install -m 0644 "web/$$f" "$(DESTDIR)$(DATADIR)/web/$$f" || exit 1; done
+	install -m 0644 data/demo/sample.mbox $(DESTDIR)$(DATADIR)/demo/sample.mbox
+	$(SUBST) dist/leadflow.service.in >$(BUILD)/leadflow.service
+	install -m 0644 $(BUILD)/leadflow.service $(DESTDIR)$(UNITDIR)/leadflow.service
+	$(SUBST) dist/leadflow.conf.in >$(BUILD)/leadflow.conf
+	@if [ -e $(CONF) ]; then \
+		install -m 0600 $(BUILD)/leadflow.conf $(CONF).new; \
+		echo "kept $(CONF); the new defaults are in $(CONF).new"; \
+	else \
+		install -m 0600 $(BUILD)/leadflow.conf $(CONF); \
+	fi
+	@echo "installed; then: systemctl daemon-reload && systemctl enable --now leadflow"
+
+# Leaves the configuration and the data (/var/lib/leadflow) in place.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/leadflow $(DESTDIR)$(UNITDIR)/leadflow.service
+	rm -rf $(DESTDIR)$(DATADIR)
+	@echo "kept $(CONF) and the data in /var/lib/leadflow"
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
 

@@ -8,12 +8,13 @@ set -euo pipefail
 PKGS=(
     build-essential pkg-config clang-format clang libclang-rt-14-dev
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libssl-dev libsodium-dev
-    libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev libgmime-3.0-dev libwslay-dev
+    libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev libgmime-3.0-dev libwslay-dev libcsv-dev
     python3 python3-pytest python3-cryptography python3-yaml python3-jsonschema python3-aiosmtpd
     python3-dkim python3-nacl
     postgresql python3-psycopg2
     dovecot-imapd
     wrk curl
+    systemd
     chromium nodejs npm
 )
 

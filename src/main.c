@@ -22,9 +22,13 @@ static const struct command commands[] = {
     {"user", cmd_user, "add and list users, print one-time sign-in links"},
     {"token", cmd_token, "create API tokens for scripts"},
     {"import", cmd_import, "import email files (.eml, mbox, Maildir) into a workspace"},
+    {"contacts", cmd_contacts, "import contacts from CSV, export them to CSV"},
     {"export", cmd_export, "write the whole database to stdout, to move it (JSON lines)"},
     {"import-db", cmd_import_db, "load what export wrote into a new, empty database"},
     {"analyze", cmd_analyze, "analyze email files with the configured AI provider"},
+    {"eval", cmd_eval, "measure the configured AI provider on a labelled set of emails"},
+    {"backup", cmd_backup, "copy the SQLite database while the server runs (online backup)"},
+    {"restore", cmd_restore, "put a backup in place of the SQLite database (server stopped)"},
     {"routes", cmd_routes, "print the HTTP route table"},
     {"dkim-record", cmd_dkim_record, "print the DNS TXT record of the DKIM signing key"},
     {"version", cmd_version, "print the version"},
@@ -35,7 +39,10 @@ static void usage(FILE *f)
     fprintf(f, "usage: leadflow COMMAND [OPTIONS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nleadflow COMMAND --help shows the options of a command.\n");
+    fprintf(f, "\nleadflow COMMAND --help shows the options of a command. Settings come from\n"
+               "--config FILE (else ./leadflow.conf), then LEADFLOW_* variables; `make install`\n"
+               "puts the documented file in /etc/leadflow/leadflow.conf and a systemd unit\n"
+               "that reads it.\n");
 }
 
 int main(int argc, char **argv)

@@ -143,9 +143,29 @@ struct ai *ai_openai_new(const struct config *cfg, struct ai *fallback, struct e
  */
 struct ai *ai_new(const struct config *cfg);
 
+enum subject_kind { SUBJECT_NEW, SUBJECT_REPLY, SUBJECT_AUTO };
+
+/*
+ * What a subject line is: SUBJECT_REPLY for a reply's or a forward's ("Re:",
+ * "RE[2]:", "AW:", "SV:", "Fwd:", "WG:", "Odp:", after "[EXTERNAL]"-like
+ * tags), SUBJECT_AUTO for an automatic reply's ("Automatic reply:", "Out of
+ * Office:", "Abwesenheitsnotiz:", "Réponse automatique :"...), else
+ * SUBJECT_NEW (NULL too).
+ */
+int ai_subject_kind(const char *subject);
+
+/*
+ * Analyzes one email with the provider. The subject of a reply or a forward
+ * is not read: it repeats the first subject of the thread, most often ours,
+ * so it says nothing of what the sender asks now ("Re: Can we schedule a
+ * call?" over "Thanks, that answers it."); the new text does. A subject the
+ * sender wrote counts (a provider may weigh it above a body word).
+ */
 static inline int ai_analyze(struct ai *ai, const char *subject, const char *text,
                              struct analysis *out, struct errinfo *e)
 {
+    if (ai_subject_kind(subject) != SUBJECT_NEW)
+        subject = NULL;
     return ai->ops->analyze(ai, subject, text, out, e);
 }
 

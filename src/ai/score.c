@@ -2,6 +2,15 @@
  * The lead score (DESIGN.md §6). Every activity in the window counts with a
  * weight that falls linearly from 1 (now) to 0.25 (SCORE_WINDOW_DAYS ago),
  * so recent interest outweighs old interest without forgetting it.
+ *
+ * Engagement weighs what an email asks, not only that it came: an email
+ * that asks to buy (pricing, a meeting) is worth more than one that asks a
+ * question, which is worth more than a note. And a buyer who writes again
+ * and again before we have answered (a run of emails after our last one,
+ * within SCORE_BURST_DAYS, with a buying signal among them) is pressing:
+ * every email of the run after the first adds BURST_POINTS. One email, or
+ * several without a buying signal, gets no such bonus, so one-off mild
+ * interest stays where it was.
  */
 #include <ctype.h>
 #include <math.h>
@@ -12,18 +21,24 @@
 #include "ai/score.h"
 #include "store/contacts.h"
 
-enum { DAY_MS = 24 * 60 * 60 * 1000 };
+enum { DAY_MS = 24 * 60 * 60 * 1000, SCORE_BURST_DAYS = 7 };
 
 static const double engagement_cap = 40, sentiment_max = 20;
 
-/* Points per activity before the recency weight. */
-static double activity_points(int kind)
+/* Intents that ask to buy, and those that show interest short of it. */
+static const unsigned buying = INTENT_PRICING_INQUIRY | INTENT_MEETING_REQUEST;
+static const unsigned interest = INTENT_QUESTION | INTENT_FEATURE_REQUEST | INTENT_FOLLOW_UP;
+
+/* Points per activity before the recency weight: an email or a reply gains
+ * 4 when it asks to buy, 2 when it shows other interest. */
+static double activity_points(const struct activity *a)
 {
-    switch (kind) {
+    double extra = (a->intents & buying) ? 4 : (a->intents & interest) ? 2 : 0;
+    switch (a->kind) {
     case ACT_REPLY:
-        return 10;
+        return 10 + extra;
     case ACT_EMAIL:
-        return 8;
+        return 8 + extra;
     case ACT_CLICK:
         return 4;
     case ACT_OPEN:
@@ -32,6 +47,9 @@ static double activity_points(int kind)
         return 0;
     }
 }
+
+/* What each email after the first of an unanswered run with a buying signal adds. */
+static const double burst_points = 4;
 
 static double recency_weight(int64_t age_ms)
 {
@@ -188,20 +206,33 @@ static void intent_reason(struct score *s, unsigned intents, int64_t age_ms)
 void score_compute(const struct score_input *in, struct score *out)
 {
     memset(out, 0, sizeof(*out));
-    double engagement = 0, wsum = 0, ssum = 0;
+    double engagement = 0, wsum = 0, ssum = 0, burst = 0;
     int best_intent = 0, emails = 0, replies = 0, opens = 0, clicks = 0;
     unsigned best_intents = 0, complaint = 0;
     int64_t best_age = 0, complaint_age = 0;
+    /* The run of emails since our last one (newest first: until an ACT_SENT). */
+    bool answered = false, run_buys = false;
+    int run = 0;
 
     for (size_t i = 0; i < in->nacts; i++) {
         const struct activity *a = &in->acts[i];
         int64_t age = in->now_ms - a->at_ms;
         double w = recency_weight(age);
+        if (a->kind == ACT_SENT) {
+            answered = true;
+            continue;
+        }
         if (w <= 0)
             continue;
         if (a->at_ms > out->last_activity_ms)
             out->last_activity_ms = a->at_ms;
-        engagement += activity_points(a->kind) * w;
+        engagement += activity_points(a) * w;
+        if (!answered && (a->kind == ACT_EMAIL || a->kind == ACT_REPLY) &&
+            age <= (int64_t)SCORE_BURST_DAYS * DAY_MS) {
+            if (run++ > 0)
+                burst += burst_points * w;
+            run_buys = run_buys || (a->intents & buying);
+        }
         if (a->kind == ACT_OPEN) {
             opens++;
             continue;
@@ -231,6 +262,10 @@ void score_compute(const struct score_input *in, struct score *out)
         }
     }
 
+    if (run >= 2 && run_buys)
+        engagement += burst;
+    else
+        run = 0;
     out->engagement = engagement > engagement_cap ? engagement_cap : engagement;
     if (wsum > 0) {
         out->has_sentiment = 1;
@@ -259,6 +294,8 @@ void score_compute(const struct score_input *in, struct score *out)
     if (emails + replies > 0)
         ADD_REASON(out, "%d email%s in the last %d days", emails + replies,
                    emails + replies == 1 ? "" : "s", SCORE_WINDOW_DAYS);
+    if (run >= 2)
+        ADD_REASON(out, "wrote %d times before we answered", run);
     if (replies > 0)
         ADD_REASON(out, "replied to us %d time%s", replies, replies == 1 ? "" : "s");
     if (opens + clicks > 0)

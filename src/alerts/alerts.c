@@ -664,7 +664,7 @@ static int queue_channels(struct store *st, const char *ws, const struct crule *
 
 /* One matching event for rule r, in the open transaction. */
 static int fire(struct store *st, const char *ws, const struct crule *r, const struct event *ev,
-                double t0, struct arena *a, struct errinfo *e)
+                double t0, struct arena *a, char opened_id[STORE_ID_LEN], struct errinfo *e)
 {
     int64_t now = clock_now_ms();
     struct alert_new in = {
@@ -693,6 +693,8 @@ static int fire(struct store *st, const char *ws, const struct crule *r, const s
     }
     if ((rc = queue_channels(st, ws, r, in.id, now, a, e)))
         return rc;
+    if (opened_id)
+        snprintf(opened_id, STORE_ID_LEN, "%s", in.id);
     struct buf b;
     buf_init(&b, EVENT_JSON_MAX);
     event_json(&b, &in, now);
@@ -729,7 +731,7 @@ static int fire_all(struct store *st, void *arg, struct errinfo *e)
             continue;
         struct event ev = {0};
         f->describe(&f->rules[i], f->arg, f->a, &ev);
-        rc = fire(st, f->ws, &f->rules[i], &ev, f->t0, f->a, e);
+        rc = fire(st, f->ws, &f->rules[i], &ev, f->t0, f->a, NULL, e);
     }
     return rc;
 }
@@ -778,6 +780,68 @@ static int fire_event(struct store *st, const char *ws, const struct event_kind 
         rc = k->prepare(st, ws, rules, n, &a, arg, e);
     if (!rc && n)
         rc = fire_matching(st, ws, rules, n, k->match, arg, k->describe, t0, &a, e);
+    arena_release(&a);
+    return rc;
+}
+
+/* What a test notification needs inside its transaction. */
+struct test_fire {
+    const char *ws;
+    const struct crule *r;
+    const struct event *ev;
+    double t0;
+    struct arena *a;
+    char *alert_id;
+};
+
+static int test_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct test_fire *t = arg;
+    t->alert_id[0] = '\0';
+    int rc = fire(st, t->ws, t->r, t->ev, t->t0, t->a, t->alert_id, e);
+    if (!rc && !t->alert_id[0])
+        rc = failf(e, ERR_INTERNAL, "the test alert was not opened");
+    return rc;
+}
+
+int alerts_rule_test(struct store *st, const char *workspace_id, const char *rule_id,
+                     char alert_id[STORE_ID_LEN], struct errinfo *e)
+{
+    double t0 = mono_s();
+    struct arena a;
+    arena_init(&a, NULL, 0);
+    struct alert_rule row;
+    int rc = store_alert_rule_get(st, workspace_id, rule_id, &a, &row, e);
+    int t = rc ? -1 : alert_trigger_parse(row.trigger);
+    if (!rc && t < 0)
+        rc = failf(e, ERR_INTERNAL, "the rule's trigger %s is unknown", row.trigger);
+    if (rc) {
+        arena_release(&a);
+        return rc;
+    }
+    struct crule r = {.trigger = t,
+                      .has_threshold = row.has_threshold,
+                      .threshold = row.threshold,
+                      .channels = (char *)row.channels};
+    snprintf(r.id, sizeof(r.id), "%s", row.id);
+    snprintf(r.name, sizeof(r.name), "%s", row.name);
+    char subject[STORE_ID_LEN + 8];
+    char uuid[STORE_ID_LEN];
+    crypto_uuid7(clock_now_ms(), uuid);
+    /* A subject of its own: a test is never folded into an earlier alert. */
+    snprintf(subject, sizeof(subject), "test:%s", uuid);
+    struct event ev = {
+        .subject = subject,
+        .title = arena_printf(&a, "Test notification: %s", row.name),
+        .body = arena_printf(&a,
+                             "A test of the rule \"%s\" (%s), sent on request. Nothing "
+                             "happened to a contact.",
+                             row.name, row.trigger),
+        .severity = "info",
+        .data = "{\"test\":true}",
+    };
+    struct test_fire tf = {workspace_id, &r, &ev, t0, &a, alert_id};
+    rc = store_tx_run(st, test_tx, &tf, e);
     arena_release(&a);
     return rc;
 }

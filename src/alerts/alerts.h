@@ -109,6 +109,16 @@ void alerts_on_job_dead(void *ctx, struct store *st, const char *workspace_id, i
                         const char *kind, const char *error);
 
 /*
+ * A test notification of the rule: a real alert ("Test notification: NAME",
+ * severity info, data {"test":true}, a subject of its own so that dedup
+ * never folds it) whose deliveries go through the rule's channels like any
+ * other, even when the rule is disabled. Its id into alert_id. ERR_NOT_FOUND
+ * when the rule is not in the workspace.
+ */
+int alerts_rule_test(struct store *st, const char *workspace_id, const char *rule_id,
+                     char alert_id[STORE_ID_LEN], struct errinfo *e);
+
+/*
  * Registers the alert_deliver handler with the configured attempts'
  * backoff, and the queue's dead-job hook. chain (email) is borrowed.
  */

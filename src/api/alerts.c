@@ -15,6 +15,7 @@
 #include "auth/auth.h"
 #include "base/clock.h"
 #include "http/reply.h"
+#include "jobs/queue.h"
 #include "store/alerts.h"
 
 enum { PAGE_SIZE_DEFAULT = 50, PAGE_SIZE_MAX = 200, METRICS_WINDOW_H = 24 };
@@ -152,6 +153,7 @@ static void write_alert(struct jw *w, const struct alert_row *a, const struct al
     jw_kstr(w, "ackedBy", a->acked_by[0] ? a->acked_by : NULL);
     api_time(w, "resolvedAt", a->resolved_at);
     jw_kstr(w, "resolvedBy", a->resolved_by[0] ? a->resolved_by : NULL);
+    api_time(w, "readAt", a->read_at);
     if (with_deliveries) {
         jw_key(w, "deliveries");
         jw_arr_begin(w);
@@ -209,6 +211,26 @@ static int alerts_list(struct http_req *req, struct http_reply *rep, struct erri
     return api_list_end(rep, &w, &pg, total);
 }
 
+/* The alert id with its deliveries. */
+static int reply_alert(struct http_req *req, struct http_reply *rep, const char *id, int status,
+                       struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const char *ws = req->auth->workspace_id;
+    struct alert_row a;
+    struct alert_delivery *d = NULL;
+    size_t nd = 0;
+    int rc = store_alert_get(ctx->store, ws, id, req->arena, &a, e);
+    if (!rc)
+        rc = store_alert_delivery_list(ctx->store, ws, id, req->arena, &d, &nd, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, status, &w);
+    write_alert(&w, &a, d, nd, true);
+    return reply_ok_end(rep, &w);
+}
+
 static int transition(struct http_req *req, struct http_reply *rep, const char *from,
                       const char *to, struct errinfo *e)
 {
@@ -219,19 +241,7 @@ static int transition(struct http_req *req, struct http_reply *rep, const char *
     if (!rc)
         rc = store_alert_transition(ctx->store, ws, id, from, to, req->auth->user_id,
                                     clock_now_ms(), e);
-    struct alert_row a;
-    struct alert_delivery *d = NULL;
-    size_t nd = 0;
-    if (!rc)
-        rc = store_alert_get(ctx->store, ws, id, req->arena, &a, e);
-    if (!rc)
-        rc = store_alert_delivery_list(ctx->store, ws, id, req->arena, &d, &nd, e);
-    if (rc)
-        return rc;
-    struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    write_alert(&w, &a, d, nd, true);
-    return reply_ok_end(rep, &w);
+    return rc ? rc : reply_alert(req, rep, id, 200, e);
 }
 
 static int alerts_ack(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -242,6 +252,42 @@ static int alerts_ack(struct http_req *req, struct http_reply *rep, struct errin
 static int alerts_resolve(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     return transition(req, rep, "open,acked", "resolved", e);
+}
+
+/* Read or unread: a mark for the dashboards, beside the open/acked/resolved
+ * status. */
+static int mark_read(struct http_req *req, struct http_reply *rep, bool read, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    int rc = api_path_id(req, "alert", id, e);
+    if (!rc)
+        rc = store_alert_mark_read(ctx->store, req->auth->workspace_id, id,
+                                   read ? clock_now_ms() : 0, e);
+    return rc ? rc : reply_alert(req, rep, id, 200, e);
+}
+
+static int alerts_read(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return mark_read(req, rep, true, e);
+}
+
+static int alerts_unread(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return mark_read(req, rep, false, e);
+}
+
+/* A test notification: a real alert of the rule, delivered on its channels. */
+static int rules_test(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN], alert_id[STORE_ID_LEN];
+    int rc = api_path_id(req, "alert rule", id, e);
+    if (!rc)
+        rc = alerts_rule_test(ctx->store, req->auth->workspace_id, id, alert_id, e);
+    if (!rc && ctx->queue)
+        queue_kick(ctx->queue);
+    return rc ? rc : reply_alert(req, rep, alert_id, 201, e);
 }
 
 static int alerts_metrics(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -323,10 +369,13 @@ const struct route api_alerts_routes[] = {
     {HTTP_POST, "/api/alerts/rules", WR | ROUTE_JSON, rules_create},
     {HTTP_PATCH, "/api/alerts/rules/{id}", WR | ROUTE_JSON, rules_patch},
     {HTTP_DELETE, "/api/alerts/rules/{id}", WR, rules_delete},
+    {HTTP_POST, "/api/alerts/rules/{id}/test", WR, rules_test},
     {HTTP_GET, "/api/alerts/metrics", WS, alerts_metrics},
     {HTTP_GET, "/api/alerts", WS, alerts_list},
     {HTTP_POST, "/api/alerts/{id}/ack", WR, alerts_ack},
     {HTTP_POST, "/api/alerts/{id}/resolve", WR, alerts_resolve},
+    {HTTP_POST, "/api/alerts/{id}/read", WR, alerts_read},
+    {HTTP_POST, "/api/alerts/{id}/unread", WR, alerts_unread},
 };
 
 const size_t api_alerts_nroutes = sizeof(api_alerts_routes) / sizeof(api_alerts_routes[0]);

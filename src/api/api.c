@@ -7,6 +7,7 @@ void api_register(struct router *rt)
 {
     router_add(rt, api_health_routes, api_health_nroutes);
     router_add(rt, api_auth_routes, api_auth_nroutes);
+    router_add(rt, api_setup_routes, api_setup_nroutes);
     router_add(rt, api_contacts_routes, api_contacts_nroutes);
     /* Before the emails table: /api/emails/{id} would take /api/emails/sent. */
     router_add(rt, api_outbox_routes, api_outbox_nroutes);

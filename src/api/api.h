@@ -34,6 +34,13 @@ struct api_ctx {
 /* Writes key and ms as an RFC 3339 time, or null when ms is 0. */
 void api_time(struct jw *w, const char *key, int64_t ms);
 
+/* A small HTML page (no script; CSP, no-store, noindex): api_html_begin
+ * starts it with its title (escaped), the caller adds the body (values through
+ * api_html_escape) and ends it with api_html_end, which returns 0. */
+void api_html_begin(struct http_reply *rep, int status, const char *title);
+void api_html_escape(struct buf *b, const char *s);
+int api_html_end(struct http_reply *rep);
+
 /* A 200 success envelope whose data is {"<key>": true}. */
 int api_reply_flag(struct http_reply *rep, const char *key);
 
@@ -105,6 +112,8 @@ extern const struct route api_campaigns_routes[];
 extern const size_t api_campaigns_nroutes;
 extern const struct route api_alerts_routes[];
 extern const size_t api_alerts_nroutes;
+extern const struct route api_setup_routes[];
+extern const size_t api_setup_nroutes;
 extern const struct route api_ws_routes[];
 extern const size_t api_ws_nroutes;
 

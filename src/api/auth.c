@@ -24,16 +24,6 @@ enum { SIGNIN_RATE_PER_MIN = 30 };
 #define STATE_COOKIE "lf_signin_state"
 #define STATE_COOKIE_PATH "/auth"
 
-/* Runs the bootstrap for a user who just signed in. */
-static int bootstrap(struct store *st, const struct user *u, bool *created, struct errinfo *e)
-{
-    char org[STORE_NAME_MAX + 32];
-    const char *who = u->name[0] ? u->name : u->email;
-    size_t n = strcspn(who, "@");
-    snprintf(org, sizeof(org), "%.*s's Organization", (int)(n > 150 ? 150 : n), who);
-    return store_user_bootstrap(st, u->id, org, clock_now_ms(), created, e);
-}
-
 /* Sets the session cookie for u and redirects to next. */
 static int finish_sign_in(struct http_req *req, struct http_reply *rep, const struct user *u,
                           const char *next)
@@ -43,7 +33,7 @@ static int finish_sign_in(struct http_req *req, struct http_reply *rep, const st
     errinfo_clear(&e);
     bool created;
     const char *cookie = NULL;
-    int rc = bootstrap(ctx->store, u, &created, &e);
+    int rc = auth_bootstrap(ctx->store, u, &created, &e);
     if (!rc)
         rc = auth_session_start(ctx->store, ctx->cfg, req, u->id, &cookie, &e);
     if (rc) {
@@ -276,7 +266,7 @@ static int initialize_post(struct http_req *req, struct http_reply *rep, struct 
     int rc = store_user_by_id(ctx->store, req->auth->user_id, &u, e);
     bool created = false;
     if (!rc)
-        rc = bootstrap(ctx->store, &u, &created, e);
+        rc = auth_bootstrap(ctx->store, &u, &created, e);
     return rc ? rc : reply_me(req, rep, created ? 201 : 200, &created, e);
 }
 

@@ -2,11 +2,13 @@
  * Contacts of a workspace: list (paging, sorting, filters, full-text
  * search), create, read, update, delete.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "auth/auth.h"
@@ -21,8 +23,6 @@ enum { HISTORY_DEFAULT = 100, HISTORY_MAX = 500 };
 /* An address may be as long as the store keeps (and str_is_email allows). */
 enum { EMAIL_MAX = STORE_EMAIL_MAX - 1 };
 
-static const char *const statuses[] = {"prospect", "lead", "customer", "contact"};
-
 static const struct {
     const char *name;
     enum contact_sort sort;
@@ -30,14 +30,6 @@ static const struct {
     {"createdAt", CS_CREATED}, {"updatedAt", CS_UPDATED}, {"score", CS_SCORE},
     {"name", CS_NAME},         {"email", CS_EMAIL},       {"lastInteraction", CS_LAST_INTERACTION},
 };
-
-static bool valid_status(const char *s)
-{
-    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
-        if (strcmp(s, statuses[i]) == 0)
-            return true;
-    return false;
-}
 
 /* Reads an optional string field: absent leaves *out alone, null clears. */
 static int opt_string(json_t *body, const char *key, const char *label, size_t max, unsigned bit,
@@ -126,7 +118,7 @@ static int read_fields(struct http_req *req, struct contact_fields *f, struct er
         return rc;
     if ((f->set & CF_EMAIL) && (!f->email || !str_is_email(f->email)))
         return failf(e, ERR_INVALID, "email is not a valid email address");
-    if ((f->set & CF_STATUS) && (!f->status || !valid_status(f->status)))
+    if ((f->set & CF_STATUS) && (!f->status || !crm_status_valid(f->status)))
         return failf(e, ERR_INVALID, "status must be one of prospect, lead, customer, contact");
     return 0;
 }
@@ -158,7 +150,7 @@ static int contacts_list(struct http_req *req, struct http_reply *rep, struct er
     q.limit = (int)pg.size;
     q.offset = (int)api_page_offset(&pg);
     q.status = http_req_query(req, "status");
-    if (q.status && !valid_status(q.status))
+    if (q.status && !crm_status_valid(q.status))
         return failf(e, ERR_INVALID, "status must be one of prospect, lead, customer, contact");
     q.tag = http_req_query(req, "tag");
     q.text = http_req_query(req, "q");
@@ -349,14 +341,134 @@ static int contacts_events(struct http_req *req, struct http_reply *rep, struct 
 
 enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };
 
+/* Unsubscribe or resubscribe from the API or the contact page. */
+static int subscription(struct http_req *req, struct http_reply *rep, bool unsubscribe,
+                        struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    const char *ws = req->auth->workspace_id;
+    char id[STORE_ID_LEN];
+    bool changed;
+    int rc = api_path_id(req, "contact", id, e);
+    if (!rc)
+        rc = unsubscribe
+                 ? crm_contact_unsubscribe(ctx->store, ws, id, "api", clock_now_ms(), &changed, e)
+                 : crm_contact_resubscribe(ctx->store, ws, id, clock_now_ms(), &changed, e);
+    struct contact c;
+    if (!rc)
+        rc = store_contact_get(ctx->store, ws, id, req->arena, &c, e);
+    return rc ? rc : reply_contact(rep, 200, &c);
+}
+
+static int contacts_unsubscribe(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return subscription(req, rep, true, e);
+}
+
+static int contacts_resubscribe(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    return subscription(req, rep, false, e);
+}
+
+/* POST /api/contacts/import: the body is the CSV file. */
+static int contacts_import(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    struct crm_csv_opts o = {.source = "csv import", .now = clock_now_ms()};
+    const char *dup = http_req_query(req, "onDuplicate");
+    if (dup && strcmp(dup, "update") != 0 && strcmp(dup, "skip") != 0)
+        return failf(e, ERR_INVALID, "onDuplicate must be update or skip");
+    o.update = dup && strcmp(dup, "update") == 0;
+    struct crm_csv_map *map;
+    int rc = crm_csv_map_parse(http_req_query(req, "map"), req->arena, &map, &o.nmap, e);
+    if (rc)
+        return rc;
+    o.map = map;
+    if (req->body.len == 0)
+        return failf(e, ERR_INVALID, "the body is empty: send the CSV file");
+    struct crm_csv_report r;
+    rc = crm_csv_import(ctx->store, req->auth->workspace_id, req->body.data, req->body.len, &o,
+                        req->arena, &r, e);
+    if (rc)
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kint(&w, "rows", (int64_t)r.rows);
+    jw_kint(&w, "created", (int64_t)r.created);
+    jw_kint(&w, "updated", (int64_t)r.updated);
+    jw_kint(&w, "skipped", (int64_t)r.skipped);
+    jw_kint(&w, "rejected", (int64_t)r.rejected);
+    jw_key(&w, "rejects");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < r.nrejects; i++) {
+        jw_obj_begin(&w);
+        jw_kint(&w, "row", (int64_t)r.rejects[i].row);
+        jw_kstr(&w, "reason", r.rejects[i].reason);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_kbool(&w, "rejectsTruncated", r.rejected > r.nrejects);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+static int fd_sink(void *arg, const char *p, size_t n)
+{
+    int fd = *(int *)arg;
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return ERR_IO;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* GET /api/contacts/export: written to an unlinked temporary file, which
+ * the server then streams (the whole workspace need not fit in memory). */
+static int contacts_export(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char path[] = "/tmp/leadflow-export-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return failf(e, ERR_IO, "cannot create a temporary file for the export");
+    unlink(path);
+    size_t count;
+    int rc = crm_csv_export(ctx->store, req->auth->workspace_id, fd_sink, &fd, &count, e);
+    if (rc == ERR_IO)
+        failf(e, ERR_IO, "writing the export failed");
+    off_t size = rc ? -1 : lseek(fd, 0, SEEK_CUR);
+    if (rc || size < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        return rc ? rc : failf(e, ERR_IO, "reading the export back failed");
+    }
+    rep->status = 200;
+    rep->content_type = "text/csv; charset=utf-8";
+    buf_reset(&rep->body);
+    rep->fd = fd;
+    rep->fd_size = (uint64_t)size;
+    http_reply_header(rep, "Content-Disposition", "attachment; filename=\"contacts.csv\"");
+    http_reply_header(rep, "Cache-Control", "no-store");
+    return 0;
+}
+
 const struct route api_contacts_routes[] = {
     {HTTP_GET, "/api/contacts", WS, contacts_list},
     {HTTP_POST, "/api/contacts", WS | ROUTE_WRITE | ROUTE_JSON, contacts_create},
+    {HTTP_POST, "/api/contacts/import", WS | ROUTE_WRITE, contacts_import},
+    {HTTP_GET, "/api/contacts/export", WS | ROUTE_NOBODY, contacts_export},
     {HTTP_GET, "/api/contacts/{id}", WS, contacts_get},
     {HTTP_PATCH, "/api/contacts/{id}", WS | ROUTE_WRITE | ROUTE_JSON, contacts_patch},
     {HTTP_DELETE, "/api/contacts/{id}", WS | ROUTE_WRITE, contacts_delete},
     {HTTP_GET, "/api/contacts/{id}/score-history", WS, contacts_history},
     {HTTP_GET, "/api/contacts/{id}/events", WS, contacts_events},
+    {HTTP_POST, "/api/contacts/{id}/unsubscribe", WS | ROUTE_WRITE, contacts_unsubscribe},
+    {HTTP_POST, "/api/contacts/{id}/resubscribe", WS | ROUTE_WRITE, contacts_resubscribe},
 };
 
 const size_t api_contacts_nroutes = sizeof(api_contacts_routes) / sizeof(api_contacts_routes[0]);

@@ -14,6 +14,7 @@
 #include "jobs/queue.h"
 #include "mail/inbox.h"
 #include "mail/ingest.h"
+#include "mail/reply_text.h"
 #include "store/emails.h"
 
 enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, REJECTIONS_SHOWN = 50, SNIPPET = 200 };
@@ -171,6 +172,14 @@ static void write_email(struct jw *w, const struct email_row *r, bool full)
     if (full) {
         jw_kstr(w, "inReplyTo", r->in_reply_to && *r->in_reply_to ? r->in_reply_to : NULL);
         jw_kstr(w, "bodyText", r->body_text);
+        /* The new text, as the analyzer read it: split again from the
+         * stored text (HTML mail was stored with its quotes marked). */
+        struct arena a;
+        arena_init(&a, NULL, 0);
+        struct reply rp;
+        reply_split(&a, r->body_text ? r->body_text : "", &rp);
+        jw_kstr(w, "replyText", rp.text);
+        arena_release(&a);
     }
     jw_obj_end(w);
 }

@@ -21,9 +21,6 @@ static const unsigned char pixel_gif[43] = {
     0x00, 0xff, 0xff, 0xff, '!',  0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, ',',  0x00, 0x00,
     0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, ';'};
 
-static const char page_csp[] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
-                               " frame-ancestors 'none'; base-uri 'none'";
-
 /* Whether a header says the browser fetches ahead of a person (link
  * prefetch, previews): Purpose / Sec-Purpose / X-Purpose / X-Moz. */
 static bool is_prefetch(const struct http_req *req)
@@ -57,49 +54,14 @@ static bool claim_of(struct http_req *req, int kind, struct track_claim *c)
     return track_verify(ctx->cfg, token, req->arena, c, &e) == 0 && c->kind == kind;
 }
 
-static void page_escape(struct buf *b, const char *s)
-{
-    buf_html_escape(b, s, strlen(s)); /* past the reply's limit, the error page says so */
-}
-
-/* Starts an HTML page with its title (escaped); the caller adds the body
- * and calls page_end(). */
-static void page_begin(struct http_reply *rep, int status, const char *title)
-{
-    struct buf *b = &rep->body;
-    rep->status = status;
-    rep->content_type = "text/html; charset=utf-8";
-    buf_reset(b);
-    http_reply_header(rep, "Cache-Control", "no-store");
-    http_reply_header(rep, "Content-Security-Policy", page_csp);
-    http_reply_header(rep, "X-Robots-Tag", "noindex");
-    buf_puts(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                "<meta name=\"robots\" content=\"noindex\"><title>");
-    page_escape(b, title);
-    buf_puts(b, "</title><style>body{font-family:system-ui,sans-serif;max-width:34rem;"
-                "margin:4rem auto;padding:0 1rem;color:#111827;line-height:1.5}"
-                "button{font:inherit;padding:.5rem 1.25rem;border:0;border-radius:.375rem;"
-                "background:#111827;color:#fff;cursor:pointer}.muted{color:#6b7280}</style>"
-                "</head><body><main><h1>");
-    page_escape(b, title);
-    buf_puts(b, "</h1>");
-}
-
-static int page_end(struct http_reply *rep)
-{
-    buf_puts(&rep->body, "</main></body></html>\n");
-    return 0;
-}
-
 /* The answer to a link that is not ours (forged, altered, cut short) or
  * whose contact is gone: the same page either way, and never a redirect. */
 static int page_not_found(struct http_reply *rep)
 {
-    page_begin(rep, 404, "Link not found");
+    api_html_begin(rep, 404, "Link not found");
     buf_puts(&rep->body, "<p>This link is not valid. It may have been cut short when it was "
                          "copied: try opening it from the email again.</p>");
-    return page_end(rep);
+    return api_html_end(rep);
 }
 
 static int open_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
@@ -150,9 +112,9 @@ static void unsubscribe_form(struct http_req *req, struct http_reply *rep, const
 {
     struct buf *b = &rep->body;
     buf_puts(b, "<p>Stop emails to <strong>");
-    page_escape(b, email);
+    api_html_escape(b, email);
     buf_puts(b, "</strong>?</p><form method=\"post\" action=\"");
-    page_escape(b, req->path);
+    api_html_escape(b, req->path);
     buf_puts(b, "\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">"
                 "<button type=\"submit\">Unsubscribe</button></form>"
                 "<p class=\"muted\">Nothing changes until you press the button.</p>");
@@ -171,15 +133,15 @@ static int unsubscribe_get(struct http_req *req, struct http_reply *rep, struct 
     if (rc)
         return rc;
     if (ct.unsubscribed_at) {
-        page_begin(rep, 200, "You are unsubscribed");
+        api_html_begin(rep, 200, "You are unsubscribed");
         buf_puts(&rep->body, "<p><strong>");
-        page_escape(&rep->body, ct.email);
+        api_html_escape(&rep->body, ct.email);
         buf_puts(&rep->body, "</strong> gets no more emails from us.</p>");
-        return page_end(rep);
+        return api_html_end(rep);
     }
-    page_begin(rep, 200, "Unsubscribe");
+    api_html_begin(rep, 200, "Unsubscribe");
     unsubscribe_form(req, rep, ct.email);
-    return page_end(rep);
+    return api_html_end(rep);
 }
 
 /*
@@ -204,9 +166,9 @@ static int unsubscribe_post(struct http_req *req, struct http_reply *rep, struct
         return rc;
     if (changed)
         log_info("track.unsubscribed", "contact %s unsubscribed", c.contact_id);
-    page_begin(rep, 200, "You are unsubscribed");
+    api_html_begin(rep, 200, "You are unsubscribed");
     buf_puts(&rep->body, "<p>You will get no more emails from us.</p>");
-    return page_end(rep);
+    return api_html_end(rep);
 }
 
 const struct route api_track_routes[] = {

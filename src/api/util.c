@@ -45,6 +45,45 @@ int api_redirect_login_error(struct http_req *req, struct http_reply *rep, const
     return 0;
 }
 
+static const char page_csp[] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self';"
+                               " frame-ancestors 'none'; base-uri 'none'";
+
+void api_html_escape(struct buf *b, const char *s)
+{
+    buf_html_escape(b, s, strlen(s)); /* past the reply's limit, the error page says so */
+}
+
+void api_html_begin(struct http_reply *rep, int status, const char *title)
+{
+    struct buf *b = &rep->body;
+    rep->status = status;
+    rep->content_type = "text/html; charset=utf-8";
+    buf_reset(b);
+    http_reply_header(rep, "Cache-Control", "no-store");
+    http_reply_header(rep, "Content-Security-Policy", page_csp);
+    http_reply_header(rep, "X-Robots-Tag", "noindex");
+    buf_puts(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                "<meta name=\"robots\" content=\"noindex\"><title>");
+    api_html_escape(b, title);
+    buf_puts(b, "</title><style>body{font-family:system-ui,sans-serif;max-width:34rem;"
+                "margin:4rem auto;padding:0 1rem;color:#111827;line-height:1.5}"
+                "label{display:block;margin:.75rem 0 .25rem;font-weight:600}"
+                "input{font:inherit;width:100%;box-sizing:border-box;padding:.5rem;"
+                "border:1px solid #d1d5db;border-radius:.375rem}.error{color:#b91c1c}"
+                "button{font:inherit;padding:.5rem 1.25rem;border:0;border-radius:.375rem;"
+                "background:#111827;color:#fff;cursor:pointer}.muted{color:#6b7280}</style>"
+                "</head><body><main><h1>");
+    api_html_escape(b, title);
+    buf_puts(b, "</h1>");
+}
+
+int api_html_end(struct http_reply *rep)
+{
+    buf_puts(&rep->body, "</main></body></html>\n");
+    return 0;
+}
+
 int api_reply_flag(struct http_reply *rep, const char *key)
 {
     struct jw w;

@@ -107,6 +107,82 @@ int auth_link_create(struct store *st, const struct config *cfg, const char *ema
     return 0;
 }
 
+int auth_bootstrap(struct store *st, const struct user *u, bool *created, struct errinfo *e)
+{
+    char org[STORE_NAME_MAX + 32];
+    const char *who = u->name[0] ? u->name : u->email;
+    size_t n = strcspn(who, "@");
+    snprintf(org, sizeof(org), "%.*s's Organization", (int)(n > 150 ? 150 : n), who);
+    return store_user_bootstrap(st, u->id, org, clock_now_ms(), created, e);
+}
+
+int auth_first_run_link(struct store *st, const char *base_url, char *url, size_t n,
+                        struct errinfo *e)
+{
+    bool any = true;
+    int rc = store_users_exist(st, &any, e);
+    if (rc)
+        return rc;
+    url[0] = '\0';
+    if (any)
+        return 0;
+    char token[AUTH_TOKEN_LEN], hash[65];
+    crypto_token(token, sizeof(token), 32);
+    auth_hash_token(token, hash);
+    int64_t now = clock_now_ms();
+    rc = store_setup_link_reset(st, hash, now, now + AUTH_SETUP_TTL_MS, e);
+    if (rc)
+        return rc;
+    snprintf(url, n, "%s/setup/%s", base_url, token);
+    return 0;
+}
+
+int auth_first_run_check(struct store *st, const char *token, struct errinfo *e)
+{
+    bool any = true;
+    int rc = store_users_exist(st, &any, e);
+    if (rc)
+        return rc;
+    if (any)
+        return failf(e, ERR_NOT_FOUND, "this server has an owner already: sign in instead");
+    char hash[65];
+    auth_hash_token(token, hash);
+    return store_setup_link_check(st, hash, clock_now_ms(), e);
+}
+
+struct first_run {
+    const char *hash, *name, *email;
+    struct user *out;
+};
+
+/* In one transaction: the link is spent, the database is still without
+ * users, the owner and their organization are created. */
+static int first_run_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    struct first_run *f = arg;
+    int64_t now = clock_now_ms();
+    int rc = store_setup_link_take(st, f->hash, now, e);
+    bool any = true, created;
+    if (!rc)
+        rc = store_users_exist(st, &any, e);
+    if (!rc && any)
+        rc = failf(e, ERR_NOT_FOUND, "this server has an owner already: sign in instead");
+    if (!rc)
+        rc = store_user_create(st, f->email, f->name, now, f->out, e);
+    if (!rc)
+        rc = auth_bootstrap(st, f->out, &created, e);
+    return rc;
+}
+
+int auth_first_run_finish(struct store *st, const char *token, const char *name, const char *email,
+                          struct user *out, struct errinfo *e)
+{
+    char hash[65];
+    auth_hash_token(token, hash);
+    struct first_run f = {hash, name, email, out};
+    return store_tx_run(st, first_run_tx, &f, e);
+}
+
 int auth_token_create(struct store *st, const char *workspace_id, const char *user_id,
                       const char *name, char token[AUTH_TOKEN_LEN], struct api_token *out,
                       struct errinfo *e)
@@ -373,4 +449,13 @@ int auth_guard(void *ctx, struct http_req *req, struct errinfo *e)
     }
     req->auth = ai;
     return 0;
+}
+
+bool auth_signed_in(struct auth_ctx *a, const struct http_req *req)
+{
+    const char *cookie = http_req_cookie(req, AUTH_COOKIE);
+    struct auth_info ai;
+    struct errinfo e;
+    errinfo_clear(&e);
+    return cookie && *cookie && authenticate_session(a, cookie, &ai, &e) == 0;
 }

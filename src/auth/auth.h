@@ -23,6 +23,7 @@ enum {
 
 #define AUTH_SESSION_MAX_MS (30LL * 24 * 3600 * 1000) /* absolute session lifetime */
 #define AUTH_LINK_TTL_MS (15LL * 60 * 1000)           /* one-time links */
+#define AUTH_SETUP_TTL_MS (60LL * 60 * 1000)          /* the first-run link */
 #define AUTH_COOKIE "lf_session"
 #define AUTH_CSRF_HEADER "X-CSRF-Token"
 #define AUTH_TOKEN_PREFIX "lf_"
@@ -87,6 +88,31 @@ bool auth_state_matches(const struct http_req *req, const char *name, const char
 /* A one-time sign-in URL for email's user (15 minutes, single use) into url. */
 int auth_link_create(struct store *st, const struct config *cfg, const char *email, char *url,
                      size_t n, struct errinfo *e);
+
+/*
+ * First sign-in bootstrap, idempotent: when u belongs to no organization,
+ * creates "<name>'s Organization" with u as owner and a default workspace.
+ */
+int auth_bootstrap(struct store *st, const struct user *u, bool *created, struct errinfo *e);
+
+/*
+ * First run. On a database without users, auth_first_run_link makes a new
+ * one-time link (base_url/setup/<token>, valid AUTH_SETUP_TTL_MS, single
+ * use; every earlier one stops working) into url; with users, url is "".
+ * auth_first_run_check: 0 when token may still create the first owner,
+ * else ERR_NOT_FOUND (unknown, used, expired, or users exist).
+ * auth_first_run_finish spends token and creates the owner (name, email)
+ * with an organization and workspace, in one transaction; ERR_NOT_FOUND as
+ * for check, ERR_CONFLICT never (there is no other user).
+ */
+int auth_first_run_link(struct store *st, const char *base_url, char *url, size_t n,
+                        struct errinfo *e);
+int auth_first_run_check(struct store *st, const char *token, struct errinfo *e);
+int auth_first_run_finish(struct store *st, const char *token, const char *name, const char *email,
+                          struct user *out, struct errinfo *e);
+
+/* Whether the request carries a live session cookie. */
+bool auth_signed_in(struct auth_ctx *a, const struct http_req *req);
 
 /* A new API token for the workspace: the secret into token (shown once). */
 int auth_token_create(struct store *st, const char *workspace_id, const char *user_id,

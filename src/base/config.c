@@ -130,6 +130,15 @@ static const struct cfg_key *cfg_find(const char *name)
     return NULL;
 }
 
+bool config_key_at(size_t i, const char **name, const char **def)
+{
+    if (i >= CFG_NKEYS)
+        return false;
+    *name = cfg_keys[i].name;
+    *def = cfg_keys[i].def;
+    return true;
+}
+
 bool config_key_is_secret(const char *key)
 {
     const struct cfg_key *k = cfg_find(key);

@@ -8,6 +8,7 @@
 #define LEADFLOW_BASE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -111,6 +112,13 @@ int config_finish(struct config *c, struct errinfo *e);
  * configured. Returns 0 or ERR_IO.
  */
 int config_ensure_secret(struct config *c, const char *data_dir, struct errinfo *e);
+
+/*
+ * The i-th key of the table (file spelling) and its default (NULL: unset);
+ * false past the last. The documented dist/leadflow.conf.in is checked
+ * against it (tests/unit/base/test_config.c), so the two cannot drift.
+ */
+bool config_key_at(size_t i, const char **name, const char **def);
 
 /* True when key names a secret (its value is never printed). */
 bool config_key_is_secret(const char *key);

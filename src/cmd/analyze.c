@@ -3,7 +3,6 @@
  * per line, what the configured AI provider finds in each: intents,
  * sentiment, urgency and which provider answered. No database is needed.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,11 +10,9 @@
 #include "ai/ai.h"
 #include "base/arena.h"
 #include "base/buf.h"
-#include "base/crypto.h"
 #include "base/json.h"
 #include "cmd/cmd.h"
 #include "mail/mime.h"
-#include "net/httpc.h"
 
 enum {
     ANALYZE_MAX_FILE = 32 * 1024 * 1024, /* bytes of one message file */
@@ -27,30 +24,17 @@ static const char usage[] =
     "\n"
     "Analyzes each email file (RFC 5322, .eml) with the configured AI provider and\n"
     "prints one JSON object per line: file, message_id, from, subject, intents,\n"
-    "sentiment, sentiment_score, urgency, provider. LEADFLOW_AI_PROVIDER picks the\n"
+    "sentiment, sentiment_score, urgency, provider, automated and reply_text. The\n"
+    "analyzer reads reply_text, the new text of the message (without quoted history,\n"
+    "forwarded messages and the signature), and the subject unless it is a reply's or\n"
+    "a forward's (\"Re:\", \"AW:\", \"Fwd:\"...). An automatic reply (out of office, a\n"
+    "list or bulk mail: automated true) is not analyzed: general, neutral, low, as the\n"
+    "pipeline stores it unscored. LEADFLOW_AI_PROVIDER picks the\n"
     "provider: offline, anthropic (the Anthropic API; the default when\n"
     "LEADFLOW_ANTHROPIC_API_KEY is set) or openai (an OpenAI-compatible server at\n"
     "LEADFLOW_OPENAI_BASE_URL serving LEADFLOW_OPENAI_MODEL). A failed API call falls\n"
     "back to the offline analyzer (provider \"offline\"). A file that is not an\n"
     "email message is reported on stderr and makes the exit status 1.\n";
-
-/* Reads the whole file into b (limit ANALYZE_MAX_FILE); 0 or ERR_IO/ERR_TOO_BIG. */
-static int read_file(const char *path, struct buf *b, struct errinfo *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return failf(e, ERR_IO, "cannot open: %s", strerror(errno));
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (buf_append(b, chunk, n) != 0)
-            rc = failf(e, ERR_TOO_BIG, "larger than %d bytes", ANALYZE_MAX_FILE);
-    if (!rc && ferror(f))
-        rc = failf(e, ERR_IO, "cannot read: %s", strerror(errno));
-    fclose(f);
-    return rc;
-}
 
 static void kstr_or_null(struct jw *w, const char *key, const char *s)
 {
@@ -83,6 +67,9 @@ static void print_result(const char *path, const struct mail_msg *m, const struc
     jw_double(&w, an->sentiment_score);
     jw_kstr(&w, "urgency", urgency_name(an->urgency));
     jw_kstr(&w, "provider", an->provider);
+    jw_key(&w, "automated");
+    jw_bool(&w, m->automated);
+    jw_kstr(&w, "reply_text", m->new_text ? m->new_text : "");
     jw_obj_end(&w);
     if (jw_finish(&w) == 0 && buf_putc(&out, '\n') == 0) {
         fwrite(out.data, 1, out.len, stdout);
@@ -102,10 +89,12 @@ static int analyze_one(struct ai *ai, const char *path)
     arena_init(&a, NULL, 0);
     struct mail_msg m;
     struct analysis an;
-    int rc = read_file(path, &raw, &e);
+    int rc = cmd_read_file(path, &raw, &e);
     if (!rc)
         rc = mime_parse(buf_str(&raw), raw.len, &a, &m, &e);
-    if (!rc)
+    if (!rc && m.automated)
+        an = (struct analysis){.intents = INTENT_GENERAL, .provider = "offline"};
+    else if (!rc)
         rc = ai_analyze(ai, m.subject, m.new_text ? m.new_text : "", &an, &e);
     if (rc)
         fprintf(stderr, "leadflow analyze: %s: %s\n", path, e.msg);
@@ -147,18 +136,10 @@ int cmd_analyze(int argc, char **argv)
         return EXIT_USAGE;
     }
     struct config cfg;
-    int rc = cmd_load_config(&o, &cfg);
-    if (rc) {
-        config_release(&cfg);
-        return rc;
-    }
-    if (crypto_init() != 0 || httpc_global_init() != 0 || mime_init() != 0) {
-        fprintf(stderr, "leadflow analyze: cannot initialize the libraries\n");
-        config_release(&cfg);
-        return 1;
-    }
-    struct ai *ai = ai_new(&cfg);
-    int status = 0;
+    int status;
+    struct ai *ai = cmd_open_ai("analyze", &o, &cfg, &status);
+    if (!ai)
+        return status;
     for (int i = optind; i < argc; i++)
         if (analyze_one(ai, argv[i]) != 0)
             status = 1;

@@ -20,10 +20,14 @@ int cmd_token(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import_db(int argc, char **argv);
 int cmd_dkim_record(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_contacts(int argc, char **argv);
 
 struct store;
 
@@ -36,10 +40,13 @@ struct cmd_opts {
     const char *name;             /* --name */
     const char *workspace;        /* --workspace */
     const char *output;           /* -o, --output */
+    const char *map;              /* --map */
+    const char *on_duplicate;     /* --on-duplicate */
     const char *pos[CMD_MAX_POS]; /* positional arguments, in order */
     int npos;
     bool help;
-    bool demo; /* --demo */
+    bool demo;  /* --demo */
+    bool force; /* --force */
 };
 
 /*
@@ -64,8 +71,22 @@ int cmd_load_config(const struct cmd_opts *o, struct config *cfg);
 int cmd_open_store(const struct cmd_opts *o, struct config *cfg, struct store **st);
 
 struct ai;
+struct buf;
+struct errinfo;
 struct queue;
 struct send_chain;
+
+/*
+ * For the commands that analyze mail without a database (analyze, eval):
+ * cmd_load_config, the libraries (crypto, HTTP client, MIME), then the
+ * configured AI provider. NULL after one line on stderr ("leadflow CMD: ...")
+ * with *status set; otherwise the caller frees the provider and releases cfg.
+ */
+struct ai *cmd_open_ai(const char *cmd, const struct cmd_opts *o, struct config *cfg, int *status);
+
+/* Reads the whole file at path into b (up to b's limit): 0, or ERR_IO
+ * ("cannot open: ...") or ERR_TOO_BIG ("larger than N bytes"). */
+int cmd_read_file(const char *path, struct buf *b, struct errinfo *e);
 
 /*
  * Registers every job handler on q (sending, drafts). *chain gets the send

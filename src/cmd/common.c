@@ -1,18 +1,23 @@
 /*
  * Option parsing and configuration loading shared by the commands.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ai/ai.h"
 #include "alerts/alerts.h"
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "cmd/cmd.h"
 #include "drip/drip.h"
+#include "mail/mime.h"
+#include "net/httpc.h"
 #include "store/store.h"
 
 extern char **environ;
@@ -41,6 +46,9 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
         {"workspace", required_argument, NULL, 'w'},
         {"demo", no_argument, NULL, 'D'},
         {"output", required_argument, NULL, 'o'}, /* also -o */
+        {"force", no_argument, NULL, 'F'},
+        {"map", required_argument, NULL, 'm'},
+        {"on-duplicate", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -88,6 +96,12 @@ int cmd_parse_opts(const char *cmd, int argc, char **argv, const char *allowed, 
             o->workspace = optarg;
         else if (ch == 'D')
             o->demo = true;
+        else if (ch == 'F')
+            o->force = true;
+        else if (ch == 'm')
+            o->map = optarg;
+        else if (ch == 'u')
+            o->on_duplicate = optarg;
     }
     for (; optind < argc && o->npos < max_pos && o->npos < CMD_MAX_POS; optind++)
         o->pos[o->npos++] = argv[optind];
@@ -162,4 +176,37 @@ int cmd_open_store(const struct cmd_opts *o, struct config *cfg, struct store **
         return 1;
     }
     return 0;
+}
+
+struct ai *cmd_open_ai(const char *cmd, const struct cmd_opts *o, struct config *cfg, int *status)
+{
+    *status = cmd_load_config(o, cfg);
+    if (*status) {
+        config_release(cfg);
+        return NULL;
+    }
+    if (crypto_init() != 0 || httpc_global_init() != 0 || mime_init() != 0) {
+        fprintf(stderr, "leadflow %s: cannot initialize the libraries\n", cmd);
+        config_release(cfg);
+        *status = 1;
+        return NULL;
+    }
+    return ai_new(cfg);
+}
+
+int cmd_read_file(const char *path, struct buf *b, struct errinfo *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return failf(e, ERR_IO, "cannot open: %s", strerror(errno));
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (buf_append(b, chunk, n) != 0)
+            rc = failf(e, ERR_TOO_BIG, "larger than %zu bytes", b->max);
+    if (!rc && ferror(f))
+        rc = failf(e, ERR_IO, "cannot read: %s", strerror(errno));
+    fclose(f);
+    return rc;
 }

@@ -31,12 +31,15 @@ static const char usage[] =
     "usage: leadflow serve [--config FILE] [--listen ADDR:PORT] [--db URL] [--demo]\n"
     "\n"
     "Serves the dashboard and the JSON API. The database schema is migrated at\n"
-    "start. Stops cleanly on SIGINT or SIGTERM.\n"
+    "start. Stops cleanly on SIGINT or SIGTERM. On a database without users, prints\n"
+    "a one-time link (valid 60 minutes) whose page creates the first owner and signs\n"
+    "them in; a new one at each start until someone has an account.\n"
     "\n"
     "  --config FILE       INI file (default: ./leadflow.conf when present)\n"
     "  --listen ADDR:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks one)\n"
     "  --db URL            sqlite:PATH or postgres://... (default sqlite:leadflow.db)\n"
-    "  --demo              add a demo organization with a sample mailbox (imported once)\n"
+    "  --demo              add a demo organization with a sample mailbox (imported once),\n"
+    "                      alert rules that the mailbox fires and a running campaign,\n"
     "                      and print a one-time sign-in link\n"
     "\n"
     "Connection limits (environment variables; file keys are lower case without the prefix):\n"
@@ -239,6 +242,9 @@ static int serve_start_hub(struct serve_state *s, struct errinfo *e)
     return 0;
 }
 
+/* The routes that take files (max_upload_bytes rather than max_body_bytes). */
+static const char *const upload_paths[] = {"/api/emails/import", "/api/contacts/import", NULL};
+
 static int serve_start_http(struct serve_state *s, struct errinfo *e)
 {
     s->router = router_new();
@@ -276,7 +282,7 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
         .timeout_s = (unsigned)s->cfg.request_timeout,
         .header_timeout_ms = (unsigned)s->cfg.header_timeout_ms,
         .max_body = (size_t)s->cfg.max_body_bytes,
-        .upload_path = "/api/emails/import",
+        .upload_paths = upload_paths,
         .max_upload = (size_t)s->cfg.max_upload_bytes,
         .router = s->router,
         .metrics = s->metrics,
@@ -284,6 +290,32 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     };
     s->http = http_server_start(&o, e);
     return s->http ? 0 : ERR_IO;
+}
+
+/*
+ * On a database without users, prints the one-time link that creates the
+ * first owner (a new one at each start, until someone has an account).
+ * Without a configured public URL the link names the port actually bound.
+ */
+static int serve_first_run(struct serve_state *s, struct errinfo *e)
+{
+    char def[300], base[300], url[1024];
+    snprintf(def, sizeof(def), "http://%s", s->cfg.listen);
+    if (strcmp(s->cfg.public_url, def) == 0)
+        snprintf(base, sizeof(base),
+                 strchr(s->cfg.listen_host, ':') ? "http://[%s]:%d" : "http://%s:%d",
+                 s->cfg.listen_host, http_server_port(s->http));
+    else
+        snprintf(base, sizeof(base), "%s", s->cfg.public_url);
+    int rc = auth_first_run_link(s->store, base, url, sizeof(url), e);
+    if (rc || !url[0])
+        return rc;
+    printf("leadflow: no account yet: open %s within %lld minutes to create the owner "
+           "and sign in\n",
+           url, (long long)(AUTH_SETUP_TTL_MS / 60000));
+    fflush(stdout);
+    log_info("setup.link", "no account yet: a first-run link was printed on standard output");
+    return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -326,6 +358,8 @@ int cmd_serve(int argc, char **argv)
     char link[1024];
     if (!rc && o.demo)
         rc = demo_prepare(s.store, &s.cfg, s.ai, link, sizeof(link), &e);
+    if (!rc && !o.demo)
+        rc = serve_first_run(&s, &e);
     if (rc) {
         fprintf(stderr, "leadflow: %s\n", e.msg);
         serve_stop(&s);

@@ -67,3 +67,41 @@ int crm_contact_update(struct store *st, const char *workspace_id, const char *i
     struct write w = {workspace_id, id, f, now, source, a, out};
     return store_tx_run(st, update_tx, &w, e);
 }
+
+struct subscription {
+    const char *ws, *id, *source;
+    int64_t now;
+    bool *changed;
+};
+
+static int unsubscribe_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    const struct subscription *s = arg;
+    int rc = store_contact_unsubscribe(st, s->ws, s->id, s->now, s->changed, e);
+    if (rc)
+        return rc;
+    /* Its active enrollments are cancelled (drip/react.c), every time: an
+     * enrollment made while it was unsubscribed goes too. */
+    struct crm_change c = {.workspace_id = s->ws,
+                           .contact_id = s->id,
+                           .what = CRM_UNSUBSCRIBE,
+                           .source = s->source,
+                           .now = s->now};
+    return crm_contact_changed(st, &c, e);
+}
+
+int crm_contact_unsubscribe(struct store *st, const char *workspace_id, const char *id,
+                            const char *source, int64_t now, bool *changed, struct errinfo *e)
+{
+    struct subscription s = {workspace_id, id, source, now, changed};
+    int rc = store_tx_run(st, unsubscribe_tx, &s, e);
+    if (rc)
+        *changed = false;
+    return rc;
+}
+
+int crm_contact_resubscribe(struct store *st, const char *workspace_id, const char *id, int64_t now,
+                            bool *changed, struct errinfo *e)
+{
+    return store_contact_resubscribe(st, workspace_id, id, now, changed, e);
+}

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/arena.h"
+
 static const struct {
     enum http_method m;
     const char *name;
@@ -48,6 +50,57 @@ const char *http_req_query(const struct http_req *r, const char *name)
 const char *http_req_cookie(const struct http_req *r, const char *name)
 {
     return req_lookup(r, HTTP_LOOKUP_COOKIE, name);
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes one name or value of a form body into a (NULL when it decodes
+ * to a NUL byte, which no field of ours may hold). */
+static char *form_decode(struct arena *a, const char *p, size_t n)
+{
+    char *out = arena_alloc(a, n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (p[i] == '+') {
+            out[k++] = ' ';
+        } else if (p[i] == '%' && i + 2 < n && (hi = hex_val(p[i + 1])) >= 0 &&
+                   (lo = hex_val(p[i + 2])) >= 0) {
+            out[k++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[k++] = p[i];
+        }
+        if (k && out[k - 1] == '\0')
+            return NULL;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+const char *http_req_form(const struct http_req *r, const char *name)
+{
+    const char *p = r->body.data, *end = p ? p + r->body.len : NULL;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        const char *kend = eq ? eq : stop;
+        char *key = form_decode(r->arena, p, (size_t)(kend - p));
+        if (key && strcmp(key, name) == 0)
+            return eq ? form_decode(r->arena, eq + 1, (size_t)(stop - eq - 1)) : "";
+        p = stop + 1;
+    }
+    return NULL;
 }
 
 const char *http_req_client_ip(const struct http_req *r)

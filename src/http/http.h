@@ -99,6 +99,11 @@ struct http_reply {
 
 const char *http_req_header(const struct http_req *r, const char *name);
 const char *http_req_query(const struct http_req *r, const char *name);
+/* A field of an application/x-www-form-urlencoded body (WHATWG URL
+ * "application/x-www-form-urlencoded parsing": '+' is a space, %XX a byte),
+ * decoded into the request's arena; NULL when absent or when it decodes to a
+ * NUL byte. */
+const char *http_req_form(const struct http_req *r, const char *name);
 const char *http_req_cookie(const struct http_req *r, const char *name);
 const char *http_req_client_ip(const struct http_req *r);
 

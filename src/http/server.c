@@ -415,8 +415,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->lookup = conn_lookup;
         r->conn = conn;
         st->limit = srv->o.max_body;
-        if (srv->o.upload_path && srv->o.max_upload && strcmp(url, srv->o.upload_path) == 0)
-            st->limit = srv->o.max_upload;
+        for (const char *const *u = srv->o.upload_paths; u && *u && srv->o.max_upload; u++)
+            if (strcmp(url, *u) == 0)
+                st->limit = srv->o.max_upload;
         buf_init(&r->body, st->limit);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);

@@ -26,7 +26,9 @@ struct http_server_opts {
      * is closed, however slowly it keeps sending. Must be > 0. */
     unsigned header_timeout_ms;
     size_t max_body;
-    const char *upload_path; /* this one path (may be NULL) takes bodies up to max_upload instead */
+    /* These paths (NULL-terminated; the list may be NULL) take bodies up to
+     * max_upload instead. */
+    const char *const *upload_paths;
     size_t max_upload;
     const struct router *router;  /* borrowed */
     struct http_metrics *metrics; /* borrowed; may be NULL */

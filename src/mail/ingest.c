@@ -338,8 +338,11 @@ static void prepare(const struct ingest *g, const char *raw, size_t len, struct 
             p->who = NULL;
     }
 
-    /* Mail no person wrote is kept on the contact's timeline, but not
-     * analyzed: it says nothing about their interest. */
+    /* Mail no person wrote (an out-of-office, a list) is kept on the
+     * contact's timeline as general, but not analyzed and not scored (no
+     * provider): it says nothing about their interest. */
+    if (!outbound && m->automated)
+        row->intent_bits = INTENT_GENERAL;
     if (!outbound && !m->automated) {
         struct analysis an;
         struct errinfo ae = {0};

@@ -2,8 +2,8 @@
  * The GMime adapter: RFC 5322 headers, MIME structure (RFC 2045/2046),
  * encoded words (RFC 2047) and parameters (RFC 2231) come from GMime 3; the
  * text extraction on top of it is ours: transfer decoding, conversion to
- * UTF-8, a small HTML-to-text converter, and the split of a reply into its
- * new text, the quoted part and the signature.
+ * UTF-8 and a small HTML-to-text converter. The split of a reply into its
+ * new text, the quoted part and the signature is mail/reply_text.c's.
  */
 #include "mail/mime.h"
 
@@ -13,14 +13,14 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "ai/ai.h"
+#include "mail/reply_text.h"
 #include "mail/send.h"
 
 enum {
     PLAIN_IN_MAX = 4 * MIME_MAX_TEXT, /* encoded bytes of text/plain looked at */
     HTML_IN_MAX = 16 * MIME_MAX_TEXT, /* encoded bytes of text/html looked at */
     QUOTE_DEPTH_MAX = 8,              /* "> " prefixes written for nested blockquotes */
-    SIGNOFF_LINES_MAX = 6,            /* short lines after a sign-off that make a signature */
-    SIGNOFF_LINE_LEN = 72,            /* "short": a name, a title, a company, a phone */
     FILTER_MAX = 1024 * 1024,         /* messages up to this size lose unused header fields */
 };
 
@@ -532,6 +532,7 @@ static void out_add(struct out *o, const char *s, size_t n)
 struct html {
     struct out o;
     int quote;    /* blockquote depth */
+    bool history; /* inside or after a client's quote container: all of it quoted */
     int pre;      /* inside <pre> */
     bool at_line; /* nothing but the quote prefix written on this line */
     bool space;   /* a blank is pending */
@@ -554,6 +555,8 @@ static void html_text(struct html *h, const char *s, size_t n)
 {
     if (!h->at_line) {
         int q = h->quote < QUOTE_DEPTH_MAX ? h->quote : QUOTE_DEPTH_MAX;
+        if (q == 0 && h->history)
+            q = 1;
         for (int i = 0; i < q; i++)
             out_add(&h->o, "> ", 2);
         h->at_line = true;
@@ -666,10 +669,38 @@ static size_t find_close(const char *s, size_t n, const char *name, size_t nl)
 }
 
 /*
+ * Whether the attributes of an opening tag (attrs, n bytes) mark where a
+ * client put the quoted history: Gmail's gmail_quote, Outlook web's
+ * divRplyFwdMsg, Outlook desktop's bordered header block, Yahoo's
+ * yahoo_quoted, Thunderbird's forward container, Proton's quote. Everything
+ * from there on is history (Outlook puts the quoted message after its header
+ * block, not inside it).
+ */
+static bool quote_container(const char *attrs, size_t n)
+{
+    static const char *const marks[] = {"gmail_quote",
+                                        "divRplyFwdMsg",
+                                        "yahoo_quoted",
+                                        "moz-forward-container",
+                                        "protonmail_quote",
+                                        "OutlookMessageHeader",
+                                        "zmail_extra",
+                                        "mail-editor-reference-message",
+                                        NULL};
+    if (n < 8)
+        return false;
+    for (const char *const *m = marks; *m; m++)
+        if (memmem(attrs, n, *m, strlen(*m)))
+            return true;
+    return memmem(attrs, n, "border-top:solid", 16) && memmem(attrs, n, "padding:3.0pt", 13);
+}
+
+/*
  * HTML to text, small and careful rather than complete: script, style and
  * head are dropped, block elements end lines, entities are decoded, runs of
- * blanks collapse, blockquote content is prefixed with "> " so that the
- * reply splitter sees it as quoted. Input is UTF-8.
+ * blanks collapse, blockquote content and what follows a quote container
+ * are prefixed with "> " so that the reply splitter sees them as quoted.
+ * Input is UTF-8.
  */
 static void html_to_text(struct arena *a, const char *s, size_t n, size_t max, const char **out,
                          size_t *outn, bool *truncated)
@@ -734,6 +765,8 @@ static void html_to_text(struct arena *a, const char *s, size_t n, size_t max, c
                 h.quote += closing ? (h.quote > 0 ? -1 : 0) : 1;
             } else if (name_is(tag, nl, block)) {
                 html_newline(&h, name_is(tag, nl, para) ? 2 : 1);
+                if (!closing && !h.history && quote_container(tag + nl, j - name - nl))
+                    h.history = true;
                 if (nl == 3 && g_ascii_strncasecmp(tag, "pre", 3) == 0)
                     h.pre += closing ? (h.pre > 0 ? -1 : 0) : 1;
             } else if ((nl == 2 && (g_ascii_strncasecmp(tag, "td", 2) == 0 ||
@@ -1023,251 +1056,6 @@ static const char *msg_ids(struct arena *a, const char *hv, bool one)
     return res;
 }
 
-/* ---- replies: quotes and signatures -------------------------------------- */
-
-struct line {
-    const char *p;
-    size_t n;
-};
-
-static struct line trim(struct line l)
-{
-    while (l.n && (l.p[0] == ' ' || l.p[0] == '\t'))
-        l.p++, l.n--;
-    while (l.n && (l.p[l.n - 1] == ' ' || l.p[l.n - 1] == '\t' || l.p[l.n - 1] == '\r'))
-        l.n--;
-    return l;
-}
-
-static bool starts_nocase(struct line l, const char *s)
-{
-    size_t n = strlen(s);
-    return l.n >= n && g_ascii_strncasecmp(l.p, s, n) == 0;
-}
-
-static bool ends_with(struct line l, const char *s)
-{
-    size_t n = strlen(s);
-    return l.n >= n && memcmp(l.p + l.n - n, s, n) == 0;
-}
-
-static bool contains_nocase(struct line l, const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i + n <= l.n; i++)
-        if (g_ascii_strncasecmp(l.p + i, s, n) == 0)
-            return true;
-    return false;
-}
-
-/* A header line of a quoted Outlook block; '*' marks bold text converted from HTML. */
-static bool outlook_field(struct line l, const char *name)
-{
-    l = trim(l);
-    while (l.n && l.p[0] == '*')
-        l.p++, l.n--;
-    return starts_nocase(l, name);
-}
-
-static bool attribution_end(struct line t)
-{
-    return ends_with(t, "wrote:") || ends_with(t, "schrieb:") || ends_with(t, "a écrit :") ||
-           ends_with(t, "a écrit:") || ends_with(t, "escribió:") || ends_with(t, "scritto:");
-}
-
-/* Where the quoted history starts (a line index), or n. */
-static size_t quote_start(const struct line *L, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        struct line t = trim(L[i]);
-        if (t.n == 0 || t.p[0] == '>')
-            continue;
-        if (t.n >= 5 && (t.p[0] == '-' || t.p[0] == '_') &&
-            (contains_nocase(t, "Original Message") || contains_nocase(t, "Reply message")))
-            return i;
-        if (starts_nocase(t, "On ") || starts_nocase(t, "Am ") || starts_nocase(t, "Le ") ||
-            starts_nocase(t, "El ") || starts_nocase(t, "Il ")) {
-            /* Clients wrap a long attribution over up to three lines. */
-            for (size_t k = i; k < n && k < i + 3; k++) {
-                struct line tk = trim(L[k]);
-                if (tk.n == 0)
-                    break;
-                if (attribution_end(tk))
-                    return i;
-            }
-        }
-        size_t from = i;
-        if (t.n >= 10 && strspn(t.p, "_") >= 10 && i + 1 < n)
-            from = i + 1; /* Outlook's rule above the header block */
-        if (outlook_field(L[from], "From:") || outlook_field(L[from], "De:") ||
-            outlook_field(L[from], "Von:")) {
-            for (size_t k = from + 1; k < n && k <= from + 4; k++)
-                if (outlook_field(L[k], "Sent:") || outlook_field(L[k], "Date:") ||
-                    outlook_field(L[k], "Gesendet:") || outlook_field(L[k], "Envoyé :") ||
-                    outlook_field(L[k], "Enviado:"))
-                    return i;
-        }
-    }
-    return n;
-}
-
-static bool is_signoff(struct line l)
-{
-    static const char *const phrases[] = {"best regards",
-                                          "kind regards",
-                                          "warm regards",
-                                          "warmest regards",
-                                          "regards",
-                                          "best",
-                                          "all the best",
-                                          "best wishes",
-                                          "thanks",
-                                          "thank you",
-                                          "many thanks",
-                                          "thanks again",
-                                          "thanks so much",
-                                          "thx",
-                                          "cheers",
-                                          "sincerely",
-                                          "yours sincerely",
-                                          "yours truly",
-                                          "yours",
-                                          "warmly",
-                                          "respectfully",
-                                          "cordially",
-                                          "take care",
-                                          "talk soon",
-                                          "with thanks",
-                                          "br",
-                                          "mit freundlichen grüßen",
-                                          "viele grüße",
-                                          "cordialement",
-                                          "saludos",
-                                          NULL};
-    l = trim(l);
-    while (l.n && (l.p[l.n - 1] == ',' || l.p[l.n - 1] == '!' || l.p[l.n - 1] == '.' ||
-                   l.p[l.n - 1] == ' '))
-        l.n--;
-    if (l.n == 0 || l.n > 30)
-        return false;
-    for (const char *const *p = phrases; *p; p++)
-        if (strlen(*p) == l.n && g_ascii_strncasecmp(*p, l.p, l.n) == 0)
-            return true;
-    return false;
-}
-
-static bool is_quoted(struct line l)
-{
-    l = trim(l);
-    return l.n && l.p[0] == '>';
-}
-
-/* Joins lines [from, to) with '\n', leaving out quoted lines when asked,
- * blank runs squeezed to one and blank lines trimmed at both ends. */
-static char *join_lines(struct arena *a, const struct line *L, size_t from, size_t to,
-                        bool drop_quoted)
-{
-    size_t total = 0;
-    for (size_t i = from; i < to; i++)
-        total += L[i].n + 1;
-    char *o = arena_alloc(a, total + 1);
-    size_t k = 0;
-    bool blank_pending = false;
-    for (size_t i = from; i < to; i++) {
-        if (drop_quoted && is_quoted(L[i]))
-            continue;
-        struct line t = trim(L[i]);
-        if (t.n == 0) {
-            blank_pending = k > 0;
-            continue;
-        }
-        if (k)
-            o[k++] = '\n';
-        if (blank_pending)
-            o[k++] = '\n';
-        blank_pending = false;
-        struct line r = L[i]; /* keep indentation, drop trailing blanks */
-        while (r.n && (r.p[r.n - 1] == ' ' || r.p[r.n - 1] == '\t'))
-            r.n--;
-        memcpy(o + k, r.p, r.n);
-        k += r.n;
-    }
-    o[k] = '\0';
-    return o;
-}
-
-static void split_reply(struct arena *a, const char *text, struct mail_msg *m)
-{
-    size_t len = strlen(text), n = 1;
-    for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + len - p))) != NULL; p++)
-        n++;
-    struct line *L = arena_alloc(a, n * sizeof(*L));
-    size_t nl = 0;
-    const char *p = text, *end = text + len;
-    while (p <= end && nl < n) {
-        const char *e = memchr(p, '\n', (size_t)(end - p));
-        if (!e)
-            e = end;
-        L[nl].p = p;
-        L[nl].n = (size_t)(e - p);
-        nl++;
-        p = e + 1;
-    }
-    size_t cut = quote_start(L, nl);
-
-    /* A "-- " line: the last one before the quoted history. */
-    size_t body_end = cut, sig_from = cut, sig_to = cut;
-    bool sig = false;
-    for (size_t i = cut; i-- > 0;) {
-        struct line t = L[i];
-        while (t.n && (t.p[t.n - 1] == ' ' || t.p[t.n - 1] == '\r'))
-            t.n--;
-        if (t.n == 2 && t.p[0] == '-' && t.p[1] == '-') {
-            body_end = i;
-            sig_from = i + 1;
-            sig = true;
-            break;
-        }
-    }
-    if (!sig) {
-        /* A sign-off followed by a block of a few short lines (name, title,
-         * company, phone), the last such sign-off before the quoted history.
-         * What follows the block after a blank line (a legal disclaimer, an
-         * advertisement) is neither new text nor signature. */
-        for (size_t i = cut; i-- > 0;) {
-            if (is_quoted(L[i]))
-                break;
-            struct line t = trim(L[i]);
-            if (!t.n || !is_signoff(t))
-                continue;
-            size_t j = i + 1;
-            while (j < cut && trim(L[j]).n == 0)
-                j++;
-            size_t from = j, count = 0;
-            bool ok = true;
-            while (j < cut && trim(L[j]).n != 0) {
-                if (trim(L[j]).n > SIGNOFF_LINE_LEN || ++count > SIGNOFF_LINES_MAX) {
-                    ok = false;
-                    break;
-                }
-                j++;
-            }
-            if (ok && count > 0) {
-                body_end = i + 1;
-                sig_from = from;
-                sig_to = j;
-                sig = true;
-            }
-            break;
-        }
-    }
-    m->new_text = join_lines(a, L, 0, body_end, true);
-    if (sig) {
-        char *s = join_lines(a, L, sig_from, sig_to, false);
-        m->signature = *s ? s : NULL;
-    }
-}
-
 /* ---- the message --------------------------------------------------------- */
 
 /* "Name:" at the start: a header field (RFC 5322 section 2.2). */
@@ -1364,7 +1152,10 @@ static void body(struct arena *a, GMimeMessage *msg, struct mail_msg *m)
     bool truncated = cut;
     m->body_text = clean_text(a, t, tn, MIME_MAX_TEXT, &truncated);
     m->truncated = truncated;
-    split_reply(a, m->body_text, m);
+    struct reply r;
+    reply_split(a, m->body_text, &r);
+    m->new_text = r.text;
+    m->signature = r.signature;
 }
 
 int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *out,
@@ -1425,7 +1216,9 @@ int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *ou
     GMimeObject *mo = (GMimeObject *)msg;
     out->in_reply_to = msg_ids(a, g_mime_object_get_header(mo, "In-Reply-To"), true);
     out->references = msg_ids(a, g_mime_object_get_header(mo, "References"), false);
-    out->automated = is_automated(mo);
+    /* An automatic reply says so in its subject when no header field does
+     * (Outlook's "Automatic reply:", "Abwesenheitsnotiz:"...). */
+    out->automated = is_automated(mo) || ai_subject_kind(out->subject) == SUBJECT_AUTO;
     GDateTime *dt = g_mime_message_get_date(msg);
     if (dt)
         out->date_ms = g_date_time_to_unix(dt) * 1000 + g_date_time_get_microsecond(dt) / 1000;

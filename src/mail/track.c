@@ -618,15 +618,9 @@ static int unsubscribe_tx(struct store *st, void *arg, struct errinfo *e)
 {
     const struct unsub *x = arg;
     const struct track_claim *c = x->c;
-    int rc = store_contact_unsubscribe(st, c->workspace_id, c->contact_id, x->now, x->changed, e);
-    if (rc)
-        return rc;
-    struct crm_change ch = {.workspace_id = c->workspace_id,
-                            .contact_id = c->contact_id,
-                            .what = CRM_UNSUBSCRIBE,
-                            .source = "an unsubscribe",
-                            .now = x->now};
-    if ((rc = crm_contact_changed(st, &ch, e)) || !*x->changed)
+    int rc = crm_contact_unsubscribe(st, c->workspace_id, c->contact_id, "an unsubscribe", x->now,
+                                     x->changed, e);
+    if (rc || !*x->changed)
         return rc;
     char ua[UA_MAX + 1];
     return store_email_event_add(st, c->workspace_id, c->sent_email_id, c->contact_id,

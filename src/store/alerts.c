@@ -343,7 +343,7 @@ int store_alert_open(struct store *st, const char *workspace_id, const struct al
     "id, COALESCE(rule_id, ''), rule_name, trigger, dedup_key, subject, title, body,"              \
     " CAST(data AS TEXT), severity, status, suppressed, window_start, created_at,"                 \
     " COALESCE(acked_at, 0), COALESCE(resolved_at, 0), COALESCE(acked_by, ''),"                    \
-    " COALESCE(resolved_by, '')"
+    " COALESCE(resolved_by, ''), COALESCE(read_at, 0)"
 
 static void read_alert(struct db_cur *c, struct arena *a, void *row)
 {
@@ -367,6 +367,7 @@ static void read_alert(struct db_cur *c, struct arena *a, void *row)
     r->resolved_at = db_col_i64(c, 15);
     db_col_copy(c, 16, r->acked_by, sizeof(r->acked_by));
     db_col_copy(c, 17, r->resolved_by, sizeof(r->resolved_by));
+    r->read_at = db_col_i64(c, 18);
 }
 
 static struct db_sql sql_alert_get =
@@ -403,7 +404,28 @@ int store_alert_list(struct store *st, const char *workspace_id, const char *sta
         db_bind_str(&c, 2, status);
         db_bind_i64(&c, 3, limit);
         db_bind_i64(&c, 4, offset);
-        rc = db_read_all(&c, read_alert, a, (void **)rows, sizeof(**rows), n, 18, total);
+        rc = db_read_all(&c, read_alert, a, (void **)rows, sizeof(**rows), n, 19, total);
+    }
+    return db_leave(&c, rc);
+}
+
+static struct db_sql sql_alert_read =
+    DB_SQL("UPDATE alerts SET read_at = CASE WHEN CAST(?3 AS BIGINT) = 0 THEN NULL"
+           " ELSE COALESCE(read_at, CAST(?3 AS BIGINT)) END WHERE workspace_id = ?1 AND id = ?2");
+
+int store_alert_mark_read(struct store *st, const char *workspace_id, const char *id,
+                          int64_t read_at, struct errinfo *e)
+{
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_alert_read, "marking an alert read");
+    if (!rc) {
+        db_bind_str(&c, 1, workspace_id);
+        db_bind_str(&c, 2, id);
+        db_bind_i64(&c, 3, read_at);
+        rc = db_run_one(&c, "alert");
     }
     return db_leave(&c, rc);
 }

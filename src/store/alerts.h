@@ -52,6 +52,7 @@ struct alert_row {
     int64_t suppressed;
     int64_t window_start, created_at, acked_at, resolved_at;
     char acked_by[STORE_ID_LEN], resolved_by[STORE_ID_LEN]; /* "" when none */
+    int64_t read_at;                                        /* 0: unread */
 };
 
 /* A new alert for alert_open (id filled in by the caller). */
@@ -146,6 +147,11 @@ int store_alert_list(struct store *st, const char *workspace_id, const char *sta
 int store_alert_transition(struct store *st, const char *workspace_id, const char *id,
                            const char *from, const char *to, const char *user_id, int64_t now,
                            struct errinfo *e);
+
+/* Marks the alert read at read_at (kept when it was read already), or
+ * unread with read_at 0; ERR_NOT_FOUND when it is not in the workspace. */
+int store_alert_mark_read(struct store *st, const char *workspace_id, const char *id,
+                          int64_t read_at, struct errinfo *e);
 
 int store_alert_delivery_add(struct store *st, const char *workspace_id,
                              const struct alert_delivery *d, struct errinfo *e);

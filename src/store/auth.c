@@ -586,6 +586,79 @@ int store_login_link_take(struct store *st, const char *token_hash, int64_t now,
     return db_leave(&c, rc);
 }
 
+/* ---- first run ---- */
+
+static struct db_sql sql_user_any = DB_SQL("SELECT 1 FROM user_profiles LIMIT 1");
+static struct db_sql sql_setup_clear = DB_SQL("DELETE FROM setup_links");
+static struct db_sql sql_setup_put = DB_SQL("INSERT INTO setup_links (token_hash, created_at,"
+                                            " expires_at) VALUES (?1, ?2, ?3)");
+static struct db_sql sql_setup_valid = DB_SQL(
+    "SELECT 1 FROM setup_links WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2");
+static struct db_sql sql_setup_take =
+    DB_SQL("UPDATE setup_links SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL"
+           " AND expires_at > ?2");
+
+int store_users_exist(struct store *st, bool *any, struct errinfo *e)
+{
+    struct db_cur c;
+    int rc = db_enter(&c, st, NULL, DB_ONE, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_user_any, "looking for users");
+    if (!rc) {
+        rc = db_step(&c);
+        *any = rc == DB_ROW;
+        rc = rc < 0 ? rc : 0;
+    }
+    return db_leave(&c, rc);
+}
+
+int store_setup_link_reset(struct store *st, const char *token_hash, int64_t now, int64_t expires,
+                           struct errinfo *e)
+{
+    struct db_cur c;
+    int rc = db_enter(&c, st, NULL, DB_MANY, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_setup_clear, "removing old first-run links");
+    if (!rc)
+        rc = db_run(&c);
+    if (!rc)
+        rc = db_prepare(&c, &sql_setup_put, "storing a first-run link");
+    if (!rc) {
+        db_bind_opt(&c, 1, token_hash);
+        db_bind_i64(&c, 2, now);
+        db_bind_i64(&c, 3, expires);
+        rc = db_run(&c);
+    }
+    return db_leave(&c, rc);
+}
+
+int store_setup_link_check(struct store *st, const char *token_hash, int64_t now, struct errinfo *e)
+{
+    struct db_cur c;
+    int rc = db_enter(&c, st, NULL, DB_ONE, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_setup_valid, "checking a first-run link");
+    if (!rc) {
+        db_bind_opt(&c, 1, token_hash);
+        db_bind_i64(&c, 2, now);
+        rc = db_step(&c);
+        if (rc == DB_DONE)
+            rc = failf(e, ERR_NOT_FOUND, "this first-run link is unknown, used or expired");
+        else if (rc == DB_ROW)
+            rc = 0;
+    }
+    return db_leave(&c, rc);
+}
+
+int store_setup_link_take(struct store *st, const char *token_hash, int64_t now, struct errinfo *e)
+{
+    return write_by(st, NULL, &sql_setup_take, 1, token_hash, NULL, 1, now, 0,
+                    "using a first-run link", "this first-run link is unknown, used or expired", e);
+}
+
 /* ---- API tokens ---- */
 
 #define TOKEN_COLS                                                                                 \

@@ -137,6 +137,23 @@ int store_login_link_put(struct store *st, const char *token_hash, const char *u
 int store_login_link_take(struct store *st, const char *token_hash, int64_t now,
                           char user_id[STORE_ID_LEN], struct errinfo *e);
 
+/* Whether the database has any user at all (*any). */
+int store_users_exist(struct store *st, bool *any, struct errinfo *e);
+
+/*
+ * First-run links (a server with no users prints one at start): reset
+ * replaces every earlier link with this one; check tells whether the link is
+ * usable (0) or not (ERR_NOT_FOUND); take uses it once, before expiry
+ * (ERR_NOT_FOUND when it is unknown, used or expired).
+ */
+int store_setup_link_reset(struct store *st, const char *token_hash, int64_t now, int64_t expires,
+                           struct errinfo *e);
+
+int store_setup_link_check(struct store *st, const char *token_hash, int64_t now,
+                           struct errinfo *e);
+
+int store_setup_link_take(struct store *st, const char *token_hash, int64_t now, struct errinfo *e);
+
 /* API tokens, stored by hash; each belongs to one workspace. */
 int store_api_token_create(struct store *st, const char *workspace_id, const char *user_id,
                            const char *name, const char *token_hash, int64_t now,

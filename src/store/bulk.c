@@ -17,6 +17,7 @@ const struct bulk_table bulk_tables[] = {
     {"sessions", 0},
     {"oauth_states", 0},
     {"login_links", 0},
+    {"setup_links", 0},
     {"api_tokens", 0},
     {"contacts", 0},
     {"emails", 0},

@@ -140,6 +140,25 @@ int store_contact_get(struct store *st, const char *workspace_id, const char *id
                         "contact", e);
 }
 
+static struct db_sql sql_emails = DB_SQL("SELECT email, id FROM contacts WHERE workspace_id = ?1");
+
+int store_contact_emails(struct store *st, const char *workspace_id, store_email_fn fn, void *arg,
+                         struct errinfo *e)
+{
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_emails, "listing contact emails");
+    if (!rc) {
+        db_bind_str(&c, 1, workspace_id);
+        while ((rc = db_step(&c)) == DB_ROW)
+            fn(arg, db_col_text(&c, 0), db_col_text(&c, 1));
+        rc = rc < 0 ? rc : 0;
+    }
+    return db_leave(&c, rc);
+}
+
 /* An integrity failure on insert or update: the per-workspace unique email,
  * or a value a CHECK refuses. */
 static int write_fail(struct db_cur *c, int rc, const char *email)

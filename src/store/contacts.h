@@ -20,8 +20,9 @@ enum {
     SCORE_REASON_LEN = 96,
 };
 
-/* One thing the contact did, newest first in the input. */
-enum activity_kind { ACT_EMAIL, ACT_REPLY, ACT_OPEN, ACT_CLICK };
+/* One thing the contact did (or, ACT_SENT, an email we sent them), newest
+ * first in the input. */
+enum activity_kind { ACT_EMAIL, ACT_REPLY, ACT_OPEN, ACT_CLICK, ACT_SENT };
 
 struct activity {
     int kind; /* enum activity_kind; bot opens and clicks are left out by the caller */
@@ -131,6 +132,12 @@ struct email_event {
 int store_contact_create(struct store *st, const char *workspace_id, const struct contact_fields *f,
                          int64_t now, struct arena *a, struct contact *out, struct errinfo *e);
 
+/* Calls fn(arg, email, id) for every contact of the workspace (the
+ * strings live during the call). */
+typedef void (*store_email_fn)(void *arg, const char *email, const char *id);
+int store_contact_emails(struct store *st, const char *workspace_id, store_email_fn fn, void *arg,
+                         struct errinfo *e);
+
 int store_contact_get(struct store *st, const char *workspace_id, const char *id, struct arena *a,
                       struct contact *out, struct errinfo *e);
 
@@ -193,6 +200,11 @@ int store_contact_events(struct store *st, const char *workspace_id, const char 
 /* Sets the contact's unsubscribed_at unless it is set (*changed says
  * whether it was); ERR_NOT_FOUND when the contact is not in the workspace. */
 int store_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
+                              int64_t now, bool *changed, struct errinfo *e);
+
+/* Clears the contact's unsubscribed_at when it is set (*changed says
+ * whether it was); ERR_NOT_FOUND when the contact is not in the workspace. */
+int store_contact_resubscribe(struct store *st, const char *workspace_id, const char *contact_id,
                               int64_t now, bool *changed, struct errinfo *e);
 
 /* Adds delta to the contact's campaign points (kept in -100..100 and

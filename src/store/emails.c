@@ -115,16 +115,22 @@ int store_contact_link(struct store *st, const char *workspace_id, const char *e
 static struct db_sql sql_contact_facts = DB_SQL(
     "SELECT COALESCE(job_title,''), status FROM contacts WHERE workspace_id = ?1 AND id = ?2");
 /*
- * Analyzed inbound emails (kind 0 email, 1 reply) and the opens (2) and
- * clicks (3) of mail sent to the contact, newest first. Bot events never
- * count. An email opened ten times is one open, and a link clicked again
- * one click (each at its latest time): re-reading should not outweigh a
- * reply.
+ * Analyzed inbound emails (kind 0 email, 1 reply), the opens (2) and
+ * clicks (3) of mail sent to the contact, and the mail our side sent them
+ * (4: outbound mail imported, and mail sent from leadflow), newest first.
+ * Bot events never count. An email opened ten times is one open, and a link
+ * clicked again one click (each at its latest time): re-reading should not
+ * outweigh a reply.
  */
 static struct db_sql sql_activity =
-    DB_SQL("SELECT received_at AS at, CAST(in_reply_to IS NOT NULL AS INTEGER) AS k, intent_bits,"
+    DB_SQL("SELECT received_at AS at, CASE WHEN direction = 'outbound' THEN 4"
+           " ELSE CAST(in_reply_to IS NOT NULL AS INTEGER) END AS k, intent_bits,"
            " sentiment_score FROM emails WHERE workspace_id = ?1 AND contact_id = ?2"
-           " AND direction = 'inbound' AND provider IS NOT NULL AND received_at >= ?3"
+           " AND (direction = 'outbound' OR provider IS NOT NULL) AND received_at >= ?3"
+           " UNION ALL"
+           " SELECT COALESCE(sent_at, created_at), 4, 0, CAST(NULL AS DOUBLE PRECISION)"
+           " FROM sent_emails WHERE workspace_id = ?1 AND contact_id = ?2 AND status = 'sent'"
+           " AND created_at >= ?3"
            " UNION ALL"
            " SELECT MAX(created_at), CASE kind WHEN 'open' THEN 2 ELSE 3 END, 0,"
            " CAST(NULL AS DOUBLE PRECISION) FROM email_events WHERE workspace_id = ?1"
@@ -146,6 +152,9 @@ static void activity_row(struct db_cur *c, struct arena *a, void *row)
         break;
     case 3:
         act->kind = ACT_CLICK;
+        break;
+    case 4:
+        act->kind = ACT_SENT;
         break;
     default:
         act->kind = ACT_EMAIL;

@@ -629,6 +629,15 @@ const struct migration pg_migrations[] = {
     {14, "step types and alert channels: checked in C only",
      "ALTER TABLE campaign_steps DROP CONSTRAINT campaign_steps_step_type_check;\n"
      "ALTER TABLE alert_deliveries DROP CONSTRAINT alert_deliveries_channel_check;\n"},
+    {18, "first run: one-time links that create the first owner; alerts read or unread",
+     "CREATE TABLE setup_links (\n"
+     "  token_hash TEXT PRIMARY KEY,\n"
+     "  created_at BIGINT NOT NULL,\n"
+     "  expires_at BIGINT NOT NULL,\n"
+     "  used_at BIGINT\n"
+     ");\n"
+     "GRANT SELECT, INSERT, UPDATE, DELETE ON setup_links TO leadflow_app;\n"
+     "ALTER TABLE alerts ADD COLUMN read_at BIGINT;\n"},
     {21, "IMAP inbox sources",
      "ALTER TABLE emails DROP CONSTRAINT emails_source_check;\n"
      "ALTER TABLE emails ADD CONSTRAINT emails_source_check\n"

@@ -629,11 +629,18 @@ const struct migration sqlite_migrations[] = {
      "ALTER TABLE alert_deliveries_new RENAME TO alert_deliveries;\n"
      "CREATE INDEX alert_deliveries_alert ON alert_deliveries(workspace_id, alert_id, id);\n"
      "CREATE INDEX alert_deliveries_recent ON alert_deliveries(workspace_id, at);\n"},
+    {18, "first run: one-time links that create the first owner; alerts read or unread",
+     "CREATE TABLE setup_links (\n"
+     "  token_hash TEXT PRIMARY KEY,\n"
+     "  created_at INTEGER NOT NULL,\n"
+     "  expires_at INTEGER NOT NULL,\n"
+     "  used_at INTEGER\n"
+     ") STRICT;\n"
+     "ALTER TABLE alerts ADD COLUMN read_at INTEGER;\n"},
     /* IMAP mailboxes: the server and login (the password sealed like a
      * Gmail token), the folders to read, and per folder the UIDVALIDITY and
      * the highest UID imported (folder_state: {"INBOX": {"uidValidity": n,
-     * "lastUid": n}}). */
-    /* emails.source gains 'imap'. Its CHECK was added with the column, so
+     * "lastUid": n}}). emails.source gains 'imap'. Its CHECK was added with the column, so
      * it is widened in place (SQLite's documented procedure for loosening a
      * CHECK without rebuilding the table: existing rows still pass), the
      * schema reloaded on this connection, and the CREATE TABLE after it

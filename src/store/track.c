@@ -96,15 +96,22 @@ static int contact_exists(struct db_cur *c, const char *workspace_id, const char
     return rc < 0 ? rc : 0;
 }
 
-int store_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
-                              int64_t now, bool *changed, struct errinfo *e)
+static struct db_sql sql_resubscribe =
+    DB_SQL("UPDATE contacts SET unsubscribed_at = NULL, updated_at = ?3"
+           " WHERE workspace_id = ?1 AND id = ?2 AND unsubscribed_at IS NOT NULL");
+
+/* Runs sql (?1 workspace, ?2 contact, ?3 now) and says whether it changed
+ * the contact; ERR_NOT_FOUND when the contact is not in the workspace. */
+static int set_subscription(struct store *st, struct db_sql *sql, const char *what,
+                            const char *workspace_id, const char *contact_id, int64_t now,
+                            bool *changed, struct errinfo *e)
 {
     *changed = false;
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_MANY, e);
     if (rc)
         return rc;
-    rc = db_prepare(&c, &sql_unsubscribe, "unsubscribing a contact");
+    rc = db_prepare(&c, sql, what);
     if (!rc) {
         db_bind_str(&c, 1, workspace_id);
         db_bind_str(&c, 2, contact_id);
@@ -113,11 +120,25 @@ int store_contact_unsubscribe(struct store *st, const char *workspace_id, const 
     }
     if (!rc) {
         *changed = db_changes(&c) > 0;
-        /* Nothing changed: already unsubscribed (fine), or no such contact. */
+        /* Nothing changed: already in that state (fine), or no such contact. */
         if (!*changed)
             rc = contact_exists(&c, workspace_id, contact_id);
     }
     return db_leave(&c, rc);
+}
+
+int store_contact_unsubscribe(struct store *st, const char *workspace_id, const char *contact_id,
+                              int64_t now, bool *changed, struct errinfo *e)
+{
+    return set_subscription(st, &sql_unsubscribe, "unsubscribing a contact", workspace_id,
+                            contact_id, now, changed, e);
+}
+
+int store_contact_resubscribe(struct store *st, const char *workspace_id, const char *contact_id,
+                              int64_t now, bool *changed, struct errinfo *e)
+{
+    return set_subscription(st, &sql_resubscribe, "resubscribing a contact", workspace_id,
+                            contact_id, now, changed, e);
 }
 
 static struct db_sql sql_events =

@@ -50,6 +50,9 @@ STORE_NAME = "postgres" if PG else "sqlite"
 # is not yet run there: it is deselected (never counted as passed) and named in
 # the summary. Move a file here once the store ops it needs exist in pg*.c.
 PG_READY = {
+    "test_contact_actions.py",
+    "test_contacts_csv.py",
+    "test_first_run.py",
     "test_alerts.py",
     "test_alerts_mail.py",
     "test_anthropic.py",
@@ -512,12 +515,14 @@ class Launcher:
     def workdir(self, name="lf"):
         return str(self.tmp_factory.mktemp(name))
 
-    def start(self, env=None, args=None, workdir=None, db=None, web_dir=None, listen=True):
+    def start(self, env=None, args=None, workdir=None, db=None, web_dir=None, listen=True,
+              stdout_path=None):
         """Starts `leadflow serve` and waits for it to listen.
 
         env: extra LEADFLOW_* variables; args: extra arguments; db: a path
         (default <workdir>/test.db), or another server's db_ref; web_dir:
-        default the test web directory."""
+        default the test web directory; stdout_path: a file that receives
+        the server's standard output (default: discarded)."""
         wd = workdir or self.workdir()
         pg_db = db_url = None
         if PG:
@@ -535,8 +540,13 @@ class Launcher:
         if listen:
             cmd += ["--listen", "127.0.0.1:0"]
         cmd += list(args or [])
-        proc = subprocess.Popen(cmd, cwd=wd, env=full_env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+        try:
+            proc = subprocess.Popen(cmd, cwd=wd, env=full_env, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.PIPE)
+        finally:
+            if stdout_path:
+                out.close()
         srv = Server(proc, wd, db_path, web_dir or self.web_dir, db_url=db_url, pg_db=pg_db)
         self.servers.append(srv)
         rec = srv._wait_listening()

@@ -343,6 +343,46 @@ def test_ack_and_resolve(srv, t):
                      ws=t.workspace_id), 404, "NOT_FOUND")
 
 
+def test_read_and_unread(srv, t):
+    rule(srv, t, "complaint")
+    import_mbox(srv, t, complaint(sender()))
+    [a] = alerts(srv, t)
+    assert a["readAt"] is None
+    read = call(srv, t, "POST", f"/api/alerts/{a['id']}/read", creds=t.session)
+    assert read["readAt"] and read["status"] == "open"
+    # Reading again keeps the first time; the status is untouched.
+    again = call(srv, t, "POST", f"/api/alerts/{a['id']}/read")
+    assert again["readAt"] == read["readAt"]
+    assert [x["readAt"] for x in alerts(srv, t)] == [read["readAt"]]
+    unread = call(srv, t, "POST", f"/api/alerts/{a['id']}/unread")
+    assert unread["readAt"] is None and unread["status"] == "open"
+    assert_error(api(srv, "POST", f"/api/alerts/{random_id()}/read", t.token_creds,
+                     ws=t.workspace_id), 404, "NOT_FOUND")
+    r = api(srv, "POST", f"/api/alerts/{a['id']}/read", t.session, ws=t.workspace_id, csrf=False)
+    assert r.status == 403
+
+
+def test_a_test_notification_goes_through_the_rules_channels(srv, t):
+    with AlertReceiver() as slack:
+        r = rule(srv, t, "new_hot_lead", channels=[{"type": "slack", "target": slack.url},
+                                                   {"type": "in_app"}], enabled=False)
+        a = call(srv, t, "POST", f"/api/alerts/rules/{r['id']}/test", status=201,
+                 creds=t.session)
+        assert a["ruleId"] == r["id"] and a["title"] == "Test notification: new_hot_lead rule"
+        assert a["data"] == {"test": True} and a["severity"] == "info"
+        d = deliveries_done(srv, t, a["id"], "slack")
+        assert d[-1]["status"] == "delivered" and d[-1]["responseCode"] == 200
+        [req] = slack.wait_for(1)
+        assert "Test notification" in req.json["text"]
+        # Each test is its own alert: dedup never folds two tests.
+        b = call(srv, t, "POST", f"/api/alerts/rules/{r['id']}/test", status=201)
+        assert b["id"] != a["id"]
+        assert {x["id"] for x in alerts(srv, t)} >= {a["id"], b["id"]}
+    other = tu.new_tenant(srv)
+    assert_error(api(srv, "POST", f"/api/alerts/rules/{r['id']}/test", other.token_creds,
+                     ws=other.workspace_id), 404, "NOT_FOUND")
+
+
 def test_another_workspace_sees_nothing_and_touches_nothing(srv, t):
     r = rule(srv, t, "complaint")
     import_mbox(srv, t, complaint(sender()))

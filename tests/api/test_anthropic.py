@@ -26,7 +26,7 @@ from fakes.anthropic_api import API_VERSION, FakeAnthropicAPI  # noqa: E402
 INTENTS = {"meeting_request", "question", "complaint", "feature_request", "pricing_inquiry",
            "general", "follow_up"}
 FIELDS = {"file", "message_id", "from", "subject", "intents", "sentiment", "sentiment_score",
-          "urgency", "provider"}
+          "urgency", "provider", "automated", "reply_text"}
 MODEL = "claude-test-model-1"
 
 PRICING_EML = (
@@ -164,6 +164,39 @@ def test_request_has_the_documented_shape(run_cli, tmp_path, fake):
     # The email is data inside the user message, never in the instructions.
     assert "pricing-body-marker-41c" not in b["system"]
     assert fake.api_key.encode() not in req.body
+
+
+def test_only_the_new_text_of_a_reply_is_sent(run_cli, tmp_path, fake):
+    eml = (PRICING_EML.replace("Subject: Pricing for 50 seats", "Subject: AW: Urgent demo request")
+           .replace("pricing-body-marker-41c\r\n",
+                    "pricing-body-marker-41c\r\n\r\nMit freundlichen Grüßen\r\n\r\n"
+                    "Dana Buyer\r\nLeiterin Einkauf\r\n\r\n"
+                    "Von: Sam Seller <sam@leadflow.example>\r\n"
+                    "Gesendet: Dienstag, 4. März 2025 09:00\r\nAn: Dana Buyer\r\n"
+                    "Betreff: Urgent demo request\r\n\r\nquoted-history-marker-77 Our offer.\r\n"))
+    r = analyze(run_cli, tmp_path, fake, eml=eml)
+    assert r.returncode == 0, r.stderr
+    [res] = results(r)
+    assert res["reply_text"] == ("Hi, could you send pricing for 50 seats? Are you free for a call "
+                                 "on Thursday?\npricing-body-marker-41c\n\nMit freundlichen Grüßen")
+    assert res["automated"] is False
+    [req] = fake.recorded()
+    user = req.user_text
+    assert "pricing-body-marker-41c" in user
+    assert "quoted-history-marker-77" not in user and "Leiterin" not in user
+    # A reply's subject is the thread's, not the sender's words.
+    assert "Urgent demo request" not in user
+
+
+def test_automatic_reply_is_not_analyzed(run_cli, tmp_path, fake):
+    eml = PRICING_EML.replace("Subject: Pricing for 50 seats",
+                              "Subject: Automatic reply: Pricing for 50 seats")
+    r = analyze(run_cli, tmp_path, fake, eml=eml)
+    assert r.returncode == 0, r.stderr
+    [res] = results(r)
+    assert res["automated"] is True
+    assert res["intents"] == ["general"] and res["urgency"] == "low"
+    assert fake.recorded() == []
 
 
 def test_token_settings_are_sent(run_cli, tmp_path, fake):

@@ -91,11 +91,11 @@ def test_help_lists_commands(run_cli):
     r = run_cli("--help")
     assert r.returncode == 0
     names = {l.split()[0] for l in r.stdout.splitlines() if l.startswith("  ")}
-    assert {"serve", "migrate", "version"} <= names, r.stdout
+    assert {"serve", "migrate", "backup", "version"} <= names, r.stdout
     assert r.stderr == ""
 
 
-@pytest.mark.parametrize("cmd", ["serve", "migrate"])
+@pytest.mark.parametrize("cmd", ["serve", "migrate", "backup"])
 def test_command_help(run_cli, cmd):
     r = run_cli(cmd, "--help")
     assert r.returncode == 0
@@ -148,11 +148,13 @@ def test_serve_on_migrated_database_applies_nothing(run_cli, launcher):
 # -- database failures ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cmd", ["serve", "migrate"])
-def test_database_cannot_be_opened(run_cli, cmd):
+@pytest.mark.parametrize("cmd", ["serve", "migrate", "backup"])
+def test_database_cannot_be_opened(run_cli, launcher, cmd):
     args = [cmd, "--db", "sqlite:/nonexistent-dir/x.db"]
     if cmd == "serve":
         args += ["--listen", "127.0.0.1:0"]
+    if cmd == "backup":
+        args.append(os.path.join(launcher.workdir("backup"), "b.db"))
     r = run_cli(*args)
     assert r.returncode == 1, r.stderr
     line = one_line(r)
@@ -161,7 +163,7 @@ def test_database_cannot_be_opened(run_cli, cmd):
     assert not os.path.exists("/nonexistent-dir")
 
 
-@pytest.mark.parametrize("cmd", ["serve", "migrate"])
+@pytest.mark.parametrize("cmd", ["serve", "migrate", "backup"])
 def test_file_is_not_a_sqlite_database(run_cli, launcher, cmd):
     cwd = launcher.workdir("notdb")
     path = os.path.join(cwd, "notes.db")
@@ -171,6 +173,8 @@ def test_file_is_not_a_sqlite_database(run_cli, launcher, cmd):
     args = [cmd, "--db", f"sqlite:{path}"]
     if cmd == "serve":
         args += ["--listen", "127.0.0.1:0"]
+    if cmd == "backup":
+        args.append(os.path.join(cwd, "b.db"))
     r = run_cli(*args, cwd=cwd)
     assert r.returncode == 1, r.stderr
     line = one_line(r)
@@ -179,6 +183,7 @@ def test_file_is_not_a_sqlite_database(run_cli, launcher, cmd):
     with open(path, "rb") as f:
         assert f.read() == content, "the non-database file was modified"
     assert not os.path.exists(os.path.join(cwd, "leadflow.key"))
+    assert not os.path.exists(os.path.join(cwd, "b.db"))
 
 
 # -- configuration errors ----------------------------------------------------------

@@ -219,11 +219,89 @@ def test_newsletters_and_auto_replies_are_kept_but_not_scored(server, t):
     ), content_type="application/mbox")
     assert res["imported"] == 2
     rows, _ = emails(server, t)
-    assert all(r["intents"] == [] and r["sentiment"] is None for r in rows), rows
+    # Mail no person wrote is general, with no analysis of its own.
+    assert all(r["intents"] == ["general"] and r["sentiment"] is None and r["analyzedBy"] is None
+               for r in rows), rows
     for who in (news, away):
         c = contact_by_email(server, t, who)
         assert c["status"] == "prospect"  # no buying intent read into a newsletter
         assert c["scoreBreakdown"]["engagement"] == 0 and c["scoreBreakdown"]["intent"] == 0
+
+
+def test_reply_text_is_what_the_analyzer_read(server, t):
+    who = addr("reply")
+    body = ("Hallo Anna,\n\ndanke, das passt so. Wir melden uns nach Weihnachten.\n\n"
+            "Mit freundlichen Grüßen\n\nJonas Weber\nLeiter Einkauf\n\n"
+            "Von: Anna Berg <anna@ourteam.example>\nGesendet: Dienstag, 1. Dezember 2026 10:14\n"
+            "An: Jonas Weber <jonas@brightwater.example>\nBetreff: Demo und Preise\n\n"
+            "Hallo Jonas, our pricing is $49 per seat. Can we schedule a demo call this week?\n"
+            "This is urgent, the offer ends today!\n")
+    imported(server, t, message(who, body, subject="AW: Can we schedule a call? Pricing inside"))
+    rows, _ = emails(server, t)
+    e = rows[0]
+    one = ok(api(server, "GET", f"/api/emails/{e['id']}", t.token_creds, ws=t.workspace_id))
+    assert one["replyText"] == ("Hallo Anna,\n\ndanke, das passt so. Wir melden uns nach "
+                                "Weihnachten.\n\nMit freundlichen Grüßen")
+    assert "schedule a demo" in one["bodyText"]
+    # Neither our quoted words nor the reply's subject are the sender's.
+    assert e["intents"] == ["general"], e
+    assert e["urgency"] == "low"
+    c = contact_by_email(server, t, who)
+    assert c["scoreBreakdown"]["intent"] < 20
+
+
+def test_out_of_office_subject_alone_marks_an_automatic_reply(server, t):
+    who = addr("away")
+    imported(server, t, message(who, "I am out of the office until Monday with limited access "
+                                "to email. For urgent pricing questions call +1 555 0100.",
+                                subject="Out of Office: Re: pricing for 200 seats"))
+    rows, _ = emails(server, t)
+    assert rows[0]["intents"] == ["general"] and rows[0]["analyzedBy"] is None
+    b = contact_by_email(server, t, who)["scoreBreakdown"]
+    assert b["engagement"] == 0 and b["intent"] == 0 and b["sentiment"] == 0
+
+
+BUYER_SIG = "Jordan Avery\nVP of Sales\nNorthwind Freight"
+BUYER_EMAILS = [
+    (6, "Pricing for 200 seats",
+     "Hi,\n\nOur budget is approved for this quarter. Could you send us pricing for 200 seats "
+     "on the annual plan?\n\nBest regards,"),
+    (4, "Contract",
+     "Hi,\n\nCan we set up a meeting this week to discuss the contract? Thursday or Friday works "
+     "for us.\n\nBest regards,"),
+    (2, "Next steps",
+     "Hi,\n\nWe reviewed the contract with legal and are happy with it. What are the next steps "
+     "to sign?\n\nBest regards,"),
+    (0.1, "Order form",
+     "Hi,\n\nPlease send the order form so we can get it signed this week.\n\nBest regards,"),
+]
+
+
+def test_repeated_buying_signals_before_we_answer_make_a_hot_lead(server, t):
+    buyer = addr("buyer")
+    msgs = [message(buyer, body, subject=subject, name="Jordan Avery", signature=BUYER_SIG,
+                    days_ago=days) for days, subject, body in BUYER_EMAILS]
+    res = imported(server, t, mbox(*msgs), content_type="application/mbox")
+    assert res["imported"] == 4
+    c = contact_by_email(server, t, buyer)
+    assert c["jobTitle"] == "VP of Sales"
+    b = c["scoreBreakdown"]
+    assert c["score"] >= 80, (c["score"], b, c["scoreReasons"])
+    assert b["intent"] == 20 and b["role"] == 8
+    assert "wrote 4 times before we answered" in c["scoreReasons"]
+    leads, _ = hot_leads(server, t)
+    assert buyer in [l["contact"]["email"] for l in leads]
+
+
+def test_one_off_mild_interest_is_not_hot(server, t):
+    who = addr("mild")
+    imported(server, t, message(who, "Hi,\n\nDoes your product integrate with Slack? We like "
+                                "what we have seen so far.\n\nThanks,", subject="Slack?",
+                                name="Casey Lin", signature="Casey Lin\nVP of Sales\nAcme"))
+    c = contact_by_email(server, t, who)
+    assert c["score"] < 60, (c["score"], c["scoreBreakdown"])
+    leads, _ = hot_leads(server, t)
+    assert who not in [l["contact"]["email"] for l in leads]
 
 
 def test_hot_leads_are_ranked_with_parts_and_reasons(server, t):

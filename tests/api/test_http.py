@@ -352,8 +352,8 @@ def test_head_on_connection_then_get_still_works(server):
 # -- static files --------------------------------------------------------------
 
 
-def test_root_serves_index_html(server):
-    r = server.get("/")
+def test_index_html_is_served(server):
+    r = server.get("/index.html")
     assert r.status == 200
     assert r.header("Content-Type", "").startswith("text/html")
     assert r.body == INDEX_HTML
@@ -367,7 +367,7 @@ STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 
 
 
 def test_pages_carry_a_strict_content_security_policy(server, launcher):
-    for path in ("/", "/sub/page"):
+    for path in ("/index.html", "/sub/page"):
         assert server.get(path).header("Content-Security-Policy") == STRICT_CSP, path
     # Not needed on what is not a page.
     assert server.get("/style.css").header("Content-Security-Policy") is None
@@ -375,7 +375,7 @@ def test_pages_carry_a_strict_content_security_policy(server, launcher):
     web = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))), "web")
     srv = launcher.start(web_dir=web)
-    for path in ("/", "/login", "/dashboard/overview", "/dashboard/contacts/x"):
+    for path in ("/index.html", "/login", "/dashboard/overview", "/dashboard/contacts/x"):
         r = srv.get(path)
         assert r.status == 200 and r.header("Content-Type", "").startswith("text/html"), path
         assert r.header("Content-Security-Policy") == STRICT_CSP, path
@@ -384,8 +384,15 @@ def test_pages_carry_a_strict_content_security_policy(server, launcher):
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>|<style|\son[a-z]+=|\sstyle=", html), path
 
 
-def test_head_root_has_no_body(server):
+def test_root_sends_a_stranger_to_sign_in(server):
+    r = server.get("/")
+    assert r.status == 302 and r.header("Location") == "/login"
     status, headers, rest = raw_head(server, "/")
+    assert status == 302 and rest == b""
+
+
+def test_head_index_has_no_body(server):
+    status, headers, rest = raw_head(server, "/index.html")
     assert status == 200
     assert rest == b"", f"HEAD reply carries a body: {rest[:200]!r}"
     assert headers.get("content-type", "").startswith("text/html")

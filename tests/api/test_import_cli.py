@@ -5,6 +5,7 @@ with hot leads at once, and imported only once."""
 import os
 import re
 import secrets
+import time
 
 import pytest
 
@@ -136,6 +137,32 @@ def test_demo_shows_hot_leads_at_once(launcher):
     assert stats["emails"]["total"] >= 200
     assert stats["emails"]["thisWeek"] > 0
     n = stats["emails"]["total"]
+
+    # The alerts page: the demo's rules, fired by the import.
+    rules = ok(api(srv, "GET", "/api/alerts/rules", creds, ws=ws[0]))
+    assert len(rules) >= 2
+    fired = ok(api(srv, "GET", "/api/alerts", creds, ws=ws[0], params={"pageSize": 200}))
+    assert len({a["ruleId"] for a in fired}) >= 2, fired
+    assert all(not a["data"].get("test") for a in fired)
+    # The campaigns page: one running campaign whose enrollments are at different steps.
+    [camp] = ok(api(srv, "GET", "/api/campaigns", creds, ws=ws[0]))
+    assert camp["status"] == "active"
+    steps = ok(api(srv, "GET", f"/api/campaigns/{camp['id']}/steps", creds, ws=ws[0]))
+    waits = {s["id"] for s in steps if s["type"] == "wait"}
+
+    def settled():
+        en = ok(api(srv, "GET", f"/api/campaigns/{camp['id']}/enrollments", creds, ws=ws[0],
+                    params={"pageSize": 200}))
+        return en if en and all(e["status"] != "active" or e["currentStepId"] in waits
+                                for e in en) else None
+    deadline = time.monotonic() + 15
+    while not (en := settled()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert en, "the demo enrollments did not reach their wait steps"
+    at = {e["currentStepId"] for e in en if e["status"] == "active"}
+    assert len(at) >= 2, en
+    logs = ok(api(srv, "GET", f"/api/campaigns/{camp['id']}/logs", creds, ws=ws[0]))
+    assert logs, "the demo campaign ran no step"
     srv.stop()
 
     # A second start reuses the organization and imports nothing again.
@@ -144,6 +171,8 @@ def test_demo_shows_hot_leads_at_once(launcher):
     assert again == [n]
     orgs = _db(srv2, "SELECT COUNT(*) FROM organizations WHERE name LIKE 'Northwind%'")
     assert orgs == [(1,)]
+    assert _db(srv2, "SELECT COUNT(*) FROM drip_campaigns") == [(1,)]
+    assert _db(srv2, "SELECT COUNT(*) FROM alert_rules") == [(len(rules),)]
 
 
 def _db(srv, sql):

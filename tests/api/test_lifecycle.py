@@ -192,7 +192,7 @@ def test_missing_web_dir_still_serves_api(launcher):
     warn = srv.logs("server.no_web")
     assert warn and warn[0]["level"] == "warn"
     assert srv.healthy()
-    r = srv.get("/")
+    r = srv.get("/index.html")
     assert r.status == 404
     assert r.json["error"]["code"] == "NOT_FOUND"
 

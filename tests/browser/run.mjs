@@ -53,14 +53,15 @@ function cleanEnv(extra) {
   return { ...env, ...extra };
 }
 
-// Starts `leadflow serve --demo` and resolves once it logs server.listening.
-function startServer(work) {
-  const db = `sqlite:${join(work, "test.db")}`;
+// Starts `leadflow serve --demo` (or, with demo false, on an empty database)
+// and resolves once it logs server.listening.
+function startServer(work, demo = true) {
+  const db = `sqlite:${join(work, demo ? "test.db" : "first-run.db")}`;
   const env = cleanEnv({
     LEADFLOW_WEB_DIR: join(ROOT, "web"),
     LEADFLOW_DEMO_MAILBOX: join(ROOT, "data", "demo", "sample.mbox"),
   });
-  const proc = spawn(BIN, ["serve", "--demo", "--db", db, "--listen", "127.0.0.1:0"],
+  const proc = spawn(BIN, ["serve", ...(demo ? ["--demo"] : []), "--db", db, "--listen", "127.0.0.1:0"],
     { cwd: work, env, stdio: ["ignore", "pipe", "pipe"] });
   const log = [];
   const srv = { proc, db, env, work, log, exited: null };
@@ -176,14 +177,14 @@ const test = (name, fn) => tests.push({ name, fn });
 const state = {};
 
 test("pages carry a strict Content-Security-Policy and work under it", async ({ page, srv }) => {
-  for (const path of ["/", "/login", "/dashboard/overview"]) {
+  for (const path of ["/index.html", "/login", "/dashboard/overview"]) {
     const r = await page.request.get(srv.base + path, { maxRedirects: 0 });
     const csp = r.headers()["content-security-policy"] || "";
     for (const d of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"])
       check(csp.includes(d), `${path}: Content-Security-Policy "${csp}" lacks ${d}`);
     check(!csp.includes("unsafe-inline") && !csp.includes("unsafe-eval"), `${path}: ${csp} allows inline code`);
   }
-  await page.goto(`${srv.base}/`);
+  await page.goto(`${srv.base}/index.html`);
   await page.locator("#health", { hasText: /^ok \(leadflow / }).waitFor();
   const weight = await page.locator("#health").evaluate((el) => getComputedStyle(el).fontWeight);
   check(weight === "600", `the start page's stylesheet did not apply (font-weight ${weight})`);
@@ -436,8 +437,10 @@ test("alerts: a rule, a live alert on the page (as text), acknowledged", async (
     id: `alert-${Date.now()}` });
   const r = await apiCall(page, "POST", "/api/emails/import", msg, "message/rfc822");
   check(r.status === 200 && r.body.data.imported === 1, `import failed: ${JSON.stringify(r.body)}`);
-  await page.locator("#toasts .toast", { hasText: "Alert: Complaint from Grumpy Gus" }).waitFor({ timeout: LIVE_TIMEOUT });
-  const item = page.locator("#alerts li.alert-item", { hasText: "Complaint from Grumpy Gus" });
+  // The demo's own complaint rule fires too: two alerts, two toasts.
+  await page.locator("#toasts .toast", { hasText: "Alert: Complaint from Grumpy Gus" }).first().waitFor({ timeout: LIVE_TIMEOUT });
+  const item = page.locator("#alerts li.alert-item", { hasText: "rule Complaints to the team" })
+    .filter({ hasText: "Complaint from Grumpy Gus" });
   await item.waitFor({ timeout: 5000 });
   check((await item.locator("h2").textContent()).includes(evil), "the alert title is not shown as text");
   check(await page.locator("#alerts img").count() === 0, "markup in an alert became an element");
@@ -446,7 +449,63 @@ test("alerts: a rule, a live alert on the page (as text), acknowledged", async (
   await page.locator("#toasts .toast", { hasText: "Alert acknowledged." }).waitFor();
   await page.click('[data-tab="acked"]');
   await page.waitForURL(/status=acked/);
-  await page.locator("#alerts li.alert-item[data-status=acked]", { hasText: "Grumpy Gus" }).waitFor();
+  await page.locator("#alerts li.alert-item[data-status=acked]", { hasText: "rule Complaints to the team" }).waitFor();
+});
+
+test("alerts: a rule's test notification, marked read and unread", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/alerts`);
+  const row = page.locator("#alert-rules tr", { hasText: "Complaints to the team" });
+  await row.locator("button[data-action=test-rule]").click();
+  await page.locator("#alert-rules + p, p.status-note", { hasText: "Test notification of" }).first().waitFor();
+  const item = page.locator("#alerts li.alert-item", { hasText: "Test notification: Complaints to the team" });
+  await item.waitFor();
+  check(await item.getAttribute("data-read") === "no", "a new alert is not shown unread");
+  await item.locator("button[data-action=read]").click();
+  await page.locator("#toasts .toast", { hasText: "Marked read." }).waitFor();
+  await page.locator('#alerts li.alert-item[data-read="yes"]', { hasText: "Test notification" }).waitFor();
+  await shot(page, "alerts-read");
+  await page.locator('#alerts li.alert-item[data-read="yes"]', { hasText: "Test notification" })
+    .locator("button[data-action=unread]").click();
+  await page.locator('#alerts li.alert-item[data-read="no"]', { hasText: "Test notification" }).waitFor();
+});
+
+test("contacts: CSV import with a mapping and a report, and export", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/contacts`);
+  await page.locator("#csv-panel summary").click();
+  const csv = "Courriel;Who;Firm;Labels\r\nann@csv-browser.example;Ann <b>Bold</b>;Acme;\"vip, beta\"\r\nnot-an-address;Bad;;\r\n";
+  await page.setInputFiles("#csv-file", { name: "people.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await page.locator("#csv-map-email").waitFor();
+  check(await page.locator("#csv-map-email").inputValue() === "", "Courriel was taken for the email without a mapping");
+  check(await page.locator("#csv-map-tags").inputValue() === "Labels", "Labels was not guessed for the tags");
+  await page.selectOption("#csv-map-email", "Courriel");
+  await page.selectOption("#csv-map-name", "Who");
+  await page.selectOption("#csv-map-company", "Firm");
+  await page.selectOption("#csv-map-tags", "Labels");
+  await page.click("button[data-action=import-csv]");
+  await page.locator("#csv-counts", { hasText: "2 rows: 1 created, 0 updated, 0 skipped, 1 rejected." }).waitFor();
+  await page.locator("#csv-rejects tr", { hasText: "email is not a valid email address" }).waitFor();
+  check((await page.locator("#csv-rejects tbody td").first().textContent()) === "3", "the rejected row's number is wrong");
+  await shot(page, "contacts-csv");
+  await page.goto(`${srv.base}/dashboard/contacts?q=csv-browser`);
+  await page.locator("#contact-results tr", { hasText: "Ann <b>Bold</b>" }).waitFor();
+  check(await page.locator("#contact-results b").count() === 0, "markup in an imported name became an element");
+  await page.locator("#csv-panel summary").click();
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#csv-export")]);
+  const body = await (await download.createReadStream()).toArray();
+  const text = Buffer.concat(body).toString("utf8");
+  check(text.startsWith("email,name,company") && text.includes("ann@csv-browser.example"), `export: ${text.slice(0, 200)}`);
+});
+
+test("contact page: unsubscribe and resubscribe", async ({ page, srv }) => {
+  check(state.contactUrl, "no contact page was opened earlier");
+  await page.goto(state.contactUrl);
+  await page.locator("button[data-action=unsubscribe]").click();
+  await page.locator("#toasts .toast", { hasText: "is unsubscribed." }).waitFor();
+  await page.locator("dl.fields dt", { hasText: "Unsubscribed" }).waitFor();
+  await page.locator("button[data-action=resubscribe]").click();
+  await page.locator("#toasts .toast", { hasText: "is subscribed again." }).waitFor();
+  await page.locator("button[data-action=unsubscribe]").waitFor();
+  check(await page.locator("dl.fields dt", { hasText: "Unsubscribed" }).count() === 0, "still shown unsubscribed");
 });
 
 test("campaigns: the builder shows the server's messages, creates, lists and activates", async ({ page, srv }) => {
@@ -591,6 +650,54 @@ test("signs out", async ({ page, srv }) => {
   await page.waitForURL(/\/login/);
 });
 
+// ---- first run -----------------------------------------------------------------------
+
+const BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+// From an empty database: the link serve prints, the owner form filled in by
+// keyboard, the dashboard reached signed in; the link is refused afterwards.
+// Its own browser, so that its cookies stay away from the demo server's.
+async function firstRunTest(chromium, work) {
+  const name = "first run: the printed link creates the owner and signs them in";
+  const srv = await startServer(work, false);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
+  try {
+    // Standard output and the log come through different pipes.
+    let line;
+    for (let i = 0; i < 50 && !(line = srv.log.find((l) => l.includes("/setup/"))); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    check(line, `serve printed no first-run link:\n${srv.log.join("\n")}`);
+    const url = new URL(line.match(/http:\/\/\S+/)[0]);
+    const page = await browser.newPage({ viewport: LAPTOP });
+    page.setDefaultTimeout(10000);
+    await page.goto(`${srv.base}/`);
+    check(new URL(page.url()).pathname === "/login", `/ went to ${page.url()} before sign-in`);
+    await page.goto(`${srv.base}${url.pathname}`);
+    await page.getByLabel("Your name").waitFor();
+    await shot(page, "first-run");
+    await page.getByLabel("Your name").fill("Ada Owner");
+    await page.getByLabel("Your email").fill("ada@example.test");
+    await page.getByLabel("Your email").press("Enter");
+    await page.waitForURL(/\/dashboard\/overview$/);
+    const me = await page.evaluate(async () => (await fetch("/api/auth/me")).json());
+    check(me.success && me.data.user.email === "ada@example.test", `signed in as ${JSON.stringify(me)}`);
+    check(me.data.workspaces.length === 1 && me.data.workspaces[0].role === "owner", JSON.stringify(me.data.workspaces));
+    await page.goto(`${srv.base}/`);
+    await page.waitForURL(/\/dashboard\/overview$/);
+    const again = await page.goto(`${srv.base}${url.pathname}`);
+    check(again.status() === 404, `the used link answered ${again.status()}`);
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (err) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${String(err.message || err).split("\n").join("\n     ")}`);
+  } finally {
+    await browser.close();
+    await stopServer(srv);
+  }
+}
+
 // ---- runner ------------------------------------------------------------------------
 
 async function main() {
@@ -599,6 +706,7 @@ async function main() {
   ensureModules();
   const { chromium } = await import("playwright-core");
   const work = mkdtempSync(join(tmpdir(), "leadflow-browser-"));
+  await firstRunTest(chromium, work);
   let srv;
   try {
     srv = await startServer(work);
@@ -610,8 +718,7 @@ async function main() {
     executablePath: CHROMIUM,
     headless: true,
     viewport: LAPTOP,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: BROWSER_ARGS,
   });
   // Uncaught exceptions and Content-Security-Policy refusals, on every page.
   const pageErrors = [];

@@ -11,7 +11,7 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_DIR ?= build/fuzz
-FUZZ_NAMES := router json_escape config mime mbox ws_frame dkim_canon
+FUZZ_NAMES := router json_escape config mime mbox ws_frame dkim_canon reply csv
 
 FUZZ_PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih gmime-3.0
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -20,17 +20,18 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Isrc -g -O1 $(FUZZ_SAN) -Wall -Wextra \
                -Wno-unused-parameter $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null) -MMD -MP
 # libwslay has no pkg-config file on Debian (see the Makefile).
 FUZZ_LIBS := $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null) \
-             $(shell pkg-config --silence-errors --libs libwslay || echo -lwslay) -lpthread -lm
+             $(shell pkg-config --silence-errors --libs libwslay || echo -lwslay) -lcsv -lpthread -lm
 # UB is fatal (-fno-sanitize-recover); leaks are checked after every input.
 FUZZ_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
             UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # What the targets call into: base/ and the part of http/ that does not
-# depend on the HTTP library, the MIME, inbox and DKIM code of mail/, and the
-# WebSocket framing of ws/. Compiled here, instrumented, into one archive.
+# depend on the HTTP library, the MIME, reply, inbox and DKIM code of mail/
+# (with the subject rules of ai/), and the WebSocket framing of ws/.
+# Compiled here, instrumented, into one archive.
 FUZZ_LIB_SRC := $(sort $(wildcard src/base/*.c)) src/http/http.c src/http/reply.c \
-                src/http/router.c src/mail/mime.c src/mail/inbox.c src/mail/dkim.c \
-                src/ws/conn.c
+                src/http/router.c src/mail/mime.c src/mail/reply_text.c src/mail/inbox.c \
+                src/mail/dkim.c src/ai/subject.c src/ws/conn.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/%.o)
 FUZZ_LIB := $(FUZZ_DIR)/libleadflow-fuzz.a
 FUZZ_TGT_OBJ := $(FUZZ_NAMES:%=$(FUZZ_DIR)/tests/fuzz/fuzz_%.o)

@@ -239,6 +239,124 @@ static void test_future_dates_count_as_now(void **state)
     assert_true(s.total >= 0 && s.total <= 100);
 }
 
+/* The buyer who writes four times in six days before we answer: pricing for
+ * 200 seats, a meeting about the contract, the next steps to sign, the order
+ * form (intents as the offline analyzer reads them). */
+static void buyer_burst(struct activity a[4])
+{
+    a[0] = email(0, INTENT_GENERAL, 0);   /* "please send the order form" */
+    a[1] = email(2, INTENT_FOLLOW_UP, 0); /* "what are the next steps to sign" */
+    a[2] = email(4, INTENT_MEETING_REQUEST, 0);
+    a[3] = email(6, INTENT_PRICING_INQUIRY, 0);
+}
+
+static void test_repeated_buying_signals_are_hot(void **state)
+{
+    struct activity a[4];
+    buyer_burst(a);
+    struct score_input in = {a, 4, "VP of Sales", "prospect", NOW};
+    struct score s;
+    score_compute(&in, &s);
+    print_reasons(&s);
+    print_message("buyer: %d (engagement %.1f)\n", s.total, s.engagement);
+    assert_true(s.total >= SCORE_HOT);
+    assert_string_equal(score_tier(s.total), "hot");
+    assert_true(s.engagement <= 40 && s.sentiment == 10 && s.intent == 20 && s.role == 8);
+    assert_true(has_reason(&s, "wrote 4 times before we answered"));
+}
+
+static void test_buying_email_outweighs_a_note(void **state)
+{
+    struct activity buy = email(0, INTENT_PRICING_INQUIRY, 0);
+    struct activity ask = email(0, INTENT_QUESTION, 0);
+    struct activity note = email(0, INTENT_GENERAL, 0);
+    struct activity reply = {ACT_REPLY, NOW, INTENT_MEETING_REQUEST, 0, 1};
+    struct score_input in = {&buy, 1, NULL, "lead", NOW};
+    struct score s;
+    score_compute(&in, &s);
+    assert_true(fabs(s.engagement - 12) < 1e-9);
+    in.acts = &ask;
+    score_compute(&in, &s);
+    assert_true(fabs(s.engagement - 10) < 1e-9);
+    in.acts = &note;
+    score_compute(&in, &s);
+    assert_true(fabs(s.engagement - 8) < 1e-9);
+    in.acts = &reply;
+    score_compute(&in, &s);
+    assert_true(fabs(s.engagement - 14) < 1e-9);
+}
+
+static void test_burst_needs_a_buying_signal_and_no_answer(void **state)
+{
+    struct activity a[5];
+    buyer_burst(a);
+    struct score s;
+    struct score_input in = {a, 4, NULL, "lead", NOW};
+    /* Two emails within the burst window: one bonus. */
+    in.acts = a + 2;
+    in.nacts = 2;
+    score_compute(&in, &s);
+    double w6 = 1.0 - 0.75 * 6 / 30, w4 = 1.0 - 0.75 * 4 / 30;
+    assert_true(fabs(s.engagement - (12 * w4 + 12 * w6 + 4 * w6)) < 1e-9);
+    assert_true(has_reason(&s, "wrote 2 times before we answered"));
+
+    /* Our answer after the meeting request: the run is the two newest
+     * emails, with no buying signal, so no bonus. */
+    a[0] = email(0, INTENT_GENERAL, 0);
+    a[1] = email(2, INTENT_FOLLOW_UP, 0);
+    a[2] = (struct activity){ACT_SENT, NOW - 3LL * DAY, 0, 0, 0};
+    a[3] = email(4, INTENT_MEETING_REQUEST, 0);
+    a[4] = email(6, INTENT_PRICING_INQUIRY, 0);
+    in.acts = a;
+    in.nacts = 5;
+    score_compute(&in, &s);
+    double w2 = 1.0 - 0.75 * 2 / 30;
+    assert_true(fabs(s.engagement - (8 + 10 * w2 + 12 * w4 + 12 * w6)) < 1e-9);
+    assert_false(has_reason(&s, "wrote 2 times before we answered"));
+    assert_true(has_reason(&s, "4 emails in the last 30 days")); /* ours is not one */
+
+    /* Notes without a buying signal, however many: no bonus. */
+    struct activity notes[3] = {email(0, INTENT_GENERAL, 0), email(1, INTENT_QUESTION, 0),
+                                email(2, INTENT_GENERAL, 0)};
+    in.acts = notes;
+    in.nacts = 3;
+    score_compute(&in, &s);
+    double w1 = 1.0 - 0.75 * 1 / 30;
+    assert_true(fabs(s.engagement - (8 + 10 * w1 + 8 * w2)) < 1e-9);
+
+    /* Emails older than the burst window do not make a run. */
+    struct activity slow[2] = {email(0, INTENT_PRICING_INQUIRY, 0),
+                               email(10, INTENT_PRICING_INQUIRY, 0)};
+    in.acts = slow;
+    in.nacts = 2;
+    score_compute(&in, &s);
+    assert_true(fabs(s.engagement - (12 + 12 * (1.0 - 0.75 * 10 / 30))) < 1e-9);
+}
+
+static void test_one_off_interest_is_not_hot(void **state)
+{
+    /* A single pricing question from a founder, warm about the product. */
+    struct activity one = email(0, INTENT_PRICING_INQUIRY, 0.8);
+    struct score_input in = {&one, 1, "Founder & CEO", "lead", NOW};
+    struct score s;
+    score_compute(&in, &s);
+    assert_true(s.total < SCORE_HOT);
+    /* A single question from a VP. */
+    struct activity q = email(0, INTENT_QUESTION, 0.3);
+    in.acts = &q;
+    in.job_title = "VP of Sales";
+    score_compute(&in, &s);
+    assert_string_equal(score_tier(s.total), "cold");
+    /* Two mild emails a week apart, opened mail in between. */
+    struct activity mild[3] = {email(0, INTENT_QUESTION, 0.2),
+                               {ACT_OPEN, NOW - DAY, 0, 0, 0},
+                               email(8, INTENT_GENERAL, 0.2)};
+    in.acts = mild;
+    in.nacts = 3;
+    score_compute(&in, &s);
+    assert_true(s.total < SCORE_WARM);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_nothing_scores_status_only),
     cmocka_unit_test(test_status_points),
@@ -251,6 +369,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_hot_lead_end_to_end),
     cmocka_unit_test(test_tiers),
     cmocka_unit_test(test_future_dates_count_as_now),
+    cmocka_unit_test(test_repeated_buying_signals_are_hot),
+    cmocka_unit_test(test_buying_email_outweighs_a_note),
+    cmocka_unit_test(test_burst_needs_a_buying_signal_and_no_answer),
+    cmocka_unit_test(test_one_off_interest_is_not_hot),
 };
 
 UNIT_GROUP(unit_ai_score, "ai/score", tests);

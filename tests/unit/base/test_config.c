@@ -561,6 +561,62 @@ static void test_ensure_secret_missing_dir(void **state)
     free(dir);
 }
 
+/* The installed, documented config file: each key of the table once, as a
+ * commented "#key = DEFAULT" line with the table's default; no other key;
+ * and the file (with its few active lines) loads. */
+#define CONF_TEMPLATE "dist/leadflow.conf.in"
+
+static void test_conf_template_matches_keys(void **state)
+{
+    struct fix *f = *state;
+    FILE *in = fopen(CONF_TEMPLATE, "r");
+    if (!in)
+        fail_msg("%s: cannot open (run from the repository root)", CONF_TEMPLATE);
+    enum { MAX_KEYS = 256 };
+    int seen[MAX_KEYS] = {0};
+    size_t nkeys = 0;
+    const char *name, *def;
+    while (config_key_at(nkeys, &name, &def))
+        nkeys++;
+    assert_true(nkeys > 0 && nkeys <= MAX_KEYS);
+    char line[1024];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), in)) {
+        lineno++;
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] != '#' || line[1] < 'a' || line[1] > 'z')
+            continue; /* prose ("# ..."), blank, section or active line */
+        char *eq = strstr(line, " =");
+        if (!eq)
+            fail_msg("%s:%d: \"%s\" is neither \"# text\" nor \"#key = default\"", CONF_TEMPLATE,
+                     lineno, line);
+        *eq = '\0';
+        const char *key = line + 1;
+        const char *value = eq[2] == ' ' ? eq + 3 : eq + 2;
+        size_t i = 0;
+        while (config_key_at(i, &name, &def) && strcmp(name, key) != 0)
+            i++;
+        if (i == nkeys)
+            fail_msg("%s:%d: \"%s\" is not a configuration key", CONF_TEMPLATE, lineno, key);
+        if (seen[i]++)
+            fail_msg("%s:%d: %s is listed twice", CONF_TEMPLATE, lineno, key);
+        if (strcmp(value, def ? def : "") != 0)
+            fail_msg("%s:%d: %s: the file says \"%s\", the default is \"%s\"", CONF_TEMPLATE,
+                     lineno, key, value, def ? def : "");
+    }
+    fclose(in);
+    for (size_t i = 0; i < nkeys; i++) {
+        config_key_at(i, &name, &def);
+        if (!seen[i])
+            fail_msg("%s: %s is not documented (add \"#%s = %s\")", CONF_TEMPLATE, name, name,
+                     def ? def : "");
+    }
+    if (config_load_file(&f->c, CONF_TEMPLATE, &f->e) != 0)
+        fail_msg("%s", f->e.msg);
+    assert_string_equal(f->c.db, "sqlite:/var/lib/leadflow/leadflow.db");
+    assert_string_equal(f->c.listen, "127.0.0.1:8080");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -587,6 +643,7 @@ static const struct CMUnitTest tests[] = {
     T(test_ensure_secret_configured_wins),
     T(test_ensure_secret_refuses_short_file),
     T(test_ensure_secret_missing_dir),
+    T(test_conf_template_matches_keys),
 };
 
 UNIT_GROUP(unit_base_config, "base/config", tests);

@@ -85,8 +85,36 @@ static void test_reply_headers(void **state)
     http_reply_release(&rep); /* twice is harmless */
 }
 
+/* Fields of an application/x-www-form-urlencoded body. */
+static void test_form_fields(void **state)
+{
+    struct arena a;
+    arena_init(&a, NULL, 0);
+    struct http_req r;
+    memset(&r, 0, sizeof(r));
+    r.arena = &a;
+    assert_null(http_req_form(&r, "name")); /* no body */
+    buf_init(&r.body, 1024);
+    const char *body = "csrf=ab-C_9&name=Ada+Lovelace&email=ada%40example.test&empty=&flag"
+                       "&pct=100%25%zz%4&nul=a%00b&na%6De2=x&name=second";
+    buf_puts(&r.body, body);
+    assert_string_equal(http_req_form(&r, "csrf"), "ab-C_9");
+    assert_string_equal(http_req_form(&r, "name"), "Ada Lovelace"); /* the first one */
+    assert_string_equal(http_req_form(&r, "email"), "ada@example.test");
+    assert_string_equal(http_req_form(&r, "empty"), "");
+    assert_string_equal(http_req_form(&r, "flag"), "");
+    assert_string_equal(http_req_form(&r, "pct"), "100%%zz%4"); /* bad escapes stay */
+    assert_null(http_req_form(&r, "nul"));                      /* no NUL in a field */
+    assert_string_equal(http_req_form(&r, "name2"), "x");       /* names are decoded too */
+    assert_null(http_req_form(&r, "missing"));
+    assert_null(http_req_form(&r, "emai"));
+    buf_release(&r.body);
+    arena_release(&a);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_methods),
+    cmocka_unit_test(test_form_fields),
     cmocka_unit_test(test_accessors),
     cmocka_unit_test(test_reply_headers),
 };

@@ -37,7 +37,7 @@ function alertItem(ctx, a, reload) {
     btn.disabled = true;
     try {
       await api.post(`/api/alerts/${encodeURIComponent(a.id)}/${verb}`);
-      ctx.toast(verb === "ack" ? "Alert acknowledged." : "Alert resolved.");
+      ctx.toast({ ack: "Alert acknowledged.", resolve: "Alert resolved.", read: "Marked read.", unread: "Marked unread." }[verb]);
       reload();
     } catch (err) {
       btn.disabled = false;
@@ -55,9 +55,15 @@ function alertItem(ctx, a, reload) {
     b.addEventListener("click", () => act("resolve", b));
     buttons.push(b);
   }
+  const readVerb = a.readAt ? "unread" : "read";
+  const rb = h("button", { type: "button", class: "button button-quiet button-small", "data-action": readVerb },
+    a.readAt ? "Mark unread" : "Mark read");
+  rb.addEventListener("click", () => act(readVerb, rb));
+  buttons.push(rb);
   const contactLink = a.data && a.data.contactId
     ? h("a", { href: `/dashboard/contacts/${encodeURIComponent(a.data.contactId)}` }, "View contact") : null;
-  return h("li", { class: "alert-item panel", "data-alert-id": a.id, "data-status": a.status },
+  return h("li", { class: `alert-item panel${a.readAt ? "" : " unread"}`, "data-alert-id": a.id, "data-status": a.status,
+    "data-read": a.readAt ? "yes" : "no" },
     h("div", { class: "draft-head" },
       h("div", {},
         h("h2", {}, a.title),
@@ -65,7 +71,8 @@ function alertItem(ctx, a, reload) {
           `${label(a.trigger)} · rule ${a.ruleName} · ${fmtDate(a.createdAt)}`,
           a.suppressed ? ` · ${a.suppressed} more suppressed` : "",
           a.ackedAt ? ` · acknowledged ${fmtDate(a.ackedAt)}` : "",
-          a.resolvedAt ? ` · resolved ${fmtDate(a.resolvedAt)}` : "")),
+          a.resolvedAt ? ` · resolved ${fmtDate(a.resolvedAt)}` : "",
+          a.readAt ? "" : " · unread")),
       h("div", { class: "draft-badges" }, badge(a.severity, a.severity), badge(a.status, a.status), buttons)),
     a.body ? h("p", { class: "body-preview" }, a.body) : null,
     contactLink,
@@ -114,6 +121,19 @@ function ruleForm(ctx, onCreated) {
 }
 
 function ruleRow(r, reload, status) {
+  const test = h("button", { type: "button", class: "button button-quiet button-small", "data-action": "test-rule" }, "Send a test");
+  test.addEventListener("click", async () => {
+    test.disabled = true;
+    try {
+      await api.post(`/api/alerts/rules/${encodeURIComponent(r.id)}/test`);
+      status.textContent = `Test notification of "${r.name}" sent on its channels; it is listed under Open.`;
+      reload();
+    } catch (err) {
+      status.textContent = err.message;
+    } finally {
+      test.disabled = false;
+    }
+  });
   const del = h("button", { type: "button", class: "button button-danger button-small", "data-action": "delete-rule" }, "Delete");
   del.addEventListener("click", async () => {
     del.disabled = true;
@@ -132,7 +152,7 @@ function ruleRow(r, reload, status) {
     h("td", {}, r.threshold === null || r.threshold === undefined ? "—" : String(r.threshold)),
     h("td", {}, channels || "—"),
     h("td", {}, r.enabled ? "on" : "off"),
-    h("td", {}, del));
+    h("td", { class: "row-actions" }, test, del));
 }
 
 export async function render(ctx) {
@@ -177,7 +197,7 @@ export async function render(ctx) {
     replace(rulesBox, rows.length
       ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
         h("thead", {}, h("tr", {}, ["Name", "When", "Threshold", "Channels", "Enabled", ""].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, rows.map((r) => ruleRow(r, loadRules, rulesStatus)))))
+        h("tbody", {}, rows.map((r) => ruleRow(r, () => { loadRules(); refresh(); }, rulesStatus)))))
       : h("p", { class: "empty" }, "No rules yet: add one below."));
   }
 

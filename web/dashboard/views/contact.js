@@ -64,6 +64,22 @@ export async function render(ctx) {
   document.title = `${who} · leadflow`;
   const draftBtn = h("button", { type: "button", class: "button", "data-action": "draft" }, "Draft email");
   draftBtn.addEventListener("click", () => draftEmail(ctx, c, draftBtn));
+  // Unsubscribe stops every email to the contact and cancels its campaign
+  // enrollments; resubscribe allows email again.
+  const subVerb = c.unsubscribedAt ? "resubscribe" : "unsubscribe";
+  const subBtn = h("button", { type: "button", class: "button button-quiet", "data-action": subVerb },
+    c.unsubscribedAt ? "Resubscribe" : "Unsubscribe");
+  subBtn.addEventListener("click", async () => {
+    subBtn.disabled = true;
+    try {
+      await api.post(`/api/contacts/${encodeURIComponent(c.id)}/${subVerb}`);
+      ctx.toast(subVerb === "unsubscribe" ? `${who} is unsubscribed.` : `${who} is subscribed again.`);
+      ctx.navigate(location.pathname + location.search, { replace: true });
+    } catch (err) {
+      subBtn.disabled = false;
+      ctx.toast(err.message, { kind: "alert" });
+    }
+  });
   const emailsEl = h("div", { id: "contact-emails" }, note("Loading…"));
   const sentEl = h("div", { id: "contact-sent" }, note("Loading…"));
   const eventsEl = h("div", { id: "contact-events" }, note("Loading…"));
@@ -90,6 +106,7 @@ export async function render(ctx) {
         h("p", { class: "sub" }, [c.jobTitle, c.company].filter(Boolean).join(" · ") || c.email)),
       h("div", { class: "actions" },
         h("a", { href: `/dashboard/drafts?contactId=${encodeURIComponent(c.id)}&status=all`, class: "button button-quiet" }, "Drafts"),
+        subBtn,
         draftBtn)),
     h("div", { class: "grid-2" },
       h("section", { class: "panel", "aria-labelledby": "fields-title" },

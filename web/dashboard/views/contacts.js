@@ -1,9 +1,11 @@
 // /dashboard/contacts: search, filters (status, tier, tag) and paging. The
 // filters live in the address, so back, forward and shared links keep them.
+// Below the list, CSV import and export (views/csv.js).
 import { api } from "../api.js";
 import { h, replace, fmtDate, note, badge } from "../dom.js";
 import { scoreBadge } from "../score.js";
 import { debounce } from "./actions.js";
+import { csvPanel } from "./csv.js";
 
 const TIERS = { hot: { minScore: 80 }, warm: { minScore: 60, maxScore: 79 }, cold: { maxScore: 59 } };
 const STATUSES = ["prospect", "lead", "customer", "contact"];
@@ -72,7 +74,8 @@ export async function render(ctx) {
   replace(ctx.root,
     h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Contacts"), count)),
     form,
-    h("section", { class: "panel panel-flush", "aria-label": "Contacts" }, results));
+    h("section", { class: "panel panel-flush", "aria-label": "Contacts" }, results),
+    csvPanel(() => load()));
 
   async function load() {
     const tier = TIERS[q.get("tier")] || {};

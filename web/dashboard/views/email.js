@@ -1,7 +1,21 @@
 // /dashboard/emails/{id}: one email with its analysis and its text. The
-// text is shown as text (a <pre>), whatever markup it contains.
+// text is shown as text (a <pre>), whatever markup it contains: the new text
+// first (what the analyzer read), the whole message (quoted history and
+// signature) folded below it.
 import { api } from "../api.js";
 import { h, replace, fmtDate, fmtNum, label, badge } from "../dom.js";
+
+function messageText(e) {
+  if (!e.bodyText) return [h("p", { class: "empty" }, "This email has no text.")];
+  const reply = e.replyText || "";
+  if (reply === e.bodyText) return [h("pre", { class: "email-body" }, e.bodyText)];
+  return [
+    reply ? h("pre", { class: "email-body" }, reply) : h("p", { class: "empty" }, "No new text: the message only quotes or forwards."),
+    h("details", { class: "email-quoted" },
+      h("summary", {}, "Whole message, with quoted text and signature"),
+      h("pre", { class: "email-full" }, e.bodyText)),
+  ];
+}
 
 export async function render(ctx) {
   const id = ctx.params[0];
@@ -26,7 +40,7 @@ export async function render(ctx) {
     h("div", { class: "grid-2 grid-email" },
       h("section", { class: "panel", "aria-labelledby": "body-title" },
         h("h2", { id: "body-title" }, "Message"),
-        e.bodyText ? h("pre", { class: "email-body" }, e.bodyText) : h("p", { class: "empty" }, "This email has no text.")),
+        ...messageText(e)),
       h("section", { class: "panel", "aria-labelledby": "meta-title" },
         h("h2", { id: "meta-title" }, "Analysis"), dl)));
   return {};

@@ -1,0 +1,584 @@
+/*
+ * The new text of a reply (mail/reply_text.h): a scan of the lines of a message
+ * for the first quote header, then the signature above it. The phrase lists
+ * are what the common clients write (Gmail, Outlook desktop and web, Apple
+ * Mail, Thunderbird, Yahoo, the mobile apps) in the languages of reply.h.
+ */
+#include "mail/reply_text.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+enum {
+    SIGNOFF_LINES_MAX = 6,  /* short lines after a sign-off that make a signature */
+    SIGNOFF_LINE_LEN = 72,  /* "short": a name, a title, a company, a phone */
+    ATTRIB_LINES_MAX = 3,   /* lines an attribution may be wrapped over */
+    ATTRIB_LEN_MAX = 400,   /* bytes of an attribution */
+    HEADER_FIELDS_SPAN = 6, /* lines after "From:" where "Sent:" or "Subject:" may be */
+    MOBILE_LINE_LEN = 80,   /* a "Sent from my ..." line is short */
+};
+
+struct line {
+    const char *p;
+    size_t n;
+};
+
+static bool blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* The line without blanks (no-break spaces included) at both ends. */
+static struct line trim(struct line l)
+{
+    for (;;) {
+        if (l.n && blank((unsigned char)l.p[0]))
+            l.p++, l.n--;
+        else if (l.n >= 2 && (unsigned char)l.p[0] == 0xc2 && (unsigned char)l.p[1] == 0xa0)
+            l.p += 2, l.n -= 2;
+        else
+            break;
+    }
+    for (;;) {
+        if (l.n && blank((unsigned char)l.p[l.n - 1]))
+            l.n--;
+        else if (l.n >= 2 && (unsigned char)l.p[l.n - 2] == 0xc2 &&
+                 (unsigned char)l.p[l.n - 1] == 0xa0)
+            l.n -= 2;
+        else
+            break;
+    }
+    return l;
+}
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Case-insensitive (ASCII letters) comparison of n bytes. */
+static bool same_nocase(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
+static bool starts_nocase(struct line l, const char *s)
+{
+    size_t n = strlen(s);
+    return l.n >= n && same_nocase(l.p, s, n);
+}
+
+/* The first byte is compared before the length is taken: most lines start
+ * with none of the list's letters. */
+static bool starts_any(struct line l, const char *const *list)
+{
+    if (l.n == 0)
+        return false;
+    char c = lower(l.p[0]);
+    for (; *list; list++)
+        if (lower(**list) == c && starts_nocase(l, *list))
+            return true;
+    return false;
+}
+
+static bool contains_nocase(struct line l, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= l.n; i++)
+        if (lower(l.p[i]) == s[0] && same_nocase(l.p + i, s, n))
+            return true;
+    return false;
+}
+
+static bool is_quoted(struct line l)
+{
+    l = trim(l);
+    return l.n && l.p[0] == '>';
+}
+
+/* ---- quote headers ------------------------------------------------------- */
+
+/* Outlook's header fields, by what they hold, in the languages of reply.h. */
+static const char *const field_from[] = {"From", "Von", "De", "Da",       "Van",
+                                         "Från", "Fra", "Od", "Mittente", NULL};
+static const char *const field_sent[] = {
+    "Sent",    "Date",  "Gesendet", "Datum",   "Envoyé",    "Enviado el", "Enviado",
+    "Enviada", "Fecha", "Data",     "Inviato", "Verzonden", "Verstuurd",  "Skickat",
+    "Sendt",   "Dato",  "Wysłano",  "Wysłane", "Sent at",   NULL};
+static const char *const field_subject[] = {"Subject", "Betreff", "Objet",     "Asunto",
+                                            "Assunto", "Oggetto", "Onderwerp", "Ämne",
+                                            "Emne",    "Temat",   "Tema",      NULL};
+static const char *const field_to[] = {"To",   "An",  "À",  "A",  "Para",  "Aan",
+                                       "Till", "Til", "Do", "Cc", "Kopie", NULL};
+
+/* "Name:" (any of names) at the start of the line, maybe bold ("*From:*")
+ * and with blanks before the colon ("De :"). */
+static bool field_is(struct line l, const char *const *names)
+{
+    l = trim(l);
+    while (l.n && l.p[0] == '*')
+        l.p++, l.n--;
+    if (l.n == 0)
+        return false;
+    char c = lower(l.p[0]);
+    for (; *names; names++) {
+        if (lower(**names) != c)
+            continue;
+        size_t n = strlen(*names);
+        if (l.n <= n || !same_nocase(l.p, *names, n))
+            continue;
+        struct line r = {l.p + n, l.n - n};
+        while (r.n && r.p[0] == '*')
+            r.p++, r.n--;
+        r = trim(r);
+        while (r.n && r.p[0] == '*')
+            r.p++, r.n--;
+        if (r.n && r.p[0] == ':')
+            return true;
+    }
+    return false;
+}
+
+/* Outlook's block: "From:" and, within a few lines, when it was sent, the
+ * subject or the recipients; a subject line or an address on the "From:"
+ * line tells it from a table in the text ("From: Hamburg / To: Munich /
+ * Date: ..."). Returns the lines of the block, or 0. */
+static size_t outlook_block(const struct line *L, size_t i, size_t n)
+{
+    if (!field_is(L[i], field_from))
+        return 0;
+    bool more = false, subject = false;
+    size_t k = i + 1;
+    for (; k < n && k <= i + HEADER_FIELDS_SPAN; k++) {
+        if (trim(L[k]).n == 0)
+            break;
+        if (field_is(L[k], field_subject))
+            more = subject = true;
+        else if (field_is(L[k], field_sent) || field_is(L[k], field_to))
+            more = true;
+    }
+    if (!more || (!subject && !memchr(L[i].p, '@', L[i].n)))
+        return 0;
+    return k - i;
+}
+
+/* "-----Original Message-----", "---------- Forwarded message ---------",
+ * "-------- Ursprüngliche Nachricht --------" and the like. */
+static bool separator(struct line t)
+{
+    static const char *const names[] = {"original message",
+                                        "forwarded message",
+                                        "reply message",
+                                        "ursprüngliche nachricht",
+                                        "originalnachricht",
+                                        "weitergeleitete nachricht",
+                                        "message d'origine",
+                                        "message original",
+                                        "message transféré",
+                                        "mensaje original",
+                                        "mensaje reenviado",
+                                        "mensagem original",
+                                        "mensagem encaminhada",
+                                        "mensagem reencaminhada",
+                                        "messaggio originale",
+                                        "messaggio inoltrato",
+                                        "oorspronkelijk bericht",
+                                        "origineel bericht",
+                                        "doorgestuurd bericht",
+                                        "ursprungligt meddelande",
+                                        "originalmeddelande",
+                                        "vidarebefordrat meddelande",
+                                        "oprindelig meddelelse",
+                                        "videresendt meddelelse",
+                                        "opprinnelig melding",
+                                        "videresendt melding",
+                                        "wiadomość oryginalna",
+                                        "oryginalna wiadomość",
+                                        "przekazana wiadomość",
+                                        "wiadomość przekazana",
+                                        NULL};
+    size_t lead = 0;
+    while (lead < t.n && (t.p[lead] == '-' || t.p[lead] == '_' || t.p[lead] == '=' ||
+                          t.p[lead] == '*' || t.p[lead] == ' '))
+        lead++;
+    if (lead < 2)
+        return false;
+    struct line r = {t.p + lead, t.n - lead};
+    return starts_any(r, names);
+}
+
+/* Apple Mail's and others' unframed start of a forwarded message. */
+static bool forward_intro(struct line t)
+{
+    static const char *const intros[] = {"Begin forwarded message",
+                                         "Forwarded message:",
+                                         "Anfang der weitergeleiteten Nachricht",
+                                         "Début du message réexpédié",
+                                         "Début du message transféré",
+                                         "Inicio del mensaje reenviado",
+                                         "Início da mensagem reencaminhada",
+                                         "Início da mensagem encaminhada",
+                                         "Inizio messaggio inoltrato",
+                                         "Begin doorgestuurd bericht",
+                                         "Vidarebefordrat brev",
+                                         "Vidarebefordrat mejl",
+                                         "Start på videresendt besked",
+                                         "Start på videresendt meddelelse",
+                                         "Videresendt melding:",
+                                         "Początek przekazywanej wiadomości",
+                                         NULL};
+    return t.n && t.p[t.n - 1] == ':' && starts_any(t, intros);
+}
+
+/* The verbs of "On <date>, <name> wrote:" in the languages of reply.h. */
+static bool attribution_text(struct line j)
+{
+    static const char *const verbs[] = {"wrote",    "writes",     "schrieb", "a écrit", "escribió",
+                                        "escreveu", "scritto",    "schreef", "skrev",   "pisze",
+                                        "napisa",   "geschreven", NULL};
+    if (j.n == 0 || j.n > ATTRIB_LEN_MAX || j.p[j.n - 1] != ':')
+        return false;
+    bool digit_or_at = false;
+    for (size_t i = 0; i < j.n && !digit_or_at; i++)
+        digit_or_at = (j.p[i] >= '0' && j.p[i] <= '9') || j.p[i] == '@';
+    if (!digit_or_at)
+        return false;
+    for (const char *const *v = verbs; *v; v++)
+        if (contains_nocase(j, *v))
+            return true;
+    return false;
+}
+
+/* The lines of an attribution starting at line i (wrapped over up to three
+ * lines), or 0. The joined text is checked in a small buffer. */
+static size_t attribution_lines(const struct line *L, size_t i, size_t n)
+{
+    /* Most lines are not: none of the next few ends with a colon. */
+    bool colon = false;
+    for (size_t k = i; k < n && k < i + ATTRIB_LINES_MAX && !colon; k++) {
+        struct line t = trim(L[k]);
+        if (t.n == 0)
+            break;
+        colon = t.p[t.n - 1] == ':';
+    }
+    if (!colon)
+        return 0;
+    char buf[ATTRIB_LEN_MAX + 1];
+    size_t len = 0;
+    for (size_t k = i; k < n && k < i + ATTRIB_LINES_MAX; k++) {
+        struct line t = trim(L[k]);
+        if (t.n == 0 || t.p[0] == '>' || len + t.n + 1 > ATTRIB_LEN_MAX)
+            return 0;
+        if (len)
+            buf[len++] = ' ';
+        memcpy(buf + len, t.p, t.n);
+        len += t.n;
+        if (t.p[t.n - 1] != ':')
+            continue;
+        struct line j = {buf, len};
+        return attribution_text(j) ? k - i + 1 : 0;
+    }
+    return 0;
+}
+
+/* An attribution that starts at line i and not at a later line: the line
+ * before a wrapped attribution is the sender's, not part of it. */
+static size_t attribution_at(const struct line *L, size_t i, size_t n)
+{
+    size_t h = attribution_lines(L, i, n);
+    if (h > 1 && attribution_lines(L, i + 1, n) == h - 1)
+        return 0;
+    return h;
+}
+
+enum quote_kind { Q_NONE, Q_ATTRIBUTION, Q_BLOCK };
+
+/* Where the quoted history starts at or after line from: its line index
+ * (or n), its kind and the lines of its header. */
+static size_t quote_start(const struct line *L, size_t from, size_t n, enum quote_kind *kind,
+                          size_t *hlen)
+{
+    *kind = Q_NONE;
+    *hlen = 0;
+    for (size_t i = from; i < n; i++) {
+        struct line t = trim(L[i]);
+        if (t.n == 0 || t.p[0] == '>')
+            continue;
+        if (separator(t) || forward_intro(t)) {
+            *kind = Q_BLOCK;
+            *hlen = 1;
+            return i;
+        }
+        size_t h = attribution_at(L, i, n);
+        if (h) {
+            *kind = Q_ATTRIBUTION;
+            *hlen = h;
+            return i;
+        }
+        size_t at = i;
+        if (t.n >= 10 && strspn(t.p, "_") >= 10) {
+            /* Outlook's rule above the header block. */
+            at = i + 1;
+            while (at < n && at < i + 3 && trim(L[at]).n == 0)
+                at++;
+            if (at >= n)
+                continue;
+        }
+        h = outlook_block(L, at, n);
+        if (h) {
+            *kind = Q_BLOCK;
+            *hlen = at - i + h;
+            return i;
+        }
+    }
+    return n;
+}
+
+/* ---- signatures ---------------------------------------------------------- */
+
+/* What the mobile apps and some desktop clients add below the text. */
+static bool mobile_line(struct line t)
+{
+    static const char *const lines[] = {"Sent from my ",
+                                        "Sent from Outlook",
+                                        "Sent from Mail for Windows",
+                                        "Sent from Yahoo Mail",
+                                        "Sent from the all new AOL app",
+                                        "Sent from Gmail Mobile",
+                                        "Sent with Spark",
+                                        "Sent from Samsung",
+                                        "Get Outlook for ",
+                                        "Von meinem iPhone",
+                                        "Von meinem iPad",
+                                        "Von meinem Samsung",
+                                        "Von meinem Android",
+                                        "Von meinem Smartphone",
+                                        "Gesendet von meinem ",
+                                        "Gesendet von Outlook",
+                                        "Gesendet mit ",
+                                        "Outlook für ",
+                                        "Envoyé de mon ",
+                                        "Envoyé depuis mon ",
+                                        "Envoyé à partir de ",
+                                        "Obtenir Outlook pour ",
+                                        "Enviado desde mi ",
+                                        "Enviado desde Outlook",
+                                        "Enviado do meu ",
+                                        "Enviado de meu ",
+                                        "Enviado do Outlook",
+                                        "Obtener Outlook para ",
+                                        "Obter o Outlook para ",
+                                        "Inviato da iPhone",
+                                        "Inviato da iPad",
+                                        "Inviato da Outlook",
+                                        "Inviato dal mio ",
+                                        "Ottieni Outlook per ",
+                                        "Verstuurd vanaf mijn ",
+                                        "Verzonden vanaf mijn ",
+                                        "Verzonden met ",
+                                        "Outlook voor ",
+                                        "Skickat från min ",
+                                        "Skickat från Outlook",
+                                        "Hämta Outlook för ",
+                                        "Sendt fra min ",
+                                        "Sendt fra Outlook",
+                                        "Hent Outlook til ",
+                                        "Få Outlook til ",
+                                        "Wysłane z mojego ",
+                                        "Wysłane z iPhone",
+                                        "Wysłane z Outlook",
+                                        "Pobierz aplikację Outlook",
+                                        "Holen Sie sich Outlook",
+                                        NULL};
+    return t.n > 0 && t.n <= MOBILE_LINE_LEN && starts_any(t, lines);
+}
+
+static bool is_signoff(struct line l)
+{
+    static const char *const phrases[] = {
+        "best regards", "kind regards", "warm regards", "warmest regards", "regards", "best",
+        "all the best", "best wishes", "thanks", "thank you", "many thanks", "thanks again",
+        "thanks so much", "thx", "cheers", "sincerely", "yours sincerely", "yours truly", "yours",
+        "warmly", "respectfully", "cordially", "take care", "talk soon", "with thanks", "br",
+        /* German */
+        "mit freundlichen grüßen", "mit freundlichen grüssen", "freundliche grüße", "viele grüße",
+        "viele grüsse", "beste grüße", "liebe grüße", "herzliche grüße", "grüße", "gruß", "lg",
+        "vg", "mfg",
+        /* French */
+        "cordialement", "bien cordialement", "bien à vous", "merci", "merci beaucoup",
+        "salutations", "meilleures salutations", "bonne journée",
+        /* Spanish */
+        "saludos", "un saludo", "saludos cordiales", "atentamente", "gracias", "muchas gracias",
+        "un abrazo",
+        /* Portuguese */
+        "atenciosamente", "cumprimentos", "abraços", "abraço", "obrigado", "obrigada", "att",
+        "grato",
+        /* Italian */
+        "cordiali saluti", "distinti saluti", "saluti", "grazie", "un saluto", "a presto",
+        /* Dutch */
+        "met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet", "groeten",
+        "groet", "hartelijke groet", "bedankt", "mvg",
+        /* Swedish, Danish, Norwegian */
+        "med vänliga hälsningar", "vänliga hälsningar", "hälsningar", "mvh", "tack",
+        "med venlig hilsen", "venlig hilsen", "de bedste hilsner", "hilsen", "tak",
+        "med vennlig hilsen", "vennlig hilsen", "takk",
+        /* Polish */
+        "pozdrawiam", "z poważaniem", "serdecznie pozdrawiam", "pozdrowienia", "dziękuję", NULL};
+    l = trim(l);
+    while (l.n && (l.p[l.n - 1] == ',' || l.p[l.n - 1] == '!' || l.p[l.n - 1] == '.' ||
+                   l.p[l.n - 1] == ' '))
+        l.n--;
+    if (l.n == 0 || l.n > 30)
+        return false;
+    char c = lower(l.p[0]);
+    for (const char *const *p = phrases; *p; p++)
+        if (**p == c && strlen(*p) == l.n && same_nocase(*p, l.p, l.n))
+            return true;
+    return false;
+}
+
+/* Joins lines [from, to) with '\n', leaving out quoted lines when asked,
+ * blank runs squeezed to one and blank lines trimmed at both ends. */
+static char *join_lines(struct arena *a, const struct line *L, size_t from, size_t to,
+                        bool drop_quoted)
+{
+    size_t total = 0;
+    for (size_t i = from; i < to; i++)
+        total += L[i].n + 1;
+    char *o = arena_alloc(a, total + 1);
+    size_t k = 0;
+    bool blank_pending = false;
+    for (size_t i = from; i < to; i++) {
+        if (drop_quoted && is_quoted(L[i]))
+            continue;
+        struct line t = trim(L[i]);
+        if (t.n == 0) {
+            blank_pending = k > 0;
+            continue;
+        }
+        if (k)
+            o[k++] = '\n';
+        if (blank_pending)
+            o[k++] = '\n';
+        blank_pending = false;
+        struct line r = L[i]; /* keep indentation, drop trailing blanks */
+        while (r.n && blank((unsigned char)r.p[r.n - 1]))
+            r.n--;
+        memcpy(o + k, r.p, r.n);
+        k += r.n;
+    }
+    o[k] = '\0';
+    return o;
+}
+
+/* Any line of [from, to) that is neither blank nor quoted. */
+static bool has_text(const struct line *L, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        struct line t = trim(L[i]);
+        if (t.n && t.p[0] != '>')
+            return true;
+    }
+    return false;
+}
+
+/* The signature of lines [from, cut): sets *end (where the new text ends) and
+ * the signature's lines [*sig_from, *sig_to); false when there is none. */
+static bool find_signature(const struct line *L, size_t from, size_t cut, size_t *end,
+                           size_t *sig_from, size_t *sig_to)
+{
+    *end = cut;
+    /* A "-- " line: the last one before the quoted history. */
+    for (size_t i = cut; i-- > from;) {
+        struct line t = L[i];
+        while (t.n && blank((unsigned char)t.p[t.n - 1]))
+            t.n--;
+        if (t.n == 2 && t.p[0] == '-' && t.p[1] == '-') {
+            *end = i;
+            *sig_from = i + 1;
+            *sig_to = cut;
+            break;
+        }
+    }
+    if (*end != cut)
+        return true;
+    /* A sign-off followed by a block of a few short lines (name, title,
+     * company, phone), the last such sign-off before the quoted history.
+     * What follows the block after a blank line (a legal disclaimer, an
+     * advertisement) is neither new text nor signature. */
+    for (size_t i = cut; i-- > from;) {
+        if (is_quoted(L[i]))
+            return false;
+        struct line t = trim(L[i]);
+        if (!t.n || !is_signoff(t))
+            continue;
+        size_t j = i + 1;
+        while (j < cut && trim(L[j]).n == 0)
+            j++;
+        size_t start = j, count = 0;
+        while (j < cut && trim(L[j]).n != 0) {
+            if (trim(L[j]).n > SIGNOFF_LINE_LEN || ++count > SIGNOFF_LINES_MAX)
+                return false;
+            j++;
+        }
+        if (count == 0)
+            return false;
+        *end = i + 1;
+        *sig_from = start;
+        *sig_to = j;
+        return true;
+    }
+    return false;
+}
+
+void reply_split(struct arena *a, const char *text, struct reply *out)
+{
+    size_t len = strlen(text), n = 1;
+    for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + len - p))) != NULL; p++)
+        n++;
+    struct line *L = arena_alloc(a, n * sizeof(*L));
+    size_t nl = 0;
+    const char *p = text, *end = text + len;
+    while (p <= end && nl < n) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            e = end;
+        L[nl].p = p;
+        L[nl].n = (size_t)(e - p);
+        nl++;
+        p = e + 1;
+    }
+    enum quote_kind kind;
+    size_t hlen, from = 0;
+    size_t cut = quote_start(L, 0, nl, &kind, &hlen);
+    out->quote_at = cut < nl ? (size_t)(L[cut].p - text) : len;
+    /* Written below the quote (bottom-posting): nothing above the
+     * attribution but quoted lines, so the new text is what follows it. */
+    if (kind == Q_ATTRIBUTION && !has_text(L, 0, cut)) {
+        from = cut + hlen;
+        cut = quote_start(L, from, nl, &kind, &hlen);
+    }
+    /* "Sent from my iPhone" (after a blank line): nothing after it is the
+     * sender's text. It says which app sent the mail, not who wrote it, so
+     * it is not the signature either. */
+    for (size_t i = from; i < cut; i++)
+        if ((i == from || trim(L[i - 1]).n == 0) && mobile_line(trim(L[i]))) {
+            cut = i;
+            break;
+        }
+    /* A quoted block at the end (an HTML quote, an attribution quoted by
+     * the client) is not part of what is signed. */
+    while (cut > from && (trim(L[cut - 1]).n == 0 || is_quoted(L[cut - 1])))
+        cut--;
+    size_t body_end, sig_from = 0, sig_to = 0;
+    bool sig = find_signature(L, from, cut, &body_end, &sig_from, &sig_to);
+    out->text = join_lines(a, L, from, body_end, true);
+    out->signature = NULL;
+    if (sig) {
+        char *s = join_lines(a, L, sig_from, sig_to, false);
+        out->signature = *s ? s : NULL;
+    }
+}
