@@ -12,6 +12,7 @@ PKGS=(
     python3 python3-pytest python3-cryptography python3-yaml python3-jsonschema python3-aiosmtpd
     python3-dkim python3-nacl
     postgresql python3-psycopg2
+    dovecot-imapd
     wrk curl
     systemd
     chromium nodejs npm

@@ -115,6 +115,8 @@ extern const struct route api_agents_routes[];
 extern const size_t api_agents_nroutes;
 extern const struct route api_gmail_routes[];
 extern const size_t api_gmail_nroutes;
+extern const struct route api_imap_routes[];
+extern const size_t api_imap_nroutes;
 extern const struct route api_content_routes[];
 extern const size_t api_content_nroutes;
 extern const struct route api_track_routes[];

@@ -83,6 +83,7 @@ static const struct cfg_key cfg_keys[] = {
      * cross the network in clear. Off by default; config_finish refuses. */
     K(oidc_allow_http, CFG_BOOL, "false"),
     K(gmail_api_url, CFG_URL, "https://gmail.googleapis.com"),
+    K(imap_ca_file, CFG_STR, NULL),
     /* ai_provider: offline | anthropic | openai (the table in ai/ai.c); unset:
      * anthropic when its key is set, else offline */
     K(ai_provider, CFG_AI_PROVIDER, NULL),

@@ -45,7 +45,8 @@ struct config {
     bool oidc_allow_http; /* accept an http:// issuer off loopback (config_finish) */
     /* providers */
     char *gmail_api_url;
-    char *ai_provider; /* offline | anthropic | openai; NULL: anthropic when its key is set */
+    char *imap_ca_file; /* PEM CAs IMAP servers' certificates are checked against; NULL: system */
+    char *ai_provider;  /* offline | anthropic | openai; NULL: anthropic when its key is set */
     char *anthropic_api_key;
     char *anthropic_api_url;
     char *anthropic_model;

@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "drip/drip.h"
 #include "jobs/queue.h"
+#include "mail/imap.h"
 #include "mail/send.h"
 
 int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
@@ -21,5 +22,6 @@ int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
     content_register(q, ai, cfg);
     drip_register(q, cfg, ai);
     alerts_register(q, cfg, *chain);
+    imap_register(q, cfg, ai);
     return 0;
 }

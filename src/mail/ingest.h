@@ -26,7 +26,7 @@ struct ingest_stats {
 
 struct ingest_opts {
     const char *workspace_id;
-    const char *source;    /* import | upload | gmail | demo */
+    const char *source;    /* import | upload | gmail | imap | demo */
     int64_t time_shift_ms; /* added to every message date (the demo makes its mailbox recent) */
     /* Also outbound, besides the workspace's members: addresses, or
      * "@domain" for a whole domain. */

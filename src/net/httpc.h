@@ -2,7 +2,7 @@
  * Outbound HTTP(S) requests (RFC 9110) for the provider clients: sign-in,
  * Gmail, the AI provider, mail providers and webhooks. Only http and https,
  * no redirects followed, a total timeout, and a named limit on the reply size.
- * This module is the only one that includes libcurl.
+ * This module and net/imapc.h (IMAP) are the only ones that include libcurl.
  */
 #ifndef LEADFLOW_NET_HTTPC_H
 #define LEADFLOW_NET_HTTPC_H

@@ -714,6 +714,34 @@ const struct migration pg_migrations[] = {
      ");\n"
      "GRANT SELECT, INSERT, UPDATE, DELETE ON setup_links TO leadflow_app;\n"
      "ALTER TABLE alerts ADD COLUMN read_at BIGINT;\n"},
+    {21, "IMAP inbox sources",
+     "ALTER TABLE emails DROP CONSTRAINT emails_source_check;\n"
+     "ALTER TABLE emails ADD CONSTRAINT emails_source_check\n"
+     "  CHECK (source IN ('import','upload','gmail','demo','imap'));\n"
+     "CREATE TABLE imap_sources (\n"
+     "  id text PRIMARY KEY,\n"
+     "  workspace_id text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+     "  host text NOT NULL,\n"
+     "  port integer NOT NULL CHECK (port BETWEEN 1 AND 65535),\n"
+     "  tls text NOT NULL CHECK (tls IN ('tls','starttls','none')),\n"
+     "  username text NOT NULL,\n"
+     "  password_enc bytea NOT NULL,\n"
+     "  folders jsonb NOT NULL,\n"
+     "  folder_state jsonb NOT NULL DEFAULT '{}',\n"
+     "  status text NOT NULL DEFAULT 'new' CHECK (status IN ('new','ok','error')),\n"
+     "  last_error text,\n"
+     "  last_sync_at bigint,\n"
+     "  last_job_id bigint,\n"
+     "  created_at bigint NOT NULL,\n"
+     "  updated_at bigint NOT NULL,\n"
+     "  UNIQUE (workspace_id, host, port, username)\n"
+     ");\n"
+     "ALTER TABLE imap_sources ENABLE ROW LEVEL SECURITY;\n"
+     "ALTER TABLE imap_sources FORCE ROW LEVEL SECURITY;\n"
+     "CREATE POLICY workspace_isolation ON imap_sources\n"
+     "  USING (workspace_id = current_setting('leadflow.workspace_id', true))\n"
+     "  WITH CHECK (workspace_id = current_setting('leadflow.workspace_id', true));\n"
+     "GRANT SELECT, INSERT, UPDATE, DELETE ON imap_sources TO leadflow_app;\n"},
 };
 
 const size_t pg_nmigrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);

@@ -699,6 +699,39 @@ const struct migration sqlite_migrations[] = {
      "  used_at INTEGER\n"
      ") STRICT;\n"
      "ALTER TABLE alerts ADD COLUMN read_at INTEGER;\n"},
+    /* IMAP mailboxes: the server and login (the password sealed like a
+     * Gmail token), the folders to read, and per folder the UIDVALIDITY and
+     * the highest UID imported (folder_state: {"INBOX": {"uidValidity": n,
+     * "lastUid": n}}). emails.source gains 'imap'. Its CHECK was added with the column, so
+     * it is widened in place (SQLite's documented procedure for loosening a
+     * CHECK without rebuilding the table: existing rows still pass), the
+     * schema reloaded on this connection, and the CREATE TABLE after it
+     * bumps the schema cookie so that every other connection reloads too. */
+    {21, "IMAP inbox sources",
+     "PRAGMA writable_schema = ON;\n"
+     "UPDATE sqlite_schema SET sql = replace(sql,\n"
+     "  'CHECK (source IN (''import'',''upload'',''gmail'',''demo''))',\n"
+     "  'CHECK (source IN (''import'',''upload'',''gmail'',''demo'',''imap''))')\n"
+     "  WHERE type = 'table' AND name = 'emails';\n"
+     "PRAGMA writable_schema = RESET;\n"
+     "CREATE TABLE imap_sources (\n"
+     "  id TEXT PRIMARY KEY,\n"
+     "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+     "  host TEXT NOT NULL,\n"
+     "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),\n"
+     "  tls TEXT NOT NULL CHECK (tls IN ('tls','starttls','none')),\n"
+     "  username TEXT NOT NULL,\n"
+     "  password_enc BLOB NOT NULL,\n"
+     "  folders TEXT NOT NULL CHECK (json_valid(folders)),\n"
+     "  folder_state TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(folder_state)),\n"
+     "  status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new','ok','error')),\n"
+     "  last_error TEXT,\n"
+     "  last_sync_at INTEGER,\n"
+     "  last_job_id INTEGER,\n"
+     "  created_at INTEGER NOT NULL,\n"
+     "  updated_at INTEGER NOT NULL,\n"
+     "  UNIQUE (workspace_id, host, port, username)\n"
+     ") STRICT;\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

@@ -69,6 +69,7 @@ PG_READY = {
     "test_export.py",
     "test_gmail.py",
     "test_http.py",
+    "test_imap.py",
     "test_import_cli.py",
     "test_jobs.py",
     "test_lifecycle.py",

@@ -131,7 +131,16 @@ def make_alert(w):
     return ok(r)[0]["id"]
 
 
+def make_imap_source(w):
+    """An IMAP source of A (never synced: nothing listens on its port)."""
+    r = api(w.server, "POST", "/api/integrations/imap", w.a.token_creds, ws=w.a.workspace_id,
+            body={"host": "127.0.0.1", "port": 9, "tls": "none", "username": "secret-alpha",
+                  "password": "Confidential Alpha password"})
+    return ok(r, 201)["id"]
+
+
 RESOURCES = {
+    "/api/integrations/imap/": make_imap_source,
     "/api/alerts/rules/": make_alert_rule,
     "/api/alerts/": make_alert,
     "/api/contacts/": make_contact,
@@ -163,6 +172,8 @@ PAYLOADS = {
     ("POST", "/api/campaigns/{id}/steps"): lambda: {"steps": []},
     ("POST", "/api/campaigns/{id}/enroll"): lambda: {"filter": {}},
     ("POST", "/api/alerts/rules"): lambda: {"name": "Intruder rule", "trigger": "reply"},
+    ("POST", "/api/integrations/imap"): lambda: {"host": "127.0.0.1", "port": 9, "tls": "none",
+                                                 "username": "intruder", "password": "x"},
     ("PATCH", "/api/alerts/rules/{id}"): lambda: {"name": "Intruder Was Here",
                                                   "enabled": False},
     ("POST", "/api/suppressions"): lambda: {"email": unique_email("intruder"),

@@ -589,6 +589,29 @@ test("campaigns: the builder shows the server's messages, creates, lists and act
   await shot(page, "campaigns");
 });
 
+test("mailboxes: adds an IMAP source, queues a sync, shows its error as text, deletes it", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/mailboxes`);
+  await page.locator("h1", { hasText: "Mailboxes" }).waitFor();
+  // Nothing listens on port 9 of loopback: the sync fails to connect.
+  await page.fill("#imap-host", "127.0.0.1");
+  await page.selectOption("#imap-tls", "none");
+  await page.fill("#imap-port", "9");
+  await page.fill("#imap-user", "probe");
+  await page.fill("#imap-password", "browser-secret-pw");
+  await page.click("button[data-action=create-imap]");
+  const row = page.locator("#imap-sources tr[data-imap-id]", { hasText: "probe@127.0.0.1:9" });
+  await row.waitFor();
+  check(await page.inputValue("#imap-password") === "", "the password stays in the form");
+  check(!(await page.locator("#imap-sources").textContent()).includes("browser-secret-pw"), "the password is shown");
+  await row.locator("button[data-action=sync-imap]").click();
+  const err = page.locator("#imap-sources tr[data-status=error] .imap-error");
+  await err.waitFor({ timeout: LIVE_TIMEOUT });
+  check((await err.textContent()).includes("IMAP"), `unexpected error: ${await err.textContent()}`);
+  await shot(page, "mailboxes");
+  await page.locator("#imap-sources tr[data-imap-id] button[data-action=delete-imap]").click();
+  await page.locator("#imap-sources .empty").waitFor();
+});
+
 test("XSS probe: markup in an imported email renders as text", async ({ page, srv }) => {
   const dialogs = [];
   page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });

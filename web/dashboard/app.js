@@ -14,6 +14,7 @@ import * as alerts from "./views/alerts.js";
 import * as campaigns from "./views/campaigns.js";
 import * as campaign from "./views/campaign.js";
 import * as suppressions from "./views/suppressions.js";
+import * as mailboxes from "./views/mailboxes.js";
 
 const routes = [
   { re: /^\/dashboard\/?$/, view: overview, nav: "overview" },
@@ -27,6 +28,7 @@ const routes = [
   { re: /^\/dashboard\/campaigns\/?$/, view: campaigns, nav: "campaigns" },
   { re: /^\/dashboard\/campaigns\/([^/]+)\/?$/, view: campaign, nav: "campaigns" },
   { re: /^\/dashboard\/suppressions\/?$/, view: suppressions, nav: "emails" },
+  { re: /^\/dashboard\/mailboxes\/?$/, view: mailboxes, nav: "mailboxes" },
 ];
 
 const root = document.getElementById("view");
