@@ -140,7 +140,9 @@ def test_rules_are_created_listed_changed_and_deleted(srv, t):
                              {"type": "email", "target": "ops@acme.example"}]
     plain = rule(srv, t, "complaint")
     assert plain["channels"] == [{"type": "in_app"}] and plain["threshold"] is None
-    assert [x["id"] for x in call(srv, t, "GET", "/api/alerts/rules")] == [r["id"], plain["id"]]
+    # Oldest first; two rules made in the same millisecond go by id.
+    made = sorted([r, plain], key=lambda x: (x["createdAt"], x["id"]))
+    assert [x["id"] for x in call(srv, t, "GET", "/api/alerts/rules")] == [x["id"] for x in made]
 
     p = call(srv, t, "PATCH", f"/api/alerts/rules/{r['id']}", {"threshold": 85, "enabled": False})
     assert p["threshold"] == 85 and p["enabled"] is False and p["name"] == r["name"]
