@@ -71,6 +71,7 @@ PG_READY = {
     "test_lifecycle.py",
     "test_limits.py",
     "test_openapi.py",
+    "test_pg_plans.py",
     "test_pg_rls.py",
     "test_secrets.py",
     "test_send.py",
@@ -86,7 +87,7 @@ PG_READY = {
 PG_NOT_YET = {
 }
 # Files that only make sense on PostgreSQL (deselected on SQLite).
-PG_ONLY = {"test_export.py", "test_pg_rls.py", "test_two_nodes.py"}
+PG_ONLY = {"test_export.py", "test_pg_plans.py", "test_pg_rls.py", "test_two_nodes.py"}
 
 
 class PgCluster:
