@@ -13,6 +13,8 @@ import sys
 import time
 import uuid
 
+HOT_SHARE = 0.02
+
 
 def rows_for(ws, n):
     rnd = random.Random(11)
@@ -22,7 +24,12 @@ def rows_for(ws, n):
     contacts, emails = [], []
     for i in range(n):
         cid = str(uuid.UUID(int=rnd.getrandbits(128)))
-        score = min(100, int(rnd.betavariate(2, 5) * 100))
+        # 2% hot (80-100); the rest spread like Beta(2, 5) below 80, which
+        # alone would make only 0.16% hot.
+        if rnd.random() < HOT_SHARE:
+            score = rnd.randint(80, 100)
+        else:
+            score = min(79, int(rnd.betavariate(2, 5) * 100))
         parts = [min(40, score * 0.4), min(20, score * 0.2), min(20, score * 0.2), 8, 4]
         reasons = json.dumps(["asked about pricing %d days ago" % rnd.randint(0, 20),
                               "VP of Sales", "%d emails in the last 30 days" % rnd.randint(1, 9)])

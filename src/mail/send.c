@@ -816,6 +816,14 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
     const char *text, *html, *unsub = NULL;
     rc = track_render(c->cfg, ws, row.id, row.contact_id, row.body_text, row.body_html, a, &text,
                       &html, &unsub, e);
+    if (rc == ERR_CONFIG) {
+        /* No retry can help this process (a worker started without the
+         * secret key): the email fails with the reason, not queued forever. */
+        char why[sizeof(e->msg)];
+        snprintf(why, sizeof(why), "%s", e->msg);
+        int frc = finish(st, ws, &row, "failed", NULL, NULL, why, 0, e);
+        return frc ? frc : failf(e, ERR_CONFIG, "%s", why);
+    }
     if (rc)
         return rc;
     const char *from_name = NULL, *from_addr = NULL;

@@ -23,13 +23,14 @@ static const char *nonempty(const char *s)
 
 /* ---- contacts as the pipeline sees them ---- */
 
-/* Addresses are unique per workspace without regard to case (SQLite: the
- * column's NOCASE collation; PostgreSQL: the index on lower(email)). */
-#define LINK_FIND                                                                                  \
-    "SELECT id, COALESCE(name,'') = '', COALESCE(job_title,'') = '',"                              \
-    " COALESCE(company,'') = '' FROM contacts WHERE workspace_id = ?1 AND "
+/* Addresses are unique per workspace without regard to case: the stored
+ * column email_norm, lower(email), has a plain unique index (migration 19).
+ * Lookups compare it, never an expression of email, which PostgreSQL's
+ * planner may not put before the row policy. */
 static struct db_sql sql_link_find =
-    DB_SQL2(LINK_FIND "email = ?2", LINK_FIND "lower(email) = lower(?2)");
+    DB_SQL("SELECT id, COALESCE(name,'') = '', COALESCE(job_title,'') = '',"
+           " COALESCE(company,'') = '' FROM contacts WHERE workspace_id = ?1"
+           " AND email_norm = lower(?2)");
 static struct db_sql sql_link_fill = DB_SQL(
     "UPDATE contacts SET name = COALESCE(NULLIF(name,''), ?3),"
     " job_title = COALESCE(NULLIF(job_title,''), ?4), company = COALESCE(NULLIF(company,''), ?5),"
@@ -40,7 +41,7 @@ static struct db_sql sql_link_fill = DB_SQL(
     "INSERT INTO contacts (id, workspace_id, email, name, job_title, company, created_at,"         \
     " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
 static struct db_sql sql_link_insert =
-    DB_SQL2(LINK_INSERT, LINK_INSERT " ON CONFLICT (workspace_id, lower(email)) DO NOTHING");
+    DB_SQL2(LINK_INSERT, LINK_INSERT " ON CONFLICT (workspace_id, email_norm) DO NOTHING");
 
 /* Finds the contact with this email: DB_ROW with id (and *fill: an empty
  * field the given name, title or company would fill), DB_DONE, or an ERR_*. */
@@ -360,9 +361,11 @@ int store_contact_score_history(struct store *st, const char *workspace_id, cons
  * SQLite: one scalar subquery joins the email's fields with tabs ("id TAB
  * received_at TAB intent_bits TAB subject"), and the total is a scalar
  * subquery computed once (one statement, so one read transaction).
- * PostgreSQL: a LATERAL join gives the four columns, the total is a window
- * over the filtered rows, and NULL interactions sort last going down, as on
- * SQLite. With no row on the page the total comes from sql_hot_count.
+ * PostgreSQL: the page is cut first and a LATERAL join gives the four
+ * columns of its rows only, the total is the same scalar subquery (an index
+ * scan of contacts_hot that reads no email), and NULL interactions sort last
+ * going down, as on SQLite. With no row on the page the total comes from
+ * sql_hot_count.
  */
 static struct db_sql sql_hot = DB_SQL2(
     "SELECT " DB_CONTACT_COLS ", (SELECT e.id || char(9) || e.received_at || char(9) ||"
@@ -373,12 +376,13 @@ static struct db_sql sql_hot = DB_SQL2(
     " FROM contacts c WHERE c.workspace_id = ?1 AND c.ai_score >= ?2"
     " ORDER BY c.ai_score DESC, c.last_interaction DESC, c.id LIMIT ?3 OFFSET ?4",
     "SELECT " DB_CONTACT_COLS ", le.id, le.received_at, le.intent_bits, COALESCE(le.subject,''),"
-    " COUNT(*) OVER () FROM contacts c LEFT JOIN LATERAL (SELECT e.id, e.received_at,"
+    " (SELECT COUNT(*) FROM contacts h WHERE h.workspace_id = ?1 AND h.ai_score >= ?2)"
+    " FROM (SELECT * FROM contacts WHERE workspace_id = ?1 AND ai_score >= ?2"
+    " ORDER BY ai_score DESC, last_interaction DESC NULLS LAST, id COLLATE \"C\""
+    " LIMIT ?3 OFFSET ?4) c LEFT JOIN LATERAL (SELECT e.id, e.received_at,"
     " e.intent_bits, e.subject FROM emails e WHERE e.workspace_id = c.workspace_id"
     " AND e.contact_id = c.id ORDER BY e.received_at DESC LIMIT 1) le ON true"
-    " WHERE c.workspace_id = ?1 AND c.ai_score >= ?2"
-    " ORDER BY c.ai_score DESC, c.last_interaction DESC NULLS LAST, c.id COLLATE \"C\""
-    " LIMIT ?3 OFFSET ?4");
+    " ORDER BY c.ai_score DESC, c.last_interaction DESC NULLS LAST, c.id COLLATE \"C\"");
 static struct db_sql sql_hot_count =
     DB_SQL("SELECT COUNT(*) FROM contacts WHERE workspace_id = ?1 AND ai_score >= ?2");
 
@@ -705,9 +709,41 @@ int store_workspace_stats(struct store *st, const char *workspace_id, int64_t no
     return db_leave(&c, rc);
 }
 
+/*
+ * The versions this thread read last, each with the database's data stamp
+ * taken before the read: while the stamp is the same no commit of any
+ * process was published since, so the version is too, and a request need
+ * not open a read transaction (SQLite's shared-memory locks) to learn it.
+ */
+enum { VERSION_SLOTS = 64 };
+struct version_seen {
+    const struct store *st;
+    char ws[STORE_ID_LEN];
+    uint64_t stamp[2];
+    int64_t version;
+};
+static _Thread_local struct version_seen versions_seen[VERSION_SLOTS];
+
+static struct version_seen *version_slot(const char *workspace_id)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = workspace_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &versions_seen[h % VERSION_SLOTS];
+}
+
 int store_workspace_version(struct store *st, const char *workspace_id, int64_t *version,
                             struct errinfo *e)
 {
+    uint64_t stamp[2];
+    bool stamped = !st->ops->tx_active(st) && strlen(workspace_id) < STORE_ID_LEN &&
+                   st->ops->data_stamp(st, stamp);
+    struct version_seen *seen = stamped ? version_slot(workspace_id) : NULL;
+    if (seen && seen->st == st && seen->stamp[0] == stamp[0] && seen->stamp[1] == stamp[1] &&
+        strcmp(seen->ws, workspace_id) == 0) {
+        *version = seen->version;
+        return 0;
+    }
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
     if (rc)
@@ -719,6 +755,12 @@ int store_workspace_version(struct store *st, const char *workspace_id, int64_t 
         if (rc == DB_ROW) {
             *version = db_col_i64(&c, 0);
             rc = 0;
+            if (seen) {
+                seen->st = st;
+                snprintf(seen->ws, sizeof(seen->ws), "%s", workspace_id);
+                memcpy(seen->stamp, stamp, sizeof(seen->stamp));
+                seen->version = *version;
+            }
         } else if (rc == DB_DONE) {
             rc = failf(e, ERR_NOT_FOUND, "workspace not found");
         }

@@ -714,6 +714,16 @@ const struct migration pg_migrations[] = {
      ");\n"
      "GRANT SELECT, INSERT, UPDATE, DELETE ON setup_links TO leadflow_app;\n"
      "ALTER TABLE alerts ADD COLUMN read_at BIGINT;\n"},
+    /* Under FORCE ROW LEVEL SECURITY the planner may not evaluate lower(),
+     * which is not LEAKPROOF, before the policy, so it never used the index
+     * on (workspace_id, lower(email)): every lookup by address scanned the
+     * whole workspace. The normal form is a stored column with a plain
+     * index: its = is LEAKPROOF and lower(?) of a parameter is computed once. */
+    {19, "contacts: the address in normal form, indexed",
+     "ALTER TABLE contacts ADD COLUMN email_norm text\n"
+     "  GENERATED ALWAYS AS (lower(email)) STORED;\n"
+     "CREATE UNIQUE INDEX contacts_email_norm ON contacts(workspace_id, email_norm);\n"
+     "DROP INDEX contacts_email;\n"},
     {21, "IMAP inbox sources",
      "ALTER TABLE emails DROP CONSTRAINT emails_source_check;\n"
      "ALTER TABLE emails ADD CONSTRAINT emails_source_check\n"

@@ -608,6 +608,15 @@ static void pg_close(struct store *base)
     free(s);
 }
 
+/* No stamp readable without a round trip: the workspace version is read
+ * from the database each time (another node may have written). */
+static bool pg_data_stamp(struct store *base, uint64_t stamp[2])
+{
+    (void)base;
+    (void)stamp;
+    return false;
+}
+
 /* Whether every slot of the ops table is filled (a NULL one would crash a caller). */
 static int ops_complete(const struct store_ops *ops, struct errinfo *e)
 {
@@ -1029,6 +1038,7 @@ const struct store_ops store_pg_ops = {
     .tx_rollback = pg_tx_rollback,
     .tx_lock_workspace = pg_tx_lock_workspace,
     .tx_active = pg_tx_active,
+    .data_stamp = pg_data_stamp,
     PG_BULK_OPS,
     PG_JOB_OPS,
 };

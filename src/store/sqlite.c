@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -162,6 +164,10 @@ int sq_exec(struct sq_store *s, const char *sql, struct errinfo *e)
     return rc;
 }
 
+/* The part of the -shm file that data_stamp maps, and the words of one
+ * copy of the WAL index header (sq_data_stamp). */
+enum { SHM_MAP = 4096, SHM_HDR_WORDS = 12 };
+
 static void sq_close(struct store *base)
 {
     struct sq_store *s = (struct sq_store *)base;
@@ -172,9 +178,66 @@ static void sq_close(struct store *base)
         conn_close(c);
         c = next;
     }
+    const void *shm = atomic_load(&s->shm);
+    if (shm)
+        munmap((void *)shm, SHM_MAP);
     pthread_mutex_destroy(&s->mu);
     free(s->path);
     free(s);
+}
+
+/*
+ * data_stamp from the WAL index header that SQLite keeps at the start of
+ * the -shm file (documented in "WAL-mode File Format", walformat.html):
+ * two copies of a 48-byte header, which a committing writer updates second
+ * copy first, then the first; a reader that finds both copies equal has the
+ * header of the last published commit, as SQLite's own readers do. Its
+ * iChange counts write transactions, mxFrame the frames in the WAL, and the
+ * salts change when the WAL starts over: any commit of any process changes
+ * one of them. The map is read-only; no lock is taken.
+ */
+static const volatile uint32_t *shm_header(struct sq_store *s)
+{
+    const void *shm = atomic_load(&s->shm);
+    if (shm)
+        return shm;
+    pthread_mutex_lock(&s->mu);
+    if (!s->shm_tried && strncmp(s->path, "file:", 5) != 0) {
+        s->shm_tried = true;
+        char path[4096];
+        int fd = -1;
+        struct stat sb;
+        if ((size_t)snprintf(path, sizeof(path), "%s-shm", s->path) < sizeof(path))
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size >= SHM_MAP) {
+            void *p = mmap(NULL, SHM_MAP, PROT_READ, MAP_SHARED, fd, 0);
+            if (p != MAP_FAILED)
+                atomic_store(&s->shm, p);
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return atomic_load(&s->shm);
+}
+
+static bool sq_data_stamp(struct store *base, uint64_t stamp[2])
+{
+    const volatile uint32_t *h = shm_header((struct sq_store *)base);
+    if (!h)
+        return false;
+    uint32_t a[SHM_HDR_WORDS], b[SHM_HDR_WORDS];
+    for (int i = 0; i < SHM_HDR_WORDS; i++)
+        a[i] = h[i];
+    atomic_thread_fence(memory_order_acquire);
+    for (int i = 0; i < SHM_HDR_WORDS; i++)
+        b[i] = h[SHM_HDR_WORDS + i];
+    /* Words: 2 iChange, 4 mxFrame, 8-9 the salts; byte 12 isInit. */
+    if (memcmp(a, b, sizeof(a)) != 0 || ((const uint8_t *)a)[12] == 0)
+        return false; /* a commit being published, or no header yet */
+    stamp[0] = (uint64_t)a[2] << 32 | a[4];
+    stamp[1] = (uint64_t)a[8] << 32 | a[9];
+    return true;
 }
 
 static struct store *sq_open(const char *target, struct errinfo *e)
@@ -602,4 +665,5 @@ const struct store_ops store_sqlite_ops = {
     .tx_lock_workspace = sq_tx_lock_workspace,
     SQ_JOB_OPS,
     .tx_active = sq_tx_active,
+    .data_stamp = sq_data_stamp,
 };

@@ -1,6 +1,8 @@
 /*
  * SQLite backend: export_rows and import_rows (store/bulk.h). Export reads
- * each table with SELECT * inside one read transaction (a WAL snapshot);
+ * each table's stored columns (pragma table_info: not the generated ones,
+ * which the loading database computes) inside one read transaction (a WAL
+ * snapshot);
  * import inserts row by row inside one write transaction, and SQLite's own
  * triggers keep the full-text index and the counters as rows arrive.
  */
@@ -171,10 +173,15 @@ static int export_table(sqlite3 *db, const char *table, store_row_fn row, void *
     int rc = table_cols(db, table, &tc, e);
     if (rc)
         return rc;
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", table);
+    struct buf sql;
+    buf_init(&sql, 1 << 16);
+    buf_puts(&sql, "SELECT ");
+    for (int i = 0; i < tc.n; i++)
+        buf_printf(&sql, "%s\"%s\"", i ? ", " : "", tc.name[i]);
+    buf_printf(&sql, " FROM \"%s\"", table);
     sqlite3_stmt *st;
-    int src = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    int src = sqlite3_prepare_v2(db, buf_str(&sql), -1, &st, NULL);
+    buf_release(&sql);
     if (src != SQLITE_OK)
         return sq_fail(e, db, src, table);
     int ncols = sqlite3_column_count(st);

@@ -92,6 +92,14 @@ struct store_ops {
 
     /* Whether the calling thread's connection is inside tx_begin. */
     bool (*tx_active)(struct store *st);
+    /*
+     * Fills stamp with a value that changes whenever
+     * any connection of any process commits a write to the database, read
+     * without a transaction, and returns true; false when it cannot be read
+     * now or the backend has none (callers then read the database). Two equal stamps mean that no
+     * commit was published between the two reads.
+     */
+    bool (*data_stamp)(struct store *st, uint64_t stamp[2]);
 
     /* Inserts a job on the calling thread's connection: inside its open
      * transaction when there is one, never in a transaction of its own.

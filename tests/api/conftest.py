@@ -76,6 +76,7 @@ PG_READY = {
     "test_openai.py",
     "test_limits.py",
     "test_openapi.py",
+    "test_pg_plans.py",
     "test_pg_rls.py",
     "test_provider_events.py",
     "test_secrets.py",
@@ -95,7 +96,7 @@ PG_READY = {
 PG_NOT_YET = {
 }
 # Files that only make sense on PostgreSQL (deselected on SQLite).
-PG_ONLY = {"test_export.py", "test_pg_rls.py", "test_two_nodes.py"}
+PG_ONLY = {"test_export.py", "test_pg_plans.py", "test_pg_rls.py", "test_two_nodes.py"}
 
 
 class PgCluster:

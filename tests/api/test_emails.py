@@ -10,8 +10,8 @@ from mailutil import (
     contact_by_email, emails, hot_leads, imported, mbox, message, upload,
 )
 from tenantutil import (
-    add_member, add_user, api, assert_error, db_query, insert_token, new_tenant, ok, random_id,
-    unique_email, Creds,
+    add_member, add_user, api, assert_error, cli, db_exec, db_query, insert_token, new_tenant, ok,
+    random_id, unique_email, Creds,
 )
 
 EMAIL_KEYS = {"id", "contactId", "messageId", "threadId", "from", "to", "subject", "snippet",
@@ -499,6 +499,30 @@ def test_hot_leads_follow_every_change_of_the_workspace(server, t):
     ok(api(server, "DELETE", f"/api/contacts/{cid}", t.token_creds, ws=t.workspace_id))
     gone, meta = hot_leads(server, t)
     assert gone == [] and meta["total"] == 0
+
+
+def test_hot_leads_follow_writes_of_other_processes_at_once(server, t, tmp_path):
+    """The remembered list is checked against every commit to the database,
+    also those of another process: a `leadflow import` beside the server, and
+    a write through another connection."""
+    sig = "Jo Reyes\nChief Executive Officer\nHarbor Analytics"
+    who = addr("other-process")
+    first, _ = hot_leads(server, t)
+    again, _ = hot_leads(server, t)
+    assert again == first == []
+    path = tmp_path / "hot.mbox"
+    path.write_bytes(mbox(*[message(who, "Can we schedule a demo call this week to discuss "
+                                    "pricing for 80 seats? We love it.", subject=f"Demo {i}",
+                                    name="Jo Reyes", signature=sig, days_ago=i + 0.1)
+                            for i in range(5)]))
+    r = cli(server, "import", "--workspace", t.workspace_id, str(path))
+    assert "imported 5" in r.stderr, r.stderr
+    leads, _ = hot_leads(server, t)
+    assert [x["contact"]["email"] for x in leads] == [who]
+    db_exec(server, "UPDATE contacts SET name = 'Renamed Elsewhere' WHERE workspace_id = ?",
+            (t.workspace_id,))
+    renamed, _ = hot_leads(server, t)
+    assert renamed[0]["contact"]["name"] == "Renamed Elsewhere"
 
 
 def test_concurrent_uploads_into_one_workspace_all_land(server, t):

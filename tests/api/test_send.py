@@ -12,12 +12,14 @@ import email
 import email.policy
 import os
 import re
+import subprocess
 import sys
 import time
 
 import pytest
 
 import tenantutil as tu
+from conftest import clean_env
 from tenantutil import api, assert_error, ok
 
 _TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -483,3 +485,32 @@ def test_control_characters_are_refused_where_they_enter(launcher, sendgrid):
         assert_error(r, 400, "VALIDATION_ERROR", "control characters")
     assert sendgrid.recorded() == []
     assert ok(api(srv, "GET", "/api/emails/sent", t.token_creds, ws=t.workspace_id)) == []
+
+
+def test_a_worker_without_the_secret_key_fails_the_email_with_the_reason(launcher, sendgrid):
+    """Tracking links are signed with the secret key: a `leadflow worker`
+    started without one cannot build the email, so the email fails at once
+    with that reason instead of staying queued while its job dies."""
+    srv = launcher.start(env=env_for())  # no provider: the email waits, queued
+    t, c = setup_tenant(srv)
+    sid = send(srv, t, c)["id"]
+    assert srv.stop() == 0
+    tu.db_exec(srv, "UPDATE jobs SET status = 'queued', run_at = 0, locked_until = NULL"
+                    " WHERE kind = 'send_email'")
+    worker = subprocess.Popen([launcher.bin, "worker", "--db", srv.db_url], cwd=srv.workdir,
+                              env=clean_env(env_for(sendgrid)), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            ((status, error),) = tu.db_query(srv, "SELECT status, error FROM sent_emails"
+                                                  " WHERE id = ?", (sid,))
+            if status != "queued" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=30)
+    assert status == "failed", (status, error, err.decode(errors="replace")[-2000:])
+    assert "secret_key" in error
+    assert sendgrid.recorded() == []

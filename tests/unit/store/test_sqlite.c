@@ -1,13 +1,15 @@
 /*
  * Tests for src/store/sqlite.c: opening file and in-memory databases,
  * migrations (applied once, recorded, a newer schema refused), ping, and the
- * errors for a missing directory and a file that is not a database. The
+ * errors for a missing directory and a file that is not a database, and the
+ * workspace version seen without a read while no commit was published. The
  * tests tamper with files through sqlite3 directly.
  */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "store/emails.h"
 #include "store/migrations.h"
 #include "store/store.h"
 #include "unit/unit.h"
@@ -199,6 +201,44 @@ static void test_newer_schema_refused(void **state)
     store_close(st);
 }
 
+/* A commit through another connection (as another process makes: the
+ * same shared WAL index) moves the stamp, so the version read again. */
+static void test_version_follows_other_connections(void **state)
+{
+    struct fix *f = *state;
+    struct store *st = open_ok(f, f->url);
+    int applied;
+    assert_int_equal(store_migrate(st, &applied, &f->e), 0);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    exec_or_fail(db,
+                 "INSERT INTO organizations (id, name, created_at) VALUES ('o', 'o', 0);"
+                 "INSERT INTO workspaces (id, org_id, name, created_at) VALUES ('w', 'o', 'w', 0)");
+    int64_t v0, v1, v2;
+    assert_int_equal(store_workspace_version(st, "w", &v0, &f->e), 0);
+    uint64_t s1[2], s2[2];
+    assert_true(st->ops->data_stamp(st, s1));
+    assert_int_equal(store_workspace_version(st, "w", &v1, &f->e), 0);
+    assert_true(st->ops->data_stamp(st, s2));
+    assert_true(v1 == v0 && s1[0] == s2[0] && s1[1] == s2[1]);
+    exec_or_fail(db, "INSERT INTO contacts (id, workspace_id, email, created_at, updated_at)"
+                     " VALUES ('c', 'w', 'a@b.test', 0, 0)");
+    assert_true(st->ops->data_stamp(st, s2));
+    assert_false(s1[0] == s2[0] && s1[1] == s2[1]);
+    assert_int_equal(store_workspace_version(st, "w", &v2, &f->e), 0);
+    assert_true(v2 > v1);
+    /* The WAL starting over (a checkpoint that truncates it) still moves it. */
+    exec_or_fail(db, "PRAGMA wal_checkpoint(TRUNCATE);"
+                     "UPDATE contacts SET name = 'n' WHERE id = 'c'");
+    assert_true(st->ops->data_stamp(st, s1));
+    assert_false(s1[0] == s2[0] && s1[1] == s2[1]);
+    int64_t v3;
+    assert_int_equal(store_workspace_version(st, "w", &v3, &f->e), 0);
+    assert_true(v3 > v2);
+    sqlite3_close(db);
+    store_close(st);
+}
+
 static void test_bad_urls(void **state)
 {
     struct fix *f = *state;
@@ -222,6 +262,7 @@ static const struct CMUnitTest tests[] = {
     T(test_not_a_database),
     T(test_newer_schema_refused),
     T(test_bad_urls),
+    T(test_version_follows_other_connections),
 };
 
 UNIT_GROUP(unit_store_sqlite, "store/sqlite", tests);
