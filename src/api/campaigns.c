@@ -569,11 +569,39 @@ static int metrics_get(struct http_req *req, struct http_reply *rep, struct erri
     return reply_ok_end(rep, &w);
 }
 
+/* What the campaign builder offers: the step kinds and the email merge fields. */
+static int step_kinds_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    (void)req;
+    (void)e;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_key(&w, "kinds");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < step_nkinds; i++) {
+        jw_obj_begin(&w);
+        jw_kstr(&w, "name", step_kinds[i]->name);
+        jw_kbool(&w, "branches", step_kinds[i]->branches);
+        jw_kbool(&w, "hasSecret", step_kinds[i]->has_secret);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_key(&w, "mergeFields");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < step_email_nmerge_fields; i++)
+        jw_str(&w, step_email_merge_fields[i]);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
 enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE, WR = WS | ROUTE_WRITE };
 
 const struct route api_campaigns_routes[] = {
     {HTTP_GET, "/api/campaigns", WS, campaigns_list},
     {HTTP_POST, "/api/campaigns", WR | ROUTE_JSON, campaigns_create},
+    {HTTP_GET, "/api/campaigns/step-kinds", WS, step_kinds_get},
     {HTTP_GET, "/api/campaigns/{id}", WS, campaigns_get},
     {HTTP_PATCH, "/api/campaigns/{id}", WR | ROUTE_JSON, campaigns_patch},
     {HTTP_DELETE, "/api/campaigns/{id}", WR, campaigns_delete},

@@ -928,3 +928,20 @@ def test_engagement_conditions_with_engagement_go_true(srv, t, sendgrid, kind):
     assert "engaged" in got["tags"] and "quiet" not in got["tags"]
     (cond,) = [x for x in logs(srv, t, c) if x["stepType"] == "condition"]
     assert cond["metadata"] == {"kind": kind, "result": True}
+
+
+def test_step_kinds_lists_the_table_and_the_merge_fields(srv, t):
+    got = call(srv, t, "GET", "/api/campaigns/step-kinds")
+    assert [k["name"] for k in got["kinds"]] == ["email", "wait", "condition", "tag", "score",
+                                                 "webhook"]
+    assert [k["name"] for k in got["kinds"] if k["branches"]] == ["condition"]
+    assert [k["name"] for k in got["kinds"] if k["hasSecret"]] == ["webhook"]
+    assert "first_name" in got["mergeFields"] and "unsubscribe_url" in got["mergeFields"]
+    # Every merge field offered is one an email step accepts.
+    body = " ".join("{{%s}}" % f for f in got["mergeFields"])
+    c = call(srv, t, "POST", "/api/campaigns", {"name": "Merge"}, status=201)
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps",
+         {"steps": [email_step(body=body)]})
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": [email_step(body=body + " {{favourite_colour}}")]})
+    assert_error(r, 400, "VALIDATION_ERROR", "steps[0].config.body uses the unknown merge field")

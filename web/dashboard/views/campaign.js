@@ -4,7 +4,45 @@
 // (metrics); and the enrollments. Every value is inserted as text.
 import { api } from "../api.js";
 import { h, replace, note, badge, fmtDate, label } from "../dom.js";
-import { triggerText } from "./campaigns.js";
+import { triggerText, stepKinds } from "./campaigns.js";
+import { stepBuilder } from "./builder.js";
+
+// The steps in the visual builder, saved whole (POST .../steps); the
+// server's refusal is shown beside the field it names.
+function stepEditor(ctx, base, list, offer) {
+  const b = stepBuilder({ ...offer, steps: list, idPrefix: "edit" });
+  const status = h("p", { id: "edit-status", class: "status-note muted", role: "status", "aria-live": "polite" });
+  const save = h("button", { type: "submit", class: "button", "data-action": "save-steps" }, "Save steps");
+  const form = h("form", { class: "step-editor", "aria-label": "Edit steps" }, b.el,
+    h("div", { class: "actions" }, save), status);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    b.clearErrors();
+    status.className = "status-note muted";
+    status.textContent = "";
+    let steps;
+    try {
+      steps = b.steps();
+    } catch (err) {
+      status.className = "status-note error";
+      status.textContent = `The steps are not valid JSON: ${err.message}`;
+      return;
+    }
+    save.disabled = true;
+    try {
+      await api.post(`${base}/steps`, { steps });
+      ctx.toast("Steps saved.");
+      ctx.navigate(window.location.pathname, { replace: true });
+    } catch (err) {
+      status.className = "status-note error";
+      status.textContent = err.message;
+      b.showError(err.message);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return form;
+}
 
 const ACTIONS = [
   ["activate", "Activate", (s) => s === "draft" || s === "paused", "button"],
@@ -85,9 +123,9 @@ function enrollmentsTable(rows, steps) {
 export async function render(ctx) {
   const id = ctx.params[0];
   const base = `/api/campaigns/${encodeURIComponent(id)}`;
-  const [c, steps, metrics, enr] = await Promise.all([
+  const [c, steps, metrics, enr, offer] = await Promise.all([
     api.get(base), api.get(`${base}/steps`), api.get(`${base}/metrics`),
-    api.get(`${base}/enrollments`, { pageSize: 50 })]);
+    api.get(`${base}/enrollments`, { pageSize: 50 }), stepKinds()]);
   if (!ctx.isCurrent()) return null;
   const camp = c.data;
   document.title = `${camp.name} · Campaigns · leadflow`;
@@ -121,6 +159,8 @@ export async function render(ctx) {
       h("h2", { id: "steps-title" }, "Steps"),
       list.length ? h("ol", { class: "steps", id: "campaign-step-list" }, list.map((s) => stepItem(s, list.length)))
         : note("No steps yet.")),
+    camp.status === "archived" ? null : h("section", { class: "panel", "aria-labelledby": "edit-title" },
+      h("h2", { id: "edit-title" }, "Edit steps"), stepEditor(ctx, base, list, offer)),
     h("section", { class: "panel", "aria-labelledby": "metrics-title" },
       h("h2", { id: "metrics-title" }, "What each step did"),
       list.length ? metricsTable(metrics.data) : note("No steps yet.")),
