@@ -33,7 +33,10 @@ static bool one_of(const char *s, const char *const *list, size_t n)
     return false;
 }
 
-static void write_campaign(struct jw *w, const struct campaign *c)
+/* A campaign; with v (one campaign's reply), how many contacts are on each
+ * version of its steps. */
+static void write_campaign(struct jw *w, const struct campaign *c, const struct campaign_version *v,
+                           size_t nv)
 {
     jw_obj_begin(w);
     jw_kstr(w, "id", c->id);
@@ -48,8 +51,21 @@ static void write_campaign(struct jw *w, const struct campaign *c)
     jw_kint(w, "steps", c->steps);
     jw_kint(w, "enrollments", c->enrollments);
     jw_kint(w, "activeEnrollments", c->active);
+    jw_kint(w, "version", c->version);
     api_time(w, "createdAt", c->created_at);
     api_time(w, "updatedAt", c->updated_at);
+    if (v) {
+        jw_key(w, "versions");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < nv; i++) {
+            jw_obj_begin(w);
+            jw_kint(w, "version", v[i].version);
+            jw_kint(w, "enrollments", v[i].enrollments);
+            jw_kint(w, "activeEnrollments", v[i].active);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+    }
     jw_obj_end(w);
 }
 
@@ -58,12 +74,17 @@ static int reply_campaign(struct http_req *req, struct http_reply *rep, int stat
 {
     const struct api_ctx *ctx = req->ctx;
     struct campaign c;
+    struct campaign_version *v;
+    size_t nv;
     int rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
+    if (!rc)
+        rc = store_campaign_versions(ctx->store, req->auth->workspace_id, id, req->arena, &v, &nv,
+                                     e);
     if (rc)
         return rc;
     struct jw w;
     reply_ok_begin(rep, status, &w);
-    write_campaign(&w, &c);
+    write_campaign(&w, &c, v, nv);
     return reply_ok_end(rep, &w);
 }
 
@@ -124,7 +145,7 @@ static int campaigns_list(struct http_req *req, struct http_reply *rep, struct e
     struct jw w;
     api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
-        write_campaign(&w, &rows[i]);
+        write_campaign(&w, &rows[i], NULL, 0);
     return api_list_end(rep, &w, &pg, total);
 }
 
@@ -144,7 +165,7 @@ static int campaigns_create(struct http_req *req, struct http_reply *rep, struct
         return rc;
     struct jw w;
     reply_ok_begin(rep, 201, &w);
-    write_campaign(&w, &c);
+    write_campaign(&w, &c, NULL, 0);
     return reply_ok_end(rep, &w);
 }
 
@@ -306,7 +327,7 @@ static int steps_put(struct http_req *req, struct http_reply *rep, struct errinf
         rc = drip_steps_build(arr, req->arena, &steps, &n, e);
     if (!rc)
         rc = store_campaign_steps_replace(ctx->store, req->auth->workspace_id, id, steps, n,
-                                          clock_now_ms(), e);
+                                          clock_now_ms(), NULL, e);
     return rc ? rc : reply_steps(req, rep, 200, id, e);
 }
 
@@ -474,6 +495,7 @@ static int enrollments_list(struct http_req *req, struct http_reply *rep, struct
             jw_kstr(&w, "variant", NULL);
         jw_kstr(&w, "reason", r->reason);
         jw_kint(&w, "generation", r->generation);
+        jw_kint(&w, "version", r->version);
         api_time(&w, "enrolledAt", r->enrolled_at);
         api_time(&w, "updatedAt", r->updated_at);
         api_time(&w, "finishedAt", r->finished_at);

@@ -562,17 +562,59 @@ def test_pause_holds_and_activate_resumes(srv, t, sendgrid):
     assert [x["stepType"] for x in logs(srv, t, c)] == ["wait", "tag"]
 
 
-def test_archive_cancels_and_steps_are_locked_while_enrolled(srv, t):
+def test_archive_cancels_and_steps_are_locked_once_archived(srv, t):
     a = tu.create_contact(srv, t, name="Archived Person")
     c = campaign(srv, t, [{"type": "wait", "config": {"duration_ms": DAY}},
                           {"type": "tag", "config": {"add": ["x"]}}])
     enroll(srv, t, c, [a])
-    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
-            body={"steps": []})
-    assert_error(r, 409, "CONFLICT", "active enrollments")
     assert call(srv, t, "POST", f"/api/campaigns/{c['id']}/archive")["status"] == "archived"
     e = enrollment_of(srv, t, c, a)
     assert e["status"] == "cancelled" and e["reason"] == "archived"
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": []})
+    assert_error(r, 409, "CONFLICT", "archived")
+
+
+def test_editing_an_active_campaign_makes_a_new_version(srv, t):
+    old_steps = [{"type": "wait", "config": {"duration_ms": DAY}},
+                 {"type": "tag", "config": {"add": ["old-steps"]}}]
+    new_steps = [{"type": "tag", "config": {"add": ["new-steps"]}},
+                 {"type": "score", "config": {"delta": 5}}]
+    a = tu.create_contact(srv, t, name="Early Enrolled")
+    b = tu.create_contact(srv, t, name="Late Enrolled")
+    c = campaign(srv, t, old_steps)
+    assert c["version"] == 1
+    enroll(srv, t, c, [a])
+    assert enrollment_of(srv, t, c, a)["version"] == 1
+    # Saving the steps of a campaign with an active enrollment: 200 and a new version.
+    saved = call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps", {"steps": new_steps})
+    assert [(s["type"], s["config"]) for s in saved] == [(s["type"], s["config"])
+                                                         for s in new_steps]
+    got = call(srv, t, "GET", f"/api/campaigns/{c['id']}")
+    assert got["version"] == 2 and got["steps"] == 2 and got["status"] == "active"
+    assert got["versions"] == [{"version": 1, "enrollments": 1, "activeEnrollments": 1}]
+    assert [s["type"] for s in call(srv, t, "GET", f"/api/campaigns/{c['id']}/steps")] == [
+        "tag", "score"]
+    # A new enrollment starts on the new steps and runs them.
+    enroll(srv, t, c, [b])
+    wait_status(srv, t, c, b, "completed")
+    assert enrollment_of(srv, t, c, b)["version"] == 2
+    assert contact(srv, t, b["id"])["tags"] == ["new-steps"]
+    # The contact enrolled before finishes on the steps it started: the wait, then the old tag.
+    e = enrollment_of(srv, t, c, a)
+    assert e["status"] == "active" and e["version"] == 1
+    srv.clock.advance(DAY + HOUR)
+    wait_status(srv, t, c, a, "completed")
+    assert contact(srv, t, a["id"])["tags"] == ["old-steps"]
+    ran = [(x["contactId"], x["stepType"]) for x in logs(srv, t, c)]
+    assert sorted(x for x in ran if x[0] == a["id"]) == [(a["id"], "tag"), (a["id"], "wait")]
+    assert sorted(x for x in ran if x[0] == b["id"]) == [(b["id"], "score"), (b["id"], "tag")]
+    got = call(srv, t, "GET", f"/api/campaigns/{c['id']}")
+    assert got["versions"] == [{"version": 1, "enrollments": 1, "activeEnrollments": 0},
+                               {"version": 2, "enrollments": 1, "activeEnrollments": 0}]
+    # With no enrollment active, saving replaces the current version's steps.
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps", {"steps": old_steps})
+    assert call(srv, t, "GET", f"/api/campaigns/{c['id']}")["version"] == 2
 
 
 def test_variants_and_personalize(srv, t, sendgrid):

@@ -106,15 +106,28 @@ function metricsTable(m) {
         .map((v) => h("td", { class: "num" }, String(v))))))));
 }
 
-function enrollmentsTable(rows, steps) {
+// Which version of the steps the contacts are on (an edit of an active
+// campaign makes a new version; enrolled contacts finish on theirs).
+function versionsNote(camp) {
+  const vs = camp.versions || [];
+  const parts = vs.map((v) => `version ${v.version}${v.version === camp.version ? " (current)" : ""}: ` +
+    `${v.activeEnrollments} active of ${v.enrollments} enrolled`);
+  return h("p", { class: "muted small", id: "campaign-versions" },
+    `The steps are at version ${camp.version}; new enrollments start on it.`,
+    parts.length ? ` Contacts by version: ${parts.join("; ")}.` : "");
+}
+
+function enrollmentsTable(rows, steps, current) {
   const pos = Object.fromEntries(steps.map((s) => [s.id, s.position]));
   if (!rows.length) return h("p", { class: "empty" }, "No enrollments yet.");
   return h("div", { class: "table-wrap" }, h("table", { class: "data stack-sm", id: "campaign-enrollments" },
-    h("thead", {}, h("tr", {}, ["Contact", "Status", "At step", "Executions", "Enrolled", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
-    h("tbody", {}, rows.map((e) => h("tr", { "data-enrollment-id": e.id },
+    h("thead", {}, h("tr", {}, ["Contact", "Status", "Version", "At step", "Executions", "Enrolled", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, rows.map((e) => h("tr", { "data-enrollment-id": e.id, "data-version": e.version },
       h("td", {}, h("a", { href: `/dashboard/contacts/${encodeURIComponent(e.contactId)}` }, e.contactEmail || e.contactId)),
       h("td", {}, badge(e.status, e.status)),
-      h("td", {}, e.currentStepId && pos[e.currentStepId] !== undefined ? String(pos[e.currentStepId] + 1) : "—"),
+      h("td", { class: "num" }, String(e.version)),
+      h("td", {}, e.version === current && e.currentStepId && pos[e.currentStepId] !== undefined
+        ? String(pos[e.currentStepId] + 1) : e.currentStepId ? `(version ${e.version})` : "—"),
       h("td", { class: "num" }, String(e.stepExecutions)),
       h("td", {}, fmtDate(e.enrolledAt)),
       h("td", {}, e.reason ? label(e.reason) : "—"))))));
@@ -160,12 +173,15 @@ export async function render(ctx) {
       list.length ? h("ol", { class: "steps", id: "campaign-step-list" }, list.map((s) => stepItem(s, list.length)))
         : note("No steps yet.")),
     camp.status === "archived" ? null : h("section", { class: "panel", "aria-labelledby": "edit-title" },
-      h("h2", { id: "edit-title" }, "Edit steps"), stepEditor(ctx, base, list, offer)),
+      h("h2", { id: "edit-title" }, "Edit steps"), versionsNote(camp),
+      camp.activeEnrollments ? h("p", { class: "muted small" },
+        "Saving makes a new version: contacts enrolled now finish on the steps they started.") : null,
+      stepEditor(ctx, base, list, offer)),
     h("section", { class: "panel", "aria-labelledby": "metrics-title" },
       h("h2", { id: "metrics-title" }, "What each step did"),
       list.length ? metricsTable(metrics.data) : note("No steps yet.")),
     h("section", { class: "panel", "aria-labelledby": "enrollments-title" },
       h("h2", { id: "enrollments-title" }, "Enrollments"),
-      enrollmentsTable(enr.data, list)));
+      enrollmentsTable(enr.data, list, camp.version)));
   return {};
 }
