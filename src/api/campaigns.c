@@ -591,6 +591,65 @@ static int metrics_get(struct http_req *req, struct http_reply *rep, struct erri
     return reply_ok_end(rep, &w);
 }
 
+/* A copy of the campaign as a draft; {"name"} optional (else "<name> (copy)"). */
+static int campaigns_clone(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    struct campaign_fields f;
+    memset(&f, 0, sizeof(f));
+    int rc = api_path_id(req, "campaign", id, e);
+    if (!rc && req->body.len > 0 && !(rc = http_req_parse_json(req, e)))
+        rc = read_fields(req, &f, e);
+    if (!rc && (f.set & ~CAMPF_NAME))
+        rc = failf(e, ERR_INVALID, "a clone takes only name");
+    if (rc)
+        return rc;
+    const char *name = f.name;
+    if (!name) {
+        struct campaign c;
+        if ((rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e)))
+            return rc;
+        char buf[NAME_MAX + 8];
+        /* Cut the name on a UTF-8 character boundary so that " (copy)" fits. */
+        size_t len = strlen(c.name);
+        if (len > NAME_MAX - 7) {
+            len = NAME_MAX - 7;
+            while (len > 0 && ((unsigned char)c.name[len] & 0xC0) == 0x80)
+                len--;
+        }
+        snprintf(buf, sizeof(buf), "%.*s (copy)", (int)len, c.name);
+        name = arena_strdup(req->arena, buf);
+    }
+    struct campaign out;
+    rc = drip_clone(ctx->store, req->auth->workspace_id, id, name, req->arena, &out, e);
+    return rc ? rc : reply_campaign(req, rep, 201, out.id, e);
+}
+
+/* Takes one contact out of the campaign: {"contactId"}. */
+static int campaigns_unenroll(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    int rc = api_path_id(req, "campaign", id, e);
+    if (rc)
+        return rc;
+    json_t *v = json_object_get(req->json, "contactId");
+    const char *contact = json_string_value(v);
+    if (!contact || !*contact || strlen(contact) >= STORE_ID_LEN)
+        return failf(e, ERR_INVALID, "contactId is required (a contact id)");
+    if ((rc = drip_unenroll(ctx->store, req->auth->workspace_id, id, contact, e)))
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "campaignId", id);
+    jw_kstr(&w, "contactId", contact);
+    jw_kbool(&w, "unenrolled", true);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
 /* What the campaign builder offers: the step kinds and the email merge fields. */
 static int step_kinds_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
@@ -633,6 +692,8 @@ const struct route api_campaigns_routes[] = {
     {HTTP_GET, "/api/campaigns/{id}/steps", WS, steps_get},
     {HTTP_POST, "/api/campaigns/{id}/steps", WR | ROUTE_JSON, steps_put},
     {HTTP_POST, "/api/campaigns/{id}/enroll", WR | ROUTE_JSON, campaigns_enroll},
+    {HTTP_POST, "/api/campaigns/{id}/unenroll", WR | ROUTE_JSON, campaigns_unenroll},
+    {HTTP_POST, "/api/campaigns/{id}/clone", WR, campaigns_clone},
     {HTTP_GET, "/api/campaigns/{id}/enrollments", WS, enrollments_list},
     {HTTP_GET, "/api/campaigns/{id}/logs", WS, logs_list},
     {HTTP_GET, "/api/campaigns/{id}/metrics", WS, metrics_get},

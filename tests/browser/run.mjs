@@ -645,6 +645,7 @@ test("campaign builder: a branching campaign built with the mouse and keyboard i
   check(nums.join(",") === "1,2,3,4,5", `the steps are numbered ${nums}`);
   // The JSON view says the same, and a change there comes back to the form.
   await page.click("#campaign-advanced > summary");
+  await page.waitForFunction(() => document.querySelector("#campaign-steps").value.startsWith("["));
   const json = JSON.parse(await page.locator("#campaign-steps").inputValue());
   check(json.length === 5 && json[2].true === 3 && json[2].false === 4 && json[3].next === null,
     `the JSON view shows ${JSON.stringify(json)}`);
@@ -713,6 +714,43 @@ test("campaign builder: the server's validation message shows beside the field i
   const secret = page.locator("#edit-flow .step-card[data-type=webhook] .field[data-key=secret] input");
   check(await secret.inputValue() === "", "the stored webhook secret is shown");
   check((await secret.getAttribute("placeholder")).includes("stored"), "the form does not say a secret is stored");
+});
+
+test("campaign page: unenroll one contact, edit the active campaign into a new version, clone", async ({ page, srv }) => {
+  const c = (await apiCall(page, "POST", "/api/campaigns", JSON.stringify({ name: "Versioned" }), "application/json")).body.data;
+  const steps = [{ type: "wait", config: { duration_ms: 86400000 } }, { type: "tag", config: { add: ["first"] } }];
+  let r = await apiCall(page, "POST", `/api/campaigns/${c.id}/steps`, JSON.stringify({ steps }), "application/json");
+  check(r.status === 200, `steps: ${JSON.stringify(r.body)}`);
+  await apiCall(page, "POST", `/api/campaigns/${c.id}/activate`);
+  const people = (await apiCall(page, "GET", "/api/contacts?pageSize=2")).body.data;
+  r = await apiCall(page, "POST", `/api/campaigns/${c.id}/enroll`, JSON.stringify({ contactIds: people.map((p) => p.id) }), "application/json");
+  check(r.body.data.enrolledCount === 2, `enroll: ${JSON.stringify(r.body)}`);
+  await page.goto(`${srv.base}/dashboard/campaigns/${c.id}`);
+  const buttons = page.locator("#campaign-enrollments button[data-action=unenroll]");
+  await buttons.first().waitFor();
+  check(await buttons.count() === 2, "not every active enrollment has Unenroll");
+  const row = page.locator("#campaign-enrollments tbody tr").first();
+  const who = await row.getAttribute("data-enrollment-id");
+  await row.locator("button[data-action=unenroll]").click();
+  await page.locator(`#campaign-enrollments tr[data-enrollment-id="${who}"] .badge`, { hasText: "cancelled" }).waitFor();
+  check(await buttons.count() === 1, "Unenroll took out more or less than one contact");
+  check((await page.locator(`#campaign-enrollments tr[data-enrollment-id="${who}"]`).textContent()).includes("unenrolled"), "no reason shown");
+  // Editing the active campaign: a new version; the contact still in stays on version 1.
+  const tag = page.locator("#edit-flow .step-card[data-type=tag] .field[data-key=add] input");
+  await typeInto(page, tag, "second");
+  await page.click("button[data-action=save-steps]");
+  await page.locator("#campaign-versions", { hasText: "at version 2" }).waitFor();
+  const note = await page.locator("#campaign-versions").textContent();
+  check(note.includes("version 1: 1 active of 2 enrolled"), `the page says "${note}"`);
+  const now = (await apiCall(page, "GET", `/api/campaigns/${c.id}/steps`)).body.data;
+  check(JSON.stringify(now[1].config) === JSON.stringify({ add: ["second"] }), `steps now ${JSON.stringify(now)}`);
+  await page.click("#campaign-actions button[data-action=clone]");
+  await page.locator("h1", { hasText: "Versioned (copy)" }).waitFor();
+  check(!page.url().endsWith(c.id), "Clone stayed on the campaign");
+  await page.locator(".page-head .badge", { hasText: "draft" }).waitFor();
+  check(await page.locator("#edit-flow .step-card").count() === 2, "the copy does not have the two steps");
+  check(await page.locator("#edit-flow .step-card[data-type=tag] .field[data-key=add] input").inputValue() === "second",
+    "the copy does not have the current version's steps");
 });
 
 test("XSS probe: markup in an imported email renders as text", async ({ page, srv }) => {

@@ -441,8 +441,10 @@ export function stepBuilder({ steps = [], mergeFields = [], kinds = Object.keys(
     draw();
   }
 
-  advanced.addEventListener("toggle", () => {
-    if (advanced.open) text.value = jsonOnly !== null ? jsonOnly : JSON.stringify(fromTree(root), null, 2);
+  // Filled as it opens (the click comes before the details open, so the
+  // text is there before anything can be typed into it).
+  advanced.querySelector("summary").addEventListener("click", () => {
+    if (!advanced.open) text.value = jsonOnly !== null ? jsonOnly : JSON.stringify(fromTree(root), null, 2);
   });
   apply.addEventListener("click", () => {
     let list;

@@ -1,7 +1,9 @@
 // /dashboard/campaigns/{id}: one drip campaign: its status with Activate,
 // Pause and Archive; its steps as an ordered list (with where each goes:
 // next, or the true and false branches of a condition); what each step did
-// (metrics); and the enrollments. Every value is inserted as text.
+// (metrics); the steps in the visual builder (a save while contacts are
+// enrolled makes a new version); Clone; and the enrollments, each active one
+// with Unenroll. Every value is inserted as text.
 import { api } from "../api.js";
 import { h, replace, note, badge, fmtDate, label } from "../dom.js";
 import { triggerText, stepKinds } from "./campaigns.js";
@@ -117,11 +119,11 @@ function versionsNote(camp) {
     parts.length ? ` Contacts by version: ${parts.join("; ")}.` : "");
 }
 
-function enrollmentsTable(rows, steps, current) {
+function enrollmentsTable(rows, steps, current, unenroll) {
   const pos = Object.fromEntries(steps.map((s) => [s.id, s.position]));
   if (!rows.length) return h("p", { class: "empty" }, "No enrollments yet.");
   return h("div", { class: "table-wrap" }, h("table", { class: "data stack-sm", id: "campaign-enrollments" },
-    h("thead", {}, h("tr", {}, ["Contact", "Status", "Version", "At step", "Executions", "Enrolled", "Reason"].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ["Contact", "Status", "Version", "At step", "Executions", "Enrolled", "Reason", ""].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows.map((e) => h("tr", { "data-enrollment-id": e.id, "data-version": e.version },
       h("td", {}, h("a", { href: `/dashboard/contacts/${encodeURIComponent(e.contactId)}` }, e.contactEmail || e.contactId)),
       h("td", {}, badge(e.status, e.status)),
@@ -130,7 +132,11 @@ function enrollmentsTable(rows, steps, current) {
         ? String(pos[e.currentStepId] + 1) : e.currentStepId ? `(version ${e.version})` : "—"),
       h("td", { class: "num" }, String(e.stepExecutions)),
       h("td", {}, fmtDate(e.enrolledAt)),
-      h("td", {}, e.reason ? label(e.reason) : "—"))))));
+      h("td", {}, e.reason ? label(e.reason) : "—"),
+      h("td", {}, e.status === "active" ? h("button", {
+        type: "button", class: "button button-quiet button-small", "data-action": "unenroll",
+        "aria-label": `Unenroll ${e.contactEmail || e.contactId}`, onclick: (ev) => unenroll(e, ev.currentTarget),
+      }, "Unenroll") : null))))));
 }
 
 export async function render(ctx) {
@@ -159,6 +165,31 @@ export async function render(ctx) {
     });
     return b;
   });
+  const clone = h("button", { type: "button", class: "button button-quiet button-small", "data-action": "clone" }, "Clone");
+  clone.addEventListener("click", async () => {
+    clone.disabled = true;
+    try {
+      const copy = (await api.post(`${base}/clone`)).data;
+      ctx.toast(`Cloned as “${copy.name}”.`);
+      ctx.navigate(`/dashboard/campaigns/${encodeURIComponent(copy.id)}`);
+    } catch (err) {
+      clone.disabled = false;
+      status.className = "status-note error";
+      status.textContent = err.message;
+    }
+  });
+  const unenroll = async (e, b) => {
+    b.disabled = true;
+    try {
+      await api.post(`${base}/unenroll`, { contactId: e.contactId });
+      ctx.toast(`${e.contactEmail || "The contact"} was taken out of the campaign.`);
+      ctx.navigate(window.location.pathname, { replace: true });
+    } catch (err) {
+      b.disabled = false;
+      status.className = "status-note error";
+      status.textContent = err.message;
+    }
+  };
   const list = steps.data;
   replace(ctx.root,
     h("p", {}, h("a", { href: "/dashboard/campaigns" }, "← Campaigns")),
@@ -166,7 +197,7 @@ export async function render(ctx) {
       h("div", {}, h("h1", {}, camp.name),
         h("p", { class: "sub" }, badge(camp.status, camp.status), ` · ${triggerText(camp.trigger)} · `,
           `${camp.enrollments} enrolled, ${camp.activeEnrollments} active`)),
-      h("div", { class: "actions", id: "campaign-actions" }, buttons)),
+      h("div", { class: "actions", id: "campaign-actions" }, buttons, clone)),
     status,
     h("section", { class: "panel", "aria-labelledby": "steps-title" },
       h("h2", { id: "steps-title" }, "Steps"),
@@ -182,6 +213,6 @@ export async function render(ctx) {
       list.length ? metricsTable(metrics.data) : note("No steps yet.")),
     h("section", { class: "panel", "aria-labelledby": "enrollments-title" },
       h("h2", { id: "enrollments-title" }, "Enrollments"),
-      enrollmentsTable(enr.data, list, camp.version)));
+      enrollmentsTable(enr.data, list, camp.version, unenroll)));
   return {};
 }
