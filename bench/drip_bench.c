@@ -206,7 +206,7 @@ int main(int argc, char **argv)
     struct campaign_fields f = {.set = CAMPF_NAME, .name = "Bench"};
     if (drip_steps_build(steps_in, &a, &steps, &nsteps, &e) != 0 ||
         store_campaign_create(st, WS, &f, 0, &a, &c, &e) != 0 ||
-        store_campaign_steps_replace(st, WS, c.id, steps, nsteps, 0, &e) != 0 ||
+        store_campaign_steps_replace(st, WS, c.id, steps, nsteps, 0, NULL, &e) != 0 ||
         drip_activate(st, WS, c.id, &e) != 0)
         die("creating the campaign", &e);
     json_decref(steps_in);

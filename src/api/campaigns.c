@@ -33,7 +33,10 @@ static bool one_of(const char *s, const char *const *list, size_t n)
     return false;
 }
 
-static void write_campaign(struct jw *w, const struct campaign *c)
+/* A campaign; with v (one campaign's reply), how many contacts are on each
+ * version of its steps. */
+static void write_campaign(struct jw *w, const struct campaign *c, const struct campaign_version *v,
+                           size_t nv)
 {
     jw_obj_begin(w);
     jw_kstr(w, "id", c->id);
@@ -48,8 +51,21 @@ static void write_campaign(struct jw *w, const struct campaign *c)
     jw_kint(w, "steps", c->steps);
     jw_kint(w, "enrollments", c->enrollments);
     jw_kint(w, "activeEnrollments", c->active);
+    jw_kint(w, "version", c->version);
     api_time(w, "createdAt", c->created_at);
     api_time(w, "updatedAt", c->updated_at);
+    if (v) {
+        jw_key(w, "versions");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < nv; i++) {
+            jw_obj_begin(w);
+            jw_kint(w, "version", v[i].version);
+            jw_kint(w, "enrollments", v[i].enrollments);
+            jw_kint(w, "activeEnrollments", v[i].active);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+    }
     jw_obj_end(w);
 }
 
@@ -58,12 +74,17 @@ static int reply_campaign(struct http_req *req, struct http_reply *rep, int stat
 {
     const struct api_ctx *ctx = req->ctx;
     struct campaign c;
+    struct campaign_version *v;
+    size_t nv;
     int rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e);
+    if (!rc)
+        rc = store_campaign_versions(ctx->store, req->auth->workspace_id, id, req->arena, &v, &nv,
+                                     e);
     if (rc)
         return rc;
     struct jw w;
     reply_ok_begin(rep, status, &w);
-    write_campaign(&w, &c);
+    write_campaign(&w, &c, v, nv);
     return reply_ok_end(rep, &w);
 }
 
@@ -124,7 +145,7 @@ static int campaigns_list(struct http_req *req, struct http_reply *rep, struct e
     struct jw w;
     api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
-        write_campaign(&w, &rows[i]);
+        write_campaign(&w, &rows[i], NULL, 0);
     return api_list_end(rep, &w, &pg, total);
 }
 
@@ -144,7 +165,7 @@ static int campaigns_create(struct http_req *req, struct http_reply *rep, struct
         return rc;
     struct jw w;
     reply_ok_begin(rep, 201, &w);
-    write_campaign(&w, &c);
+    write_campaign(&w, &c, NULL, 0);
     return reply_ok_end(rep, &w);
 }
 
@@ -306,7 +327,7 @@ static int steps_put(struct http_req *req, struct http_reply *rep, struct errinf
         rc = drip_steps_build(arr, req->arena, &steps, &n, e);
     if (!rc)
         rc = store_campaign_steps_replace(ctx->store, req->auth->workspace_id, id, steps, n,
-                                          clock_now_ms(), e);
+                                          clock_now_ms(), NULL, e);
     return rc ? rc : reply_steps(req, rep, 200, id, e);
 }
 
@@ -474,6 +495,7 @@ static int enrollments_list(struct http_req *req, struct http_reply *rep, struct
             jw_kstr(&w, "variant", NULL);
         jw_kstr(&w, "reason", r->reason);
         jw_kint(&w, "generation", r->generation);
+        jw_kint(&w, "version", r->version);
         api_time(&w, "enrolledAt", r->enrolled_at);
         api_time(&w, "updatedAt", r->updated_at);
         api_time(&w, "finishedAt", r->finished_at);
@@ -569,11 +591,98 @@ static int metrics_get(struct http_req *req, struct http_reply *rep, struct erri
     return reply_ok_end(rep, &w);
 }
 
+/* A copy of the campaign as a draft; {"name"} optional (else "<name> (copy)"). */
+static int campaigns_clone(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    struct campaign_fields f;
+    memset(&f, 0, sizeof(f));
+    int rc = api_path_id(req, "campaign", id, e);
+    if (!rc && req->body.len > 0 && !(rc = http_req_parse_json(req, e)))
+        rc = read_fields(req, &f, e);
+    if (!rc && (f.set & ~CAMPF_NAME))
+        rc = failf(e, ERR_INVALID, "a clone takes only name");
+    if (rc)
+        return rc;
+    const char *name = f.name;
+    if (!name) {
+        struct campaign c;
+        if ((rc = store_campaign_get(ctx->store, req->auth->workspace_id, id, req->arena, &c, e)))
+            return rc;
+        char buf[NAME_MAX + 8];
+        /* Cut the name on a UTF-8 character boundary so that " (copy)" fits. */
+        size_t len = strlen(c.name);
+        if (len > NAME_MAX - 7) {
+            len = NAME_MAX - 7;
+            while (len > 0 && ((unsigned char)c.name[len] & 0xC0) == 0x80)
+                len--;
+        }
+        snprintf(buf, sizeof(buf), "%.*s (copy)", (int)len, c.name);
+        name = arena_strdup(req->arena, buf);
+    }
+    struct campaign out;
+    rc = drip_clone(ctx->store, req->auth->workspace_id, id, name, req->arena, &out, e);
+    return rc ? rc : reply_campaign(req, rep, 201, out.id, e);
+}
+
+/* Takes one contact out of the campaign: {"contactId"}. */
+static int campaigns_unenroll(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    char id[STORE_ID_LEN];
+    int rc = api_path_id(req, "campaign", id, e);
+    if (rc)
+        return rc;
+    json_t *v = json_object_get(req->json, "contactId");
+    const char *contact = json_string_value(v);
+    if (!contact || !*contact || strlen(contact) >= STORE_ID_LEN)
+        return failf(e, ERR_INVALID, "contactId is required (a contact id)");
+    if ((rc = drip_unenroll(ctx->store, req->auth->workspace_id, id, contact, e)))
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "campaignId", id);
+    jw_kstr(&w, "contactId", contact);
+    jw_kbool(&w, "unenrolled", true);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
+/* What the campaign builder offers: the step kinds and the email merge fields. */
+static int step_kinds_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    (void)req;
+    (void)e;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    jw_obj_begin(&w);
+    jw_key(&w, "kinds");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < step_nkinds; i++) {
+        jw_obj_begin(&w);
+        jw_kstr(&w, "name", step_kinds[i]->name);
+        jw_kbool(&w, "branches", step_kinds[i]->branches);
+        jw_kbool(&w, "hasSecret", step_kinds[i]->has_secret);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_key(&w, "mergeFields");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < step_email_nmerge_fields; i++)
+        jw_str(&w, step_email_merge_fields[i]);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    return reply_ok_end(rep, &w);
+}
+
 enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE, WR = WS | ROUTE_WRITE };
 
 const struct route api_campaigns_routes[] = {
     {HTTP_GET, "/api/campaigns", WS, campaigns_list},
     {HTTP_POST, "/api/campaigns", WR | ROUTE_JSON, campaigns_create},
+    {HTTP_GET, "/api/campaigns/step-kinds", WS, step_kinds_get},
     {HTTP_GET, "/api/campaigns/{id}", WS, campaigns_get},
     {HTTP_PATCH, "/api/campaigns/{id}", WR | ROUTE_JSON, campaigns_patch},
     {HTTP_DELETE, "/api/campaigns/{id}", WR, campaigns_delete},
@@ -583,6 +692,8 @@ const struct route api_campaigns_routes[] = {
     {HTTP_GET, "/api/campaigns/{id}/steps", WS, steps_get},
     {HTTP_POST, "/api/campaigns/{id}/steps", WR | ROUTE_JSON, steps_put},
     {HTTP_POST, "/api/campaigns/{id}/enroll", WR | ROUTE_JSON, campaigns_enroll},
+    {HTTP_POST, "/api/campaigns/{id}/unenroll", WR | ROUTE_JSON, campaigns_unenroll},
+    {HTTP_POST, "/api/campaigns/{id}/clone", WR, campaigns_clone},
     {HTTP_GET, "/api/campaigns/{id}/enrollments", WS, enrollments_list},
     {HTTP_GET, "/api/campaigns/{id}/logs", WS, logs_list},
     {HTTP_GET, "/api/campaigns/{id}/metrics", WS, metrics_get},

@@ -128,7 +128,7 @@ static int demo_campaign(struct store *st, const char *ws, struct errinfo *e)
     if (!rc)
         rc = store_campaign_create(st, ws, &f, clock_now_ms(), &a, &c, e);
     if (!rc)
-        rc = store_campaign_steps_replace(st, ws, c.id, steps, nsteps, clock_now_ms(), e);
+        rc = store_campaign_steps_replace(st, ws, c.id, steps, nsteps, clock_now_ms(), NULL, e);
     if (!rc)
         rc = drip_activate(st, ws, c.id, e);
     /* The best-scored contacts, hot to cold, go in. */

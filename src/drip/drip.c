@@ -409,6 +409,80 @@ int drip_cancel_contact(struct store *st, const char *workspace_id, const char *
                                    e);
 }
 
+/* ---- clone and unenroll ------------------------------------------------------ */
+
+struct clone {
+    const char *ws, *id, *name;
+    struct arena *a;
+    struct campaign *out;
+};
+
+/* The id in the copy of the step old_id names ("" stays the end). */
+static void remap(char *ref, const struct campaign_step *old, const struct campaign_step *copy,
+                  size_t n)
+{
+    for (size_t i = 0; ref[0] && i < n; i++) {
+        if (strcmp(ref, old[i].id) == 0) {
+            snprintf(ref, STORE_ID_LEN, "%s", copy[i].id);
+            return;
+        }
+    }
+}
+
+static int clone_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    struct clone *x = arg;
+    struct campaign c;
+    struct campaign_step *steps;
+    size_t n;
+    int rc = store_campaign_get(st, x->ws, x->id, x->a, &c, e);
+    if (!rc)
+        rc = store_campaign_steps(st, x->ws, x->id, x->a, &steps, &n, e);
+    if (rc)
+        return rc;
+    struct campaign_fields f = {.set = CAMPF_NAME | CAMPF_TRIGGER | CAMPF_REENROLL,
+                                .name = x->name,
+                                .trigger = c.trigger,
+                                .allow_reenroll = c.allow_reenroll};
+    int64_t now = clock_now_ms();
+    if ((rc = store_campaign_create(st, x->ws, &f, now, x->a, x->out, e)))
+        return rc;
+    struct campaign_step *copy = arena_alloc(x->a, (n ? n : 1) * sizeof(*copy));
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = steps[i];
+        crypto_uuid(copy[i].id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        remap(copy[i].next_id, steps, copy, n);
+        remap(copy[i].true_id, steps, copy, n);
+        remap(copy[i].false_id, steps, copy, n);
+    }
+    rc = store_campaign_steps_replace(st, x->ws, x->out->id, copy, n, now, NULL, e);
+    x->out->steps = (int64_t)n;
+    return rc;
+}
+
+int drip_clone(struct store *st, const char *workspace_id, const char *id, const char *name,
+               struct arena *a, struct campaign *out, struct errinfo *e)
+{
+    struct clone x = {workspace_id, id, name, a, out};
+    return store_tx_run(st, clone_tx, &x, e);
+}
+
+int drip_unenroll(struct store *st, const char *workspace_id, const char *campaign_id,
+                  const char *contact_id, struct errinfo *e)
+{
+    char status[16];
+    int64_t n = 0;
+    int rc = store_campaign_status(st, workspace_id, campaign_id, status, e);
+    if (!rc)
+        rc = store_enrollment_cancel(st, workspace_id, contact_id, campaign_id, "unenrolled",
+                                     clock_now_ms(), &n, e);
+    if (!rc && n == 0)
+        rc = failf(e, ERR_NOT_FOUND, "the contact has no active enrollment in this campaign");
+    return rc;
+}
+
 /* ---- secrets through the API ------------------------------------------------- */
 
 int drip_steps_keep_secrets(struct json_t *steps, const struct campaign_step *old, size_t n,

@@ -100,6 +100,24 @@ int drip_enroll(struct store *st, const char *workspace_id, const char *campaign
 int drip_cancel_contact(struct store *st, const char *workspace_id, const char *contact_id,
                         const char *reason, struct errinfo *e);
 
+/*
+ * Copies a campaign as a new draft named name: its trigger, allowReenroll
+ * and the current version of its steps (new ids, webhook secrets kept), in
+ * one transaction. out gets the new campaign. ERR_NOT_FOUND for a campaign
+ * not in the workspace.
+ */
+int drip_clone(struct store *st, const char *workspace_id, const char *id, const char *name,
+               struct arena *a, struct campaign *out, struct errinfo *e);
+
+/*
+ * Takes one contact out of a campaign: its active enrollment ends as
+ * cancelled with reason "unenrolled" (its pending step job then does
+ * nothing). ERR_NOT_FOUND when the campaign is not in the workspace or the
+ * contact has no active enrollment in it.
+ */
+int drip_unenroll(struct store *st, const char *workspace_id, const char *campaign_id,
+                  const char *contact_id, struct errinfo *e);
+
 /* "sha256=<hex HMAC-SHA256(secret, timestamp "." body)>" into out (>= 72 bytes). */
 void drip_webhook_signature(const char *secret, const char *timestamp, const char *body,
                             size_t body_len, char *out, size_t n);

@@ -88,6 +88,10 @@ struct step_kind {
 extern const struct step_kind *const step_kinds[];
 extern const size_t step_nkinds;
 
+/* The {{merge fields}} an email step's subject and body may use (drip/step_email.c). */
+extern const char *const step_email_merge_fields[];
+extern const size_t step_email_nmerge_fields;
+
 /* The kind named name, or NULL (name may be NULL). */
 const struct step_kind *step_kind_find(const char *name);
 

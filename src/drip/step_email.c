@@ -21,8 +21,10 @@
 
 enum { RENDER_MAX = 512 * 1024 };
 
-static const char *const merge_fields[] = {
+const char *const step_email_merge_fields[] = {
     "first_name", "name", "company", "email", "unsubscribe_url", "personalized_intro"};
+const size_t step_email_nmerge_fields =
+    sizeof(step_email_merge_fields) / sizeof(step_email_merge_fields[0]);
 
 /* ---- the config ----------------------------------------------------------------------- */
 
@@ -44,8 +46,8 @@ static int check_template(const char *t, const char *field, const char *key, str
         memcpy(name, p + 2, len);
         name[len] = '\0';
         bool known = false;
-        for (size_t i = 0; i < sizeof(merge_fields) / sizeof(merge_fields[0]); i++)
-            known = known || strcmp(name, merge_fields[i]) == 0;
+        for (size_t i = 0; i < step_email_nmerge_fields; i++)
+            known = known || strcmp(name, step_email_merge_fields[i]) == 0;
         if (!known)
             return failf(e, ERR_INVALID,
                          "%s.%s uses the unknown merge field {{%s}} (known: first_name, name, "

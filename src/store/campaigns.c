@@ -24,11 +24,11 @@
     "c.id, c.name, c.status, CAST(c.trigger AS TEXT), c.allow_reenroll, c.created_at,"             \
     " c.updated_at,"                                                                               \
     " (SELECT COUNT(*) FROM campaign_steps s WHERE s.workspace_id = c.workspace_id"                \
-    "  AND s.campaign_id = c.id),"                                                                 \
+    "  AND s.campaign_id = c.id AND s.version = c.version),"                                       \
     " (SELECT COUNT(*) FROM campaign_enrollments n WHERE n.workspace_id = c.workspace_id"          \
     "  AND n.campaign_id = c.id),"                                                                 \
     " (SELECT COUNT(*) FROM campaign_enrollments n WHERE n.workspace_id = c.workspace_id"          \
-    "  AND n.campaign_id = c.id AND n.status = 'active')"
+    "  AND n.campaign_id = c.id AND n.status = 'active'), c.version"
 
 /* The columns of a campaign up to updated_at (sql_triggered reads no more). */
 static void read_campaign_head(struct db_cur *c, struct arena *a, void *row)
@@ -51,6 +51,7 @@ static void read_campaign(struct db_cur *c, struct arena *a, void *row)
     o->steps = db_col_i64(c, 7);
     o->enrollments = db_col_i64(c, 8);
     o->active = db_col_i64(c, 9);
+    o->version = db_col_int(c, 10);
 }
 
 #define CAMPAIGN_INSERT(trigger)                                                                   \
@@ -262,9 +263,13 @@ static void read_step(struct db_cur *c, struct arena *a, void *row)
     db_col_copy(c, 6, o->false_id, sizeof(o->false_id));
 }
 
+/* The version of the campaign's steps new enrollments start on. */
+#define CURRENT_VERSION                                                                            \
+    "(SELECT d.version FROM drip_campaigns d WHERE d.workspace_id = ?1 AND d.id = ?2)"
+
 static struct db_sql sql_steps =
-    DB_SQL("SELECT " STEP_COLS " FROM campaign_steps"
-           " WHERE workspace_id = ?1 AND campaign_id = ?2 ORDER BY position");
+    DB_SQL("SELECT " STEP_COLS " FROM campaign_steps WHERE workspace_id = ?1 AND campaign_id = ?2"
+           " AND version = " CURRENT_VERSION " ORDER BY position");
 
 int store_campaign_steps(struct store *st, const char *workspace_id, const char *campaign_id,
                          struct arena *a, struct campaign_step **rows, size_t *n, struct errinfo *e)
@@ -307,12 +312,18 @@ static struct db_sql sql_steps_lock = DB_SQL2(STEPS_LOCK, STEPS_LOCK " FOR UPDAT
 static struct db_sql sql_steps_active =
     DB_SQL("SELECT COUNT(*) FROM campaign_enrollments WHERE workspace_id = ?1"
            " AND campaign_id = ?2 AND status = 'active'");
+/* The steps of every version no active enrollment is on (all of them when none is). */
 static struct db_sql sql_steps_delete =
-    DB_SQL("DELETE FROM campaign_steps WHERE workspace_id = ?1 AND campaign_id = ?2");
+    DB_SQL("DELETE FROM campaign_steps WHERE workspace_id = ?1 AND campaign_id = ?2"
+           " AND version NOT IN (SELECT n.version FROM campaign_enrollments n"
+           " WHERE n.workspace_id = ?1 AND n.campaign_id = ?2 AND n.status = 'active')");
+static struct db_sql sql_version_add =
+    DB_SQL("UPDATE drip_campaigns SET version = version + 1 WHERE workspace_id = ?1 AND id = ?2");
 #define STEP_INSERT(config)                                                                        \
-    "INSERT INTO campaign_steps (id, campaign_id, workspace_id, position, step_type, config,"      \
-    " next_step_id, true_step_id, false_step_id) VALUES (?1, ?2, ?3, CAST(?4 AS INTEGER), "        \
-    "?5, " config ", NULLIF(?7, ''), NULLIF(?8, ''), NULLIF(?9, ''))"
+    "INSERT INTO campaign_steps (id, campaign_id, workspace_id, version, position, step_type,"     \
+    " config, next_step_id, true_step_id, false_step_id) VALUES (?1, ?2, ?3,"                      \
+    " (SELECT d.version FROM drip_campaigns d WHERE d.workspace_id = ?3 AND d.id = ?2),"           \
+    " CAST(?4 AS INTEGER), ?5, " config ", NULLIF(?7, ''), NULLIF(?8, ''), NULLIF(?9, ''))"
 static struct db_sql sql_step_insert = DB_SQL2(STEP_INSERT("?6"), STEP_INSERT("CAST(?6 AS jsonb)"));
 static struct db_sql sql_campaign_touch = DB_SQL("UPDATE drip_campaigns SET updated_at = CAST(?3 "
                                                  "AS BIGINT) WHERE workspace_id = ?1 AND id = ?2");
@@ -329,7 +340,9 @@ static int run2(struct db_cur *c, struct db_sql *sql, const char *what, const ch
     return db_step(c);
 }
 
-static int steps_guard(struct db_cur *c, const char *workspace_id, const char *campaign_id)
+/* 0 when the steps may be saved; *active counts the active enrollments. */
+static int steps_guard(struct db_cur *c, const char *workspace_id, const char *campaign_id,
+                       int64_t *active)
 {
     int rc = run2(c, &sql_steps_lock, "reading a campaign", workspace_id, campaign_id);
     if (rc == DB_DONE)
@@ -342,25 +355,30 @@ static int steps_guard(struct db_cur *c, const char *workspace_id, const char *c
     rc = run2(c, &sql_steps_active, "counting enrollments", workspace_id, campaign_id);
     if (rc < 0)
         return rc;
-    int64_t active = rc == DB_ROW ? db_col_i64(c, 0) : 0;
-    if (active > 0)
-        return failf(c->e, ERR_CONFLICT,
-                     "the campaign has %lld active enrollments: its steps cannot change now",
-                     (long long)active);
+    *active = rc == DB_ROW ? db_col_i64(c, 0) : 0;
     return 0;
 }
 
 int store_campaign_steps_replace(struct store *st, const char *workspace_id,
                                  const char *campaign_id, const struct campaign_step *steps,
-                                 size_t n, int64_t now, struct errinfo *e)
+                                 size_t n, int64_t now, bool *new_version, struct errinfo *e)
 {
     struct db_cur c;
+    int64_t active = 0;
+    if (new_version)
+        *new_version = false;
     int rc = db_enter(&c, st, workspace_id, DB_TX, e);
     if (rc)
         return rc;
-    rc = steps_guard(&c, workspace_id, campaign_id);
+    rc = steps_guard(&c, workspace_id, campaign_id, &active);
     if (!rc)
         rc = run2(&c, &sql_steps_delete, "deleting steps", workspace_id, campaign_id);
+    /* Enrollments on the steps finish on them: the new steps are a new version. */
+    if (!rc && active > 0) {
+        rc = run2(&c, &sql_version_add, "adding a version", workspace_id, campaign_id);
+        if (!rc && new_version)
+            *new_version = true;
+    }
     for (size_t i = 0; i < n && !rc; i++) {
         if ((rc = db_prepare(&c, &sql_step_insert, "adding a step")))
             break;
@@ -384,6 +402,39 @@ int store_campaign_steps_replace(struct store *st, const char *workspace_id,
     return db_leave(&c, rc);
 }
 
+static struct db_sql sql_versions = DB_SQL(
+    "SELECT version, COUNT(*), COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0)"
+    " FROM campaign_enrollments WHERE workspace_id = ?1 AND campaign_id = ?2"
+    " GROUP BY version ORDER BY version");
+
+static void read_version(struct db_cur *c, struct arena *a, void *row)
+{
+    (void)a;
+    struct campaign_version *v = row;
+    v->version = db_col_int(c, 0);
+    v->enrollments = db_col_i64(c, 1);
+    v->active = db_col_i64(c, 2);
+}
+
+int store_campaign_versions(struct store *st, const char *workspace_id, const char *campaign_id,
+                            struct arena *a, struct campaign_version **rows, size_t *n,
+                            struct errinfo *e)
+{
+    *rows = NULL;
+    *n = 0;
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_versions, "counting enrollments by version");
+    if (!rc) {
+        db_bind_str(&c, 1, workspace_id);
+        db_bind_str(&c, 2, campaign_id);
+        rc = db_read_all(&c, read_version, a, (void **)rows, sizeof(**rows), n, 0, NULL);
+    }
+    return db_leave(&c, rc);
+}
+
 /* ---- enrollments ---------------------------------------------------------------------- */
 
 #define ENROLL_PREV(any_active)                                                                    \
@@ -399,9 +450,10 @@ static struct db_sql sql_enroll_prev =
  * transaction at a time: the read stays true. */
 #define ENROLL_INSERT                                                                              \
     "INSERT INTO campaign_enrollments (id, workspace_id, campaign_id, contact_id, generation,"     \
-    " status, current_step_id, step_seq, step_started_at, next_run_at, enrolled_at, updated_at)"   \
-    " VALUES (?1, ?2, ?3, ?4, CAST(?5 AS INTEGER), 'active', ?6, 0, CAST(?7 AS BIGINT),"           \
-    " CAST(?8 AS BIGINT), ?7, ?7)"
+    " status, current_step_id, step_seq, step_started_at, next_run_at, enrolled_at, updated_at,"   \
+    " version) VALUES (?1, ?2, ?3, ?4, CAST(?5 AS INTEGER), 'active', ?6, 0, CAST(?7 AS BIGINT),"  \
+    " CAST(?8 AS BIGINT), ?7, ?7, COALESCE((SELECT s.version FROM campaign_steps s"                \
+    " WHERE s.workspace_id = ?2 AND s.id = ?6), 1))"
 static struct db_sql sql_enroll_insert =
     DB_SQL2(ENROLL_INSERT, ENROLL_INSERT " ON CONFLICT DO NOTHING");
 
@@ -468,7 +520,7 @@ int store_enrollment_insert(struct store *st, const char *workspace_id, const ch
     " COALESCE(n.last_email_id, ''), COALESCE(n.variant, -1), n.reason, n.generation,"             \
     " n.enrolled_at, n.updated_at, COALESCE(n.finished_at, 0),"                                    \
     " (SELECT email FROM contacts k WHERE k.workspace_id = n.workspace_id"                         \
-    "  AND k.id = n.contact_id)"
+    "  AND k.id = n.contact_id), n.version"
 
 static void read_enrollment(struct db_cur *c, struct arena *a, void *row)
 {
@@ -490,6 +542,7 @@ static void read_enrollment(struct db_cur *c, struct arena *a, void *row)
     o->updated_at = db_col_i64(c, 13);
     o->finished_at = db_col_i64(c, 14);
     o->contact_email = db_col_opt(c, 15, a);
+    o->version = db_col_int(c, 16);
 }
 
 static struct db_sql sql_enrollment_get =
@@ -529,7 +582,7 @@ int store_enrollment_list(struct store *st, const char *workspace_id, const char
         db_bind_str(&c, 3, status);
         db_bind_i64(&c, 4, limit);
         db_bind_i64(&c, 5, offset);
-        rc = db_read_all(&c, read_enrollment, a, (void **)rows, sizeof(**rows), n, 16, total);
+        rc = db_read_all(&c, read_enrollment, a, (void **)rows, sizeof(**rows), n, 17, total);
     }
     return db_leave(&c, rc);
 }
@@ -721,7 +774,8 @@ static struct db_sql sql_metrics = DB_SQL(
     "  AND EXISTS (SELECT 1 FROM emails r WHERE r.workspace_id = m.workspace_id"
     "   AND r.contact_id = m.contact_id AND r.direction = 'inbound'"
     "   AND r.received_at > m.sent_at))"
-    " FROM campaign_steps s WHERE s.workspace_id = ?1 AND s.campaign_id = ?2 ORDER BY s.position");
+    " FROM campaign_steps s WHERE s.workspace_id = ?1 AND s.campaign_id = ?2"
+    " AND s.version = " CURRENT_VERSION " ORDER BY s.position");
 
 static void read_step_metrics(struct db_cur *c, struct arena *a, void *row)
 {

@@ -18,7 +18,8 @@ struct campaign {
     char status[16]; /* draft | active | paused | archived */
     const char *trigger;
     bool allow_reenroll;
-    int64_t steps, enrollments, active; /* counts, for the API */
+    int version;                        /* the version of the steps new enrollments start on */
+    int64_t steps, enrollments, active; /* counts, for the API (steps: of that version) */
     int64_t created_at, updated_at;
 };
 
@@ -57,7 +58,14 @@ struct enrollment {
     const char *reason;               /* why it ended early (arena memory); NULL */
     const char *contact_email;        /* for lists (arena memory) */
     int generation;
+    int version; /* the version of the campaign's steps it started on (and finishes on) */
     int64_t enrolled_at, updated_at, finished_at;
+};
+
+/* How many enrollments a version of a campaign's steps has. */
+struct campaign_version {
+    int version;
+    int64_t enrollments, active;
 };
 
 /* How an enrollment moves on (store_ops.enrollment_move). */
@@ -123,7 +131,7 @@ int store_campaign_delete(struct store *st, const char *workspace_id, const char
 int store_campaign_set_status(struct store *st, const char *workspace_id, const char *id,
                               const char *from, const char *to, int64_t now, struct errinfo *e);
 
-/* The steps in position order. */
+/* The steps of the campaign's current version, in position order. */
 int store_campaign_steps(struct store *st, const char *workspace_id, const char *campaign_id,
                          struct arena *a, struct campaign_step **rows, size_t *n,
                          struct errinfo *e);
@@ -131,17 +139,25 @@ int store_campaign_steps(struct store *st, const char *workspace_id, const char 
 int store_campaign_step_get(struct store *st, const char *workspace_id, const char *step_id,
                             struct arena *a, struct campaign_step *out, struct errinfo *e);
 
-/* Replaces every step (ids filled in by the caller) in one transaction
- * (or the caller's). ERR_CONFLICT when the campaign has active
- * enrollments or is archived. */
+/* Saves the steps (ids filled in by the caller) in one transaction (or
+ * the caller's). While the campaign has active enrollments, the steps
+ * become a new version (the campaign's version + 1) and the old steps
+ * stay for the enrollments on them (*new_version true); else they replace
+ * the steps, in the current version. The steps of versions no active
+ * enrollment is on go. new_version may be NULL.
+ * ERR_CONFLICT when the campaign is archived. */
 int store_campaign_steps_replace(struct store *st, const char *workspace_id,
                                  const char *campaign_id, const struct campaign_step *steps,
-                                 size_t n, int64_t now, struct errinfo *e);
+                                 size_t n, int64_t now, bool *new_version, struct errinfo *e);
 
-/* Enrolls a contact: *reason is NULL when enrolled (id filled in), else
- * why not ("already_enrolled", "already_active"), with nothing written.
- * Runs on the calling thread's connection (inside the caller's
- * transaction). */
+/* The versions of the campaign's steps that have enrollments, oldest first. */
+int store_campaign_versions(struct store *st, const char *workspace_id, const char *campaign_id,
+                            struct arena *a, struct campaign_version **rows, size_t *n,
+                            struct errinfo *e);
+
+/* Enrolls a contact at first_step (on that step's version): *reason is NULL when enrolled (id
+ * filled in), else why not ("already_enrolled", "already_active"), with nothing written. Runs on
+ * the calling thread's connection (inside the caller's transaction). */
 int store_enrollment_insert(struct store *st, const char *workspace_id, const char *campaign_id,
                             const char *contact_id, bool allow_reenroll, const char *first_step,
                             int64_t next_run_at, int64_t now, char id[STORE_ID_LEN],

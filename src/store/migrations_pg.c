@@ -752,6 +752,18 @@ const struct migration pg_migrations[] = {
      "  USING (workspace_id = current_setting('leadflow.workspace_id', true))\n"
      "  WITH CHECK (workspace_id = current_setting('leadflow.workspace_id', true));\n"
      "GRANT SELECT, INSERT, UPDATE, DELETE ON imap_sources TO leadflow_app;\n"},
+    /* Campaign step versions (SQLite migration 22). */
+    {22, "campaign step versions; the version an enrollment started on",
+     "ALTER TABLE drip_campaigns ADD COLUMN version integer NOT NULL DEFAULT 1;\n"
+     "ALTER TABLE campaign_enrollments ADD COLUMN version integer NOT NULL DEFAULT 1;\n"
+     "ALTER TABLE campaign_steps ADD COLUMN version integer NOT NULL DEFAULT 1\n"
+     "  CHECK (version >= 1);\n"
+     "ALTER TABLE campaign_steps DROP CONSTRAINT campaign_steps_campaign_id_position_key;\n"
+     "ALTER TABLE campaign_steps ADD CONSTRAINT campaign_steps_campaign_id_version_position_key\n"
+     "  UNIQUE (campaign_id, version, position);\n"
+     "DROP INDEX campaign_steps_campaign;\n"
+     "CREATE INDEX campaign_steps_campaign ON campaign_steps(workspace_id, campaign_id, "
+     "version, position);\n"},
 };
 
 const size_t pg_nmigrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);

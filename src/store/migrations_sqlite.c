@@ -740,6 +740,35 @@ const struct migration sqlite_migrations[] = {
      "  updated_at INTEGER NOT NULL,\n"
      "  UNIQUE (workspace_id, host, port, username)\n"
      ") STRICT;\n"},
+    /* Versions of a campaign's steps: saving the steps of a campaign with
+     * active enrollments adds a version (the old steps stay for the
+     * enrollments on them); an enrollment keeps the version it started on.
+     * The position is unique within a version: the table is rebuilt as
+     * migration 14 left it, with the version (no other table refers to it). */
+    {22, "campaign step versions; the version an enrollment started on",
+     "ALTER TABLE drip_campaigns ADD COLUMN version INTEGER NOT NULL DEFAULT 1;\n"
+     "ALTER TABLE campaign_enrollments ADD COLUMN version INTEGER NOT NULL DEFAULT 1;\n"
+     "CREATE TABLE campaign_steps_new (\n"
+     "  id TEXT PRIMARY KEY,\n"
+     "  campaign_id TEXT NOT NULL REFERENCES drip_campaigns(id) ON DELETE CASCADE,\n"
+     "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,\n"
+     "  version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),\n"
+     "  position INTEGER NOT NULL CHECK (position >= 0),\n"
+     "  step_type TEXT NOT NULL,\n"
+     "  config TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(config)),\n"
+     "  next_step_id TEXT,\n"
+     "  true_step_id TEXT,\n"
+     "  false_step_id TEXT,\n"
+     "  UNIQUE (campaign_id, version, position)\n"
+     ") STRICT;\n"
+     "INSERT INTO campaign_steps_new (id, campaign_id, workspace_id, position, step_type, config,\n"
+     "    next_step_id, true_step_id, false_step_id)\n"
+     "  SELECT id, campaign_id, workspace_id, position, step_type, config, next_step_id,\n"
+     "    true_step_id, false_step_id FROM campaign_steps;\n"
+     "DROP TABLE campaign_steps;\n"
+     "ALTER TABLE campaign_steps_new RENAME TO campaign_steps;\n"
+     "CREATE INDEX campaign_steps_campaign ON campaign_steps(workspace_id, campaign_id, "
+     "version, position);\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

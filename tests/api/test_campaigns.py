@@ -562,17 +562,59 @@ def test_pause_holds_and_activate_resumes(srv, t, sendgrid):
     assert [x["stepType"] for x in logs(srv, t, c)] == ["wait", "tag"]
 
 
-def test_archive_cancels_and_steps_are_locked_while_enrolled(srv, t):
+def test_archive_cancels_and_steps_are_locked_once_archived(srv, t):
     a = tu.create_contact(srv, t, name="Archived Person")
     c = campaign(srv, t, [{"type": "wait", "config": {"duration_ms": DAY}},
                           {"type": "tag", "config": {"add": ["x"]}}])
     enroll(srv, t, c, [a])
-    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
-            body={"steps": []})
-    assert_error(r, 409, "CONFLICT", "active enrollments")
     assert call(srv, t, "POST", f"/api/campaigns/{c['id']}/archive")["status"] == "archived"
     e = enrollment_of(srv, t, c, a)
     assert e["status"] == "cancelled" and e["reason"] == "archived"
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": []})
+    assert_error(r, 409, "CONFLICT", "archived")
+
+
+def test_editing_an_active_campaign_makes_a_new_version(srv, t):
+    old_steps = [{"type": "wait", "config": {"duration_ms": DAY}},
+                 {"type": "tag", "config": {"add": ["old-steps"]}}]
+    new_steps = [{"type": "tag", "config": {"add": ["new-steps"]}},
+                 {"type": "score", "config": {"delta": 5}}]
+    a = tu.create_contact(srv, t, name="Early Enrolled")
+    b = tu.create_contact(srv, t, name="Late Enrolled")
+    c = campaign(srv, t, old_steps)
+    assert c["version"] == 1
+    enroll(srv, t, c, [a])
+    assert enrollment_of(srv, t, c, a)["version"] == 1
+    # Saving the steps of a campaign with an active enrollment: 200 and a new version.
+    saved = call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps", {"steps": new_steps})
+    assert [(s["type"], s["config"]) for s in saved] == [(s["type"], s["config"])
+                                                         for s in new_steps]
+    got = call(srv, t, "GET", f"/api/campaigns/{c['id']}")
+    assert got["version"] == 2 and got["steps"] == 2 and got["status"] == "active"
+    assert got["versions"] == [{"version": 1, "enrollments": 1, "activeEnrollments": 1}]
+    assert [s["type"] for s in call(srv, t, "GET", f"/api/campaigns/{c['id']}/steps")] == [
+        "tag", "score"]
+    # A new enrollment starts on the new steps and runs them.
+    enroll(srv, t, c, [b])
+    wait_status(srv, t, c, b, "completed")
+    assert enrollment_of(srv, t, c, b)["version"] == 2
+    assert contact(srv, t, b["id"])["tags"] == ["new-steps"]
+    # The contact enrolled before finishes on the steps it started: the wait, then the old tag.
+    e = enrollment_of(srv, t, c, a)
+    assert e["status"] == "active" and e["version"] == 1
+    srv.clock.advance(DAY + HOUR)
+    wait_status(srv, t, c, a, "completed")
+    assert contact(srv, t, a["id"])["tags"] == ["old-steps"]
+    ran = [(x["contactId"], x["stepType"]) for x in logs(srv, t, c)]
+    assert sorted(x for x in ran if x[0] == a["id"]) == [(a["id"], "tag"), (a["id"], "wait")]
+    assert sorted(x for x in ran if x[0] == b["id"]) == [(b["id"], "score"), (b["id"], "tag")]
+    got = call(srv, t, "GET", f"/api/campaigns/{c['id']}")
+    assert got["versions"] == [{"version": 1, "enrollments": 1, "activeEnrollments": 0},
+                               {"version": 2, "enrollments": 1, "activeEnrollments": 0}]
+    # With no enrollment active, saving replaces the current version's steps.
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps", {"steps": old_steps})
+    assert call(srv, t, "GET", f"/api/campaigns/{c['id']}")["version"] == 2
 
 
 def test_variants_and_personalize(srv, t, sendgrid):
@@ -928,3 +970,94 @@ def test_engagement_conditions_with_engagement_go_true(srv, t, sendgrid, kind):
     assert "engaged" in got["tags"] and "quiet" not in got["tags"]
     (cond,) = [x for x in logs(srv, t, c) if x["stepType"] == "condition"]
     assert cond["metadata"] == {"kind": kind, "result": True}
+
+
+def test_step_kinds_lists_the_table_and_the_merge_fields(srv, t):
+    got = call(srv, t, "GET", "/api/campaigns/step-kinds")
+    assert [k["name"] for k in got["kinds"]] == ["email", "wait", "condition", "tag", "score",
+                                                 "webhook"]
+    assert [k["name"] for k in got["kinds"] if k["branches"]] == ["condition"]
+    assert [k["name"] for k in got["kinds"] if k["hasSecret"]] == ["webhook"]
+    assert "first_name" in got["mergeFields"] and "unsubscribe_url" in got["mergeFields"]
+    # Every merge field offered is one an email step accepts.
+    body = " ".join("{{%s}}" % f for f in got["mergeFields"])
+    c = call(srv, t, "POST", "/api/campaigns", {"name": "Merge"}, status=201)
+    call(srv, t, "POST", f"/api/campaigns/{c['id']}/steps",
+         {"steps": [email_step(body=body)]})
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/steps", t.token_creds, ws=t.workspace_id,
+            body={"steps": [email_step(body=body + " {{favourite_colour}}")]})
+    assert_error(r, 400, "VALIDATION_ERROR", "steps[0].config.body uses the unknown merge field")
+
+
+# -- clone and unenroll -------------------------------------------------------------------
+
+
+def test_clone_copies_the_current_steps_as_a_draft(srv, t, receiver):
+    hook = {"type": "webhook", "config": {"url": receiver.url, "secret": "clone-secret-0123456789"}}
+    steps = [{"type": "condition", "config": {"kind": "has_tag", "value": "vip"},
+              "true": 1, "false": 2},
+             {"type": "tag", "config": {"add": ["vip-path"]}, "next": None},
+             hook]
+    c = campaign(srv, t, steps, name="Original", trigger={"type": "tag_added", "tag": "go"},
+                 allowReenroll=True)
+    copy = call(srv, t, "POST", f"/api/campaigns/{c['id']}/clone", status=201)
+    assert copy["id"] != c["id"] and copy["name"] == "Original (copy)"
+    assert copy["status"] == "draft" and copy["trigger"] == {"type": "tag_added", "tag": "go"}
+    assert copy["allowReenroll"] is True and copy["steps"] == 3 and copy["version"] == 1
+    orig = call(srv, t, "GET", f"/api/campaigns/{c['id']}/steps")
+    got = call(srv, t, "GET", f"/api/campaigns/{copy['id']}/steps")
+    shape = [(s["type"], s["config"], s.get("next"), s.get("true"), s.get("false")) for s in got]
+    assert shape == [(s["type"], s["config"], s.get("next"), s.get("true"), s.get("false"))
+                     for s in orig]
+    assert not {s["id"] for s in got} & {s["id"] for s in orig}
+    assert got[2]["config"]["secret"] == "********" and got[2]["config"]["secretSet"] is True
+    # The copy runs on its own, with the secret it was given.
+    call(srv, t, "POST", f"/api/campaigns/{copy['id']}/activate")
+    a = tu.create_contact(srv, t, name="Clone Runner")
+    enroll(srv, t, copy, [a])
+    wait_status(srv, t, copy, a, "completed")
+    body = wait_for("the webhook", lambda: [b for h, b in receiver.requests
+                                            if a["id"].encode() in b])[0]
+    h = [h for h, b in receiver.requests if b == body][0]
+    ts = h["x-leadflow-timestamp"]
+    mac = hmac.new(b"clone-secret-0123456789", ts.encode() + b"." + body, hashlib.sha256)
+    assert h["x-leadflow-signature"] == "sha256=" + mac.hexdigest()
+    named = call(srv, t, "POST", f"/api/campaigns/{c['id']}/clone", {"name": "Second copy"},
+                 status=201)
+    assert named["name"] == "Second copy"
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/clone", t.token_creds, ws=t.workspace_id,
+            body={"name": ""})
+    assert_error(r, 400, "VALIDATION_ERROR", "name must be a string")
+    other = tu.new_tenant(srv, session=False)
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/clone", other.token_creds,
+            ws=other.workspace_id)
+    assert_error(r, 404, "NOT_FOUND")
+
+
+def test_unenroll_one_contact(srv, t):
+    a = tu.create_contact(srv, t, name="Leaving Early")
+    b = tu.create_contact(srv, t, name="Staying On")
+    c = campaign(srv, t, [{"type": "wait", "config": {"duration_ms": DAY}},
+                          {"type": "tag", "config": {"add": ["finished"]}}])
+    enroll(srv, t, c, [a, b])
+    got = call(srv, t, "POST", f"/api/campaigns/{c['id']}/unenroll", {"contactId": a["id"]})
+    assert got == {"campaignId": c["id"], "contactId": a["id"], "unenrolled": True}
+    e = enrollment_of(srv, t, c, a)
+    assert e["status"] == "cancelled" and e["reason"] == "unenrolled" and e["finishedAt"]
+    assert enrollment_of(srv, t, c, b)["status"] == "active"
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/unenroll", t.token_creds, ws=t.workspace_id,
+            body={"contactId": a["id"]})
+    assert_error(r, 404, "NOT_FOUND", "no active enrollment")
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/unenroll", t.token_creds, ws=t.workspace_id,
+            body={})
+    assert_error(r, 400, "VALIDATION_ERROR", "contactId is required")
+    other = tu.new_tenant(srv, session=False)
+    r = api(srv, "POST", f"/api/campaigns/{c['id']}/unenroll", other.token_creds,
+            ws=other.workspace_id, body={"contactId": b["id"]})
+    assert_error(r, 404, "NOT_FOUND")
+    assert enrollment_of(srv, t, c, b)["status"] == "active"
+    # The contact's pending wait does nothing once it is out.
+    srv.clock.advance(DAY + HOUR)
+    wait_status(srv, t, c, b, "completed")
+    assert "finished" not in contact(srv, t, a["id"])["tags"]
+    assert [x["contactId"] for x in logs(srv, t, c)].count(a["id"]) == 0

@@ -8,6 +8,8 @@
 //
 // Usage: node tests/browser/run.mjs [BUILD_DIR]   (default: $LEADFLOW_BIN's
 // directory, else build). Ends with "N passed, N failed"; exits 1 on failure.
+// LEADFLOW_BROWSER_ONLY=text runs only the tests whose name holds text (and
+// the sign-in they need).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +28,7 @@ const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const START_TIMEOUT = 20000;
 const TEST_TIMEOUT = 45000;
+const ONLY = process.env.LEADFLOW_BROWSER_ONLY || "";
 const LIVE_TIMEOUT = 15000;
 
 let passed = 0;
@@ -544,6 +547,7 @@ test("campaigns: the builder shows the server's messages, creates, lists and act
   await page.locator("h1", { hasText: "Campaigns" }).waitFor();
   const name = "Trial nurture <img src=x onerror=alert(1)>";
   await page.fill("#campaign-name", name);
+  await page.click("#campaign-advanced > summary");
   await page.fill("#campaign-steps", "[{");
   await page.click("button[data-action=create-campaign]");
   await page.locator("#campaign-form-status", { hasText: "not valid JSON" }).waitFor();
@@ -610,6 +614,197 @@ test("mailboxes: adds an IMAP source, queues a sync, shows its error as text, de
   await shot(page, "mailboxes");
   await page.locator("#imap-sources tr[data-imap-id] button[data-action=delete-imap]").click();
   await page.locator("#imap-sources .empty").waitFor();
+});
+
+// Chooses the option of a select whose text is label with the keyboard only
+// (focus, then arrow keys, as a person without a mouse would).
+async function pickByKeys(select, label) {
+  await select.focus();
+  const texts = await select.locator("option").allTextContents();
+  const want = texts.indexOf(label);
+  check(want >= 0, `no option "${label}" in ${JSON.stringify(texts)}`);
+  const at = await select.evaluate((el) => el.selectedIndex);
+  const key = want > at ? "ArrowDown" : "ArrowUp";
+  for (let i = 0; i < Math.abs(want - at); i++) await select.press(key);
+  const now = await select.evaluate((el) => el.options[el.selectedIndex].text);
+  check(now === label, `the keyboard chose "${now}", not "${label}"`);
+}
+
+// Types into an input as a person would: click, select what is there, type.
+async function typeInto(page, input, text) {
+  await input.click();
+  await input.press("Control+A");
+  await page.keyboard.type(text);
+}
+
+async function builderShots(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  const was = page.viewportSize();
+  for (const [size, vp] of [["laptop", { width: 1366, height: 768 }], ["phone", PHONE]]) {
+    await page.setViewportSize(vp);
+    await page.waitForTimeout(150);
+    await checkFits(page, `${name} (${size})`);
+    await page.screenshot({ path: join(SHOTS, `${name}-${size}.png`), fullPage: true });
+  }
+  await page.setViewportSize(was || LAPTOP);
+}
+
+test("campaign builder: a branching campaign built with the mouse and keyboard is saved as those steps", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/campaigns`);
+  await page.locator("h1", { hasText: "Campaigns" }).waitFor();
+  const flow = page.locator("#campaign-flow");
+  await typeInto(page, page.locator("#campaign-name"), "Branching welcome");
+  const rootAdd = () => flow.locator(":scope > .lane-body > .add-step");
+  // A wait, then an email moved above it with Alt+ArrowUp.
+  await pickByKeys(rootAdd().locator("select"), "Wait");
+  await rootAdd().locator("button").click();
+  await pickByKeys(rootAdd().locator("select"), "Email");
+  await rootAdd().locator("button").press("Enter");
+  const email = flow.locator(".step-card[data-type=email]");
+  await typeInto(page, email.locator(".field[data-key=subject] input"), "Welcome, ");
+  await email.locator("button[data-merge=first_name]").click();
+  check(await email.locator(".field[data-key=subject] input").inputValue() === "Welcome, {{first_name}}",
+    "the merge-field button did not insert {{first_name}} into the subject");
+  await email.locator(".field[data-key=subject] input").press("Alt+ArrowUp");
+  check(await flow.locator(".step-card").first().getAttribute("data-type") === "email", "Alt+ArrowUp did not move the email up");
+  await email.locator("button[data-action=preview]").click();
+  await email.locator(".email-preview", { hasText: "Subject: Welcome, Dana" }).waitFor();
+  const wait = flow.locator(".step-card[data-type=wait]");
+  await typeInto(page, wait.locator(".field[data-key=duration_ms] input"), "2");
+  await pickByKeys(wait.locator(".field[data-key=duration_ms] select"), "days");
+  // A score step that goes again: added, moved with the buttons, removed.
+  await pickByKeys(rootAdd().locator("select"), "Score");
+  await rootAdd().locator("button").click();
+  await flow.locator(":scope > .lane-body > ol > .step-card[data-type=score] button[data-action=up]").click();
+  check(await flow.locator(":scope > .lane-body > ol > .step-card").nth(1).getAttribute("data-type") === "score", "the up button did not move the step");
+  await flow.locator(":scope > .lane-body > ol > .step-card[data-type=score] button[data-action=remove]").click();
+  check(await flow.locator(".step-card").count() === 2, "Remove left the step");
+  // The condition, with a tag on its yes branch and a score on its no branch.
+  await pickByKeys(rootAdd().locator("select"), "Condition");
+  await rootAdd().locator("button").click();
+  const cond = flow.locator(".step-card[data-type=condition]");
+  await pickByKeys(cond.locator(".field[data-key=kind] select"), "the contact has the tag");
+  await typeInto(page, cond.locator(".field[data-key=value] input"), "vip");
+  check(await rootAdd().locator("button").textContent() === "Add step before the condition",
+    "a lane that ends in a condition offers a step after it");
+  const yes = cond.locator(".lane-yes");
+  const no = cond.locator(".lane-no");
+  await pickByKeys(yes.locator(".add-step select"), "Tag");
+  await yes.locator(".add-step button").click();
+  await typeInto(page, yes.locator(".field[data-key=add] input"), "engaged");
+  await pickByKeys(no.locator(".add-step select"), "Score");
+  await no.locator(".add-step button").click();
+  await typeInto(page, no.locator(".field[data-key=delta] input"), "-5");
+  const nums = await flow.locator(".step-num").allTextContents();
+  check(nums.join(",") === "1,2,3,4,5", `the steps are numbered ${nums}`);
+  // The JSON view says the same, and a change there comes back to the form.
+  await page.click("#campaign-advanced > summary");
+  await page.waitForFunction(() => document.querySelector("#campaign-steps").value.startsWith("["));
+  const json = JSON.parse(await page.locator("#campaign-steps").inputValue());
+  check(json.length === 5 && json[2].true === 3 && json[2].false === 4 && json[3].next === null,
+    `the JSON view shows ${JSON.stringify(json)}`);
+  json[4].config.delta = -7;
+  await page.fill("#campaign-steps", JSON.stringify(json));
+  await page.click("#campaign-advanced button[data-action=apply-json]");
+  check(await no.locator(".field[data-key=delta] input").inputValue() === "-7", "the JSON change did not reach the form");
+  await page.click("#campaign-advanced > summary");
+  await builderShots(page, "campaign-builder");
+  await page.click("button[data-action=create-campaign]");
+  await page.waitForURL(/\/dashboard\/campaigns\/[0-9a-f-]+$/);
+  const id = page.url().split("/").pop();
+  await page.reload();
+  await page.locator("#edit-flow .step-card").first().waitFor();
+  const r = await apiCall(page, "GET", `/api/campaigns/${id}/steps`);
+  const got = r.body.data.map((s) => ({ type: s.type, config: s.config, next: s.next, true: s.true, false: s.false }));
+  const want = [
+    { type: "email", next: 1, subject: "Welcome, {{first_name}}" },
+    { type: "wait", next: 2, config: { duration_ms: 172800000 } },
+    { type: "condition", true: 3, false: 4, config: { kind: "has_tag", value: "vip" } },
+    { type: "tag", next: null, config: { add: ["engaged"] } },
+    { type: "score", next: null, config: { delta: -7 } },
+  ];
+  check(got.length === want.length, `the server has ${got.length} steps: ${JSON.stringify(got)}`);
+  want.forEach((w, i) => {
+    const g = got[i];
+    check(g.type === w.type, `step ${i}: ${g.type}, not ${w.type}`);
+    for (const k of ["next", "true", "false"]) if (k in w) check(g[k] === w[k], `step ${i}.${k}: ${g[k]}, not ${w[k]}`);
+    if (w.subject) check(g.config.subject === w.subject && g.config.body.includes("{{unsubscribe_url}}"), `step ${i}: ${JSON.stringify(g.config)}`);
+    if (w.config) check(JSON.stringify(g.config) === JSON.stringify(w.config), `step ${i}: ${JSON.stringify(g.config)}`);
+  });
+  // The page draws the saved flow again: the tag under yes, the score under no.
+  await page.locator("#edit-flow .lane-yes .step-card[data-type=tag]").waitFor();
+  await page.locator("#edit-flow .lane-no .step-card[data-type=score]").waitFor();
+  state.builtCampaign = id;
+  await builderShots(page, "campaign-edit");
+});
+
+test("campaign builder: the server's validation message shows beside the field it names", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/campaigns`);
+  await page.locator("h1", { hasText: "Campaigns" }).waitFor();
+  await typeInto(page, page.locator("#campaign-name"), "Hook refused");
+  const add = page.locator("#campaign-flow > .lane-body > .add-step");
+  await pickByKeys(add.locator("select"), "Tag");
+  await add.locator("button").click();
+  await typeInto(page, page.locator("#campaign-flow .step-card[data-type=tag] .field[data-key=add] input"), "hooked");
+  await pickByKeys(add.locator("select"), "Webhook");
+  await add.locator("button").click();
+  const hook = page.locator("#campaign-flow .step-card[data-type=webhook]");
+  await typeInto(page, hook.locator(".field[data-key=url] input"), "ftp://example.com/hook");
+  await typeInto(page, hook.locator(".field[data-key=secret] input"), "0123456789abcdef-secret");
+  await page.click("button[data-action=create-campaign]");
+  const err = hook.locator(".field[data-key=url] .field-error");
+  await err.waitFor({ state: "visible" });
+  const text = await err.textContent();
+  check(text.startsWith("steps[1].config.url must be an http or https URL"), `the url field says "${text}"`);
+  check(await hook.locator(".field[data-key=url] input").getAttribute("aria-invalid") === "true", "the url field is not marked invalid");
+  check(await page.locator("#campaign-flow .field-error:visible").count() === 1, "the message shows beside more than one field");
+  const r = await apiCall(page, "GET", "/api/campaigns");
+  check(!r.body.data.some((c) => c.name === "Hook refused"), "a refused campaign was left behind");
+  // Fixed, the same form saves.
+  await typeInto(page, hook.locator(".field[data-key=url] input"), "https://hooks.example.com/lead");
+  await page.click("button[data-action=create-campaign]");
+  await page.waitForURL(/\/dashboard\/campaigns\/[0-9a-f-]+$/);
+  await page.locator("#edit-flow .step-card[data-type=webhook]").waitFor();
+  const secret = page.locator("#edit-flow .step-card[data-type=webhook] .field[data-key=secret] input");
+  check(await secret.inputValue() === "", "the stored webhook secret is shown");
+  check((await secret.getAttribute("placeholder")).includes("stored"), "the form does not say a secret is stored");
+});
+
+test("campaign page: unenroll one contact, edit the active campaign into a new version, clone", async ({ page, srv }) => {
+  const c = (await apiCall(page, "POST", "/api/campaigns", JSON.stringify({ name: "Versioned" }), "application/json")).body.data;
+  const steps = [{ type: "wait", config: { duration_ms: 86400000 } }, { type: "tag", config: { add: ["first"] } }];
+  let r = await apiCall(page, "POST", `/api/campaigns/${c.id}/steps`, JSON.stringify({ steps }), "application/json");
+  check(r.status === 200, `steps: ${JSON.stringify(r.body)}`);
+  await apiCall(page, "POST", `/api/campaigns/${c.id}/activate`);
+  const people = (await apiCall(page, "GET", "/api/contacts?pageSize=2")).body.data;
+  r = await apiCall(page, "POST", `/api/campaigns/${c.id}/enroll`, JSON.stringify({ contactIds: people.map((p) => p.id) }), "application/json");
+  check(r.body.data.enrolledCount === 2, `enroll: ${JSON.stringify(r.body)}`);
+  await page.goto(`${srv.base}/dashboard/campaigns/${c.id}`);
+  const buttons = page.locator("#campaign-enrollments button[data-action=unenroll]");
+  await buttons.first().waitFor();
+  check(await buttons.count() === 2, "not every active enrollment has Unenroll");
+  const row = page.locator("#campaign-enrollments tbody tr").first();
+  const who = await row.getAttribute("data-enrollment-id");
+  await row.locator("button[data-action=unenroll]").click();
+  await page.locator(`#campaign-enrollments tr[data-enrollment-id="${who}"] .badge`, { hasText: "cancelled" }).waitFor();
+  check(await buttons.count() === 1, "Unenroll took out more or less than one contact");
+  check((await page.locator(`#campaign-enrollments tr[data-enrollment-id="${who}"]`).textContent()).includes("unenrolled"), "no reason shown");
+  // Editing the active campaign: a new version; the contact still in stays on version 1.
+  const tag = page.locator("#edit-flow .step-card[data-type=tag] .field[data-key=add] input");
+  await typeInto(page, tag, "second");
+  await page.click("button[data-action=save-steps]");
+  await page.locator("#campaign-versions", { hasText: "at version 2" }).waitFor();
+  const note = await page.locator("#campaign-versions").textContent();
+  check(note.includes("version 1: 1 active of 2 enrolled"), `the page says "${note}"`);
+  const now = (await apiCall(page, "GET", `/api/campaigns/${c.id}/steps`)).body.data;
+  check(JSON.stringify(now[1].config) === JSON.stringify({ add: ["second"] }), `steps now ${JSON.stringify(now)}`);
+  await page.click("#campaign-actions button[data-action=clone]");
+  await page.locator("h1", { hasText: "Versioned (copy)" }).waitFor();
+  check(!page.url().endsWith(c.id), "Clone stayed on the campaign");
+  await page.locator(".page-head .badge", { hasText: "draft" }).waitFor();
+  check(await page.locator("#edit-flow .step-card").count() === 2, "the copy does not have the two steps");
+  check(await page.locator("#edit-flow .step-card[data-type=tag] .field[data-key=add] input").inputValue() === "second",
+    "the copy does not have the current version's steps");
 });
 
 test("XSS probe: markup in an imported email renders as text", async ({ page, srv }) => {
@@ -737,7 +932,7 @@ async function main() {
   ensureModules();
   const { chromium } = await import("playwright-core");
   const work = mkdtempSync(join(tmpdir(), "leadflow-browser-"));
-  await firstRunTest(chromium, work);
+  if (!ONLY) await firstRunTest(chromium, work);
   let srv;
   try {
     srv = await startServer(work);
@@ -770,6 +965,7 @@ async function main() {
   watch(page);
   page.setDefaultTimeout(10000);
   for (const t of tests) {
+    if (ONLY && !t.name.includes(ONLY) && !t.name.startsWith("signs in")) continue;
     let timer;
     try {
       await Promise.race([

@@ -1,10 +1,11 @@
 // /dashboard/campaigns: the workspace's drip campaigns (status, steps,
-// enrollments) and a builder form: name, trigger and the step list as JSON
-// (checked here for syntax, then by the server, whose messages are shown).
-// Every value is inserted as text.
+// enrollments) and a form for a new one: name, trigger and its steps in the
+// visual builder (views/builder.js), checked by the server, whose messages
+// are shown beside the field they name. Every value is inserted as text.
 import { api } from "../api.js";
 import { h, replace, badge, label } from "../dom.js";
 import { pager } from "./contacts.js";
+import { stepBuilder } from "./builder.js";
 
 const PAGE_SIZE = 25;
 const TRIGGERS = [
@@ -13,19 +14,6 @@ const TRIGGERS = [
   ["tag_added", "A tag is added"],
   ["score_above", "The score rises to a threshold"],
 ];
-const EXAMPLE = [
-  {
-    type: "email",
-    config: {
-      subject: "Welcome, {{first_name}}",
-      body: "Hi {{first_name}},\n\nThanks for your interest.\n\nUnsubscribe: {{unsubscribe_url}}",
-    },
-  },
-  { type: "wait", config: { duration_ms: 86400000 } },
-  { type: "condition", config: { kind: "opened" }, true: 3, false: null },
-  { type: "tag", config: { add: ["engaged"] } },
-];
-
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 export function triggerText(t) {
@@ -35,15 +23,19 @@ export function triggerText(t) {
   return label(t.type);
 }
 
-function builder(ctx) {
+// The step kinds and merge fields the server offers (GET /api/campaigns/step-kinds).
+export async function stepKinds() {
+  const { data } = await api.get("/api/campaigns/step-kinds");
+  return { kinds: data.kinds.map((k) => k.name), mergeFields: data.mergeFields };
+}
+
+function builder(ctx, offer) {
   const name = h("input", { id: "campaign-name", name: "name", type: "text", required: true, maxlength: 200 });
   const trigger = h("select", { id: "campaign-trigger", name: "trigger" },
     TRIGGERS.map(([v, t]) => h("option", { value: v }, t)));
   const value = h("input", { id: "campaign-trigger-value", name: "triggerValue", type: "text",
     placeholder: "tag, or threshold 1-100" });
-  const steps = h("textarea", { id: "campaign-steps", name: "steps", rows: 14, spellcheck: "false",
-    class: "code", "aria-describedby": "campaign-steps-help" });
-  steps.value = JSON.stringify(EXAMPLE, null, 2);
+  const steps = stepBuilder({ ...offer, steps: [] });
   const activate = h("input", { id: "campaign-activate", name: "activate", type: "checkbox" });
   const status = h("p", { id: "campaign-form-status", class: "status-note muted", role: "status", "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "button", "data-action": "create-campaign" }, "Create campaign");
@@ -51,19 +43,18 @@ function builder(ctx) {
     h("div", { class: "field" }, h("label", { for: "campaign-name" }, "Name"), name),
     h("div", { class: "field" }, h("label", { for: "campaign-trigger" }, "Trigger"), trigger),
     h("div", { class: "field" }, h("label", { for: "campaign-trigger-value" }, "Trigger value"), value),
-    h("div", { class: "field field-wide" }, h("label", { for: "campaign-steps" }, "Steps (JSON)"), steps,
-      h("p", { id: "campaign-steps-help", class: "muted small" },
-        "An array of {type, config, next?, true?, false?}: types email, wait, condition, tag, score, webhook; " +
-        "references are positions, keys or null (the end).")),
+    h("fieldset", { class: "field field-wide steps-field" }, h("legend", {}, "Steps"), steps.el),
     h("div", { class: "field" }, h("label", { for: "campaign-activate" }, activate, " Activate now")),
     h("div", { class: "field field-actions" }, submit),
     status);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     status.className = "status-note muted";
+    status.textContent = "";
+    steps.clearErrors();
     let list;
     try {
-      list = JSON.parse(steps.value);
+      list = steps.steps();
     } catch (err) {
       status.className = "status-note error";
       status.textContent = `The steps are not valid JSON: ${err.message}`;
@@ -87,6 +78,7 @@ function builder(ctx) {
     } catch (err) {
       status.className = "status-note error";
       status.textContent = err.message;
+      steps.showError(err.message);
       // Steps refused: the draft goes, so that the form can simply be sent again.
       if (created && !activate.checked) {
         await api.request("DELETE", `/api/campaigns/${encodeURIComponent(created.id)}`).catch(() => {});
@@ -103,7 +95,8 @@ function builder(ctx) {
 export async function render(ctx) {
   document.title = "Campaigns · leadflow";
   const q = ctx.query;
-  const res = await api.get("/api/campaigns", { page: q.get("page") || 1, pageSize: PAGE_SIZE });
+  const [res, offer] = await Promise.all([
+    api.get("/api/campaigns", { page: q.get("page") || 1, pageSize: PAGE_SIZE }), stepKinds()]);
   if (!ctx.isCurrent()) return null;
   const { data, meta } = res;
   const rows = data.map((c) => h("tr", { "data-campaign-id": c.id },
@@ -123,6 +116,6 @@ export async function render(ctx) {
       : h("p", { class: "empty" }, "No campaigns yet: build one below."),
     meta.total > data.length ? pager(ctx, meta, "/dashboard/campaigns", q) : null),
     h("section", { class: "panel", "aria-labelledby": "builder-title" },
-      h("h2", { id: "builder-title" }, "New campaign"), builder(ctx)));
+      h("h2", { id: "builder-title" }, "New campaign"), builder(ctx, offer)));
   return {};
 }
