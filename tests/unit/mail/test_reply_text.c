@@ -121,12 +121,13 @@ static void test_rules(void **state)
     /* A mobile line ends the text; it is not a signature (no name, no title). */
     assert_string_equal(split(&a, "Yes.\n\nSent from my iPhone\n", &sig), "Yes.");
     assert_null(sig);
-    /* ... but a sign-off above it still sets the name block apart. */
+    /* ... but a sign-off above it still sets the name block apart: the
+     * name stays with the text, the block is the signature. */
     assert_string_equal(split(&a,
                               "Yes.\n\nBest,\nJonas Weber\nCTO, Kunde\n\nSent from my "
                               "iPhone\n",
                               &sig),
-                        "Yes.\n\nBest,");
+                        "Yes.\n\nBest,\nJonas Weber");
     assert_string_equal(sig, "Jonas Weber\nCTO, Kunde");
     /* A sentence that starts the same way is text. */
     static const char long_line[] = "Sure.\n\nSent from my phone while travelling, so I will "
