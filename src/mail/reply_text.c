@@ -79,14 +79,15 @@ static bool starts_nocase(struct line l, const char *s)
 }
 
 /* The first byte is compared before the length is taken: most lines start
- * with none of the list's letters. */
+ * with none of the list's letters. Setting bit 5 folds the case of ASCII
+ * letters; that other bytes may fold together only costs a comparison. */
 static bool starts_any(struct line l, const char *const *list)
 {
     if (l.n == 0)
         return false;
-    char c = lower(l.p[0]);
+    unsigned char c = (unsigned char)l.p[0] | 0x20;
     for (; *list; list++)
-        if (lower(**list) == c && starts_nocase(l, *list))
+        if (((unsigned char)**list | 0x20) == c && starts_nocase(l, *list))
             return true;
     return false;
 }
@@ -466,47 +467,42 @@ static bool name_like(struct line t)
     return words > 0;
 }
 
+/* Sign-offs in the languages of reply.h, lower case, in strcmp order:
+ * signoff() looks up the ones starting with a line's first byte. */
 static const char *const signoffs[] = {
-    "best regards", "kind regards", "warm regards", "warmest regards", "regards", "best",
-    "all the best", "best wishes", "warm wishes", "thanks", "thank you", "many thanks",
-    "thanks again", "thanks so much", "thanks a lot", "thanks & regards", "thanks and regards",
-    "thank you & regards", "thanking you", "with thanks", "with gratitude", "with warm regards",
-    "with kind regards", "with best regards", "with regards", "thx", "cheers", "sincerely",
-    "yours sincerely", "sincerely yours", "yours truly", "yours faithfully", "yours", "warmly",
-    "respectfully", "cordially", "take care", "talk soon", "speak soon", "br", "rgds",
-    /* German */
-    "mit freundlichen grüßen", "mit freundlichen grüssen", "mit freundlichem gruß",
-    "mit besten grüßen", "freundliche grüße", "freundliche grüsse", "viele grüße",
-    "viele grüsse", "beste grüße", "beste grüsse", "liebe grüße", "liebe grüsse",
-    "herzliche grüße", "herzliche grüsse", "schöne grüße", "schöne grüsse", "grüße", "grüsse",
-    "gruß", "gruss", "lg", "vg", "mfg", "danke", "vielen dank", "danke und grüße",
-    /* French */
-    "cordialement", "bien cordialement", "très cordialement", "bien à vous", "merci",
-    "merci beaucoup", "merci d'avance", "salutations", "meilleures salutations",
-    "sincères salutations", "bonne journée", "belle journée", "amicalement", "bien amicalement",
-    "à bientôt", "bises",
-    /* Spanish */
-    "saludos", "un saludo", "saludos cordiales", "un cordial saludo", "atentamente",
-    "cordialmente", "gracias", "muchas gracias", "un abrazo", "abrazos", "mil gracias",
-    /* Portuguese */
-    "atenciosamente", "cumprimentos", "melhores cumprimentos", "com os melhores cumprimentos",
-    "abraços", "abraço", "um abraço", "obrigado", "obrigada", "muito obrigado",
-    "muito obrigada", "att", "grato", "grata", "beijos", "saudações",
-    /* Italian */
-    "cordiali saluti", "distinti saluti", "saluti", "grazie", "grazie mille", "un saluto",
-    "un caro saluto", "a presto", "buona giornata", "saluti cordiali",
-    /* Dutch */
-    "met vriendelijke groet", "met vriendelijke groeten", "vriendelijke groet",
-    "vriendelijke groeten", "groeten", "groet", "hartelijke groet", "hartelijke groeten",
-    "bedankt", "alvast bedankt", "dank je wel", "dank u wel", "mvg", "gr",
-    /* Swedish, Danish, Norwegian */
-    "med vänliga hälsningar", "med vänlig hälsning", "vänliga hälsningar", "vänlig hälsning", "bästa hälsningar",
-    "hälsningar", "mvh", "tack", "tack så mycket", "med venlig hilsen", "venlig hilsen",
-    "de bedste hilsner", "bedste hilsner", "kærlig hilsen", "hilsen", "tak", "mange tak",
-    "med vennlig hilsen", "vennlig hilsen", "beste hilsen", "takk", "tusen takk",
-    /* Polish */
-    "pozdrawiam", "pozdrawiam serdecznie", "serdecznie pozdrawiam", "z poważaniem",
-    "z wyrazami szacunku", "pozdrowienia", "dziękuję", "dzięki", NULL};
+    "a presto", "abrazos", "abraço", "abraços", "all the best", "alvast bedankt", "amicalement",
+    "atenciosamente", "atentamente", "att", "bedankt", "bedste hilsner", "beijos",
+    "belle journée", "best", "best regards", "best wishes", "beste grüsse", "beste grüße",
+    "beste hilsen", "bien amicalement", "bien cordialement", "bien à vous", "bises",
+    "bonne journée", "br", "buona giornata", "bästa hälsningar", "cheers",
+    "com os melhores cumprimentos", "cordialement", "cordiali saluti", "cordially",
+    "cordialmente", "cumprimentos", "dank je wel", "dank u wel", "danke", "danke und grüße",
+    "de bedste hilsner", "distinti saluti", "dzięki", "dziękuję", "freundliche grüsse",
+    "freundliche grüße", "gr", "gracias", "grata", "grato", "grazie", "grazie mille", "groet",
+    "groeten", "gruss", "gruß", "grüsse", "grüße", "hartelijke groet", "hartelijke groeten",
+    "herzliche grüsse", "herzliche grüße", "hilsen", "hälsningar", "kind regards",
+    "kærlig hilsen", "lg", "liebe grüsse", "liebe grüße", "mange tak", "many thanks",
+    "med venlig hilsen", "med vennlig hilsen", "med vänlig hälsning", "med vänliga hälsningar",
+    "meilleures salutations", "melhores cumprimentos", "merci", "merci beaucoup",
+    "merci d'avance", "met vriendelijke groet", "met vriendelijke groeten", "mfg",
+    "mil gracias", "mit besten grüßen", "mit freundlichem gruß", "mit freundlichen grüssen",
+    "mit freundlichen grüßen", "muchas gracias", "muito obrigada", "muito obrigado", "mvg",
+    "mvh", "obrigada", "obrigado", "pozdrawiam", "pozdrawiam serdecznie", "pozdrowienia",
+    "regards", "respectfully", "rgds", "saludos", "saludos cordiales", "salutations", "saluti",
+    "saluti cordiali", "saudações", "schöne grüsse", "schöne grüße", "serdecznie pozdrawiam",
+    "sincerely", "sincerely yours", "sincères salutations", "speak soon", "tack",
+    "tack så mycket", "tak", "take care", "takk", "talk soon", "thank you",
+    "thank you & regards", "thanking you", "thanks", "thanks & regards", "thanks a lot",
+    "thanks again", "thanks and regards", "thanks so much", "thx", "très cordialement",
+    "tusen takk", "um abraço", "un abrazo", "un caro saluto", "un cordial saludo", "un saludo",
+    "un saluto", "venlig hilsen", "vennlig hilsen", "vg", "viele grüsse", "viele grüße",
+    "vielen dank", "vriendelijke groet", "vriendelijke groeten", "vänlig hälsning",
+    "vänliga hälsningar", "warm regards", "warm wishes", "warmest regards", "warmly",
+    "with best regards", "with gratitude", "with kind regards", "with regards", "with thanks",
+    "with warm regards", "yours", "yours faithfully", "yours sincerely", "yours truly",
+    "z poważaniem", "z wyrazami szacunku", "à bientôt",
+};
+enum { SIGNOFFS = sizeof(signoffs) / sizeof(signoffs[0]) };
 
 enum signoff_kind { SO_NONE, SO_LINE, SO_NAME };
 
@@ -521,11 +517,18 @@ static enum signoff_kind signoff(struct line l)
     if (l.n == 0 || l.n > SIGNOFF_NAME_LEN)
         return SO_NONE;
     char c = lower(l.p[0]);
-    for (const char *const *p = signoffs; *p; p++) {
-        if (**p != c)
-            continue;
-        size_t n = strlen(*p);
-        if (n > l.n || !same_nocase(*p, l.p, n))
+    size_t lo = 0, hi = SIGNOFFS; /* the first phrase starting with c or above */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if ((unsigned char)signoffs[mid][0] < (unsigned char)c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < SIGNOFFS && signoffs[k][0] == c; k++) {
+        const char *p = signoffs[k];
+        size_t n = strlen(p);
+        if (n > l.n || !same_nocase(p, l.p, n))
             continue;
         if (n == l.n)
             return SO_LINE;
@@ -681,9 +684,9 @@ static bool rule_line(struct line t)
     return t.n >= RULE_LEN_MIN && (strspn(t.p, "_") >= t.n || strspn(t.p, "-") >= t.n);
 }
 
-/* Where what follows the text starts in [from, cut): a disclaimer or a list
- * footer at the start of a paragraph, or a calendar's boilerplate, below
- * some text (with the rule above it); or cut. */
+/* Where what follows the text starts in [from, cut): a disclaimer, a list
+ * footer or a calendar's boilerplate starting a paragraph (or below a rule,
+ * then with the rule) below some text; or cut. */
 static size_t boilerplate_start(const struct line *L, size_t from, size_t cut)
 {
     bool text = false;
@@ -691,13 +694,14 @@ static size_t boilerplate_start(const struct line *L, size_t from, size_t cut)
         struct line t = trim(L[i]);
         if (t.n == 0)
             continue;
-        bool start = text && ((trim(L[i - 1]).n == 0 && (disclaimer(t) || list_footer(t))) ||
-                              /* "Invitation from Google Calendar" ending
-                               * the answer is its text. */
-                              (calendar_boilerplate(t) && has_text(L, i + 1, cut)));
-        if (start)
-            return i > from + 1 && rule_line(L[i - 1]) ? i - 1 : i;
-        text = !rule_line(t);
+        bool rule = rule_line(t);
+        if (text && !rule && (trim(L[i - 1]).n == 0 || rule_line(L[i - 1]))) {
+            /* "Invitation from Google Calendar" ending the answer is its text. */
+            if (disclaimer(t) || list_footer(t) ||
+                (calendar_boilerplate(t) && has_text(L, i + 1, cut)))
+                return rule_line(L[i - 1]) ? i - 1 : i;
+        }
+        text = text || !rule;
     }
     return cut;
 }
@@ -765,7 +769,8 @@ static bool find_signature(const struct line *L, size_t from, size_t cut, size_t
         if (is_quoted(L[i]))
             return false;
         struct line t = trim(L[i]);
-        enum signoff_kind so = t.n ? signoff(t) : SO_NONE;
+        /* A greeting ("Thanks Anna,") is no sign-off: some text is above it. */
+        enum signoff_kind so = t.n && has_text(L, from, i) ? signoff(t) : SO_NONE;
         if (so == SO_NONE)
             continue;
         size_t j = i + 1;
