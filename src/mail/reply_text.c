@@ -10,17 +10,17 @@
 #include <string.h>
 
 enum {
-    SIGNOFF_LINES_MAX = 6,  /* short lines after a sign-off that make a signature */
-    SIGNOFF_LINE_LEN = 72,  /* "short": a name, a title, a company, a phone */
-    ATTRIB_LINES_MAX = 3,   /* lines an attribution may be wrapped over */
-    ATTRIB_LEN_MAX = 400,   /* bytes of an attribution */
-    HEADER_FIELDS_SPAN = 6, /* lines after "From:" where "Sent:" or "Subject:" may be */
-    MOBILE_LINE_LEN = 80,   /* a "Sent from my ..." line is short */
-    NAME_LEN_MAX = 40,      /* bytes of a line that is just a name */
-    NAME_WORDS_MAX = 5,     /* "Dr. Anna Maria van Berg" */
-    SIGNOFF_NAME_LEN = 60,  /* "Viele Grüße, Anna Berg" */
-    SENTENCE_WORDS = 12,    /* a line of this many words is a sentence */
-    SENTENCE_DOT_WORDS = 6, /* ... or of this many ending with a dot */
+    SIGNOFF_LINES_MAX = 6,   /* short lines after a sign-off that make a signature */
+    SIGNOFF_LINE_LEN = 72,   /* "short": a name, a title, a company, a phone */
+    ATTRIB_LINES_MAX = 3,    /* lines an attribution may be wrapped over */
+    ATTRIB_LEN_MAX = 400,    /* bytes of an attribution */
+    HEADER_FIELDS_SPAN = 6,  /* lines after "From:" where "Sent:" or "Subject:" may be */
+    MOBILE_LINE_LEN = 80,    /* a "Sent from my ..." line is short */
+    NAME_LEN_MAX = 40,       /* bytes of a line that is just a name */
+    NAME_WORDS_MAX = 5,      /* "Dr. Anna Maria van Berg" */
+    SIGNOFF_NAME_LEN = 60,   /* "Viele Grüße, Anna Berg" */
+    SENTENCE_WORDS = 12,     /* a line of this many words is a sentence */
+    SENTENCE_DOT_WORDS = 6,  /* ... or of this many ending with a dot */
     DISCLAIMER_LEN_MIN = 40, /* bytes of a disclaimer's first line */
     RULE_LEN_MIN = 10,       /* "__________" */
 };
@@ -110,17 +110,17 @@ static bool is_quoted(struct line l)
 /* ---- quote headers ------------------------------------------------------- */
 
 /* Outlook's header fields, by what they hold, in the languages of reply.h. */
-static const char *const field_from[] = {"From", "Von", "De", "Da",       "Van",
-                                         "Från", "Fra", "Od", "Mittente", "Lähettäjä", NULL};
+static const char *const field_from[] = {"From", "Von", "De",       "Da",        "Van", "Från",
+                                         "Fra",  "Od",  "Mittente", "Lähettäjä", NULL};
 static const char *const field_sent[] = {
     "Sent",    "Date",  "Gesendet", "Datum",   "Envoyé",    "Enviado el", "Enviado",
     "Enviada", "Fecha", "Data",     "Inviato", "Verzonden", "Verstuurd",  "Skickat",
-    "Sendt",   "Dato",  "Wysłano",  "Wysłane", "Sent at",   "Lähetetty", NULL};
-static const char *const field_subject[] = {"Subject", "Betreff", "Objet",     "Asunto",
-                                            "Assunto", "Oggetto", "Onderwerp", "Ämne",
-                                            "Emne",    "Temat",   "Tema",      "Aihe",    NULL};
-static const char *const field_to[] = {"To",   "An",  "À",  "A",  "Para",  "Aan",
-                                       "Till", "Til", "Do", "Cc", "Kopie", "Vastaanottaja", NULL};
+    "Sendt",   "Dato",  "Wysłano",  "Wysłane", "Sent at",   "Lähetetty",  NULL};
+static const char *const field_subject[] = {"Subject", "Betreff",   "Objet", "Asunto", "Assunto",
+                                            "Oggetto", "Onderwerp", "Ämne",  "Emne",   "Temat",
+                                            "Tema",    "Aihe",      NULL};
+static const char *const field_to[] = {"To",  "An", "À",  "A",     "Para",          "Aan", "Till",
+                                       "Til", "Do", "Cc", "Kopie", "Vastaanottaja", NULL};
 
 /* "Name:" (any of names) at the start of the line, maybe bold ("*From:*")
  * and with blanks before the colon ("De :"). */
@@ -470,37 +470,170 @@ static bool name_like(struct line t)
 /* Sign-offs in the languages of reply.h, lower case, in strcmp order:
  * signoff() looks up the ones starting with a line's first byte. */
 static const char *const signoffs[] = {
-    "a presto", "abrazos", "abraço", "abraços", "all the best", "alvast bedankt", "amicalement",
-    "atenciosamente", "atentamente", "att", "bedankt", "bedste hilsner", "beijos",
-    "belle journée", "best", "best regards", "best wishes", "beste grüsse", "beste grüße",
-    "beste hilsen", "bien amicalement", "bien cordialement", "bien à vous", "bises",
-    "bonne journée", "br", "buona giornata", "bästa hälsningar", "cheers",
-    "com os melhores cumprimentos", "cordialement", "cordiali saluti", "cordially",
-    "cordialmente", "cumprimentos", "dank je wel", "dank u wel", "danke", "danke und grüße",
-    "de bedste hilsner", "distinti saluti", "dzięki", "dziękuję", "freundliche grüsse",
-    "freundliche grüße", "gr", "gracias", "grata", "grato", "grazie", "grazie mille", "groet",
-    "groeten", "gruss", "gruß", "grüsse", "grüße", "hartelijke groet", "hartelijke groeten",
-    "herzliche grüsse", "herzliche grüße", "hilsen", "hälsningar", "kind regards",
-    "kærlig hilsen", "lg", "liebe grüsse", "liebe grüße", "mange tak", "many thanks",
-    "med venlig hilsen", "med vennlig hilsen", "med vänlig hälsning", "med vänliga hälsningar",
-    "meilleures salutations", "melhores cumprimentos", "merci", "merci beaucoup",
-    "merci d'avance", "met vriendelijke groet", "met vriendelijke groeten", "mfg",
-    "mil gracias", "mit besten grüßen", "mit freundlichem gruß", "mit freundlichen grüssen",
-    "mit freundlichen grüßen", "muchas gracias", "muito obrigada", "muito obrigado", "mvg",
-    "mvh", "obrigada", "obrigado", "pozdrawiam", "pozdrawiam serdecznie", "pozdrowienia",
-    "regards", "respectfully", "rgds", "saludos", "saludos cordiales", "salutations", "saluti",
-    "saluti cordiali", "saudações", "schöne grüsse", "schöne grüße", "serdecznie pozdrawiam",
-    "sincerely", "sincerely yours", "sincères salutations", "speak soon", "tack",
-    "tack så mycket", "tak", "take care", "takk", "talk soon", "thank you",
-    "thank you & regards", "thanking you", "thanks", "thanks & regards", "thanks a lot",
-    "thanks again", "thanks and regards", "thanks so much", "thx", "très cordialement",
-    "tusen takk", "um abraço", "un abrazo", "un caro saluto", "un cordial saludo", "un saludo",
-    "un saluto", "venlig hilsen", "vennlig hilsen", "vg", "viele grüsse", "viele grüße",
-    "vielen dank", "vriendelijke groet", "vriendelijke groeten", "vänlig hälsning",
-    "vänliga hälsningar", "warm regards", "warm wishes", "warmest regards", "warmly",
-    "with best regards", "with gratitude", "with kind regards", "with regards", "with thanks",
-    "with warm regards", "yours", "yours faithfully", "yours sincerely", "yours truly",
-    "z poważaniem", "z wyrazami szacunku", "à bientôt",
+    "a presto",
+    "abrazos",
+    "abraço",
+    "abraços",
+    "all the best",
+    "alvast bedankt",
+    "amicalement",
+    "atenciosamente",
+    "atentamente",
+    "att",
+    "bedankt",
+    "bedste hilsner",
+    "beijos",
+    "belle journée",
+    "best",
+    "best regards",
+    "best wishes",
+    "beste grüsse",
+    "beste grüße",
+    "beste hilsen",
+    "bien amicalement",
+    "bien cordialement",
+    "bien à vous",
+    "bises",
+    "bonne journée",
+    "br",
+    "buona giornata",
+    "bästa hälsningar",
+    "cheers",
+    "com os melhores cumprimentos",
+    "cordialement",
+    "cordiali saluti",
+    "cordially",
+    "cordialmente",
+    "cumprimentos",
+    "dank je wel",
+    "dank u wel",
+    "danke",
+    "danke und grüße",
+    "de bedste hilsner",
+    "distinti saluti",
+    "dzięki",
+    "dziękuję",
+    "freundliche grüsse",
+    "freundliche grüße",
+    "gr",
+    "gracias",
+    "grata",
+    "grato",
+    "grazie",
+    "grazie mille",
+    "groet",
+    "groeten",
+    "gruss",
+    "gruß",
+    "grüsse",
+    "grüße",
+    "hartelijke groet",
+    "hartelijke groeten",
+    "herzliche grüsse",
+    "herzliche grüße",
+    "hilsen",
+    "hälsningar",
+    "kind regards",
+    "kærlig hilsen",
+    "lg",
+    "liebe grüsse",
+    "liebe grüße",
+    "mange tak",
+    "many thanks",
+    "med venlig hilsen",
+    "med vennlig hilsen",
+    "med vänlig hälsning",
+    "med vänliga hälsningar",
+    "meilleures salutations",
+    "melhores cumprimentos",
+    "merci",
+    "merci beaucoup",
+    "merci d'avance",
+    "met vriendelijke groet",
+    "met vriendelijke groeten",
+    "mfg",
+    "mil gracias",
+    "mit besten grüßen",
+    "mit freundlichem gruß",
+    "mit freundlichen grüssen",
+    "mit freundlichen grüßen",
+    "muchas gracias",
+    "muito obrigada",
+    "muito obrigado",
+    "mvg",
+    "mvh",
+    "obrigada",
+    "obrigado",
+    "pozdrawiam",
+    "pozdrawiam serdecznie",
+    "pozdrowienia",
+    "regards",
+    "respectfully",
+    "rgds",
+    "saludos",
+    "saludos cordiales",
+    "salutations",
+    "saluti",
+    "saluti cordiali",
+    "saudações",
+    "schöne grüsse",
+    "schöne grüße",
+    "serdecznie pozdrawiam",
+    "sincerely",
+    "sincerely yours",
+    "sincères salutations",
+    "speak soon",
+    "tack",
+    "tack så mycket",
+    "tak",
+    "take care",
+    "takk",
+    "talk soon",
+    "thank you",
+    "thank you & regards",
+    "thanking you",
+    "thanks",
+    "thanks & regards",
+    "thanks a lot",
+    "thanks again",
+    "thanks and regards",
+    "thanks so much",
+    "thx",
+    "très cordialement",
+    "tusen takk",
+    "um abraço",
+    "un abrazo",
+    "un caro saluto",
+    "un cordial saludo",
+    "un saludo",
+    "un saluto",
+    "venlig hilsen",
+    "vennlig hilsen",
+    "vg",
+    "viele grüsse",
+    "viele grüße",
+    "vielen dank",
+    "vriendelijke groet",
+    "vriendelijke groeten",
+    "vänlig hälsning",
+    "vänliga hälsningar",
+    "warm regards",
+    "warm wishes",
+    "warmest regards",
+    "warmly",
+    "with best regards",
+    "with gratitude",
+    "with kind regards",
+    "with regards",
+    "with thanks",
+    "with warm regards",
+    "yours",
+    "yours faithfully",
+    "yours sincerely",
+    "yours truly",
+    "z poważaniem",
+    "z wyrazami szacunku",
+    "à bientôt",
 };
 enum { SIGNOFFS = sizeof(signoffs) / sizeof(signoffs[0]) };
 
@@ -564,27 +697,39 @@ static bool sentence_like(struct line t)
  * word of confidentiality in it. */
 static bool disclaimer(struct line t)
 {
-    static const char *const headings[] = {"CONFIDENTIALITY NOTICE", "CONFIDENTIALITY:",
-                                           "CONFIDENTIAL:",          "DISCLAIMER",
-                                           "Legal disclaimer",       "IMPORTANT NOTICE",
-                                           "IMPORTANT:",             "NOTICE:",
+    static const char *const headings[] = {"CONFIDENTIALITY NOTICE",
+                                           "CONFIDENTIALITY:",
+                                           "CONFIDENTIAL:",
+                                           "DISCLAIMER",
+                                           "Legal disclaimer",
+                                           "IMPORTANT NOTICE",
+                                           "IMPORTANT:",
+                                           "NOTICE:",
                                            "Please consider the environment",
-                                           "Think before you print", NULL};
+                                           "Think before you print",
+                                           NULL};
     static const char *const openings[] = {
-        "This e-mail", "This email", "This message", "This communication", "The information",
-        "The content", "Any views", "If you are not", "If you have received", "Diese E-Mail",
-        "Diese Nachricht", "Dieses E-Mail", "Die Information", "Ce message", "Ce courriel",
-        "Ce courrier", "Cet e-mail", "Cet email", "Les informations", "Este mensaje",
-        "Este correo", "La información", "Esta mensagem", "Este e-mail", "Este email",
-        "A informação", "As informações", "Questo messaggio", "Questa e-mail", "Questa email",
-        "Le informazioni", "Dit bericht", "Deze e-mail", "Dit e-mailbericht", "De informatie",
-        "Detta e-post", "Detta meddelande", "Detta mejl", "Informationen i", "Denne e-mail",
-        "Denne e-post", "Denne meddelelse", "Denne meldingen", "Ta wiadomość", "Treść tej",
+        "This e-mail",         "This email",         "This message",
+        "This communication",  "The information",    "The content",
+        "Any views",           "If you are not",     "If you have received",
+        "Diese E-Mail",        "Diese Nachricht",    "Dieses E-Mail",
+        "Die Information",     "Ce message",         "Ce courriel",
+        "Ce courrier",         "Cet e-mail",         "Cet email",
+        "Les informations",    "Este mensaje",       "Este correo",
+        "La información",      "Esta mensagem",      "Este e-mail",
+        "Este email",          "A informação",       "As informações",
+        "Questo messaggio",    "Questa e-mail",      "Questa email",
+        "Le informazioni",     "Dit bericht",        "Deze e-mail",
+        "Dit e-mailbericht",   "De informatie",      "Detta e-post",
+        "Detta meddelande",    "Detta mejl",         "Informationen i",
+        "Denne e-mail",        "Denne e-post",       "Denne meddelelse",
+        "Denne meldingen",     "Ta wiadomość",       "Treść tej",
         "Niniejsza wiadomość", "Informacje zawarte", NULL};
-    static const char *const words[] = {
-        "confiden", "intended", "privileg", "vertraulich", "empfänger", "destinata", "destinatá",
-        "riservat", "vertrouwelijk", "bestemd", "konfidentiel", "fortrolig", "poufn", "adresat",
-        "exclusiv", "esclusiv", "sigilos", "recipient", "addressee", NULL};
+    static const char *const words[] = {"confiden",      "intended",  "privileg",     "vertraulich",
+                                        "empfänger",     "destinata", "destinatá",    "riservat",
+                                        "vertrouwelijk", "bestemd",   "konfidentiel", "fortrolig",
+                                        "poufn",         "adresat",   "exclusiv",     "esclusiv",
+                                        "sigilos",       "recipient", "addressee",    NULL};
     if (starts_any(t, headings))
         return true;
     if (t.n < DISCLAIMER_LEN_MIN || !starts_any(t, openings))
@@ -646,7 +791,6 @@ static bool list_footer(struct line t)
                                         "Afmeld",
                                         "Du mottar denne",
                                         "Meld deg av",
-                                        "Otrzymujesz tę",
                                         "Otrzymujesz tę",
                                         "Wypisz się",
                                         "Zrezygnuj z subskrypcji",

@@ -129,6 +129,39 @@ static void test_rules(void **state)
                               &sig),
                         "Yes.\n\nBest,\nJonas Weber");
     assert_string_equal(sig, "Jonas Weber\nCTO, Kunde");
+    /* The name on the sign-off's line stays with it. */
+    assert_string_equal(split(&a, "Ok.\n\nAbraço, João\nDiretor Comercial\n", &sig),
+                        "Ok.\n\nAbraço, João");
+    assert_string_equal(sig, "Diretor Comercial");
+    /* A thank-you greeting is no sign-off. */
+    assert_string_equal(split(&a, "Thanks John,\n\nlooks good.\n\nTom", NULL),
+                        "Thanks John,\n\nlooks good.\n\nTom");
+    /* Without a sign-off: a name, then title, company and phone lines. */
+    assert_string_equal(split(&a, "Yes.\n\nNina Patel\nDirector\n\n+1 312 555 0199\n", &sig),
+                        "Yes.\n\nNina Patel");
+    assert_string_equal(sig, "Nina Patel\nDirector\n\n+1 312 555 0199");
+    /* ... but short lines above a question are text. */
+    static const char items[] = "We need:\n\nRed Widgets\nBlue Widgets\n\nCan you quote?";
+    assert_string_equal(split(&a, items, NULL), items);
+    /* A disclaimer ends the text; a sentence that opens like one does not. */
+    assert_string_equal(split(&a,
+                              "Done.\n\nThis e-mail and any attachments are confidential and "
+                              "intended solely for the addressee.",
+                              NULL),
+                        "Done.");
+    static const char confirm[] = "Done.\n\nThis email is to confirm the order we placed "
+                                  "today with your team.";
+    assert_string_equal(split(&a, confirm, NULL), confirm);
+    /* A list footer and a calendar's boilerplate (with its rule) end it too. */
+    assert_string_equal(split(&a, "News.\n\nThe Team\n\nUnsubscribe | Manage preferences", NULL),
+                        "News.\n\nThe Team");
+    assert_string_equal(split(&a,
+                              "Anna has accepted this meeting.\n\n__________________\n"
+                              "Microsoft Teams meeting\nMeeting ID: 123\n",
+                              NULL),
+                        "Anna has accepted this meeting.");
+    static const char invite[] = "Accepted: Demo\n\nInvitation from Google Calendar";
+    assert_string_equal(split(&a, invite, NULL), invite);
     /* A sentence that starts the same way is text. */
     static const char long_line[] = "Sure.\n\nSent from my phone while travelling, so I will "
                                     "answer properly tomorrow when I am back at my desk.";
