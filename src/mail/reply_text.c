@@ -10,7 +10,6 @@
 #include <string.h>
 
 enum {
-    SIGNOFF_LINES_MAX = 6,   /* short lines after a sign-off that make a signature */
     SIGNOFF_LINE_LEN = 72,   /* "short": a name, a title, a company, a phone */
     ATTRIB_LINES_MAX = 3,    /* lines an attribution may be wrapped over */
     ATTRIB_LEN_MAX = 400,    /* bytes of an attribution */
@@ -18,6 +17,7 @@ enum {
     MOBILE_LINE_LEN = 80,    /* a "Sent from my ..." line is short */
     NAME_LEN_MAX = 40,       /* bytes of a line that is just a name */
     NAME_WORDS_MAX = 5,      /* "Dr. Anna Maria van Berg" */
+    SHORT_NAME_LEN = 24,     /* "mike", "j. smith" after a sign-off */
     SIGNOFF_NAME_LEN = 60,   /* "Viele Grüße, Anna Berg" */
     SENTENCE_WORDS = 12,     /* a line of this many words is a sentence */
     SENTENCE_DOT_WORDS = 6,  /* ... or of this many ending with a dot */
@@ -474,31 +474,44 @@ static const char *const signoffs[] = {
     "abrazos",
     "abraço",
     "abraços",
+    "abs",
+    "all best",
     "all the best",
     "alvast bedankt",
     "amicalement",
     "atenciosamente",
     "atentamente",
     "att",
+    "atte",
+    "até breve",
     "bedankt",
     "bedste hilsner",
     "beijos",
     "belle journée",
+    "besos",
     "best",
+    "best of luck",
     "best regards",
     "best wishes",
     "beste grüsse",
     "beste grüße",
     "beste hilsen",
+    "besten dank",
     "bien amicalement",
     "bien cordialement",
     "bien à vous",
+    "bis bald",
     "bises",
+    "bonne fin de journée",
     "bonne journée",
+    "bonne soirée",
     "br",
+    "buon lavoro",
     "buona giornata",
+    "buona serata",
     "bästa hälsningar",
     "cheers",
+    "ciao",
     "com os melhores cumprimentos",
     "cordialement",
     "cordiali saluti",
@@ -513,6 +526,7 @@ static const char *const signoffs[] = {
     "distinti saluti",
     "dzięki",
     "dziękuję",
+    "fijne dag",
     "freundliche grüsse",
     "freundliche grüße",
     "gr",
@@ -521,25 +535,36 @@ static const char *const signoffs[] = {
     "grato",
     "grazie",
     "grazie mille",
+    "greetings",
     "groet",
     "groeten",
+    "groetjes",
     "gruss",
     "gruß",
     "grüsse",
     "grüße",
+    "ha en bra dag",
     "hartelijke groet",
     "hartelijke groeten",
+    "have a good day",
+    "have a good weekend",
+    "have a great day",
+    "have a great weekend",
+    "have a nice day",
     "herzliche grüsse",
     "herzliche grüße",
     "hilsen",
+    "hälsning",
     "hälsningar",
     "kind regards",
+    "kind wishes",
     "kærlig hilsen",
     "lg",
     "liebe grüsse",
     "liebe grüße",
     "mange tak",
     "many thanks",
+    "many thanks in advance",
     "med venlig hilsen",
     "med vennlig hilsen",
     "med vänlig hälsning",
@@ -557,6 +582,7 @@ static const char *const signoffs[] = {
     "mit freundlichem gruß",
     "mit freundlichen grüssen",
     "mit freundlichen grüßen",
+    "miłego dnia",
     "muchas gracias",
     "muito obrigada",
     "muito obrigado",
@@ -567,22 +593,30 @@ static const char *const signoffs[] = {
     "pozdrawiam",
     "pozdrawiam serdecznie",
     "pozdrowienia",
+    "quedo a la espera",
+    "quedo atenta",
+    "quedo atento",
     "regards",
+    "regards from",
     "respectfully",
     "rgds",
     "saludos",
     "saludos cordiales",
     "salutations",
+    "salutations distinguées",
     "saluti",
     "saluti cordiali",
     "saudações",
     "schöne grüsse",
     "schöne grüße",
+    "schönen gruß",
     "serdecznie pozdrawiam",
+    "servus",
     "sincerely",
     "sincerely yours",
     "sincères salutations",
     "speak soon",
+    "stay safe",
     "tack",
     "tack så mycket",
     "tak",
@@ -591,12 +625,14 @@ static const char *const signoffs[] = {
     "talk soon",
     "thank you",
     "thank you & regards",
+    "thank you in advance",
     "thanking you",
     "thanks",
     "thanks & regards",
     "thanks a lot",
     "thanks again",
     "thanks and regards",
+    "thanks in advance",
     "thanks so much",
     "thx",
     "très cordialement",
@@ -605,11 +641,13 @@ static const char *const signoffs[] = {
     "un abrazo",
     "un caro saluto",
     "un cordial saludo",
+    "un fuerte abrazo",
     "un saludo",
     "un saluto",
     "venlig hilsen",
     "vennlig hilsen",
     "vg",
+    "vh",
     "viele grüsse",
     "viele grüße",
     "vielen dank",
@@ -632,12 +670,18 @@ static const char *const signoffs[] = {
     "yours sincerely",
     "yours truly",
     "z poważaniem",
+    "z pozdrowieniami",
     "z wyrazami szacunku",
     "à bientôt",
+    "à très vite",
 };
 enum { SIGNOFFS = sizeof(signoffs) / sizeof(signoffs[0]) };
 
 enum signoff_kind { SO_NONE, SO_LINE, SO_NAME };
+
+/* The words of "from <place>" after a sign-off. */
+static const char *const places[] = {"from ", "aus ", "de ",   "desde ", "da ", "dal ", "dalla ",
+                                     "uit ",  "van ", "från ", "fra ",   "z ",  "ze ",  NULL};
 
 /* A sign-off line: the phrase alone ("Best regards,": SO_LINE) or followed by
  * the sender's name ("Thanks, Anna", "Un saludo, Lucía": SO_NAME). */
@@ -672,12 +716,41 @@ static enum signoff_kind signoff(struct line l)
             r.p++, r.n--;
         if (r.n && r.n <= NAME_LEN_MAX && name_like(r))
             return SO_NAME;
+        /* "Viele Grüße aus Berlin", "Greetings from Lisbon". */
+        if (l.p[n] == ' ' && starts_any(r, places))
+            return SO_LINE;
     }
     return SO_NONE;
 }
 
+/* The line after a sign-off is the sender's name: a name, maybe after a
+ * dash ("- Anna"), or a word or two in lower case ("mike"). */
+static bool signed_name(struct line t)
+{
+    while (t.n && (t.p[0] == '-' || t.p[0] == '~' || t.p[0] == ' '))
+        t.p++, t.n--;
+    if (t.n >= 3 && (unsigned char)t.p[0] == 0xe2 && (unsigned char)t.p[1] == 0x80 &&
+        ((unsigned char)t.p[2] == 0x93 || (unsigned char)t.p[2] == 0x94)) /* "–", "—" */
+        t = trim((struct line){t.p + 3, t.n - 3});
+    if (name_like(t))
+        return true;
+    if (t.n == 0 || t.n > SHORT_NAME_LEN)
+        return false;
+    size_t spaces = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        unsigned char c = (unsigned char)t.p[i];
+        if (c == ' ')
+            spaces++;
+        else if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') && c < 0x80 && c != '.' && c != '\'' &&
+                 c != '-')
+            return false;
+    }
+    return spaces <= 1;
+}
+
 /* Sentence-like: a question, an exclamation, or a long line or statement.
- * Signature lines (a title, a company, an address, a phone) are not. */
+ * Signature lines (a title, a company, an address, a phone; fields set
+ * apart by "|") are not. */
 static bool sentence_like(struct line t)
 {
     if (t.n > SIGNOFF_LINE_LEN)
@@ -685,6 +758,8 @@ static bool sentence_like(struct line t)
     char last = t.p[t.n - 1];
     if (last == '?' || last == '!')
         return true;
+    if (memchr(t.p, '|', t.n))
+        return false;
     size_t words = 1;
     for (size_t i = 0; i < t.n; i++)
         words += t.p[i] == ' ';
@@ -904,8 +979,8 @@ static bool find_signature(const struct line *L, size_t from, size_t cut, size_t
     }
     if (*end != cut)
         return true;
-    /* A sign-off followed by a block of a few short lines (name, title,
-     * company, phone), the last such sign-off before the quoted history.
+    /* A sign-off followed by a block of lines that are no sentences (name,
+     * title, company, phone), the last such sign-off before the quoted history.
      * The sign-off and the name (on its line or the next) are the text,
      * the block is the signature. What follows the block after a blank line
      * (a legal disclaimer, an advertisement) is neither. */
@@ -922,19 +997,19 @@ static bool find_signature(const struct line *L, size_t from, size_t cut, size_t
             j++;
         if (j == cut)
             return false;
-        bool name = so == SO_LINE && name_like(trim(L[j]));
-        size_t start = j, count = 0;
-        while (j < cut && trim(L[j]).n != 0) {
-            if (!name && (trim(L[j]).n > SIGNOFF_LINE_LEN || ++count > SIGNOFF_LINES_MAX))
-                return false;
+        bool name = so == SO_LINE && signed_name(trim(L[j]));
+        size_t start = j;
+        while (j < cut && trim(L[j]).n != 0 && (name || !sentence_like(trim(L[j]))))
             j++;
-        }
+        if (j < cut && trim(L[j]).n != 0)
+            break; /* no signature block: maybe a name block below */
         *end = name ? start + 1 : i + 1;
         *sig_from = start;
         *sig_to = j;
         return true;
     }
-    /* No sign-off: a name on a line of its own, followed by lines that are
+    /* No sign-off: a name on a line of its own (after a blank line or a
+     * closing such as "Have a lovely weekend,"), followed by lines that are
      * no sentences (title, company, address, phone) up to the end. */
     size_t name_at = cut;
     for (size_t i = cut; i-- > from + 1;) {
@@ -943,7 +1018,9 @@ static bool find_signature(const struct line *L, size_t from, size_t cut, size_t
             continue;
         if (t.p[0] == '>' || sentence_like(t))
             break;
-        if (i + 1 < cut && trim(L[i - 1]).n == 0 && name_like(t) && has_text(L, i + 1, cut))
+        struct line prev = trim(L[i - 1]);
+        if (i + 1 < cut && (prev.n == 0 || prev.p[prev.n - 1] == ',') && name_like(t) &&
+            has_text(L, i + 1, cut))
             name_at = i;
     }
     if (name_at == cut)

@@ -133,6 +133,26 @@ static void test_rules(void **state)
     assert_string_equal(split(&a, "Ok.\n\nAbraço, João\nDiretor Comercial\n", &sig),
                         "Ok.\n\nAbraço, João");
     assert_string_equal(sig, "Diretor Comercial");
+    /* A place after the sign-off, a dash or lower case before the name. */
+    assert_string_equal(split(&a, "Ja.\n\nViele Grüße aus Berlin\nAnna Schmidt\nEinkauf", NULL),
+                        "Ja.\n\nViele Grüße aus Berlin\nAnna Schmidt");
+    assert_string_equal(split(&a, "Ok.\n\nThanks,\n- Anna\nCEO, Acme", NULL),
+                        "Ok.\n\nThanks,\n- Anna");
+    assert_string_equal(split(&a, "send it again\n\nthx,\nmike\nAcme | +1 555 123 4567", NULL),
+                        "send it again\n\nthx,\nmike");
+    /* A long block of signature lines after a sign-off is still a signature;
+     * a question after it is text. */
+    assert_string_equal(split(&a,
+                              "Call me.\n\nBest regards,\nACME | Sales\nMain Street 1\n"
+                              "12345 Town\nPhone 1\nFax 2\nwww.acme.example\nRegistered in "
+                              "England\n",
+                              NULL),
+                        "Call me.\n\nBest regards,");
+    static const char ps[] = "Hi,\n\nThanks,\n\nAlso, can you add Bob to the call?";
+    assert_string_equal(split(&a, ps, NULL), ps);
+    /* A name below a closing of one's own, then title and phone. */
+    assert_string_equal(split(&a, "Fine.\n\nHave a lovely day,\nAnna Berg\nCEO\n+1 555 0100", NULL),
+                        "Fine.\n\nHave a lovely day,\nAnna Berg");
     /* A thank-you greeting is no sign-off. */
     assert_string_equal(split(&a, "Thanks John,\n\nlooks good.\n\nTom", NULL),
                         "Thanks John,\n\nlooks good.\n\nTom");
