@@ -23,6 +23,7 @@ enum {
     SENTENCE_DOT_WORDS = 6,  /* ... or of this many ending with a dot */
     DISCLAIMER_LEN_MIN = 40, /* bytes of a disclaimer's first line */
     RULE_LEN_MIN = 10,       /* "__________" */
+    ORG_WORD_LEN = 24,       /* bytes of a word of a title or company form */
 };
 
 struct line {
@@ -454,7 +455,7 @@ static bool name_like(struct line t)
         while (i < t.n && t.p[i] != ' ') {
             char c = t.p[i];
             if ((c >= '0' && c <= '9') || c == '@' || c == '|' || c == '/' || c == ':' ||
-                c == '(' || c == '+' || c == '&' || c == '"')
+                c == '(' || c == '+' || c == '&' || c == '"' || c == ',')
                 return false;
             i++;
         }
@@ -748,6 +749,123 @@ static bool signed_name(struct line t)
     return spaces <= 1;
 }
 
+/* A line with a word of a job title or a company's form ("HR Director",
+ * "Huber AG"), which a name alone does not have. */
+static bool org_word(struct line t)
+{
+    static const char *const words[] = {"director",
+                                        "directeur",
+                                        "directrice",
+                                        "directora",
+                                        "diretor",
+                                        "diretora",
+                                        "manager",
+                                        "head",
+                                        "lead",
+                                        "officer",
+                                        "engineer",
+                                        "founder",
+                                        "partner",
+                                        "owner",
+                                        "president",
+                                        "assistant",
+                                        "consultant",
+                                        "executive",
+                                        "ceo",
+                                        "cto",
+                                        "cfo",
+                                        "coo",
+                                        "cio",
+                                        "ciso",
+                                        "vp",
+                                        "leiter",
+                                        "leiterin",
+                                        "einkauf",
+                                        "vertrieb",
+                                        "buchhaltung",
+                                        "responsable",
+                                        "gerente",
+                                        "responsabile",
+                                        "chef",
+                                        "kierownik",
+                                        "dyrektor",
+                                        "team",
+                                        "group",
+                                        "ltd",
+                                        "gmbh",
+                                        "inc",
+                                        "llc",
+                                        "ag",
+                                        "ab",
+                                        "as",
+                                        "aps",
+                                        "bv",
+                                        "sa",
+                                        "srl",
+                                        "spa",
+                                        "plc",
+                                        "oy",
+                                        "ltda",
+                                        "lda",
+                                        "nv",
+                                        "kg",
+                                        "corp",
+                                        "counsel",
+                                        "operations",
+                                        "sales",
+                                        "marketing",
+                                        "finance",
+                                        "procurement",
+                                        "purchasing",
+                                        "hr",
+                                        "it",
+                                        "support",
+                                        "success",
+                                        "accounts",
+                                        "office",
+                                        "specialist",
+                                        "coordinator",
+                                        "analyst",
+                                        "administrator",
+                                        "secretary",
+                                        "accountant",
+                                        "buyer",
+                                        "controller",
+                                        "architect",
+                                        "developer",
+                                        "recruiter",
+                                        "advisor",
+                                        "associate",
+                                        "principal",
+                                        "dept",
+                                        "department",
+                                        "geschäftsführer",
+                                        "geschäftsführerin",
+                                        NULL};
+    for (size_t i = 0; i < t.n;) {
+        while (i < t.n && strchr(" ,-/", t.p[i]))
+            i++;
+        size_t w = i;
+        while (i < t.n && !strchr(" ,-/", t.p[i]))
+            i++;
+        size_t n = i - w;
+        while (n && (t.p[w + n - 1] == '.'))
+            n--;
+        /* "B.V.", "S.r.l.": the letters only */
+        char buf[ORG_WORD_LEN];
+        size_t k = 0;
+        for (size_t j = 0; j < n && k < sizeof(buf); j++)
+            if (t.p[w + j] != '.')
+                buf[k++] = lower(t.p[w + j]);
+        if (k == 0 || k == sizeof(buf))
+            continue;
+        for (const char *const *p = words; *p; p++)
+            if (strlen(*p) == k && memcmp(*p, buf, k) == 0)
+                return true;
+    }
+    return false;
+}
+
 /* Sentence-like: a question, an exclamation, or a long line or statement.
  * Signature lines (a title, a company, an address, a phone; fields set
  * apart by "|") are not. */
@@ -1012,6 +1130,7 @@ static bool find_signature(const struct line *L, size_t from, size_t cut, size_t
      * closing such as "Have a lovely weekend,"), followed by lines that are
      * no sentences (title, company, address, phone) up to the end. */
     size_t name_at = cut;
+    bool title = false; /* a line below that is not a name (nor a list of names) */
     for (size_t i = cut; i-- > from + 1;) {
         struct line t = trim(L[i]);
         if (t.n == 0)
@@ -1019,9 +1138,10 @@ static bool find_signature(const struct line *L, size_t from, size_t cut, size_t
         if (t.p[0] == '>' || sentence_like(t))
             break;
         struct line prev = trim(L[i - 1]);
-        if (i + 1 < cut && (prev.n == 0 || prev.p[prev.n - 1] == ',') && name_like(t) &&
-            has_text(L, i + 1, cut))
+        bool name = name_like(t);
+        if (title && name && (prev.n == 0 || prev.p[prev.n - 1] == ','))
             name_at = i;
+        title = title || !name || org_word(t);
     }
     if (name_at == cut)
         return false;

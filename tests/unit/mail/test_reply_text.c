@@ -160,7 +160,10 @@ static void test_rules(void **state)
     assert_string_equal(split(&a, "Yes.\n\nNina Patel\nDirector\n\n+1 312 555 0199\n", &sig),
                         "Yes.\n\nNina Patel");
     assert_string_equal(sig, "Nina Patel\nDirector\n\n+1 312 555 0199");
-    /* ... but short lines above a question are text. */
+    /* ... but a list of names is text, */
+    static const char names[] = "Who comes:\n\nAnna Berg\nJonas Weber\nPeter Lang";
+    assert_string_equal(split(&a, names, NULL), names);
+    /* ... and so are short lines above a question. */
     static const char items[] = "We need:\n\nRed Widgets\nBlue Widgets\n\nCan you quote?";
     assert_string_equal(split(&a, items, NULL), items);
     /* A disclaimer ends the text; a sentence that opens like one does not. */
