@@ -16,9 +16,16 @@
  *   "Begin forwarded message:" and their localized forms;
  * - a mobile client's line ("Sent from my iPhone", "Von meinem iPhone
  *   gesendet", "Get Outlook for Android"), neither text nor signature;
- * - a "-- " line, or a sign-off ("Best regards,", "Mit freundlichen Grüßen")
- *   followed by a few short lines: the sign-off stays, the block after it is
- *   the signature.
+ * - a "-- " line, or a sign-off ("Best regards,", "Mit freundlichen Grüßen",
+ *   "Un saludo, Lucía") followed by a few short lines: the sign-off and the
+ *   sender's name (on its line, or the next line when that is just a name)
+ *   stay, the block from the name on is the signature;
+ * - without a sign-off, a line that is just a name followed only by lines
+ *   that are no sentences (title, company, address, phone): the name stays;
+ * - a legal disclaimer ("CONFIDENTIALITY NOTICE", "This e-mail and any
+ *   attachments are confidential..."), a list footer ("You are receiving
+ *   this...", "Unsubscribe") or a calendar's boilerplate below an answer to
+ *   an invitation ("Join with Google Meet", "Microsoft Teams meeting").
  * Lines starting with ">" are left out wherever they are, so that text written
  * between quotes (an inline or bottom-posted reply) is kept; when nothing is
  * written above the first quote header, the text below it is read.

@@ -178,7 +178,8 @@ def test_only_the_new_text_of_a_reply_is_sent(run_cli, tmp_path, fake):
     assert r.returncode == 0, r.stderr
     [res] = results(r)
     assert res["reply_text"] == ("Hi, could you send pricing for 50 seats? Are you free for a call "
-                                 "on Thursday?\npricing-body-marker-41c\n\nMit freundlichen Grüßen")
+                                 "on Thursday?\npricing-body-marker-41c\n\nMit freundlichen Grüßen\n\n"
+                                 "Dana Buyer")
     assert res["automated"] is False
     [req] = fake.recorded()
     user = req.user_text

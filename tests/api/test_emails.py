@@ -241,7 +241,7 @@ def test_reply_text_is_what_the_analyzer_read(server, t):
     e = rows[0]
     one = ok(api(server, "GET", f"/api/emails/{e['id']}", t.token_creds, ws=t.workspace_id))
     assert one["replyText"] == ("Hallo Anna,\n\ndanke, das passt so. Wir melden uns nach "
-                                "Weihnachten.\n\nMit freundlichen Grüßen")
+                                "Weihnachten.\n\nMit freundlichen Grüßen\n\nJonas Weber")
     assert "schedule a demo" in one["bodyText"]
     # Neither our quoted words nor the reply's subject are the sender's.
     assert e["intents"] == ["general"], e

@@ -121,13 +121,70 @@ static void test_rules(void **state)
     /* A mobile line ends the text; it is not a signature (no name, no title). */
     assert_string_equal(split(&a, "Yes.\n\nSent from my iPhone\n", &sig), "Yes.");
     assert_null(sig);
-    /* ... but a sign-off above it still sets the name block apart. */
+    /* ... but a sign-off above it still sets the name block apart: the
+     * name stays with the text, the block is the signature. */
     assert_string_equal(split(&a,
                               "Yes.\n\nBest,\nJonas Weber\nCTO, Kunde\n\nSent from my "
                               "iPhone\n",
                               &sig),
-                        "Yes.\n\nBest,");
+                        "Yes.\n\nBest,\nJonas Weber");
     assert_string_equal(sig, "Jonas Weber\nCTO, Kunde");
+    /* The name on the sign-off's line stays with it. */
+    assert_string_equal(split(&a, "Ok.\n\nAbraço, João\nDiretor Comercial\n", &sig),
+                        "Ok.\n\nAbraço, João");
+    assert_string_equal(sig, "Diretor Comercial");
+    /* A place after the sign-off, a dash or lower case before the name. */
+    assert_string_equal(split(&a, "Ja.\n\nViele Grüße aus Berlin\nAnna Schmidt\nEinkauf", NULL),
+                        "Ja.\n\nViele Grüße aus Berlin\nAnna Schmidt");
+    assert_string_equal(split(&a, "Ok.\n\nThanks,\n- Anna\nCEO, Acme", NULL),
+                        "Ok.\n\nThanks,\n- Anna");
+    assert_string_equal(split(&a, "send it again\n\nthx,\nmike\nAcme | +1 555 123 4567", NULL),
+                        "send it again\n\nthx,\nmike");
+    /* A long block of signature lines after a sign-off is still a signature;
+     * a question after it is text. */
+    assert_string_equal(split(&a,
+                              "Call me.\n\nBest regards,\nACME | Sales\nMain Street 1\n"
+                              "12345 Town\nPhone 1\nFax 2\nwww.acme.example\nRegistered in "
+                              "England\n",
+                              NULL),
+                        "Call me.\n\nBest regards,");
+    static const char ps[] = "Hi,\n\nThanks,\n\nAlso, can you add Bob to the call?";
+    assert_string_equal(split(&a, ps, NULL), ps);
+    /* A name below a closing of one's own, then title and phone. */
+    assert_string_equal(split(&a, "Fine.\n\nHave a lovely day,\nAnna Berg\nCEO\n+1 555 0100", NULL),
+                        "Fine.\n\nHave a lovely day,\nAnna Berg");
+    /* A thank-you greeting is no sign-off. */
+    assert_string_equal(split(&a, "Thanks John,\n\nlooks good.\n\nTom", NULL),
+                        "Thanks John,\n\nlooks good.\n\nTom");
+    /* Without a sign-off: a name, then title, company and phone lines. */
+    assert_string_equal(split(&a, "Yes.\n\nNina Patel\nDirector\n\n+1 312 555 0199\n", &sig),
+                        "Yes.\n\nNina Patel");
+    assert_string_equal(sig, "Nina Patel\nDirector\n\n+1 312 555 0199");
+    /* ... but a list of names is text, */
+    static const char names[] = "Who comes:\n\nAnna Berg\nJonas Weber\nPeter Lang";
+    assert_string_equal(split(&a, names, NULL), names);
+    /* ... and so are short lines above a question. */
+    static const char items[] = "We need:\n\nRed Widgets\nBlue Widgets\n\nCan you quote?";
+    assert_string_equal(split(&a, items, NULL), items);
+    /* A disclaimer ends the text; a sentence that opens like one does not. */
+    assert_string_equal(split(&a,
+                              "Done.\n\nThis e-mail and any attachments are confidential and "
+                              "intended solely for the addressee.",
+                              NULL),
+                        "Done.");
+    static const char confirm[] = "Done.\n\nThis email is to confirm the order we placed "
+                                  "today with your team.";
+    assert_string_equal(split(&a, confirm, NULL), confirm);
+    /* A list footer and a calendar's boilerplate (with its rule) end it too. */
+    assert_string_equal(split(&a, "News.\n\nThe Team\n\nUnsubscribe | Manage preferences", NULL),
+                        "News.\n\nThe Team");
+    assert_string_equal(split(&a,
+                              "Anna has accepted this meeting.\n\n__________________\n"
+                              "Microsoft Teams meeting\nMeeting ID: 123\n",
+                              NULL),
+                        "Anna has accepted this meeting.");
+    static const char invite[] = "Accepted: Demo\n\nInvitation from Google Calendar";
+    assert_string_equal(split(&a, invite, NULL), invite);
     /* A sentence that starts the same way is text. */
     static const char long_line[] = "Sure.\n\nSent from my phone while travelling, so I will "
                                     "answer properly tomorrow when I am back at my desk.";
