@@ -415,6 +415,10 @@ def test_a_client_that_never_reads_is_dropped(launcher):
     slow = WS(srv.port, cookie=t.session.cookie, rcvbuf=4096)
     assert slow.status == 101
     good = session_ws(srv, t)
+    # The hub takes a client in after its handshake's reply: wait for both.
+    deadline = time.monotonic() + 10
+    while metric(srv, "leadflow_ws_clients") != 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert metric(srv, "leadflow_ws_clients") == 2
     # The slow client asks for pongs and reads none of them (nor anything else).
     burst = b"".join(struct.pack("!BB", 0x81, 0x80 | 15) + b"\0\0\0\0" + b'{"type":"ping"}'
