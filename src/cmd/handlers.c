@@ -10,6 +10,7 @@
 #include "drip/drip.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
+#include "mail/upload.h"
 
 int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
                       struct send_chain **chain, struct errinfo *e)
@@ -21,5 +22,6 @@ int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
     content_register(q, ai, cfg);
     drip_register(q, cfg, ai);
     alerts_register(q, cfg, *chain);
+    upload_register(q, cfg, ai);
     return 0;
 }

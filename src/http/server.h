@@ -2,7 +2,7 @@
  * The HTTP/1.1 server (RFC 9112) on libmicrohttpd: epoll, a thread pool,
  * connection limits (in all and per client address), an inactivity timeout
  * and a deadline for each request head, a request body limit (413), request
- * ids and access logs. This is the only file that includes the HTTP library.
+ * ids and access logs. The upload path's body can be streamed to a file. This is the only file that includes the HTTP library.
  */
 #ifndef LEADFLOW_HTTP_SERVER_H
 #define LEADFLOW_HTTP_SERVER_H
@@ -28,6 +28,9 @@ struct http_server_opts {
     size_t max_body;
     const char *upload_path; /* this one path (may be NULL) takes bodies up to max_upload instead */
     size_t max_upload;
+    /* When set, upload_path's bodies go to a new file in this directory as
+     * they arrive (http_req.body_file) rather than to memory. */
+    const char *upload_dir;
     const struct router *router;  /* borrowed */
     struct http_metrics *metrics; /* borrowed; may be NULL */
     void *ctx;                    /* handed to handlers as req->ctx */
