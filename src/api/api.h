@@ -25,9 +25,9 @@ struct api_ctx {
     struct store *store;      /* borrowed */
     struct http_metrics *metrics;
     struct oidc *oidc;
-    struct ai *ai;       /* the email analyzer (offline or Anthropic) */
-    struct queue *queue; /* the job queue: handlers enqueue, then kick */
-    struct hub *hub;     /* the WebSocket hub (GET /ws); NULL without one */
+    struct ai *ai;          /* the email analyzer (offline or Anthropic) */
+    struct queue *queue;    /* the job queue: handlers enqueue, then kick */
+    struct hub *hub;        /* the WebSocket hub (GET /ws); NULL without one */
     const char *upload_dir; /* where uploads wait for their import job (mail/upload.h) */
     int64_t started_ms;
 };

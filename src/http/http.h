@@ -49,7 +49,7 @@ struct http_req {
     const char *method_name;
     const char *path; /* decoded path, without the query string */
     const char *request_id;
-    struct buf body;     /* the request body, at most the configured limit */
+    struct buf body; /* the request body, at most the configured limit */
     /* The upload route's body is kept in a file instead (body stays empty):
      * its path, or NULL. The adapter removes the file once the reply is
      * sent, unless the handler set body_file_kept (it owns the file then). */

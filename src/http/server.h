@@ -2,7 +2,8 @@
  * The HTTP/1.1 server (RFC 9112) on libmicrohttpd: epoll, a thread pool,
  * connection limits (in all and per client address), an inactivity timeout
  * and a deadline for each request head, a request body limit (413), request
- * ids and access logs. The upload path's body can be streamed to a file. This is the only file that includes the HTTP library.
+ * ids and access logs. The upload path's body can be streamed to a file. This is the only file that
+ * includes the HTTP library.
  */
 #ifndef LEADFLOW_HTTP_SERVER_H
 #define LEADFLOW_HTTP_SERVER_H

@@ -160,8 +160,8 @@ static int record(struct run *r, const struct ingest_stats *s, const char *statu
     write_progress(&w, r, s);
     int rc = jw_finish(&w);
     if (!rc)
-        rc = store_job_progress(r->st, r->j->workspace_id, r->j->id, buf_str(&b), clock_now_ms(),
-                                e);
+        rc =
+            store_job_progress(r->st, r->j->workspace_id, r->j->id, buf_str(&b), clock_now_ms(), e);
     if (rc) {
         buf_release(&b);
         return rc;

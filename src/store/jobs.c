@@ -168,8 +168,8 @@ int store_job_get(struct store *st, const char *workspace_id, int64_t id, struct
     return db_leave(&c, db_read_one(&c, read_row, a, out, "job"));
 }
 
-int store_job_progress(struct store *st, const char *workspace_id, int64_t id,
-                       const char *progress, int64_t now, struct errinfo *e)
+int store_job_progress(struct store *st, const char *workspace_id, int64_t id, const char *progress,
+                       int64_t now, struct errinfo *e)
 {
     struct db_cur c;
     int rc = db_enter(&c, st, workspace_id, DB_ONE, e);

@@ -106,8 +106,8 @@ int store_job_get(struct store *st, const char *workspace_id, int64_t id, struct
 /* Records how far a running job got (progress: a JSON object text). Runs on
  * the calling thread's connection, so inside a transaction it commits with
  * the work it describes. ERR_NOT_FOUND when the job is not the workspace's. */
-int store_job_progress(struct store *st, const char *workspace_id, int64_t id,
-                       const char *progress, int64_t now, struct errinfo *e);
+int store_job_progress(struct store *st, const char *workspace_id, int64_t id, const char *progress,
+                       int64_t now, struct errinfo *e);
 
 static inline int store_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted,
                                   struct errinfo *e)

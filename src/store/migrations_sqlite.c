@@ -632,7 +632,8 @@ const struct migration sqlite_migrations[] = {
     /* A long job (an email upload) tells how far it got: written with each
      * batch it commits, read by GET /api/jobs/{id}. */
     {15, "jobs: progress of a running job",
-     "ALTER TABLE jobs ADD COLUMN progress TEXT CHECK (progress IS NULL OR json_valid(progress));\n"},
+     "ALTER TABLE jobs ADD COLUMN progress TEXT CHECK (progress IS NULL OR "
+     "json_valid(progress));\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);
