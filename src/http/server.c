@@ -430,7 +430,8 @@ static void spool_write(struct reqstate *st, const char *data, size_t n)
     }
 }
 
-/* After the reply: the file goes unless the handler took it. */
+/* Once the request is handled (or refused): the file goes unless the
+ * handler took it. */
 static void spool_release(struct reqstate *st)
 {
     if (st->spool_fd >= 0)
@@ -502,8 +503,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES; /* the file could not be written: the rest is dropped */
         /* Over the limit part-way (chunked or undeclared length). The library
          * cannot send a reply before the body ends, so the rest is read and
-         * dropped, up to a bound past which the connection is just closed. */
+         * dropped, up to a bound past which the connection is just closed.
+         * What was kept of it goes now. */
         st->too_big = true;
+        spool_release(st);
         st->dropped += n;
         return st->dropped > DRAIN_MAX ? MHD_NO : MHD_YES;
     }
@@ -531,6 +534,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         route_idx = router_dispatch(srv->o.router, &st->req, &rep);
     }
+    spool_release(st); /* before the reply: nothing is left once the client has it */
     return queue_reply(srv, conn, st, &rep, route_idx);
 }
 

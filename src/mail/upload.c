@@ -52,6 +52,10 @@ struct run {
 
 void upload_dir(const struct config *cfg, char *out, size_t n)
 {
+    if (cfg->upload_dir && *cfg->upload_dir) {
+        snprintf(out, n, "%s", cfg->upload_dir);
+        return;
+    }
     char base[4096];
     store_data_dir(cfg->db, base, sizeof(base));
     snprintf(out, n, "%s/uploads", base);
@@ -293,7 +297,8 @@ static int upload_job(void *ctx, struct store *st, const struct job *j, struct a
         return failf(e, ERR_INVALID, "the import job names no uploaded file");
     if (access(path, R_OK) != 0)
         return failf(e, ERR_INVALID,
-                     "the uploaded file is no longer on this server (%s): upload it again",
+                     "the uploaded file is not in this process's upload directory (%s): "
+                     "upload it again; with several hosts, LEADFLOW_UPLOAD_DIR must be shared",
                      strerror(errno));
 
     struct run r = {.st = st, .j = j};

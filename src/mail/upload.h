@@ -26,8 +26,9 @@ enum {
     UPLOAD_REJECTIONS = 20, /* rejected messages named in the progress */
 };
 
-/* The directory uploads are kept in: "uploads" under the data directory
- * (the SQLite database's, else the working directory). */
+/* The directory uploads are kept in: upload_dir (LEADFLOW_UPLOAD_DIR), else
+ * "uploads" under the data directory (the SQLite database's, else the
+ * working directory). Every process that runs the jobs must see it. */
 void upload_dir(const struct config *cfg, char *out, size_t n);
 
 /* Creates the upload directory (0700) when missing. */

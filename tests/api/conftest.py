@@ -67,6 +67,7 @@ PG_READY = {
     "test_gmail.py",
     "test_http.py",
     "test_import_cli.py",
+    "test_imports.py",
     "test_jobs.py",
     "test_lifecycle.py",
     "test_limits.py",

@@ -23,7 +23,7 @@ from tenantutil import (
 from test_ws import session_ws
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIG = 5000  # messages of the generated mailbox
+BIG = 11000  # messages of the generated mailbox: about 21 MB, under the default upload limit
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def t(server):
 
 @pytest.fixture(scope="module")
 def big_mbox(tmp_path_factory):
-    """A realistic mbox of BIG messages (scripts/gen_mailbox.py), about 9 MB."""
+    """A realistic mbox of BIG messages (scripts/gen_mailbox.py)."""
     out = tmp_path_factory.mktemp("mbox") / "big.mbox"
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen_mailbox.py"),
                     "--count", str(BIG), "--seed", "11", "--out", str(out)],
@@ -119,7 +119,7 @@ def test_healthz_and_other_writers_go_on_while_a_large_upload_is_imported(server
             r = api(server, "POST", "/api/contacts", t.token_creds, ws=t.workspace_id,
                     body={"email": addr("writer"), "name": "Concurrent Writer"})
             writes.append((r.status, r.text if r.status != 201 else ""))
-            if j["status"] == "running" and j["progress"]:
+            if j["status"] == "running":
                 during += 1
     finally:
         stop.set()
