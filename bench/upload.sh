@@ -7,7 +7,10 @@
 # The upload is streamed by curl (-T), so the client holds none of it. The
 # import is an import_emails job: the script follows GET /api/jobs/{id} to
 # its end (a server that answers the upload with 200 imported it in the
-# request). Peak memory is the server's VmHWM (/proc/PID/status) at the end.
+# request). Peak memory is the server's VmHWM (/proc/PID/status) at the end;
+# the peaks of its parts, anonymous (RssAnon: heap, stacks) and file-backed
+# (RssFile: SQLite's memory-mapped database, the mapped upload, the binary),
+# are sampled every 100 ms.
 #
 # Usage: bench/upload.sh build/leadflow [OTHER-leadflow]
 #   With a second binary, both are measured in the same run on the same mbox,
@@ -58,7 +61,8 @@ run() {
     local name=$1 bin=$2 dir=$TMP/$1 db ws token port base code t0 t1 job status hwm
     mkdir -p "$dir"
     db=$dir/bench.db
-    "$bin" user add "upload-$name@leadflow.test" --db "sqlite:$db" >/dev/null
+    "$bin" user add "upload-$name@leadflow.test" --db "sqlite:$db" >/dev/null 2>"$dir/cli.log" ||
+        die "$name: user add failed: $(tail -n 3 "$dir/cli.log")"
     ws=$(workspace_of "$db" "upload-$name@leadflow.test")
     token=$("$bin" token create --workspace "$ws" --name bench --db "sqlite:$db" 2>/dev/null)
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -85,6 +89,18 @@ run() {
         done
     ) &
     local probe=$!
+    (
+        ma=0 mf=0
+        while kill -0 "$PID" 2>/dev/null && [ ! -e "$dir/stop" ]; do
+            read -r a f < <(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { print a + 0, f + 0 }' \
+                /proc/"$PID"/status 2>/dev/null || echo "0 0")
+            [ "$a" -gt "$ma" ] && ma=$a
+            [ "$f" -gt "$mf" ] && mf=$f
+            echo "$ma $mf" >"$dir/peaks"
+            sleep 0.1
+        done
+    ) &
+    local sampler=$!
     t0=$(date +%s.%N)
     code=$(curl -s -o "$dir/reply.json" -w '%{http_code}' -X POST -T "$MBOX" \
         -H "Authorization: Bearer $token" -H 'Content-Type: application/mbox' \
@@ -105,7 +121,7 @@ run() {
     esac
     t1=$(date +%s.%N)
     touch "$dir/stop"
-    wait "$probe"
+    wait "$probe" "$sampler"
     [ "$status" = done ] || die "$name: the import job ended $status: $(head -c 300 "$dir/job.json")"
     hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/"$PID"/status)
     kill -TERM "$PID"
@@ -113,15 +129,18 @@ run() {
     PID=""
     local stored
     stored=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM emails").fetchone()[0])' "$db")
-    printf '%-10s %12.1f %9.1f %10d %8d/%-6d %8d/%-6d\n' "$name" "$(calc "$hwm / 1024")" \
-        "$(calc "$t1 - $t0")" "$stored" \
+    local anon file
+    read -r anon file <"$dir/peaks"
+    printf '%-8s %9.1f %9.1f %9.1f %8.1f %8d %8d/%-6d %8d/%-6d\n' "$name" "$(calc "$hwm / 1024")" \
+        "$(calc "$anon / 1024")" "$(calc "$file / 1024")" "$(calc "$t1 - $t0")" "$stored" \
         "$(grep -vc '^200$' "$dir/health" || true)" "$(wc -l <"$dir/health")" \
         "$(grep -vc '^201$' "$dir/writes" || true)" "$(wc -l <"$dir/writes")"
     eval "HWM_$name=$hwm"
 }
 
 echo "POST /api/emails/import of the mbox, SQLite, log level warn:"
-printf '%-10s %12s %9s %10s %15s %15s\n' binary "peak RSS MB" seconds stored "healthz non-200" "writes non-201"
+printf '%-8s %9s %9s %9s %8s %8s %15s %15s\n' binary "peak MB" "anon MB" "file MB" seconds stored \
+    "healthz non-200" "writes non-201"
 [ -z "$OTHER" ] || run other "$OTHER"
 run this "$BIN"
 printf 'peak RSS while importing %d emails through the API: %.1f MB (goal < %d MB)\n' \

@@ -274,12 +274,10 @@ static int import_file(struct upload_ctx *c, struct run *r, const char *path, st
         inbox_free(in);
         return e->code ? e->code : ERR_DB;
     }
-    store_thread_bulk(r->st, true);
     rc = ingest_source(g, in, e);
     ingest_get_stats(g, s);
     inbox_free(in);
     ingest_free(g);
-    store_thread_bulk(r->st, false);
     return rc;
 }
 

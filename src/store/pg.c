@@ -1016,13 +1016,6 @@ static const struct db_ops pg_db_ops = {
     .set = cur_set,
 };
 
-/* Nothing is mapped: the server holds the pages. */
-static void pg_thread_bulk(struct store *st, bool on)
-{
-    (void)st;
-    (void)on;
-}
-
 const struct store_ops store_pg_ops = {
     .name = "postgres",
     .db = &pg_db_ops,
@@ -1036,7 +1029,6 @@ const struct store_ops store_pg_ops = {
     .tx_rollback = pg_tx_rollback,
     .tx_lock_workspace = pg_tx_lock_workspace,
     .tx_active = pg_tx_active,
-    .thread_bulk = pg_thread_bulk,
     PG_BULK_OPS,
     PG_JOB_OPS,
 };

@@ -63,8 +63,6 @@ int sq_fail(struct errinfo *e, sqlite3 *db, int rc, const char *what)
     return failf(e, code, "%s: %s", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 }
 
-#define SQ_MMAP_SIZE "1073741824"
-
 static int conn_open(struct sq_store *s, struct sq_conn **out, struct errinfo *e)
 {
     sqlite3 *db = NULL;
@@ -85,7 +83,7 @@ static int conn_open(struct sq_store *s, struct sq_conn **out, struct errinfo *e
     rc = sqlite3_exec(db,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                       " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                      " PRAGMA mmap_size=" SQ_MMAP_SIZE "; PRAGMA cache_size=-32768;",
+                      " PRAGMA mmap_size=1073741824; PRAGMA cache_size=-32768;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         failf(e, ERR_DB, "cannot open database %s: %s", s->path, sqlite3_errmsg(db));
@@ -589,18 +587,6 @@ static const struct db_ops sq_db_ops = {
     .set = cur_set,
 };
 
-/* Setting the map's size to 0 unmaps it; the next reads go through the
- * connection's page cache (cache_size), which is bounded. */
-static void sq_thread_bulk(struct store *base, bool on)
-{
-    struct sq_conn *c;
-    struct errinfo ignored;
-    if (sq_conn_get((struct sq_store *)base, &c, &ignored) != 0)
-        return;
-    sqlite3_exec(c->db, on ? "PRAGMA mmap_size=0" : "PRAGMA mmap_size=" SQ_MMAP_SIZE, NULL, NULL,
-                 NULL);
-}
-
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .db = &sq_db_ops,
@@ -616,5 +602,4 @@ const struct store_ops store_sqlite_ops = {
     .tx_lock_workspace = sq_tx_lock_workspace,
     SQ_JOB_OPS,
     .tx_active = sq_tx_active,
-    .thread_bulk = sq_thread_bulk,
 };

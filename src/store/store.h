@@ -93,14 +93,6 @@ struct store_ops {
     /* Whether the calling thread's connection is inside tx_begin. */
     bool (*tx_active)(struct store *st);
 
-    /* A long bulk write begins (on) or ends (off) on the calling thread
-     * (an upload's import): SQLite's connection then reads through its
-     * bounded page cache rather than the database's memory map, whose
-     * pages, once touched, count in the process's resident memory for as
-     * long as the map lives (an import of 100,000 messages walks some
-     * 350 MB of index pages). PostgreSQL: nothing to do. */
-    void (*thread_bulk)(struct store *st, bool on);
-
     /* Inserts a job on the calling thread's connection: inside its open
      * transaction when there is one, never in a transaction of its own.
      * workspace_id may be NULL (a system job). When the idempotency key is
@@ -240,11 +232,6 @@ static inline int store_tx_lock_workspace(struct store *st, const char *workspac
 static inline bool store_tx_active(struct store *st)
 {
     return st->ops->tx_active(st);
-}
-
-static inline void store_thread_bulk(struct store *st, bool on)
-{
-    st->ops->thread_bulk(st, on);
 }
 
 /* The directory that holds the database's files ("." when none), into out. */
