@@ -468,7 +468,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->lookup = conn_lookup;
         r->conn = conn;
         st->limit = srv->o.max_body;
-        if (srv->o.upload_path && srv->o.max_upload && strcmp(url, srv->o.upload_path) == 0)
+        bool upload = srv->o.upload_path && strcmp(url, srv->o.upload_path) == 0;
+        if (upload && srv->o.max_upload)
             st->limit = srv->o.max_upload;
         buf_init(&r->body, st->limit);
         const char *cl =
@@ -476,8 +477,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         int64_t n;
         if (cl && str_to_i64(str_from(cl), 0, INT64_MAX, &n) && (uint64_t)n > st->limit)
             st->too_big = true;
-        if (!st->too_big && st->limit == srv->o.max_upload && srv->o.upload_dir &&
-            r->method == HTTP_POST)
+        if (!st->too_big && upload && srv->o.upload_dir && r->method == HTTP_POST)
             spool_open(srv, st);
         /* A declared length over the limit is refused at once, before any
          * "100 Continue"; the connection is closed after the reply. */
