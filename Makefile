@@ -107,6 +107,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH) $(DRIP_BENCH)
 	@bench/http.sh $(BIN)
 	@bench/pipeline.sh $(BIN)
+	@bench/upload.sh $(BIN)
 	@bench/send.sh $(BIN)
 	@bench/queue.sh $(QUEUE_BENCH)
 	@bench/ws.sh $(BIN) $(WS_BENCH)

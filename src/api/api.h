@@ -32,8 +32,13 @@ struct api_ctx {
     struct queue *queue;           /* the job queue: handlers enqueue, then kick */
     struct hub *hub;               /* the WebSocket hub (GET /ws); NULL without one */
     struct send_chain *send_chain; /* the email providers (test sends); NULL without */
+    const char *upload_dir;        /* where uploads wait for their import job (mail/upload.h) */
     int64_t started_ms;
 };
+
+struct job_row;
+/* A job as GET /api/jobs/{id} answers it (its payload's secrets masked). */
+void api_job_write(struct jw *w, const struct job_row *j);
 
 /* Writes key and ms as an RFC 3339 time, or null when ms is 0. */
 void api_time(struct jw *w, const char *key, int64_t ms);

@@ -1,9 +1,13 @@
 /*
- * Emails of a workspace: upload (one RFC 5322 message or an mbox, through
- * the pipeline), list with filters, and read one.
+ * Emails of a workspace: upload (one RFC 5322 message or an mbox, imported
+ * through the pipeline by a job), list with filters, and read one.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ai/ai.h"
 #include "api/api.h"
@@ -15,31 +19,49 @@
 #include "mail/inbox.h"
 #include "mail/ingest.h"
 #include "mail/reply_text.h"
+#include "mail/upload.h"
 #include "store/emails.h"
+#include "store/jobs.h"
 
-enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, REJECTIONS_SHOWN = 50, SNIPPET = 200 };
+enum { PAGE_SIZE_DEFAULT = 25, PAGE_SIZE_MAX = 200, SNIPPET = 200 };
 
-struct rejection {
-    char origin[64];
-    char reason[ERRINFO_MSG_MAX];
-};
-
-struct upload {
-    struct rejection shown[REJECTIONS_SHOWN];
-    size_t nshown;
-};
-
-static void on_reject(void *arg, const char *origin, const struct errinfo *why)
+/* A body that came in memory (the server streams the upload route's to a
+ * file; a server without an upload directory, or a test driving the router,
+ * does not): written to a file of the upload directory like one. */
+static int body_to_file(const struct api_ctx *ctx, struct http_req *req, const char **path,
+                        struct errinfo *e)
 {
-    struct upload *u = arg;
-    log_msg(LOG_INFO, "email.rejected", "%s: %s", origin, why->msg);
-    if (u->nshown < REJECTIONS_SHOWN) {
-        struct rejection *r = &u->shown[u->nshown++];
-        snprintf(r->origin, sizeof(r->origin), "%s", origin);
-        snprintf(r->reason, sizeof(r->reason), "%s", why->msg);
+    if (!ctx->upload_dir)
+        return failf(e, ERR_INTERNAL, "this server keeps no uploads (no upload directory)");
+    char *p = arena_printf(req->arena, "%s/upload-XXXXXX", ctx->upload_dir);
+    int fd = mkostemp(p, O_CLOEXEC);
+    if (fd < 0)
+        return failf(e, ERR_IO, "cannot store the upload: %s", strerror(errno));
+    const char *d = req->body.data;
+    size_t left = req->body.len;
+    while (left > 0) {
+        ssize_t w = write(fd, d, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int err = w < 0 ? errno : EIO;
+            close(fd);
+            unlink(p);
+            return failf(e, ERR_IO, "cannot store the upload: %s", strerror(err));
+        }
+        d += w;
+        left -= (size_t)w;
     }
+    close(fd);
+    *path = p;
+    return 0;
 }
 
+/*
+ * The upload is kept (the server has already written it to a file) and an
+ * import job queued: 202 with the job, whose progress GET /api/jobs/{id}
+ * and the live job_progress event show (mail/upload.h).
+ */
 static int emails_import(struct http_req *req, struct http_reply *rep, struct errinfo *e)
 {
     const struct api_ctx *ctx = req->ctx;
@@ -48,58 +70,36 @@ static int emails_import(struct http_req *req, struct http_reply *rep, struct er
         return failf(e, ERR_INVALID,
                      "send the message itself (Content-Type: message/rfc822) or an mbox "
                      "(application/mbox), not JSON");
-    if (req->body.len == 0)
+    uint64_t size = req->body_file ? req->body_file_size : req->body.len;
+    if (size == 0)
         return failf(e, ERR_INVALID, "the request body is empty: send an email message or an mbox");
-
-    struct upload *u = arena_calloc(req->arena, sizeof(*u));
-    struct ingest_opts o = {
-        .workspace_id = req->auth->workspace_id,
-        .source = "upload",
-        .on_reject = on_reject,
-        .arg = u,
-    };
-    struct ingest *g = ingest_new(ctx->store, ctx->ai, &o, e);
-    if (!g)
-        return ERR_DB;
-    struct inbox *in = inbox_memory_new(req->body.data, req->body.len, "upload");
-    int rc = ingest_source(g, in, e);
-    struct ingest_stats s;
-    ingest_get_stats(g, &s);
-    inbox_free(in);
-    ingest_free(g);
-    if (rc)
+    const char *path = req->body_file;
+    bool own = false; /* a file written here, removed here on failure */
+    int rc = 0;
+    if (!path) {
+        if ((rc = body_to_file(ctx, req, &path, e)))
+            return rc;
+        own = true;
+    }
+    int64_t id;
+    rc = upload_enqueue(ctx->store, req->auth->workspace_id, ctx->upload_dir ? ctx->upload_dir : "",
+                        path, size, &id, e);
+    if (rc) {
+        if (own)
+            unlink(path);
         return rc;
+    }
+    req->body_file_kept = true; /* the job's now: it removes the file when it ends */
     if (ctx->queue)
-        queue_kick(ctx->queue); /* drafts for contacts that became hot */
-    struct log_line l;
-    if (log_begin(&l, LOG_INFO, "email.import")) {
-        log_str(&l, "workspace", req->auth->workspace_id);
-        log_int(&l, "imported", (int64_t)s.imported);
-        log_int(&l, "duplicates", (int64_t)s.duplicates);
-        log_int(&l, "rejected", (int64_t)s.rejected);
-        log_end(&l, "upload: %llu imported, %llu duplicates, %llu rejected",
-                (unsigned long long)s.imported, (unsigned long long)s.duplicates,
-                (unsigned long long)s.rejected);
-    }
-
+        queue_kick(ctx->queue);
+    struct job_row j;
+    if ((rc = store_job_get(ctx->store, req->auth->workspace_id, id, req->arena, &j, e)))
+        return rc;
+    char *where = arena_printf(req->arena, "/api/jobs/%lld", (long long)id);
+    http_reply_header(rep, "Location", where);
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
-    jw_obj_begin(&w);
-    jw_kint(&w, "messages", (int64_t)s.seen);
-    jw_kint(&w, "imported", (int64_t)s.imported);
-    jw_kint(&w, "duplicates", (int64_t)s.duplicates);
-    jw_kint(&w, "rejected", (int64_t)s.rejected);
-    jw_kint(&w, "contactsCreated", (int64_t)s.contacts_created);
-    jw_key(&w, "rejections");
-    jw_arr_begin(&w);
-    for (size_t i = 0; i < u->nshown; i++) {
-        jw_obj_begin(&w);
-        jw_kstr(&w, "origin", u->shown[i].origin);
-        jw_kstr(&w, "reason", u->shown[i].reason);
-        jw_obj_end(&w);
-    }
-    jw_arr_end(&w);
-    jw_obj_end(&w);
+    reply_ok_begin(rep, 202, &w);
+    api_job_write(&w, &j);
     return reply_ok_end(rep, &w);
 }
 

@@ -37,7 +37,7 @@ static void write_payload(struct jw *w, const char *payload)
     free(text);
 }
 
-static void write_job(struct jw *w, const struct job_row *j)
+void api_job_write(struct jw *w, const struct job_row *j)
 {
     char id[24];
     snprintf(id, sizeof(id), "%lld", (long long)j->id);
@@ -55,6 +55,11 @@ static void write_job(struct jw *w, const struct job_row *j)
     api_time(w, "updatedAt", j->updated_at);
     jw_key(w, "payload");
     write_payload(w, j->payload);
+    jw_key(w, "progress");
+    if (j->progress)
+        jw_raw(w, j->progress, strlen(j->progress));
+    else
+        jw_null(w);
     jw_obj_end(w);
 }
 
@@ -84,7 +89,7 @@ static int jobs_list(struct http_req *req, struct http_reply *rep, struct errinf
     struct jw w;
     api_list_begin(rep, &w);
     for (size_t i = 0; i < n; i++)
-        write_job(&w, &rows[i]);
+        api_job_write(&w, &rows[i]);
     return api_list_end(rep, &w, &pg, total);
 }
 
@@ -115,7 +120,23 @@ static int change(struct http_req *req, struct http_reply *rep, job_change_fn fn
         queue_kick(ctx->queue);
     struct jw w;
     reply_ok_begin(rep, 200, &w);
-    write_job(&w, &j);
+    api_job_write(&w, &j);
+    return reply_ok_end(rep, &w);
+}
+
+static int jobs_get(struct http_req *req, struct http_reply *rep, struct errinfo *e)
+{
+    const struct api_ctx *ctx = req->ctx;
+    int64_t id;
+    int rc = job_id(req, &id, e);
+    if (rc)
+        return rc;
+    struct job_row j;
+    if ((rc = store_job_get(ctx->store, req->auth->workspace_id, id, req->arena, &j, e)))
+        return rc;
+    struct jw w;
+    reply_ok_begin(rep, 200, &w);
+    api_job_write(&w, &j);
     return reply_ok_end(rep, &w);
 }
 
@@ -133,6 +154,7 @@ enum { WS = ROUTE_AUTH | ROUTE_WORKSPACE };
 
 const struct route api_jobs_routes[] = {
     {HTTP_GET, "/api/jobs", WS, jobs_list},
+    {HTTP_GET, "/api/jobs/{id}", WS, jobs_get},
     {HTTP_POST, "/api/jobs/{id}/retry", WS | ROUTE_WRITE, jobs_retry},
     {HTTP_POST, "/api/jobs/{id}/discard", WS | ROUTE_WRITE, jobs_discard},
 };

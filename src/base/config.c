@@ -62,6 +62,7 @@ static const struct cfg_key cfg_keys[] = {
     K(demo_mailbox, CFG_STR, "data/demo/sample.mbox"),
     KI(max_body_bytes, "1048576", 1024, 1073741824),
     KI(max_upload_bytes, "26214400", 1024, 1073741824),
+    K(upload_dir, CFG_STR, NULL),
     KI(threads, "0", 0, 256),
     KI(max_connections, "1024", 1, 1000000),
     KI(request_timeout, "30", 1, 3600),

@@ -24,7 +24,8 @@ struct config {
     char *demo_mailbox; /* serve --demo imports it */
     int64_t max_body_bytes;
     int64_t max_upload_bytes; /* POST /api/emails/import */
-    int64_t threads;          /* 0: one per core */
+    char *upload_dir; /* where uploads wait for their import job; NULL: data dir's uploads/ */
+    int64_t threads;  /* 0: one per core */
     int64_t max_connections;
     int64_t request_timeout;        /* seconds without traffic before a connection is closed */
     int64_t header_timeout_ms;      /* a request head (line + headers) must arrive within this */

@@ -11,6 +11,7 @@
 #include "jobs/queue.h"
 #include "mail/imap.h"
 #include "mail/send.h"
+#include "mail/upload.h"
 
 int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
                       struct send_chain **chain, struct errinfo *e)
@@ -23,5 +24,6 @@ int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
     drip_register(q, cfg, ai);
     alerts_register(q, cfg, *chain);
     imap_register(q, cfg, ai);
+    upload_register(q, cfg, ai);
     return 0;
 }

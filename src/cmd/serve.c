@@ -22,6 +22,7 @@
 #include "http/static.h"
 #include "jobs/queue.h"
 #include "mail/send.h"
+#include "mail/upload.h"
 #include "net/httpc.h"
 #include "store/bus.h"
 #include "version.h"
@@ -88,6 +89,7 @@ struct serve_state {
     struct bus *bus; /* PostgreSQL: events to and from the other processes */
     struct auth_ctx auth;
     struct api_ctx ctx;
+    char upload_dir[4096];
 };
 
 static void serve_stop(struct serve_state *s)
@@ -269,7 +271,11 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
     s->ai = ai_new(&s->cfg);
     s->ctx.ai = s->ai;
     s->ctx.started_ms = clock_now_ms();
-    int rc = serve_start_hub(s, e);
+    upload_dir(&s->cfg, s->upload_dir, sizeof(s->upload_dir));
+    s->ctx.upload_dir = s->upload_dir;
+    int rc = upload_dir_make(s->upload_dir, e);
+    if (!rc)
+        rc = serve_start_hub(s, e);
     if (!rc)
         rc = serve_start_jobs(s, e);
     if (rc)
@@ -289,6 +295,8 @@ static int serve_start_http(struct serve_state *s, struct errinfo *e)
         .max_body = (size_t)s->cfg.max_body_bytes,
         .upload_paths = upload_paths,
         .max_upload = (size_t)s->cfg.max_upload_bytes,
+        .spool_path = "/api/emails/import",
+        .upload_dir = s->upload_dir,
         .router = s->router,
         .metrics = s->metrics,
         .ctx = &s->ctx,

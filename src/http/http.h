@@ -49,7 +49,13 @@ struct http_req {
     const char *method_name;
     const char *path; /* decoded path, without the query string */
     const char *request_id;
-    struct buf body;     /* the request body, at most the configured limit */
+    struct buf body; /* the request body, at most the configured limit */
+    /* The upload route's body is kept in a file instead (body stays empty):
+     * its path, or NULL. The adapter removes the file once the reply is
+     * sent, unless the handler set body_file_kept (it owns the file then). */
+    const char *body_file;
+    uint64_t body_file_size;
+    bool body_file_kept;
     struct json_t *json; /* the parsed body of a ROUTE_JSON route; owned by the arena */
     const struct route *route;
     struct str params[HTTP_MAX_PARAMS]; /* {name} segments of the route, in order */

@@ -88,6 +88,11 @@ struct reqstate {
     bool replied;   /* a reply was queued before the body was read */
     size_t dropped; /* body bytes read and dropped after the limit */
     size_t limit;   /* body limit of this request */
+    /* The upload route's body on its way to a file (spool_fd >= 0). */
+    int spool_fd;
+    uint64_t spool_size;
+    int spool_errno; /* a write failed: the rest is dropped and the reply says why */
+    char spool_path[4096];
     char reqid[32];
     _Alignas(16) char arena_buf[ARENA_INLINE];
 };
@@ -127,6 +132,7 @@ static struct reqstate *state_get(void)
         s = xmalloc(sizeof(*s));
     }
     memset(s, 0, offsetof(struct reqstate, arena_buf));
+    s->spool_fd = -1;
     return s;
 }
 
@@ -390,6 +396,53 @@ static enum MHD_Result queue_reply(struct http_server *srv, struct MHD_Connectio
     return r;
 }
 
+/* A new file for the upload's body in the upload directory (mode 0600). */
+static void spool_open(struct http_server *srv, struct reqstate *st)
+{
+    int n = snprintf(st->spool_path, sizeof(st->spool_path), "%s/upload-XXXXXX", srv->o.upload_dir);
+    if (n < 0 || (size_t)n >= sizeof(st->spool_path)) {
+        st->spool_errno = ENAMETOOLONG;
+        st->spool_path[0] = '\0';
+        return;
+    }
+    st->spool_fd = mkostemp(st->spool_path, O_CLOEXEC);
+    if (st->spool_fd < 0) {
+        st->spool_errno = errno;
+        st->spool_path[0] = '\0';
+    }
+}
+
+static void spool_write(struct reqstate *st, const char *data, size_t n)
+{
+    if (st->spool_errno)
+        return;
+    while (n > 0) {
+        ssize_t w = write(st->spool_fd, data, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            st->spool_errno = w < 0 ? errno : EIO;
+            return;
+        }
+        data += w;
+        n -= (size_t)w;
+        st->spool_size += (uint64_t)w;
+    }
+}
+
+/* Once the request is handled (or refused): the file goes unless the
+ * handler took it. */
+static void spool_release(struct reqstate *st)
+{
+    if (st->spool_fd >= 0)
+        close(st->spool_fd);
+    st->spool_fd = -1;
+    if (st->spool_path[0] && !st->req.body_file_kept && unlink(st->spool_path) != 0)
+        log_msg(LOG_WARN, "http.upload_unlink", "cannot remove %s: %s", st->spool_path,
+                strerror(errno));
+    st->spool_path[0] = '\0';
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -418,12 +471,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         for (const char *const *u = srv->o.upload_paths; u && *u && srv->o.max_upload; u++)
             if (strcmp(url, *u) == 0)
                 st->limit = srv->o.max_upload;
+        bool upload = srv->o.spool_path && strcmp(url, srv->o.spool_path) == 0;
         buf_init(&r->body, st->limit);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t n;
         if (cl && str_to_i64(str_from(cl), 0, INT64_MAX, &n) && (uint64_t)n > st->limit)
             st->too_big = true;
+        if (!st->too_big && upload && srv->o.upload_dir && r->method == HTTP_POST)
+            spool_open(srv, st);
         /* A declared length over the limit is refused at once, before any
          * "100 Continue"; the connection is closed after the reply. */
         conn_watch_set(srv, conn, false); /* the head is in */
@@ -437,12 +493,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         if (st->replied)
             return MHD_YES; /* the 413 is queued: drop the rest */
-        if (!st->too_big && buf_append(&st->req.body, upload_data, n) == 0)
+        if (!st->too_big && st->spool_fd >= 0 && st->spool_size + n <= st->limit) {
+            spool_write(st, upload_data, n);
             return MHD_YES;
+        }
+        if (!st->too_big && st->spool_fd < 0 && !st->spool_errno &&
+            buf_append(&st->req.body, upload_data, n) == 0)
+            return MHD_YES;
+        if (!st->too_big && st->spool_errno)
+            return MHD_YES; /* the file could not be written: the rest is dropped */
         /* Over the limit part-way (chunked or undeclared length). The library
          * cannot send a reply before the body ends, so the rest is read and
-         * dropped, up to a bound past which the connection is just closed. */
+         * dropped, up to a bound past which the connection is just closed.
+         * What was kept of it goes now. */
         st->too_big = true;
+        spool_release(st);
         st->dropped += n;
         return st->dropped > DRAIN_MAX ? MHD_NO : MHD_YES;
     }
@@ -457,9 +522,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(msg, sizeof(msg), "request body is larger than the limit of %zu bytes", st->limit);
         reply_error(&rep, ERR_TOO_BIG, msg);
         st->replied = true;
+    } else if (st->spool_errno) {
+        log_msg(LOG_ERROR, "http.upload_failed", "cannot store an upload in %s: %s",
+                srv->o.upload_dir, strerror(st->spool_errno));
+        reply_error(&rep, ERR_IO, "the upload could not be stored on the server");
     } else {
+        if (st->spool_fd >= 0) {
+            close(st->spool_fd);
+            st->spool_fd = -1;
+            st->req.body_file = st->spool_path;
+            st->req.body_file_size = st->spool_size;
+        }
         route_idx = router_dispatch(srv->o.router, &st->req, &rep);
     }
+    spool_release(st); /* before the reply: nothing is left once the client has it */
     return queue_reply(srv, conn, st, &rep, route_idx);
 }
 
@@ -481,6 +557,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             st->upgrade->u.drop(st->upgrade->u.arg);
         free(st->upgrade);
     }
+    spool_release(st);
     state_put(st);
     *con_cls = NULL;
 }

@@ -2,7 +2,8 @@
  * The HTTP/1.1 server (RFC 9112) on libmicrohttpd: epoll, a thread pool,
  * connection limits (in all and per client address), an inactivity timeout
  * and a deadline for each request head, a request body limit (413), request
- * ids and access logs. This is the only file that includes the HTTP library.
+ * ids and access logs. One upload route's body can be streamed to a file. This is the only file
+ * that includes the HTTP library.
  */
 #ifndef LEADFLOW_HTTP_SERVER_H
 #define LEADFLOW_HTTP_SERVER_H
@@ -30,6 +31,11 @@ struct http_server_opts {
      * max_upload instead. */
     const char *const *upload_paths;
     size_t max_upload;
+    /* When both are set, a POST to spool_path (one of upload_paths) has its
+     * body written to a new file in upload_dir as it arrives
+     * (http_req.body_file) rather than kept in memory. */
+    const char *spool_path;
+    const char *upload_dir;
     const struct router *router;  /* borrowed */
     struct http_metrics *metrics; /* borrowed; may be NULL */
     void *ctx;                    /* handed to handlers as req->ctx */

@@ -25,6 +25,8 @@ enum {
     WALK_DEPTH = 16,   /* directory levels walked below a path */
     ORIGIN_MAX = 8192, /* bytes of an origin string (a path and "#N") */
 };
+/* A mapped mbox gives back the pages it has read past every this many bytes. */
+#define DROP_EVERY ((size_t)8 * 1024 * 1024)
 
 /* ---- the mbox splitter --------------------------------------------------- */
 
@@ -104,8 +106,30 @@ struct cursor {
     size_t len, pos;
     bool mbox;
     bool done;
-    size_t n; /* messages returned from this buffer */
+    bool mapped;    /* data is a read-only file mapping (give_back applies) */
+    size_t dropped; /* bytes of it given back so far */
+    size_t n;       /* messages returned from this buffer */
 };
+
+/*
+ * A mapping's pages count in the process's resident memory for as long as
+ * they stay mapped, so a large mbox read to the end would hold all of it.
+ * The pages before the message about to be returned are no longer needed
+ * (the previous message is borrowed only until this call), and dropping a
+ * read-only file mapping's pages loses nothing: touched again, they are
+ * read from the file again.
+ */
+static void give_back(struct cursor *c)
+{
+    if (!c->mapped || c->pos - c->dropped < DROP_EVERY)
+        return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t upto = c->pos / page * page;
+    if (upto > c->dropped) {
+        madvise((char *)c->data + c->dropped, upto - c->dropped, MADV_DONTNEED);
+        c->dropped = upto;
+    }
+}
 
 static void cursor_init(struct cursor *c, const char *data, size_t len, bool mbox)
 {
@@ -129,6 +153,7 @@ static int cursor_next(struct cursor *c, const char **raw, size_t *len)
         return 1;
     }
     size_t s, n;
+    give_back(c);
     if (!mbox_next(c->data, c->len, &c->pos, &s, &n)) {
         c->done = true;
         return 0;
@@ -365,6 +390,7 @@ static int files_open(struct files *f, struct errinfo *e)
                      it->path, len, INBOX_MAX_MESSAGE);
     }
     cursor_init(&f->c, map, len, mbox);
+    f->c.mapped = true;
     return 0;
 
 skip:
@@ -467,6 +493,8 @@ struct memory {
     struct cursor c;
     char *origin;
     struct buf name;
+    void *map; /* inbox_file_new's mapping, or NULL */
+    size_t map_len;
 };
 
 static int memory_next(struct inbox *in, struct inbox_msg *m, struct errinfo *e)
@@ -500,6 +528,8 @@ static void memory_progress(struct inbox *in, uint64_t *done, uint64_t *total)
 static void memory_free(struct inbox *in)
 {
     struct memory *mem = (struct memory *)in;
+    if (mem->map)
+        munmap(mem->map, mem->map_len);
     free(mem->origin);
     buf_release(&mem->name);
     free(mem);
@@ -522,4 +552,37 @@ struct inbox *inbox_memory_new(const char *data, size_t len, const char *origin)
     if (mem->c.len == 0)
         mem->c.done = true;
     return &mem->base;
+}
+
+struct inbox *inbox_file_new(const char *path, const char *origin, struct errinfo *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        failf(e, ERR_IO, "%s: %s", origin, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        failf(e, ERR_IO, "%s: %s", origin, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = NULL;
+    if (len > 0) {
+        map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            failf(e, ERR_IO, "%s: %s", origin, strerror(errno));
+            close(fd);
+            return NULL;
+        }
+        madvise(map, len, MADV_SEQUENTIAL);
+    }
+    close(fd);
+    struct inbox *in = inbox_memory_new(map, len, origin);
+    struct memory *mem = (struct memory *)in;
+    mem->map = map;
+    mem->map_len = len;
+    mem->c.mapped = map != NULL;
+    return in;
 }

@@ -53,6 +53,11 @@ struct inbox *inbox_files_new(const char *const *paths, size_t npaths, struct er
  * else one message. */
 struct inbox *inbox_memory_new(const char *data, size_t len, const char *origin);
 
+/* The same over a file (an upload kept on disk), mapped rather than read:
+ * origin names it in messages instead of its path. NULL with e when the
+ * file cannot be opened. */
+struct inbox *inbox_file_new(const char *path, const char *origin, struct errinfo *e);
+
 static inline int inbox_next(struct inbox *in, struct inbox_msg *m, struct errinfo *e)
 {
     return in->ops->next(in, m, e);

@@ -68,6 +68,7 @@ struct ingest {
     struct prepared *slot; /* the slot of ingest_message() */
     bool in_tx;
     size_t pending;          /* messages in the open transaction */
+    int64_t batch_began;     /* when it began (ms) */
     uint64_t pending_stored; /* of which stored: uncounted again on a rollback */
     /* Contacts touched by the open batch (open addressing; "" = free). */
     char touched[TOUCHED_SLOTS][STORE_ID_LEN];
@@ -107,6 +108,8 @@ struct ingest *ingest_new(struct store *st, struct ai *ai, const struct ingest_o
     g->o.source = o->source ? o->source : "import";
     arena_init(&g->keep, NULL, 0);
     arena_init(&g->msg, NULL, 0);
+    if (o->resume)
+        g->stats = *o->resume;
 
     char **members;
     size_t nmembers;
@@ -207,6 +210,8 @@ int ingest_flush(struct ingest *g, struct errinfo *e)
         rc = rescore(g, g->touched[i], now, e);
         arena_release(&g->msg);
     }
+    if (!rc && g->o.in_batch)
+        rc = g->o.in_batch(g->o.arg, &g->stats, e);
     if (!rc)
         rc = store_tx_commit(g->st, e);
     if (rc) {
@@ -438,6 +443,7 @@ static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
             return rc;
         }
         g->in_tx = true;
+        g->batch_began = clock_now_ms();
         store_after_commit(g->st, announce_batch, &g, sizeof(g));
     }
     rc = commit(g, p, e);
@@ -454,9 +460,11 @@ static int consume(struct ingest *g, struct prepared *p, struct errinfo *e)
     } else {
         g->stats.duplicates++;
     }
-    size_t batch =
-        g->st->batch_max && g->st->batch_max < INGEST_BATCH ? g->st->batch_max : INGEST_BATCH;
-    if (++g->pending >= batch || g->ntouched >= TOUCHED_SLOTS / 2) {
+    size_t batch = g->o.batch_max && g->o.batch_max < INGEST_BATCH ? g->o.batch_max : INGEST_BATCH;
+    if (g->st->batch_max && g->st->batch_max < batch)
+        batch = g->st->batch_max;
+    if (++g->pending >= batch || g->ntouched >= TOUCHED_SLOTS / 2 ||
+        (g->o.batch_ms > 0 && clock_now_ms() - g->batch_began >= g->o.batch_ms)) {
         int frc = ingest_flush(g, e);
         if (frc)
             return frc;

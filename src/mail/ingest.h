@@ -36,7 +36,18 @@ struct ingest_opts {
     void (*on_reject)(void *arg, const char *origin, const struct errinfo *why);
     /* Called after each batch commits. */
     void (*on_batch)(void *arg, const struct ingest_stats *st);
+    /* Called in each batch's transaction just before it commits, with the
+     * counts as they will be once it has: what it writes commits with the
+     * batch (a job's progress). An error rolls the batch back. */
+    int (*in_batch)(void *arg, const struct ingest_stats *st, struct errinfo *e);
     void *arg;
+    /* A batch commits after this many messages (0: INGEST_BATCH) or once
+     * it has been open this long (0: no time bound), whichever comes first:
+     * how long other writers may wait for the database. */
+    size_t batch_max;
+    int64_t batch_ms;
+    /* Counts to start from (a resumed import); NULL: zeros. */
+    const struct ingest_stats *resume;
 };
 
 struct ingest;

@@ -24,6 +24,7 @@ const struct bulk_table bulk_tables[] = {
     {"jobs", 0},
     {"score_history", 0},
     {"email_integrations", 0},
+    {"imap_sources", 0},
     {"workspace_counts", BULK_DERIVED},
     {"workspace_email_days", BULK_DERIVED},
     {"sent_emails", 0},

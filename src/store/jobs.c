@@ -18,7 +18,7 @@
     "id, COALESCE(workspace_id, ''), kind,"                                                        \
     " CASE WHEN status = 'queued' AND attempts > 0 THEN 'failed' ELSE status END,"                 \
     " CAST(payload AS TEXT), last_error, attempts, max_attempts, run_at, started_at, finished_at," \
-    " created_at, updated_at"
+    " created_at, updated_at, CAST(progress AS TEXT)"
 
 #define RETRYABLE " AND (status IN ('dead', 'failed') OR (status = 'queued' AND attempts > 0))"
 static struct db_sql sql_retry =
@@ -29,6 +29,12 @@ static struct db_sql sql_discard =
     DB_SQL("UPDATE jobs SET status = 'done', last_error = 'discarded', locked_by = NULL,"
            " locked_until = NULL, finished_at = ?3, updated_at = ?3"
            " WHERE workspace_id = ?1 AND id = ?2" RETRYABLE " RETURNING " JOB_COLS);
+static struct db_sql sql_get =
+    DB_SQL("SELECT " JOB_COLS " FROM jobs WHERE workspace_id = ?1 AND id = ?2");
+static struct db_sql sql_progress =
+    DB_SQL2("UPDATE jobs SET progress = ?3, updated_at = ?4 WHERE workspace_id = ?1 AND id = ?2",
+            "UPDATE jobs SET progress = CAST(?3 AS jsonb), updated_at = ?4"
+            " WHERE workspace_id = ?1 AND id = ?2");
 static struct db_sql sql_exists = DB_SQL("SELECT 1 FROM jobs WHERE workspace_id = ?1 AND id = ?2");
 
 #define LIST(where)                                                                                \
@@ -68,6 +74,7 @@ static void read_row(struct db_cur *c, struct arena *a, void *row)
     out->finished_at = db_col_i64(c, 10);
     out->created_at = db_col_i64(c, 11);
     out->updated_at = db_col_i64(c, 12);
+    out->progress = db_col_opt(c, 13, a);
 }
 
 int store_job_list(struct store *st, const char *workspace_id, const char *status, int limit,
@@ -176,4 +183,34 @@ int store_job_depth(struct store *st, struct arena *a, struct job_depth **rows, 
     if (!rc)
         rc = db_read_all(&c, read_depth, a, (void **)rows, sizeof(**rows), n, 0, NULL);
     return db_leave(&c, rc);
+}
+
+int store_job_get(struct store *st, const char *workspace_id, int64_t id, struct arena *a,
+                  struct job_row *out, struct errinfo *e)
+{
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
+    if (rc)
+        return rc;
+    if ((rc = db_prepare(&c, &sql_get, "reading a job")))
+        return db_leave(&c, rc);
+    db_bind_str(&c, 1, workspace_id);
+    db_bind_i64(&c, 2, id);
+    return db_leave(&c, db_read_one(&c, read_row, a, out, "job"));
+}
+
+int store_job_progress(struct store *st, const char *workspace_id, int64_t id, const char *progress,
+                       int64_t now, struct errinfo *e)
+{
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
+    if (rc)
+        return rc;
+    if ((rc = db_prepare(&c, &sql_progress, "recording a job's progress")))
+        return db_leave(&c, rc);
+    db_bind_str(&c, 1, workspace_id);
+    db_bind_i64(&c, 2, id);
+    db_bind_str(&c, 3, progress);
+    db_bind_i64(&c, 4, now);
+    return db_leave(&c, db_run_one(&c, "job"));
 }

@@ -20,6 +20,7 @@ struct job_row {
     char status[8];         /* queued | running | done | failed | dead */
     const char *payload;    /* JSON object text */
     const char *last_error; /* NULL when none */
+    const char *progress;   /* JSON object text a long job keeps up to date; NULL when none */
     int attempts, max_attempts;
     int64_t run_at, started_at, finished_at, created_at, updated_at; /* 0: none */
 };
@@ -109,6 +110,16 @@ int store_job_retry(struct store *st, const char *workspace_id, int64_t id, int6
 
 int store_job_discard(struct store *st, const char *workspace_id, int64_t id, int64_t now,
                       struct arena *a, struct job_row *out, struct errinfo *e);
+
+/* One of the workspace's jobs; ERR_NOT_FOUND when it is not the workspace's. */
+int store_job_get(struct store *st, const char *workspace_id, int64_t id, struct arena *a,
+                  struct job_row *out, struct errinfo *e);
+
+/* Records how far a running job got (progress: a JSON object text). Runs on
+ * the calling thread's connection, so inside a transaction it commits with
+ * the work it describes. ERR_NOT_FOUND when the job is not the workspace's. */
+int store_job_progress(struct store *st, const char *workspace_id, int64_t id, const char *progress,
+                       int64_t now, struct errinfo *e);
 
 static inline int store_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted,
                                   struct errinfo *e)

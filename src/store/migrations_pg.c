@@ -629,6 +629,8 @@ const struct migration pg_migrations[] = {
     {14, "step types and alert channels: checked in C only",
      "ALTER TABLE campaign_steps DROP CONSTRAINT campaign_steps_step_type_check;\n"
      "ALTER TABLE alert_deliveries DROP CONSTRAINT alert_deliveries_channel_check;\n"},
+    /* As SQLite's 15: a long job (an email upload) tells how far it got. */
+    {15, "jobs: progress of a running job", "ALTER TABLE jobs ADD COLUMN progress jsonb;\n"},
     /* The suppression list (see SQLite's 16): one row per address in a
      * workspace, a log of removals, filled from the recorded bounces and
      * unsubscribes; a sent email may be "suppressed"; providers' events

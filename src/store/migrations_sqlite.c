@@ -629,6 +629,11 @@ const struct migration sqlite_migrations[] = {
      "ALTER TABLE alert_deliveries_new RENAME TO alert_deliveries;\n"
      "CREATE INDEX alert_deliveries_alert ON alert_deliveries(workspace_id, alert_id, id);\n"
      "CREATE INDEX alert_deliveries_recent ON alert_deliveries(workspace_id, at);\n"},
+    /* A long job (an email upload) tells how far it got: written with each
+     * batch it commits, read by GET /api/jobs/{id}. */
+    {15, "jobs: progress of a running job",
+     "ALTER TABLE jobs ADD COLUMN progress TEXT CHECK (progress IS NULL OR "
+     "json_valid(progress));\n"},
     /* The suppression list: addresses no email goes to (hard bounces,
      * spam complaints, unsubscribes, manual entries), one row per address
      * in a workspace, and a log of the entries taken off it. Filled from

@@ -71,6 +71,7 @@ PG_READY = {
     "test_http.py",
     "test_imap.py",
     "test_import_cli.py",
+    "test_imports.py",
     "test_jobs.py",
     "test_lifecycle.py",
     "test_openai.py",

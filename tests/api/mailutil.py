@@ -60,9 +60,29 @@ def upload(server, tenant, data, creds=None, content_type="message/rfc822", time
                timeout=timeout)
 
 
+def wait_job(server, tenant, job_id, creds=None, timeout=60.0):
+    """Polls GET /api/jobs/{id} until the job is done or dead; returns the job."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = ok(api(server, "GET", f"/api/jobs/{job_id}", creds or tenant.token_creds,
+                     ws=tenant.workspace_id))
+        if job["status"] in ("done", "dead"):
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} still {job['status']}: {job}"
+        time.sleep(0.05)
+
+
 def imported(server, tenant, data, **kw):
-    """Uploads and returns the data of the success envelope."""
-    return ok(upload(server, tenant, data, **kw))
+    """Uploads (202 with an import job), waits for the job to end and returns
+    its progress (messages, imported, duplicates, rejected, contactsCreated,
+    rejections), with the ended job under "job"."""
+    job = ok(upload(server, tenant, data, **kw), 202)
+    assert job["kind"] == "import_emails", job
+    job = wait_job(server, tenant, job["id"])
+    res = dict(job["progress"] or {"messages": 0, "imported": 0, "duplicates": 0,
+                                   "rejected": 0, "contactsCreated": 0, "rejections": []})
+    res["job"] = job
+    return res
 
 
 def emails(server, tenant, **params):

@@ -14,7 +14,7 @@ import pytest
 
 from authutil import (CLIENT_ID, CLIENT_SECRET, LANDING, SESSION_COOKIE, STATE_COOKIE,  # noqa: F401
                       bare_env, cleared_cookie, decode_jwt, env, fake_idp, http_request,
-                      login_error, pkce_challenge, session_cookie)
+                      login_error, parse_set_cookie, pkce_challenge, session_cookie, state_cookie)
 
 ADA = {"sub": "google-oauth2|1001", "email": "ada@example.test", "name": "Ada Lovelace",
        "email_verified": True}
@@ -210,6 +210,44 @@ def test_state_cookie_is_set_at_login_and_cleared_after_use(env):
     assert r.status == 302 and r.header("Location") == LANDING, r
     session_cookie(r)
     assert cleared_cookie(r, STATE_COOKIE), r.header_all("Set-Cookie")
+
+
+def test_cookies_of_a_sign_in_are_secure_on_an_https_public_url(launcher, fake_idp):
+    """Behind TLS (an https:// PUBLIC_URL, the server itself on plain HTTP
+    behind a proxy) every cookie the sign-in sets carries Secure: the state
+    cookie at /auth/login, its removal and the session at the callback."""
+    public = "https://leadflow.example"
+    fake_idp.redirect_uris = [public + "/auth/callback"]
+    fake_idp.user = dict(ADA)
+    srv = launcher.start(env={"LEADFLOW_PUBLIC_URL": public,
+                              "LEADFLOW_OIDC_ISSUER": fake_idp.issuer,
+                              "LEADFLOW_OIDC_CLIENT_ID": CLIENT_ID,
+                              "LEADFLOW_OIDC_CLIENT_SECRET": CLIENT_SECRET})
+    r = srv.request("GET", "/auth/login")
+    assert r.status == 302, r
+    state = state_cookie(r)  # HttpOnly, SameSite=Lax, Path=/auth, Max-Age
+    set_at_login = [parse_set_cookie(v) for v in r.header_all("Set-Cookie")]
+    assert [c[2].get("secure") for c in set_at_login] == [True], set_at_login
+    assert qs(r.header("Location"))["redirect_uri"] == public + "/auth/callback"
+
+    cb = env_authorize(r.header("Location"))
+    assert cb.startswith(public + "/auth/callback?"), cb
+    parts = urlsplit(cb)
+    r = srv.request("GET", parts.path + "?" + parts.query,
+                    headers={"Cookie": f"{STATE_COOKIE}={state}"})
+    assert r.status == 302 and r.header("Location") == LANDING, r
+    session_cookie(r)
+    assert cleared_cookie(r, STATE_COOKIE), r.header_all("Set-Cookie")
+    at_callback = [parse_set_cookie(v) for v in r.header_all("Set-Cookie")]
+    assert {c[0] for c in at_callback} == {SESSION_COOKIE, STATE_COOKIE}, at_callback
+    assert all(c[2].get("secure") is True for c in at_callback), at_callback
+
+
+def env_authorize(authorize_url):
+    """The provider's answer to an authorization request: the callback URL."""
+    r = http_request(authorize_url)
+    assert r.status == 302, f"the provider refused the authorization request: {r.status} {r.body!r}"
+    return r.header("Location")
 
 
 @pytest.mark.parametrize("whose", ["none", "another browser's"])

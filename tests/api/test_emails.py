@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from mailutil import (
-    contact_by_email, emails, hot_leads, imported, mbox, message, upload,
+    contact_by_email, emails, hot_leads, imported, mbox, message, upload, wait_job,
 )
 from tenantutil import (
     add_member, add_user, api, assert_error, cli, db_exec, db_query, insert_token, new_tenant, ok,
@@ -539,15 +539,17 @@ def test_concurrent_uploads_into_one_workspace_all_land(server, t):
         who = senders[0] if i % 4 else senders[i % 3]
         r = upload(server, t, message(who, f"Can we talk about pricing? ({i})",
                                       subject=f"Rush {i}", name="Rush Hour"))
+        job = wait_job(server, t, r.json["data"]["id"])["status"] if r.status == 202 else None
         with lock:
-            results.append((i, r.status, r.text if r.status != 200 else ""))
+            results.append((i, r.status, job, r.text if r.status != 202 else ""))
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(40)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    failed = [(i, st, body[:200]) for i, st, body in results if st != 200]
+    failed = [(i, st, job, body[:200]) for i, st, job, body in results
+              if st != 202 or job != "done"]
     assert not failed, failed
     _, meta = emails(server, t, pageSize=1)
     assert meta["total"] == 40

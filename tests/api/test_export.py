@@ -30,7 +30,7 @@ import pytest
 
 import tenantutil as tu
 from conftest import CLI_TIMEOUT, Server, clean_env, pg_cluster
-from mailutil import hot_leads, mbox, message
+from mailutil import hot_leads, imported, mbox, message
 from tenantutil import api, ok
 
 psycopg2 = pytest.importorskip("psycopg2")
@@ -124,8 +124,7 @@ def fill(src, workdir):
                                   days_ago=3)),
                       (other, message("sam@other-org.example", "Hi there, quick question "
                                       "about setup.", subject="Setup", days_ago=2))):
-        ok(api(src, "POST", "/api/emails/import", who.token_creds, ws=who.workspace_id,
-               raw_body=data, headers={"Content-Type": "message/rfc822"}))
+        assert imported(src, who, data)["imported"] == 1
     # Contacts by hand, one with tags, one deleted again (the counters go down).
     a = call(src, t, "POST", "/api/contacts", {"email": "ada@analytical.example",
                                                "name": "Ada Lovelace", "company": "Analytical "
@@ -464,8 +463,7 @@ def test_new_rows_get_new_ids_and_counters_move_on(moved, pg_server):
     data = mbox(*[message("newcomer@fresh.example", text, subject=subj, name="New Comer",
                           signature=SIG, days_ago=i * 0.3)
                   for i, (subj, text) in enumerate(HOT_TEXTS)])
-    res = ok(api(pg_server, "POST", "/api/emails/import", t.token_creds, ws=t.workspace_id,
-                 raw_body=data, headers={"Content-Type": "application/mbox"}))
+    res = imported(pg_server, t, data, content_type="application/mbox")
     assert res["imported"] == len(HOT_TEXTS)
     after = call(pg_server, t, "GET", "/api/dashboard/stats")
     assert after["emails"]["total"] == stats["emails"]["total"] + len(HOT_TEXTS)

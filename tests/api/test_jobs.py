@@ -23,7 +23,7 @@ from tenantutil import (
 )
 
 JOB_KEYS = {"id", "kind", "status", "attempts", "maxAttempts", "runAt", "lastError", "startedAt",
-            "finishedAt", "createdAt", "updatedAt", "payload"}
+            "finishedAt", "createdAt", "updatedAt", "payload", "progress"}
 HOUR = 3600 * 1000
 
 

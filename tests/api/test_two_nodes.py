@@ -108,10 +108,12 @@ def wait_until(what, fn, timeout=60.0, every=0.05):
 
 def test_events_cross_nodes_and_sessions_are_good_on_every_node(launcher, workers, bin_path):
     # Two API-only servers: every job (the content agent's draft) runs in the worker.
-    env = base_env(LEADFLOW_WORKER_THREADS="0")
+    # The upload directory every node shares (the upload on B is imported by the worker).
+    shared = os.path.join(launcher.workdir("uploads"), "uploads")
+    env = base_env(LEADFLOW_WORKER_THREADS="0", LEADFLOW_UPLOAD_DIR=shared)
     a = launcher.start(env=env)
     b = launcher.start(env=env, db=a.db_ref)
-    workers(bin_path, a.db_url, base_env(), a.workdir, "worker")
+    workers(bin_path, a.db_url, base_env(LEADFLOW_UPLOAD_DIR=shared), a.workdir, "worker")
     t = new_tenant(a, unique_email("nodes"))  # signed in on A
     other = new_tenant(a, unique_email("others"))
     on_a, on_b = session_ws(a, t), session_ws(b, t)  # A's session cookie on B

@@ -153,6 +153,19 @@ async function apiCall(page, method, path, body, contentType) {
   }, { method, path, body, contentType });
 }
 
+// POST /api/emails/import answers 202 with an import job: waits for it to
+// end; returns {status, job} (job.progress has the counts).
+async function importMail(page, body, contentType) {
+  const r = await apiCall(page, "POST", "/api/emails/import", body, contentType);
+  check(r.status === 202 && r.body.data.kind === "import_emails", `import refused: ${r.status} ${JSON.stringify(r.body)}`);
+  for (let i = 0; i < 400; i++) {
+    const j = await apiCall(page, "GET", `/api/jobs/${r.body.data.id}`);
+    if (j.body.data.status === "done" || j.body.data.status === "dead") return { status: r.status, job: j.body.data };
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`import job ${r.body.data.id} did not end`);
+}
+
 function rfc822({ from, subject, body, minutesAgo = 0, id }) {
   const date = new Date(Date.now() - minutesAgo * 60000).toUTCString().replace("GMT", "+0000");
   return [
@@ -309,6 +322,26 @@ test("emails list and one email", async ({ page, srv }) => {
   await shot(page, "email");
 });
 
+test("emails: a mailbox file imported from the page, its progress shown live to the end", async ({ page, srv }) => {
+  await page.goto(`${srv.base}/dashboard/emails`);
+  await page.locator('#live[data-state="connected"]').waitFor({ timeout: LIVE_TIMEOUT });
+  const stamp = Date.now();
+  const msgs = [0, 1, 2].map((i) => rfc822({ from: `Uma Upload <uma-${stamp}@upload-probe.example>`,
+    subject: `Upload probe ${i}`, body: `Could we book a demo for the team? (${i})`, minutesAgo: 10 + i, id: `upload-${i}-${stamp}` }));
+  const bad = "this line is no email at all\n";
+  await page.setInputFiles("#import-file", { name: "inbox.mbox", mimeType: "application/mbox",
+    buffer: Buffer.from(mbox([...msgs, bad]) + mbox([msgs[0]])) });
+  await page.click("button[data-action=import]");
+  const status = page.locator('#import-status[data-status="done"]');
+  await status.waitFor({ timeout: LIVE_TIMEOUT });
+  const text = await status.textContent();
+  check(/5 read, 3 imported, 1 duplicates, 1 rejected/.test(text), `the progress says: ${text}`);
+  const bar = page.locator("#import-progress");
+  check(await bar.evaluate((b) => !b.hidden && b.max > 0 && b.value === b.max), "the progress bar is not full at the end");
+  await page.locator("#email-results tbody tr", { hasText: "Upload probe 2" }).waitFor({ timeout: 5000 });
+  await shot(page, "emails-import");
+});
+
 test("a hot lead's Draft email action opens its draft", async ({ page, srv }) => {
   await page.goto(`${srv.base}/dashboard/overview`);
   const first = page.locator("#hot-leads li.lead").first();
@@ -441,8 +474,8 @@ test("a live hot_lead event shows a toast and refreshes the hot leads", async ({
     ["Re: Pricing for 50 seats", "Great news - the board approved the budget. Please send the contract and pricing for the enterprise tier; happy to meet Thursday."],
     ["Re: Pricing for 50 seats", "Wonderful - we would love to get started this month. What does the pricing look like for a two-year term? Can we meet tomorrow?"],
   ].map(([subject, body], i) => rfc822({ from: sender, subject, body: body + sig, minutesAgo: 240 - i * 60, id: `live-${i}-${Date.now()}` }));
-  const r = await apiCall(page, "POST", "/api/emails/import", mbox(msgs), "application/mbox");
-  check(r.status === 200 && r.body.data.imported === 4, `import failed: ${JSON.stringify(r.body)}`);
+  const r = await importMail(page, mbox(msgs), "application/mbox");
+  check(r.job.status === "done" && r.job.progress.imported === 4, `import failed: ${JSON.stringify(r.job)}`);
   const toast = page.locator("#toasts .toast", { hasText: /New hot lead: Ada Lovelace \(\d+\)/ });
   try {
     await toast.waitFor({ timeout: LIVE_TIMEOUT });
@@ -469,8 +502,8 @@ test("alerts: a rule, a live alert on the page (as text), acknowledged", async (
   const msg = rfc822({ from: "Grumpy Gus <gus@grumpy.example>", subject: `Broken ${evil}`,
     body: "This is unacceptable. I want to file a complaint: the product is broken and I am very disappointed.",
     id: `alert-${Date.now()}` });
-  const r = await apiCall(page, "POST", "/api/emails/import", msg, "message/rfc822");
-  check(r.status === 200 && r.body.data.imported === 1, `import failed: ${JSON.stringify(r.body)}`);
+  const r = await importMail(page, msg, "message/rfc822");
+  check(r.job.status === "done" && r.job.progress.imported === 1, `import failed: ${JSON.stringify(r.job)}`);
   // The demo's own complaint rule fires too: two alerts, two toasts.
   await page.locator("#toasts .toast", { hasText: "Alert: Complaint from Grumpy Gus" }).first().waitFor({ timeout: LIVE_TIMEOUT });
   const item = page.locator("#alerts li.alert-item", { hasText: "rule Complaints to the team" })
@@ -814,8 +847,8 @@ test("XSS probe: markup in an imported email renders as text", async ({ page, sr
   const body = 'Hello <script>window.__xss=3;alert(3)</script>\n<img src=x onerror="window.__xss=4;alert(4)">\n<a href="javascript:alert(5)">click</a> & "quotes"';
   await page.goto(`${srv.base}/dashboard/overview`);
   const from = '"Mallory <b>Bold</b>" <mallory@evil-probe.example>';
-  const r = await apiCall(page, "POST", "/api/emails/import", rfc822({ from, subject, body, id: `xss-${Date.now()}` }), "message/rfc822");
-  check(r.status === 200 && r.body.data.imported === 1, `import failed: ${JSON.stringify(r.body)}`);
+  const r = await importMail(page, rfc822({ from, subject, body, id: `xss-${Date.now()}` }), "message/rfc822");
+  check(r.job.status === "done" && r.job.progress.imported === 1, `import failed: ${JSON.stringify(r.job)}`);
   await page.goto(`${srv.base}/dashboard/emails?q=${encodeURIComponent("evil-probe")}`);
   const row = page.locator("#email-results tbody tr").first();
   await row.waitFor();
