@@ -171,6 +171,7 @@ PAYLOADS = {
     ("PATCH", "/api/campaigns/{id}"): lambda: {"name": "Intruder Was Here"},
     ("POST", "/api/campaigns/{id}/steps"): lambda: {"steps": []},
     ("POST", "/api/campaigns/{id}/enroll"): lambda: {"filter": {}},
+    ("POST", "/api/campaigns/{id}/unenroll"): lambda: {"contactId": random_id()},
     ("POST", "/api/alerts/rules"): lambda: {"name": "Intruder rule", "trigger": "reply"},
     ("POST", "/api/integrations/imap"): lambda: {"host": "127.0.0.1", "port": 9, "tls": "none",
                                                  "username": "intruder", "password": "x"},
