@@ -1,7 +1,8 @@
 /*
  * Connected mailboxes: connect Gmail (OAuth 2.0 authorization code flow with
  * PKCE for the gmail.readonly scope and offline access), queue syncs of it
- * into the workspace (202 with the jobs: mail/gmail.h), and list a workspace's connections (never their tokens).
+ * into the workspace (202 with the jobs: mail/gmail.h), and list a workspace's connections (never
+ * their tokens).
  */
 #include <jansson.h>
 #include <stdio.h>

@@ -13,10 +13,10 @@
 
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
-#include "base/json.h"
 #include "jobs/progress.h"
 #include "jobs/queue.h"
 #include "mail/inbox.h"
