@@ -21,6 +21,7 @@ from authutil import (
     login_error, state_cookie,
 )
 from fakes.gmail_api import READONLY_SCOPE, FakeGmail
+from test_ws import WS
 
 CALLBACK = "/api/integrations/gmail/callback"
 GMAIL_STATE_COOKIE = "lf_gmail_state"
@@ -483,6 +484,32 @@ def test_progress_counts_reach_the_totals(genv, ada):
     p = again["progress"]
     assert p["fullSync"] is False
     assert (p["listed"], p["fetched"], p["imported"]) == (1, 1, 1), p
+
+
+def test_progress_is_published_live_to_the_workspace(genv, ada):
+    genv.connect(ada, ada.ws)
+    ws = WS(genv.srv.port, cookie=ada.cookie)
+    assert ws.status == 101, ws.body
+    assert ws.recv()["type"] == "hello"
+    [job] = genv.start_sync(ada, ada.ws)
+    events = []
+    while not events or events[-1]["data"]["status"] == "running":
+        m, _ = ws.wait_for("job_progress", timeout=30)
+        events.append(m)
+    ws.close()
+    for e in events:
+        assert e["workspaceId"] == ada.ws
+        assert e["data"]["id"] == job["id"] and e["data"]["kind"] == "gmail_sync", e
+    total = len(CUSTOMERS) + 1
+    first = events[0]["data"]
+    assert first["status"] == "running", events  # the listing, before any fetch
+    assert (first["progress"]["listed"], first["progress"]["fetched"]) == (total, 0), first
+    fetched = [e["data"]["progress"]["fetched"] for e in events]
+    assert fetched == sorted(fetched), fetched
+    last = events[-1]["data"]
+    assert last["status"] == "done", events
+    assert last["progress"]["imported"] == len(CUSTOMERS)
+    assert last["progress"]["historyId"] == str(genv.gmail.history_id)
 
 
 def test_a_second_request_while_a_sync_runs_answers_the_same_job(genv, ada):
