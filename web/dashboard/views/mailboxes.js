@@ -236,8 +236,9 @@ function gmailSection(ctx) {
       if (!r) return;
       if (!r.jobId) r.jobId = msg.data.id;
       if (r.jobId !== msg.data.id) return;
-      r.show({ id: msg.data.id, status: msg.data.status, progress: msg.data.progress, lastError: null });
-      if (msg.data.status === "dead" || msg.data.status === "failed") r.poll(); // for lastError
+      // A failure is shown from the job itself, which has the reason.
+      if (msg.data.status === "dead" || msg.data.status === "failed") r.poll();
+      else r.show({ id: msg.data.id, status: msg.data.status, progress: msg.data.progress, lastError: null });
     },
     dispose() { for (const r of rows.values()) r.stop(); },
   };
