@@ -1096,8 +1096,11 @@ static int sync_job(void *ctx, struct store *st, const struct job *j, struct are
     rc = gmail_sync(&env, gj->ai, &in, max, a, &res, e);
     /* The mailbox must be connected again (its status says so): retrying
      * cannot help. */
-    if (rc == ERR_CONFLICT)
-        rc = failf(e, ERR_INVALID, "%s", e->msg);
+    if (rc == ERR_CONFLICT) {
+        char why[ERRINFO_MSG_MAX];
+        snprintf(why, sizeof(why), "%s", e->msg);
+        rc = failf(e, ERR_INVALID, "%s", why);
+    }
     const char *status = job_progress_outcome(j, rc);
     struct gmail_progress last = {
         .listed = res.listed,
