@@ -1,22 +1,24 @@
 /*
  * Connected mailboxes: connect Gmail (OAuth 2.0 authorization code flow with
- * PKCE for the gmail.readonly scope and offline access), sync it into the
- * workspace, and list a workspace's connections (never their tokens).
+ * PKCE for the gmail.readonly scope and offline access), queue syncs of it
+ * into the workspace (202 with the jobs: mail/gmail.h), and list a workspace's connections (never
+ * their tokens).
  */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ai/ai.h"
 #include "api/api.h"
 #include "auth/auth.h"
 #include "auth/oidc.h"
 #include "base/log.h"
 #include "http/reply.h"
+#include "jobs/queue.h"
 #include "mail/gmail.h"
 #include "net/httpc.h"
 #include "store/auth.h"
 #include "store/integrations.h"
+#include "store/jobs.h"
 
 #define CALLBACK_PATH "/api/integrations/gmail/callback"
 #define LANDING "/dashboard/overview"
@@ -279,65 +281,36 @@ static int sync_post(struct http_req *req, struct http_reply *rep, struct errinf
             return failf(e, ERR_TEMPORARY, "the sign-in provider cannot be reached; try again");
         }
     }
-    struct gmail_env env;
-    gmail_env(ctx, token_url[0] ? token_url : NULL, basic, &env);
-    struct ai *own_ai = ctx->ai ? NULL : ai_new(ctx->cfg);
-    struct ai *ai = ctx->ai ? ctx->ai : own_ai;
-    struct gmail_sync_result *res = arena_calloc(req->arena, n * sizeof(*res));
-    int *codes = arena_calloc(req->arena, n * sizeof(*codes));
-    char(*msgs)[ERRINFO_MSG_MAX] = arena_calloc(req->arena, n * sizeof(*msgs));
-    size_t failed = 0;
-    int first_rc = 0;
-    struct errinfo first;
-    errinfo_clear(&first);
-    for (size_t i = 0; i < n; i++) {
-        struct errinfo se;
-        errinfo_clear(&se);
-        codes[i] = gmail_sync(&env, ai, &rows[i], max, req->arena, &res[i], &se);
-        if (codes[i]) {
-            snprintf(msgs[i], ERRINFO_MSG_MAX, "%s", se.msg);
-            if (!failed++) {
-                first_rc = codes[i];
-                first = se;
-            }
-        }
+    /* One job per mailbox; a mailbox already syncing answers its job. */
+    struct job_row *jobs = arena_calloc(req->arena, n * sizeof(*jobs));
+    bool kick = false;
+    for (size_t i = 0; i < n && !rc; i++) {
+        struct gmail_job_spec spec = {
+            .integration_id = rows[i].id,
+            .max_messages = max,
+            .token_url = token_url[0] ? token_url : NULL,
+            .auth_basic = basic,
+        };
+        int64_t job = 0;
+        bool created = false;
+        rc = gmail_enqueue(ctx->store, ws, &spec, &job, &created, e);
+        kick |= created;
+        if (!rc)
+            rc = store_job_get(ctx->store, ws, job, req->arena, &jobs[i], e);
     }
-    ai_free(own_ai);
-    /* One mailbox failing among several still reports the others. */
-    if (failed == n)
-        return failf(e, first_rc, "%s", first.msg);
-
-    uint64_t imported = 0, duplicates = 0, rejected = 0;
-    const char *history_id = NULL;
-    for (size_t i = 0; i < n; i++) {
-        imported += res[i].imported;
-        duplicates += res[i].duplicates;
-        rejected += res[i].rejected;
-        if (!codes[i])
-            history_id = res[i].history_id;
-    }
+    if (kick && ctx->queue)
+        queue_kick(ctx->queue);
+    if (rc)
+        return rc;
+    http_reply_header(rep, "Location",
+                      arena_printf(req->arena, "/api/jobs/%lld", (long long)jobs[0].id));
     struct jw w;
-    reply_ok_begin(rep, 200, &w);
+    reply_ok_begin(rep, 202, &w);
     jw_obj_begin(&w);
-    jw_kint(&w, "imported", (int64_t)imported);
-    jw_kint(&w, "duplicates", (int64_t)duplicates);
-    jw_kint(&w, "rejected", (int64_t)rejected);
-    jw_kstr(&w, "historyId", history_id);
-    jw_key(&w, "integrations");
+    jw_key(&w, "jobs");
     jw_arr_begin(&w);
-    for (size_t i = 0; i < n; i++) {
-        jw_obj_begin(&w);
-        jw_kstr(&w, "id", rows[i].id);
-        jw_kstr(&w, "accountEmail", rows[i].account_email);
-        jw_kstr(&w, "status", rows[i].status);
-        jw_kbool(&w, "fullSync", res[i].full);
-        jw_kint(&w, "imported", (int64_t)res[i].imported);
-        jw_kint(&w, "duplicates", (int64_t)res[i].duplicates);
-        jw_kint(&w, "rejected", (int64_t)res[i].rejected);
-        jw_kstr(&w, "historyId", codes[i] ? NULL : res[i].history_id);
-        jw_kstr(&w, "error", codes[i] ? msgs[i] : NULL);
-        jw_obj_end(&w);
-    }
+    for (size_t i = 0; i < n; i++)
+        api_job_write(&w, &jobs[i]);
     jw_arr_end(&w);
     jw_obj_end(&w);
     return reply_ok_end(rep, &w);

@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "drip/drip.h"
 #include "jobs/queue.h"
+#include "mail/gmail.h"
 #include "mail/imap.h"
 #include "mail/send.h"
 #include "mail/upload.h"
@@ -23,6 +24,7 @@ int handlers_register(struct queue *q, const struct config *cfg, struct ai *ai,
     content_register(q, ai, cfg);
     drip_register(q, cfg, ai);
     alerts_register(q, cfg, *chain);
+    gmail_register(q, cfg, ai);
     imap_register(q, cfg, ai);
     upload_register(q, cfg, ai);
     return 0;

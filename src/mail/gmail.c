@@ -13,13 +13,17 @@
 
 #include "base/clock.h"
 #include "base/crypto.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/str.h"
+#include "jobs/progress.h"
+#include "jobs/queue.h"
 #include "mail/inbox.h"
 #include "mail/ingest.h"
 #include "net/httpc.h"
 #include "store/integrations.h"
+#include "store/jobs.h"
 
 enum {
     TOKEN_MAX = 4096, /* an OAuth token as text */
@@ -613,7 +617,7 @@ static int busy_claim(const char *id, struct errinfo *e)
     }
     pthread_mutex_unlock(&busy_mu);
     if (free_slot == -2)
-        return failf(e, ERR_CONFLICT, "a sync of this mailbox is already running");
+        return failf(e, ERR_TEMPORARY, "a sync of this mailbox is already running");
     return rc ? failf(e, rc, "too many mailboxes are syncing; try again later") : 0;
 }
 
@@ -720,15 +724,42 @@ static int collect_history(struct gmail *g, const char *start, struct arena *a, 
     return 0;
 }
 
-struct reject_ctx {
+/* One import's counts besides the pipeline's. */
+struct import_ctx {
+    const struct gmail_env *env;
     const char *integration_id;
+    struct gmail_sync_result *out; /* listed, fetched, full */
+    uint64_t fetch_rejected;
 };
 
 static void on_reject(void *arg, const char *origin, const struct errinfo *why)
 {
-    const struct reject_ctx *rc = arg;
-    log_info("gmail.message_rejected", "mailbox %s: %s rejected: %s", rc->integration_id, origin,
+    const struct import_ctx *ic = arg;
+    log_info("gmail.message_rejected", "mailbox %s: %s rejected: %s", ic->integration_id, origin,
              why->msg);
+}
+
+static void progress_of(const struct import_ctx *ic, const struct ingest_stats *st,
+                        struct gmail_progress *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->listed = ic->out->listed;
+    p->fetched = ic->out->fetched;
+    p->full = ic->out->full;
+    if (st) {
+        p->imported = st->imported;
+        p->duplicates = st->duplicates;
+        p->rejected = st->rejected;
+    }
+    p->rejected += ic->fetch_rejected;
+}
+
+static int in_batch(void *arg, const struct ingest_stats *st, struct errinfo *e)
+{
+    const struct import_ctx *ic = arg;
+    struct gmail_progress p;
+    progress_of(ic, st, &p);
+    return ic->env->progress(ic->env->progress_arg, &p, e);
 }
 
 /* Fetches each message (ids[0] first) and feeds it to the pipeline. */
@@ -737,22 +768,32 @@ static int import_ids(const struct gmail_env *env, struct ai *ai, struct gmail *
                       struct gmail_sync_result *out, struct errinfo *e)
 {
     const char *own[] = {in->account_email};
-    struct reject_ctx rctx = {in->id};
+    struct import_ctx ic = {.env = env, .integration_id = in->id, .out = out};
     struct ingest_opts o = {
         .workspace_id = in->workspace_id,
         .source = "gmail",
         .own_addresses = own,
         .nown = 1,
         .on_reject = on_reject,
-        .arg = &rctx,
+        .in_batch = env->progress ? in_batch : NULL,
+        .arg = &ic,
+        .batch_max = GMAIL_BATCH,
+        .batch_ms = GMAIL_BATCH_MS,
     };
+    out->listed = n;
+    if (env->progress) {
+        struct gmail_progress p;
+        progress_of(&ic, NULL, &p);
+        int prc = env->progress(env->progress_arg, &p, e);
+        if (prc)
+            return prc;
+    }
     struct ingest *ig = ingest_new(env->store, ai, &o, e);
     if (!ig)
         return e->code ? e->code : ERR_DB;
     struct buf raw;
     buf_init(&raw, INBOX_MAX_MESSAGE);
     int rc = 0;
-    uint64_t fetch_rejected = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         bool skip;
         struct errinfo me;
@@ -761,13 +802,14 @@ static int import_ids(const struct gmail_env *env, struct ai *ai, struct gmail *
         if (r == ERR_NOT_FOUND || r == ERR_TOO_BIG || r == ERR_INVALID) {
             /* Deleted since it was listed, or not a message we can read. */
             log_info("gmail.message_skipped", "mailbox %s: message %s: %s", in->id, ids[i], me.msg);
-            fetch_rejected += r != ERR_NOT_FOUND;
+            ic.fetch_rejected += r != ERR_NOT_FOUND;
             continue;
         }
         if (r) {
             rc = failf(e, r, "%s", me.msg);
             break;
         }
+        out->fetched++;
         if (skip)
             continue;
         char origin[GMAIL_ID_MAX + 8];
@@ -788,7 +830,7 @@ static int import_ids(const struct gmail_env *env, struct ai *ai, struct gmail *
     ingest_free(ig);
     out->imported = st.imported;
     out->duplicates = st.duplicates;
-    out->rejected = st.rejected + fetch_rejected;
+    out->rejected = st.rejected + ic.fetch_rejected;
     return rc;
 }
 
@@ -905,4 +947,195 @@ int gmail_sync(const struct gmail_env *env, struct ai *ai, struct integration *i
     gmail_free(g);
     busy_release(in->id);
     return rc;
+}
+
+/* ---- the sync job -------------------------------------------------------- */
+
+struct enqueue_args {
+    const char *workspace_id;
+    const struct gmail_job_spec *spec;
+    int64_t *id;
+    bool *created;
+};
+
+static int enqueue_tx(struct store *st, void *arg, struct errinfo *e)
+{
+    struct enqueue_args *x = arg;
+    /* Two requests for the same mailbox take turns here, so the second
+     * finds the first one's job. */
+    int rc = store_tx_lock_workspace(st, x->workspace_id, e);
+    if (!rc)
+        rc = store_job_active(st, x->workspace_id, GMAIL_JOB_KIND, "integrationId",
+                              x->spec->integration_id, x->id, e);
+    if (rc || *x->id) {
+        *x->created = false;
+        return rc;
+    }
+    struct buf b;
+    struct jw w;
+    buf_init(&b, 4096);
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "integrationId", x->spec->integration_id);
+    jw_kint(&w, "maxMessages", x->spec->max_messages);
+    jw_kstr(&w, "tokenUrl", x->spec->token_url);
+    jw_kbool(&w, "authBasic", x->spec->auth_basic);
+    jw_obj_end(&w);
+    rc = jw_finish(&w);
+    if (rc) {
+        buf_release(&b);
+        return failf(e, rc, "the sync job's payload");
+    }
+    struct job_spec spec = {
+        .workspace_id = x->workspace_id,
+        .kind = GMAIL_JOB_KIND,
+        .payload = buf_str(&b),
+        .max_attempts = GMAIL_ATTEMPTS,
+    };
+    rc = queue_enqueue(st, &spec, x->id, x->created, e);
+    buf_release(&b);
+    return rc;
+}
+
+int gmail_enqueue(struct store *st, const char *workspace_id, const struct gmail_job_spec *spec,
+                  int64_t *job_id, bool *created, struct errinfo *e)
+{
+    *job_id = 0;
+    *created = false;
+    struct enqueue_args x = {workspace_id, spec, job_id, created};
+    return store_tx_run(st, enqueue_tx, &x, e);
+}
+
+struct gmail_job {
+    const struct config *cfg;
+    struct ai *ai;
+    struct queue *q;
+};
+
+/* One run of a sync job. */
+struct job_run {
+    struct store *st;
+    const struct job *j;
+    const struct integration *in;
+};
+
+/* The progress as GET /api/jobs/{id} shows it (docs/openapi.yaml GmailSyncProgress). */
+static int job_record(const struct job_run *r, const struct gmail_progress *p,
+                      const char *history_id, const char *status, struct errinfo *e)
+{
+    struct buf b;
+    struct jw w;
+    buf_init(&b, 4096);
+    jw_init(&w, &b);
+    jw_obj_begin(&w);
+    jw_kstr(&w, "integrationId", r->in->id);
+    jw_kstr(&w, "accountEmail", r->in->account_email);
+    jw_kbool(&w, "fullSync", p->full);
+    jw_kint(&w, "listed", (int64_t)p->listed);
+    jw_kint(&w, "fetched", (int64_t)p->fetched);
+    jw_kint(&w, "imported", (int64_t)p->imported);
+    jw_kint(&w, "duplicates", (int64_t)p->duplicates);
+    jw_kint(&w, "rejected", (int64_t)p->rejected);
+    jw_kstr(&w, "historyId", history_id && *history_id ? history_id : NULL);
+    jw_obj_end(&w);
+    int rc = jw_finish(&w);
+    if (!rc)
+        rc = job_progress_record(r->st, r->j, buf_str(&b), status, e);
+    buf_release(&b);
+    return rc;
+}
+
+static int job_progress(void *arg, const struct gmail_progress *p, struct errinfo *e)
+{
+    return job_record(arg, p, NULL, "running", e);
+}
+
+static int sync_job(void *ctx, struct store *st, const struct job *j, struct arena *a,
+                    struct errinfo *e)
+{
+    struct gmail_job *gj = ctx;
+    json_t *p = json_loads(j->payload ? j->payload : "{}", 0, NULL);
+    const char *id = json_string_value(json_object_get(p, "integrationId"));
+    const char *token_url = json_string_value(json_object_get(p, "tokenUrl"));
+    char integration_id[STORE_ID_LEN] = "";
+    if (id && strlen(id) < sizeof(integration_id))
+        snprintf(integration_id, sizeof(integration_id), "%s", id);
+    int max = (int)json_integer_value(json_object_get(p, "maxMessages"));
+    bool basic = json_is_true(json_object_get(p, "authBasic"));
+    char *url = token_url ? arena_strdup(a, token_url) : NULL;
+    json_decref(p);
+    if (!integration_id[0])
+        return failf(e, ERR_INVALID, "the job names no Gmail mailbox");
+    struct integration in;
+    int rc = store_integration_get(st, j->workspace_id, integration_id, a, &in, e);
+    if (rc == ERR_NOT_FOUND) {
+        log_info("gmail.skipped", "mailbox %s was removed before its sync", integration_id);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (strcmp(in.status, "disconnected") == 0)
+        return failf(e, ERR_INVALID, "this mailbox is disconnected; connect it again");
+
+    struct job_run r = {.st = st, .j = j, .in = &in};
+    struct gmail_env env = {
+        .store = st,
+        .secret_key = gj->cfg->secret_key,
+        .client =
+            {
+                .api_url = gj->cfg->gmail_api_url,
+                .token_url = url,
+                .client_id = gj->cfg->oidc_client_id,
+                .client_secret = gj->cfg->oidc_client_secret,
+                .auth_basic = basic,
+            },
+        .progress = job_progress,
+        .progress_arg = &r,
+    };
+    struct gmail_sync_result res;
+    rc = gmail_sync(&env, gj->ai, &in, max, a, &res, e);
+    /* The mailbox must be connected again (its status says so): retrying
+     * cannot help. */
+    if (rc == ERR_CONFLICT) {
+        char why[ERRINFO_MSG_MAX];
+        snprintf(why, sizeof(why), "%s", e->msg);
+        rc = failf(e, ERR_INVALID, "%s", why);
+    }
+    const char *status = job_progress_outcome(j, rc);
+    struct gmail_progress last = {
+        .listed = res.listed,
+        .fetched = res.fetched,
+        .imported = res.imported,
+        .duplicates = res.duplicates,
+        .rejected = res.rejected,
+        .full = res.full,
+    };
+    struct errinfo pe;
+    errinfo_clear(&pe);
+    if (job_record(&r, &last, rc ? NULL : res.history_id, status, &pe))
+        log_warn("gmail.progress", "job %lld: %s", (long long)j->id, pe.msg);
+    if (gj->q && res.imported)
+        queue_kick(gj->q); /* drafts for contacts that became hot */
+    struct log_line l;
+    if (log_begin(&l, rc ? LOG_WARN : LOG_INFO, "gmail.synced")) {
+        log_str(&l, "workspace", j->workspace_id);
+        log_int(&l, "job", j->id);
+        log_int(&l, "imported", (int64_t)res.imported);
+        log_int(&l, "duplicates", (int64_t)res.duplicates);
+        log_int(&l, "rejected", (int64_t)res.rejected);
+        log_end(&l, "mailbox %s: %llu listed, %llu imported, %llu duplicates, %llu rejected (%s)",
+                in.id, (unsigned long long)res.listed, (unsigned long long)res.imported,
+                (unsigned long long)res.duplicates, (unsigned long long)res.rejected, status);
+    }
+    return rc;
+}
+
+void gmail_register(struct queue *q, const struct config *cfg, struct ai *ai)
+{
+    /* One per process, alive as long as the queue that holds it. */
+    static struct gmail_job gj;
+    gj.cfg = cfg;
+    gj.ai = ai;
+    gj.q = q;
+    queue_register(q, GMAIL_JOB_KIND, sync_job, &gj);
 }

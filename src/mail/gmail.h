@@ -16,10 +16,12 @@
 #include "ai/ai.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/config.h"
 #include "base/err.h"
 #include "store/integrations.h"
 #include "store/store.h"
 
+#define GMAIL_JOB_KIND "gmail_sync"
 #define GMAIL_API_URL_DEFAULT "https://gmail.googleapis.com"
 /* The scope a mailbox connection asks for, besides openid and email. */
 #define GMAIL_SCOPE_READONLY "https://www.googleapis.com/auth/gmail.readonly"
@@ -28,6 +30,9 @@ enum {
     GMAIL_SYNC_DEFAULT = 500, /* messages a first sync imports when not told */
     GMAIL_SYNC_MAX = 5000,    /* the most a first sync may be told to import */
     GMAIL_ID_MAX = 32,        /* message and history ids are shorter (as the store keeps) */
+    GMAIL_BATCH = 50,         /* messages per committed batch (and progress record) at most */
+    GMAIL_BATCH_MS = 1000,    /* or this long, whichever comes first */
+    GMAIL_ATTEMPTS = 5,       /* a sync job's tries while Gmail is unavailable */
 };
 
 /* Where the client talks to; every string borrowed. */
@@ -100,11 +105,25 @@ int gmail_history(struct gmail *g, const char *start_history_id, const char *pag
  */
 int gmail_get_raw(struct gmail *g, const char *id, struct buf *raw, bool *skip, struct errinfo *e);
 
+/* How far a sync got: messages listed (to fetch), fetched, and what the
+ * pipeline made of them (rejected also counts the messages Gmail gave that
+ * cannot be read). */
+struct gmail_progress {
+    uint64_t listed, fetched, imported, duplicates, rejected;
+    bool full; /* a full listing, not an incremental history sync */
+};
+
 /* What connect and sync need; borrowed. */
 struct gmail_env {
     struct store *store;
     const char *secret_key; /* seals and opens the stored tokens */
     struct gmail_client_opts client;
+    /* Called once the messages to fetch are listed (no transaction open),
+     * then in each batch's transaction just before it commits, with the
+     * counts as they will be once it has; an error rolls the batch back and
+     * ends the sync. NULL: none. */
+    int (*progress)(void *arg, const struct gmail_progress *p, struct errinfo *e);
+    void *progress_arg;
 };
 
 /*
@@ -118,7 +137,7 @@ int gmail_connect(const struct gmail_env *env, const char *workspace_id, const c
                   struct arena *a, struct integration *out, struct errinfo *e);
 
 struct gmail_sync_result {
-    uint64_t imported, duplicates, rejected;
+    uint64_t listed, fetched, imported, duplicates, rejected;
     bool full; /* a full listing, not an incremental history sync */
     char history_id[GMAIL_ID_MAX];
 };
@@ -132,12 +151,39 @@ struct gmail_sync_result {
  * point and time, or the error.
  * ERR_CONFLICT (status set to error) when the mailbox must be connected
  * again: the grant was revoked, Gmail refuses access, or the stored tokens
- * cannot be opened. ERR_CONFLICT also when this mailbox is already being
- * synced. ERR_TEMPORARY when Gmail is unavailable (status stays connected,
+ * cannot be opened. ERR_TEMPORARY when this mailbox is already being
+ * synced in this process, or when Gmail is unavailable (status stays connected,
  * last_error says why; messages imported so far stay, the sync point does
  * not move). ai is borrowed.
  */
 int gmail_sync(const struct gmail_env *env, struct ai *ai, struct integration *in, int max_messages,
                struct arena *a, struct gmail_sync_result *out, struct errinfo *e);
 
+/* ---- the sync job (kind GMAIL_JOB_KIND) ---------------------------------- */
+
+/* What a sync job needs to know besides the mailbox (copied into its payload). */
+struct gmail_job_spec {
+    const char *integration_id;
+    int max_messages;
+    const char *token_url; /* the provider's token endpoint; NULL: no refresh */
+    bool auth_basic;
+};
+
+/*
+ * Queues a sync of one mailbox, unless one is already queued or running:
+ * then *job_id is that job and *created false. One sync per mailbox at a
+ * time, also when two requests race (the workspace is locked meanwhile).
+ */
+int gmail_enqueue(struct store *st, const char *workspace_id, const struct gmail_job_spec *spec,
+                  int64_t *job_id, bool *created, struct errinfo *e);
+
+struct queue;
+/*
+ * Registers the sync job's handler (cfg and ai borrowed for the queue's
+ * life). The job records its progress (GET /api/jobs/{id}, the live
+ * job_progress event) with every batch; a mailbox that must be connected
+ * again (revoked grant) ends it dead with that reason, also kept on the
+ * mailbox; Gmail being unavailable retries it with backoff.
+ */
+void gmail_register(struct queue *q, const struct config *cfg, struct ai *ai);
 #endif

@@ -18,10 +18,9 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "base/clock.h"
-#include "base/events.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "jobs/progress.h"
 #include "mail/inbox.h"
 #include "mail/ingest.h"
 #include "store/jobs.h"
@@ -143,17 +142,8 @@ static void write_progress(struct jw *w, const struct run *r, const struct inges
     jw_obj_end(w);
 }
 
-/* The live event: {"id","kind","status","progress"}; runs after the commit. */
-static void announce(void *data)
-{
-    const char *text = data;
-    const char *ws = text;
-    const char *json = text + strlen(ws) + 1;
-    events_publish(ws, "job_progress", json);
-}
-
 /* Records the progress (in the open batch's transaction, when there is
- * one) and announces it once that commits. */
+ * one) and announces it once that commits (jobs/progress.h). */
 static int record(struct run *r, const struct ingest_stats *s, const char *status,
                   struct errinfo *e)
 {
@@ -164,31 +154,9 @@ static int record(struct run *r, const struct ingest_stats *s, const char *statu
     write_progress(&w, r, s);
     int rc = jw_finish(&w);
     if (!rc)
-        rc =
-            store_job_progress(r->st, r->j->workspace_id, r->j->id, buf_str(&b), clock_now_ms(), e);
-    if (rc) {
-        buf_release(&b);
-        return rc;
-    }
-    struct buf ev;
-    buf_init(&ev, PROGRESS_MAX + 256);
-    buf_puts(&ev, r->j->workspace_id);
-    buf_append(&ev, "", 1); /* the workspace, its NUL, then the event's JSON */
-    char id[24];
-    snprintf(id, sizeof(id), "%lld", (long long)r->j->id);
-    jw_init(&w, &ev);
-    jw_obj_begin(&w);
-    jw_kstr(&w, "id", id);
-    jw_kstr(&w, "kind", r->j->kind);
-    jw_kstr(&w, "status", status);
-    jw_key(&w, "progress");
-    jw_raw(&w, buf_str(&b), b.len);
-    jw_obj_end(&w);
-    if (jw_finish(&w) == 0)
-        store_after_commit(r->st, announce, ev.data, ev.len + 1);
-    buf_release(&ev);
+        rc = job_progress_record(r->st, r->j, buf_str(&b), status, e);
     buf_release(&b);
-    return 0;
+    return rc;
 }
 
 static int in_batch(void *arg, const struct ingest_stats *s, struct errinfo *e)
@@ -304,16 +272,15 @@ static int upload_job(void *ctx, struct store *st, const struct job *j, struct a
     struct run r = {.st = st, .j = j};
     struct ingest_stats s = {0};
     int rc = import_file(c, &r, path, a, &s, e);
-    const char *status = "done";
+    const char *status;
     if (!rc && s.seen == 0)
         rc = failf(e, ERR_INVALID, "the upload holds no email message");
     else if (!rc && s.imported + s.duplicates == 0)
         rc = failf(e, ERR_INVALID, "the upload holds no email that could be read: %s: %s",
                    r.nshown ? r.shown[0].origin : "upload",
                    r.nshown ? r.shown[0].reason : "rejected");
-    bool ends = rc == 0 || rc == ERR_INVALID || j->attempts >= j->max_attempts;
-    if (rc)
-        status = ends ? "dead" : "failed";
+    status = job_progress_outcome(j, rc);
+    bool ends = strcmp(status, "failed") != 0;
     /* The last counts (rejections after the last batch) and the outcome. */
     struct errinfo pe;
     errinfo_clear(&pe);

@@ -35,6 +35,13 @@ static struct db_sql sql_progress =
     DB_SQL2("UPDATE jobs SET progress = ?3, updated_at = ?4 WHERE workspace_id = ?1 AND id = ?2",
             "UPDATE jobs SET progress = CAST(?3 AS jsonb), updated_at = ?4"
             " WHERE workspace_id = ?1 AND id = ?2");
+static struct db_sql sql_active =
+    DB_SQL2("SELECT id FROM jobs WHERE workspace_id = ?1 AND kind = ?2"
+            " AND status IN ('queued', 'running') AND json_extract(payload, '$.' || ?3) = ?4"
+            " ORDER BY id LIMIT 1",
+            "SELECT id FROM jobs WHERE workspace_id = ?1 AND kind = ?2"
+            " AND status IN ('queued', 'running') AND payload->>CAST(?3 AS text) = ?4"
+            " ORDER BY id LIMIT 1");
 static struct db_sql sql_exists = DB_SQL("SELECT 1 FROM jobs WHERE workspace_id = ?1 AND id = ?2");
 
 #define LIST(where)                                                                                \
@@ -213,4 +220,26 @@ int store_job_progress(struct store *st, const char *workspace_id, int64_t id, c
     db_bind_str(&c, 3, progress);
     db_bind_i64(&c, 4, now);
     return db_leave(&c, db_run_one(&c, "job"));
+}
+
+int store_job_active(struct store *st, const char *workspace_id, const char *kind,
+                     const char *field, const char *value, int64_t *id, struct errinfo *e)
+{
+    *id = 0;
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
+    if (rc)
+        return rc;
+    if ((rc = db_prepare(&c, &sql_active, "looking for a job in progress")))
+        return db_leave(&c, rc);
+    db_bind_str(&c, 1, workspace_id);
+    db_bind_str(&c, 2, kind);
+    db_bind_str(&c, 3, field);
+    db_bind_str(&c, 4, value);
+    rc = db_step(&c);
+    if (rc == DB_ROW) {
+        *id = db_col_i64(&c, 0);
+        rc = db_run(&c);
+    }
+    return db_leave(&c, rc);
 }

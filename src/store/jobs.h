@@ -121,6 +121,11 @@ int store_job_get(struct store *st, const char *workspace_id, int64_t id, struct
 int store_job_progress(struct store *st, const char *workspace_id, int64_t id, const char *progress,
                        int64_t now, struct errinfo *e);
 
+/* The oldest of the workspace's queued or running jobs of kind whose
+ * payload has value at its top-level string field, into *id (0: none). */
+int store_job_active(struct store *st, const char *workspace_id, const char *kind,
+                     const char *field, const char *value, int64_t *id, struct errinfo *e);
+
 static inline int store_job_purge(struct store *st, int64_t before, int limit, int64_t *deleted,
                                   struct errinfo *e)
 {

@@ -10,6 +10,7 @@ psycopg2 on PostgreSQL).
 """
 import glob
 import os
+import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,6 +21,7 @@ from authutil import (
     login_error, state_cookie,
 )
 from fakes.gmail_api import READONLY_SCOPE, FakeGmail
+from test_ws import WS
 
 CALLBACK = "/api/integrations/gmail/callback"
 GMAIL_STATE_COOKIE = "lf_gmail_state"
@@ -73,10 +75,53 @@ class GmailEnv(AuthEnv):
         assert r.status == 200, r
         return r.json["data"]
 
-    def sync(self, browser, ws, status=200, **body):
+    def start_sync(self, browser, ws, **body):
+        """POST .../sync: 202 with one job per mailbox; returns the jobs."""
         r = browser.post("/api/integrations/gmail/sync", json_body=dict(body, workspaceId=ws))
-        assert r.status == status, r
-        return r.json["data"] if status == 200 else r.json["error"]
+        assert r.status == 202, r
+        jobs = r.json["data"]["jobs"]
+        assert jobs and all(j["kind"] == "gmail_sync" for j in jobs), jobs
+        assert r.header("Location") == f"/api/jobs/{jobs[0]['id']}"
+        return jobs
+
+    def job(self, browser, ws, job_id):
+        r = browser.get(f"/api/jobs/{job_id}?workspaceId={ws}")
+        assert r.status == 200, r
+        return r.json["data"]
+
+    def wait_job(self, browser, ws, job_id, timeout=60.0):
+        """Polls GET /api/jobs/{id} until the job is done or dead; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(browser, ws, job_id)
+            if job["status"] in ("done", "dead"):
+                return job
+            assert time.monotonic() < deadline, f"job {job_id} still {job['status']}: {job}"
+            time.sleep(0.05)
+
+    def sync_jobs(self, browser, ws, **body):
+        """Queues the sync and waits for every job to end; returns the ended jobs."""
+        return [self.wait_job(browser, ws, j["id"]) for j in self.start_sync(browser, ws, **body)]
+
+    def sync(self, browser, ws, status=200, **body):
+        """A sync that must end done (its totals, as the old synchronous reply
+        had them, from the jobs' progress), or an error status the request
+        itself answers."""
+        if status != 200:
+            r = browser.post("/api/integrations/gmail/sync",
+                             json_body=dict(body, workspaceId=ws))
+            assert r.status == status, r
+            return r.json["error"]
+        jobs = self.sync_jobs(browser, ws, **body)
+        for j in jobs:
+            assert j["status"] == "done" and j["lastError"] is None, j
+        ps = [j["progress"] for j in jobs]
+        return {"imported": sum(p["imported"] for p in ps),
+                "duplicates": sum(p["duplicates"] for p in ps),
+                "rejected": sum(p["rejected"] for p in ps),
+                "historyId": ps[-1]["historyId"],
+                "integrations": [dict(p, id=p["integrationId"]) for p in ps],
+                "jobs": jobs}
 
     def emails(self, ws):
         return self.scalar("SELECT COUNT(*) FROM emails WHERE workspace_id = ?", ws)
@@ -412,6 +457,81 @@ def test_sync_of_one_named_mailbox(genv, ada):
     assert [i["id"] for i in res["integrations"]] == [row["id"]]
 
 
+def test_progress_counts_reach_the_totals(genv, ada):
+    genv.connect(ada, ada.ws)
+    genv.gmail.hold("messages/")  # the first fetch waits: the listing is recorded by then
+    [job] = genv.start_sync(ada, ada.ws)
+    assert job["payload"]["integrationId"] == genv.integrations(ada, ada.ws)[0]["id"]
+    assert "tokenUrl" in job["payload"]
+    assert genv.gmail.held.wait(30)
+    running = genv.job(ada, ada.ws, job["id"])
+    assert running["status"] == "running", running
+    p = running["progress"]
+    total = len(CUSTOMERS) + 1  # and the draft, listed and fetched, never imported
+    assert (p["listed"], p["fetched"], p["imported"]) == (total, 0, 0), p
+    assert p["fullSync"] is True and p["historyId"] is None
+    genv.gmail.release()
+    done = genv.wait_job(ada, ada.ws, job["id"])
+    assert done["status"] == "done", done
+    p = done["progress"]
+    assert (p["listed"], p["fetched"], p["imported"], p["duplicates"], p["rejected"]) == \
+        (total, total, len(CUSTOMERS), 0, 0), p
+    assert p["historyId"] == str(genv.gmail.history_id)
+    assert p["accountEmail"] == genv.integrations(ada, ada.ws)[0]["accountEmail"]
+    # The next sync lists only what arrived since.
+    genv.gmail.add_message(sender="New <new@prospect.example>", subject="Hi", body="Pricing?\n")
+    [again] = genv.sync_jobs(ada, ada.ws)
+    p = again["progress"]
+    assert p["fullSync"] is False
+    assert (p["listed"], p["fetched"], p["imported"]) == (1, 1, 1), p
+
+
+def test_progress_is_published_live_to_the_workspace(genv, ada):
+    genv.connect(ada, ada.ws)
+    ws = WS(genv.srv.port, cookie=ada.cookie)
+    assert ws.status == 101, ws.body
+    assert ws.recv()["type"] == "hello"
+    [job] = genv.start_sync(ada, ada.ws)
+    events = []
+    while not events or events[-1]["data"]["status"] == "running":
+        m, _ = ws.wait_for("job_progress", timeout=30)
+        events.append(m)
+    ws.close()
+    for e in events:
+        assert e["workspaceId"] == ada.ws
+        assert e["data"]["id"] == job["id"] and e["data"]["kind"] == "gmail_sync", e
+    total = len(CUSTOMERS) + 1
+    first = events[0]["data"]
+    assert first["status"] == "running", events  # the listing, before any fetch
+    assert (first["progress"]["listed"], first["progress"]["fetched"]) == (total, 0), first
+    fetched = [e["data"]["progress"]["fetched"] for e in events]
+    assert fetched == sorted(fetched), fetched
+    last = events[-1]["data"]
+    assert last["status"] == "done", events
+    assert last["progress"]["imported"] == len(CUSTOMERS)
+    assert last["progress"]["historyId"] == str(genv.gmail.history_id)
+
+
+def test_a_second_request_while_a_sync_runs_answers_the_same_job(genv, ada):
+    genv.connect(ada, ada.ws)
+    genv.gmail.hold("messages/")
+    [first] = genv.start_sync(ada, ada.ws)
+    assert genv.gmail.held.wait(30)
+    [second] = genv.start_sync(ada, ada.ws)
+    assert second["id"] == first["id"] and second["status"] == "running", second
+    genv.gmail.release()
+    done = genv.wait_job(ada, ada.ws, first["id"])
+    assert done["status"] == "done" and done["progress"]["imported"] == len(CUSTOMERS)
+    r = ada.get(f"/api/jobs?workspaceId={ada.ws}")
+    assert r.status == 200, r
+    assert len([j for j in r.json["data"] if j["kind"] == "gmail_sync"]) == 1
+    assert genv.emails(ada.ws) == len(CUSTOMERS)
+    # Once it ended, a request queues a new sync.
+    [third] = genv.start_sync(ada, ada.ws)
+    assert third["id"] != first["id"]
+    assert genv.wait_job(ada, ada.ws, third["id"])["status"] == "done"
+
+
 # -- tokens -------------------------------------------------------------------------
 
 
@@ -453,13 +573,13 @@ def test_token_near_expiry_is_refreshed_before_use(genv, ada):
     assert genv.row(ada.ws)["token_expires_at"] > 1000
 
 
-def test_revoked_grant_marks_the_mailbox_in_error(genv, ada):
+def test_revoked_grant_ends_the_job_dead_and_marks_the_mailbox_in_error(genv, ada):
     genv.connect(ada, ada.ws)
-    genv.fake.expire_access_tokens()
+    genv.fake.expire_access_tokens()  # Gmail answers 401; the refresh answers invalid_grant
     genv.fake.revoke_refresh_tokens()
-    err = genv.sync(ada, ada.ws, status=409)
-    assert err["code"] == "CONFLICT"
-    assert "revoked" in err["message"] and "connect Gmail again" in err["message"]
+    [job] = genv.sync_jobs(ada, ada.ws)
+    assert job["status"] == "dead" and job["attempts"] == 1, job
+    assert "revoked" in job["lastError"] and "connect Gmail again" in job["lastError"], job
     row = genv.integrations(ada, ada.ws)[0]
     assert row["status"] == "error"
     assert "revoked" in row["lastError"]
@@ -471,20 +591,24 @@ def test_revoked_grant_marks_the_mailbox_in_error(genv, ada):
 
 
 @pytest.mark.parametrize("status", [500, 429])
-def test_gmail_failure_is_temporary_and_keeps_the_sync_point(genv, ada, status):
+def test_gmail_failure_is_retried_and_keeps_the_sync_point(genv, ada, status):
     genv.connect(ada, ada.ws)
     genv.sync(ada, ada.ws)
     hid = genv.row(ada.ws)["history_id"]
     genv.gmail.add_message(subject="Pending", sender="p <p@prospect.example>")
     genv.gmail.fail_next(status, path="history")
-    err = genv.sync(ada, ada.ws, status=503)
-    assert err["code"] == "UNAVAILABLE"
+    genv.gmail.hold("messages/")  # the retry waits here until the first try is checked
+    [job] = genv.start_sync(ada, ada.ws)
+    assert genv.gmail.held.wait(30), "the sync was not retried"
     row = genv.integrations(ada, ada.ws)[0]
-    assert row["status"] == "connected" and row["lastError"]
+    assert row["status"] == "connected" and row["lastError"], row
     assert genv.row(ada.ws)["history_id"] == hid
-    res = genv.sync(ada, ada.ws)
-    assert res["imported"] == 1
+    genv.gmail.release()
+    done = genv.wait_job(ada, ada.ws, job["id"])
+    assert done["status"] == "done" and done["attempts"] == 2, done
+    assert done["progress"]["imported"] == 1
     assert genv.integrations(ada, ada.ws)[0]["lastError"] is None
+    assert genv.row(ada.ws)["history_id"] == str(genv.gmail.history_id)
 
 
 def test_tokens_are_bound_to_their_workspace(genv, ada):
@@ -501,8 +625,8 @@ def test_tokens_are_bound_to_their_workspace(genv, ada):
                src["access_token_enc"], src["refresh_token_enc"], src["token_expires_at"]))
     c.commit()
     c.close()
-    err = genv.sync(bob, bob.ws, status=409)
-    assert "cannot be opened" in err["message"]
+    [job] = genv.sync_jobs(bob, bob.ws)
+    assert job["status"] == "dead" and "cannot be opened" in job["lastError"], job
     assert genv.integrations(bob, bob.ws)[0]["status"] == "error"
     assert genv.emails(bob.ws) == 0
 

@@ -626,6 +626,36 @@ test("campaigns: the builder shows the server's messages, creates, lists and act
   await shot(page, "campaigns");
 });
 
+// Adds a Gmail mailbox to the demo workspace straight into the database,
+// with tokens that were not sealed by this server: its sync job ends dead.
+function addBrokenGmail(srv) {
+  const code = [
+    "import sqlite3, sys, uuid",
+    "c = sqlite3.connect(sys.argv[1])",
+    "ws, user = c.execute(\"SELECT w.id, u.id FROM workspaces w, user_profiles u WHERE u.email = ? ORDER BY w.created_at LIMIT 1\", (sys.argv[2],)).fetchone()",
+    "c.execute(\"INSERT INTO email_integrations (id, workspace_id, user_id, provider, account_email, access_token_enc, refresh_token_enc, status, created_at, updated_at) VALUES (?, ?, ?, 'gmail', 'sales@northwind-demo.example', ?, ?, 'connected', 1, 1)\", (str(uuid.uuid4()), ws, user, b'x' * 64, b'y' * 64))",
+    "c.commit()",
+  ].join("\n");
+  const r = spawnSync("python3", ["-c", code, srv.db.replace(/^sqlite:/, ""), DEMO_EMAIL], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`cannot add the Gmail mailbox: ${r.stderr}`);
+}
+
+test("mailboxes: Sync now on a Gmail mailbox follows its job to the end, with the reason", async ({ page, srv }) => {
+  addBrokenGmail(srv);
+  await page.goto(`${srv.base}/dashboard/mailboxes`);
+  const row = page.locator("#gmail-mailboxes tr[data-gmail-id]", { hasText: "sales@northwind-demo.example" });
+  await row.waitFor();
+  await row.locator("button[data-action=sync-gmail]").click();
+  const status = page.locator("#gmail-mailboxes .gmail-sync-status[data-status=dead]");
+  await status.waitFor({ timeout: LIVE_TIMEOUT });
+  const text = await status.textContent();
+  check(text.startsWith("Sync dead:") && text.includes("cannot be opened"), `unexpected status: ${text}`);
+  const err = page.locator("#gmail-mailboxes tr[data-status=error] .gmail-error");
+  await err.waitFor({ timeout: LIVE_TIMEOUT });
+  check((await err.textContent()).includes("connect Gmail again"), `unexpected error: ${await err.textContent()}`);
+  await shot(page, "mailboxes-gmail");
+});
+
 test("mailboxes: adds an IMAP source, queues a sync, shows its error as text, deletes it", async ({ page, srv }) => {
   await page.goto(`${srv.base}/dashboard/mailboxes`);
   await page.locator("h1", { hasText: "Mailboxes" }).waitFor();

@@ -92,6 +92,8 @@ class FakeGmail:
         self.page_size = None  # None: as asked (up to 500)
         self.requests = []
         self._faults = []  # [status, path prefix or None, count]
+        self._gate = None  # (path prefix, threading.Event) requests wait on
+        self.held = threading.Event()  # set once a request waits at the gate
         self._clock = int(time.time() * 1000) - 86400 * 1000
         self._lock = threading.Lock()
         self._httpd = None
@@ -157,6 +159,18 @@ class FakeGmail:
         with self._lock:
             self._faults.append([status, path, count])
 
+    def hold(self, path):
+        """Requests under PREFIX + path wait (30 s at most) until release()."""
+        with self._lock:
+            self.held.clear()
+            self._gate = (path, threading.Event())
+
+    def release(self):
+        with self._lock:
+            gate, self._gate = self._gate, None
+        if gate:
+            gate[1].set()
+
     def recorded(self, path=None):
         with self._lock:
             return [r for r in self.requests if path is None or r[1].startswith(PREFIX + path)]
@@ -177,6 +191,11 @@ class FakeGmail:
         """(status, JSON body) for one request."""
         with self._lock:
             self.requests.append((method, path, query, token))
+        with self._lock:
+            gate = self._gate
+        if gate and path.startswith(PREFIX + gate[0]):
+            self.held.set()
+            gate[1].wait(30)
         info = self.token_check(token) if token else None
         if info is None:
             return 401, error_body(401)

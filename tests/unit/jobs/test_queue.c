@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "base/events.h"
+#include "jobs/progress.h"
 #include "jobs/queue.h"
 #include "store/jobs.h"
 #include "unit/unit.h"
@@ -614,6 +616,98 @@ static void add_workspace(struct fix *f, const char *id)
     db_exec(f, sql);
 }
 
+/* The live events a test saw. */
+struct seen {
+    int n;
+    char ws[64], type[32], data[512];
+};
+
+static void seen_sink(void *arg, const char *workspace_id, const char *type, const char *data)
+{
+    struct seen *s = arg;
+    s->n++;
+    snprintf(s->ws, sizeof(s->ws), "%s", workspace_id);
+    snprintf(s->type, sizeof(s->type), "%s", type);
+    snprintf(s->data, sizeof(s->data), "%s", data);
+}
+
+static int64_t enqueue_in(struct fix *f, const char *ws, const char *payload)
+{
+    struct job_spec s = {.workspace_id = ws, .kind = "sync", .payload = payload};
+    int64_t id = 0;
+    bool created = false;
+    if (queue_enqueue(f->st, &s, &id, &created, &f->e) != 0)
+        fail_msg("enqueue: %s", f->e.msg);
+    return id;
+}
+
+/* Progress recorded in a transaction is announced once it commits, and
+ * neither kept nor announced when it rolls back. */
+static void test_progress_is_announced_after_the_commit(void **state)
+{
+    struct fix *f = *state;
+    add_workspace(f, "w1");
+    struct seen seen = {0};
+    events_set_sink(seen_sink, &seen);
+    struct job j = {.id = enqueue_in(f, "w1", "{}"), .workspace_id = "w1", .kind = "sync"};
+
+    assert_int_equal(store_tx_begin(f->st, &f->e), 0);
+    assert_int_equal(job_progress_record(f->st, &j, "{\"n\":1}", "running", &f->e), 0);
+    store_tx_rollback(f->st);
+    assert_int_equal(seen.n, 0);
+    char sql[128], out[256];
+    snprintf(sql, sizeof(sql), "SELECT progress FROM jobs WHERE id = %lld", (long long)j.id);
+    assert_string_equal(db_text(f, sql, out, sizeof(out)), "(null)");
+
+    assert_int_equal(store_tx_begin(f->st, &f->e), 0);
+    assert_int_equal(job_progress_record(f->st, &j, "{\"n\":2}", "running", &f->e), 0);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(store_tx_commit(f->st, &f->e), 0);
+    events_set_sink(NULL, NULL);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.ws, "w1");
+    assert_string_equal(seen.type, "job_progress");
+    char want[256];
+    snprintf(want, sizeof(want),
+             "{\"id\":\"%lld\",\"kind\":\"sync\",\"status\":\"running\",\"progress\":{\"n\":2}}",
+             (long long)j.id);
+    assert_string_equal(seen.data, want);
+    assert_string_equal(db_text(f, sql, out, sizeof(out)), "{\"n\":2}");
+
+    /* How a run ends, as the event tells it. */
+    j.attempts = 1;
+    j.max_attempts = 3;
+    assert_string_equal(job_progress_outcome(&j, 0), "done");
+    assert_string_equal(job_progress_outcome(&j, ERR_TEMPORARY), "failed");
+    assert_string_equal(job_progress_outcome(&j, ERR_INVALID), "dead");
+    j.attempts = 3;
+    assert_string_equal(job_progress_outcome(&j, ERR_TEMPORARY), "dead");
+}
+
+/* A queued or running job is found by a field of its payload; an ended one is not. */
+static void test_active_job_is_found_by_a_payload_field(void **state)
+{
+    struct fix *f = *state;
+    add_workspace(f, "w1");
+    add_workspace(f, "w2");
+    int64_t a = enqueue_in(f, "w1", "{\"mailbox\":\"m1\"}");
+    enqueue_in(f, "w1", "{\"mailbox\":\"m2\"}");
+    int64_t id = -1;
+    assert_int_equal(store_job_active(f->st, "w1", "sync", "mailbox", "m1", &id, &f->e), 0);
+    assert_int_equal(id, a);
+    assert_int_equal(store_job_active(f->st, "w1", "other", "mailbox", "m1", &id, &f->e), 0);
+    assert_int_equal(id, 0);
+    assert_int_equal(store_job_active(f->st, "w2", "sync", "mailbox", "m1", &id, &f->e), 0);
+    assert_int_equal(id, 0);
+    assert_int_equal(store_job_active(f->st, "w1", "sync", "mailbox", "m3", &id, &f->e), 0);
+    assert_int_equal(id, 0);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "UPDATE jobs SET status = 'done' WHERE id = %lld", (long long)a);
+    db_exec(f, sql);
+    assert_int_equal(store_job_active(f->st, "w1", "sync", "mailbox", "m1", &id, &f->e), 0);
+    assert_int_equal(id, 0);
+}
+
 /* A purge the database refuses is an error with its reason (not a count of
  * deleted jobs), and the jobs deleted before it are still counted. */
 static void test_purge_failure_is_an_error(void **state)
@@ -724,6 +818,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_backoff_doubles_with_jitter_and_a_cap),
     cmocka_unit_test_setup_teardown(test_list_retry_and_discard, setup, teardown),
     cmocka_unit_test_setup_teardown(test_purge_failure_is_an_error, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_progress_is_announced_after_the_commit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_active_job_is_found_by_a_payload_field, setup, teardown),
 };
 
 UNIT_GROUP(unit_jobs_queue, "jobs/queue", tests);

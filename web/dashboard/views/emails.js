@@ -112,8 +112,10 @@ function importPanel(onDone) {
     follow,
     onEvent(msg) {
       if (msg.type === "job_progress" && msg.data && msg.data.id === jobId) {
-        show({ id: msg.data.id, status: msg.data.status, progress: msg.data.progress, lastError: null });
-        if (msg.data.status === "dead" || msg.data.status === "failed") poll(); // for lastError
+        // A failure is shown from the job itself, which has the reason (show
+        // would stop following a dead job before the poll could read it).
+        if (msg.data.status === "dead" || msg.data.status === "failed") poll();
+        else show({ id: msg.data.id, status: msg.data.status, progress: msg.data.progress, lastError: null });
       }
     },
     dispose: stop,

@@ -1,10 +1,13 @@
-// /dashboard/mailboxes: the workspace's IMAP sources (admins) with each
-// folder's sync point, status and last error; Sync now, Delete, and a form
-// to add one. The password is sent once and never shown again. While a sync
-// is queued or running the list reloads every two seconds.
+// /dashboard/mailboxes: the workspace's Gmail mailboxes with Sync now and
+// the live progress of each sync job (job_progress events, and
+// /api/jobs/{id} now and then in case the live connection is down), then
+// its IMAP sources (admins) with each folder's sync point, status and last
+// error; Sync now, Delete, and a form to add one. The password is sent once
+// and never shown again. While an IMAP sync is queued or running the list
+// reloads every two seconds.
 // Every value is inserted as text.
-import { api } from "../api.js";
-import { h, replace, fmtDate, note, badge } from "../dom.js";
+import { api, currentUser, currentWorkspace } from "../api.js";
+import { h, replace, fmtDate, fmtNum, note, badge } from "../dom.js";
 
 const TLS = [["tls", "TLS (port 993)"], ["starttls", "STARTTLS (port 143)"], ["none", "None (loopback only)"]];
 const POLL_MS = 2000;
@@ -88,6 +91,159 @@ function sourceRow(s, reload, status, pending) {
     h("td", {}, sync, " ", del));
 }
 
+function canWrite() {
+  const me = currentUser();
+  const ws = me && (me.workspaces || []).find((w) => w.id === currentWorkspace());
+  return !!ws && ws.role !== "viewer";
+}
+
+// What a Gmail sync job says about itself.
+function syncText(job) {
+  const p = job.progress;
+  const counts = p
+    ? `${fmtNum(p.listed, 0)} listed, ${fmtNum(p.fetched, 0)} fetched, ${fmtNum(p.imported, 0)} imported, ${fmtNum(p.duplicates, 0)} duplicates, ${fmtNum(p.rejected, 0)} rejected`
+    : "waiting to start";
+  let text = `Sync ${job.status}: ${counts}`;
+  if (job.status === "dead" && job.lastError) text += ` (${job.lastError})`;
+  else if (job.status === "failed" && job.lastError) text += `; retrying (${job.lastError})`;
+  return text;
+}
+
+// The Gmail section: one row per mailbox, each following its sync job.
+function gmailSection(ctx) {
+  const box = h("div", { id: "gmail-mailboxes" }, note("Loading…"));
+  const rows = new Map(); // integration id -> { follow, show, paint, stop, jobId }
+  const finished = new Map(); // integration id -> its last sync job seen ending here
+  const connect = canWrite()
+    ? h("a", { href: `/api/integrations/gmail/authorize?workspaceId=${encodeURIComponent(currentWorkspace() || "")}`, class: "button button-quiet", "data-action": "connect-gmail" }, "Connect Gmail")
+    : null;
+
+  function gmailRow(m) {
+    const bar = h("progress", { class: "gmail-progress", max: 1, value: 0, hidden: true });
+    const status = h("p", { class: "status-note muted small gmail-sync-status", role: "status", "aria-live": "polite" });
+    const sync = h("button", { type: "button", class: "button button-small", "data-action": "sync-gmail" }, "Sync now");
+    let timer = null;
+    const row = { jobId: null };
+    sync.hidden = !canWrite() || m.status === "disconnected";
+    row.stop = () => { row.jobId = null; clearTimeout(timer); timer = null; };
+    row.paint = (job) => {
+      const p = job.progress;
+      const ended = job.status === "done" || job.status === "dead";
+      bar.hidden = false;
+      if (p && p.listed) {
+        bar.max = p.listed;
+        bar.value = p.fetched;
+      } else if (ended) {
+        bar.max = 1;
+        bar.value = 1;
+      } else {
+        bar.removeAttribute("value"); // indeterminate until the listing
+      }
+      status.textContent = syncText(job);
+      status.className = `status-note small gmail-sync-status ${job.status === "dead" ? "error" : "muted"}`;
+      status.dataset.status = job.status;
+      sync.disabled = !ended;
+    };
+    row.show = (job) => {
+      row.paint(job);
+      if (job.status === "done" || job.status === "dead") {
+        row.stop();
+        finished.set(m.id, job);
+        load(); // the mailbox's status, last sync and error
+      }
+    };
+    async function poll() {
+      timer = null;
+      const id = row.jobId;
+      if (!id) return;
+      try {
+        const { data } = await api.get(`/api/jobs/${encodeURIComponent(id)}`);
+        if (id === row.jobId) row.show(data);
+      } catch (err) {
+        /* the next poll or event tells */
+      }
+      if (row.jobId) timer = setTimeout(poll, POLL_MS);
+    }
+    row.poll = poll;
+    row.follow = (job) => {
+      row.stop();
+      row.jobId = job.id;
+      row.show(job);
+      if (row.jobId) timer = setTimeout(poll, POLL_MS);
+    };
+    sync.addEventListener("click", async () => {
+      sync.disabled = true;
+      try {
+        const { data } = await api.post("/api/integrations/gmail/sync", { integrationId: m.id });
+        if (data.jobs.length) row.follow(data.jobs[0]);
+      } catch (err) {
+        sync.disabled = false;
+        status.className = "status-note small gmail-sync-status error";
+        status.textContent = err.message;
+      }
+    });
+    row.el = h("tr", { "data-gmail-id": m.id, "data-status": m.status },
+      h("td", {}, m.accountEmail),
+      h("td", {}, badge(m.status, m.status),
+        m.lastError ? h("div", { class: "small gmail-error" }, m.lastError) : null),
+      h("td", {}, m.lastSyncAt ? fmtDate(m.lastSyncAt) : "never"),
+      h("td", {}, sync, bar, status));
+    return row;
+  }
+
+  async function load() {
+    let list, jobs;
+    try {
+      list = (await api.get("/api/integrations")).data.filter((m) => m.provider === "gmail");
+      jobs = (await api.get("/api/jobs", { pageSize: 200 })).data
+        .filter((j) => j.kind === "gmail_sync" && (j.status === "queued" || j.status === "running" || j.status === "failed"));
+    } catch (err) {
+      if (ctx.isCurrent()) replace(box, note(err.message, "error"));
+      return;
+    }
+    if (!ctx.isCurrent()) return;
+    const following = new Map([...rows].filter(([, r]) => r.jobId).map(([id, r]) => [id, r.jobId]));
+    for (const r of rows.values()) r.stop();
+    rows.clear();
+    for (const m of list) rows.set(m.id, gmailRow(m));
+    replace(box, list.length
+      ? h("div", { class: "table-wrap" }, h("table", { class: "data" },
+        h("thead", {}, h("tr", {}, ["Mailbox", "Status", "Last sync", "Sync"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, [...rows.values()].map((r) => r.el))))
+      : h("p", { class: "empty" }, "No Gmail mailbox is connected."));
+    for (const [id, job] of finished) {
+      const r = rows.get(id);
+      if (r) r.paint(job);
+    }
+    // A sync still running (started here, or elsewhere) is followed too.
+    for (const j of jobs) {
+      const r = rows.get(j.payload && j.payload.integrationId);
+      if (r && !r.jobId) r.follow(j);
+    }
+    for (const [id, jobId] of following) {
+      const r = rows.get(id);
+      if (r && !r.jobId) { r.jobId = jobId; r.poll(); }
+    }
+  }
+
+  return {
+    el: h("section", { class: "panel", "aria-labelledby": "gmail-title" },
+      h("div", { class: "page-head" }, h("h2", { id: "gmail-title" }, "Gmail"), connect), box),
+    load,
+    onEvent(msg) {
+      if (msg.type !== "job_progress" || !msg.data || msg.data.kind !== "gmail_sync") return;
+      const r = rows.get(msg.data.progress && msg.data.progress.integrationId);
+      if (!r) return;
+      if (!r.jobId) r.jobId = msg.data.id;
+      if (r.jobId !== msg.data.id) return;
+      // A failure is shown from the job itself, which has the reason.
+      if (msg.data.status === "dead" || msg.data.status === "failed") r.poll();
+      else r.show({ id: msg.data.id, status: msg.data.status, progress: msg.data.progress, lastError: null });
+    },
+    dispose() { for (const r of rows.values()) r.stop(); },
+  };
+}
+
 export async function render(ctx) {
   document.title = "Mailboxes · leadflow";
   const box = h("div", { id: "imap-sources" }, note("Loading…"));
@@ -121,15 +277,21 @@ export async function render(ctx) {
     if (pending.size) timer = setTimeout(load, POLL_MS);
   }
 
+  const gmail = gmailSection(ctx);
   replace(ctx.root,
     h("div", { class: "page-head" }, h("div", {}, h("h1", {}, "Mailboxes"),
-      h("p", { class: "sub" }, "IMAP mailboxes read into this workspace, like Gmail and imports."))),
+      h("p", { class: "sub" }, "Gmail and IMAP mailboxes read into this workspace, like imports."))),
+    gmail.el,
     h("section", { class: "panel", "aria-labelledby": "imap-title" },
       h("h2", { id: "imap-title" }, "IMAP"),
       box, status,
       sourceForm(load)));
-  await load();
+  await Promise.all([gmail.load(), load()]);
   return {
-    dispose() { clearTimeout(timer); },
+    onEvent(msg) { gmail.onEvent(msg); },
+    dispose() {
+      clearTimeout(timer);
+      gmail.dispose();
+    },
   };
 }
