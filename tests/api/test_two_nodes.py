@@ -257,7 +257,8 @@ def test_jobs_run_once_across_four_processes_and_a_killed_server_loses_nothing(
 def test_a_node_whose_listening_connection_drops_reconnects(launcher):
     """The database ends the bus's connection (a restart, a failover): the
     node logs it, connects again, and events flow both ways after that."""
-    env = base_env()
+    # Both nodes run jobs: an upload on one may be imported by the other.
+    env = base_env(LEADFLOW_UPLOAD_DIR=os.path.join(launcher.workdir("uploads"), "uploads"))
     a = launcher.start(env=env)
     b = launcher.start(env=env, db=a.db_ref)
     t = new_tenant(a, unique_email("drop"))
