@@ -290,6 +290,48 @@ static struct db_sql sql_locate =
     DB_SQL("SELECT workspace_id, id, COALESCE(contact_id, '') FROM sent_emails"
            " WHERE id = ?1 OR (provider = ?2 AND provider_message_id = ?3) LIMIT 1");
 
+static struct db_sql sql_match = DB_SQL(
+    "SELECT id, COALESCE(contact_id, '') FROM sent_emails WHERE workspace_id = ?1"
+    " AND (message_id = ?2 OR (?2 IS NULL AND lower(to_email) = lower(CAST(?3 AS TEXT)) AND created_at >= ?4))"
+    " ORDER BY created_at DESC LIMIT 1");
+
+int store_sent_email_match(struct store *st, const char *workspace_id, const char *message_id,
+                           const char *to_email, int64_t since, char sent_email_id[STORE_ID_LEN],
+                           char contact_id[STORE_ID_LEN], struct errinfo *e)
+{
+    sent_email_id[0] = contact_id[0] = '\0';
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_MANY, e);
+    if (rc)
+        return rc;
+    /* By the id first; the recipient only when the id says nothing. */
+    for (int pass = 0; pass < 2 && !rc && !sent_email_id[0]; pass++) {
+        const char *id = pass == 0 ? message_id : NULL;
+        if (pass == 0 && (!id || !*id))
+            continue;
+        if (pass == 1 && (!to_email || !*to_email))
+            break;
+        rc = db_prepare(&c, &sql_match, "finding the email a report is about");
+        if (rc)
+            break;
+        db_bind_str(&c, 1, workspace_id);
+        db_bind_str(&c, 2, id);
+        db_bind_str(&c, 3, to_email ? to_email : "");
+        db_bind_i64(&c, 4, since);
+        rc = db_step(&c);
+        if (rc == DB_ROW) {
+            db_col_copy(&c, 0, sent_email_id, STORE_ID_LEN);
+            db_col_copy(&c, 1, contact_id, STORE_ID_LEN);
+            rc = 0;
+        } else if (rc == DB_DONE) {
+            rc = 0;
+        }
+    }
+    if (!rc && !sent_email_id[0])
+        rc = failf(e, ERR_NOT_FOUND, "no sent email matches the report");
+    return db_leave(&c, rc);
+}
+
 int store_sent_email_locate(struct store *st, const char *id, const char *provider,
                             const char *provider_message_id, char workspace_id[STORE_ID_LEN],
                             char sent_email_id[STORE_ID_LEN], char contact_id[STORE_ID_LEN],
