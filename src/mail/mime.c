@@ -1243,9 +1243,10 @@ static void dsn_group_done(struct rgroup *g, struct arena *a, struct mail_report
             addr = report_addr(a, g->original, g->original_n);
         out->recipient = addr;
         size_t sn = 0;
-        while (sn < g->status_n && sn < 16 && (g_ascii_isdigit(g->status[sn]) || g->status[sn] == '.'))
+        while (g->status && sn < g->status_n && sn < 16 &&
+               (g_ascii_isdigit(g->status[sn]) || g->status[sn] == '.'))
             sn++;
-        out->status = arena_strndup(a, g->status, sn);
+        out->status = sn ? arena_strndup(a, g->status, sn) : NULL;
     }
     memset(g, 0, sizeof(*g));
 }

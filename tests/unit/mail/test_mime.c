@@ -622,6 +622,8 @@ static void test_report_fields(void **state)
         {"Feedback-Type: fraud\nOriginal-Rcpt-To: u@b.example\n", true, REPORT_OTHER,
          "u@b.example"},
         {"feedback-type: ABUSE\nVersion: 1\n", true, REPORT_COMPLAINT, NULL},
+        {"Final-Recipient: rfc822; z@a.example\nAction: delayed\n", false, REPORT_DEFERRED,
+         "z@a.example"}, /* no Status at all */
         {"", false, REPORT_OTHER, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
