@@ -1520,6 +1520,7 @@ int mime_build(const struct send_msg *m, int64_t date_ms, struct arena *a, const
     } hv[] = {
         {"the sender's address", m->from_email},
         {"the sender's name", m->from_name},
+        {"the Reply-To address", m->reply_to},
         {"the recipient's address", m->to_email},
         {"the recipient's name", m->to_name},
         {"the subject", m->subject},
@@ -1544,6 +1545,8 @@ int mime_build(const struct send_msg *m, int64_t date_ms, struct arena *a, const
     GMimeObject *mo = (GMimeObject *)msg;
     g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM,
                                m->from_name && *m->from_name ? m->from_name : NULL, m->from_email);
+    if (m->reply_to && *m->reply_to)
+        g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, m->reply_to);
     g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO,
                                m->to_name && *m->to_name ? m->to_name : NULL, m->to_email);
     g_mime_message_set_subject(msg, m->subject ? m->subject : "", "utf-8");

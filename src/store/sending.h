@@ -59,6 +59,7 @@ struct sent_email {
     const char *provider, *provider_message_id, *error, *content_id;
     int64_t job_id; /* 0: none */
     int64_t created_at, sent_at;
+    const char *from_name, *reply_to; /* as queued; NULL: none */
 };
 
 struct sent_email_query {
