@@ -201,13 +201,14 @@ static int refusal_tx(struct store *st, void *arg, struct errinfo *e)
                               bounce ? "bounce" : "complaint", NULL, NULL, NULL, NULL, x->at, e);
     if (rc || !x->contact[0])
         return rc;
+    const char *source = !bounce ? "a spam complaint" : "a provider's bounce";
+    if (bounce && strcmp(x->ev->provider, "mail") == 0)
+        source = "a returned bounce"; /* a delivery status notification */
     struct crm_change c = {.workspace_id = x->ws,
                            .contact_id = x->contact,
                            .what = bounce ? CRM_BOUNCE : CRM_COMPLAINT,
                            .sent_email_id = x->id,
-                           .source = !bounce                               ? "a spam complaint"
-                                     : strcmp(x->ev->provider, "mail") == 0 ? "a returned bounce"
-                                                                            : "a provider's bounce",
+                           .source = source,
                            .now = x->at};
     return crm_contact_changed(st, &c, e);
 }

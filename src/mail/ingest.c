@@ -54,7 +54,7 @@ struct prepared {
     char origin[160];
     uint64_t bytes_done, bytes_total; /* the source's progress when it was read */
     struct email_row row;
-    const struct mail_addr *who; /* the contact's address, or NULL */
+    const struct mail_addr *who;      /* the contact's address, or NULL */
     const struct mail_report *report; /* a bounce or complaint report, or NULL */
     char title[STORE_NAME_MAX], company[STORE_NAME_MAX];
 };
@@ -384,8 +384,8 @@ static const int64_t REPORT_WINDOW_MS = 30LL * 24 * 3600 * 1000;
  * Message-ID, else its newest to the recipient. One that matches nothing of
  * ours, or says nothing we act on, changes nothing.
  */
-static int apply_report(struct ingest *g, const struct mail_report *r, int64_t at,
-                        struct arena *a, struct errinfo *e)
+static int apply_report(struct ingest *g, const struct mail_report *r, int64_t at, struct arena *a,
+                        struct errinfo *e)
 {
     enum provider_event_kind kind;
     if (r->kind == REPORT_BOUNCE)

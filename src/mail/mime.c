@@ -1406,8 +1406,8 @@ static const struct mail_report *report_of(struct arena *a, GMimeMessage *msg)
         }
     }
     /* The returned message names the recipient when the report does not. */
-    if (!r->recipient && r->kind != REPORT_OTHER)
-        r->recipient = to;
+    if (!r->recipient && r->kind != REPORT_OTHER && to)
+        r->recipient = report_addr(a, to, strlen(to));
     return r;
 }
 

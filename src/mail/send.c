@@ -26,9 +26,9 @@
 #include "mail/dkim.h"
 #include "mail/send_int.h"
 #include "mail/track.h"
+#include "store/auth.h"
 #include "store/campaigns.h"
 #include "store/contacts.h"
-#include "store/auth.h"
 #include "store/sending.h"
 
 enum { SEND_MAX_PROVIDERS = 3, SUBJECT_MAX = 998, HTML_MAX = 512 * 1024 };
@@ -585,8 +585,8 @@ int outbox_queue(struct store *st, const struct config *cfg, const struct outbox
     arena_init(&a, stack, sizeof(stack));
     struct contact ct;
     struct send_msg m = {0};
-    rc = send_compose(st, cfg, it->workspace_id, it->text, it->html, it->unsubscribe_url, &a, &m,
-                      e);
+    rc =
+        send_compose(st, cfg, it->workspace_id, it->text, it->html, it->unsubscribe_url, &a, &m, e);
     if (!rc)
         rc = store_contact_get(st, it->workspace_id, it->contact_id, &a, &ct, e);
     if (!rc && ct.unsubscribed_at)
@@ -671,10 +671,10 @@ int outbox_send_draft(struct store *st, const struct config *cfg, const char *wo
 
 /* ---- previews ------------------------------------------------------------------ */
 
-int send_preview(struct store *st, const struct config *cfg, const char *workspace_id, const char *to_email,
-                 const char *to_name, const char *subject, const char *text, const char *html,
-                 send_fill_fn fill, void *fill_arg, struct arena *a, struct send_msg *m,
-                 struct errinfo *e)
+int send_preview(struct store *st, const struct config *cfg, const char *workspace_id,
+                 const char *to_email, const char *to_name, const char *subject, const char *text,
+                 const char *html, send_fill_fn fill, void *fill_arg, struct arena *a,
+                 struct send_msg *m, struct errinfo *e)
 {
     memset(m, 0, sizeof(*m));
     char id[UUID_STR_LEN], nobody[UUID_STR_LEN];

@@ -202,9 +202,9 @@ typedef const char *(*send_fill_fn)(void *arg, const char *tpl, const char *unsu
  * ERR_INVALID for a subject with a line break or control character;
  * ERR_CONFIG without public_url and secret_key.
  */
-int send_preview(struct store *st, const struct config *cfg, const char *workspace_id, const char *to_email,
-                 const char *to_name, const char *subject, const char *text, const char *html,
-                 send_fill_fn fill, void *fill_arg, struct arena *a, struct send_msg *m,
-                 struct errinfo *e);
+int send_preview(struct store *st, const struct config *cfg, const char *workspace_id,
+                 const char *to_email, const char *to_name, const char *subject, const char *text,
+                 const char *html, send_fill_fn fill, void *fill_arg, struct arena *a,
+                 struct send_msg *m, struct errinfo *e);
 
 #endif

@@ -383,13 +383,7 @@ int store_workspace_sender_get(struct store *st, const char *workspace_id, struc
     rc = db_prepare(&c, &sql_sender_get, "reading the sender identity");
     if (!rc) {
         db_bind_str(&c, 1, workspace_id);
-        rc = db_step(&c);
-        if (rc == DB_ROW) {
-            sender_row(&c, a, out);
-            rc = 0;
-        } else if (rc == DB_DONE) {
-            rc = failf(e, ERR_NOT_FOUND, "workspace not found");
-        }
+        rc = db_read_one(&c, sender_row, a, out, "workspace");
     }
     return db_leave(&c, rc);
 }
@@ -407,10 +401,8 @@ int store_workspace_sender_set(struct store *st, const char *workspace_id,
         db_bind_opt(&c, 2, in->name);
         db_bind_opt(&c, 3, in->email);
         db_bind_opt(&c, 4, in->reply_to);
-        rc = db_run(&c);
+        rc = db_run_one(&c, "workspace");
     }
-    if (!rc && db_changes(&c) == 0)
-        rc = failf(e, ERR_NOT_FOUND, "workspace not found");
     return db_leave(&c, rc);
 }
 

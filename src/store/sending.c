@@ -296,10 +296,11 @@ static struct db_sql sql_locate =
     DB_SQL("SELECT workspace_id, id, COALESCE(contact_id, '') FROM sent_emails"
            " WHERE id = ?1 OR (provider = ?2 AND provider_message_id = ?3) LIMIT 1");
 
-static struct db_sql sql_match = DB_SQL(
-    "SELECT id, COALESCE(contact_id, '') FROM sent_emails WHERE workspace_id = ?1"
-    " AND (message_id = ?2 OR (?2 IS NULL AND lower(to_email) = lower(CAST(?3 AS TEXT)) AND created_at >= ?4))"
-    " ORDER BY created_at DESC LIMIT 1");
+static struct db_sql sql_match =
+    DB_SQL("SELECT id, COALESCE(contact_id, '') FROM sent_emails WHERE workspace_id = ?1"
+           " AND (message_id = ?2 OR (?2 IS NULL AND lower(to_email) = lower(CAST(?3 AS TEXT)) AND "
+           "created_at >= ?4))"
+           " ORDER BY created_at DESC LIMIT 1");
 
 int store_sent_email_match(struct store *st, const char *workspace_id, const char *message_id,
                            const char *to_email, int64_t since, char sent_email_id[STORE_ID_LEN],

@@ -7,6 +7,7 @@ mail of no contact, not analyzed; importing it again changes nothing."""
 import tenantutil as tu
 from mailutil import imported
 from test_send import env_for, send, sendgrid, setup_tenant, wait_status  # noqa: F401
+from test_provider_events import enrolled, events_of
 from test_suppression import call, listed
 
 BOUNDARY = "4F1D21A0C5.1709659211/mx.leadflow.test"
@@ -91,24 +92,9 @@ Subject: Hello
 """.encode()
 
 
-def contact_events(srv, t, contact_id):
-    return [(e["kind"], e["sentEmailId"]) for e in
-            call(srv, t, "GET", f"/api/contacts/{contact_id}/events")]
-
-
 def kinds(srv, t, c, sid):
     """The events recorded on the sent email sid (its contact c's)."""
-    return sorted(k for k, s in contact_events(srv, t, c["id"]) if s == sid)
-
-
-def enrolled(srv, t, c):
-    camp = call(srv, t, "POST", "/api/campaigns", {"name": "Nurture"}, status=201)
-    base = f"/api/campaigns/{camp['id']}"
-    call(srv, t, "POST", base + "/steps",
-         {"steps": [{"type": "wait", "config": {"duration_ms": 86400000}}]})
-    call(srv, t, "POST", base + "/activate")
-    call(srv, t, "POST", base + "/enroll", {"contactIds": [c["id"]]})
-    return base
+    return sorted(k for k, s in events_of(srv, t, c["id"]) if s == sid)
 
 
 def test_an_imported_bounce_suppresses_and_cancels_like_a_webhook(launcher, sendgrid):
@@ -121,7 +107,7 @@ def test_an_imported_bounce_suppresses_and_cancels_like_a_webhook(launcher, send
     res = imported(srv, t, report)
     assert res["imported"] == 1 and res["contactsCreated"] == 0, res
     assert kinds(srv, t, c, sid) == ["bounce"]
-    assert ("bounce", sid) in contact_events(srv, t, c["id"])
+    assert ("bounce", sid) in events_of(srv, t, c["id"])
     (s,) = listed(srv, t)
     assert (s["reason"], s["sentEmailId"], s["contactId"]) == ("bounce", sid, c["id"])
     (en,) = call(srv, t, "GET", base + "/enrollments")
@@ -152,7 +138,7 @@ def test_a_feedback_report_is_a_complaint_found_by_its_recipient(launcher, sendg
     assert kinds(srv, t, c, older) == []
     (s,) = listed(srv, t)
     assert (s["reason"], s["sentEmailId"]) == ("complaint", sid)
-    assert ("complaint", sid) in contact_events(srv, t, c["id"])
+    assert ("complaint", sid) in events_of(srv, t, c["id"])
 
 
 def test_a_delayed_delivery_is_deferred_not_suppressed(launcher, sendgrid):
