@@ -55,7 +55,7 @@ static void email_deliver(const struct channel_send *s, struct channel_attempt *
     struct send_msg base = {0};
     const char *text = arena_printf(a, "%s\n\n%s\n\nSeverity: %s\nRule: %s\n", al->title,
                                     al->body ? al->body : "", al->severity, al->rule_name);
-    if (send_compose(alerts_cfg.cfg, text, NULL, NULL, a, &base, &e) != 0) {
+    if (send_compose(s->st, alerts_cfg.cfg, ws, text, NULL, NULL, a, &base, &e) != 0) {
         at->error = arena_strdup(a, e.msg);
         at->permanent = true;
         return;

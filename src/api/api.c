@@ -18,6 +18,7 @@ void api_register(struct router *rt)
     router_add(rt, api_agents_routes, api_agents_nroutes);
     router_add(rt, api_gmail_routes, api_gmail_nroutes);
     router_add(rt, api_imap_routes, api_imap_nroutes);
+    router_add(rt, api_sender_routes, api_sender_nroutes);
     router_add(rt, api_content_routes, api_content_nroutes);
     router_add(rt, api_track_routes, api_track_nroutes);
     router_add(rt, api_jobs_routes, api_jobs_nroutes);

@@ -120,6 +120,8 @@ extern const struct route api_agents_routes[];
 extern const size_t api_agents_nroutes;
 extern const struct route api_gmail_routes[];
 extern const size_t api_gmail_nroutes;
+extern const struct route api_sender_routes[];
+extern const size_t api_sender_nroutes;
 extern const struct route api_imap_routes[];
 extern const size_t api_imap_nroutes;
 extern const struct route api_content_routes[];

@@ -69,7 +69,7 @@ static int render(struct http_req *req, const char *to_email, const char *to_nam
         return failf(e, ERR_NOT_FOUND, "contact not found");
     if (rc)
         return rc;
-    return send_preview(ctx->cfg, ws, to_email ? to_email : ct->email,
+    return send_preview(ctx->store, ctx->cfg, ws, to_email ? to_email : ct->email,
                         to_email ? to_name : ct->name, subject, text, html, fill, ct, a, m, e);
 }
 

@@ -201,11 +201,14 @@ static int refusal_tx(struct store *st, void *arg, struct errinfo *e)
                               bounce ? "bounce" : "complaint", NULL, NULL, NULL, NULL, x->at, e);
     if (rc || !x->contact[0])
         return rc;
+    const char *source = !bounce ? "a spam complaint" : "a provider's bounce";
+    if (bounce && strcmp(x->ev->provider, "mail") == 0)
+        source = "a returned bounce"; /* a delivery status notification */
     struct crm_change c = {.workspace_id = x->ws,
                            .contact_id = x->contact,
                            .what = bounce ? CRM_BOUNCE : CRM_COMPLAINT,
                            .sent_email_id = x->id,
-                           .source = bounce ? "a provider's bounce" : "a spam complaint",
+                           .source = source,
                            .now = x->at};
     return crm_contact_changed(st, &c, e);
 }
@@ -222,6 +225,12 @@ int provider_event_apply(struct store *st, const struct provider_event *ev, stru
     if (rc)
         return rc;
     *matched = true;
+    return provider_event_record(st, ev, ws, id, contact, a, e);
+}
+
+int provider_event_record(struct store *st, const struct provider_event *ev, const char *ws,
+                          const char *id, const char *contact, struct arena *a, struct errinfo *e)
+{
     int64_t at = ev->at > 0 ? ev->at : clock_now_ms();
     switch (ev->kind) {
     case PEV_DELIVERED:

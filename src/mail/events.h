@@ -31,7 +31,7 @@ enum provider_event_kind {
 };
 
 struct provider_event {
-    const char *provider;            /* "sendgrid" | "resend" */
+    const char *provider;            /* "sendgrid" | "resend" | "mail" (a returned report) */
     const char *sent_email_id;       /* ours, when the provider echoes it; or NULL */
     const char *provider_message_id; /* the provider's id of the email; or NULL */
     enum provider_event_kind kind;
@@ -71,5 +71,11 @@ int provider_events_resend(const char *body, size_t n, struct arena *a, struct p
 /* Applies one event; *matched false (and 0) when no sent email is its. */
 int provider_event_apply(struct store *st, const struct provider_event *ev, struct arena *a,
                          bool *matched, struct errinfo *e);
+
+/* Applies one event to the sent email id of workspace ws (whose contact
+ * is contact, "" when none): what provider_event_apply does once it has
+ * found it, and what a report that came back as mail does. */
+int provider_event_record(struct store *st, const struct provider_event *ev, const char *ws,
+                          const char *id, const char *contact, struct arena *a, struct errinfo *e);
 
 #endif

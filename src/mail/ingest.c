@@ -30,11 +30,13 @@
 #include "base/mem.h"
 #include "base/str.h"
 #include "crm/crm.h"
+#include "mail/events.h"
 #include "mail/ingest.h"
 #include "mail/mime.h"
 #include "store/campaigns.h"
 #include "store/contacts.h"
 #include "store/emails.h"
+#include "store/sending.h"
 
 enum {
     ARENA_FIRST = 256 * 1024, /* most messages fit: no malloc per message */
@@ -52,7 +54,8 @@ struct prepared {
     char origin[160];
     uint64_t bytes_done, bytes_total; /* the source's progress when it was read */
     struct email_row row;
-    const struct mail_addr *who; /* the contact's address, or NULL */
+    const struct mail_addr *who;      /* the contact's address, or NULL */
+    const struct mail_report *report; /* a bounce or complaint report, or NULL */
     char title[STORE_NAME_MAX], company[STORE_NAME_MAX];
 };
 
@@ -306,6 +309,7 @@ static void prepare(const struct ingest *g, const char *raw, size_t len, struct 
     struct email_row *row = &p->row;
     memset(row, 0, sizeof(*row));
     p->who = NULL;
+    p->report = NULL;
     p->title[0] = p->company[0] = '\0';
     errinfo_clear(&p->e);
     p->rc = mime_parse(raw, len, &p->a, m, &p->e);
@@ -343,6 +347,14 @@ static void prepare(const struct ingest *g, const char *raw, size_t len, struct 
             p->who = NULL;
     }
 
+    /* A bounce or complaint report is kept as automatic mail of no
+     * contact (its sender is a mail system): what it says goes to the sent
+     * email it is about when it is stored (commit). */
+    if (m->report && !outbound) {
+        p->report = m->report;
+        p->who = NULL;
+    }
+
     /* Mail no person wrote (an out-of-office, a list) is kept on the
      * contact's timeline as general, but not analyzed and not scored (no
      * provider): it says nothing about their interest. */
@@ -361,6 +373,40 @@ static void prepare(const struct ingest *g, const char *raw, size_t len, struct 
             signature_extract(m->signature, m->from.name, m->from.email, p->title, sizeof(p->title),
                               p->company, sizeof(p->company));
     }
+}
+
+/* How far back a report naming only its recipient is matched to our sends. */
+static const int64_t REPORT_WINDOW_MS = 30LL * 24 * 3600 * 1000;
+
+/*
+ * A stored report's verdict, recorded as the providers' events are
+ * (mail/events.h): on the workspace's sent email of the returned message's
+ * Message-ID, else its newest to the recipient. One that matches nothing of
+ * ours, or says nothing we act on, changes nothing.
+ */
+static int apply_report(struct ingest *g, const struct mail_report *r, int64_t at, struct arena *a,
+                        struct errinfo *e)
+{
+    enum provider_event_kind kind;
+    if (r->kind == REPORT_BOUNCE)
+        kind = PEV_BOUNCED;
+    else if (r->kind == REPORT_DEFERRED)
+        kind = PEV_DEFERRED;
+    else if (r->kind == REPORT_COMPLAINT)
+        kind = PEV_COMPLAINED;
+    else
+        return 0;
+    char id[STORE_ID_LEN], contact[STORE_ID_LEN];
+    int rc = store_sent_email_match(g->st, g->workspace_id, r->original_id, r->recipient,
+                                    clock_now_ms() - REPORT_WINDOW_MS, id, contact, e);
+    if (rc == ERR_NOT_FOUND) {
+        errinfo_clear(e);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    struct provider_event ev = {.provider = "mail", .kind = kind, .at = at};
+    return provider_event_record(g->st, &ev, g->workspace_id, id, contact, a, e);
 }
 
 /* The second half, in the open transaction: 1 stored, 0 duplicate, < 0 the
@@ -396,6 +442,8 @@ static int commit(struct ingest *g, struct prepared *p, struct errinfo *e)
         g->stats.contacts_created++;
     if (!inserted)
         return 0;
+    if (p->report && (rc = apply_report(g, p->report, row->received_at, &p->a, e)))
+        return rc;
     if (row->contact_id[0]) {
         struct crm_change c = {.workspace_id = g->workspace_id,
                                .contact_id = row->contact_id,

@@ -11,9 +11,11 @@
 #include <gmime/gmime.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ai/ai.h"
+#include "base/str.h"
 #include "mail/reply_text.h"
 #include "mail/send.h"
 
@@ -1158,6 +1160,257 @@ static void body(struct arena *a, GMimeMessage *msg, struct mail_msg *m)
     m->signature = r.signature;
 }
 
+/* ---- reports (RFC 3464 delivery status, RFC 5965 feedback) --------------- */
+
+/* Whether the n bytes at s are name, whatever their case. */
+static bool word_is(const char *s, size_t n, const char *name)
+{
+    return n == strlen(name) && g_ascii_strncasecmp(s, name, n) == 0;
+}
+
+/* The address of a field value "rfc822; addr" (the type may be absent),
+ * in lower case; NULL when it is not an address. */
+static const char *report_addr(struct arena *a, const char *v, size_t n)
+{
+    const char *semi = memchr(v, ';', n);
+    if (semi) {
+        n -= (size_t)(semi + 1 - v);
+        v = semi + 1;
+    }
+    while (n && (*v == ' ' || *v == '\t' || *v == '<')) {
+        v++;
+        n--;
+    }
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '>'))
+        n--;
+    if (n == 0 || n > 320)
+        return NULL;
+    char *o = arena_strndup(a, v, n);
+    for (char *p = o; *p; p++)
+        *p = g_ascii_tolower(*p);
+    return str_is_email(o) ? o : NULL;
+}
+
+/* One per-recipient group of a DSN, or a feedback report's fields. */
+struct rgroup {
+    const char *action, *status, *final, *original, *ftype, *rcpt_to;
+    size_t action_n, status_n, final_n, original_n, ftype_n, rcpt_to_n;
+};
+
+static void rgroup_field(struct rgroup *g, const char *name, size_t nn, const char *v, size_t vn)
+{
+    static const struct {
+        const char *name;
+        size_t off, len_off;
+    } fields[] = {
+        {"Action", offsetof(struct rgroup, action), offsetof(struct rgroup, action_n)},
+        {"Status", offsetof(struct rgroup, status), offsetof(struct rgroup, status_n)},
+        {"Final-Recipient", offsetof(struct rgroup, final), offsetof(struct rgroup, final_n)},
+        {"Original-Recipient", offsetof(struct rgroup, original),
+         offsetof(struct rgroup, original_n)},
+        {"Feedback-Type", offsetof(struct rgroup, ftype), offsetof(struct rgroup, ftype_n)},
+        {"Original-Rcpt-To", offsetof(struct rgroup, rcpt_to), offsetof(struct rgroup, rcpt_to_n)},
+    };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const char **slot = (const char **)((char *)g + fields[i].off);
+        if (word_is(name, nn, fields[i].name) && !*slot) {
+            *slot = v;
+            *(size_t *)((char *)g + fields[i].len_off) = vn;
+        }
+    }
+}
+
+/* How much a DSN group's verdict weighs: 2 a hard bounce, 1 a deferral, 0 neither. */
+static int dsn_rank(const struct rgroup *g)
+{
+    char cls = g->status && g->status_n >= 2 && g->status[1] == '.' ? g->status[0] : 0;
+    bool failed = !g->action || word_is(g->action, g->action_n, "failed");
+    if (failed && cls == '5')
+        return 2;
+    if ((g->action && word_is(g->action, g->action_n, "delayed")) || (failed && cls == '4'))
+        return 1;
+    return 0;
+}
+
+static void dsn_group_done(struct rgroup *g, struct arena *a, struct mail_report *out, int *best)
+{
+    int rank = dsn_rank(g);
+    if (rank > *best) {
+        *best = rank;
+        out->kind = rank == 2 ? REPORT_BOUNCE : REPORT_DEFERRED;
+        const char *addr = g->final ? report_addr(a, g->final, g->final_n) : NULL;
+        if (!addr && g->original)
+            addr = report_addr(a, g->original, g->original_n);
+        out->recipient = addr;
+        size_t sn = 0;
+        while (g->status && sn < g->status_n && sn < 16 &&
+               (g_ascii_isdigit(g->status[sn]) || g->status[sn] == '.'))
+            sn++;
+        out->status = sn ? arena_strndup(a, g->status, sn) : NULL;
+    }
+    memset(g, 0, sizeof(*g));
+}
+
+void mime_report_fields(const char *text, size_t n, bool feedback, struct arena *a,
+                        struct mail_report *out)
+{
+    out->kind = REPORT_OTHER;
+    out->recipient = out->status = NULL;
+    struct rgroup g = {0};
+    int best = 0;
+    for (size_t i = 0; i < n;) {
+        const char *line = text + i;
+        const char *nl = memchr(line, '\n', n - i);
+        size_t len = nl ? (size_t)(nl - line) : n - i;
+        i += len + (nl ? 1 : 0);
+        while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+            len--;
+        if (len == 0) {
+            if (!feedback)
+                dsn_group_done(&g, a, out, &best);
+            continue;
+        }
+        if (line[0] == ' ' || line[0] == '\t')
+            continue; /* a folded value: the first line says what we read */
+        const char *colon = memchr(line, ':', len);
+        if (!colon)
+            continue;
+        size_t nn = (size_t)(colon - line), vs = nn + 1;
+        while (nn && (line[nn - 1] == ' ' || line[nn - 1] == '\t'))
+            nn--;
+        while (vs < len && (line[vs] == ' ' || line[vs] == '\t'))
+            vs++;
+        rgroup_field(&g, line, nn, line + vs, len - vs);
+    }
+    if (!feedback) {
+        dsn_group_done(&g, a, out, &best);
+        return;
+    }
+    if (g.ftype && word_is(g.ftype, g.ftype_n, "abuse"))
+        out->kind = REPORT_COMPLAINT;
+    if (g.rcpt_to)
+        out->recipient = report_addr(a, g.rcpt_to, g.rcpt_to_n);
+}
+
+/* The first multipart/report under o whose report-type we read, or NULL. */
+static GMimeMultipart *find_report(GMimeObject *o, int depth, bool *feedback)
+{
+    if (!GMIME_IS_MULTIPART(o) || depth >= MIME_MAX_DEPTH)
+        return NULL;
+    GMimeContentType *ct = g_mime_object_get_content_type(o);
+    if (ct && g_mime_content_type_is_type(ct, "multipart", "report")) {
+        const char *rt = g_mime_content_type_get_parameter(ct, "report-type");
+        if (rt && (g_ascii_strcasecmp(rt, "delivery-status") == 0 ||
+                   g_ascii_strcasecmp(rt, "global-delivery-status") == 0 ||
+                   g_ascii_strcasecmp(rt, "feedback-report") == 0)) {
+            *feedback = g_ascii_strcasecmp(rt, "feedback-report") == 0;
+            return (GMimeMultipart *)o;
+        }
+    }
+    GMimeMultipart *mp = (GMimeMultipart *)o;
+    int n = g_mime_multipart_get_count(mp);
+    for (int i = 0; i < n; i++) {
+        GMimeObject *child = g_mime_multipart_get_part(mp, i);
+        GMimeMultipart *r = child ? find_report(child, depth + 1, feedback) : NULL;
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
+/* The Message-ID and first To address of a text/rfc822-headers part. */
+static void returned_headers(struct arena *a, const char *t, size_t n, const char **id,
+                             const char **to)
+{
+    for (size_t i = 0; i < n;) {
+        const char *line = t + i;
+        /* The field with its folded lines. */
+        size_t end = i;
+        do {
+            const char *nl = memchr(t + end, '\n', n - end);
+            end = nl ? (size_t)(nl - t) + 1 : n;
+        } while (end < n && (t[end] == ' ' || t[end] == '\t'));
+        size_t len = end - i;
+        i = end;
+        if (line[0] == '\n' || (line[0] == '\r' && len > 1 && line[1] == '\n'))
+            break;
+        const char *colon = memchr(line, ':', len);
+        if (!colon)
+            continue;
+        size_t nn = (size_t)(colon - line);
+        char *v = arena_strndup(a, colon + 1, len - nn - 1);
+        for (char *p = v; *p; p++)
+            if (*p == '\r' || *p == '\n')
+                *p = ' ';
+        if (word_is(line, nn, "Message-ID") && !*id) {
+            *id = msg_ids(a, v, true);
+        } else if (word_is(line, nn, "To") && !*to) {
+            InternetAddressList *l = internet_address_list_parse(parser_opts, v);
+            InternetAddressMailbox *mb = first_mailbox(l, 0);
+            if (mb) {
+                struct mail_addr ad;
+                addr_set(a, &ad, mb);
+                *to = ad.email;
+            }
+            if (l)
+                g_object_unref(l);
+        }
+    }
+}
+
+/* The report a message is, or NULL. */
+static const struct mail_report *report_of(struct arena *a, GMimeMessage *msg)
+{
+    GMimeObject *top = g_mime_message_get_mime_part(msg);
+    bool feedback = false;
+    GMimeMultipart *mp = top ? find_report(top, 0, &feedback) : NULL;
+    if (!mp)
+        return NULL;
+    struct mail_report *r = arena_calloc(a, sizeof(*r));
+    const char *to = NULL;
+    bool read = false;
+    int n = g_mime_multipart_get_count(mp);
+    for (int i = 0; i < n; i++) {
+        GMimeObject *o = g_mime_multipart_get_part(mp, i);
+        GMimeContentType *ct = o ? g_mime_object_get_content_type(o) : NULL;
+        if (!ct)
+            continue;
+        if (GMIME_IS_MESSAGE_PART(o)) {
+            GMimeMessage *inner = g_mime_message_part_get_message((GMimeMessagePart *)o);
+            if (inner && !r->original_id) {
+                r->original_id = hdr_dup(a, g_mime_message_get_message_id(inner));
+                InternetAddressMailbox *mb = first_mailbox(g_mime_message_get_to(inner), 0);
+                if (mb && !to) {
+                    struct mail_addr ad;
+                    addr_set(a, &ad, mb);
+                    to = ad.email;
+                }
+            }
+            continue;
+        }
+        if (!GMIME_IS_PART(o))
+            continue;
+        const char *t;
+        size_t tn;
+        bool cut = false;
+        if (!read && (g_mime_content_type_is_type(ct, "message", "delivery-status") ||
+                      g_mime_content_type_is_type(ct, "message", "global-delivery-status") ||
+                      g_mime_content_type_is_type(ct, "message", "feedback-report"))) {
+            part_text(a, (GMimePart *)o, false, &t, &tn, &cut);
+            mime_report_fields(t, tn, feedback, a, r);
+            read = true;
+        } else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
+                   g_mime_content_type_is_type(ct, "message", "global-headers")) {
+            part_text(a, (GMimePart *)o, false, &t, &tn, &cut);
+            returned_headers(a, t, tn, &r->original_id, &to);
+        }
+    }
+    /* The returned message names the recipient when the report does not. */
+    if (!r->recipient && r->kind != REPORT_OTHER && to)
+        r->recipient = report_addr(a, to, strlen(to));
+    return r;
+}
+
 int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *out,
                struct errinfo *e)
 {
@@ -1223,6 +1476,9 @@ int mime_parse(const char *raw, size_t len, struct arena *a, struct mail_msg *ou
     if (dt)
         out->date_ms = g_date_time_to_unix(dt) * 1000 + g_date_time_get_microsecond(dt) / 1000;
     body(a, msg, out);
+    out->report = report_of(a, msg);
+    if (out->report)
+        out->automated = true;
 
 done:
     if (msg)
@@ -1264,6 +1520,7 @@ int mime_build(const struct send_msg *m, int64_t date_ms, struct arena *a, const
     } hv[] = {
         {"the sender's address", m->from_email},
         {"the sender's name", m->from_name},
+        {"the Reply-To address", m->reply_to},
         {"the recipient's address", m->to_email},
         {"the recipient's name", m->to_name},
         {"the subject", m->subject},
@@ -1288,6 +1545,8 @@ int mime_build(const struct send_msg *m, int64_t date_ms, struct arena *a, const
     GMimeObject *mo = (GMimeObject *)msg;
     g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM,
                                m->from_name && *m->from_name ? m->from_name : NULL, m->from_email);
+    if (m->reply_to && *m->reply_to)
+        g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, NULL, m->reply_to);
     g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO,
                                m->to_name && *m->to_name ? m->to_name : NULL, m->to_email);
     g_mime_message_set_subject(msg, m->subject ? m->subject : "", "utf-8");

@@ -29,6 +29,25 @@ struct mail_addr {
     const char *email; /* addr-spec, lower-cased domain; NULL when absent */
 };
 
+/*
+ * What a bounce or complaint report says (RFC 3464 delivery status
+ * notification, RFC 5965 feedback report: multipart/report with
+ * report-type delivery-status or feedback-report).
+ */
+enum mail_report_kind {
+    REPORT_OTHER,     /* a report saying nothing we act on (delivered, relayed...) */
+    REPORT_BOUNCE,    /* Action: failed with a 5.x.x Status: refused for good */
+    REPORT_DEFERRED,  /* Action: delayed, or a 4.x.x Status: still being tried */
+    REPORT_COMPLAINT, /* Feedback-Type: abuse */
+};
+
+struct mail_report {
+    enum mail_report_kind kind;
+    const char *recipient;   /* the address it is about (lower case), or NULL */
+    const char *status;      /* a DSN's Status ("5.1.1"), or NULL */
+    const char *original_id; /* the returned message's Message-ID, no brackets; or NULL */
+};
+
 struct mail_msg {
     const char *message_id;  /* without angle brackets */
     const char *in_reply_to; /* first id, without angle brackets */
@@ -46,9 +65,21 @@ struct mail_msg {
     bool automated;  /* a list, newsletter, bulk mail or automatic reply (List-Id, Precedence...) */
     bool truncated;  /* body_text was cut at MIME_MAX_TEXT */
     int attachments; /* parts skipped as attachments */
+    /* A delivery status or feedback report (then also automated); or NULL. */
+    const struct mail_report *report;
 };
 
 int mime_init(void);
+
+/*
+ * The report of fields, the body of a message/delivery-status or
+ * message/feedback-report part (text, n bytes): the first per-recipient
+ * verdict that matters most (a hard bounce over a deferral) and its
+ * address, or the feedback type and its Original-Rcpt-To. feedback says
+ * which of the two text is. out->original_id is left alone.
+ */
+void mime_report_fields(const char *text, size_t n, bool feedback, struct arena *a,
+                        struct mail_report *out);
 
 /*
  * Parses raw (len bytes, need not be NUL-terminated) into out. Lenient like a

@@ -26,6 +26,7 @@
 #include "mail/dkim.h"
 #include "mail/send_int.h"
 #include "mail/track.h"
+#include "store/auth.h"
 #include "store/campaigns.h"
 #include "store/contacts.h"
 #include "store/sending.h"
@@ -225,12 +226,25 @@ const char *send_text_to_html(const char *text, const char *unsub, struct arena 
     return out;
 }
 
-int send_compose(const struct config *cfg, const char *text, const char *html, const char *unsub,
-                 struct arena *a, struct send_msg *m, struct errinfo *e)
+int send_compose(struct store *st, const struct config *cfg, const char *workspace_id,
+                 const char *text, const char *html, const char *unsub, struct arena *a,
+                 struct send_msg *m, struct errinfo *e)
 {
-    int rc = send_parse_from(cfg ? cfg->mail_from : NULL, a, &m->from_name, &m->from_email, e);
-    if (rc)
-        return rc;
+    struct sender_identity who = {0};
+    if (st && workspace_id) {
+        int rc = store_workspace_sender_get(st, workspace_id, a, &who, e);
+        if (rc)
+            return rc;
+    }
+    if (who.email) {
+        m->from_email = who.email;
+        m->from_name = who.name;
+    } else {
+        int rc = send_parse_from(cfg ? cfg->mail_from : NULL, a, &m->from_name, &m->from_email, e);
+        if (rc)
+            return rc;
+    }
+    m->reply_to = who.reply_to;
     m->text = text ? text : "";
     /* Every email has both parts: the HTML part carries the open pixel and
      * the tracked links, which a text-only email could not. */
@@ -571,7 +585,8 @@ int outbox_queue(struct store *st, const struct config *cfg, const struct outbox
     arena_init(&a, stack, sizeof(stack));
     struct contact ct;
     struct send_msg m = {0};
-    rc = send_compose(cfg, it->text, it->html, it->unsubscribe_url, &a, &m, e);
+    rc =
+        send_compose(st, cfg, it->workspace_id, it->text, it->html, it->unsubscribe_url, &a, &m, e);
     if (!rc)
         rc = store_contact_get(st, it->workspace_id, it->contact_id, &a, &ct, e);
     if (!rc && ct.unsubscribed_at)
@@ -591,6 +606,8 @@ int outbox_queue(struct store *st, const struct config *cfg, const struct outbox
     const char *domain = strrchr(m.from_email, '@') + 1;
     row.message_id = arena_printf(&a, "%s@%s", row.id, domain);
     row.from_email = m.from_email;
+    row.from_name = m.from_name;
+    row.reply_to = m.reply_to;
     row.to_email = ct.email;
     row.subject = it->subject;
     row.body_text = m.text;
@@ -654,10 +671,10 @@ int outbox_send_draft(struct store *st, const struct config *cfg, const char *wo
 
 /* ---- previews ------------------------------------------------------------------ */
 
-int send_preview(const struct config *cfg, const char *workspace_id, const char *to_email,
-                 const char *to_name, const char *subject, const char *text, const char *html,
-                 send_fill_fn fill, void *fill_arg, struct arena *a, struct send_msg *m,
-                 struct errinfo *e)
+int send_preview(struct store *st, const struct config *cfg, const char *workspace_id,
+                 const char *to_email, const char *to_name, const char *subject, const char *text,
+                 const char *html, send_fill_fn fill, void *fill_arg, struct arena *a,
+                 struct send_msg *m, struct errinfo *e)
 {
     memset(m, 0, sizeof(*m));
     char id[UUID_STR_LEN], nobody[UUID_STR_LEN];
@@ -679,7 +696,7 @@ int send_preview(const struct config *cfg, const char *workspace_id, const char 
         return failf(e, ERR_INVALID, "subject is required");
     if (str_has_control(subject, true))
         return failf(e, ERR_INVALID, "subject must not contain line breaks or control characters");
-    int rc = send_compose(cfg, text, html, unsub, a, m, e);
+    int rc = send_compose(st, cfg, workspace_id, text, html, unsub, a, m, e);
     const char *t = NULL, *h = NULL, *u = NULL;
     if (!rc)
         rc = track_render(cfg, workspace_id, id, nobody, m->text, m->html, a, &t, &h, &u, e);
@@ -826,14 +843,17 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
     }
     if (rc)
         return rc;
-    const char *from_name = NULL, *from_addr = NULL;
+    /* The From and Reply-To it was queued with; a row queued before they
+     * were kept takes the configured name when the address is the same. */
+    const char *from_name = row.from_name, *from_addr = NULL;
     struct errinfo fe;
-    if (send_parse_from(c->cfg->mail_from, a, &from_name, &from_addr, &fe) != 0 ||
-        strcasecmp(from_addr, row.from_email) != 0)
+    if (!from_name && (send_parse_from(c->cfg->mail_from, a, &from_name, &from_addr, &fe) != 0 ||
+                       strcasecmp(from_addr, row.from_email) != 0))
         from_name = NULL; /* the From changed since: keep the row's address, no name */
     struct send_msg m = {
         .from_email = row.from_email,
         .from_name = from_name,
+        .reply_to = row.reply_to,
         .to_email = row.to_email,
         .to_name = ct.name[0] ? ct.name : NULL,
         .subject = row.subject,

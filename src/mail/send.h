@@ -32,6 +32,7 @@ struct queue;
 /* One message as the providers get it (tracking already applied). */
 struct send_msg {
     const char *from_email, *from_name;
+    const char *reply_to; /* an address, or NULL */
     const char *to_email, *to_name;
     const char *subject;
     const char *text;                 /* text/plain part */
@@ -122,14 +123,17 @@ int send_chain_send(struct send_chain *c, struct store *st, const char *workspac
 const char *send_text_to_html(const char *text, const char *unsub, struct arena *a);
 
 /*
- * What every email gets, whoever sends it: m's From from cfg->mail_from
- * (cfg NULL or no mail_from: the default), its text, and its HTML part
- * (html, or made from the text when html is NULL or ""). Tracking and the
- * unsubscribe footer are added once, by the send job (track_render).
- * ERR_INVALID when the configured From is not an address.
+ * What every email gets, whoever sends it: m's From and Reply-To from the
+ * workspace's sender identity (store/auth.h) when it has an address (st
+ * and workspace_id given), else the From of cfg->mail_from (cfg NULL or no
+ * mail_from: the default); its text, and its HTML part (html, or made from
+ * the text when html is NULL or ""). Tracking and the unsubscribe footer
+ * are added once, by the send job (track_render). ERR_INVALID when the
+ * configured From is not an address.
  */
-int send_compose(const struct config *cfg, const char *text, const char *html, const char *unsub,
-                 struct arena *a, struct send_msg *m, struct errinfo *e);
+int send_compose(struct store *st, const struct config *cfg, const char *workspace_id,
+                 const char *text, const char *html, const char *unsub, struct arena *a,
+                 struct send_msg *m, struct errinfo *e);
 
 /* What to send, from the caller's side. */
 struct outbox_item {
@@ -198,9 +202,9 @@ typedef const char *(*send_fill_fn)(void *arg, const char *tpl, const char *unsu
  * ERR_INVALID for a subject with a line break or control character;
  * ERR_CONFIG without public_url and secret_key.
  */
-int send_preview(const struct config *cfg, const char *workspace_id, const char *to_email,
-                 const char *to_name, const char *subject, const char *text, const char *html,
-                 send_fill_fn fill, void *fill_arg, struct arena *a, struct send_msg *m,
-                 struct errinfo *e);
+int send_preview(struct store *st, const struct config *cfg, const char *workspace_id,
+                 const char *to_email, const char *to_name, const char *subject, const char *text,
+                 const char *html, send_fill_fn fill, void *fill_arg, struct arena *a,
+                 struct send_msg *m, struct errinfo *e);
 
 #endif

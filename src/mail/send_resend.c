@@ -37,6 +37,8 @@ int send_resend_body(const struct send_msg *m, struct buf *out)
     jw_str(&w, buf_str(&addr));
     jw_arr_end(&w);
     buf_release(&addr);
+    if (m->reply_to)
+        jw_kstr(&w, "reply_to", m->reply_to);
     jw_kstr(&w, "subject", m->subject);
     jw_kstr(&w, "text", m->text ? m->text : "");
     if (m->html)

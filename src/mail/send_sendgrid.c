@@ -45,6 +45,10 @@ int send_sendgrid_body(const struct send_msg *m, struct buf *out)
     jw_arr_end(&w);
     jw_key(&w, "from");
     write_mailbox(&w, m->from_email, m->from_name);
+    if (m->reply_to) {
+        jw_key(&w, "reply_to");
+        write_mailbox(&w, m->reply_to, NULL);
+    }
     jw_kstr(&w, "subject", m->subject);
     jw_key(&w, "content");
     jw_arr_begin(&w);

@@ -357,6 +357,55 @@ int store_workspace_member_emails(struct store *st, const char *workspace_id, st
                    sizeof(**emails), n, "reading members", e);
 }
 
+/* ---- sender identity ---- */
+
+static struct db_sql sql_sender_get =
+    DB_SQL("SELECT sender_name, sender_email, reply_to FROM workspaces WHERE id = ?1");
+static struct db_sql sql_sender_set = DB_SQL(
+    "UPDATE workspaces SET sender_name = ?2, sender_email = ?3, reply_to = ?4 WHERE id = ?1");
+
+static void sender_row(struct db_cur *c, struct arena *a, void *out)
+{
+    struct sender_identity *o = out;
+    o->name = db_col_opt(c, 0, a);
+    o->email = db_col_opt(c, 1, a);
+    o->reply_to = db_col_opt(c, 2, a);
+}
+
+int store_workspace_sender_get(struct store *st, const char *workspace_id, struct arena *a,
+                               struct sender_identity *out, struct errinfo *e)
+{
+    memset(out, 0, sizeof(*out));
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_sender_get, "reading the sender identity");
+    if (!rc) {
+        db_bind_str(&c, 1, workspace_id);
+        rc = db_read_one(&c, sender_row, a, out, "workspace");
+    }
+    return db_leave(&c, rc);
+}
+
+int store_workspace_sender_set(struct store *st, const char *workspace_id,
+                               const struct sender_identity *in, struct errinfo *e)
+{
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_ONE, e);
+    if (rc)
+        return rc;
+    rc = db_prepare(&c, &sql_sender_set, "setting the sender identity");
+    if (!rc) {
+        db_bind_str(&c, 1, workspace_id);
+        db_bind_opt(&c, 2, in->name);
+        db_bind_opt(&c, 3, in->email);
+        db_bind_opt(&c, 4, in->reply_to);
+        rc = db_run_one(&c, "workspace");
+    }
+    return db_leave(&c, rc);
+}
+
 /* ---- sessions ---- */
 
 #define SESSION_COLS                                                                               \

@@ -168,4 +168,18 @@ int store_api_token_revoke(struct store *st, const char *workspace_id, const cha
 int store_api_token_list(struct store *st, const char *workspace_id, struct arena *a,
                          struct api_token **rows, size_t *n, struct errinfo *e);
 
+/* A workspace's sender identity; a NULL field: not set (the configured From). */
+struct sender_identity {
+    const char *name, *email, *reply_to;
+};
+
+/* The workspace's sender identity (arena memory). ERR_NOT_FOUND when no
+ * such workspace. */
+int store_workspace_sender_get(struct store *st, const char *workspace_id, struct arena *a,
+                               struct sender_identity *out, struct errinfo *e);
+
+/* Sets it (NULL or "" clears a field). ERR_NOT_FOUND when no such workspace. */
+int store_workspace_sender_set(struct store *st, const char *workspace_id,
+                               const struct sender_identity *in, struct errinfo *e);
+
 #endif

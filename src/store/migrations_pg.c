@@ -766,6 +766,15 @@ const struct migration pg_migrations[] = {
      "DROP INDEX campaign_steps_campaign;\n"
      "CREATE INDEX campaign_steps_campaign ON campaign_steps(workspace_id, campaign_id, "
      "version, position);\n"},
+    /* A workspace's sender identity (its From name and address, its
+     * Reply-To; NULL: the configured From), and what each email went out
+     * with, so that the send job writes what was queued. */
+    {23, "per-workspace sender identity",
+     "ALTER TABLE workspaces ADD COLUMN sender_name text;\n"
+     "ALTER TABLE workspaces ADD COLUMN sender_email text;\n"
+     "ALTER TABLE workspaces ADD COLUMN reply_to text;\n"
+     "ALTER TABLE sent_emails ADD COLUMN from_name text;\n"
+     "ALTER TABLE sent_emails ADD COLUMN reply_to text;\n"},
 };
 
 const size_t pg_nmigrations = sizeof(pg_migrations) / sizeof(pg_migrations[0]);

@@ -774,6 +774,15 @@ const struct migration sqlite_migrations[] = {
      "ALTER TABLE campaign_steps_new RENAME TO campaign_steps;\n"
      "CREATE INDEX campaign_steps_campaign ON campaign_steps(workspace_id, campaign_id, "
      "version, position);\n"},
+    /* A workspace's sender identity (its From name and address, its
+     * Reply-To; NULL: the configured From), and what each email went out
+     * with, so that the send job writes what was queued. */
+    {23, "per-workspace sender identity",
+     "ALTER TABLE workspaces ADD COLUMN sender_name TEXT;\n"
+     "ALTER TABLE workspaces ADD COLUMN sender_email TEXT;\n"
+     "ALTER TABLE workspaces ADD COLUMN reply_to TEXT;\n"
+     "ALTER TABLE sent_emails ADD COLUMN from_name TEXT;\n"
+     "ALTER TABLE sent_emails ADD COLUMN reply_to TEXT;\n"},
 };
 
 const size_t sqlite_nmigrations = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);

@@ -15,8 +15,10 @@
 /* ON CONFLICT DO NOTHING: a taken key does not abort the caller's transaction. */
 static struct db_sql sql_insert =
     DB_SQL("INSERT INTO sent_emails (id, workspace_id, contact_id, idempotency_key, message_id,"
-           " from_email, to_email, subject, body_text, body_html, status, content_id, created_at)"
-           " VALUES (?1, ?2, NULLIF(?3, ''), ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12)"
+           " from_email, to_email, subject, body_text, body_html, status, content_id, created_at,"
+           " from_name, reply_to)"
+           " VALUES (?1, ?2, NULLIF(?3, ''), ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, ?13,"
+           " ?14)"
            " ON CONFLICT (workspace_id, idempotency_key) DO NOTHING");
 static struct db_sql sql_by_key =
     DB_SQL("SELECT id FROM sent_emails WHERE workspace_id = ?1 AND idempotency_key = ?2");
@@ -44,6 +46,8 @@ int store_sent_email_insert(struct store *st, const char *workspace_id,
         db_bind_str(&c, 10, row->body_html);
         db_bind_str(&c, 11, row->content_id);
         db_bind_i64(&c, 12, row->created_at);
+        db_bind_opt(&c, 13, row->from_name);
+        db_bind_opt(&c, 14, row->reply_to);
         rc = db_run(&c);
     }
     if (!rc && db_changes(&c) == 1) {
@@ -90,7 +94,7 @@ int store_sent_email_set_job(struct store *st, const char *workspace_id, const c
 #define SENT_COLS                                                                                  \
     "id, COALESCE(contact_id, ''), idempotency_key, message_id, from_email, to_email, subject,"    \
     " body_text, body_html, status, provider, provider_message_id, error, content_id,"             \
-    " COALESCE(job_id, 0), created_at, COALESCE(sent_at, 0)"
+    " COALESCE(job_id, 0), created_at, COALESCE(sent_at, 0), from_name, reply_to"
 
 static void read_sent(struct db_cur *c, struct arena *a, void *row)
 {
@@ -113,6 +117,8 @@ static void read_sent(struct db_cur *c, struct arena *a, void *row)
     o->job_id = db_col_i64(c, 14);
     o->created_at = db_col_i64(c, 15);
     o->sent_at = db_col_i64(c, 16);
+    o->from_name = db_col_opt(c, 17, a);
+    o->reply_to = db_col_opt(c, 18, a);
 }
 
 static struct db_sql sql_get =
@@ -151,7 +157,7 @@ int store_sent_email_list(struct store *st, const char *workspace_id,
         db_bind_str(&c, 3, q->status);
         db_bind_i64(&c, 4, q->limit > 0 ? q->limit : 25);
         db_bind_i64(&c, 5, q->offset);
-        rc = db_read_all(&c, read_sent, a, (void **)rows, sizeof(**rows), n, 17, total);
+        rc = db_read_all(&c, read_sent, a, (void **)rows, sizeof(**rows), n, 19, total);
     }
     /* A page past the end still reports how many there are. */
     if (!rc && *n == 0 && q->offset > 0 &&
@@ -289,6 +295,49 @@ int store_send_attempt_counts(struct store *st, const char *workspace_id, int64_
 static struct db_sql sql_locate =
     DB_SQL("SELECT workspace_id, id, COALESCE(contact_id, '') FROM sent_emails"
            " WHERE id = ?1 OR (provider = ?2 AND provider_message_id = ?3) LIMIT 1");
+
+static struct db_sql sql_match =
+    DB_SQL("SELECT id, COALESCE(contact_id, '') FROM sent_emails WHERE workspace_id = ?1"
+           " AND (message_id = ?2 OR (?2 IS NULL AND lower(to_email) = lower(CAST(?3 AS TEXT)) AND "
+           "created_at >= ?4))"
+           " ORDER BY created_at DESC LIMIT 1");
+
+int store_sent_email_match(struct store *st, const char *workspace_id, const char *message_id,
+                           const char *to_email, int64_t since, char sent_email_id[STORE_ID_LEN],
+                           char contact_id[STORE_ID_LEN], struct errinfo *e)
+{
+    sent_email_id[0] = contact_id[0] = '\0';
+    struct db_cur c;
+    int rc = db_enter(&c, st, workspace_id, DB_MANY, e);
+    if (rc)
+        return rc;
+    /* By the id first; the recipient only when the id says nothing. */
+    for (int pass = 0; pass < 2 && !rc && !sent_email_id[0]; pass++) {
+        const char *id = pass == 0 ? message_id : NULL;
+        if (pass == 0 && (!id || !*id))
+            continue;
+        if (pass == 1 && (!to_email || !*to_email))
+            break;
+        rc = db_prepare(&c, &sql_match, "finding the email a report is about");
+        if (rc)
+            break;
+        db_bind_str(&c, 1, workspace_id);
+        db_bind_str(&c, 2, id);
+        db_bind_str(&c, 3, to_email ? to_email : "");
+        db_bind_i64(&c, 4, since);
+        rc = db_step(&c);
+        if (rc == DB_ROW) {
+            db_col_copy(&c, 0, sent_email_id, STORE_ID_LEN);
+            db_col_copy(&c, 1, contact_id, STORE_ID_LEN);
+            rc = 0;
+        } else if (rc == DB_DONE) {
+            rc = 0;
+        }
+    }
+    if (!rc && !sent_email_id[0])
+        rc = failf(e, ERR_NOT_FOUND, "no sent email matches the report");
+    return db_leave(&c, rc);
+}
 
 int store_sent_email_locate(struct store *st, const char *id, const char *provider,
                             const char *provider_message_id, char workspace_id[STORE_ID_LEN],

@@ -59,6 +59,7 @@ struct sent_email {
     const char *provider, *provider_message_id, *error, *content_id;
     int64_t job_id; /* 0: none */
     int64_t created_at, sent_at;
+    const char *from_name, *reply_to; /* as queued; NULL: none */
 };
 
 struct sent_email_query {
@@ -109,6 +110,16 @@ int store_sent_email_locate(struct store *st, const char *id, const char *provid
                             const char *provider_message_id, char workspace_id[STORE_ID_LEN],
                             char sent_email_id[STORE_ID_LEN], char contact_id[STORE_ID_LEN],
                             struct errinfo *e);
+
+/*
+ * The workspace's sent email a returned report is about: the one whose
+ * message_id is message_id (no brackets; NULL or "": not known), else the
+ * newest sent to to_email (case aside; NULL: not known) since since (ms).
+ * ERR_NOT_FOUND when none.
+ */
+int store_sent_email_match(struct store *st, const char *workspace_id, const char *message_id,
+                           const char *to_email, int64_t since, char sent_email_id[STORE_ID_LEN],
+                           char contact_id[STORE_ID_LEN], struct errinfo *e);
 
 int store_send_attempt_add(struct store *st, const char *workspace_id, const char *sent_email_id,
                            const struct send_attempt *at, struct errinfo *e);

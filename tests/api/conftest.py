@@ -79,6 +79,8 @@ PG_READY = {
     "test_openapi.py",
     "test_pg_plans.py",
     "test_pg_rls.py",
+    "test_mailed_reports.py",
+    "test_sender_identity.py",
     "test_provider_events.py",
     "test_secrets.py",
     "test_send.py",

@@ -64,6 +64,17 @@ def events_of(srv, t, contact_id):
             call(srv, t, "GET", f"/api/contacts/{contact_id}/events")]
 
 
+def enrolled(srv, t, c):
+    """c enrolled in a new active campaign that waits a day; its path."""
+    camp = call(srv, t, "POST", "/api/campaigns", {"name": "Nurture"}, status=201)
+    base = f"/api/campaigns/{camp['id']}"
+    call(srv, t, "POST", base + "/steps",
+         {"steps": [{"type": "wait", "config": {"duration_ms": 86400000}}]})
+    call(srv, t, "POST", base + "/activate")
+    call(srv, t, "POST", base + "/enroll", {"contactIds": [c["id"]]})
+    return base
+
+
 def sent_an_hour_ago(srv, sid):
     tu.db_exec(srv, "UPDATE sent_emails SET sent_at = ? WHERE id = ?", (tu.now_ms() - HOUR_MS, sid))
 
@@ -72,12 +83,7 @@ def test_sendgrid_events_reach_the_email_the_contact_and_the_suppression_list(la
                                                                              sg_key):
     srv = launcher.start(env=env_for(sendgrid, LEADFLOW_SENDGRID_WEBHOOK_KEY=sg_public(sg_key)))
     t, c = setup_tenant(srv)
-    camp = call(srv, t, "POST", "/api/campaigns", {"name": "Nurture"}, status=201)
-    base = f"/api/campaigns/{camp['id']}"
-    call(srv, t, "POST", base + "/steps",
-         {"steps": [{"type": "wait", "config": {"duration_ms": 86400000}}]})
-    call(srv, t, "POST", base + "/activate")
-    call(srv, t, "POST", base + "/enroll", {"contactIds": [c["id"]]})
+    base = enrolled(srv, t, c)
     sid = send(srv, t, c)["id"]
     row = wait_status(srv, t, sid, {"sent"})
     sent_an_hour_ago(srv, sid)

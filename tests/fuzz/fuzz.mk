@@ -11,7 +11,7 @@
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_DIR ?= build/fuzz
-FUZZ_NAMES := router json_escape config mime mbox ws_frame dkim_canon reply csv
+FUZZ_NAMES := router json_escape config mime mbox ws_frame dkim_canon reply csv report
 
 FUZZ_PKGS := libmicrohttpd jansson sqlite3 libsodium openssl inih gmime-3.0
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/arena.h"
 #include "base/err.h"
@@ -527,7 +528,98 @@ static void test_mbox_envelope_skipped(void **state)
     assert_string_equal(f->m.body_text, "body\n");
 }
 
+/* ---- bounce and complaint reports ---- */
+
+/* Real-world shapes: Postfix (message/rfc822 returned), Exchange (an
+ * alternative part first, text/rfc822-headers with a folded Message-ID,
+ * a 5.1.10 status), Gmail's mailer-daemon (multipart/related first), a
+ * Postfix delay warning, and RFC 5965's ARF example (appendix B.1). */
+static void test_reports(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *sample;
+        enum mail_report_kind kind;
+        const char *recipient, *status, *original_id;
+    } cases[] = {
+        {"dsn_postfix.eml", REPORT_BOUNCE, "jane.doe@acme.example", "5.1.1",
+         "0190f3a2-7c1e-7b7a-9d41-2b7c6a1e0f11@leadflow.test"},
+        {"dsn_exchange.eml", REPORT_BOUNCE, "bob@contoso.example", "5.1.10",
+         "0190f3a2-8888-7b7a-9d41-2b7c6a1e0f22@leadflow.test"},
+        {"dsn_gmail.eml", REPORT_BOUNCE, "no.such.user@gmail.com", "5.1.1",
+         "0190f3a2-9999-7b7a-9d41-2b7c6a1e0f33@leadflow.test"},
+        {"dsn_delayed.eml", REPORT_DEFERRED, "slow@busy.example", "4.4.1",
+         "0190f3a2-aaaa-7b7a-9d41-2b7c6a1e0f44@leadflow.test"},
+        {"arf_rfc5965.eml", REPORT_COMPLAINT, "user@example.com", NULL,
+         "8787KJKJ3K4J3K4J3K4J3.mail@example.net"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        free(f->raw);
+        assert_int_equal(parse_sample(f, cases[i].sample), 0);
+        const struct mail_report *r = f->m.report;
+        assert_non_null(r);
+        assert_true(f->m.automated);
+        assert_int_equal(r->kind, cases[i].kind);
+        /* Jane's Final-Recipient is written in capitals: lower-cased. */
+        assert_string_equal(r->recipient, cases[i].recipient);
+        if (cases[i].status)
+            assert_string_equal(r->status, cases[i].status);
+        else
+            assert_null(r->status);
+        assert_string_equal(r->original_id, cases[i].original_id);
+    }
+}
+
+static void test_plain_mail_is_no_report(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(parse_sample(f, "plain.eml"), 0);
+    assert_null(f->m.report);
+}
+
+/* The verdict of each recipient group, the hard bounce weighing most. */
+static void test_report_fields(void **state)
+{
+    struct fixture *f = *state;
+    struct mail_report r = {0};
+    static const struct {
+        const char *text;
+        bool feedback;
+        enum mail_report_kind kind;
+        const char *recipient;
+    } cases[] = {
+        {"Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; x@a.example\nAction: delivered\n"
+         "Status: 2.0.0\n",
+         false, REPORT_OTHER, NULL},
+        {"Reporting-MTA: dns; a\n\nFinal-Recipient: rfc822; x@a.example\nAction: delayed\n"
+         "Status: 4.4.7\n\nFinal-Recipient: rfc822; y@a.example\nAction: failed\n"
+         "Status: 5.2.1\n",
+         false, REPORT_BOUNCE, "y@a.example"},
+        {"Final-Recipient: rfc822; x@a.example\r\nAction: failed\r\nStatus: 4.2.2\r\n", false,
+         REPORT_DEFERRED, "x@a.example"},
+        {"Final-Recipient: rfc822; not an address\nAction: failed\nStatus: 5.1.1\n", false,
+         REPORT_BOUNCE, NULL},
+        {"Feedback-Type: fraud\nOriginal-Rcpt-To: u@b.example\n", true, REPORT_OTHER,
+         "u@b.example"},
+        {"feedback-type: ABUSE\nVersion: 1\n", true, REPORT_COMPLAINT, NULL},
+        {"Final-Recipient: rfc822; z@a.example\nAction: delayed\n", false, REPORT_DEFERRED,
+         "z@a.example"}, /* no Status at all */
+        {"", false, REPORT_OTHER, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        mime_report_fields(cases[i].text, strlen(cases[i].text), cases[i].feedback, &f->a, &r);
+        assert_int_equal(r.kind, cases[i].kind);
+        if (cases[i].recipient)
+            assert_string_equal(r.recipient, cases[i].recipient);
+        else
+            assert_null(r.recipient);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_reports, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_plain_mail_is_no_report, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_report_fields, setup, teardown),
     cmocka_unit_test_setup_teardown(test_plain, setup, teardown),
     cmocka_unit_test_setup_teardown(test_automated_mail, setup, teardown),
     cmocka_unit_test_setup_teardown(test_signoff_block_before_a_disclaimer, setup, teardown),
