@@ -381,7 +381,10 @@ int main(int argc, char **argv)
                 if (k == 0 || (k < 0 && errno != EAGAIN)) {
                     epoll_ctl(ep, EPOLL_CTL_DEL, hfd, NULL);
                     reply[reply_len] = '\0';
-                    if (strncmp(reply, "HTTP/1.1 200", 12) != 0) {
+                    /* 200: imported in the request; 202: an import_emails job,
+                     * whose events the clients wait for all the same. */
+                    if (strncmp(reply, "HTTP/1.1 200", 12) != 0 &&
+                        strncmp(reply, "HTTP/1.1 202", 12) != 0) {
                         fprintf(stderr, "ws-bench: the import failed: %.300s\n", reply);
                         return 1;
                     }
@@ -405,8 +408,7 @@ int main(int argc, char **argv)
         hot[i] = clients[i].t_hot;
         alert[i] = clients[i].t_alert;
     }
-    printf("import reply     %.2f ms after the request (the events are published before it)\n",
-           t_reply);
+    printf("import reply     %.2f ms after the request\n", t_reply);
     print_latency("email_processed", proc, nclients);
     print_latency("hot_lead", hot, nclients);
     if (want_alert)
@@ -420,7 +422,7 @@ int main(int argc, char **argv)
            p99 < 20 ? "met" : "NOT met", p99, rss_after < 200 * 1024 ? "met" : "NOT met",
            rss_after / 1024.0);
     if (!want_alert) {
-        printf("fan-out / floor   hot_lead p99 %.2f ms / floor %.2f ms = %.2fx (goal <= 1.5x)\n",
+        printf("fan-out / floor  hot_lead p99 %.2f ms / floor %.2f ms = %.2fx (goal <= 1.5x)\n",
                p99, floor_ms, p99 / floor_ms);
         printf("RESULT\tWebSocket floor, %d sockets (ms)\t%.2f\t-\tlower\n", nclients, floor_ms);
         printf("RESULT\tWebSocket hot_lead p99, %d clients (ms)\t%.2f\t-\tlower\n", nclients, p99);
