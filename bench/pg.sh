@@ -117,6 +117,7 @@ seed_target() {
 }
 
 calc() { awk "BEGIN { print $* }"; }
+label() { if [ "$1" = sqlite ]; then echo SQLite; else echo PostgreSQL; fi; }
 
 # -- 1. the job queue ---------------------------------------------------------
 echo
@@ -157,7 +158,7 @@ for backend in sqlite postgres; do
         DRAIN[$backend$procs]=$rate
         printf '%-10s %-9s %14.0f %14.0f %18s\n' "$backend" "$procs" "$enq" "$rate" "$split"
         RESULTS+=("$(printf 'RESULT\tjob queue drain, %s, %s process(es) (jobs/s)\t%.0f\t-\thigher' \
-            "$backend" "$procs" "$rate")")
+            "$(label "$backend")" "$procs" "$rate")")
     done
 done
 for backend in sqlite postgres; do
@@ -237,7 +238,7 @@ for backend in sqlite postgres; do
         printf '%-10s %-7s %14s %10s %14s %10s %7.0f%%\n' "$backend" "$servers" "$hz" "$hz99" \
             "$lr" "$lr99" "$(calc "100 * $lr / $hz")"
         RESULTS+=("$(printf 'RESULT\thot leads / healthz, %s, %s server(s) (req/s ratio)\t%.2f\t-\thigher' \
-            "$backend" "$servers" "$(calc "$lr / $hz")")")
+            "$(label "$backend")" "$servers" "$(calc "$lr / $hz")")")
     done
     stop_servers
 done

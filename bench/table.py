@@ -14,7 +14,8 @@ value. Prints one aligned table:
 
 ratio is measured/goal when higher is better, goal/measured when lower is
 better, so a ratio of 1 or more meets the goal (status ok) and below 1 falls
-short (status short). Rows without a goal show "-".
+short (status short). The rows with a goal come first, in the order they were
+printed; rows without a goal follow, with "-".
 
 Usage: bench/table.py [FILE...]
 Exit status: 0, or 1 when no RESULT line was found or one is malformed.
@@ -51,7 +52,9 @@ def number(x):
 
 def table(rows):
     out = [("figure", "measured", "goal", "ratio", "status")]
-    for name, (measured, goal, way) in rows.items():
+    # The figures with a goal first, then those shown for context.
+    ordered = sorted(rows.items(), key=lambda r: r[1][1] is None)
+    for name, (measured, goal, way) in ordered:
         if goal is None:
             out.append((name, number(measured), "-", "-", "-"))
             continue
