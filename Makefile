@@ -28,6 +28,7 @@ BIN := $(BUILD)/leadflow
 QUEUE_BENCH := $(BUILD)/queue-bench
 WS_BENCH := $(BUILD)/ws-bench
 DRIP_BENCH := $(BUILD)/drip-bench
+BENCH_OUT := $(BUILD)/bench-results
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c tests/unit/*/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -105,15 +106,21 @@ check: deps
 bench: deps
 	@scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH) $(DRIP_BENCH)
-	@bench/http.sh $(BIN)
-	@bench/pipeline.sh $(BIN)
-	@bench/upload.sh $(BIN)
-	@bench/send.sh $(BIN)
-	@bench/queue.sh $(QUEUE_BENCH)
-	@bench/ws.sh $(BIN) $(WS_BENCH)
-	@bench/alerts.sh $(BIN)
-	@bench/drip.sh $(DRIP_BENCH)
-	@bench/pg.sh $(BIN) $(QUEUE_BENCH)
+	@rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
+	@bench/run.sh $(BENCH_OUT) http.sh $(BIN)
+	@bench/run.sh $(BENCH_OUT) pipeline.sh $(BIN)
+	@bench/run.sh $(BENCH_OUT) upload.sh $(BIN)
+	@bench/run.sh $(BENCH_OUT) send.sh $(BIN)
+	@bench/run.sh $(BENCH_OUT) queue.sh $(QUEUE_BENCH)
+	@bench/run.sh $(BENCH_OUT) ws.sh $(BIN) $(WS_BENCH)
+	@bench/run.sh $(BENCH_OUT) alerts.sh $(BIN)
+	@bench/run.sh $(BENCH_OUT) drip.sh $(DRIP_BENCH)
+	@bench/run.sh $(BENCH_OUT) pg.sh $(BIN) $(QUEUE_BENCH) $(DRIP_BENCH)
+	@echo; echo "bench summary (outputs in $(BENCH_OUT)/):"
+	@bench/table.py $(BENCH_OUT)/*.out || true
+	@if [ -e $(BENCH_OUT)/failed ]; then \
+		echo "bench: FAILED: $$(tr '\n' ' ' <$(BENCH_OUT)/failed)(their figures are missing above)" >&2; \
+		exit 1; fi
 
 # The binary, the dashboard's files and the demo mailbox, the systemd unit,
 # and the documented configuration file (root only: it holds secrets). An

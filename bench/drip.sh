@@ -9,8 +9,14 @@
 # Usage: bench/drip.sh build/drip-bench
 # Environment: BENCH_ENROLLMENTS (100000), BENCH_WORKERS (2), BENCH_DB (a --db URL
 # instead of a new SQLite file: an empty or migrated database, e.g. PostgreSQL).
+# BENCH_SMALL=1: 2,000 enrollments unless set.
+# Prints a RESULT line for bench/table.py: steps/s against the goal of the
+# backend (SQLite >= 10,000/s, PostgreSQL >= 5,000/s).
 set -euo pipefail
 
+if [ -n "${BENCH_SMALL:-}" ]; then
+    : "${BENCH_ENROLLMENTS:=2000}"
+fi
 DBENCH=${1:?usage: bench/drip.sh PATH-TO-drip-bench}
 N=${BENCH_ENROLLMENTS:-100000}
 WORKERS=${BENCH_WORKERS:-2}
@@ -20,9 +26,13 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/leadflow-drip.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 if [ -n "${BENCH_DB:-}" ]; then
-    WHERE=(--db "$BENCH_DB") BACKEND=${BENCH_DB%%:*}
+    WHERE=(--db "$BENCH_DB") BACKEND=${BENCH_DB%%:*} GOAL=-
+    case $BACKEND in
+    postgres*) BACKEND=PostgreSQL GOAL=5000 ;;
+    sqlite) BACKEND=SQLite GOAL=10000 ;;
+    esac
 else
-    WHERE=("$TMP") BACKEND=SQLite
+    WHERE=("$TMP") BACKEND=SQLite GOAL=10000
 fi
 echo "leadflow drip bench: $(nproc) cores, $N enrollments x 4 steps, $WORKERS workers ($BACKEND)"
 OUT=$("$DBENCH" "${WHERE[@]}" "$N" "$WORKERS") || die "drip-bench failed"
@@ -30,3 +40,4 @@ sed 's/^/  /' <<<"$OUT"
 rate=$(sed -nE 's|.* ([0-9]+) step executions/s$|\1|p' <<<"$OUT")
 [ -n "$rate" ] || die "no step execution figure"
 echo "drip: $rate step executions/s"
+printf 'RESULT\tdrip steps, %s (steps/s)\t%s\t%s\thigher\n' "$BACKEND" "$rate" "$GOAL"

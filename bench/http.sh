@@ -8,9 +8,14 @@
 # Usage: bench/http.sh build/leadflow
 # Environment: BENCH_SECONDS (10, per endpoint and level), BENCH_CONNECTIONS
 # (64), BENCH_THREADS (2), BENCH_LEVELS ("info warn"). The defaults finish in
-# about 45 seconds.
+# about 45 seconds. BENCH_SMALL=1: 2 s runs unless set.
+# Prints a RESULT line per row for bench/table.py (req/s, no goal: the goal
+# compares hot leads with /healthz, in bench/pipeline.sh).
 set -euo pipefail
 
+if [ -n "${BENCH_SMALL:-}" ]; then
+    : "${BENCH_SECONDS:=2}"
+fi
 BIN=${1:?usage: bench/http.sh PATH-TO-leadflow}
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
@@ -163,6 +168,7 @@ run_row() {
     check_metrics "$route" "$want"
     printf '%-6s %-19s %11s %9s %9s %10s %9s %8s  all %s\n' "$level" "GET $path" "$rps" \
         "$(to_ms "$p50")" "$(to_ms "$p99")" "$total" "$non2xx" "$sockerr" "$want"
+    RESULTS+=("$(printf 'RESULT\tGET %s, log %s (req/s)\t%s\t-\thigher' "$path" "$level" "$rps")")
 }
 
 started=$(date +%s)
@@ -171,6 +177,7 @@ echo "leadflow bench: wrk -t$THREADS -c$CONNS -d${SECONDS_PER_RUN}s --latency, 1
 printf '%-6s %-19s %11s %9s %9s %10s %9s %8s  %s\n' log endpoint req/s p50_ms p99_ms requests \
     non2xx3xx sockerr status
 rss_lines=()
+RESULTS=()
 for level in $LEVELS; do
     start_server "$level"
     check_once /healthz 200
@@ -188,4 +195,5 @@ for level in $LEVELS; do
     LOG=""
 done
 printf '%s\n' "${rss_lines[@]}"
+printf '%s\n' "${RESULTS[@]}"
 echo "bench: done in $(($(date +%s) - started)) s"

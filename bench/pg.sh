@@ -10,6 +10,13 @@
 #    contacts (bench/seed_leads.py: the same rows on both), and GET /healthz,
 #    with wrk against 1 server and against 2 servers on the same database
 #    (two wrk at once, one per server, their req/s added).
+# 3. `leadflow import` of a generated BENCH_PG_MESSAGES-message mbox
+#    (scripts/gen_mailbox.py) into an empty workspace on each: msg/s.
+# 4. With a third argument (build/drip-bench): drip step executions on
+#    PostgreSQL (bench/drip.sh with BENCH_DB).
+# Prints RESULT lines for bench/table.py: import on PostgreSQL (goal >=
+# 10,000 msg/s, SQLite beside it), drip steps on PostgreSQL (>= 5,000/s),
+# and the rows of 1. and 2. with no goal.
 #
 # PostgreSQL runs as a throwaway cluster (scripts/pg.sh) set closer to what a
 # deployment runs than the tests' cluster: fsync and full_page_writes on,
@@ -18,13 +25,22 @@
 # of commits (never corrupts). SQLite runs in WAL with synchronous=NORMAL:
 # the same promise. Both on a Unix socket / local file, loopback HTTP.
 #
-# Usage: bench/pg.sh build/leadflow build/queue-bench
+# Usage: bench/pg.sh build/leadflow build/queue-bench [build/drip-bench]
 # Environment: BENCH_JOBS (50000), BENCH_WORKERS (2), BENCH_CONTACTS (100000),
-# BENCH_SECONDS (8), BENCH_CONNECTIONS (64).
+# BENCH_SECONDS (8), BENCH_CONNECTIONS (64), BENCH_PG_MESSAGES (10000),
+# BENCH_ENROLLMENTS (for drip.sh). BENCH_SMALL=1: 2,000 jobs, contacts, messages
+# and enrollments and 2 s runs unless set.
 set -euo pipefail
 
+if [ -n "${BENCH_SMALL:-}" ]; then
+    : "${BENCH_JOBS:=2000}" "${BENCH_CONTACTS:=2000}" "${BENCH_SECONDS:=2}"
+    : "${BENCH_PG_MESSAGES:=2000}" "${BENCH_ENROLLMENTS:=2000}"
+    export BENCH_ENROLLMENTS
+fi
 BIN=${1:?usage: bench/pg.sh PATH-TO-leadflow PATH-TO-queue-bench}
 QBENCH=${2:?usage: bench/pg.sh PATH-TO-leadflow PATH-TO-queue-bench}
+DBENCH=${3:-}
+MESSAGES=${BENCH_PG_MESSAGES:-10000}
 JOBS=${BENCH_JOBS:-50000}
 WORKERS=${BENCH_WORKERS:-2}
 CONTACTS=${BENCH_CONTACTS:-100000}
@@ -33,6 +49,7 @@ CONNS=${BENCH_CONNECTIONS:-64}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 QBENCH=$(cd "$(dirname "$QBENCH")" && pwd)/$(basename "$QBENCH")
+[ -z "$DBENCH" ] || DBENCH=$(cd "$(dirname "$DBENCH")" && pwd)/$(basename "$DBENCH")
 PY=/usr/bin/python3
 
 die() { echo "bench: FAIL: $*" >&2; exit 1; }
@@ -100,12 +117,14 @@ seed_target() {
 }
 
 calc() { awk "BEGIN { print $* }"; }
+label() { if [ "$1" = sqlite ]; then echo SQLite; else echo PostgreSQL; fi; }
 
 # -- 1. the job queue ---------------------------------------------------------
 echo
 echo "job queue: $JOBS no-op jobs, drained by 1 and by 2 processes of $WORKERS threads"
 printf '%-10s %-9s %14s %14s %18s\n' database processes "enqueue/s" "drain jobs/s" "jobs per process"
 declare -A DRAIN
+RESULTS=()
 n_db=0
 for backend in sqlite postgres; do
     for procs in 1 2; do
@@ -138,6 +157,8 @@ for backend in sqlite postgres; do
         rate=$(calc "$JOBS * 1000 / ($last - $first)")
         DRAIN[$backend$procs]=$rate
         printf '%-10s %-9s %14.0f %14.0f %18s\n' "$backend" "$procs" "$enq" "$rate" "$split"
+        RESULTS+=("$(printf 'RESULT\tjob queue drain, %s, %s process(es) (jobs/s)\t%.0f\t-\thigher' \
+            "$(label "$backend")" "$procs" "$rate")")
     done
 done
 for backend in sqlite postgres; do
@@ -216,7 +237,46 @@ for backend in sqlite postgres; do
         [ "$lr" != BAD ] || die "$backend: hot leads answered errors"
         printf '%-10s %-7s %14s %10s %14s %10s %7.0f%%\n' "$backend" "$servers" "$hz" "$hz99" \
             "$lr" "$lr99" "$(calc "100 * $lr / $hz")"
+        RESULTS+=("$(printf 'RESULT\thot leads / healthz, %s, %s server(s) (req/s ratio)\t%.2f\t-\thigher' \
+            "$(label "$backend")" "$servers" "$(calc "$lr / $hz")")")
     done
     stop_servers
 done
 echo "(2 cores: the servers, wrk and PostgreSQL share them, so a second server adds little here)"
+
+# -- 3. import ------------------------------------------------------------------
+echo
+MBOX=$TMP/import.mbox
+$PY "$ROOT/scripts/gen_mailbox.py" --count "$MESSAGES" --seed 7 --out "$MBOX"
+cat "$MBOX" >/dev/null
+echo "import: $MESSAGES generated messages, \`leadflow import\` into an empty workspace"
+for backend in sqlite postgres; do
+    n_db=$((n_db + 1))
+    url=$(new_db "$backend" "$n_db")
+    "$BIN" user add "import-$backend@leadflow.test" --db "$url" >/dev/null 2>&1 || die "user add failed"
+    ws=$(query "$url" "SELECT w.id FROM workspaces w JOIN user_organizations m ON m.org_id = w.org_id JOIN user_profiles u ON u.id = m.user_id WHERE u.email = 'import-$backend@leadflow.test'")
+    t0=$(date +%s.%N)
+    LEADFLOW_LOG_LEVEL=warn "$BIN" import --workspace "$ws" --db "$url" "$MBOX" 2>"$TMP/import.err" ||
+        die "import ($backend) failed: $(tail -n 3 "$TMP/import.err")"
+    t1=$(date +%s.%N)
+    line=$(grep '^imported' "$TMP/import.err") || die "no summary: $(tail -n 3 "$TMP/import.err")"
+    rate=$(calc "$MESSAGES / ($t1 - $t0)")
+    printf '%-10s %8.2f s %10.0f msg/s (%s)\n' "$backend" "$(calc "$t1 - $t0")" "$rate" "$line"
+    if [ "$backend" = postgres ]; then
+        RESULTS+=("$(printf 'RESULT\timport, PostgreSQL, %d mbox (msg/s)\t%.0f\t10000\thigher' "$MESSAGES" "$rate")")
+    else
+        RESULTS+=("$(printf 'RESULT\timport, SQLite, %d mbox, same run (msg/s)\t%.0f\t-\thigher' "$MESSAGES" "$rate")")
+    fi
+done
+rm -f "$MBOX"
+
+# -- 4. drip on PostgreSQL ----------------------------------------------------------
+if [ -n "$DBENCH" ]; then
+    echo
+    n_db=$((n_db + 1))
+    url=$(new_db postgres "$n_db")
+    BENCH_DB=$url "$ROOT/bench/drip.sh" "$DBENCH" >"$TMP/drip.out" || die "drip.sh on PostgreSQL failed"
+    grep -v '^RESULT' "$TMP/drip.out" || true
+    RESULTS+=("$(grep '^RESULT' "$TMP/drip.out")")
+fi
+printf '%s\n' "${RESULTS[@]}"

@@ -16,9 +16,13 @@
 # Usage: bench/queue.sh build/queue-bench
 # Environment: BENCH_JOBS (100000), BENCH_WORKERS (2), BENCH_BULLMQ_CONCURRENCY (16),
 # BENCH_BATCH (1000, jobs per enqueue transaction / addBulk), BENCH_CBATCH (100, the same
-# while consuming).
+# while consuming). BENCH_SMALL=1: 5,000 jobs unless set.
+# Prints RESULT lines for bench/table.py: leadflow / BullMQ for each mode (goal >= 2).
 set -euo pipefail
 
+if [ -n "${BENCH_SMALL:-}" ]; then
+    : "${BENCH_JOBS:=5000}"
+fi
 QBENCH=${1:?usage: bench/queue.sh PATH-TO-queue-bench}
 JOBS=${BENCH_JOBS:-100000}
 WORKERS=${BENCH_WORKERS:-2}
@@ -84,5 +88,6 @@ for what in enqueue-then-drain "concurrent produce/consume"; do
     b=$(rate "$what" "$BQ")
     [ -n "$a" ] && [ -n "$b" ] || die "no $what figure"
     awk -v w="$what" -v a="$a" -v b="$b" \
-        'BEGIN { printf "%s: leadflow %d jobs/s, BullMQ %d jobs/s = %.1fx (target >= 2x)\n", w, a, b, a / b }'
+        'BEGIN { printf "%s: leadflow %d jobs/s, BullMQ %d jobs/s = %.1fx (target >= 2x)\n", w, a, b, a / b
+                 printf "RESULT\tjob queue / BullMQ, %s (x)\t%.2f\t2\thigher\n", w, a / b }'
 done

@@ -15,9 +15,13 @@
 # Usage: bench/upload.sh build/leadflow [OTHER-leadflow]
 #   With a second binary, both are measured in the same run on the same mbox,
 #   side by side (e.g. the main branch's build against this one).
-# Environment: BENCH_MESSAGES (100000).
+# Environment: BENCH_MESSAGES (100000; BENCH_SMALL=1: 2,000).
+# Prints a RESULT line for bench/table.py: this binary's peak RSS (goal < 150 MB).
 set -euo pipefail
 
+if [ -n "${BENCH_SMALL:-}" ]; then
+    : "${BENCH_MESSAGES:=2000}"
+fi
 BIN=${1:?usage: bench/upload.sh PATH-TO-leadflow [OTHER-leadflow]}
 OTHER=${2:-}
 MESSAGES=${BENCH_MESSAGES:-100000}
@@ -144,6 +148,8 @@ printf '%-8s %9s %9s %9s %8s %8s %15s %15s\n' binary "peak MB" "anon MB" "file M
 [ -z "$OTHER" ] || run other "$OTHER"
 run this "$BIN"
 printf 'peak RSS while importing %d emails through the API: %.1f MB (goal < %d MB)\n' \
+    "$MESSAGES" "$(calc "$HWM_this / 1024")" "$GOAL_MB"
+printf 'RESULT\tpeak RSS, importing %d emails through the API (MB)\t%.1f\t%d\tlower\n' \
     "$MESSAGES" "$(calc "$HWM_this / 1024")" "$GOAL_MB"
 if [ -n "$OTHER" ]; then
     printf 'peak RSS, this / other = %.2f\n' "$(calc "$HWM_this / $HWM_other")"

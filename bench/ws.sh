@@ -5,15 +5,20 @@
 # client (bench/ws_bench.c, one epoll loop) prints p50/p99/max of the time
 # from the import request until each client has its email_processed and
 # hot_lead events, the server's RSS idle / connected / after, and this
-# machine's floor (one loopback write per client). Targets: p99 < 20 ms,
-# RSS < 200 MB.
+# machine's floor measured in the same run (one thread writing one frame to
+# each of as many loopback sockets, no hub). Goal: hot_lead p99 <= 1.5x the
+# floor (a RESULT line for bench/table.py); RSS < 200 MB.
 #
 # Usage: bench/ws.sh build/leadflow build/ws-bench
-# Environment: BENCH_WS_CLIENTS (10000).
+# Environment: BENCH_WS_CLIENTS (10000; BENCH_SMALL=1: 500),
+# BENCH_WS_ALERT_CLIENTS (1000; BENCH_SMALL=1: 100).
 set -euo pipefail
 
 BIN=${1:?usage: bench/ws.sh PATH-TO-leadflow PATH-TO-ws-bench}
 CLIENT=${2:?usage: bench/ws.sh PATH-TO-leadflow PATH-TO-ws-bench}
+if [ -n "${BENCH_SMALL:-}" ]; then
+    : "${BENCH_WS_CLIENTS:=500}" "${BENCH_WS_ALERT_CLIENTS:=100}"
+fi
 CLIENTS=${BENCH_WS_CLIENTS:-10000}
 [ -x "$BIN" ] || { echo "bench: $BIN is not an executable (run make first)" >&2; exit 1; }
 [ -x "$CLIENT" ] || { echo "bench: $CLIENT is not an executable (make build/ws-bench)" >&2; exit 1; }
