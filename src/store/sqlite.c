@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -164,9 +162,9 @@ int sq_exec(struct sq_store *s, const char *sql, struct errinfo *e)
     return rc;
 }
 
-/* The part of the -shm file that data_stamp maps, and the words of one
- * copy of the WAL index header (sq_data_stamp). */
-enum { SHM_MAP = 4096, SHM_HDR_WORDS = 12 };
+/* The words of one copy of the WAL index header (sq_data_stamp), and the
+ * size of a region of the WAL index as SQLite maps it (WALINDEX_PGSZ). */
+enum { SHM_HDR_WORDS = 12, SHM_REGION = 32768 };
 
 static void sq_close(struct store *base)
 {
@@ -178,9 +176,7 @@ static void sq_close(struct store *base)
         conn_close(c);
         c = next;
     }
-    const void *shm = atomic_load(&s->shm);
-    if (shm)
-        munmap((void *)shm, SHM_MAP);
+    sqlite3_close_v2(s->stamp_db); /* its map of the WAL index goes with it */
     pthread_mutex_destroy(&s->mu);
     free(s->path);
     free(s);
@@ -194,7 +190,7 @@ static void sq_close(struct store *base)
  * header of the last published commit, as SQLite's own readers do. Its
  * iChange counts write transactions, mxFrame the frames in the WAL, and the
  * salts change when the WAL starts over: any commit of any process changes
- * one of them. The map is read-only; no lock is taken.
+ * one of them. It is only read, and no lock is taken.
  */
 static const volatile uint32_t *shm_header(struct sq_store *s)
 {
@@ -202,20 +198,30 @@ static const volatile uint32_t *shm_header(struct sq_store *s)
     if (shm)
         return shm;
     pthread_mutex_lock(&s->mu);
+    /* Not by opening the -shm file: closing any descriptor of a file drops
+     * every POSIX lock the process holds on it, SQLite's among them, and
+     * another process may then truncate the file under our connections'
+     * maps. SQLite's own map of its first region (the VFS's xShmMap, which
+     * shares the process's one open -shm file) stays valid as long as the
+     * connection that asked for it is open, and that connection keeps the
+     * file from being truncated or removed. */
     if (!s->shm_tried && strncmp(s->path, "file:", 5) != 0) {
         s->shm_tried = true;
-        char path[4096];
-        int fd = -1;
-        struct stat sb;
-        if ((size_t)snprintf(path, sizeof(path), "%s-shm", s->path) < sizeof(path))
-            fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size >= SHM_MAP) {
-            void *p = mmap(NULL, SHM_MAP, PROT_READ, MAP_SHARED, fd, 0);
-            if (p != MAP_FAILED)
-                atomic_store(&s->shm, p);
+        sqlite3 *db = NULL;
+        sqlite3_file *f = NULL;
+        void volatile *p = NULL;
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+        if (sqlite3_open_v2(s->path, &db, flags, NULL) == SQLITE_OK &&
+            sqlite3_exec(db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL, NULL) ==
+                SQLITE_OK &&
+            sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK && f &&
+            f->pMethods && f->pMethods->iVersion >= 2 && f->pMethods->xShmMap &&
+            f->pMethods->xShmMap(f, 0, SHM_REGION, 0, &p) == SQLITE_OK && p) {
+            s->stamp_db = db;
+            atomic_store(&s->shm, (const void *)p);
+        } else {
+            sqlite3_close_v2(db);
         }
-        if (fd >= 0)
-            close(fd);
     }
     pthread_mutex_unlock(&s->mu);
     return atomic_load(&s->shm);

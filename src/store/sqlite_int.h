@@ -38,10 +38,12 @@ struct sq_store {
     pthread_key_t key;
     pthread_mutex_t mu;
     struct sq_conn *conns;
-    /* The WAL index (the -shm file) mapped read-only for data_stamp, once a
-     * stamp is first asked for; NULL before or when it cannot be mapped. */
+    /* The WAL index (the -shm file) as SQLite maps it for stamp_db, a
+     * connection kept open for this alone, once a stamp is first asked for;
+     * NULL before or when it cannot be had. */
     const void *_Atomic shm;
-    bool shm_tried; /* under mu */
+    sqlite3 *stamp_db; /* under mu */
+    bool shm_tried;    /* under mu */
 };
 
 /* The calling thread's connection, opened on first use. */

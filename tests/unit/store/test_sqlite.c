@@ -5,9 +5,13 @@
  * workspace version seen without a read while no commit was published. The
  * tests tamper with files through sqlite3 directly.
  */
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "store/emails.h"
 #include "store/migrations.h"
@@ -239,6 +243,53 @@ static void test_version_follows_other_connections(void **state)
     store_close(st);
 }
 
+/* Reading the stamp keeps the process's hold on the WAL index: had it
+ * dropped SQLite's POSIX locks on the -shm file (closing any descriptor of
+ * the file does), another process would take itself for the last user, and
+ * truncate or remove the file under this process's maps. Here a child
+ * process finds the file locked by this one, writes and closes; the -shm
+ * file is still the same file. */
+static void test_stamp_keeps_the_wal_index_held(void **state)
+{
+    struct fix *f = *state;
+    struct store *st = open_ok(f, f->url);
+    int applied;
+    assert_int_equal(store_migrate(st, &applied, &f->e), 0);
+    uint64_t s1[2], s2[2];
+    assert_true(st->ops->data_stamp(st, s1));
+    char shm[4096];
+    snprintf(shm, sizeof(shm), "%s-shm", f->db);
+    struct stat before, after;
+    assert_int_equal(stat(shm, &before), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The parent still holds a lock on the file (SQLite's "in use" mark). */
+        int fd = open(shm, O_RDONLY | O_CLOEXEC);
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+        if (fd < 0 || fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK || fl.l_pid != getppid())
+            _exit(2);
+        close(fd);
+        sqlite3 *db = NULL;
+        int ok = sqlite3_open(f->db, &db) == SQLITE_OK &&
+                 sqlite3_exec(db,
+                              "INSERT INTO organizations (id, name, created_at)"
+                              " VALUES ('child', 'child', 0)",
+                              NULL, NULL, NULL) == SQLITE_OK;
+        ok = sqlite3_close(db) == SQLITE_OK && ok;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(stat(shm, &after), 0);
+    assert_true(after.st_ino == before.st_ino && after.st_size >= before.st_size);
+    /* The child's commit is seen through the stamp. */
+    assert_true(st->ops->data_stamp(st, s2));
+    assert_false(s1[0] == s2[0] && s1[1] == s2[1]);
+    store_close(st);
+}
+
 static void test_bad_urls(void **state)
 {
     struct fix *f = *state;
@@ -258,6 +309,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_migrations_table),
     T(test_migrate_file),
     T(test_memory),
+    T(test_stamp_keeps_the_wal_index_held),
     T(test_missing_directory),
     T(test_not_a_database),
     T(test_newer_schema_refused),
