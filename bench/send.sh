@@ -14,7 +14,9 @@
 #   With a second binary (e.g. the main branch's build), both are measured
 #   in the same run, alternately, and the ratio is printed.
 # Environment: BENCH_SEND_MESSAGES (20000), BENCH_SEND_ROUNDS (1; the best
-# round of each binary counts), BENCH_SEND_PARALLEL (8 queueing connections).
+# round of each binary counts), BENCH_SEND_PARALLEL (8 queueing connections),
+# BENCH_SEND_PERF (a path: the server is profiled with perf record -g into
+# PATH.this and PATH.other).
 set -euo pipefail
 
 BIN=${1:?usage: bench/send.sh PATH-TO-leadflow [OTHER-leadflow]}
@@ -121,6 +123,11 @@ run() {
         }' >"$dir/queue.cfg"
     [ "$(grep -c '^url' "$dir/queue.cfg")" -eq "$MESSAGES" ] || die "$name: $MESSAGES contacts were not imported"
     local c0 c1 t0 t1 first last n
+    local perf=""
+    if [ -n "${BENCH_SEND_PERF:-}" ]; then
+        perf record -q -g -o "$BENCH_SEND_PERF.$name" -p "$PID" 2>/dev/null &
+        perf=$!
+    fi
     c0=$(cpu_ticks "$PID")
     t0=$(date +%s%N)
     curl -s -Z --parallel-max "$PARALLEL" -K "$dir/queue.cfg" >"$dir/codes" 2>"$dir/curl.err" || true
@@ -134,6 +141,10 @@ run() {
     done
     [ -s "$dir/delivered" ] || die "$name: not all delivered in 120 s ($(tail -n 3 "$dir/serve.log"))"
     c1=$(cpu_ticks "$PID")
+    if [ -n "$perf" ]; then
+        kill -INT "$perf"
+        wait "$perf" || true
+    fi
     read -r n first last <"$dir/delivered"
     local secs cpu
     secs=$(calc "($last - $t0) / 1e9")
