@@ -125,7 +125,7 @@ run() {
     local c0 c1 t0 t1 first last n
     local perf=""
     if [ -n "${BENCH_SEND_PERF:-}" ]; then
-        perf record -q -g -o "$BENCH_SEND_PERF.$name" -p "$PID" 2>/dev/null &
+        perf record -q --call-graph dwarf,16384 -F 499 -o "$BENCH_SEND_PERF.$name" -p "$PID" 2>/dev/null &
         perf=$!
     fi
     c0=$(cpu_ticks "$PID")
