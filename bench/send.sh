@@ -10,13 +10,18 @@
 # first queue request to the last request at the fake, and the server's CPU
 # seconds (user + system, /proc/PID/stat) over the same window, per message.
 #
+# Then, for the client alone, bench/send_bench.c: send_chain_send() (request
+# body, libcurl with a reused connection per thread, reply handling) to an
+# in-process receiver, linked against the library next to the binary.
+#
 # Usage: bench/send.sh build/leadflow [OTHER-leadflow]
 #   With a second binary (e.g. the main branch's build), both are measured
 #   in the same run, alternately, and the ratio is printed.
 # Environment: BENCH_SEND_MESSAGES (20000), BENCH_SEND_ROUNDS (1; the best
 # round of each binary counts), BENCH_SEND_PARALLEL (8 queueing connections),
 # BENCH_SEND_PERF (a path: the server is profiled with perf record -g into
-# PATH.this and PATH.other).
+# PATH.this and PATH.other), BENCH_SEND_CHAIN_MESSAGES (50000; 0: no client
+# figure), BENCH_SEND_THREADS (2, client threads).
 set -euo pipefail
 
 BIN=${1:?usage: bench/send.sh PATH-TO-leadflow [OTHER-leadflow]}
@@ -182,3 +187,15 @@ if [ -n "$OTHER" ]; then
         "$MSGS_other" "$CPU_other" "$(calc "$MSGS_this / $MSGS_other")"
 fi
 printf 'RESULT\tsend path, SQLite (msg/s)\t%.0f\t%d\thigher\n' "$MSGS_this" "$GOAL"
+
+CHAIN=${BENCH_SEND_CHAIN_MESSAGES:-50000}
+LIB=$(dirname "$BIN")/libleadflow.a
+if [ "$CHAIN" -gt 0 ] && [ -f "$LIB" ]; then
+    PKGS="libmicrohttpd jansson sqlite3 libpq libsodium openssl inih libcurl cjose gmime-3.0"
+    # shellcheck disable=SC2086
+    ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -I"$ROOT/src" $(pkg-config --cflags $PKGS) \
+        "$ROOT/bench/send_bench.c" "$LIB" $(pkg-config --libs $PKGS) -lwslay -lpthread -lm \
+        -o "$TMP/send_bench"
+    echo "the client alone (send_chain_send to an in-process receiver, no database):"
+    "$TMP/send_bench" "$CHAIN" "${BENCH_SEND_THREADS:-2}"
+fi
