@@ -109,7 +109,7 @@ static void *send_loop(void *arg)
     for (long i = 0; i < w->n; i++) {
         struct send_result r;
         struct errinfo e;
-        if (send_chain_send(w->chain, NULL, "ws", "id", &m, &r, &e) != 0) {
+        if (send_chain_send(w->chain, NULL, "ws", &m, &r, NULL, &e) != 0) {
             w->failed++;
             if (w->failed == 1)
                 fprintf(stderr, "send_bench: %s\n", e.msg);

@@ -70,7 +70,7 @@ static void email_deliver(const struct channel_send *s, struct channel_attempt *
         m.message_id = arena_printf(a, "alert-%s-%zu-%d%s", al->id, i, attempt, domain);
         struct send_result r;
         errinfo_clear(&e);
-        int rc = send_chain_send(s->chain, s->st, ws, NULL, &m, &r, &e);
+        int rc = send_chain_send(s->chain, s->st, ws, &m, &r, NULL, &e);
         at->status = r.status;
         if (rc == ERR_FORBIDDEN) /* a suppressed address: the others still get it */
             continue;

@@ -128,7 +128,7 @@ static int test_send(struct http_req *req, struct http_reply *rep, struct errinf
     errinfo_clear(&se);
     /* Through the chain as every email goes (the suppression list too), but
      * recorded nowhere: it is no email to a contact. */
-    rc = send_chain_send(ctx->send_chain, ctx->store, req->auth->workspace_id, NULL, &m, &r, &se);
+    rc = send_chain_send(ctx->send_chain, ctx->store, req->auth->workspace_id, &m, &r, NULL, &se);
     if (rc == ERR_FORBIDDEN)
         return failf(e, ERR_FORBIDDEN, "%s", se.msg);
     /* A provider's failure is the answer, not an error of the request: the

@@ -6,7 +6,9 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,11 +117,93 @@ void crypto_sha1(const void *data, size_t n, uint8_t out[SHA1_LEN])
     EVP_Digest(data, n, out, &len, EVP_sha1(), NULL);
 }
 
+/*
+ * HMAC keys kept prepared per thread: an EVP_MAC_CTX holds a key's inner and
+ * outer pad states, so a message under a key used lately costs a reinit (a
+ * copy of those states) and the message's hashing, not the key schedule and
+ * a provider fetch as a one-shot HMAC() does. A few keys per thread (the
+ * tracking key and its derivation), replaced in turn; longer keys are not
+ * kept.
+ */
+enum { HMAC_SLOTS = 4, HMAC_KEY_MAX = 256 };
+
+struct hmac_slot {
+    EVP_MAC_CTX *ctx;
+    size_t keylen;
+    uint8_t key[HMAC_KEY_MAX];
+};
+
+struct hmac_cache {
+    EVP_MAC *mac;
+    struct hmac_slot slot[HMAC_SLOTS];
+    unsigned next;
+};
+
+static pthread_key_t hmac_key;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+
+static void hmac_cache_free(void *p)
+{
+    struct hmac_cache *hc = p;
+    for (size_t i = 0; i < HMAC_SLOTS; i++) {
+        EVP_MAC_CTX_free(hc->slot[i].ctx);
+        crypto_wipe(hc->slot[i].key, sizeof(hc->slot[i].key));
+    }
+    EVP_MAC_free(hc->mac);
+    free(hc);
+}
+
+static void hmac_key_init(void)
+{
+    if (pthread_key_create(&hmac_key, hmac_cache_free) != 0)
+        abort();
+}
+
+/* The thread's context prepared with key, or NULL (then a one-shot HMAC). */
+static EVP_MAC_CTX *hmac_prepared(const void *key, size_t keylen)
+{
+    if (keylen > HMAC_KEY_MAX)
+        return NULL;
+    pthread_once(&hmac_once, hmac_key_init);
+    struct hmac_cache *hc = pthread_getspecific(hmac_key);
+    if (!hc) {
+        hc = calloc(1, sizeof(*hc));
+        if (!hc || !(hc->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) ||
+            pthread_setspecific(hmac_key, hc) != 0) {
+            if (hc)
+                EVP_MAC_free(hc->mac);
+            free(hc);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < HMAC_SLOTS; i++) {
+        struct hmac_slot *s = &hc->slot[i];
+        if (s->ctx && s->keylen == keylen && crypto_equal(s->key, key, keylen))
+            return EVP_MAC_init(s->ctx, NULL, 0, NULL) ? s->ctx : NULL;
+    }
+    struct hmac_slot *s = &hc->slot[hc->next++ % HMAC_SLOTS];
+    if (!s->ctx && !(s->ctx = EVP_MAC_CTX_new(hc->mac)))
+        return NULL;
+    s->keylen = 0;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    if (!EVP_MAC_init(s->ctx, key, keylen, params))
+        return NULL;
+    memcpy(s->key, key, keylen);
+    s->keylen = keylen;
+    return s->ctx;
+}
+
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t n,
                         uint8_t out[SHA256_LEN])
 {
-    unsigned int len = SHA256_LEN;
-    HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len);
+    EVP_MAC_CTX *ctx = hmac_prepared(key, keylen);
+    size_t len = 0;
+    if (ctx && EVP_MAC_update(ctx, data, n) && EVP_MAC_final(ctx, out, &len, SHA256_LEN) &&
+        len == SHA256_LEN)
+        return;
+    unsigned int ulen = SHA256_LEN;
+    HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &ulen);
 }
 
 void crypto_wipe(void *p, size_t n)

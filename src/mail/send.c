@@ -31,7 +31,7 @@
 #include "store/contacts.h"
 #include "store/sending.h"
 
-enum { SEND_MAX_PROVIDERS = 3, SUBJECT_MAX = 998, HTML_MAX = 512 * 1024 };
+enum { SUBJECT_MAX = 998, HTML_MAX = 512 * 1024 };
 /* The longest pause a provider's Retry-After imposes on it. */
 #define SEND_RETRY_AFTER_MAX_MS ((int64_t)3600 * 1000)
 
@@ -340,28 +340,43 @@ size_t send_chain_size(const struct send_chain *c)
     return c ? c->n : 0;
 }
 
-static void record_attempt(struct store *st, const char *workspace_id, const char *sent_email_id,
-                           const char *provider, int rc, const struct send_result *r,
-                           const struct errinfo *pe, int64_t started)
+/* Keeps the attempt of one provider in log (written later by the caller). */
+static void keep_attempt(struct send_attempts *log, const char *provider, int rc,
+                         const struct send_result *r, const struct errinfo *pe, int64_t started)
 {
-    if (!st || !sent_email_id)
+    if (!log || log->n >= SEND_MAX_PROVIDERS)
         return;
-    struct send_attempt at = {
-        .status = r->status,
-        .provider_message_id = rc == 0 && r->provider_message_id[0] ? r->provider_message_id : NULL,
-        .error = rc ? pe->msg : NULL,
-        .started_at = started,
-        .finished_at = clock_now_ms(),
-    };
-    snprintf(at.provider, sizeof(at.provider), "%s", provider);
-    snprintf(at.outcome, sizeof(at.outcome), "%s",
+    size_t i = log->n++;
+    struct send_attempt *at = &log->at[i];
+    memset(at, 0, sizeof(*at));
+    at->status = r->status;
+    at->started_at = started;
+    at->finished_at = clock_now_ms();
+    if (rc == 0 && r->provider_message_id[0]) {
+        snprintf(log->provider_message_id[i], sizeof(log->provider_message_id[i]), "%s",
+                 r->provider_message_id);
+        at->provider_message_id = log->provider_message_id[i];
+    }
+    if (rc) {
+        snprintf(log->error[i], sizeof(log->error[i]), "%s", pe->msg);
+        at->error = log->error[i];
+    }
+    snprintf(at->provider, sizeof(at->provider), "%s", provider);
+    snprintf(at->outcome, sizeof(at->outcome), "%s",
              rc == 0             ? "sent"
              : rc == ERR_INVALID ? "permanent"
                                  : "temporary");
-    struct errinfo we;
-    if (store_send_attempt_add(st, workspace_id, sent_email_id, &at, &we) != 0)
-        log_warn("email.attempt_not_recorded", "send attempt of %s by %s not recorded: %s",
-                 sent_email_id, provider, we.msg);
+}
+
+int send_attempts_add(struct store *st, const char *workspace_id, const char *sent_email_id,
+                      const struct send_attempts *log, struct errinfo *e)
+{
+    for (size_t i = 0; i < log->n; i++) {
+        int rc = store_send_attempt_add(st, workspace_id, sent_email_id, &log->at[i], e);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* A provider refused our configuration: raised at once (a send_failures
@@ -401,10 +416,12 @@ static int suppressed(struct store *st, const char *workspace_id, const char *to
 }
 
 int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
-                    const char *sent_email_id, const struct send_msg *m, struct send_result *r,
+                    const struct send_msg *m, struct send_result *r, struct send_attempts *log,
                     struct errinfo *e)
 {
     memset(r, 0, sizeof(*r));
+    if (log)
+        log->n = 0;
     const char *fields[] = {
         m->from_email, m->from_name,           m->to_email, m->to_name, m->subject,
         m->message_id, m->list_unsubscribe_url};
@@ -443,7 +460,7 @@ int send_chain_send(struct send_chain *c, struct store *st, const char *workspac
         rc = s->ops->send(s, m, &one, &pe);
         if (rc != 0 && rc != ERR_INVALID)
             rc = ERR_TEMPORARY;
-        record_attempt(st, workspace_id, sent_email_id, s->ops->name, rc, &one, &pe, started);
+        keep_attempt(log, s->ops->name, rc, &one, &pe, started);
         int64_t done = clock_now_ms();
         if (rc == 0 || rc == ERR_INVALID) /* the provider works: it took or refused the email */
             breaker_success(b);
@@ -785,11 +802,40 @@ static int bounce_tx(struct store *st, void *arg, struct errinfo *e)
     return rc ? rc : crm_contact_changed(st, &c, e);
 }
 
-static int bounce(struct store *st, const char *ws, const struct sent_email *row,
-                  const char *provider, const char *error, struct errinfo *e)
+/* What a send ended with: written with its attempts in one transaction. */
+struct outcome {
+    const char *ws;
+    const struct sent_email *row;
+    const struct send_attempts *log;
+    const char *status, *provider, *pmid, *error;
+    int64_t sent_at;
+    bool bounce; /* refused for good by provider: a bounce (bounce_tx) */
+};
+
+static int outcome_tx(struct store *st, void *arg, struct errinfo *e)
 {
-    struct refusal x = {ws, row, provider, error};
-    return store_tx_run(st, bounce_tx, &x, e);
+    const struct outcome *x = arg;
+    int rc = send_attempts_add(st, x->ws, x->row->id, x->log, e);
+    if (rc)
+        return rc;
+    if (x->bounce) {
+        struct refusal r = {x->ws, x->row, x->provider, x->error};
+        return bounce_tx(st, &r, e);
+    }
+    return finish(st, x->ws, x->row, x->status, x->provider, x->pmid, x->error, x->sent_at, e);
+}
+
+/* Writes the attempts and the outcome in one transaction. Should that fail,
+ * the attempts are written alone, so that the job's next run finds an email
+ * a provider accepted already sent (already_sent) and does not send it again. */
+static int record_outcome(struct store *st, const struct outcome *x, struct errinfo *e)
+{
+    int rc = store_tx_run(st, outcome_tx, (void *)x, e);
+    struct errinfo we;
+    if (rc && x->log->n && send_attempts_add(st, x->ws, x->row->id, x->log, &we) != 0)
+        log_warn("email.attempt_not_recorded", "the send attempts of %s not recorded: %s",
+                 x->row->id, we.msg);
+    return rc;
 }
 
 static int send_job(void *ctx, struct store *st, const struct job *j, struct arena *a,
@@ -864,27 +910,34 @@ static int send_job(void *ctx, struct store *st, const struct job *j, struct are
         .message_id = row.message_id,
     };
     struct send_result r;
+    struct send_attempts log;
     struct errinfo se;
     errinfo_clear(&se);
-    rc = send_chain_send(c, st, ws, row.id, &m, &r, &se);
-    if (rc == ERR_FORBIDDEN) /* on the suppression list: not sent, not a bounce */
-        return finish(st, ws, &row, "suppressed", NULL, NULL, se.msg, 0, e);
-    if (rc && c->on_failure) {
+    rc = send_chain_send(c, st, ws, &m, &r, &log, &se);
+    struct outcome x = {.ws = ws, .row = &row, .log = &log, .error = se.msg};
+    if (rc == 0) {
+        x.status = "sent";
+        x.provider = r.provider;
+        x.pmid = r.provider_message_id[0] ? r.provider_message_id : NULL;
+        x.error = NULL;
+        x.sent_at = clock_now_ms();
+    } else if (rc == ERR_FORBIDDEN) { /* on the suppression list: not sent, not a bounce */
+        x.status = "suppressed";
+    } else if (rc == ERR_INVALID && r.provider[0]) {
+        x.bounce = true;
+        x.provider = r.provider;
+    } else if (rc == ERR_INVALID) {
+        x.status = "refused";
+    } else {
+        x.status = j->attempts >= j->max_attempts ? "failed" : "queued";
+    }
+    int frc = record_outcome(st, &x, e);
+    if (rc && rc != ERR_FORBIDDEN && c->on_failure) {
         struct errinfo ae;
         if (c->on_failure(st, ws, NULL, &ae) != 0)
             log_warn("email.alert_failed", "send failures of %s not checked: %s", ws, ae.msg);
     }
-    if (rc == 0)
-        return finish(st, ws, &row, "sent", r.provider,
-                      r.provider_message_id[0] ? r.provider_message_id : NULL, NULL, clock_now_ms(),
-                      e);
-    if (rc == ERR_INVALID && r.provider[0])
-        return bounce(st, ws, &row, r.provider, se.msg, e);
-    if (rc == ERR_INVALID)
-        return finish(st, ws, &row, "refused", NULL, NULL, se.msg, 0, e);
-    bool last = j->attempts >= j->max_attempts;
-    int frc = finish(st, ws, &row, last ? "failed" : "queued", NULL, NULL, se.msg, 0, e);
-    if (frc)
+    if (frc || rc == 0 || rc == ERR_FORBIDDEN || rc == ERR_INVALID)
         return frc;
     return failf(e, ERR_TEMPORARY, "%s", se.msg);
 }

@@ -97,22 +97,37 @@ size_t send_chain_size(const struct send_chain *c);
  * the chain; 0 or ERR_TOO_BIG. */
 int send_chain_metrics_render(const void *arg, struct buf *out);
 
+enum { SEND_MAX_PROVIDERS = 3 }; /* sendgrid, resend, smtp */
+
+/* The attempts of one send_chain_send, one per provider tried, for the
+ * caller to write with the email's outcome in one transaction
+ * (send_attempts_add). */
+struct send_attempts {
+    size_t n;
+    struct send_attempt at[SEND_MAX_PROVIDERS];
+    char provider_message_id[SEND_MAX_PROVIDERS][256];
+    char error[SEND_MAX_PROVIDERS][ERRINFO_MSG_MAX];
+};
+
+/* Writes the attempts as send_attempts rows of sent_email_id. */
+int send_attempts_add(struct store *st, const char *workspace_id, const char *sent_email_id,
+                      const struct send_attempts *log, struct errinfo *e);
+
 /*
- * Sends m through the chain and writes one send_attempts row per provider
- * tried (for sent_email_id in workspace_id; none when st or sent_email_id
- * is NULL). First, with st and a workspace, the recipient is looked up on
- * the workspace's suppression list (mail/suppress.h): ERR_FORBIDDEN when
- * listed, and no provider is tried. A provider whose circuit is open
- * (mail/breaker.h: failing in a row, or paused by a 429's Retry-After) is
- * skipped without a request or an attempt row; a provider's configuration
- * error is told to the chain's failure hook at once. 0 with r filled when
- * a provider accepted it; ERR_INVALID when one refused it for good (or m
- * itself is wrong: a header value with a line break); else ERR_TEMPORARY
- * with the last provider's error (or, every provider skipped, when the
- * first one is tried again).
+ * Sends m through the chain and keeps one attempt per provider tried in
+ * *log (when not NULL; log->n is reset first). First, with st and a
+ * workspace, the recipient is looked up on the workspace's suppression list
+ * (mail/suppress.h): ERR_FORBIDDEN when listed, and no provider is tried. A
+ * provider whose circuit is open (mail/breaker.h: failing in a row, or
+ * paused by a 429's Retry-After) is skipped without a request or an
+ * attempt; a provider's configuration error is told to the chain's failure
+ * hook at once. 0 with r filled when a provider accepted it; ERR_INVALID
+ * when one refused it for good (or m itself is wrong: a header value with a
+ * line break); else ERR_TEMPORARY with the last provider's error (or, every
+ * provider skipped, when the first one is tried again).
  */
 int send_chain_send(struct send_chain *c, struct store *st, const char *workspace_id,
-                    const char *sent_email_id, const struct send_msg *m, struct send_result *r,
+                    const struct send_msg *m, struct send_result *r, struct send_attempts *log,
                     struct errinfo *e);
 
 /*

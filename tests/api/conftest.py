@@ -85,6 +85,7 @@ PG_READY = {
     "test_secrets.py",
     "test_send.py",
     "test_send_health.py",
+    "test_send_kill.py",
     "test_send_tools.py",
     "test_send_stall.py",
     "test_slow_clients.py",

@@ -5,6 +5,8 @@
  * sealing (round trip, and refusal of changed values, other secrets and
  * other associated data).
  */
+#include <stdio.h>
+
 #include "base/crypto.h"
 #include "base/err.h"
 #include "unit/unit.h"
@@ -52,6 +54,43 @@ static void test_hmac_rfc4231(void **state)
     const char *data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
     crypto_hmac_sha256(key6, sizeof(key6), data6, strlen(data6), d);
     assert_hex(d, sizeof(d), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+/* Keys are kept prepared per thread: the same answers whichever keys came
+ * before, with more keys in turn than the thread keeps. */
+static void test_hmac_prepared_keys(void **state)
+{
+    uint8_t d[SHA256_LEN], key1[20], key6[131];
+    memset(key1, 0x0b, sizeof(key1));
+    memset(key6, 0xaa, sizeof(key6));
+    const char *data2 = "what do ya want for nothing?";
+    const char *data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+    for (int round = 0; round < 3; round++) {
+        for (int other = 0; other < 5 * round; other++) {
+            char k[16];
+            snprintf(k, sizeof(k), "other-%d", other);
+            crypto_hmac_sha256(k, strlen(k), "x", 1, d);
+        }
+        crypto_hmac_sha256(key1, sizeof(key1), "Hi There", 8, d);
+        assert_hex(d, sizeof(d),
+                   "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        crypto_hmac_sha256("Jefe", 4, data2, strlen(data2), d);
+        assert_hex(d, sizeof(d),
+                   "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        crypto_hmac_sha256(key1, sizeof(key1), "Hi There", 8, d);
+        assert_hex(d, sizeof(d),
+                   "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        crypto_hmac_sha256(key6, sizeof(key6), data6, strlen(data6), d);
+        assert_hex(d, sizeof(d),
+                   "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    }
+    /* A key longer than the thread keeps: HMAC under its SHA-256 (RFC 2104). */
+    uint8_t big[1000], hashed[SHA256_LEN], want[SHA256_LEN];
+    memset(big, 0x5c, sizeof(big));
+    crypto_sha256(big, sizeof(big), hashed);
+    crypto_hmac_sha256(hashed, sizeof(hashed), "Hi There", 8, want);
+    crypto_hmac_sha256(big, sizeof(big), "Hi There", 8, d);
+    assert_memory_equal(d, want, sizeof(d));
 }
 
 static void test_equal(void **state)
@@ -303,13 +342,11 @@ static void test_seal_wrong_ad_or_secret(void **state)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, NULL)
 
 static const struct CMUnitTest tests[] = {
-    T(test_sha256_vectors), T(test_hmac_rfc4231),
-    T(test_equal),          T(test_hex),
-    T(test_b64url_rfc4648), T(test_b64url_alphabet),
-    T(test_uuid_format),    T(test_uuid7_is_time_ordered),
-    T(test_token),          T(test_random_fills),
-    T(test_b64url_decode),  T(test_seal_round_trip),
-    T(test_seal_tamper),    T(test_seal_wrong_ad_or_secret),
+    T(test_sha256_vectors),  T(test_hmac_rfc4231), T(test_hmac_prepared_keys),
+    T(test_equal),           T(test_hex),          T(test_b64url_rfc4648),
+    T(test_b64url_alphabet), T(test_uuid_format),  T(test_uuid7_is_time_ordered),
+    T(test_token),           T(test_random_fills), T(test_b64url_decode),
+    T(test_seal_round_trip), T(test_seal_tamper),  T(test_seal_wrong_ad_or_secret),
     T(test_b64_rfc4648),
 };
 

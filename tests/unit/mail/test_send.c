@@ -274,7 +274,7 @@ static void test_chain_empty_and_unreachable(void **state)
     assert_non_null(c);
     assert_int_equal(send_chain_size(c), 0);
     struct send_result r;
-    assert_int_equal(send_chain_send(c, NULL, "w", "s", &f->m, &r, &f->e), ERR_TEMPORARY);
+    assert_int_equal(send_chain_send(c, NULL, "w", &f->m, &r, NULL, &f->e), ERR_TEMPORARY);
     assert_contains(f->e.msg, "no email provider");
     send_chain_free(c);
 
@@ -288,12 +288,12 @@ static void test_chain_empty_and_unreachable(void **state)
     assert_int_equal(config_set(&cfg, "send_timeout_ms", "1000", "test", &ce), 0);
     c = send_chain_new(&cfg, &f->e);
     assert_int_equal(send_chain_size(c), 2);
-    assert_int_equal(send_chain_send(c, NULL, "w", "s", &f->m, &r, &f->e), ERR_TEMPORARY);
+    assert_int_equal(send_chain_send(c, NULL, "w", &f->m, &r, NULL, &f->e), ERR_TEMPORARY);
     assert_string_equal(r.provider, "sendgrid"); /* the last one tried */
 
     /* A header with a line break stops before any provider. */
     f->m.subject = "x\r\nBcc: y@example.com";
-    assert_int_equal(send_chain_send(c, NULL, "w", "s", &f->m, &r, &f->e), ERR_INVALID);
+    assert_int_equal(send_chain_send(c, NULL, "w", &f->m, &r, NULL, &f->e), ERR_INVALID);
     send_chain_free(c);
 
     assert_int_equal(config_set(&cfg, "mail_from", "not an address", "test", &ce), 0);
