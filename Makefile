@@ -28,6 +28,7 @@ BIN := $(BUILD)/leadflow
 QUEUE_BENCH := $(BUILD)/queue-bench
 WS_BENCH := $(BUILD)/ws-bench
 DRIP_BENCH := $(BUILD)/drip-bench
+MODEL_TOOL := $(BUILD)/model-tool
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c tests/unit/*/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -36,7 +37,7 @@ UNIT_BIN := $(BUILD)/unit-tests
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
 
-.PHONY: all deps run test unit api check bench format lint clean
+.PHONY: all deps run test unit api check bench model format lint clean
 
 all: $(BIN)
 
@@ -59,6 +60,21 @@ $(BIN): $(BUILD)/src/main.o $(LIB)
 $(QUEUE_BENCH): $(BUILD)/bench/queue_bench.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The analyzer model's embedded files (.incbin in model_data.c).
+$(BUILD)/src/ai/model_data.o: data/model/analyzer.model data/model/valence.tsv
+
+# Training and measuring the analyzer model (scripts/train-model.sh).
+$(MODEL_TOOL): $(BUILD)/tools/model_tool.o $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Retrains data/model/analyzer.model from tests/data/train and the tuning
+# part of tests/data/eval (liblinear-tools), then rebuilds with it.
+model: deps
+	@$(MAKE) --no-print-directory $(MODEL_TOOL)
+	@scripts/train-model.sh $(MODEL_TOOL)
+	@$(MAKE) --no-print-directory $(BIN)
 
 $(DRIP_BENCH): $(BUILD)/bench/drip_bench.o $(LIB)
 	@echo "  LINK    $@"
@@ -115,6 +131,7 @@ lint:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/main.o.d $(BUILD)/bench/drip_bench.d
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/main.o.d $(BUILD)/bench/drip_bench.d \
+         $(BUILD)/tools/model_tool.d
 
 include tests/fuzz/fuzz.mk

@@ -1,0 +1,555 @@
+/*
+ * The analyzer model's training and measuring tool (scripts/train-model.sh,
+ * `make model`). It uses the library's own feature extractor (ai/model.h), so
+ * training sees exactly the features the server computes.
+ *
+ *   model-tool features [--no-rules] [--folds N --fold K] PREFIX FILE...
+ *       writes PREFIX.<head>.svm in liblinear's sparse format, one file per
+ *       head (the seven intents one-vs-rest, sentiment, urgency); with
+ *       --folds, only the emails outside fold K (K-fold cross-validation).
+ *   model-tool pack [--no-rules] [--threshold T] OUT MODEL...
+ *       packs the nine liblinear models (in the order of the .svm files)
+ *       into one analyzer.model.
+ *   model-tool eval [--folds N --models DIR-PREFIX] [--threshold T] FILE...
+ *       the exact intent set, per-intent precision and recall, sentiment
+ *       and urgency of the word lists alone and of the combined analyzer
+ *       (LEADFLOW_MODEL_DIR's model or the embedded one; with --folds, the
+ *       model of each email's fold, DIR-PREFIX followed by the fold number).
+ *   model-tool bench FILE...
+ *       the analyzer's cost per email (word lists, features, model).
+ *
+ * FILE is a JSONL of labelled emails (tests/data/train, tests/data/eval);
+ * FILE:tune and FILE:held select the part of tests/data/eval whose ids do
+ * not / do end in 0 or 5. The text read is reply_text when present, else
+ * body. Automatic replies (auto: true) are general, neutral and low by rule.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ai/ai.h"
+#include "ai/model.h"
+
+static const char *const head_names[] = {
+    "meeting_request", "question", "complaint", "feature_request", "pricing_inquiry",
+    "general",         "follow_up", "sentiment", "urgency",
+};
+enum { FILE_HEADS = INTENT_COUNT + 2 };
+
+struct email {
+    char *id, *subject, *text;
+    bool automatic;
+    unsigned intents;
+    int sentiment, urgency;
+};
+
+static struct email *emails;
+static size_t nemails, cap;
+
+static char *dup_or_empty(json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    char *d = malloc(n + 1);
+    if (!d)
+        exit(2);
+    memcpy(d, s ? s : "", n);
+    d[n] = '\0';
+    return d;
+}
+
+static bool held_out(const char *id)
+{
+    size_t n = strlen(id);
+    return n && (id[n - 1] == '0' || id[n - 1] == '5');
+}
+
+static void load(const char *arg)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s", arg);
+    int part = 0; /* 1: tune, 2: held */
+    char *colon = strrchr(path, ':');
+    if (colon && (!strcmp(colon, ":tune") || !strcmp(colon, ":held"))) {
+        part = !strcmp(colon, ":tune") ? 1 : 2;
+        *colon = '\0';
+    }
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "model-tool: cannot open %s\n", path);
+        exit(2);
+    }
+    static char line[1 << 20];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        if (line[0] == '\n' || line[0] == '\0')
+            continue;
+        json_error_t err;
+        json_t *v = json_loads(line, 0, &err);
+        if (!v) {
+            fprintf(stderr, "model-tool: %s:%d: %s\n", path, lineno, err.text);
+            exit(2);
+        }
+        struct email m = {0};
+        m.id = dup_or_empty(json_object_get(v, "id"));
+        if ((part == 1 && held_out(m.id)) || (part == 2 && !held_out(m.id))) {
+            free(m.id);
+            json_decref(v);
+            continue;
+        }
+        m.subject = dup_or_empty(json_object_get(v, "subject"));
+        json_t *rt = json_object_get(v, "reply_text");
+        m.text = dup_or_empty(json_is_string(rt) ? rt : json_object_get(v, "body"));
+        m.automatic = json_is_true(json_object_get(v, "auto"));
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(v, "intents"), i, it) m.intents |=
+            intent_parse(json_string_value(it));
+        m.sentiment = sentiment_parse(json_string_value(json_object_get(v, "sentiment")));
+        m.urgency = urgency_parse(json_string_value(json_object_get(v, "urgency")));
+        if (!m.intents || m.sentiment == -2 || m.urgency == -1) {
+            fprintf(stderr, "model-tool: %s:%d: bad labels\n", path, lineno);
+            exit(2);
+        }
+        json_decref(v);
+        if (nemails == cap) {
+            cap = cap ? cap * 2 : 1024;
+            emails = realloc(emails, cap * sizeof(*emails));
+            if (!emails)
+                exit(2);
+        }
+        emails[nemails++] = m;
+    }
+    fclose(f);
+}
+
+static int fold_of(const struct email *m, int folds)
+{
+    return (int)(model_hash(m->id, strlen(m->id), 7) % (uint32_t)folds);
+}
+
+/* ---- features ---- */
+
+struct feat {
+    uint32_t index;
+    int group;
+    float value;
+};
+
+struct sink {
+    struct feat f[1 << 16];
+    size_t n;
+};
+
+static void sink_emit(void *ctx, int group, uint32_t index, float value)
+{
+    struct sink *s = ctx;
+    if (s->n < sizeof(s->f) / sizeof(s->f[0]))
+        s->f[s->n++] = (struct feat){index, group, value};
+}
+
+static int feat_cmp(const void *a, const void *b)
+{
+    const struct feat *x = a, *y = b;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* One email's features as liblinear's "index:value ..." (sorted, merged). */
+static void features_line(const struct email *m, bool rules, char *out, size_t size)
+{
+    static struct sink s;
+    s.n = 0;
+    struct analysis r;
+    ai_rules_analyze(m->subject, m->text, &r);
+    struct model_input in = {m->subject, m->text, m->automatic, rules ? &r : NULL};
+    unsigned counts[MODEL_GROUPS];
+    model_features(&in, sink_emit, &s, counts);
+    for (size_t i = 0; i < s.n; i++)
+        if (s.f[i].group != MODEL_G_DENSE)
+            s.f[i].value /= sqrtf((float)counts[s.f[i].group]);
+    qsort(s.f, s.n, sizeof(s.f[0]), feat_cmp);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < s.n;) {
+        size_t j = i;
+        double v = 0;
+        while (j < s.n && s.f[j].index == s.f[i].index)
+            v += s.f[j++].value;
+        if (v != 0 && len + 32 < size)
+            len += (size_t)snprintf(out + len, size - len, " %u:%.6g", s.f[i].index, v);
+        i = j;
+    }
+}
+
+static int cmd_features(int argc, char **argv)
+{
+    bool rules = true;
+    int folds = 0, fold = -1, a = 0;
+    for (; a < argc && argv[a][0] == '-'; a++) {
+        if (!strcmp(argv[a], "--no-rules"))
+            rules = false;
+        else if (!strcmp(argv[a], "--folds") && a + 1 < argc)
+            folds = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--fold") && a + 1 < argc)
+            fold = atoi(argv[++a]);
+        else
+            return 2;
+    }
+    if (argc - a < 2)
+        return 2;
+    const char *prefix = argv[a++];
+    for (; a < argc; a++)
+        load(argv[a]);
+    FILE *out[FILE_HEADS];
+    for (int h = 0; h < FILE_HEADS; h++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s.%d-%s.svm", prefix, h, head_names[h]);
+        if (!(out[h] = fopen(path, "w"))) {
+            fprintf(stderr, "model-tool: cannot write %s\n", path);
+            return 1;
+        }
+    }
+    static char line[1 << 21];
+    size_t written = 0;
+    for (size_t i = 0; i < nemails; i++) {
+        const struct email *m = &emails[i];
+        if (folds > 0 && fold_of(m, folds) == fold)
+            continue;
+        features_line(m, rules, line, sizeof(line));
+        for (int h = 0; h < INTENT_COUNT; h++)
+            fprintf(out[h], "%d%s\n", (m->intents >> h) & 1 ? 1 : -1, line);
+        fprintf(out[INTENT_COUNT], "%d%s\n", m->sentiment, line);
+        fprintf(out[INTENT_COUNT + 1], "%d%s\n", m->urgency, line);
+        written++;
+    }
+    for (int h = 0; h < FILE_HEADS; h++)
+        fclose(out[h]);
+    fprintf(stderr, "model-tool: %zu emails\n", written);
+    return 0;
+}
+
+/* ---- pack ---- */
+
+/* A liblinear model file: its labels and weights (nr_feature rows + bias). */
+struct ll {
+    int nclass, labels[3], nw;
+    long nfeat;
+    double bias;
+    double *w; /* (nfeat + 1) * nw */
+};
+
+static int ll_read(const char *path, struct ll *m)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "model-tool: cannot open %s\n", path);
+        return -1;
+    }
+    char key[64];
+    memset(m, 0, sizeof(*m));
+    m->bias = -1;
+    while (fscanf(f, "%63s", key) == 1) {
+        if (!strcmp(key, "nr_class")) {
+            if (fscanf(f, "%d", &m->nclass) != 1 || m->nclass < 2 || m->nclass > 3)
+                goto bad;
+        } else if (!strcmp(key, "label")) {
+            for (int i = 0; i < m->nclass; i++)
+                if (fscanf(f, "%d", &m->labels[i]) != 1)
+                    goto bad;
+        } else if (!strcmp(key, "nr_feature")) {
+            if (fscanf(f, "%ld", &m->nfeat) != 1)
+                goto bad;
+        } else if (!strcmp(key, "bias")) {
+            if (fscanf(f, "%lf", &m->bias) != 1)
+                goto bad;
+        } else if (!strcmp(key, "w")) {
+            break;
+        } else if (fscanf(f, "%*s") != 0) {
+            goto bad;
+        }
+    }
+    m->nw = m->nclass == 2 ? 1 : m->nclass;
+    long rows = m->nfeat + (m->bias >= 0 ? 1 : 0);
+    m->w = calloc((size_t)(rows + 1) * (size_t)m->nw, sizeof(double));
+    if (!m->w)
+        goto bad;
+    for (long r = 0; r < rows; r++)
+        for (int k = 0; k < m->nw; k++)
+            if (fscanf(f, "%lf", &m->w[r * m->nw + k]) != 1)
+                goto bad;
+    fclose(f);
+    return 0;
+bad:
+    fprintf(stderr, "model-tool: %s is not a liblinear model\n", path);
+    fclose(f);
+    return -1;
+}
+
+/* The weight of feature index (1-based; nfeat + 1 is the bias) for the column of label. */
+static double ll_weight(const struct ll *m, long index, int label)
+{
+    long rows = m->nfeat + (m->bias >= 0 ? 1 : 0);
+    if (index < 1 || index > rows)
+        return 0;
+    const double *w = m->w + (index - 1) * m->nw;
+    if (m->nclass == 2) /* one column, for labels[0] */
+        return m->labels[0] == label ? w[0] : -w[0];
+    for (int k = 0; k < m->nclass; k++)
+        if (m->labels[k] == label)
+            return w[k];
+    return 0;
+}
+
+static int cmd_pack(int argc, char **argv)
+{
+    bool rules = true;
+    double threshold = 0.5;
+    int a = 0;
+    for (; a < argc && argv[a][0] == '-'; a++) {
+        if (!strcmp(argv[a], "--no-rules"))
+            rules = false;
+        else if (!strcmp(argv[a], "--threshold") && a + 1 < argc)
+            threshold = atof(argv[++a]);
+        else
+            return 2;
+    }
+    if (argc - a != 1 + FILE_HEADS)
+        return 2;
+    const char *outpath = argv[a++];
+    struct ll ll[FILE_HEADS];
+    for (int h = 0; h < FILE_HEADS; h++)
+        if (ll_read(argv[a + h], &ll[h]) < 0)
+            return 1;
+    /* Head h of the packed model: liblinear file and label. */
+    int file[MODEL_HEADS], label[MODEL_HEADS];
+    for (int i = 0; i < INTENT_COUNT; i++)
+        file[i] = i, label[i] = 1;
+    for (int k = 0; k < 3; k++) {
+        file[INTENT_COUNT + k] = INTENT_COUNT, label[INTENT_COUNT + k] = k - 1;
+        file[INTENT_COUNT + 3 + k] = INTENT_COUNT + 1, label[INTENT_COUNT + 3 + k] = k;
+    }
+    FILE *out = fopen(outpath, "w");
+    if (!out)
+        return 1;
+    fprintf(out, "leadflow-analyzer-model 1\nheads %d\nrules %d\nthreshold", MODEL_HEADS,
+            rules ? 1 : 0);
+    for (int i = 0; i < INTENT_COUNT; i++)
+        fprintf(out, " %g", threshold);
+    fprintf(out, "\nbias");
+    for (int h = 0; h < MODEL_HEADS; h++) {
+        const struct ll *m = &ll[file[h]];
+        fprintf(out, " %.6g", m->bias >= 0 ? m->bias * ll_weight(m, m->nfeat + 1, label[h]) : 0);
+    }
+    long rows = 0;
+    for (long idx = 1; idx < MODEL_DIM; idx++) {
+        for (int h = 0; h < MODEL_HEADS; h++) {
+            const struct ll *m = &ll[file[h]];
+            if (idx <= m->nfeat && fabs(ll_weight(m, idx, label[h])) >= 1e-5) {
+                rows++;
+                break;
+            }
+        }
+    }
+    fprintf(out, "\nrows %ld\n", rows);
+    for (long idx = 1; idx < MODEL_DIM; idx++) {
+        double w[MODEL_HEADS];
+        bool any = false;
+        for (int h = 0; h < MODEL_HEADS; h++) {
+            const struct ll *m = &ll[file[h]];
+            w[h] = idx <= m->nfeat ? ll_weight(m, idx, label[h]) : 0;
+            if (fabs(w[h]) < 1e-5)
+                w[h] = 0;
+            any = any || w[h] != 0;
+        }
+        if (!any)
+            continue;
+        fprintf(out, "%ld", idx);
+        for (int h = 0; h < MODEL_HEADS; h++)
+            fprintf(out, w[h] == 0 ? " 0" : " %.4g", w[h]);
+        fprintf(out, "\n");
+    }
+    fclose(out);
+    return 0;
+}
+
+/* ---- eval ---- */
+
+struct tally {
+    int n, exact, sent_ok, urg_ok;
+    int tp[INTENT_COUNT], fp[INTENT_COUNT], fn[INTENT_COUNT];
+    int sent[3][3], urg[3][3];
+};
+
+static void tally_add(struct tally *t, const struct email *m, const struct analysis *a)
+{
+    t->n++;
+    t->exact += a->intents == m->intents;
+    t->sent_ok += a->sentiment == m->sentiment;
+    t->urg_ok += a->urgency == m->urgency;
+    for (int i = 0; i < INTENT_COUNT; i++) {
+        bool want = (m->intents >> i) & 1, got = (a->intents >> i) & 1;
+        t->tp[i] += want && got;
+        t->fp[i] += !want && got;
+        t->fn[i] += want && !got;
+    }
+    t->sent[m->sentiment + 1][a->sentiment + 1]++;
+    t->urg[m->urgency][a->urgency]++;
+}
+
+static double ratio(int a, int b)
+{
+    return b ? (double)a / b : 0;
+}
+
+static void tally_print(const char *name, const struct tally *t)
+{
+    printf("\n== %s: %d emails\n", name, t->n);
+    printf("exact intent set %.3f   sentiment %.3f   urgency %.3f\n", ratio(t->exact, t->n),
+           ratio(t->sent_ok, t->n), ratio(t->urg_ok, t->n));
+    printf("%-16s %5s %5s %4s %4s %4s\n", "intent", "P", "R", "tp", "fp", "fn");
+    for (int i = 0; i < INTENT_COUNT; i++)
+        printf("%-16s %5.2f %5.2f %4d %4d %4d\n", intent_name(1u << i),
+               ratio(t->tp[i], t->tp[i] + t->fp[i]), ratio(t->tp[i], t->tp[i] + t->fn[i]),
+               t->tp[i], t->fp[i], t->fn[i]);
+    printf("sentiment rows labelled, columns predicted (neg neu pos), recall\n");
+    for (int l = 0; l < 3; l++)
+        printf("  %-9s %4d %4d %4d  %.3f\n", sentiment_name(l - 1), t->sent[l][0], t->sent[l][1],
+               t->sent[l][2], ratio(t->sent[l][l], t->sent[l][0] + t->sent[l][1] + t->sent[l][2]));
+    printf("urgency rows labelled, columns predicted (low medium high), recall\n");
+    for (int l = 0; l < 3; l++)
+        printf("  %-9s %4d %4d %4d  %.3f\n", urgency_name(l), t->urg[l][0], t->urg[l][1],
+               t->urg[l][2], ratio(t->urg[l][l], t->urg[l][0] + t->urg[l][1] + t->urg[l][2]));
+}
+
+static const struct analysis automatic_reply = {INTENT_GENERAL, SENTIMENT_NEUTRAL, 0,
+                                                URGENCY_LOW, "offline"};
+
+static int cmd_eval(int argc, char **argv)
+{
+    int folds = 0, a = 0;
+    const char *pattern = NULL;
+    double threshold = -1;
+    for (; a < argc && argv[a][0] == '-'; a++) {
+        if (!strcmp(argv[a], "--folds") && a + 1 < argc)
+            folds = atoi(argv[++a]);
+        else if (!strcmp(argv[a], "--models") && a + 1 < argc)
+            pattern = argv[++a];
+        else if (!strcmp(argv[a], "--threshold") && a + 1 < argc)
+            threshold = atof(argv[++a]);
+        else
+            return 2;
+    }
+    for (; a < argc; a++)
+        load(argv[a]);
+    int nmodels = folds > 0 ? folds : 1;
+    struct model **models = calloc((size_t)nmodels, sizeof(*models));
+    for (int k = 0; k < nmodels; k++) {
+        struct errinfo e = {0};
+        if (folds > 0 && pattern) {
+            char dir[4096];
+            snprintf(dir, sizeof(dir), "%s%d", pattern, k);
+            models[k] = model_load_dir(dir, &e);
+        } else {
+            models[k] = model_from_env(&e);
+        }
+        if (!models[k]) {
+            fprintf(stderr, "model-tool: %s\n", e.msg);
+            return 1;
+        }
+    }
+    struct tally rules_t = {0}, model_t = {0};
+    for (size_t i = 0; i < nemails; i++) {
+        const struct email *m = &emails[i];
+        struct analysis r, c;
+        if (m->automatic) {
+            r = c = automatic_reply;
+        } else {
+            ai_rules_analyze(m->subject, m->text, &r);
+            const struct model *mod = models[folds > 0 ? fold_of(m, folds) : 0];
+            struct model_input in = {m->subject, m->text, false, &r};
+            if (threshold >= 0) {
+                double p[MODEL_HEADS];
+                model_predict(mod, &in, &c);
+                model_probabilities(mod, &in, p);
+                c.intents = 0;
+                for (int h = 0; h < INTENT_COUNT; h++)
+                    if ((1u << h) != INTENT_GENERAL && p[h] >= threshold)
+                        c.intents |= 1u << h;
+                if (!c.intents)
+                    c.intents = INTENT_GENERAL;
+            } else {
+                model_predict(mod, &in, &c);
+            }
+        }
+        tally_add(&rules_t, m, &r);
+        tally_add(&model_t, m, &c);
+    }
+    tally_print("word lists alone", &rules_t);
+    tally_print(folds > 0 ? "combined analyzer (cross-validated)" : "combined analyzer", &model_t);
+    for (int k = 0; k < nmodels; k++)
+        model_free(models[k]);
+    free(models);
+    return 0;
+}
+
+/* ---- bench ---- */
+
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    for (int a = 0; a < argc; a++)
+        load(argv[a]);
+    if (!nemails)
+        return 2;
+    const int rounds = 100;
+    volatile unsigned sink = 0;
+    double t0 = cpu_seconds();
+    for (int k = 0; k < rounds; k++)
+        for (size_t i = 0; i < nemails; i++) {
+            struct analysis r;
+            ai_rules_analyze(emails[i].subject, emails[i].text, &r);
+            sink += r.intents;
+        }
+    double t1 = cpu_seconds();
+    for (int k = 0; k < rounds; k++)
+        for (size_t i = 0; i < nemails; i++) {
+            struct analysis r;
+            ai_offline_analyze(emails[i].subject, emails[i].text, &r);
+            sink += r.intents;
+        }
+    double t2 = cpu_seconds();
+    double n = (double)rounds * (double)nemails;
+    printf("analyzer bench: %zu emails x %d rounds, CPU time\n", nemails, rounds);
+    printf("  word lists alone:          %8.2f us/email  %9.0f emails/CPU-second\n",
+           (t1 - t0) / n * 1e6, n / (t1 - t0));
+    printf("  word lists + features + model: %4.2f us/email  %9.0f emails/CPU-second\n",
+           (t2 - t1) / n * 1e6, n / (t2 - t1));
+    (void)sink;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 2;
+    if (argc >= 2 && !strcmp(argv[1], "features"))
+        rc = cmd_features(argc - 2, argv + 2);
+    else if (argc >= 2 && !strcmp(argv[1], "pack"))
+        rc = cmd_pack(argc - 2, argv + 2);
+    else if (argc >= 2 && !strcmp(argv[1], "eval"))
+        rc = cmd_eval(argc - 2, argv + 2);
+    else if (argc >= 2 && !strcmp(argv[1], "bench"))
+        rc = cmd_bench(argc - 2, argv + 2);
+    if (rc == 2)
+        fprintf(stderr, "usage: model-tool features|pack|eval|bench ... (see tools/model_tool.c)\n");
+    return rc;
+}
