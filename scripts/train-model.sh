@@ -15,7 +15,10 @@
 # sorted input, folds by a hash of the id, liblinear's solver with its fixed
 # seed. Settings: C (the inverse regularization, default 4), SOLVER (liblinear
 # -s, default 0: L2-regularized logistic regression, primal), THRESHOLD (an
-# intent's probability to count, default 0.35), RULES (1: the word lists'
+# intent's probability to count, default 0.35), SENT_ALPHA (the model's share
+# of the sentiment score, the word lists' score having the rest; default 1),
+# SENT_CUT (the score from which a sentiment is positive, or negative under
+# minus it; 0, the default: the likeliest class), RULES (1: the word lists'
 # answer is a feature; 0: not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,8 @@ MODE=${2:-train}
 C=${C:-4}
 SOLVER=${SOLVER:-0}
 THRESHOLD=${THRESHOLD:-0.35}
+SENT_ALPHA=${SENT_ALPHA:-1}
+SENT_CUT=${SENT_CUT:-0}
 RULES=${RULES:-1}
 FOLDS=5
 WORK=${WORK:-build/model-train}
@@ -47,7 +52,7 @@ train() {
         models+=("${svm%.svm}.liblinear")
     done
     mkdir -p "$(dirname "$out")"
-    "$TOOL" pack "${norules[@]}" --threshold "$THRESHOLD" "$out" "${models[@]}"
+    "$TOOL" pack "${norules[@]}" --threshold "$THRESHOLD" --sentiment "$SENT_ALPHA" "$SENT_CUT" "$out" "${models[@]}"
 }
 
 rm -rf "$WORK"

@@ -7,14 +7,18 @@
  *       writes PREFIX.<head>.svm in liblinear's sparse format, one file per
  *       head (the seven intents one-vs-rest, sentiment, urgency); with
  *       --folds, only the emails outside fold K (K-fold cross-validation).
- *   model-tool pack [--no-rules] [--threshold T] OUT MODEL...
+ *   model-tool pack [--no-rules] [--threshold T] [--sentiment ALPHA CUT] OUT MODEL...
  *       packs the nine liblinear models (in the order of the .svm files)
  *       into one analyzer.model.
- *   model-tool eval [--folds N --models DIR-PREFIX] [--threshold T] FILE...
+ *   model-tool eval [--folds N --models DIR-PREFIX] [--threshold T]
+ *                   [--sentiment ALPHA CUT] FILE...
  *       the exact intent set, per-intent precision and recall, sentiment
  *       and urgency of the word lists alone and of the combined analyzer
  *       (LEADFLOW_MODEL_DIR's model or the embedded one; with --folds, the
  *       model of each email's fold, DIR-PREFIX followed by the fold number).
+ *   model-tool predict SUBJECT TEXT
+ *       the word lists' and the combined analyzer's answer, and each head's
+ *       probability.
  *   model-tool bench FILE...
  *       the analyzer's cost per email (word lists, features, model).
  *
@@ -32,9 +36,10 @@
 
 #include "ai/ai.h"
 #include "ai/model.h"
+#include "base/mem.h"
 
 static const char *const head_names[] = {
-    "meeting_request", "question", "complaint", "feature_request", "pricing_inquiry",
+    "meeting_request", "question",  "complaint", "feature_request", "pricing_inquiry",
     "general",         "follow_up", "sentiment", "urgency",
 };
 enum { FILE_HEADS = INTENT_COUNT + 2 };
@@ -52,13 +57,19 @@ static size_t nemails, cap;
 static char *dup_or_empty(json_t *v)
 {
     const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
-    char *d = malloc(n + 1);
-    if (!d)
+    return xstrdup(s ? s : "");
+}
+
+/* A number argument; exits on anything else. */
+static double num(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end) {
+        fprintf(stderr, "model-tool: %s is not a number\n", s);
         exit(2);
-    memcpy(d, s ? s : "", n);
-    d[n] = '\0';
-    return d;
+    }
+    return v;
 }
 
 static bool held_out(const char *id)
@@ -118,9 +129,7 @@ static void load(const char *arg)
         json_decref(v);
         if (nemails == cap) {
             cap = cap ? cap * 2 : 1024;
-            emails = realloc(emails, cap * sizeof(*emails));
-            if (!emails)
-                exit(2);
+            emails = xrealloc(emails, cap * sizeof(*emails));
         }
         emails[nemails++] = m;
     }
@@ -158,8 +167,18 @@ static int feat_cmp(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* One email's features as liblinear's "index:value ..." (sorted, merged). */
-static void features_line(const struct email *m, bool rules, char *out, size_t size)
+/*
+ * Emails a hashed feature must occur in to be trained on: rarer ones are
+ * mostly names and numbers, and would only make the model file bigger.
+ */
+enum { MIN_DF = 2 };
+static unsigned short df[MODEL_DIM];
+
+/*
+ * One email's features as liblinear's "index:value ..." (sorted, merged),
+ * or, with count, only counted into df.
+ */
+static void features_line(const struct email *m, bool rules, bool count, char *out, size_t size)
 {
     static struct sink s;
     s.n = 0;
@@ -179,7 +198,11 @@ static void features_line(const struct email *m, bool rules, char *out, size_t s
         double v = 0;
         while (j < s.n && s.f[j].index == s.f[i].index)
             v += s.f[j++].value;
-        if (v != 0 && len + 32 < size)
+        if (count) {
+            if (df[s.f[i].index] < 65535)
+                df[s.f[i].index]++;
+        } else if (v != 0 && len + 32 < size &&
+                   (s.f[i].index < MODEL_DENSE || df[s.f[i].index] >= MIN_DF))
             len += (size_t)snprintf(out + len, size - len, " %u:%.6g", s.f[i].index, v);
         i = j;
     }
@@ -193,9 +216,9 @@ static int cmd_features(int argc, char **argv)
         if (!strcmp(argv[a], "--no-rules"))
             rules = false;
         else if (!strcmp(argv[a], "--folds") && a + 1 < argc)
-            folds = atoi(argv[++a]);
+            folds = (int)num(argv[++a]);
         else if (!strcmp(argv[a], "--fold") && a + 1 < argc)
-            fold = atoi(argv[++a]);
+            fold = (int)num(argv[++a]);
         else
             return 2;
     }
@@ -215,11 +238,14 @@ static int cmd_features(int argc, char **argv)
     }
     static char line[1 << 21];
     size_t written = 0;
+    for (size_t i = 0; i < nemails; i++)
+        if (!(folds > 0 && fold_of(&emails[i], folds) == fold))
+            features_line(&emails[i], rules, true, line, sizeof(line));
     for (size_t i = 0; i < nemails; i++) {
         const struct email *m = &emails[i];
         if (folds > 0 && fold_of(m, folds) == fold)
             continue;
-        features_line(m, rules, line, sizeof(line));
+        features_line(m, rules, false, line, sizeof(line));
         for (int h = 0; h < INTENT_COUNT; h++)
             fprintf(out[h], "%d%s\n", (m->intents >> h) & 1 ? 1 : -1, line);
         fprintf(out[INTENT_COUNT], "%d%s\n", m->sentiment, line);
@@ -274,9 +300,7 @@ static int ll_read(const char *path, struct ll *m)
     }
     m->nw = m->nclass == 2 ? 1 : m->nclass;
     long rows = m->nfeat + (m->bias >= 0 ? 1 : 0);
-    m->w = calloc((size_t)(rows + 1) * (size_t)m->nw, sizeof(double));
-    if (!m->w)
-        goto bad;
+    m->w = xcalloc((size_t)(rows + 1) * (size_t)m->nw, sizeof(double));
     for (long r = 0; r < rows; r++)
         for (int k = 0; k < m->nw; k++)
             if (fscanf(f, "%lf", &m->w[r * m->nw + k]) != 1)
@@ -307,14 +331,17 @@ static double ll_weight(const struct ll *m, long index, int label)
 static int cmd_pack(int argc, char **argv)
 {
     bool rules = true;
-    double threshold = 0.5;
+    double threshold = 0.5, alpha = 1, cut = 0;
     int a = 0;
     for (; a < argc && argv[a][0] == '-'; a++) {
         if (!strcmp(argv[a], "--no-rules"))
             rules = false;
         else if (!strcmp(argv[a], "--threshold") && a + 1 < argc)
-            threshold = atof(argv[++a]);
-        else
+            threshold = num(argv[++a]);
+        else if (!strcmp(argv[a], "--sentiment") && a + 2 < argc) {
+            alpha = num(argv[++a]);
+            cut = num(argv[++a]);
+        } else
             return 2;
     }
     if (argc - a != 1 + FILE_HEADS)
@@ -339,7 +366,7 @@ static int cmd_pack(int argc, char **argv)
             rules ? 1 : 0);
     for (int i = 0; i < INTENT_COUNT; i++)
         fprintf(out, " %g", threshold);
-    fprintf(out, "\nbias");
+    fprintf(out, "\nsentiment %g %g\nbias", alpha, cut);
     for (int h = 0; h < MODEL_HEADS; h++) {
         const struct ll *m = &ll[file[h]];
         fprintf(out, " %.6g", m->bias >= 0 ? m->bias * ll_weight(m, m->nfeat + 1, label[h]) : 0);
@@ -353,6 +380,11 @@ static int cmd_pack(int argc, char **argv)
                 break;
             }
         }
+    }
+    if (rows >= 65535) {
+        fprintf(stderr, "model-tool: %ld rows, more than a model holds (65534)\n", rows);
+        fclose(out);
+        return 1;
     }
     fprintf(out, "\nrows %ld\n", rows);
     for (long idx = 1; idx < MODEL_DIM; idx++) {
@@ -413,8 +445,8 @@ static void tally_print(const char *name, const struct tally *t)
     printf("%-16s %5s %5s %4s %4s %4s\n", "intent", "P", "R", "tp", "fp", "fn");
     for (int i = 0; i < INTENT_COUNT; i++)
         printf("%-16s %5.2f %5.2f %4d %4d %4d\n", intent_name(1u << i),
-               ratio(t->tp[i], t->tp[i] + t->fp[i]), ratio(t->tp[i], t->tp[i] + t->fn[i]),
-               t->tp[i], t->fp[i], t->fn[i]);
+               ratio(t->tp[i], t->tp[i] + t->fp[i]), ratio(t->tp[i], t->tp[i] + t->fn[i]), t->tp[i],
+               t->fp[i], t->fn[i]);
     printf("sentiment rows labelled, columns predicted (neg neu pos), recall\n");
     for (int l = 0; l < 3; l++)
         printf("  %-9s %4d %4d %4d  %.3f\n", sentiment_name(l - 1), t->sent[l][0], t->sent[l][1],
@@ -425,28 +457,31 @@ static void tally_print(const char *name, const struct tally *t)
                t->urg[l][2], ratio(t->urg[l][l], t->urg[l][0] + t->urg[l][1] + t->urg[l][2]));
 }
 
-static const struct analysis automatic_reply = {INTENT_GENERAL, SENTIMENT_NEUTRAL, 0,
-                                                URGENCY_LOW, "offline"};
+static const struct analysis automatic_reply = {INTENT_GENERAL, SENTIMENT_NEUTRAL, 0, URGENCY_LOW,
+                                                "offline"};
 
 static int cmd_eval(int argc, char **argv)
 {
     int folds = 0, a = 0;
     const char *pattern = NULL;
-    double threshold = -1;
+    double threshold = -1, alpha = -1, cut = -1;
     for (; a < argc && argv[a][0] == '-'; a++) {
-        if (!strcmp(argv[a], "--folds") && a + 1 < argc)
-            folds = atoi(argv[++a]);
+        if (!strcmp(argv[a], "--sentiment") && a + 2 < argc) {
+            alpha = num(argv[++a]);
+            cut = num(argv[++a]);
+        } else if (!strcmp(argv[a], "--folds") && a + 1 < argc)
+            folds = (int)num(argv[++a]);
         else if (!strcmp(argv[a], "--models") && a + 1 < argc)
             pattern = argv[++a];
         else if (!strcmp(argv[a], "--threshold") && a + 1 < argc)
-            threshold = atof(argv[++a]);
+            threshold = num(argv[++a]);
         else
             return 2;
     }
     for (; a < argc; a++)
         load(argv[a]);
     int nmodels = folds > 0 ? folds : 1;
-    struct model **models = calloc((size_t)nmodels, sizeof(*models));
+    struct model **models = xcalloc((size_t)nmodels, sizeof(*models));
     for (int k = 0; k < nmodels; k++) {
         struct errinfo e = {0};
         if (folds > 0 && pattern) {
@@ -460,6 +495,7 @@ static int cmd_eval(int argc, char **argv)
             fprintf(stderr, "model-tool: %s\n", e.msg);
             return 1;
         }
+        model_tune(models[k], threshold, alpha, cut);
     }
     struct tally rules_t = {0}, model_t = {0};
     for (size_t i = 0; i < nemails; i++) {
@@ -471,19 +507,8 @@ static int cmd_eval(int argc, char **argv)
             ai_rules_analyze(m->subject, m->text, &r);
             const struct model *mod = models[folds > 0 ? fold_of(m, folds) : 0];
             struct model_input in = {m->subject, m->text, false, &r};
-            if (threshold >= 0) {
-                double p[MODEL_HEADS];
-                model_predict(mod, &in, &c);
-                model_probabilities(mod, &in, p);
-                c.intents = 0;
-                for (int h = 0; h < INTENT_COUNT; h++)
-                    if ((1u << h) != INTENT_GENERAL && p[h] >= threshold)
-                        c.intents |= 1u << h;
-                if (!c.intents)
-                    c.intents = INTENT_GENERAL;
-            } else {
-                model_predict(mod, &in, &c);
-            }
+            if (!model_predict(mod, &in, &c))
+                c = r;
         }
         tally_add(&rules_t, m, &r);
         tally_add(&model_t, m, &c);
@@ -493,6 +518,45 @@ static int cmd_eval(int argc, char **argv)
     for (int k = 0; k < nmodels; k++)
         model_free(models[k]);
     free(models);
+    return 0;
+}
+
+/* ---- predict ---- */
+
+static void print_analysis(const char *name, const struct analysis *a)
+{
+    printf("%-10s", name);
+    for (int i = 0; i < INTENT_COUNT; i++)
+        if (a->intents & (1u << i))
+            printf(" %s", intent_name(1u << i));
+    printf("  %s (%.2f)  %s\n", sentiment_name(a->sentiment), a->sentiment_score,
+           urgency_name(a->urgency));
+}
+
+static int cmd_predict(int argc, char **argv)
+{
+    if (argc != 2)
+        return 2;
+    struct errinfo e = {0};
+    struct model *m = model_from_env(&e);
+    if (!m) {
+        fprintf(stderr, "model-tool: %s\n", e.msg);
+        return 1;
+    }
+    struct analysis r, c;
+    ai_rules_analyze(argv[0], argv[1], &r);
+    c = r;
+    struct model_input in = {argv[0], argv[1], false, &r};
+    if (!model_predict(m, &in, &c))
+        c = r;
+    double p[MODEL_HEADS];
+    model_probabilities(m, &in, p);
+    print_analysis("rules", &r);
+    print_analysis("combined", &c);
+    for (int h = 0; h < MODEL_HEADS; h++)
+        printf("%s%.3f", h ? " " : "p: ", p[h]);
+    printf("\n");
+    model_free(m);
     return 0;
 }
 
@@ -547,9 +611,13 @@ int main(int argc, char **argv)
         rc = cmd_pack(argc - 2, argv + 2);
     else if (argc >= 2 && !strcmp(argv[1], "eval"))
         rc = cmd_eval(argc - 2, argv + 2);
+    else if (argc >= 2 && !strcmp(argv[1], "predict"))
+        rc = cmd_predict(argc - 2, argv + 2);
     else if (argc >= 2 && !strcmp(argv[1], "bench"))
         rc = cmd_bench(argc - 2, argv + 2);
     if (rc == 2)
-        fprintf(stderr, "usage: model-tool features|pack|eval|bench ... (see tools/model_tool.c)\n");
+        fprintf(
+            stderr,
+            "usage: model-tool features|pack|eval|predict|bench ... (see tools/model_tool.c)\n");
     return rc;
 }

@@ -30,6 +30,7 @@ enum {
     W_OPENER = 1 << 1,
     W_DEADLINE = 1 << 2,
     W_DAY = 1 << 3,
+    W_BOOST = 1 << 4, /* an intensifier: the next word's valence counts 1.3 times */
     WORD_MAX = 48,
     TABLE_SIZE = 1 << 15,
 };
@@ -45,23 +46,28 @@ static struct word_entry table[TABLE_SIZE];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static const char *const negators[] = {
-    "not",     "no",      "never",  "none",     "nothing", "nobody",   "neither", "nor",
-    "cannot",  "without", "hardly", "don't",    "dont",    "doesn't",  "doesnt",  "didn't",
-    "didnt",   "isn't",   "isnt",   "aren't",   "arent",   "wasn't",   "wasnt",   "weren't",
-    "won't",   "wont",    "can't",  "cant",     "couldn't", "couldnt", "haven't", "havent",
-    "hasn't",  "hadn't",  "shouldn't", "wouldn't", "wouldnt", "mustn't", "ain't", "needn't",
+    "not",    "no",      "never",     "none",     "nothing",  "nobody",  "neither", "nor",
+    "cannot", "without", "hardly",    "don't",    "dont",     "doesn't", "doesnt",  "didn't",
+    "didnt",  "isn't",   "isnt",      "aren't",   "arent",    "wasn't",  "wasnt",   "weren't",
+    "won't",  "wont",    "can't",     "cant",     "couldn't", "couldnt", "haven't", "havent",
+    "hasn't", "hadn't",  "shouldn't", "wouldn't", "wouldnt",  "mustn't", "ain't",   "needn't",
 };
 static const char *const openers[] = {
-    "what", "how",    "where", "when",  "why",   "which", "who",  "whom",  "whose",
-    "is",   "are",    "was",   "were",  "do",    "does",  "did",  "can",   "could",
-    "will", "would",  "should", "shall", "may",  "might", "have", "has",   "am",
-    "isn't", "aren't", "don't", "doesn't", "won't", "can't", "any", "anyone", "wondering",
+    "what",  "how",    "where",  "when",    "why",   "which", "who",  "whom",   "whose",
+    "is",    "are",    "was",    "were",    "do",    "does",  "did",  "can",    "could",
+    "will",  "would",  "should", "shall",   "may",   "might", "have", "has",    "am",
+    "isn't", "aren't", "don't",  "doesn't", "won't", "can't", "any",  "anyone", "wondering",
 };
 static const char *const deadlines[] = {
-    "today",  "tomorrow",  "tonight", "asap",    "urgent",   "urgently", "immediately",
-    "deadline", "eod",     "eow",     "cob",     "noon",     "soon",     "quickly",
-    "hours",  "overdue",   "now",     "blocked", "blocking", "down",     "outage",
-    "week",   "month",     "weekend", "before",  "until",    "by",       "expires",
+    "today",    "tomorrow", "tonight", "asap",    "urgent",   "urgently", "immediately",
+    "deadline", "eod",      "eow",     "cob",     "noon",     "soon",     "quickly",
+    "hours",    "overdue",  "now",     "blocked", "blocking", "down",     "outage",
+    "week",     "month",    "weekend", "before",  "until",    "by",       "expires",
+};
+static const char *const boosters[] = {
+    "very",    "extremely", "really", "so",         "super",     "absolutely", "incredibly",
+    "totally", "truly",     "highly", "quite",      "seriously", "completely", "deeply",
+    "most",    "utterly",   "hugely", "remarkably", "terribly",  "awfully",    "insanely",
 };
 static const char *const days[] = {
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
@@ -135,6 +141,7 @@ static void table_build(void)
     ADD(openers, W_OPENER);
     ADD(deadlines, W_DEADLINE);
     ADD(days, W_DAY);
+    ADD(boosters, W_BOOST);
 #undef ADD
 }
 
@@ -155,10 +162,11 @@ struct fx {
     model_emit_fn emit;
     void *ctx;
     unsigned *counts;
-    uint32_t prev;     /* hash of the previous word of the clause, 0 at its start */
-    bool neg;          /* inside a negation's scope */
-    bool sent_start;   /* the next word opens a sentence */
-    bool sent_opener;  /* the current sentence opened with an interrogative word */
+    uint32_t prev;    /* hash of the previous word of the clause, 0 at its start */
+    bool neg;         /* inside a negation's scope */
+    bool sent_start;  /* the next word opens a sentence */
+    bool sent_opener; /* the current sentence opened with an interrogative word */
+    bool boost;       /* the previous word was an intensifier */
     unsigned words;
     double qmark, questions, questions_noq, negations, exclaim, caps, deadline, day;
     double val_pos, val_neg, val_pos_neg, val_neg_neg, val_net;
@@ -166,7 +174,13 @@ struct fx {
 
 static uint32_t feature_index(uint32_t h)
 {
-    return MODEL_DENSE + mix32(h) % (uint32_t)(MODEL_DIM - MODEL_DENSE);
+    uint32_t i = mix32(h) & (MODEL_DIM - 1);
+    return i < MODEL_DENSE ? i + MODEL_DENSE : i;
+}
+
+uint32_t model_word_feature(const char *word, bool negated)
+{
+    return feature_index(model_hash(word, strlen(word), negated ? NS_NEGWORD : NS_WORD));
 }
 
 static void emit_hashed(struct fx *f, int group, uint32_t h)
@@ -212,7 +226,7 @@ static void on_word(struct fx *f, const char *w, size_t n, bool all_caps)
     }
 
     if (e && e->valence != 0) {
-        double v = e->valence;
+        double v = f->boost ? 1.3 * e->valence : e->valence;
         if (f->neg) {
             if (v > 0)
                 f->val_pos_neg += v;
@@ -227,6 +241,7 @@ static void on_word(struct fx *f, const char *w, size_t n, bool all_caps)
             f->val_net += v;
         }
     }
+    f->boost = flags & W_BOOST;
     if (flags & W_DEADLINE)
         f->deadline++;
     if (flags & W_DAY)
@@ -240,6 +255,7 @@ static void on_word(struct fx *f, const char *w, size_t n, bool all_caps)
 static void clause_end(struct fx *f)
 {
     f->neg = false;
+    f->boost = false;
     f->prev = 0;
 }
 
@@ -381,9 +397,10 @@ static bool contains_ci(const char *s, const char *needle)
 static bool subject_automatic(const char *s)
 {
     static const char *const marks[] = {
-        "automatic reply", "auto-reply",   "autoreply", "auto reply",           "out of office",
-        "out of the office", "abwesenheit", "automatische antwort", "r\xc3\xa9ponse automatique",
-        "respuesta autom",   "fr\xc3\xa5nvaro",    "autosvar",
+        "automatic reply", "auto-reply",           "autoreply",
+        "auto reply",      "out of office",        "out of the office",
+        "abwesenheit",     "automatische antwort", "r\xc3\xa9ponse automatique",
+        "respuesta autom", "fr\xc3\xa5nvaro",      "autosvar",
     };
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
         if (contains_ci(s, marks[i]))
@@ -460,12 +477,19 @@ void model_features(const struct model_input *in, model_emit_fn emit, void *ctx,
 
 /* ---- The model. ---- */
 
+/* A row of weights: the heads side by side, padded to one cache line. */
+enum { STRIDE = 16, ROWS_MAX = 65535, NO_ROW = 0xffff };
+
 struct model {
-    int32_t *row; /* MODEL_DIM entries: the row of an index, or -1 */
-    float *w;     /* nrows * MODEL_HEADS */
+    uint16_t *row; /* MODEL_DIM entries: the row of an index, or NO_ROW */
+    float *w;      /* nrows * STRIDE, 64-byte aligned in w_mem */
+    void *w_mem;
     size_t nrows;
     float bias[MODEL_HEADS];
     double threshold[INTENT_COUNT];
+    double sent_alpha; /* the model's share of the sentiment score (the word lists have the rest) */
+    double sent_cut;   /* the score from which a sentiment is positive (negative under minus it); 0:
+                          the likeliest class */
     bool rules;
 };
 
@@ -549,24 +573,29 @@ struct model *model_parse(const char *text, size_t len, struct errinfo *e)
     m->rules = v[0] != 0;
     if (!cur_numbers(&c, "threshold", m->threshold, INTENT_COUNT))
         goto bad;
+    if (!cur_numbers(&c, "sentiment", v, 2) || v[0] < 0 || v[0] > 1 || v[1] < 0 || v[1] >= 1)
+        goto bad;
+    m->sent_alpha = v[0];
+    m->sent_cut = v[1];
     if (!cur_numbers(&c, "bias", v, MODEL_HEADS))
         goto bad;
     for (int h = 0; h < MODEL_HEADS; h++)
         m->bias[h] = (float)v[h];
-    if (!cur_numbers(&c, "rows", &rows, 1) || rows < 0 || rows >= MODEL_DIM)
+    if (!cur_numbers(&c, "rows", &rows, 1) || rows < 0 || rows >= ROWS_MAX)
         goto bad;
     m->nrows = (size_t)rows;
-    m->row = xmalloc(sizeof(int32_t) * MODEL_DIM);
-    memset(m->row, 0xff, sizeof(int32_t) * MODEL_DIM);
-    m->w = xcalloc(m->nrows ? m->nrows * MODEL_HEADS : 1, sizeof(float));
+    m->row = xmalloc(sizeof(uint16_t) * MODEL_DIM);
+    memset(m->row, 0xff, sizeof(uint16_t) * MODEL_DIM);
+    m->w_mem = xcalloc(m->nrows * STRIDE + 16, sizeof(float));
+    m->w = (float *)(((uintptr_t)m->w_mem + 63) & ~(uintptr_t)63);
     for (size_t r = 0; r < m->nrows; r++) {
         double idx;
         if (!cur_double(&c, &idx) || idx < 1 || idx >= MODEL_DIM || idx != floor(idx) ||
-            m->row[(size_t)idx] >= 0 || !cur_numbers(&c, NULL, v, MODEL_HEADS))
+            m->row[(size_t)idx] != NO_ROW || !cur_numbers(&c, NULL, v, MODEL_HEADS))
             goto bad;
-        m->row[(size_t)idx] = (int32_t)r;
+        m->row[(size_t)idx] = (uint16_t)r;
         for (int h = 0; h < MODEL_HEADS; h++)
-            m->w[r * MODEL_HEADS + (size_t)h] = (float)v[h];
+            m->w[r * STRIDE + (size_t)h] = (float)v[h];
     }
     while (c.p < c.end && (*c.p == '\n' || *c.p == ' ' || *c.p == '\0'))
         c.p++;
@@ -584,8 +613,18 @@ void model_free(struct model *m)
     if (!m)
         return;
     free(m->row);
-    free(m->w);
+    free(m->w_mem);
     free(m);
+}
+
+void model_tune(struct model *m, double threshold, double alpha, double cut)
+{
+    for (int i = 0; i < INTENT_COUNT && threshold >= 0; i++)
+        m->threshold[i] = threshold;
+    if (alpha >= 0 && alpha <= 1)
+        m->sent_alpha = alpha;
+    if (cut >= 0 && cut < 1)
+        m->sent_cut = cut;
 }
 
 bool model_uses_rules(const struct model *m)
@@ -621,8 +660,11 @@ struct model *model_load_dir(const char *dir, struct errinfo *e)
     struct model *m = NULL;
     if (err)
         failf(e, ERR_IO, "cannot read %s", path);
-    else if (!(m = model_parse(b.p, b.n, e)))
-        failf(e, ERR_CONFIG, "%s: %s", path, e ? e->msg : "not a model");
+    else if (!(m = model_parse(b.p, b.n, e)) && e) {
+        char why[ERRINFO_MSG_MAX];
+        snprintf(why, sizeof(why), "%s", e->msg);
+        failf(e, ERR_CONFIG, "%s: %s", path, why);
+    }
     free(b.p);
     return m;
 }
@@ -659,35 +701,66 @@ const struct model *model_default(void)
     return default_model;
 }
 
-/* Per-group sums of each head's weights over an email's features. */
+/*
+ * Per-group sums of each head's weights over an email's features. The
+ * features are buffered and looked up in batches, prefetching the index and
+ * then the weight rows, so that the cache misses of one batch overlap.
+ */
+enum { BATCH = 512 };
+
 struct acc {
+    float sum[MODEL_GROUPS][STRIDE];
     const struct model *m;
-    float sum[MODEL_GROUPS][MODEL_HEADS];
+    uint32_t index[BATCH];
+    unsigned char group[BATCH];
+    float value[BATCH];
+    uint16_t row[BATCH];
+    size_t n;
 };
+
+static void acc_flush(struct acc *a)
+{
+    const struct model *m = a->m;
+    for (size_t i = 0; i < a->n; i++)
+        __builtin_prefetch(&m->row[a->index[i]]);
+    for (size_t i = 0; i < a->n; i++) {
+        a->row[i] = m->row[a->index[i]];
+        if (a->row[i] != NO_ROW)
+            __builtin_prefetch(m->w + (size_t)a->row[i] * STRIDE);
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->row[i] == NO_ROW)
+            continue;
+        const float *w = m->w + (size_t)a->row[i] * STRIDE;
+        float *s = a->sum[a->group[i]], v = a->value[i];
+        for (int h = 0; h < STRIDE; h++)
+            s[h] += w[h] * v;
+    }
+    a->n = 0;
+}
 
 static void acc_emit(void *ctx, int group, uint32_t index, float value)
 {
     struct acc *a = ctx;
-    int32_t r = a->m->row[index];
-    if (r < 0)
-        return;
-    const float *w = a->m->w + (size_t)r * MODEL_HEADS;
-    float *s = a->sum[group];
-    for (int h = 0; h < MODEL_HEADS; h++)
-        s[h] += w[h] * value;
+    a->index[a->n] = index;
+    a->group[a->n] = (unsigned char)group;
+    a->value[a->n] = value;
+    if (++a->n == BATCH)
+        acc_flush(a);
 }
 
-void model_probabilities(const struct model *m, const struct model_input *in,
-                         double p[MODEL_HEADS])
+bool model_probabilities(const struct model *m, const struct model_input *in, double p[MODEL_HEADS])
 {
     struct acc a;
-    memset(&a, 0, sizeof(a));
+    memset(a.sum, 0, sizeof(a.sum));
     a.m = m;
+    a.n = 0;
     struct model_input x = *in;
     if (!m->rules)
         x.rules = NULL;
     unsigned counts[MODEL_GROUPS];
     model_features(&x, acc_emit, &a, counts);
+    acc_flush(&a);
     for (int h = 0; h < MODEL_HEADS; h++) {
         double z = m->bias[h] + a.sum[MODEL_G_DENSE][h];
         for (int g = MODEL_G_WORD; g < MODEL_GROUPS; g++)
@@ -695,12 +768,14 @@ void model_probabilities(const struct model *m, const struct model_input *in,
                 z += a.sum[g][h] / sqrt((double)counts[g]);
         p[h] = 1.0 / (1.0 + exp(-z));
     }
+    return counts[MODEL_G_WORD] > 0;
 }
 
-void model_predict(const struct model *m, const struct model_input *in, struct analysis *out)
+bool model_predict(const struct model *m, const struct model_input *in, struct analysis *out)
 {
     double p[MODEL_HEADS];
-    model_probabilities(m, in, p);
+    if (!model_probabilities(m, in, p))
+        return false;
     unsigned intents = 0;
     for (int i = 0; i < INTENT_COUNT; i++)
         if ((1u << i) != INTENT_GENERAL && p[i] >= m->threshold[i])
@@ -708,18 +783,26 @@ void model_predict(const struct model *m, const struct model_input *in, struct a
     out->intents = intents ? intents : INTENT_GENERAL;
 
     const double *s = p + INTENT_COUNT, *u = p + INTENT_COUNT + 3;
-    int best = 0;
-    for (int k = 1; k < 3; k++)
-        if (s[k] > s[best])
-            best = k;
-    out->sentiment = best - 1;
     double tot = s[0] + s[1] + s[2];
-    out->sentiment_score = tot > 0 ? (s[2] - s[0]) / tot : 0.0;
+    double score = tot > 0 ? (s[2] - s[0]) / tot : 0.0;
+    if (in->rules && m->sent_alpha < 1)
+        score = m->sent_alpha * score + (1 - m->sent_alpha) * in->rules->sentiment_score;
+    out->sentiment_score = score < -1 ? -1 : score > 1 ? 1 : score;
+    int best = 0;
+    if (m->sent_cut > 0) {
+        best = score >= m->sent_cut ? 2 : score <= -m->sent_cut ? 0 : 1;
+    } else {
+        for (int k = 1; k < 3; k++)
+            if (s[k] > s[best])
+                best = k;
+    }
+    out->sentiment = best - 1;
     best = 0;
     for (int k = 1; k < 3; k++)
         if (u[k] > u[best])
             best = k;
     out->urgency = best;
+    return true;
 }
 
 void model_refine(const char *subject, const char *text, struct analysis *out)
@@ -729,5 +812,6 @@ void model_refine(const char *subject, const char *text, struct analysis *out)
         return;
     struct analysis rules = *out;
     struct model_input in = {subject, text, false, &rules};
-    model_predict(m, &in, out);
+    if (!model_predict(m, &in, out))
+        *out = rules;
 }

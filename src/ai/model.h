@@ -34,9 +34,9 @@ enum { MODEL_G_DENSE, MODEL_G_WORD, MODEL_G_BIGRAM, MODEL_G_CHAR, MODEL_GROUPS }
 
 /* What the features are computed from (all borrowed). */
 struct model_input {
-    const char *subject;         /* may be NULL; read only when it is not a reply/forward */
-    const char *text;            /* the sender's new text; may be NULL */
-    bool automatic;              /* flagged as an automatic reply by the MIME layer */
+    const char *subject;          /* may be NULL; read only when it is not a reply/forward */
+    const char *text;             /* the sender's new text; may be NULL */
+    bool automatic;               /* flagged as an automatic reply by the MIME layer */
     const struct analysis *rules; /* the word-list analyzer's answer, or NULL */
 };
 
@@ -56,28 +56,31 @@ void model_features(const struct model_input *in, model_emit_fn emit, void *ctx,
 /* The stable hash of the features (FNV-1a, 32 bits), exposed for tests. */
 uint32_t model_hash(const char *p, size_t n, uint32_t seed);
 
+/* The index of a word's unigram feature (negated: inside a negation's scope). */
+uint32_t model_word_feature(const char *word, bool negated);
+
 /* Structural feature indices (dense part), for tests and the training tool. */
 enum {
-    MF_QMARK = 1,      /* question marks (log scale) */
-    MF_QUESTION,       /* sentences opened by an interrogative word and ended by ? */
-    MF_QUESTION_NOQ,   /* sentences opened by an interrogative word without ? */
-    MF_NEGATION,       /* negators (log scale) */
-    MF_AUTOMATIC,      /* automatic reply (flag or subject) */
-    MF_REPLY,          /* the subject is a reply */
-    MF_REPLY_DEPTH,    /* Re:/AW:/SV: prefixes, up to 3, over 3 */
-    MF_FORWARD,        /* the subject is a forward */
-    MF_EXCLAIM,        /* exclamation marks (log scale) */
-    MF_CAPS,           /* all-caps words of two letters or more (log scale) */
-    MF_DEADLINE,       /* deadline words: today, tomorrow, asap, deadline, eod... */
-    MF_DAY,            /* day names */
-    MF_VAL_POS,        /* lexicon valence: positive words (sum, scaled) */
-    MF_VAL_NEG,        /* negative words */
-    MF_VAL_POS_NEG,    /* positive words under a negation */
-    MF_VAL_NEG_NEG,    /* negative words under a negation */
-    MF_VAL_NET,        /* tanh of the net valence */
-    MF_LENGTH,         /* log of the word count */
-    MF_EMPTY,          /* no words at all */
-    MF_RULES_INTENT,   /* + intent slot: the word lists found that intent */
+    MF_QMARK = 1,    /* question marks (log scale) */
+    MF_QUESTION,     /* sentences opened by an interrogative word and ended by ? */
+    MF_QUESTION_NOQ, /* sentences opened by an interrogative word without ? */
+    MF_NEGATION,     /* negators (log scale) */
+    MF_AUTOMATIC,    /* automatic reply (flag or subject) */
+    MF_REPLY,        /* the subject is a reply */
+    MF_REPLY_DEPTH,  /* Re:/AW:/SV: prefixes, up to 3, over 3 */
+    MF_FORWARD,      /* the subject is a forward */
+    MF_EXCLAIM,      /* exclamation marks (log scale) */
+    MF_CAPS,         /* all-caps words of two letters or more (log scale) */
+    MF_DEADLINE,     /* deadline words: today, tomorrow, asap, deadline, eod... */
+    MF_DAY,          /* day names */
+    MF_VAL_POS,      /* lexicon valence: positive words (sum, scaled) */
+    MF_VAL_NEG,      /* negative words */
+    MF_VAL_POS_NEG,  /* positive words under a negation */
+    MF_VAL_NEG_NEG,  /* negative words under a negation */
+    MF_VAL_NET,      /* tanh of the net valence */
+    MF_LENGTH,       /* log of the word count */
+    MF_EMPTY,        /* no words at all */
+    MF_RULES_INTENT, /* + intent slot: the word lists found that intent */
     MF_RULES_SENT = MF_RULES_INTENT + INTENT_COUNT, /* + 0, 1, 2: negative, neutral, positive */
     MF_RULES_SCORE = MF_RULES_SENT + 3,             /* the word lists' sentiment score */
     MF_RULES_URG,                                   /* + 0, 1, 2: low, medium, high */
@@ -110,18 +113,28 @@ const struct model *model_default(void);
 /* Same as model_default() but loads afresh each time (the caller frees it). */
 struct model *model_from_env(struct errinfo *e);
 
+/*
+ * Changes how a model decides (for measuring by cross-validation): the
+ * intents' threshold, the model's share of the sentiment score and the
+ * sentiment cut (see the model file); a negative value keeps the setting.
+ */
+void model_tune(struct model *m, double threshold, double alpha, double cut);
+
 /* Whether the model was trained with the word lists' answer among its features. */
 bool model_uses_rules(const struct model *m);
 
 /*
  * Predicts intents (one-vs-rest, each over its threshold; general when
- * none), sentiment (and a score in [-1, 1]: P(positive) - P(negative)) and
- * urgency. Fills out (provider untouched).
+ * none), sentiment and its score in [-1, 1] (P(positive) - P(negative),
+ * blended with the word lists' score by the model's share) and urgency.
+ * Fills out (provider untouched) and returns true; returns false and leaves
+ * out alone when the email has no word to read.
  */
-void model_predict(const struct model *m, const struct model_input *in, struct analysis *out);
+bool model_predict(const struct model *m, const struct model_input *in, struct analysis *out);
 
-/* The per-head probabilities behind a prediction (tests and the training tool). */
-void model_probabilities(const struct model *m, const struct model_input *in,
+/* The per-head probabilities behind a prediction (tests and the training
+ * tool); false when the email has no word to read. */
+bool model_probabilities(const struct model *m, const struct model_input *in,
                          double p[MODEL_HEADS]);
 
 /*
