@@ -109,7 +109,8 @@ check: deps
 
 bench: deps
 	@scripts/deps.sh --bench
-	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH) $(DRIP_BENCH)
+	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH) $(DRIP_BENCH) $(MODEL_TOOL)
+	@bench/analyzer.sh $(MODEL_TOOL)
 	@bench/http.sh $(BIN)
 	@bench/pipeline.sh $(BIN)
 	@bench/send.sh $(BIN)
