@@ -7,15 +7,17 @@
  *       writes PREFIX.<head>.svm in liblinear's sparse format, one file per
  *       head (the seven intents one-vs-rest, sentiment, urgency); with
  *       --folds, only the emails outside fold K (K-fold cross-validation).
- *   model-tool pack [--no-rules] [--threshold T] [--sentiment ALPHA CUT] OUT MODEL...
+ *   model-tool pack [--no-rules] [--threshold T] [--fallback 0|1]
+ *                   [--sentiment ALPHA CUT] OUT MODEL...
  *       packs the nine liblinear models (in the order of the .svm files)
  *       into one analyzer.model.
  *   model-tool eval [--folds N --models DIR-PREFIX] [--threshold T]
- *                   [--sentiment ALPHA CUT] FILE...
+ *                   [--fallback 0|1] [--sentiment ALPHA CUT] [--misses] FILE...
  *       the exact intent set, per-intent precision and recall, sentiment
  *       and urgency of the word lists alone and of the combined analyzer
  *       (LEADFLOW_MODEL_DIR's model or the embedded one; with --folds, the
- *       model of each email's fold, DIR-PREFIX followed by the fold number).
+ *       model of each email's fold, DIR-PREFIX followed by the fold number);
+ *       --misses lists the emails whose intent set was missed.
  *   model-tool predict SUBJECT TEXT
  *       the word lists' and the combined analyzer's answer, and each head's
  *       probability.
@@ -332,10 +334,12 @@ static int cmd_pack(int argc, char **argv)
 {
     bool rules = true;
     double threshold = 0.5, alpha = 1, cut = 0;
-    int a = 0;
+    int a = 0, best = 0;
     for (; a < argc && argv[a][0] == '-'; a++) {
         if (!strcmp(argv[a], "--no-rules"))
             rules = false;
+        else if (!strcmp(argv[a], "--fallback") && a + 1 < argc)
+            best = (int)num(argv[++a]);
         else if (!strcmp(argv[a], "--threshold") && a + 1 < argc)
             threshold = num(argv[++a]);
         else if (!strcmp(argv[a], "--sentiment") && a + 2 < argc) {
@@ -366,7 +370,7 @@ static int cmd_pack(int argc, char **argv)
             rules ? 1 : 0);
     for (int i = 0; i < INTENT_COUNT; i++)
         fprintf(out, " %g", threshold);
-    fprintf(out, "\nsentiment %g %g\nbias", alpha, cut);
+    fprintf(out, "\nfallback %d\nsentiment %g %g\nbias", best ? 1 : 0, alpha, cut);
     for (int h = 0; h < MODEL_HEADS; h++) {
         const struct ll *m = &ll[file[h]];
         fprintf(out, " %.6g", m->bias >= 0 ? m->bias * ll_weight(m, m->nfeat + 1, label[h]) : 0);
@@ -465,8 +469,14 @@ static int cmd_eval(int argc, char **argv)
     int folds = 0, a = 0;
     const char *pattern = NULL;
     double threshold = -1, alpha = -1, cut = -1;
+    int best = -1;
+    bool misses = false;
     for (; a < argc && argv[a][0] == '-'; a++) {
-        if (!strcmp(argv[a], "--sentiment") && a + 2 < argc) {
+        if (!strcmp(argv[a], "--misses")) {
+            misses = true;
+        } else if (!strcmp(argv[a], "--fallback") && a + 1 < argc) {
+            best = (int)num(argv[++a]);
+        } else if (!strcmp(argv[a], "--sentiment") && a + 2 < argc) {
             alpha = num(argv[++a]);
             cut = num(argv[++a]);
         } else if (!strcmp(argv[a], "--folds") && a + 1 < argc)
@@ -495,7 +505,7 @@ static int cmd_eval(int argc, char **argv)
             fprintf(stderr, "model-tool: %s\n", e.msg);
             return 1;
         }
-        model_tune(models[k], threshold, alpha, cut);
+        model_tune(models[k], threshold, alpha, cut, best);
     }
     struct tally rules_t = {0}, model_t = {0};
     for (size_t i = 0; i < nemails; i++) {
@@ -512,6 +522,17 @@ static int cmd_eval(int argc, char **argv)
         }
         tally_add(&rules_t, m, &r);
         tally_add(&model_t, m, &c);
+        if (misses && c.intents != m->intents) {
+            printf("%s want", m->id);
+            for (int h = 0; h < INTENT_COUNT; h++)
+                if (m->intents & (1u << h))
+                    printf(" %s", intent_name(1u << h));
+            printf(" | got");
+            for (int h = 0; h < INTENT_COUNT; h++)
+                if (c.intents & (1u << h))
+                    printf(" %s", intent_name(1u << h));
+            printf("\n");
+        }
     }
     tally_print("word lists alone", &rules_t);
     tally_print(folds > 0 ? "combined analyzer (cross-validated)" : "combined analyzer", &model_t);

@@ -490,6 +490,7 @@ struct model {
     double sent_alpha; /* the model's share of the sentiment score (the word lists have the rest) */
     double sent_cut;   /* the score from which a sentiment is positive (negative under minus it); 0:
                           the likeliest class */
+    bool best;         /* no intent over its threshold: the likeliest head decides (else general) */
     bool rules;
 };
 
@@ -573,6 +574,9 @@ struct model *model_parse(const char *text, size_t len, struct errinfo *e)
     m->rules = v[0] != 0;
     if (!cur_numbers(&c, "threshold", m->threshold, INTENT_COUNT))
         goto bad;
+    if (!cur_numbers(&c, "fallback", v, 1))
+        goto bad;
+    m->best = v[0] != 0;
     if (!cur_numbers(&c, "sentiment", v, 2) || v[0] < 0 || v[0] > 1 || v[1] < 0 || v[1] >= 1)
         goto bad;
     m->sent_alpha = v[0];
@@ -617,8 +621,10 @@ void model_free(struct model *m)
     free(m);
 }
 
-void model_tune(struct model *m, double threshold, double alpha, double cut)
+void model_tune(struct model *m, double threshold, double alpha, double cut, int best)
 {
+    if (best >= 0)
+        m->best = best;
     for (int i = 0; i < INTENT_COUNT && threshold >= 0; i++)
         m->threshold[i] = threshold;
     if (alpha >= 0 && alpha <= 1)
@@ -780,6 +786,13 @@ bool model_predict(const struct model *m, const struct model_input *in, struct a
     for (int i = 0; i < INTENT_COUNT; i++)
         if ((1u << i) != INTENT_GENERAL && p[i] >= m->threshold[i])
             intents |= 1u << i;
+    if (!intents && m->best) {
+        int best = 0;
+        for (int i = 1; i < INTENT_COUNT; i++)
+            if (p[i] > p[best])
+                best = i;
+        intents = 1u << best;
+    }
     out->intents = intents ? intents : INTENT_GENERAL;
 
     const double *s = p + INTENT_COUNT, *u = p + INTENT_COUNT + 3;

@@ -115,20 +115,21 @@ struct model *model_from_env(struct errinfo *e);
 
 /*
  * Changes how a model decides (for measuring by cross-validation): the
- * intents' threshold, the model's share of the sentiment score and the
- * sentiment cut (see the model file); a negative value keeps the setting.
+ * intents' threshold, the model's share of the sentiment score, the
+ * sentiment cut and whether the likeliest head decides when no intent passes
+ * its threshold (see data/model/README.md); a negative value keeps the setting.
  */
-void model_tune(struct model *m, double threshold, double alpha, double cut);
+void model_tune(struct model *m, double threshold, double alpha, double cut, int best);
 
 /* Whether the model was trained with the word lists' answer among its features. */
 bool model_uses_rules(const struct model *m);
 
 /*
- * Predicts intents (one-vs-rest, each over its threshold; general when
- * none), sentiment and its score in [-1, 1] (P(positive) - P(negative),
- * blended with the word lists' score by the model's share) and urgency.
- * Fills out (provider untouched) and returns true; returns false and leaves
- * out alone when the email has no word to read.
+ * Predicts intents (one-vs-rest, each over its threshold; when none is,
+ * general, or with the model's fallback setting the likeliest head), sentiment and its score in
+ * [-1, 1] (P(positive) - P(negative), blended with the word lists' score by the model's share) and
+ * urgency. Fills out (provider untouched) and returns true; returns false and leaves out alone when
+ * the email has no word to read.
  */
 bool model_predict(const struct model *m, const struct model_input *in, struct analysis *out);
 

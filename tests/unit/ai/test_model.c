@@ -73,7 +73,8 @@ static void test_hash_stable(void **state)
 
 static void test_negation_scope(void **state)
 {
-    uint32_t happy = model_word_feature("happy", false), neg_happy = model_word_feature("happy", true);
+    uint32_t happy = model_word_feature("happy", false),
+             neg_happy = model_word_feature("happy", true);
     struct feats *f = features(NULL, "We are not happy with it");
     assert_int_equal(has(f, neg_happy), 1);
     assert_int_equal(has(f, happy), 0);
@@ -275,7 +276,7 @@ static void test_model_dir(void **state)
 
     /* A model whose threshold is 1 finds no intent: general. */
     const char *small = "leadflow-analyzer-model 1\nheads 13\nrules 0\n"
-                        "threshold 1 1 1 1 1 1 1\nsentiment 1 0\n"
+                        "threshold 1 1 1 1 1 1 1\nfallback 0\nsentiment 1 0\n"
                         "bias 0 0 0 0 0 0 0 -1 -1 1 1 -1 -1\nrows 1\n"
                         "5 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
     write_file("analyzer.model", small, strlen(small));
@@ -318,9 +319,11 @@ static void test_bad_files(void **state)
     const char *bad[] = {
         "leadflow-analyzer-model 1\nheads 9\n",
         "leadflow-analyzer-model 1\nheads 13\nrules 1\nthreshold 0.5 x 0.5 0.5 0.5 0.5 0.5\n",
-        "leadflow-analyzer-model 1\nheads 13\nrules 0\nthreshold 1 1 1 1 1 1 1\nsentiment 1 0\n"
+        "leadflow-analyzer-model 1\nheads 13\nrules 0\nthreshold 1 1 1 1 1 1 1\nfallback "
+        "0\nsentiment 1 0\n"
         "bias 0 0 0 0 0 0 0 0 0 0 0 0 0\nrows 1\n999999999 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-        "leadflow-analyzer-model 1\nheads 13\nrules 0\nthreshold 1 1 1 1 1 1 1\nsentiment 1 0\n"
+        "leadflow-analyzer-model 1\nheads 13\nrules 0\nthreshold 1 1 1 1 1 1 1\nfallback "
+        "0\nsentiment 1 0\n"
         "bias 0 0 0 0 0 0 0 0 0 0 0 0 0\nrows 2\n5 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
