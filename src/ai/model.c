@@ -156,7 +156,7 @@ static const struct word_entry *table_find(const char *w, size_t n)
 /* ---- Feature extraction. ---- */
 
 /* Namespaces of the hashed features. */
-enum { NS_WORD = 1, NS_NEGWORD, NS_BIGRAM, NS_CHAR, NS_START };
+enum { NS_WORD = 1, NS_NEGWORD, NS_BIGRAM, NS_CHAR, NS_START, NS_NEGCHAR };
 
 struct fx {
     model_emit_fn emit;
@@ -209,7 +209,7 @@ static void on_word(struct fx *f, const char *w, size_t n, bool all_caps)
         emit_hashed(f, MODEL_G_BIGRAM, mix32(f->prev * 31u + hw) ^ NS_BIGRAM);
     f->prev = hw;
 
-    /* Character 3- to 5-grams of ^word$. */
+    /* Character 3- to 5-grams of ^word$, apart too in a negation's scope. */
     char buf[WORD_MAX + 2];
     size_t m = n < WORD_MAX ? n : WORD_MAX;
     buf[0] = '^';
@@ -217,7 +217,7 @@ static void on_word(struct fx *f, const char *w, size_t n, bool all_caps)
     buf[m + 1] = '$';
     m += 2;
     for (size_t i = 0; i + 3 <= m; i++) {
-        uint32_t h = 2166136261u ^ NS_CHAR;
+        uint32_t h = 2166136261u ^ (f->neg ? NS_NEGCHAR : NS_CHAR);
         for (size_t j = i; j < i + 5 && j < m; j++) {
             h = (h ^ (unsigned char)buf[j]) * 16777619u;
             if (j - i + 1 >= 3)
