@@ -156,7 +156,10 @@ static const struct word_entry *table_find(const char *w, size_t n)
 /* ---- Feature extraction. ---- */
 
 /* Namespaces of the hashed features. */
-enum { NS_WORD = 1, NS_NEGWORD, NS_BIGRAM, NS_CHAR, NS_START, NS_NEGCHAR };
+enum { NS_WORD = 1, NS_NEGWORD, NS_BIGRAM, NS_CHAR, NS_START, NS_NEGCHAR, NS_ASKED };
+
+/* Words of one sentence kept to mark what a question asks about. */
+enum { SENT_WORDS = 48 };
 
 struct fx {
     model_emit_fn emit;
@@ -167,6 +170,8 @@ struct fx {
     bool sent_start;  /* the next word opens a sentence */
     bool sent_opener; /* the current sentence opened with an interrogative word */
     bool boost;       /* the previous word was an intensifier */
+    uint32_t sent_words[SENT_WORDS]; /* word hashes of the current sentence */
+    unsigned nsent;
     unsigned words;
     double qmark, questions, questions_noq, negations, exclaim, caps, deadline, day;
     double val_pos, val_neg, val_pos_neg, val_neg_neg, val_net;
@@ -204,6 +209,8 @@ static void on_word(struct fx *f, const char *w, size_t n, bool all_caps)
         f->sent_start = false;
     }
     uint32_t hw = model_hash(w, n, NS_WORD);
+    if (f->nsent < SENT_WORDS)
+        f->sent_words[f->nsent++] = hw;
     emit_hashed(f, MODEL_G_WORD, f->neg ? model_hash(w, n, NS_NEGWORD) : hw);
     if (f->prev)
         emit_hashed(f, MODEL_G_BIGRAM, mix32(f->prev * 31u + hw) ^ NS_BIGRAM);
@@ -266,7 +273,12 @@ static void sentence_end(struct fx *f, bool qmark)
             f->questions++;
         else if (f->sent_opener)
             f->questions_noq++;
+        /* What a question asks about: its words, apart from the same words elsewhere. */
+        if (qmark || f->sent_opener)
+            for (unsigned i = 0; i < f->nsent; i++)
+                emit_hashed(f, MODEL_G_WORD, mix32(f->sent_words[i]) ^ NS_ASKED);
     }
+    f->nsent = 0;
     clause_end(f);
     f->sent_start = true;
     f->sent_opener = false;
