@@ -165,11 +165,11 @@ struct fx {
     model_emit_fn emit;
     void *ctx;
     unsigned *counts;
-    uint32_t prev;    /* hash of the previous word of the clause, 0 at its start */
-    bool neg;         /* inside a negation's scope */
-    bool sent_start;  /* the next word opens a sentence */
-    bool sent_opener; /* the current sentence opened with an interrogative word */
-    bool boost;       /* the previous word was an intensifier */
+    uint32_t prev;                   /* hash of the previous word of the clause, 0 at its start */
+    bool neg;                        /* inside a negation's scope */
+    bool sent_start;                 /* the next word opens a sentence */
+    bool sent_opener;                /* the current sentence opened with an interrogative word */
+    bool boost;                      /* the previous word was an intensifier */
     uint32_t sent_words[SENT_WORDS]; /* word hashes of the current sentence */
     unsigned nsent;
     unsigned words;

@@ -147,6 +147,12 @@ static void test_questions(void **state)
     assert_true(dense(f, MF_QMARK) > 0);
     f = features(NULL, "Thanks for the contract.");
     assert_true(dense(f, MF_QUESTION) == 0 && dense(f, MF_QUESTION_NOQ) == 0);
+
+    /* The words of a question count once more, as what is asked about. */
+    assert_int_equal(features(NULL, "We sent the contract.")->counts[MODEL_G_WORD], 4 + 1);
+    assert_int_equal(features(NULL, "Did you send the contract?")->counts[MODEL_G_WORD], 5 + 1 + 5);
+    assert_int_equal(features(NULL, "Did you send the contract")->counts[MODEL_G_WORD], 5 + 1 + 5);
+    assert_int_equal(features(NULL, "The contract?")->counts[MODEL_G_WORD], 2 + 1 + 2);
     assert_true(dense(features(NULL, "Great news!"), MF_EXCLAIM) > 0);
 }
 
