@@ -9,8 +9,8 @@
  *
  * The weights are data/model/analyzer.model, embedded into the binary at
  * build time; LEADFLOW_MODEL_DIR names a directory whose analyzer.model
- * replaces the embedded one. A model that cannot
- * be read is logged once and the word lists decide alone.
+ * replaces the embedded one. A model that cannot be read is logged once and
+ * the word lists decide alone.
  */
 #ifndef LEADFLOW_AI_MODEL_H
 #define LEADFLOW_AI_MODEL_H
