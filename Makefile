@@ -70,7 +70,8 @@ $(MODEL_TOOL): $(BUILD)/tools/model_tool.o $(LIB)
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Retrains data/model/analyzer.model from tests/data/train and the tuning
-# part of tests/data/eval (liblinear-tools), then rebuilds with it.
+# part of tests/data/eval (liblinear-tools; a few minutes, as 5-fold
+# cross-validation chooses the intents' thresholds first), then rebuilds.
 model: deps
 	@$(MAKE) --no-print-directory $(MODEL_TOOL)
 	@scripts/train-model.sh $(MODEL_TOOL)

@@ -633,12 +633,13 @@ void model_free(struct model *m)
     free(m);
 }
 
-void model_tune(struct model *m, double threshold, double alpha, double cut, int best)
+void model_tune(struct model *m, const double *thresholds, double alpha, double cut, int best)
 {
     if (best >= 0)
         m->best = best;
-    for (int i = 0; i < INTENT_COUNT && threshold >= 0; i++)
-        m->threshold[i] = threshold;
+    for (int i = 0; i < INTENT_COUNT && thresholds; i++)
+        if (thresholds[i] >= 0)
+            m->threshold[i] = thresholds[i];
     if (alpha >= 0 && alpha <= 1)
         m->sent_alpha = alpha;
     if (cut >= 0 && cut < 1)
