@@ -152,18 +152,22 @@ static void thresholds_arg(const char *arg, double t[INTENT_COUNT])
 {
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", arg);
-    char *p = buf;
-    for (int i = 0; i < INTENT_COUNT; i++) {
-        char *comma = strchr(p, ',');
+    int n = 0;
+    for (char *p = buf, *comma; p; p = comma ? comma + 1 : NULL) {
+        comma = strchr(p, ',');
         if (comma)
             *comma = '\0';
-        t[i] = num(p);
-        if (comma)
-            p = comma + 1;
-        else if (i > 0 && i < INTENT_COUNT - 1) {
-            fprintf(stderr, "model-tool: %s: one threshold or %d\n", arg, INTENT_COUNT);
-            exit(2);
-        }
+        if (n == INTENT_COUNT)
+            n++;
+        else
+            t[n++] = num(p);
+    }
+    if (n == 1)
+        for (int i = 1; i < INTENT_COUNT; i++)
+            t[i] = t[0];
+    else if (n != INTENT_COUNT) {
+        fprintf(stderr, "model-tool: %s: one threshold or %d\n", arg, INTENT_COUNT);
+        exit(2);
     }
 }
 
@@ -520,8 +524,8 @@ static int ascend(double (*p)[MODEL_HEADS], int skip, int folds, double t[INTENT
                 t[h] = g / 100.0;
                 int n = 0;
                 for (size_t i = 0; i < nemails; i++)
-                    n += (skip < 0 || fold_of(&emails[i], folds) != skip) &&
-                         !emails[i].automatic && intent_set(p[i], t) == emails[i].intents;
+                    n += (skip < 0 || fold_of(&emails[i], folds) != skip) && !emails[i].automatic &&
+                         intent_set(p[i], t) == emails[i].intents;
                 /* Ties keep the value nearest 0.5, so that noise does not move it. */
                 if (n > best_n || (n == best_n && fabs(t[h] - 0.5) < fabs(best_t - 0.5))) {
                     best_n = n;
@@ -539,7 +543,7 @@ static int ascend(double (*p)[MODEL_HEADS], int skip, int folds, double t[INTENT
  */
 static void tune_thresholds(struct model **models, int folds)
 {
-    double (*p)[MODEL_HEADS] = xcalloc(nemails, sizeof(*p));
+    double(*p)[MODEL_HEADS] = xcalloc(nemails, sizeof(*p));
     for (size_t i = 0; i < nemails; i++) {
         const struct email *m = &emails[i];
         struct analysis r;

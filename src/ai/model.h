@@ -115,9 +115,9 @@ struct model *model_from_env(struct errinfo *e);
 
 /*
  * Changes how a model decides (for measuring by cross-validation): the
- * intents' thresholds (INTENT_COUNT of them, or NULL), the model's share of the sentiment score, the
- * sentiment cut and whether the likeliest head decides when no intent passes
- * its threshold (see data/model/README.md); a negative value keeps the setting.
+ * intents' thresholds (INTENT_COUNT of them, or NULL), the model's share of the sentiment score,
+ * the sentiment cut and whether the likeliest head decides when no intent passes its threshold (see
+ * data/model/README.md); a negative value keeps the setting.
  */
 void model_tune(struct model *m, const double *thresholds, double alpha, double cut, int best);
 
