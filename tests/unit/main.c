@@ -21,16 +21,16 @@
 #include "unit/unit.h"
 
 static const struct unit_group *const groups[] = {
-    &unit_ai_anthropic, &unit_alerts_channel, &unit_ai_content,   &unit_ai_offline,
-    &unit_ai_model,     &unit_ai_score,       &unit_ai_signature, &unit_base_arena,
-    &unit_base_buf,     &unit_base_clock,     &unit_base_config,  &unit_base_crypto,
-    &unit_base_err,     &unit_base_json,      &unit_base_log,     &unit_base_str,
-    &unit_http_http,    &unit_http_metrics,   &unit_http_reply,   &unit_http_router,
-    &unit_http_static,  &unit_jobs_queue,     &unit_mail_inbox,   &unit_mail_mime,
-    &unit_mail_track,   &unit_mail_send,      &unit_mail_dkim,    &unit_store_db,
-    &unit_store_pg_bus, &unit_store_sqlite,   &unit_store_store,  &unit_store_tx,
-    &unit_ws_conn,      &unit_ws_handshake,   &unit_ws_hub,       &unit_drip_drip,
-    &unit_drip_step,    &unit_drip_webhook,   &unit_ai_remote,    &unit_ai_openai,
+    &unit_ai_anthropic, &unit_alerts_channel, &unit_ai_content,  &unit_ai_offline,
+    &unit_ai_score,     &unit_ai_signature,   &unit_base_arena,  &unit_base_buf,
+    &unit_base_clock,   &unit_base_config,    &unit_base_crypto, &unit_base_err,
+    &unit_base_json,    &unit_base_log,       &unit_base_str,    &unit_http_http,
+    &unit_http_metrics, &unit_http_reply,     &unit_http_router, &unit_http_static,
+    &unit_jobs_queue,   &unit_mail_inbox,     &unit_mail_mime,   &unit_mail_track,
+    &unit_mail_send,    &unit_mail_dkim,      &unit_store_db,    &unit_store_pg_bus,
+    &unit_store_sqlite, &unit_store_store,    &unit_store_tx,    &unit_ws_conn,
+    &unit_ws_handshake, &unit_ws_hub,         &unit_drip_drip,   &unit_drip_step,
+    &unit_drip_webhook, &unit_ai_remote,      &unit_ai_openai,   &unit_ai_model,
 };
 
 enum {
