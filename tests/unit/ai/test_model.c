@@ -296,7 +296,17 @@ static void test_model_dir(void **state)
     assert_int_equal(a.urgency, URGENCY_LOW);
     model_free(m);
     remove_tmpdir();
+
+    /* Unset or empty: the embedded model. */
+    setenv("LEADFLOW_MODEL_DIR", "", 1);
+    m = model_from_env(&e);
+    assert_non_null(m);
+    assert_true(model_uses_rules(m));
+    model_free(m);
     unsetenv("LEADFLOW_MODEL_DIR");
+    m = model_from_env(&e);
+    assert_non_null(m);
+    model_free(m);
 }
 
 static void test_bad_files(void **state)
