@@ -29,6 +29,7 @@ QUEUE_BENCH := $(BUILD)/queue-bench
 WS_BENCH := $(BUILD)/ws-bench
 DRIP_BENCH := $(BUILD)/drip-bench
 BENCH_OUT := $(BUILD)/bench-results
+MODEL_TOOL := $(BUILD)/model-tool
 
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c tests/unit/*/*.c))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -48,7 +49,7 @@ CONF := $(DESTDIR)$(SYSCONFDIR)/leadflow/leadflow.conf
 SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
             -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 
-.PHONY: all deps run test unit api check bench format lint clean install uninstall
+.PHONY: all deps run test unit api check bench format lint clean install uninstall model
 
 all: $(BIN)
 
@@ -71,6 +72,22 @@ $(BIN): $(BUILD)/src/main.o $(LIB)
 $(QUEUE_BENCH): $(BUILD)/bench/queue_bench.o $(LIB)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The analyzer model's embedded files (.incbin in model_data.c).
+$(BUILD)/src/ai/model_data.o: data/model/analyzer.model data/model/valence.tsv
+
+# Training and measuring the analyzer model (scripts/train-model.sh).
+$(MODEL_TOOL): $(BUILD)/tools/model_tool.o $(LIB)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Retrains data/model/analyzer.model from tests/data/train and the tuning
+# part of tests/data/eval (liblinear-tools; a few minutes, as 5-fold
+# cross-validation chooses the intents' thresholds first), then rebuilds.
+model: deps
+	@$(MAKE) --no-print-directory $(MODEL_TOOL)
+	@scripts/train-model.sh $(MODEL_TOOL)
+	@$(MAKE) --no-print-directory $(BIN)
 
 $(DRIP_BENCH): $(BUILD)/bench/drip_bench.o $(LIB)
 	@echo "  LINK    $@"
@@ -105,8 +122,9 @@ check: deps
 
 bench: deps
 	@scripts/deps.sh --bench
-	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH) $(DRIP_BENCH)
+	@$(MAKE) --no-print-directory $(BIN) $(QUEUE_BENCH) $(WS_BENCH) $(DRIP_BENCH) $(MODEL_TOOL)
 	@rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
+	@bench/run.sh $(BENCH_OUT) analyzer.sh $(MODEL_TOOL)
 	@bench/run.sh $(BENCH_OUT) http.sh $(BIN)
 	@bench/run.sh $(BENCH_OUT) pipeline.sh $(BIN)
 	@bench/run.sh $(BENCH_OUT) upload.sh $(BIN)
@@ -165,6 +183,7 @@ lint:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/main.o.d $(BUILD)/bench/drip_bench.d
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d) $(BUILD)/src/main.o.d $(BUILD)/bench/drip_bench.d \
+         $(BUILD)/tools/model_tool.d
 
 include tests/fuzz/fuzz.mk

@@ -11,6 +11,7 @@ PKGS=(
     libinih-dev libcmocka-dev libcurl4-openssl-dev libcjose-dev libgmime-3.0-dev libwslay-dev libcsv-dev
     python3 python3-pytest python3-cryptography python3-yaml python3-jsonschema python3-aiosmtpd
     python3-dkim python3-nacl
+    liblinear-tools
     postgresql python3-psycopg2
     dovecot-imapd
     wrk curl

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ai/ai.h"
+#include "ai/model.h"
 
 /* Intent slots in the order of the enum intent bits. */
 enum { I_MEET, I_QUES, I_COMP, I_FEAT, I_PRICE, I_GEN, I_FOLLOW };
@@ -984,7 +985,7 @@ static void scan(struct state *st, const char *text)
     sentence_end(st, false);
 }
 
-void ai_offline_analyze(const char *subject, const char *text, struct analysis *out)
+void ai_rules_analyze(const char *subject, const char *text, struct analysis *out)
 {
     pthread_once(&index_once, index_build);
     struct state st;
@@ -1012,6 +1013,16 @@ void ai_offline_analyze(const char *subject, const char *text, struct analysis *
     int urg = st.urg + (st.urg_cues >= 2 && st.urg < 3 ? 1 : 0);
     out->urgency = urg >= 3 ? URGENCY_HIGH : urg >= 2 ? URGENCY_MEDIUM : URGENCY_LOW;
     out->provider = "offline";
+}
+
+/*
+ * The analyzer: the word lists' answer, then the learned model's (ai/model.c)
+ * with that answer among its features, when a model is loaded.
+ */
+void ai_offline_analyze(const char *subject, const char *text, struct analysis *out)
+{
+    ai_rules_analyze(subject, text, out);
+    model_refine(subject, text, out);
 }
 
 /* The provider: no state, so one static instance serves every caller. */

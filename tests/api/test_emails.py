@@ -33,7 +33,7 @@ def addr(prefix="buyer"):
 def test_one_message_is_stored_analyzed_and_linked(server, t):
     sender = addr("dana")
     msg = message(sender, "Hi,\n\nCould you send me your pricing for 50 seats? We are "
-                  "evaluating tools this month and your product looks great.\n\nThanks,",
+                  "evaluating tools this month and we love your product, it looks great.\n\nThanks,",
                   subject="Pricing for 50 seats", name="Dana Reyes",
                   signature="Dana Reyes\nVP of Sales\nBrightwater Logistics\n+1 555 0100")
     res = imported(server, t, msg)

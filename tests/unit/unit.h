@@ -30,6 +30,7 @@ struct unit_group {
 
 extern const struct unit_group unit_ai_anthropic;
 extern const struct unit_group unit_ai_content;
+extern const struct unit_group unit_ai_model;
 extern const struct unit_group unit_ai_offline;
 extern const struct unit_group unit_ai_openai;
 extern const struct unit_group unit_ai_remote;
