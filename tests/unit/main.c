@@ -31,7 +31,7 @@ static const struct unit_group *const groups[] = {
     &unit_mail_events,     &unit_mail_dkim,      &unit_store_db,    &unit_store_pg_bus,
     &unit_store_sqlite,    &unit_store_store,    &unit_store_tx,    &unit_ws_conn,
     &unit_ws_handshake,    &unit_ws_hub,         &unit_drip_drip,   &unit_drip_step,
-    &unit_drip_webhook,    &unit_ai_remote,      &unit_ai_openai,       &unit_ai_model,
+    &unit_drip_webhook,    &unit_ai_remote,      &unit_ai_openai,   &unit_ai_model,
 };
 
 enum {
