@@ -48,7 +48,7 @@ class Dovecot:
 
     def __init__(self):
         if not shutil.which("dovecot"):
-            pytest.skip("dovecot is not installed (scripts/deps.sh installs dovecot-imapd)")
+            pytest.fail("dovecot is not installed (scripts/deps.sh installs dovecot-imapd)")
         root = os.getuid() == 0
         self.run_as = pwd.getpwnam("nobody") if root else pwd.getpwuid(os.getuid())
         gid = grp.getgrnam("nogroup").gr_gid if root else os.getgid()
