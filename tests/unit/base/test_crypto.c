@@ -67,7 +67,7 @@ static void test_hmac_prepared_keys(void **state)
     const char *data6 = "Test Using Larger Than Block-Size Key - Hash Key First";
     for (int round = 0; round < 3; round++) {
         for (int other = 0; other < 5 * round; other++) {
-            char k[16];
+            char k[24];
             snprintf(k, sizeof(k), "other-%d", other);
             crypto_hmac_sha256(k, strlen(k), "x", 1, d);
         }
